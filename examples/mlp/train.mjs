@@ -1,0 +1,350 @@
+#!/usr/bin/env node
+// Sibyl example trial: a small multi-layer perceptron trained on a synthetic
+// "three interleaved spirals" dataset. Plain ESM JavaScript, no dependencies,
+// nothing downloaded at run time.
+//
+// Output: one line per epoch, exactly
+//   epoch=N loss=<float> accuracy=<float>
+// where loss is the mean training cross-entropy over the epoch and accuracy
+// is the validation accuracy (fraction in [0,1]) on the held-out 20% split.
+//
+// Arguments (both `--flag value` and `--flag=value` are accepted):
+//   --learning-rate  float > 0          (default 0.05)
+//   --hidden-layers  int >= 1           (default 2)
+//   --units          int >= 1           (default 16)  units per hidden layer
+//   --epochs         int >= 1           (default 30)
+//   --seed           int                (default 1)   weight init + shuffling
+// Bad arguments -> one-line message on stderr, exit code 2.
+//
+// Divergence: if the training loss or any weight becomes non-finite during an
+// epoch, training stops. The program prints "diverged at epoch N" on stderr,
+// then prints one last metrics line for that epoch with finite values only
+// (loss is reported as the last finite epoch loss, or log(3) = chance-level
+// cross-entropy if no epoch finished; accuracy is measured with the last
+// finite weights), and exits with code 0. No line ever contains NaN/Infinity.
+//
+// Dataset generator (fixed, independent of --seed; PRNG seed 20261128):
+//   N_PER_CLASS = 500 points for each of 3 classes (1500 total).
+//   For class c and point i (t = i / (N_PER_CLASS - 1) in [0,1]):
+//     r     = 0.05 + 0.95 * t                      (radius grows outward)
+//     theta = c * 2*pi/3 + TURNS * 2*pi * t + N(0, 0.25) * ... see below
+//     x     = r * cos(theta) + N(0, NOISE)
+//     y     = r * sin(theta) + N(0, NOISE)
+//   with TURNS = 1.25 (each arm winds 1.25 times around the origin) and
+//   NOISE = 0.04 (Gaussian, via Box-Muller on a mulberry32 stream).
+//   Two extra input dimensions of pure N(0, 0.5) noise are appended, so each
+//   example has 4 features; the network must learn to ignore them.
+//   The 1500 points are shuffled with the same fixed PRNG and split 80/20
+//   into 1200 training and 300 validation examples.
+//
+// Model: fully connected; tanh hidden layers; softmax output; mean
+// cross-entropy loss; plain mini-batch SGD (batch size 32, no momentum, no
+// weight decay); Xavier/Glorot-normal weight init (std = sqrt(2/(fan_in+fan_out)))
+// and zero biases, drawn from mulberry32(--seed). The training set is
+// reshuffled every epoch with the same seeded PRNG. All arithmetic uses
+// Float64Array and plain loops.
+
+// ---------------------------------------------------------------- arguments
+const DEFAULTS = {
+  'learning-rate': 0.05,
+  'hidden-layers': 2,
+  units: 16,
+  epochs: 30,
+  seed: 1,
+};
+
+function fail(msg) {
+  process.stderr.write(`train.mjs: ${msg}\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const raw = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) fail(`unexpected argument '${a}'`);
+    let key;
+    let val;
+    const eq = a.indexOf('=');
+    if (eq >= 0) {
+      key = a.slice(2, eq);
+      val = a.slice(eq + 1);
+    } else {
+      key = a.slice(2);
+      if (i + 1 >= argv.length) fail(`missing value for --${key}`);
+      val = argv[++i];
+    }
+    if (!(key in DEFAULTS)) fail(`unknown option --${key}`);
+    raw[key] = val;
+  }
+  const num = (key, { integer, min, exclusiveMin }) => {
+    if (!(key in raw)) return DEFAULTS[key];
+    const s = String(raw[key]).trim();
+    const re = integer ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+    if (!re.test(s)) fail(`--${key} must be ${integer ? 'an integer' : 'a number'}, got '${raw[key]}'`);
+    const v = Number(s);
+    if (!Number.isFinite(v) || (integer && !Number.isSafeInteger(v))) fail(`--${key} out of range: '${raw[key]}'`);
+    if (min !== undefined && v < min) fail(`--${key} must be >= ${min}, got ${v}`);
+    if (exclusiveMin !== undefined && v <= exclusiveMin) fail(`--${key} must be > ${exclusiveMin}, got ${v}`);
+    return v;
+  };
+  const opts = {
+    learningRate: num('learning-rate', { integer: false, exclusiveMin: 0 }),
+    hiddenLayers: num('hidden-layers', { integer: true, min: 1 }),
+    units: num('units', { integer: true, min: 1 }),
+    epochs: num('epochs', { integer: true, min: 1 }),
+    seed: num('seed', { integer: true }),
+  };
+  if (opts.learningRate > 1000) fail(`--learning-rate must be <= 1000, got ${opts.learningRate}`);
+  if (opts.hiddenLayers > 20) fail(`--hidden-layers must be <= 20, got ${opts.hiddenLayers}`);
+  if (opts.units > 1024) fail(`--units must be <= 1024, got ${opts.units}`);
+  if (opts.epochs > 100000) fail(`--epochs must be <= 100000, got ${opts.epochs}`);
+  return opts;
+}
+
+// ---------------------------------------------------------------- PRNG
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return function next() {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function gaussian(rand) {
+  // Box-Muller; 1 - u keeps the log argument in (0, 1].
+  const u = 1 - rand();
+  const v = rand();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+function shuffleInPlace(idx, rand) {
+  for (let i = idx.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
+  }
+}
+
+// ---------------------------------------------------------------- dataset
+const CLASSES = 3;
+const N_PER_CLASS = 500;
+const TURNS = 1.25;
+const NOISE = 0.04;
+const EXTRA_NOISE_DIMS = 2;
+const EXTRA_NOISE_STD = 0.5;
+const FEATURES = 2 + EXTRA_NOISE_DIMS;
+const DATA_SEED = 20261128;
+
+function makeSpirals() {
+  const rand = mulberry32(DATA_SEED);
+  const n = CLASSES * N_PER_CLASS;
+  const X = new Float64Array(n * FEATURES);
+  const Y = new Int32Array(n);
+  let k = 0;
+  for (let c = 0; c < CLASSES; c++) {
+    for (let i = 0; i < N_PER_CLASS; i++, k++) {
+      const t = i / (N_PER_CLASS - 1);
+      const r = 0.05 + 0.95 * t;
+      const theta = (c * 2 * Math.PI) / CLASSES + TURNS * 2 * Math.PI * t;
+      X[k * FEATURES] = r * Math.cos(theta) + NOISE * gaussian(rand);
+      X[k * FEATURES + 1] = r * Math.sin(theta) + NOISE * gaussian(rand);
+      for (let d = 0; d < EXTRA_NOISE_DIMS; d++) X[k * FEATURES + 2 + d] = EXTRA_NOISE_STD * gaussian(rand);
+      Y[k] = c;
+    }
+  }
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  shuffleInPlace(order, rand);
+  const nTrain = Math.round(n * 0.8);
+  const split = (from, to) => {
+    const m = to - from;
+    const xs = new Float64Array(m * FEATURES);
+    const ys = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      const src = order[from + i];
+      for (let d = 0; d < FEATURES; d++) xs[i * FEATURES + d] = X[src * FEATURES + d];
+      ys[i] = Y[src];
+    }
+    return { X: xs, Y: ys, n: m };
+  };
+  return { train: split(0, nTrain), val: split(nTrain, n) };
+}
+
+// ---------------------------------------------------------------- model
+function buildModel(sizes, rand) {
+  const W = [];
+  const B = [];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const fanIn = sizes[l];
+    const fanOut = sizes[l + 1];
+    const std = Math.sqrt(2 / (fanIn + fanOut));
+    const w = new Float64Array(fanIn * fanOut); // row-major [out][in]
+    for (let i = 0; i < w.length; i++) w[i] = std * gaussian(rand);
+    W.push(w);
+    B.push(new Float64Array(fanOut));
+  }
+  return { sizes, W, B };
+}
+
+function cloneModel(m) {
+  return { sizes: m.sizes, W: m.W.map((w) => w.slice()), B: m.B.map((b) => b.slice()) };
+}
+
+function modelFinite(m) {
+  for (const arrs of [m.W, m.B]) {
+    for (const a of arrs) for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  }
+  return true;
+}
+
+// Forward pass for one example. acts[0] must already hold the input.
+// Hidden layers use tanh; the last layer holds softmax probabilities.
+function forward(model, acts) {
+  const { sizes, W, B } = model;
+  const L = sizes.length - 1;
+  for (let l = 0; l < L; l++) {
+    const nIn = sizes[l];
+    const nOut = sizes[l + 1];
+    const a = acts[l];
+    const z = acts[l + 1];
+    const w = W[l];
+    const b = B[l];
+    for (let o = 0; o < nOut; o++) {
+      let s = b[o];
+      const row = o * nIn;
+      for (let i = 0; i < nIn; i++) s += w[row + i] * a[i];
+      z[o] = s;
+    }
+    if (l < L - 1) {
+      for (let o = 0; o < nOut; o++) z[o] = Math.tanh(z[o]);
+    } else {
+      let mx = -Infinity;
+      for (let o = 0; o < nOut; o++) if (z[o] > mx) mx = z[o];
+      let sum = 0;
+      for (let o = 0; o < nOut; o++) {
+        z[o] = Math.exp(z[o] - mx);
+        sum += z[o];
+      }
+      for (let o = 0; o < nOut; o++) z[o] /= sum;
+    }
+  }
+  return acts[L];
+}
+
+function makeActs(sizes) {
+  return sizes.map((s) => new Float64Array(s));
+}
+
+function accuracy(model, data) {
+  const acts = makeActs(model.sizes);
+  let correct = 0;
+  for (let n = 0; n < data.n; n++) {
+    for (let d = 0; d < FEATURES; d++) acts[0][d] = data.X[n * FEATURES + d];
+    const p = forward(model, acts);
+    let best = 0;
+    for (let c = 1; c < CLASSES; c++) if (p[c] > p[best]) best = c;
+    if (best === data.Y[n]) correct++;
+  }
+  return correct / data.n;
+}
+
+// One epoch of mini-batch SGD. Returns the mean training cross-entropy
+// (computed from the forward passes made during the epoch).
+function trainEpoch(model, data, lr, batchSize, rand, order) {
+  const { sizes, W, B } = model;
+  const L = sizes.length - 1;
+  const acts = makeActs(sizes);
+  const deltas = sizes.map((s) => new Float64Array(s));
+  const gW = W.map((w) => new Float64Array(w.length));
+  const gB = B.map((b) => new Float64Array(b.length));
+  shuffleInPlace(order, rand);
+  let lossSum = 0;
+  for (let start = 0; start < data.n; start += batchSize) {
+    const end = Math.min(start + batchSize, data.n);
+    for (let l = 0; l < L; l++) {
+      gW[l].fill(0);
+      gB[l].fill(0);
+    }
+    for (let k = start; k < end; k++) {
+      const n = order[k];
+      for (let d = 0; d < FEATURES; d++) acts[0][d] = data.X[n * FEATURES + d];
+      const p = forward(model, acts);
+      const y = data.Y[n];
+      lossSum += -Math.log(Math.max(p[y], 1e-300));
+      // softmax + cross-entropy gradient wrt logits
+      const dOut = deltas[L];
+      for (let c = 0; c < CLASSES; c++) dOut[c] = p[c] - (c === y ? 1 : 0);
+      for (let l = L - 1; l >= 0; l--) {
+        const nIn = sizes[l];
+        const nOut = sizes[l + 1];
+        const a = acts[l];
+        const dz = deltas[l + 1];
+        const w = W[l];
+        const gw = gW[l];
+        const gb = gB[l];
+        for (let o = 0; o < nOut; o++) {
+          const g = dz[o];
+          gb[o] += g;
+          const row = o * nIn;
+          for (let i = 0; i < nIn; i++) gw[row + i] += g * a[i];
+        }
+        if (l > 0) {
+          const da = deltas[l];
+          for (let i = 0; i < nIn; i++) {
+            let s = 0;
+            for (let o = 0; o < nOut; o++) s += w[o * nIn + i] * dz[o];
+            da[i] = s * (1 - a[i] * a[i]); // tanh'
+          }
+        }
+      }
+    }
+    const scale = lr / (end - start);
+    for (let l = 0; l < L; l++) {
+      const w = W[l];
+      const gw = gW[l];
+      for (let i = 0; i < w.length; i++) w[i] -= scale * gw[i];
+      const b = B[l];
+      const gb = gB[l];
+      for (let i = 0; i < b.length; i++) b[i] -= scale * gb[i];
+    }
+  }
+  return lossSum / data.n;
+}
+
+// ---------------------------------------------------------------- main
+function fmt(x) {
+  return Number(x.toFixed(6)).toString();
+}
+
+function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const { train, val } = makeSpirals();
+  const sizes = [FEATURES];
+  for (let l = 0; l < opts.hiddenLayers; l++) sizes.push(opts.units);
+  sizes.push(CLASSES);
+  const rand = mulberry32(opts.seed);
+  let model = buildModel(sizes, rand);
+  const order = Int32Array.from({ length: train.n }, (_, i) => i);
+  const BATCH = 32;
+  let lastFiniteLoss = Math.log(CLASSES);
+  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    const backup = cloneModel(model);
+    const loss = trainEpoch(model, train, opts.learningRate, BATCH, rand, order);
+    if (!Number.isFinite(loss) || !modelFinite(model)) {
+      process.stderr.write(`diverged at epoch ${epoch}\n`);
+      model = backup;
+      const acc = accuracy(model, val);
+      console.log(`epoch=${epoch} loss=${fmt(lastFiniteLoss)} accuracy=${fmt(acc)}`);
+      return;
+    }
+    lastFiniteLoss = loss;
+    const acc = accuracy(model, val);
+    console.log(`epoch=${epoch} loss=${fmt(loss)} accuracy=${fmt(acc)}`);
+  }
+}
+
+main();

@@ -1,0 +1,84 @@
+// `sibyl run <study.yaml>`: runs one study in-process to its end, resuming an unfinished
+// study of the same name in the same data directory.
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isTerminalStudyState } from '../model/trial.js';
+import { LocalRuntime } from '../runtimes/local/index.js';
+import { validateForLocal } from '../runtimes/local/argv.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { SpecError } from '../spec/errors.js';
+import { parseStudyText } from '../spec/parse.js';
+import type { StudySpec } from '../spec/types.js';
+import type { Store, StudyRecord } from '../store/store.js';
+import { UsageError } from './args.js';
+import { ProgressDisplay } from './progress.js';
+import { bestText, trialsTable } from './report.js';
+
+export interface RunOptions {
+  readonly file: string;
+  readonly dataDir: string;
+  readonly store: Store;
+  readonly out: NodeJS.WriteStream;
+  readonly err: NodeJS.WriteStream;
+}
+
+export function readStudyFile(file: string): StudySpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const spec = parseStudyText(text);
+  validateForLocal(spec);
+  return spec;
+}
+
+/** Returns the process exit code: 0 when the study succeeded, 1 when it failed or stopped. */
+export async function runStudy(options: RunOptions): Promise<number> {
+  const { store, out, err } = options;
+  const spec = readStudyFile(options.file);
+  const study = findOrCreate(store, spec, dirname(resolve(options.file)), options.dataDir);
+  if (study.reason !== undefined && isTerminalStudyState(study.state)) {
+    out.write(`Study ${study.name} already ended: ${study.state} (${study.reason}).\n`);
+  }
+
+  const progress = new ProgressDisplay(store, study.id, out);
+  const scheduler = new Scheduler({
+    store,
+    runtime: (listener) => new LocalRuntime({ dataDir: options.dataDir, listener }),
+    onEvent: (e) => (e.type === 'study' || e.trial.studyId === study.id) && progress.onEvent(e),
+    onError: (e) => err.write(`sibyl: ${e.message}\n`),
+  });
+
+  const interrupted = new Promise<number>((done) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      err.write(`\nsibyl: ${signal}: stopping trials; run the same command again to resume.\n`);
+      void scheduler.close(signal).then(() => done(130));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+
+  await scheduler.adopt([study.id]);
+  const result = await Promise.race([scheduler.waitForEnd(study.id).then(() => undefined), interrupted]);
+  progress.stop();
+  if (result !== undefined) return result;
+  await scheduler.close();
+
+  const ended = store.getStudy(study.id)!;
+  out.write(`\n${trialsTable(store, ended, store.listTrials(ended.id))}\n\n`);
+  out.write(`Study ${ended.name} ${ended.state} (${ended.reason}): ${ended.message ?? ''}\n`);
+  out.write(`${bestText(store, ended)}\n`);
+  return ended.state === 'SUCCEEDED' ? 0 : 1;
+}
+
+function findOrCreate(store: Store, spec: StudySpec, baseDir: string, dataDir: string): StudyRecord {
+  const existing = store.getStudyByName(spec.name);
+  if (!existing) return store.createStudy(spec, baseDir, randomInt(2 ** 31));
+  if (existing.specJson !== JSON.stringify(spec)) {
+    throw new SpecError('metadata.name', `a different study named "${spec.name}" already exists in ${dataDir}; rename the study or use another --data-dir`);
+  }
+  return existing;
+}

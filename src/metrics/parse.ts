@@ -1,0 +1,204 @@
+// Parses one line of trial output into metric observations, in Katib's TEXT or JSON format.
+
+import { DEFAULT_METRICS_FORMAT } from '../spec/types.js';
+
+export interface ParsedObservation {
+  readonly metric: string;
+  readonly value: number;
+  readonly step?: number;
+  /** RFC 3339, as given on the line (or converted from epoch seconds in JSON). */
+  readonly time?: string;
+}
+
+export interface MetricsLineParser {
+  parseLine(line: string): ParsedObservation[];
+}
+
+/**
+ * User regexes run on a backtracking engine, where an unanchored pattern such as
+ * `(\w+)\s*=…` costs O(n²) on a long word run. Searching only a line's first 4 KiB
+ * bounds that cost; metrics lines are short, so nothing real is lost.
+ */
+export const USER_REGEX_SEARCH_CHARS = 4096;
+
+const STEP_KEYS = ['step', 'epoch'] as const;
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function isRfc3339(text: string): boolean {
+  return RFC3339.test(text) && Number.isFinite(Date.parse(text));
+}
+
+/** Why a `metricsFormat` regex is unusable, or undefined when it is fine. */
+export function validateMetricsFormat(regex: string): string | undefined {
+  let compiled: RegExp;
+  try {
+    compiled = compileUserRegex(regex);
+  } catch (err) {
+    return `metrics format ${JSON.stringify(regex)} does not compile: ${(err as Error).message}`;
+  }
+  const groups = countCaptureGroups(compiled);
+  if (groups < 2) {
+    return `metrics format ${JSON.stringify(regex)} has ${groups} capture group(s); it needs two (metric name, value)`;
+  }
+  return undefined;
+}
+
+export function createLineParser(
+  format: 'TEXT' | 'JSON',
+  metricNames: readonly string[],
+  metricsFormat: readonly string[],
+): MetricsLineParser {
+  const names = new Set(metricNames);
+  if (format === 'JSON') return { parseLine: (line) => parseJsonLine(line, names) };
+  const matchers = (metricsFormat.length > 0 ? metricsFormat : [DEFAULT_METRICS_FORMAT]).map(createMatcher);
+  return { parseLine: (line) => parseTextLine(line, names, matchers) };
+}
+
+// ---- TEXT ----
+
+/** Yields [name, value] pairs found on a line. */
+type PairMatcher = (line: string) => Iterable<readonly [string, string]>;
+
+function parseTextLine(line: string, names: ReadonlySet<string>, matchers: readonly PairMatcher[]): ParsedObservation[] {
+  // Katib's pre-filter: skip lines that cannot mention a requested metric.
+  let mentionsMetric = false;
+  for (const name of names) {
+    if (line.includes(name)) {
+      mentionsMetric = true;
+      break;
+    }
+  }
+  if (!mentionsMetric) return [];
+
+  const space = line.indexOf(' ');
+  const firstToken = space === -1 ? line : line.slice(0, space);
+  const time = isRfc3339(firstToken) ? firstToken : undefined;
+
+  const found: { metric: string; value: number }[] = [];
+  const stepByKey = new Map<string, number>();
+  for (const matcher of matchers) {
+    for (const [name, text] of matcher(line)) {
+      if ((STEP_KEYS as readonly string[]).includes(name) && !stepByKey.has(name)) {
+        const step = parseInteger(text);
+        if (step !== undefined) stepByKey.set(name, step);
+      }
+      if (!names.has(name)) continue;
+      const value = parseFiniteNumber(text);
+      if (value !== undefined) found.push({ metric: name, value });
+    }
+  }
+  const step = stepByKey.get('step') ?? stepByKey.get('epoch');
+  return found.map((o) => withOptional(o, step, time));
+}
+
+function createMatcher(source: string): PairMatcher {
+  if (source === DEFAULT_METRICS_FORMAT) return matchDefaultFormat;
+  const regex = compileUserRegex(source);
+  return (line) => userRegexPairs(regex, line.slice(0, USER_REGEX_SEARCH_CHARS));
+}
+
+function* userRegexPairs(regex: RegExp, text: string): Iterable<readonly [string, string]> {
+  // matchAll clones the regex (no shared lastIndex) and steps past empty matches.
+  for (const m of text.matchAll(regex)) {
+    const [, name, value] = m;
+    if (name !== undefined && value !== undefined) yield [name, value];
+  }
+}
+
+// The default regex `([\w|-]+)\s*=…` retried at every offset of a long word run is O(n²).
+// A match can only start where a word run starts, or right where the previous match ended
+// (e.g. `b` in `a=1b=2`): scan run starts with a lookbehind, and try the sticky form at the
+// previous end. That yields exactly the default regex's matches, in linear time.
+const DEFAULT_AT_RUN_START = new RegExp(String.raw`(?<![\w|-])` + DEFAULT_METRICS_FORMAT, 'g');
+const DEFAULT_STICKY = new RegExp(DEFAULT_METRICS_FORMAT, 'y');
+
+function* matchDefaultFormat(line: string): Iterable<readonly [string, string]> {
+  let position = 0;
+  while (position < line.length) {
+    DEFAULT_STICKY.lastIndex = position;
+    let m = position > 0 ? DEFAULT_STICKY.exec(line) : null;
+    if (m === null) {
+      DEFAULT_AT_RUN_START.lastIndex = position;
+      m = DEFAULT_AT_RUN_START.exec(line);
+    }
+    if (m === null) return;
+    position = m.index + m[0].length; // the default regex never matches empty
+    yield [m[1] ?? '', m[2] ?? ''];
+  }
+}
+
+// ---- JSON ----
+
+function parseJsonLine(line: string, names: ReadonlySet<string>): ParsedObservation[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return [];
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return [];
+  const record = parsed as Record<string, unknown>;
+
+  const time = jsonTimestamp(record['timestamp']);
+  const step = jsonStep(record['step']) ?? jsonStep(record['epoch']);
+  const observations: ParsedObservation[] = [];
+  for (const [key, raw] of Object.entries(record)) {
+    if (!names.has(key)) continue;
+    // Katib accepts only string values; numbers are accepted too.
+    const value =
+      typeof raw === 'number' ? (Number.isFinite(raw) ? raw : undefined) : typeof raw === 'string' ? parseFiniteNumber(raw) : undefined;
+    if (value !== undefined) observations.push(withOptional({ metric: key, value }, step, time));
+  }
+  return observations;
+}
+
+function jsonTimestamp(raw: unknown): string | undefined {
+  if (typeof raw === 'string') return isRfc3339(raw) ? raw : undefined;
+  if (typeof raw === 'number' && Number.isFinite(raw)) {
+    const date = new Date(raw * 1000);
+    return Number.isFinite(date.getTime()) ? date.toISOString() : undefined;
+  }
+  return undefined;
+}
+
+function jsonStep(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
+  if (typeof raw === 'string') return parseInteger(raw);
+  return undefined;
+}
+
+// ---- helpers ----
+
+/** `Number(text)` when the trimmed text is non-empty and the result finite. */
+function parseFiniteNumber(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  const value = Number(trimmed);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+function parseInteger(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (!/^[+-]?\d+$/.test(trimmed)) return undefined;
+  const value = Number(trimmed);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+function withOptional(
+  o: { metric: string; value: number },
+  step: number | undefined,
+  time: string | undefined,
+): ParsedObservation {
+  return { ...o, ...(step !== undefined && { step }), ...(time !== undefined && { time }) };
+}
+
+/** Katib's regexes are Go (RE2) syntax; `(?P<name>…)` is the one common form JS lacks. */
+function compileUserRegex(source: string): RegExp {
+  return new RegExp(source.replaceAll('(?P<', '(?<'), 'g');
+}
+
+/** An alternation with the empty string always matches, exposing every group slot. */
+function countCaptureGroups(regex: RegExp): number {
+  return (new RegExp(`${regex.source}|`).exec('')?.length ?? 1) - 1;
+}

@@ -1,0 +1,36 @@
+// What a local trial runs: the template's `command`, or else the primary container's
+// command + args, with placeholders substituted argument by argument.
+import { SpecError } from '../../spec/errors.js';
+import { containerArgv, findContainer } from '../../spec/containers.js';
+import { substitute } from '../../spec/template.js';
+import type { StudySpec, TrialTemplateSpec } from '../../spec/types.js';
+
+export function templateArgv(template: TrialTemplateSpec): readonly string[] | undefined {
+  if (template.command) return template.command;
+  if (!template.trialSpec || !template.primaryContainerName) return undefined;
+  const container = findContainer(template.trialSpec, template.primaryContainerName);
+  return container && containerArgv(container);
+}
+
+export function trialArgv(template: TrialTemplateSpec, values: ReadonlyMap<string, string>): string[] {
+  const argv = templateArgv(template);
+  if (!argv) throw new Error('the trial template has nothing to run'); // validateForLocal rules this out
+  return argv.map((arg) => substitute(arg, values));
+}
+
+/** What the local runtime needs beyond a valid spec. */
+export function validateForLocal(spec: StudySpec): void {
+  const t = spec.trialTemplate;
+  if (!templateArgv(t)) {
+    const why = t.trialSpec
+      ? `the primary container "${t.primaryContainerName}" has no command or args in trialSpec`
+      : 'there is no trialSpec';
+    throw new SpecError('spec.trialTemplate.command', `required to run trials locally: ${why}`);
+  }
+  if (spec.metricsCollector.kind !== 'StdOut') {
+    throw new SpecError(
+      'spec.metricsCollectorSpec.collector.kind',
+      `${spec.metricsCollector.kind} is not supported by the local runtime yet (it reads metrics from the trial's output: use StdOut)`,
+    );
+  }
+}

@@ -1,0 +1,39 @@
+// The contract between the scheduler and whatever runs trials (local processes, Kubernetes).
+import type { Assignment } from '../model/trial.js';
+import type { TrialTemplateSpec } from '../spec/types.js';
+
+export interface LaunchRequest {
+  readonly trialName: string;
+  readonly studyName: string;
+  readonly namespace: string;
+  readonly assignment: Assignment;
+  readonly template: TrialTemplateSpec;
+  /** Where relative paths in the template resolve. */
+  readonly baseDir: string;
+}
+
+export type TrialOutcome =
+  | { readonly kind: 'succeeded' }
+  | { readonly kind: 'failed'; readonly reason: string; readonly message: string }
+  /** Ended because `stop` was called. */
+  | { readonly kind: 'stopped'; readonly reason: string };
+
+export interface RuntimeListener {
+  started(trialName: string, runtimeRef: string): void;
+  output(trialName: string, line: string): void;
+  finished(trialName: string, outcome: TrialOutcome): void;
+}
+
+export interface TrialRuntime {
+  /** Idempotent by trial name: launching a trial that is already running does nothing. */
+  launch(request: LaunchRequest): Promise<void>;
+  /** Stops a trial; `finished` follows with a `stopped` outcome. */
+  stop(trialName: string, reason: string): Promise<void>;
+  /**
+   * After a restart: cleans up what a dead predecessor left behind. Returns the names of the
+   * given active trials that are still running and were re-adopted; the rest must be relaunched.
+   */
+  recover(activeTrialNames: readonly string[]): Promise<Set<string>>;
+  /** Stops everything this runtime started and waits for it. */
+  shutdown(reason: string): Promise<void>;
+}

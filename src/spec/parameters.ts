@@ -1,0 +1,82 @@
+// `spec.parameters[]`: Katib's search-space format, with the checks Katib forgets
+// (min < max, positive log bounds, positive steps, non-empty unique lists, unique names).
+import { SpecError } from './errors.js';
+import * as read from './read.js';
+import type { Distribution, ParameterSpec } from './types.js';
+
+const PARAMETER_TYPES = ['double', 'int', 'discrete', 'categorical'] as const;
+const DISTRIBUTIONS: readonly Distribution[] = ['uniform', 'logUniform', 'normal', 'logNormal'];
+
+export function readParameters(v: unknown, path: string): ParameterSpec[] {
+  const items = read.list(v, path);
+  if (items.length === 0) throw new SpecError(path, 'must list at least one parameter');
+  const seen = new Set<string>();
+  return items.map((item, i) => {
+    const p = readParameter(item, `${path}[${i}]`);
+    if (seen.has(p.name)) throw new SpecError(`${path}[${i}].name`, `duplicate parameter name "${p.name}"`);
+    seen.add(p.name);
+    return p;
+  });
+}
+
+function readParameter(v: unknown, path: string): ParameterSpec {
+  const o = read.object(v, path);
+  read.noUnknownKeys(o, path, ['name', 'parameterType', 'feasibleSpace']);
+  const name = read.string(o['name'], `${path}.name`);
+  const parameterType = read.oneOf(o['parameterType'], `${path}.parameterType`, PARAMETER_TYPES);
+  const fsPath = `${path}.feasibleSpace`;
+  const fs = read.object(o['feasibleSpace'], fsPath);
+  read.noUnknownKeys(fs, fsPath, ['min', 'max', 'step', 'list', 'distribution']);
+
+  if (parameterType === 'double' || parameterType === 'int') {
+    if (fs['list'] !== undefined) throw new SpecError(`${fsPath}.list`, `not allowed for ${parameterType} parameters (use min and max)`);
+    const min = read.number(fs['min'], `${fsPath}.min`);
+    const max = read.number(fs['max'], `${fsPath}.max`);
+    if (parameterType === 'int') {
+      if (!Number.isInteger(min)) throw new SpecError(`${fsPath}.min`, `must be an integer for int parameters (got ${min})`);
+      if (!Number.isInteger(max)) throw new SpecError(`${fsPath}.max`, `must be an integer for int parameters (got ${max})`);
+    }
+    if (min >= max) throw new SpecError(`${fsPath}.min`, `must be below max (got ${min} >= ${max})`);
+    const step = read.optionalNumber(fs['step'], `${fsPath}.step`);
+    if (step !== undefined) {
+      if (step <= 0) throw new SpecError(`${fsPath}.step`, `must be > 0 (got ${step})`);
+      if (parameterType === 'int' && !Number.isInteger(step)) throw new SpecError(`${fsPath}.step`, `must be an integer for int parameters (got ${step})`);
+      if (step > max - min) throw new SpecError(`${fsPath}.step`, `must not exceed max − min (got ${step} > ${max - min})`);
+    }
+    const distribution = fs['distribution'] === undefined || fs['distribution'] === ''
+      ? 'uniform'
+      : read.oneOf(fs['distribution'], `${fsPath}.distribution`, DISTRIBUTIONS);
+    if ((distribution === 'logUniform' || distribution === 'logNormal') && min <= 0) {
+      throw new SpecError(`${fsPath}.min`, `must be > 0 for a ${distribution} distribution (got ${min})`);
+    }
+    return { name, parameterType, min, max, distribution, ...(step === undefined ? {} : { step }) };
+  }
+
+  for (const key of ['min', 'max', 'step'] as const) {
+    if (fs[key] !== undefined) throw new SpecError(`${fsPath}.${key}`, `not allowed for ${parameterType} parameters (use list)`);
+  }
+  if (fs['distribution'] !== undefined && fs['distribution'] !== '') {
+    throw new SpecError(`${fsPath}.distribution`, `not allowed for ${parameterType} parameters`);
+  }
+  const raw = read.list(fs['list'], `${fsPath}.list`);
+  if (raw.length === 0) throw new SpecError(`${fsPath}.list`, 'must not be empty');
+  if (parameterType === 'discrete') {
+    const values = raw.map((x, i) => read.number(x, `${fsPath}.list[${i}]`));
+    rejectDuplicates(values, `${fsPath}.list`);
+    return { name, parameterType, list: values };
+  }
+  const values = raw.map((x, i) => {
+    if (typeof x === 'number' || typeof x === 'boolean') return String(x);
+    return read.string(x, `${fsPath}.list[${i}]`);
+  });
+  rejectDuplicates(values, `${fsPath}.list`);
+  return { name, parameterType, list: values };
+}
+
+function rejectDuplicates<T>(values: readonly T[], path: string): void {
+  const seen = new Set<T>();
+  values.forEach((v, i) => {
+    if (seen.has(v)) throw new SpecError(`${path}[${i}]`, `duplicate value ${JSON.stringify(v)}`);
+    seen.add(v);
+  });
+}

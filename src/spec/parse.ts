@@ -1,0 +1,290 @@
+// Reads a study in Katib's Experiment format (YAML or JSON), applies Katib's defaults and
+// validates it. Every rejection is a SpecError naming the field path and the reason.
+import { parseDocument } from 'yaml';
+import { validateAlgorithm } from '../../suggestion-algorithms/registry.js';
+import { validateMetricsFormat } from '../metrics/parse.js';
+import { SpecError } from './errors.js';
+import { readParameters } from './parameters.js';
+import * as read from './read.js';
+import { parseMetaReference, placeholdersIn } from './template.js';
+import {
+  DEFAULT_METRICS_FORMAT,
+  type AlgorithmSpec,
+  type MetricStrategy,
+  type MetricsCollectorSpec,
+  type ObjectiveSpec,
+  type ParameterSpec,
+  type StudySpec,
+  type TrialTemplateSpec,
+} from './types.js';
+
+// Katib's name rule (#2468): the name becomes part of Kubernetes object names.
+const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const MAX_NAME_LENGTH = 40;
+const DEFAULT_ALGORITHM = 'random';
+
+/** Parses YAML or JSON text (JSON is YAML) into a validated StudySpec. */
+export function parseStudyText(text: string): StudySpec {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const error = doc.errors[0];
+  if (error) {
+    const where = error.linePos?.[0] ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
+    throw new SpecError('', `not valid YAML or JSON${where}: ${error.message.split('\n')[0]}`);
+  }
+  return parseStudyDocument(doc.toJS({ maxAliasCount: 100 }));
+}
+
+export function parseStudyDocument(input: unknown): StudySpec {
+  const doc = read.object(input, '');
+  read.noUnknownKeys(doc, '', ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+  if (doc['apiVersion'] !== undefined && doc['apiVersion'] !== 'kubeflow.org/v1beta1') {
+    throw new SpecError('apiVersion', `must be kubeflow.org/v1beta1 (got ${read.describe(doc['apiVersion'])})`);
+  }
+  if (doc['kind'] !== undefined && doc['kind'] !== 'Experiment') {
+    throw new SpecError('kind', `must be Experiment (got ${read.describe(doc['kind'])})`);
+  }
+  const metadata = read.object(doc['metadata'], 'metadata');
+  const name = read.string(metadata['name'], 'metadata.name');
+  if (name.length > MAX_NAME_LENGTH) throw new SpecError('metadata.name', `must be at most ${MAX_NAME_LENGTH} characters (got ${name.length})`);
+  if (!NAME_PATTERN.test(name)) {
+    throw new SpecError('metadata.name', `must be lower-case letters, digits and '-', starting with a letter and not ending with '-' (got ${read.describe(name)})`);
+  }
+  const namespace = read.optionalString(metadata['namespace'], 'metadata.namespace') ?? 'default';
+
+  const s = read.object(doc['spec'], 'spec');
+  read.noUnknownKeys(s, 'spec', [
+    'parameters', 'objective', 'algorithm', 'earlyStopping', 'parallelTrialCount', 'maxTrialCount',
+    'maxFailedTrialCount', 'trialTemplate', 'metricsCollectorSpec', 'resumePolicy',
+  ]);
+  if (s['earlyStopping'] !== undefined) {
+    throw new SpecError('spec.earlyStopping', 'early stopping is not supported yet; remove it to run this study');
+  }
+  if (s['resumePolicy'] !== undefined) read.oneOf(s['resumePolicy'], 'spec.resumePolicy', ['Never', 'LongRunning', 'FromVolume']);
+
+  const parameters = readParameters(s['parameters'], 'spec.parameters');
+  const objective = readObjective(s['objective'], 'spec.objective');
+  const algorithm = readAlgorithm(s['algorithm'], 'spec.algorithm');
+  const { parallelTrialCount, maxTrialCount, maxFailedTrialCount } = readBudgets(s);
+  const trialTemplate = readTrialTemplate(s['trialTemplate'], 'spec.trialTemplate', parameters);
+  const metricsCollector = readMetricsCollector(s['metricsCollectorSpec'], 'spec.metricsCollectorSpec');
+
+  const spec: StudySpec = {
+    name,
+    namespace,
+    parameters,
+    objective,
+    algorithm,
+    parallelTrialCount,
+    ...(maxTrialCount === undefined ? {} : { maxTrialCount }),
+    ...(maxFailedTrialCount === undefined ? {} : { maxFailedTrialCount }),
+    trialTemplate,
+    metricsCollector,
+  };
+  validateAlgorithm(spec);
+  return spec;
+}
+
+function readObjective(v: unknown, path: string): ObjectiveSpec {
+  const o = read.object(v, path);
+  read.noUnknownKeys(o, path, ['type', 'goal', 'objectiveMetricName', 'additionalMetricNames', 'metricStrategies']);
+  const type = read.oneOf(o['type'], `${path}.type`, ['minimize', 'maximize'] as const);
+  const objectiveMetricName = read.string(o['objectiveMetricName'], `${path}.objectiveMetricName`);
+  const goal = read.optionalNumber(o['goal'], `${path}.goal`);
+  const additional = o['additionalMetricNames'] === undefined ? [] : read.list(o['additionalMetricNames'], `${path}.additionalMetricNames`);
+  const additionalMetricNames = additional.map((x, i) => {
+    const p = `${path}.additionalMetricNames[${i}]`;
+    const n = read.string(x, p);
+    if (n === objectiveMetricName) throw new SpecError(p, `must not repeat the objective metric "${n}"`);
+    if (additional.indexOf(x) !== i) throw new SpecError(p, `duplicate metric name "${n}"`);
+    return n;
+  });
+  const metricNames = [objectiveMetricName, ...additionalMetricNames];
+  // Katib's default: every metric takes the objective's direction.
+  const fallback: MetricStrategy = type === 'minimize' ? 'min' : 'max';
+  const given = new Map<string, MetricStrategy>();
+  const strategies = o['metricStrategies'] === undefined ? [] : read.list(o['metricStrategies'], `${path}.metricStrategies`);
+  strategies.forEach((x, i) => {
+    const p = `${path}.metricStrategies[${i}]`;
+    const so = read.object(x, p);
+    read.noUnknownKeys(so, p, ['name', 'value']);
+    const n = read.string(so['name'], `${p}.name`);
+    if (!metricNames.includes(n)) throw new SpecError(`${p}.name`, `names no metric of this study (metrics: ${metricNames.join(', ')})`);
+    if (given.has(n)) throw new SpecError(`${p}.name`, `duplicate strategy for "${n}"`);
+    given.set(n, read.oneOf(so['value'], `${p}.value`, ['min', 'max', 'latest'] as const));
+  });
+  return {
+    type,
+    objectiveMetricName,
+    ...(goal === undefined ? {} : { goal }),
+    additionalMetricNames,
+    metricStrategies: metricNames.map((n) => ({ name: n, value: given.get(n) ?? fallback })),
+  };
+}
+
+function readAlgorithm(v: unknown, path: string): AlgorithmSpec {
+  const o = read.optionalObject(v, path);
+  if (!o) return { algorithmName: DEFAULT_ALGORITHM, algorithmSettings: [] };
+  read.noUnknownKeys(o, path, ['algorithmName', 'algorithmSettings']);
+  const algorithmName = read.string(o['algorithmName'], `${path}.algorithmName`);
+  const raw = o['algorithmSettings'] === undefined || o['algorithmSettings'] === null ? [] : read.list(o['algorithmSettings'], `${path}.algorithmSettings`);
+  const seen = new Set<string>();
+  const algorithmSettings = raw.map((x, i) => {
+    const p = `${path}.algorithmSettings[${i}]`;
+    const so = read.object(x, p);
+    read.noUnknownKeys(so, p, ['name', 'value']);
+    const name = read.string(so['name'], `${p}.name`);
+    if (seen.has(name)) throw new SpecError(`${p}.name`, `duplicate setting "${name}"`);
+    seen.add(name);
+    const value = so['value'];
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new SpecError(`${p}.value`, `must be a string (got ${read.describe(value)})`);
+    }
+    return { name, value: String(value) };
+  });
+  return { algorithmName, algorithmSettings };
+}
+
+function readBudgets(s: read.Doc) {
+  const parallelTrialCount = read.optionalInteger(s['parallelTrialCount'], 'spec.parallelTrialCount', 1) ?? 3;
+  const maxTrialCount = read.optionalInteger(s['maxTrialCount'], 'spec.maxTrialCount', 1);
+  const maxFailedTrialCount = read.optionalInteger(s['maxFailedTrialCount'], 'spec.maxFailedTrialCount', 0);
+  if (maxTrialCount !== undefined) {
+    if (parallelTrialCount > maxTrialCount) {
+      throw new SpecError('spec.parallelTrialCount', `must not exceed maxTrialCount (got ${parallelTrialCount} > ${maxTrialCount})`);
+    }
+    if (maxFailedTrialCount !== undefined && maxFailedTrialCount > maxTrialCount) {
+      throw new SpecError('spec.maxFailedTrialCount', `must not exceed maxTrialCount (got ${maxFailedTrialCount} > ${maxTrialCount})`);
+    }
+  }
+  return { parallelTrialCount, maxTrialCount, maxFailedTrialCount };
+}
+
+function readTrialTemplate(v: unknown, path: string, parameters: readonly ParameterSpec[]): TrialTemplateSpec {
+  const o = read.object(v, path);
+  read.noUnknownKeys(o, path, [
+    'trialParameters', 'trialSpec', 'configMap', 'primaryContainerName', 'primaryPodLabels',
+    'successCondition', 'failureCondition', 'retain', 'command',
+  ]);
+  if (o['configMap'] !== undefined) throw new SpecError(`${path}.configMap`, 'templates from ConfigMaps are not supported; inline the template as trialSpec');
+
+  const command = o['command'] === undefined ? undefined : read.list(o['command'], `${path}.command`).map((x, i) => read.string(x, `${path}.command[${i}]`));
+  if (command !== undefined && command.length === 0) throw new SpecError(`${path}.command`, 'must not be empty');
+
+  const trialSpec = read.optionalObject(o['trialSpec'], `${path}.trialSpec`);
+  if (trialSpec) {
+    read.string(trialSpec['apiVersion'], `${path}.trialSpec.apiVersion`);
+    read.string(trialSpec['kind'], `${path}.trialSpec.kind`);
+    const md = read.optionalObject(trialSpec['metadata'], `${path}.trialSpec.metadata`);
+    for (const key of ['name', 'namespace']) {
+      if (md?.[key] !== undefined) throw new SpecError(`${path}.trialSpec.metadata.${key}`, 'must be omitted: Sibyl sets it for each trial');
+    }
+  }
+  const primaryContainerName = read.optionalString(o['primaryContainerName'], `${path}.primaryContainerName`);
+  if (trialSpec && primaryContainerName === undefined) throw new SpecError(`${path}.primaryContainerName`, 'is required with a trialSpec');
+
+  const trialParameters = readTrialParameters(o['trialParameters'], `${path}.trialParameters`, parameters);
+  checkPlaceholders(path, trialParameters.map((t) => t.name), command, trialSpec);
+  parameters.forEach((p, i) => {
+    if (!trialParameters.some((t) => t.reference === p.name)) {
+      throw new SpecError(`spec.parameters[${i}].name`, `"${p.name}" is not referenced by any trialParameter, so no trial would see its value`);
+    }
+  });
+
+  const labels = read.optionalObject(o['primaryPodLabels'], `${path}.primaryPodLabels`);
+  const primaryPodLabels = labels && Object.fromEntries(Object.entries(labels).map(([k, x]) => [k, read.string(x, `${path}.primaryPodLabels.${k}`)]));
+  const successCondition = read.optionalString(o['successCondition'], `${path}.successCondition`);
+  const failureCondition = read.optionalString(o['failureCondition'], `${path}.failureCondition`);
+  return {
+    trialParameters,
+    ...(trialSpec ? { trialSpec } : {}),
+    ...(primaryContainerName === undefined ? {} : { primaryContainerName }),
+    ...(primaryPodLabels ? { primaryPodLabels } : {}),
+    ...(successCondition === undefined ? {} : { successCondition }),
+    ...(failureCondition === undefined ? {} : { failureCondition }),
+    retain: read.boolean(o['retain'], `${path}.retain`, false),
+    ...(command ? { command } : {}),
+  };
+}
+
+function readTrialParameters(v: unknown, path: string, parameters: readonly ParameterSpec[]) {
+  const items = read.list(v, path);
+  const names = new Set<string>();
+  const references = new Set<string>();
+  return items.map((x, i) => {
+    const p = `${path}[${i}]`;
+    const o = read.object(x, p);
+    read.noUnknownKeys(o, p, ['name', 'description', 'reference']);
+    const name = read.string(o['name'], `${p}.name`);
+    if (/[{}]/.test(name)) throw new SpecError(`${p}.name`, `must not contain '{' or '}' (got "${name}")`);
+    if (names.has(name)) throw new SpecError(`${p}.name`, `duplicate trialParameter name "${name}"`);
+    names.add(name);
+    const reference = read.string(o['reference'], `${p}.reference`);
+    if (references.has(reference)) throw new SpecError(`${p}.reference`, `"${reference}" is referenced by another trialParameter already`);
+    references.add(reference);
+    const meta = parseMetaReference(reference);
+    if (meta === 'invalid') {
+      throw new SpecError(`${p}.reference`, `unknown metadata reference "${reference}" (known: \${trialSpec.Name}, .Namespace, .Kind, .APIVersion, .Annotations[key], .Labels[key])`);
+    }
+    if (meta === undefined && !parameters.some((q) => q.name === reference)) {
+      throw new SpecError(`${p}.reference`, `names no parameter of this study (parameters: ${parameters.map((q) => q.name).join(', ')})`);
+    }
+    const description = read.optionalString(o['description'], `${p}.description`);
+    return { name, reference, ...(description === undefined ? {} : { description }) };
+  });
+}
+
+/** Katib's rule both ways: every placeholder has a trialParameter and every trialParameter is used. */
+function checkPlaceholders(path: string, names: readonly string[], command: readonly string[] | undefined, trialSpec: read.Doc | undefined): void {
+  const used = new Set<string>();
+  const places: [string, string][] = (command ?? []).map((arg, i) => [`${path}.command[${i}]`, arg]);
+  if (trialSpec) places.push([`${path}.trialSpec`, JSON.stringify(trialSpec)]);
+  for (const [where, text] of places) {
+    for (const name of placeholdersIn(text)) {
+      if (!names.includes(name)) throw new SpecError(where, `placeholder \${trialParameters.${name}} has no trialParameter named "${name}"`);
+      used.add(name);
+    }
+  }
+  names.forEach((name, i) => {
+    if (!used.has(name)) throw new SpecError(`${path}.trialParameters[${i}].name`, `"${name}" is not used by any \${trialParameters.${name}} placeholder in the template`);
+  });
+}
+
+function readMetricsCollector(v: unknown, path: string): MetricsCollectorSpec {
+  const o = read.optionalObject(v, path);
+  const collector = read.optionalObject(o?.['collector'], `${path}.collector`);
+  if (o) read.noUnknownKeys(o, path, ['collector', 'source']);
+  if (collector) read.noUnknownKeys(collector, `${path}.collector`, ['kind', 'customCollector']);
+  const kindValue = collector?.['kind'] ?? 'StdOut';
+  const kind = read.oneOf(kindValue, `${path}.collector.kind`, ['StdOut', 'File', 'Push', 'TensorFlowEvent', 'PrometheusMetric', 'Custom'] as const);
+  if (kind === 'TensorFlowEvent' || kind === 'PrometheusMetric' || kind === 'Custom') {
+    throw new SpecError(`${path}.collector.kind`, `${kind} is not supported by Sibyl (supported: StdOut, File, Push)`);
+  }
+  const source = read.optionalObject(o?.['source'], `${path}.source`);
+  if (source) read.noUnknownKeys(source, `${path}.source`, ['fileSystemPath', 'filter', 'httpGet']);
+  const fsp = read.optionalObject(source?.['fileSystemPath'], `${path}.source.fileSystemPath`);
+  if (fsp) read.noUnknownKeys(fsp, `${path}.source.fileSystemPath`, ['path', 'kind', 'format']);
+  const format = fsp?.['format'] === undefined ? 'TEXT' : read.oneOf(fsp['format'], `${path}.source.fileSystemPath.format`, ['TEXT', 'JSON'] as const);
+
+  let filePath: string | undefined;
+  if (kind === 'File') {
+    filePath = read.string(fsp?.['path'], `${path}.source.fileSystemPath.path`);
+    if (!filePath.startsWith('/')) throw new SpecError(`${path}.source.fileSystemPath.path`, `must be an absolute path (got "${filePath}")`);
+    if (fsp?.['kind'] !== undefined && fsp['kind'] !== 'File') throw new SpecError(`${path}.source.fileSystemPath.kind`, 'must be File for the File collector');
+  }
+  const filter = read.optionalObject(source?.['filter'], `${path}.source.filter`);
+  if (filter && format === 'JSON') throw new SpecError(`${path}.source.filter`, 'not allowed with the JSON format');
+  const regexes = filter?.['metricsFormat'] === undefined ? [] : read.list(filter['metricsFormat'], `${path}.source.filter.metricsFormat`);
+  const metricsFormat = regexes.map((x, i) => {
+    const p = `${path}.source.filter.metricsFormat[${i}]`;
+    const regex = read.string(x, p);
+    const reason = validateMetricsFormat(regex);
+    if (reason) throw new SpecError(p, reason);
+    return regex;
+  });
+  return {
+    kind,
+    format,
+    ...(filePath === undefined ? {} : { path: filePath }),
+    metricsFormat: metricsFormat.length > 0 ? metricsFormat : [DEFAULT_METRICS_FORMAT],
+  };
+}

@@ -1,0 +1,87 @@
+// Katib's trial-template placeholders: `${trialParameters.<name>}` in the template, each bound
+// to a study parameter or to trial metadata (`${trialSpec.Name}` and friends).
+import type { Assignment } from '../model/trial.js';
+import type { TrialTemplateSpec } from './types.js';
+
+const PLACEHOLDER = /\$\{trialParameters\.(.+?)\}/g;
+const META_REFERENCE = /^\$\{trialSpec\.(.+?)\}$/;
+const INDEXED_META = /^(Annotations|Labels)\[(.+)\]$/;
+export const META_KEYS = ['Name', 'Namespace', 'Kind', 'APIVersion'] as const;
+
+/** Names of every `${trialParameters.x}` in a text, in order of first appearance. */
+export function placeholdersIn(text: string): string[] {
+  const names = new Set<string>();
+  for (const m of text.matchAll(PLACEHOLDER)) names.add(m[1] ?? '');
+  return [...names];
+}
+
+export type MetaReference =
+  | { readonly key: (typeof META_KEYS)[number] }
+  | { readonly key: 'Annotations' | 'Labels'; readonly index: string };
+
+/** Parses `${trialSpec.Name}`-style references; undefined for parameter references. */
+export function parseMetaReference(reference: string): MetaReference | 'invalid' | undefined {
+  const m = META_REFERENCE.exec(reference);
+  if (!m) return undefined;
+  const key = m[1] ?? '';
+  if ((META_KEYS as readonly string[]).includes(key)) return { key: key as MetaReference['key'] } as MetaReference;
+  const indexed = INDEXED_META.exec(key);
+  if (indexed) return { key: indexed[1] as 'Annotations' | 'Labels', index: indexed[2] ?? '' };
+  return 'invalid';
+}
+
+export interface TrialIdentity {
+  readonly trialName: string;
+  readonly namespace: string;
+}
+
+/** The value of each trialParameter for one trial, as the strings substituted into templates. */
+export function trialParameterValues(
+  template: TrialTemplateSpec,
+  assignment: Assignment,
+  identity: TrialIdentity,
+): Map<string, string> {
+  const values = new Map<string, string>();
+  const spec = template.trialSpec ?? {};
+  const metadata = (spec['metadata'] ?? {}) as { annotations?: Record<string, string>; labels?: Record<string, string> };
+  for (const tp of template.trialParameters) {
+    const meta = parseMetaReference(tp.reference);
+    if (meta === undefined) {
+      values.set(tp.name, formatValue(assignment[tp.reference]));
+    } else if (meta !== 'invalid') {
+      values.set(tp.name, metaValue(meta, identity, spec, metadata));
+    }
+  }
+  return values;
+}
+
+function metaValue(
+  ref: MetaReference,
+  identity: TrialIdentity,
+  spec: Readonly<Record<string, unknown>>,
+  metadata: { annotations?: Record<string, string>; labels?: Record<string, string> },
+): string {
+  switch (ref.key) {
+    case 'Name':
+      return identity.trialName;
+    case 'Namespace':
+      return identity.namespace;
+    case 'Kind':
+      return String(spec['kind'] ?? '');
+    case 'APIVersion':
+      return String(spec['apiVersion'] ?? '');
+    case 'Annotations':
+      return metadata.annotations?.[ref.index] ?? '';
+    case 'Labels':
+      return metadata.labels?.[ref.index] ?? '';
+  }
+}
+
+export function formatValue(v: number | string | undefined): string {
+  return v === undefined ? '' : String(v);
+}
+
+/** Replaces every placeholder in a text (Katib does a plain string replace too). */
+export function substitute(text: string, values: ReadonlyMap<string, string>): string {
+  return text.replace(PLACEHOLDER, (whole, name: string) => values.get(name) ?? whole);
+}

@@ -1,0 +1,92 @@
+// The study spec after parsing, defaulting and validation. Field names follow Katib's
+// Experiment JSON (camelCase); numbers that Katib carries as strings are numbers here.
+
+export type ObjectiveType = 'minimize' | 'maximize';
+export type MetricStrategy = 'min' | 'max' | 'latest';
+export type Distribution = 'uniform' | 'logUniform' | 'normal' | 'logNormal';
+
+/** A numeric range: `double` or `int`. */
+export interface RangeParameter {
+  readonly name: string;
+  readonly parameterType: 'double' | 'int';
+  readonly min: number;
+  readonly max: number;
+  readonly step?: number;
+  readonly distribution: Distribution;
+}
+
+/** A finite list: `discrete` (numbers) or `categorical` (strings). */
+export interface DiscreteParameter {
+  readonly name: string;
+  readonly parameterType: 'discrete';
+  readonly list: readonly number[];
+}
+
+export interface CategoricalParameter {
+  readonly name: string;
+  readonly parameterType: 'categorical';
+  readonly list: readonly string[];
+}
+
+export type ParameterSpec = RangeParameter | DiscreteParameter | CategoricalParameter;
+
+export interface ObjectiveSpec {
+  readonly type: ObjectiveType;
+  readonly objectiveMetricName: string;
+  readonly goal?: number;
+  readonly additionalMetricNames: readonly string[];
+  /** One entry per metric (objective first), defaults applied. */
+  readonly metricStrategies: readonly { readonly name: string; readonly value: MetricStrategy }[];
+}
+
+export interface AlgorithmSpec {
+  readonly algorithmName: string;
+  readonly algorithmSettings: readonly { readonly name: string; readonly value: string }[];
+}
+
+export interface TrialParameterSpec {
+  readonly name: string;
+  readonly description?: string;
+  readonly reference: string;
+}
+
+export interface TrialTemplateSpec {
+  readonly trialParameters: readonly TrialParameterSpec[];
+  /** Any Kubernetes object (TFJob by default on a cluster); absent for purely local studies. */
+  readonly trialSpec?: Readonly<Record<string, unknown>>;
+  readonly primaryContainerName?: string;
+  readonly primaryPodLabels?: Readonly<Record<string, string>>;
+  readonly successCondition?: string;
+  readonly failureCondition?: string;
+  readonly retain: boolean;
+  /** Sibyl's argv for the local runtime; with none, the primary container's command + args. */
+  readonly command?: readonly string[];
+}
+
+export type CollectorKind = 'StdOut' | 'File' | 'Push';
+
+export interface MetricsCollectorSpec {
+  readonly kind: CollectorKind;
+  /** For `File`: the file the trial writes metrics to. */
+  readonly path?: string;
+  readonly format: 'TEXT' | 'JSON';
+  /** Regexes with two groups (name, value); Katib's default when none is given. */
+  readonly metricsFormat: readonly string[];
+}
+
+export interface StudySpec {
+  readonly name: string;
+  readonly namespace: string;
+  readonly parameters: readonly ParameterSpec[];
+  readonly objective: ObjectiveSpec;
+  readonly algorithm: AlgorithmSpec;
+  readonly earlyStopping?: AlgorithmSpec;
+  readonly parallelTrialCount: number;
+  readonly maxTrialCount?: number;
+  readonly maxFailedTrialCount?: number;
+  readonly trialTemplate: TrialTemplateSpec;
+  readonly metricsCollector: MetricsCollectorSpec;
+}
+
+/** Katib's default metrics regex: group 1 is the name, group 2 the value. */
+export const DEFAULT_METRICS_FORMAT = String.raw`([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)`;

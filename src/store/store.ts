@@ -1,0 +1,314 @@
+// The study/trial store: SQLite in WAL mode. All SQL lives here; every state change is one
+// transaction, and state changes name the states they may come from, so a lost race shows up
+// as an error instead of a silent overwrite.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Assignment, StudyState, TrialState, TrialView } from '../model/trial.js';
+import { TRIAL_STATES } from '../model/trial.js';
+import type { MetricStrategy, StudySpec } from '../spec/types.js';
+import { migrate } from './migrate.js';
+
+export interface StudyRecord {
+  readonly id: number;
+  readonly name: string;
+  readonly spec: StudySpec;
+  readonly specJson: string;
+  readonly baseDir: string;
+  readonly state: StudyState;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly seed: number;
+  readonly algorithmState?: Record<string, string>;
+  readonly createdAt: string;
+  readonly startedAt?: string;
+  readonly completedAt?: string;
+}
+
+export interface TrialRecord extends TrialView {
+  readonly id: number;
+  readonly studyId: number;
+  readonly seq: number;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly runtimeRef?: string;
+  readonly attempts: number;
+  readonly createdAt: string;
+  readonly startedAt?: string;
+  readonly completedAt?: string;
+}
+
+export interface ObservationInput {
+  readonly metric: string;
+  readonly value: number;
+  readonly step: number;
+  readonly time: string;
+}
+
+export interface MetricSummary {
+  readonly name: string;
+  readonly min: number;
+  readonly max: number;
+  readonly latest: number;
+  readonly count: number;
+}
+
+export type TrialCounts = Record<TrialState, number>;
+
+export class StateConflictError extends Error {
+  override name = 'StateConflictError';
+}
+
+interface StudyRow {
+  id: number; name: string; spec_json: string; base_dir: string; state: StudyState; reason: string | null;
+  message: string | null; seed: number; algorithm_state: string | null; created_at: string;
+  started_at: string | null; completed_at: string | null;
+}
+interface TrialRow {
+  id: number; study_id: number; seq: number; name: string; assignment_json: string; state: TrialState;
+  reason: string | null; message: string | null; runtime_ref: string | null; objective_value: number | null;
+  attempts: number; created_at: string; started_at: string | null; completed_at: string | null;
+}
+
+const DB_FILE = 'sibyl.db';
+const now = () => new Date().toISOString();
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+export class Store {
+  readonly db: Database.Database;
+  private readonly stmt;
+
+  private constructor(readonly path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is durable against a killed process in WAL mode (only a power loss can drop the
+    // last commits), and several times faster than FULL.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    const db = this.db;
+    this.stmt = {
+      insertStudy: db.prepare(`INSERT INTO studies (name, spec_json, base_dir, state, seed, created_at)
+        VALUES (?, ?, ?, 'CREATED', ?, ?)`),
+      studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
+      studyByName: db.prepare('SELECT * FROM studies WHERE name = ?'),
+      allStudies: db.prepare('SELECT * FROM studies ORDER BY id'),
+      nextSeq: db.prepare('SELECT coalesce(max(seq), 0) + 1 AS seq FROM trials WHERE study_id = ?'),
+      insertTrial: db.prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, created_at)
+        VALUES (?, ?, ?, ?, 'CREATED', ?)`),
+      setAlgorithmState: db.prepare('UPDATE studies SET algorithm_state = ? WHERE id = ?'),
+      trialById: db.prepare('SELECT * FROM trials WHERE id = ?'),
+      trialByName: db.prepare('SELECT * FROM trials WHERE name = ?'),
+      trialsOfStudy: db.prepare('SELECT * FROM trials WHERE study_id = ? ORDER BY seq'),
+      activeTrials: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
+      countsByState: db.prepare('SELECT state, count(*) AS n FROM trials WHERE study_id = ? GROUP BY state'),
+      bestMin: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state = 'SUCCEEDED' AND objective_value IS NOT NULL
+        ORDER BY objective_value ASC, seq ASC LIMIT 1`),
+      bestMax: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state = 'SUCCEEDED' AND objective_value IS NOT NULL
+        ORDER BY objective_value DESC, seq ASC LIMIT 1`),
+      insertObservation: db.prepare(`INSERT INTO observations (trial_id, metric_name, step, value, time) VALUES (?, ?, ?, ?, ?)`),
+      metricValues: db.prepare('SELECT value FROM observations WHERE trial_id = ? AND metric_name = ? ORDER BY id'),
+      metricMin: db.prepare('SELECT min(value) AS v FROM observations WHERE trial_id = ? AND metric_name = ?'),
+      metricMax: db.prepare('SELECT max(value) AS v FROM observations WHERE trial_id = ? AND metric_name = ?'),
+      metricLatest: db.prepare('SELECT value AS v FROM observations WHERE trial_id = ? AND metric_name = ? ORDER BY id DESC LIMIT 1'),
+      metricSummaries: db.prepare(`SELECT metric_name AS name, min(value) AS min, max(value) AS max, count(*) AS count,
+        (SELECT o2.value FROM observations o2 WHERE o2.trial_id = o.trial_id AND o2.metric_name = o.metric_name ORDER BY o2.id DESC LIMIT 1) AS latest
+        FROM observations o WHERE trial_id = ? GROUP BY metric_name ORDER BY metric_name`),
+      observationsOf: db.prepare('SELECT metric_name AS metric, step, value, time FROM observations WHERE trial_id = ? ORDER BY id'),
+      deleteObservations: db.prepare('DELETE FROM observations WHERE trial_id = ?'),
+      markRunning: db.prepare(`UPDATE trials SET state = 'RUNNING', runtime_ref = ?, attempts = attempts + 1,
+        started_at = coalesce(started_at, ?) WHERE id = ? AND state IN ('CREATED', 'RUNNING')`),
+      complete: db.prepare(`UPDATE trials SET state = ?, reason = ?, message = ?, objective_value = ?, completed_at = ?
+        WHERE id = ? AND state IN ('CREATED', 'RUNNING')`),
+      resetForRelaunch: db.prepare(`UPDATE trials SET state = 'CREATED', runtime_ref = NULL WHERE id = ? AND state IN ('CREATED', 'RUNNING')`),
+    };
+  }
+
+  /** Opens (creating if needed) the store in a data directory. */
+  static open(dataDir: string): Store {
+    mkdirSync(dataDir, { recursive: true });
+    return new Store(join(dataDir, DB_FILE));
+  }
+
+  private readonly cache = new Map<string, Database.Statement>();
+  /** For statements whose text depends on arguments: prepared once per distinct text. */
+  private prepared(sql: string): Database.Statement {
+    let stmt = this.cache.get(sql);
+    if (!stmt) this.cache.set(sql, (stmt = this.db.prepare(sql)));
+    return stmt;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ── studies ──────────────────────────────────────────────────────────────
+
+  createStudy(spec: StudySpec, baseDir: string, seed: number): StudyRecord {
+    const info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, seed, now());
+    return this.getStudy(Number(info.lastInsertRowid))!;
+  }
+
+  getStudy(id: number): StudyRecord | undefined {
+    const row = this.stmt.studyById.get(id) as StudyRow | undefined;
+    return row && toStudy(row);
+  }
+
+  getStudyByName(name: string): StudyRecord | undefined {
+    const row = this.stmt.studyByName.get(name) as StudyRow | undefined;
+    return row && toStudy(row);
+  }
+
+  listStudies(): StudyRecord[] {
+    return (this.stmt.allStudies.all() as StudyRow[]).map(toStudy);
+  }
+
+  /** Moves a study from one of `from` to `to`; throws StateConflictError if it was elsewhere. */
+  transitionStudy(id: number, from: readonly StudyState[], to: StudyState, reason?: string, message?: string): void {
+    const timeColumn = to === 'RUNNING' ? 'started_at' : ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(to) ? 'completed_at' : undefined;
+    const info = this.prepared(`UPDATE studies SET state = ?, reason = ?, message = ?${timeColumn ? `, ${timeColumn} = ?` : ''}
+        WHERE id = ? AND state IN (${placeholders(from.length)})`)
+      .run(to, reason ?? null, message ?? null, ...(timeColumn ? [now()] : []), id, ...from);
+    if (info.changes !== 1) throw new StateConflictError(`study ${id}: cannot move to ${to}: not in ${from.join('/')}`);
+  }
+
+  // ── trials ───────────────────────────────────────────────────────────────
+
+  /**
+   * Write-ahead: records new trials as CREATED, and the algorithm's new state, in one
+   * transaction, before anything is launched.
+   */
+  addTrials(studyId: number, studyName: string, assignments: readonly Assignment[], algorithmState?: Record<string, string>): TrialRecord[] {
+    return this.db.transaction(() => {
+      let seq = (this.stmt.nextSeq.get(studyId) as { seq: number }).seq;
+      const ids: number[] = [];
+      for (const a of assignments) {
+        const info = this.stmt.insertTrial.run(studyId, seq, trialName(studyName, seq), JSON.stringify(a), now());
+        ids.push(Number(info.lastInsertRowid));
+        seq += 1;
+      }
+      if (algorithmState) this.stmt.setAlgorithmState.run(JSON.stringify(algorithmState), studyId);
+      return ids.map((id) => this.getTrial(id)!);
+    })();
+  }
+
+  getTrial(id: number): TrialRecord | undefined {
+    const row = this.stmt.trialById.get(id) as TrialRow | undefined;
+    return row && toTrial(row);
+  }
+
+  getTrialByName(name: string): TrialRecord | undefined {
+    const row = this.stmt.trialByName.get(name) as TrialRow | undefined;
+    return row && toTrial(row);
+  }
+
+  listTrials(studyId: number): TrialRecord[] {
+    return (this.stmt.trialsOfStudy.all(studyId) as TrialRow[]).map(toTrial);
+  }
+
+  activeTrials(studyId: number): TrialRecord[] {
+    return (this.stmt.activeTrials.all(studyId) as TrialRow[]).map(toTrial);
+  }
+
+  trialCounts(studyId: number): TrialCounts {
+    const counts = Object.fromEntries(TRIAL_STATES.map((s) => [s, 0])) as TrialCounts;
+    for (const r of this.stmt.countsByState.all(studyId) as { state: TrialState; n: number }[]) counts[r.state] = r.n;
+    return counts;
+  }
+
+  bestTrial(studyId: number, objective: 'minimize' | 'maximize'): TrialRecord | undefined {
+    const row = (objective === 'minimize' ? this.stmt.bestMin : this.stmt.bestMax).get(studyId) as TrialRow | undefined;
+    return row && toTrial(row);
+  }
+
+  markTrialRunning(id: number, runtimeRef: string | undefined): void {
+    const info = this.stmt.markRunning.run(runtimeRef ?? null, now(), id);
+    if (info.changes !== 1) throw new StateConflictError(`trial ${id}: cannot start: it is no longer active`);
+  }
+
+  /** Ends a trial in one transaction; `objectiveValue` is its strategy value if it has one. */
+  completeTrial(id: number, to: TrialState, reason: string, message: string | undefined, objectiveValue: number | undefined): void {
+    const info = this.stmt.complete.run(to, reason, message ?? null, objectiveValue ?? null, now(), id);
+    if (info.changes !== 1) throw new StateConflictError(`trial ${id}: cannot move to ${to}: it is no longer active`);
+  }
+
+  /** A trial whose process died with its runner: forget partial metrics and launch it again. */
+  resetTrialForRelaunch(id: number): void {
+    this.db.transaction(() => {
+      this.stmt.deleteObservations.run(id);
+      const info = this.stmt.resetForRelaunch.run(id);
+      if (info.changes !== 1) throw new StateConflictError(`trial ${id}: cannot relaunch: it is no longer active`);
+    })();
+  }
+
+  // ── observations ─────────────────────────────────────────────────────────
+
+  addObservations(trialId: number, observations: readonly ObservationInput[]): void {
+    if (observations.length === 0) return;
+    this.db.transaction(() => {
+      for (const o of observations) this.stmt.insertObservation.run(trialId, o.metric, o.step, o.value, o.time);
+    })();
+  }
+
+  /** The value a strategy picks from a trial's observations of one metric. */
+  strategyValue(trialId: number, metric: string, strategy: MetricStrategy): number | undefined {
+    const stmt = strategy === 'min' ? this.stmt.metricMin : strategy === 'max' ? this.stmt.metricMax : this.stmt.metricLatest;
+    const row = stmt.get(trialId, metric) as { v: number | null } | undefined;
+    return row?.v ?? undefined;
+  }
+
+  metricValues(trialId: number, metric: string): number[] {
+    return (this.stmt.metricValues.all(trialId, metric) as { value: number }[]).map((r) => r.value);
+  }
+
+  metricSummaries(trialId: number): MetricSummary[] {
+    return this.stmt.metricSummaries.all(trialId) as MetricSummary[];
+  }
+
+  observations(trialId: number): ObservationInput[] {
+    return this.stmt.observationsOf.all(trialId) as ObservationInput[];
+  }
+}
+
+export function trialName(studyName: string, seq: number): string {
+  return `${studyName}-${String(seq).padStart(4, '0')}`;
+}
+
+const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+function toStudy(r: StudyRow): StudyRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    spec: JSON.parse(r.spec_json) as StudySpec,
+    specJson: r.spec_json,
+    baseDir: r.base_dir,
+    state: r.state,
+    ...(r.reason === null ? {} : { reason: r.reason }),
+    ...(r.message === null ? {} : { message: r.message }),
+    seed: r.seed,
+    ...(r.algorithm_state === null ? {} : { algorithmState: JSON.parse(r.algorithm_state) as Record<string, string> }),
+    createdAt: r.created_at,
+    ...(r.started_at === null ? {} : { startedAt: r.started_at }),
+    ...(r.completed_at === null ? {} : { completedAt: r.completed_at }),
+  };
+}
+
+function toTrial(r: TrialRow): TrialRecord {
+  const fields = {
+    reason: opt(r.reason), message: opt(r.message), runtimeRef: opt(r.runtime_ref),
+    objectiveValue: opt(r.objective_value), startedAt: opt(r.started_at), completedAt: opt(r.completed_at),
+  };
+  return {
+    id: r.id,
+    studyId: r.study_id,
+    seq: r.seq,
+    name: r.name,
+    assignment: JSON.parse(r.assignment_json) as Assignment,
+    state: r.state,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+  };
+}

@@ -1,0 +1,121 @@
+// `random`: independent draws per Katib's hyperopt definitions. In a finite space it never
+// repeats a point already tried (or proposed in the same batch) and reports exhaustion.
+import type { Assignment, TrialView } from '../../src/model/trial.js';
+import type { StudySpec } from '../../src/spec/types.js';
+import { Rng } from '../rng.js';
+import { readIntSetting, rejectUnknownSettings } from '../settings.js';
+import {
+  assignmentKey,
+  enumerateGrid,
+  gridAxes,
+  gridSize,
+  isOnGrid,
+  sampleAssignment,
+  type GridAxis,
+} from '../space.js';
+import type { SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../types.js';
+
+const NAME = 'random';
+const KNOWN_SETTINGS = ['random_state'];
+
+/** Draws tried per point before falling back to picking among the enumerated free points. */
+const REJECTION_ATTEMPTS = 32;
+/** Spaces up to this size (or a few times the trials known) may be enumerated to find free points. */
+const ENUMERATION_LIMIT = 1_000_000;
+/** In spaces too large to enumerate, free points dominate, so this many misses means bad luck only. */
+const LARGE_SPACE_ATTEMPTS = 10_000;
+
+function readRandomState(spec: StudySpec): number | undefined {
+  return readIntSetting(spec, 'random_state', { min: 0 });
+}
+
+export const randomAlgorithm: SuggestionAlgorithm = {
+  name: NAME,
+
+  validate(spec) {
+    rejectUnknownSettings(spec, NAME, KNOWN_SETTINGS);
+    readRandomState(spec);
+  },
+
+  suggest({ spec, trials, count, seed }: SuggestRequest): SuggestResult {
+    // One stream per "trials so far": a resumed study continues with fresh points instead of
+    // replaying the first batch, and the same history always yields the same batch.
+    const rng = new Rng(readRandomState(spec) ?? seed, trials.length);
+    const axes = gridAxes(spec);
+    if (axes === undefined) {
+      return { assignments: Array.from({ length: Math.max(0, count) }, () => sampleAssignment(spec, rng)) };
+    }
+    return suggestInFiniteSpace(spec, axes, trials, count, rng);
+  },
+};
+
+interface Candidate {
+  readonly key: string;
+  readonly assignment: Assignment;
+}
+
+function suggestInFiniteSpace(
+  spec: StudySpec,
+  axes: readonly GridAxis[],
+  trials: readonly TrialView[],
+  count: number,
+  rng: Rng,
+): SuggestResult {
+  const used = new Set<string>();
+  const usedOnGrid = new Set<string>();
+  for (const t of trials) {
+    const key = assignmentKey(spec, t.assignment);
+    used.add(key);
+    if (isOnGrid(spec, axes, t.assignment)) usedOnGrid.add(key);
+  }
+  const total = gridSize(axes);
+  const freeBefore = total - usedOnGrid.size;
+  const wanted = Math.max(0, Math.min(count, freeBefore));
+  // Enumeration costs O(total), acceptable when the space is small or the history is as large.
+  const canEnumerate = total <= Math.max(ENUMERATION_LIMIT, 4 * (used.size + count));
+
+  const assignments: Assignment[] = [];
+  let pool: Candidate[] | undefined;
+  while (assignments.length < wanted) {
+    let pick = drawUnused(spec, rng, used, canEnumerate ? REJECTION_ATTEMPTS : LARGE_SPACE_ATTEMPTS);
+    if (pick === undefined && canEnumerate) {
+      pool ??= freePoints(spec, axes, used);
+      pick = drawFromPool(pool, used, rng);
+    }
+    if (pick === undefined) break;
+    used.add(pick.key);
+    assignments.push(pick.assignment);
+  }
+  return { assignments, exhausted: freeBefore - assignments.length <= 0 };
+}
+
+/** Samples per the parameters' distributions, skipping used points; undefined after `attempts` misses. */
+function drawUnused(spec: StudySpec, rng: Rng, used: ReadonlySet<string>, attempts: number): Candidate | undefined {
+  for (let i = 0; i < attempts; i++) {
+    const assignment = sampleAssignment(spec, rng);
+    const key = assignmentKey(spec, assignment);
+    if (!used.has(key)) return { key, assignment };
+  }
+  return undefined;
+}
+
+function freePoints(spec: StudySpec, axes: readonly GridAxis[], used: ReadonlySet<string>): Candidate[] {
+  const pool: Candidate[] = [];
+  for (const assignment of enumerateGrid(spec, axes)) {
+    const key = assignmentKey(spec, assignment);
+    if (!used.has(key)) pool.push({ key, assignment });
+  }
+  return pool;
+}
+
+/** Uniform pick without replacement; entries used since the pool was built are discarded. */
+function drawFromPool(pool: Candidate[], used: ReadonlySet<string>, rng: Rng): Candidate | undefined {
+  while (pool.length > 0) {
+    const i = rng.int(pool.length);
+    const candidate = pool[i] as Candidate;
+    pool[i] = pool[pool.length - 1] as Candidate;
+    pool.pop();
+    if (!used.has(candidate.key)) return candidate;
+  }
+  return undefined;
+}
