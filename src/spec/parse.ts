@@ -1,6 +1,6 @@
 // Reads a study in Katib's Experiment format (YAML or JSON), applies Katib's defaults and
 // validates it. Every rejection is a SpecError naming the field path and the reason.
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { validateAlgorithm } from '../../suggestion-algorithms/registry.js';
 import { validateMetricsFormat } from '../metrics/parse.js';
 import { SpecError } from './errors.js';
@@ -25,10 +25,13 @@ const DEFAULT_ALGORITHM = 'random';
 
 /** Parses YAML or JSON text (JSON is YAML) into a validated StudySpec. */
 export function parseStudyText(text: string): StudySpec {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  // With prettyErrors off, yaml leaves error.linePos unset: the LineCounter supplies the position.
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   const error = doc.errors[0];
   if (error) {
-    const where = error.linePos?.[0] ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
+    const at = lineCounter.linePos(error.pos[0]);
+    const where = ` at line ${at.line}, column ${at.col}`;
     throw new SpecError('', `not valid YAML or JSON${where}: ${error.message.split('\n')[0]}`);
   }
   return parseStudyDocument(doc.toJS({ maxAliasCount: 100 }));

@@ -16,6 +16,7 @@ export function describe(v: unknown): string {
 }
 
 export function object(v: unknown, path: string): Doc {
+  if (v === undefined || v === null) throw new SpecError(path, 'is required');
   if (!isObject(v)) throw new SpecError(path, `must be an object (got ${describe(v)})`);
   return v;
 }
@@ -25,6 +26,7 @@ export function optionalObject(v: unknown, path: string): Doc | undefined {
 }
 
 export function list(v: unknown, path: string): unknown[] {
+  if (v === undefined || v === null) throw new SpecError(path, 'is required');
   if (!Array.isArray(v)) throw new SpecError(path, `must be a list (got ${describe(v)})`);
   return v;
 }

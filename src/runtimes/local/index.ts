@@ -1,7 +1,7 @@
 // The local runtime: one child process per trial, in its own process group, with its output
 // going line by line to the listener and raw to a log file per trial.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LineSplitter } from '../../metrics/lines.js';
 import { trialParameterValues } from '../../spec/template.js';
@@ -50,8 +50,9 @@ export class LocalRuntime implements TrialRuntime {
     const values = trialParameterValues(req.template, req.assignment, { trialName: req.trialName, namespace: req.namespace });
     const argv = trialArgv(req.template, values);
     const [file, ...args] = argv as [string, ...string[]];
-    const log = createWriteStream(this.logPath(req.trialName), { flags: 'a' });
-    log.write(`── ${new Date().toISOString()} ${argv.map(quote).join(' ')}\n`);
+    // Written synchronously: the log is complete the moment the trial is reported finished.
+    const log = openSync(this.logPath(req.trialName), 'a');
+    writeSync(log, `── ${new Date().toISOString()} ${argv.map(quote).join(' ')}\n`);
 
     const child = spawn(file, args, {
       cwd: req.baseDir,
@@ -71,7 +72,7 @@ export class LocalRuntime implements TrialRuntime {
     child.on('error', (err) => (spawnError = err));
     const exited = new Promise<void>((done) => {
       child.on('close', (code, signal) => {
-        log.end();
+        closeSync(log);
         this.running.delete(req.trialName);
         const stopReason = entry.stopReason;
         const listener = this.options.listener;
@@ -92,7 +93,7 @@ export class LocalRuntime implements TrialRuntime {
     if (child.pid !== undefined) this.options.listener.started(req.trialName, `pid:${child.pid}`);
   }
 
-  private pipe(trialName: string, stream: NodeJS.ReadableStream, log: WriteStream, tail: string[]): void {
+  private pipe(trialName: string, stream: NodeJS.ReadableStream, log: number, tail: string[]): void {
     const splitter = new LineSplitter();
     const emit = (lines: string[]) => {
       for (const line of lines) {
@@ -102,7 +103,7 @@ export class LocalRuntime implements TrialRuntime {
       }
     };
     stream.on('data', (chunk: Buffer) => {
-      log.write(chunk);
+      writeSync(log, chunk);
       emit(splitter.push(chunk));
     });
     stream.on('end', () => emit(splitter.end()));

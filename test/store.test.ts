@@ -1,0 +1,442 @@
+// The store against a real SQLite file: migrations, write-ahead trials, guarded state changes,
+// observations and the scheduler's reads; and the data-directory lock across processes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+import type { StudySpec } from '../src/spec/types.js';
+import { loadMigrations } from '../src/store/migrate.js';
+import { DataDirBusyError, lockDataDir } from '../src/store/lock.js';
+import { StateConflictError, Store, trialName, type ObservationInput } from '../src/store/store.js';
+
+// ---- helpers ----
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sibyl-store-test-'));
+  dirs.push(dir);
+  return dir;
+}
+process.on('exit', () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function spec(name: string, type: 'minimize' | 'maximize' = 'minimize'): StudySpec {
+  return {
+    name,
+    namespace: 'default',
+    parameters: [{ name: 'lr', parameterType: 'double', min: 0.001, max: 0.1, distribution: 'uniform' }],
+    objective: {
+      type,
+      objectiveMetricName: 'loss',
+      additionalMetricNames: ['accuracy'],
+      metricStrategies: [
+        { name: 'loss', value: 'min' },
+        { name: 'accuracy', value: 'max' },
+      ],
+    },
+    algorithm: { algorithmName: 'random', algorithmSettings: [] },
+    parallelTrialCount: 2,
+    maxTrialCount: 10,
+    trialTemplate: { trialParameters: [{ name: 'lr', reference: 'lr' }], retain: false, command: ['true'] },
+    metricsCollector: { kind: 'StdOut', format: 'TEXT', metricsFormat: [] },
+  };
+}
+
+/** A fresh store in a fresh directory, closed after the test. */
+function withStore(t: { after(fn: () => void): void }): { store: Store; dir: string } {
+  const dir = tempDir();
+  const store = Store.open(dir);
+  t.after(() => {
+    if (store.db.open) store.close();
+  });
+  return { store, dir };
+}
+
+const obs = (metric: string, value: number, step = 1): ObservationInput => ({ metric, value, step, time: '2026-11-28T00:00:00.000Z' });
+const rowCount = (store: Store, table: string): number =>
+  (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+
+// ---- migrations ----
+
+test('migrations: a new store records every migration, in WAL mode', (t) => {
+  const { store } = withStore(t);
+  const known = loadMigrations();
+  assert.ok(known.length >= 1);
+  const rows = store.db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as { version: number; name: string }[];
+  assert.deepEqual(
+    rows.map((r) => [r.version, r.name]),
+    known.map((m) => [m.version, m.name]),
+  );
+  assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(store.db.pragma('foreign_keys', { simple: true }), 1);
+});
+
+test('migrations: reopening applies nothing again', () => {
+  const dir = tempDir();
+  const first = Store.open(dir);
+  const before = first.db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
+  first.close();
+  const second = Store.open(dir);
+  try {
+    const after = second.db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
+    assert.deepEqual(after, before);
+    assert.equal(second.db.pragma('journal_mode', { simple: true }), 'wal');
+  } finally {
+    second.close();
+  }
+});
+
+test('migrations: a database from a newer Sibyl is refused', () => {
+  const dir = tempDir();
+  Store.open(dir).close();
+  const raw = new Database(join(dir, 'sibyl.db'));
+  raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(9999, '9999_future.sql', new Date().toISOString());
+  raw.close();
+  assert.throws(() => Store.open(dir), /schema version 9999, newer than this Sibyl knows \(\d+\); upgrade Sibyl/);
+});
+
+// ---- studies ----
+
+test('studies: create, get, get by name, list', (t) => {
+  const { store } = withStore(t);
+  const a = store.createStudy(spec('alpha'), '/base/a', 42);
+  const b = store.createStudy(spec('beta', 'maximize'), '/base/b', 7);
+  assert.equal(a.name, 'alpha');
+  assert.equal(a.state, 'CREATED');
+  assert.equal(a.seed, 42);
+  assert.equal(a.baseDir, '/base/a');
+  assert.deepEqual(a.spec, spec('alpha'));
+  assert.equal(a.specJson, JSON.stringify(spec('alpha')));
+  assert.equal(a.algorithmState, undefined);
+  assert.equal(a.startedAt, undefined);
+  assert.deepEqual(store.getStudy(a.id), a);
+  assert.deepEqual(store.getStudyByName('beta'), b);
+  assert.equal(store.getStudy(9999), undefined);
+  assert.equal(store.getStudyByName('nope'), undefined);
+  assert.deepEqual(store.listStudies().map((s) => s.name), ['alpha', 'beta']);
+});
+
+test('studies: a duplicate name is rejected and leaves no row', (t) => {
+  const { store } = withStore(t);
+  store.createStudy(spec('alpha'), '/a', 1);
+  assert.throws(() => store.createStudy(spec('alpha'), '/other', 2), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'SQLITE_CONSTRAINT_UNIQUE');
+    return true;
+  });
+  assert.equal(rowCount(store, 'studies'), 1);
+  assert.equal(store.getStudyByName('alpha')?.baseDir, '/a');
+});
+
+test('studies: transitionStudy moves only from the allowed states and stamps times', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  assert.throws(() => store.transitionStudy(s.id, ['RUNNING'], 'SUCCEEDED', 'GoalReached'), StateConflictError);
+  assert.deepEqual(store.getStudy(s.id), s, 'a refused transition changes nothing');
+
+  store.transitionStudy(s.id, ['CREATED'], 'RUNNING');
+  const running = store.getStudy(s.id)!;
+  assert.equal(running.state, 'RUNNING');
+  assert.ok(running.startedAt);
+  assert.equal(running.completedAt, undefined);
+
+  store.transitionStudy(s.id, ['CREATED', 'RUNNING'], 'SUCCEEDED', 'MaxTrialsReached', '10 trials completed');
+  const done = store.getStudy(s.id)!;
+  assert.equal(done.state, 'SUCCEEDED');
+  assert.equal(done.reason, 'MaxTrialsReached');
+  assert.equal(done.message, '10 trials completed');
+  assert.ok(done.completedAt);
+
+  assert.throws(() => store.transitionStudy(s.id, ['CREATED', 'RUNNING'], 'STOPPED', 'StoppedByUser'), StateConflictError);
+  assert.deepEqual(store.getStudy(s.id), done);
+  assert.throws(() => store.transitionStudy(9999, ['CREATED'], 'RUNNING'), StateConflictError);
+});
+
+// ---- trials: write-ahead ----
+
+test('addTrials: CREATED rows with sequential seq and names, algorithm state in the same transaction', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  const first = store.addTrials(s.id, s.name, [{ lr: 0.01 }, { lr: 0.02, opt: 'sgd' }], { cursor: '2' });
+  assert.deepEqual(first.map((tr) => [tr.seq, tr.name, tr.state, tr.attempts]), [
+    [1, 'alpha-0001', 'CREATED', 0],
+    [2, 'alpha-0002', 'CREATED', 0],
+  ]);
+  assert.deepEqual(first[1]?.assignment, { lr: 0.02, opt: 'sgd' });
+  assert.equal(first[0]?.studyId, s.id);
+  assert.equal(first[0]?.objectiveValue, undefined);
+  assert.equal(first[0]?.runtimeRef, undefined);
+  assert.deepEqual(store.getStudy(s.id)?.algorithmState, { cursor: '2' });
+
+  // Continues the sequence; without a state the stored state stays.
+  const second = store.addTrials(s.id, s.name, [{ lr: 0.03 }]);
+  assert.deepEqual(second.map((tr) => [tr.seq, tr.name]), [[3, 'alpha-0003']]);
+  assert.deepEqual(store.getStudy(s.id)?.algorithmState, { cursor: '2' });
+
+  assert.deepEqual(store.listTrials(s.id).map((tr) => tr.name), ['alpha-0001', 'alpha-0002', 'alpha-0003']);
+  assert.deepEqual(store.getTrialByName('alpha-0002'), first[1]);
+  assert.deepEqual(store.getTrial(first[0]!.id), first[0]);
+  assert.equal(trialName('s', 12345), 's-12345');
+
+  // Sequences are per study.
+  const b = store.createStudy(spec('beta'), '/b', 1);
+  assert.deepEqual(store.addTrials(b.id, b.name, [{ lr: 1 }]).map((tr) => [tr.seq, tr.name]), [[1, 'beta-0001']]);
+  assert.deepEqual(store.addTrials(s.id, s.name, []), []);
+});
+
+test('addTrials: a failing insert (name collision) leaves nothing of the batch and no state change', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  store.addTrials(s.id, s.name, [{ lr: 0.01 }], { cursor: '1' });
+  // Another study holds the name the second trial of the next batch will get.
+  const other = store.createStudy(spec('other'), '/o', 1);
+  store.db
+    .prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, created_at) VALUES (?, 1, 'alpha-0003', '{}', 'CREATED', 'x')`)
+    .run(other.id);
+  const before = { trials: rowCount(store, 'trials'), study: store.getStudy(s.id) };
+
+  assert.throws(() => store.addTrials(s.id, s.name, [{ lr: 0.02 }, { lr: 0.03 }], { cursor: '3' }), /UNIQUE constraint failed: trials.name/);
+  assert.equal(rowCount(store, 'trials'), before.trials);
+  assert.equal(store.getTrialByName('alpha-0002'), undefined);
+  assert.deepEqual(store.getStudy(s.id), before.study);
+  assert.deepEqual(store.getStudy(s.id)?.algorithmState, { cursor: '1' });
+});
+
+test('addTrials: an assignment that cannot be serialized (BigInt) leaves nothing of the batch', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  store.addTrials(s.id, s.name, [{ lr: 0.01 }], { cursor: '1' });
+  const bad = { lr: 10n } as unknown as { lr: number };
+  assert.throws(() => store.addTrials(s.id, s.name, [{ lr: 0.02 }, bad], { cursor: '3' }), TypeError);
+  assert.deepEqual(store.listTrials(s.id).map((tr) => tr.name), ['alpha-0001']);
+  assert.deepEqual(store.getStudy(s.id)?.algorithmState, { cursor: '1' });
+  // The next batch numbers on from the last committed one.
+  assert.deepEqual(store.addTrials(s.id, s.name, [{ lr: 0.02 }]).map((tr) => tr.seq), [2]);
+});
+
+// ---- trials: state changes ----
+
+test('markTrialRunning: CREATED or RUNNING → RUNNING, counts attempts, keeps the first start time', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  const [tr] = store.addTrials(s.id, s.name, [{ lr: 0.01 }]);
+  store.markTrialRunning(tr!.id, 'pgid:100');
+  const r1 = store.getTrial(tr!.id)!;
+  assert.equal(r1.state, 'RUNNING');
+  assert.equal(r1.runtimeRef, 'pgid:100');
+  assert.equal(r1.attempts, 1);
+  assert.ok(r1.startedAt);
+  store.markTrialRunning(tr!.id, undefined);
+  const r2 = store.getTrial(tr!.id)!;
+  assert.equal(r2.attempts, 2);
+  assert.equal(r2.runtimeRef, undefined);
+  assert.equal(r2.startedAt, r1.startedAt);
+});
+
+test('completeTrial: ends an active trial once; later changes are conflicts that change nothing', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  const [tr] = store.addTrials(s.id, s.name, [{ lr: 0.01 }]);
+  store.markTrialRunning(tr!.id, 'pgid:1');
+  store.addObservations(tr!.id, [obs('loss', 0.5)]);
+  store.completeTrial(tr!.id, 'SUCCEEDED', 'Succeeded', 'exit 0', 0.5);
+  const done = store.getTrial(tr!.id)!;
+  assert.equal(done.state, 'SUCCEEDED');
+  assert.equal(done.reason, 'Succeeded');
+  assert.equal(done.message, 'exit 0');
+  assert.equal(done.objectiveValue, 0.5);
+  assert.ok(done.completedAt);
+
+  assert.throws(() => store.markTrialRunning(tr!.id, 'pgid:2'), StateConflictError);
+  assert.throws(() => store.completeTrial(tr!.id, 'FAILED', 'Failed', undefined, undefined), StateConflictError);
+  assert.throws(() => store.resetTrialForRelaunch(tr!.id), StateConflictError);
+  assert.deepEqual(store.getTrial(tr!.id), done);
+  assert.deepEqual(store.observations(tr!.id), [obs('loss', 0.5)], 'a refused relaunch keeps the observations');
+
+  assert.throws(() => store.markTrialRunning(9999, undefined), StateConflictError);
+  assert.throws(() => store.completeTrial(9999, 'KILLED', 'Killed', undefined, undefined), StateConflictError);
+  assert.throws(() => store.resetTrialForRelaunch(9999), StateConflictError);
+});
+
+test('completeTrial: a CREATED trial can end without running; no objective stays undefined', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  const [tr] = store.addTrials(s.id, s.name, [{ lr: 0.01 }]);
+  store.completeTrial(tr!.id, 'METRICS_UNAVAILABLE', 'MetricsUnavailable', undefined, undefined);
+  const done = store.getTrial(tr!.id)!;
+  assert.equal(done.state, 'METRICS_UNAVAILABLE');
+  assert.equal(done.objectiveValue, undefined);
+  assert.equal(done.message, undefined);
+});
+
+test('resetTrialForRelaunch: deletes the trial’s observations only and sets CREATED', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  const [a, b] = store.addTrials(s.id, s.name, [{ lr: 0.01 }, { lr: 0.02 }]);
+  store.markTrialRunning(a!.id, 'pgid:1');
+  store.markTrialRunning(b!.id, 'pgid:2');
+  store.addObservations(a!.id, [obs('loss', 1), obs('loss', 0.8, 2)]);
+  store.addObservations(b!.id, [obs('loss', 2)]);
+  store.resetTrialForRelaunch(a!.id);
+  const reset = store.getTrial(a!.id)!;
+  assert.equal(reset.state, 'CREATED');
+  assert.equal(reset.runtimeRef, undefined);
+  assert.equal(reset.attempts, 1, 'attempts are kept across relaunches');
+  assert.deepEqual(store.observations(a!.id), []);
+  assert.deepEqual(store.observations(b!.id), [obs('loss', 2)]);
+  // And it can run again.
+  store.markTrialRunning(a!.id, 'pgid:3');
+  assert.equal(store.getTrial(a!.id)?.attempts, 2);
+});
+
+// ---- observations ----
+
+test('observations: non-finite values are rejected and a batch is all or nothing', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  const [tr] = store.addTrials(s.id, s.name, [{ lr: 0.01 }]);
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+    assert.throws(() => store.addObservations(tr!.id, [obs('loss', 0.5), obs('loss', bad, 2)]), /constraint failed/i, String(bad));
+    assert.equal(rowCount(store, 'observations'), 0, `[ok, ${bad}] stores nothing`);
+  }
+  // The extremes of the finite range are accepted.
+  store.addObservations(tr!.id, [obs('loss', Number.MAX_VALUE), obs('loss', -Number.MAX_VALUE, 2), obs('loss', 0, 3)]);
+  assert.deepEqual(store.metricValues(tr!.id, 'loss'), [Number.MAX_VALUE, -Number.MAX_VALUE, 0]);
+  store.addObservations(tr!.id, []);
+  assert.equal(rowCount(store, 'observations'), 3);
+  // An observation of an unknown trial is refused (foreign key).
+  assert.throws(() => store.addObservations(9999, [obs('loss', 1)]), /FOREIGN KEY/);
+});
+
+test('observations: strategyValue min/max/latest and metricSummaries', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  const [tr, other] = store.addTrials(s.id, s.name, [{ lr: 0.01 }, { lr: 0.02 }]);
+  store.addObservations(tr!.id, [obs('loss', 0.9, 1), obs('accuracy', 0.5, 1)]);
+  store.addObservations(tr!.id, [obs('loss', 0.2, 2), obs('accuracy', 0.8, 2)]);
+  store.addObservations(tr!.id, [obs('loss', 0.4, 3), obs('accuracy', 0.7, 3)]);
+  store.addObservations(other!.id, [obs('loss', -5), obs('accuracy', 99)]);
+
+  assert.equal(store.strategyValue(tr!.id, 'loss', 'min'), 0.2);
+  assert.equal(store.strategyValue(tr!.id, 'loss', 'max'), 0.9);
+  assert.equal(store.strategyValue(tr!.id, 'loss', 'latest'), 0.4);
+  assert.equal(store.strategyValue(tr!.id, 'accuracy', 'max'), 0.8);
+  assert.equal(store.strategyValue(tr!.id, 'accuracy', 'latest'), 0.7);
+  for (const strategy of ['min', 'max', 'latest'] as const) {
+    assert.equal(store.strategyValue(tr!.id, 'f1', strategy), undefined, `unobserved metric, ${strategy}`);
+  }
+  // latest follows arrival order, not the step.
+  store.addObservations(tr!.id, [obs('loss', 0.3, 1)]);
+  assert.equal(store.strategyValue(tr!.id, 'loss', 'latest'), 0.3);
+
+  assert.deepEqual(store.metricSummaries(tr!.id), [
+    { name: 'accuracy', min: 0.5, max: 0.8, latest: 0.7, count: 3 },
+    { name: 'loss', min: 0.2, max: 0.9, latest: 0.3, count: 4 },
+  ]);
+  assert.deepEqual(store.metricSummaries(9999), []);
+  assert.deepEqual(store.metricValues(tr!.id, 'loss'), [0.9, 0.2, 0.4, 0.3]);
+});
+
+// ---- the scheduler's reads ----
+
+test('trialCounts and activeTrials', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  const empty = store.trialCounts(s.id);
+  assert.deepEqual(empty, { CREATED: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0, KILLED: 0, EARLY_STOPPED: 0, METRICS_UNAVAILABLE: 0 });
+  const trs = store.addTrials(s.id, s.name, Array.from({ length: 6 }, (_, i) => ({ lr: i })));
+  store.markTrialRunning(trs[1]!.id, undefined);
+  store.markTrialRunning(trs[2]!.id, undefined);
+  store.completeTrial(trs[2]!.id, 'SUCCEEDED', 'Succeeded', undefined, 1);
+  store.completeTrial(trs[3]!.id, 'FAILED', 'Failed', undefined, undefined);
+  store.completeTrial(trs[4]!.id, 'KILLED', 'Killed', undefined, undefined);
+  // Another study's trials do not count.
+  const b = store.createStudy(spec('beta'), '/b', 1);
+  store.addTrials(b.id, b.name, [{ lr: 1 }]);
+  assert.deepEqual(store.trialCounts(s.id), { CREATED: 2, RUNNING: 1, SUCCEEDED: 1, FAILED: 1, KILLED: 1, EARLY_STOPPED: 0, METRICS_UNAVAILABLE: 0 });
+  assert.deepEqual(store.activeTrials(s.id).map((tr) => tr.seq), [1, 2, 6]);
+});
+
+test('bestTrial: minimize and maximize, ties go to the lower seq, only SUCCEEDED with a value', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  assert.equal(store.bestTrial(s.id, 'minimize'), undefined);
+  const trs = store.addTrials(s.id, s.name, Array.from({ length: 7 }, (_, i) => ({ lr: i })));
+  const end = (i: number, value: number | undefined, state: 'SUCCEEDED' | 'FAILED' | 'EARLY_STOPPED' = 'SUCCEEDED') =>
+    store.completeTrial(trs[i]!.id, state, state, undefined, value);
+  end(0, 3);
+  end(1, 1); // seq 2: tied lowest
+  end(2, 1); // seq 3: tied lowest, later
+  end(3, 7); // seq 4: tied highest
+  end(4, 7); // seq 5: tied highest, later
+  end(5, 100, 'EARLY_STOPPED'); // not SUCCEEDED: never best
+  end(6, undefined); // no value: never best
+  assert.equal(store.bestTrial(s.id, 'minimize')?.seq, 2);
+  assert.equal(store.bestTrial(s.id, 'maximize')?.seq, 4);
+  assert.equal(store.bestTrial(s.id, 'maximize')?.objectiveValue, 7);
+  // Negative values and another study's better trials.
+  const b = store.createStudy(spec('beta'), '/b', 1);
+  const [bt] = store.addTrials(b.id, b.name, [{ lr: 0 }]);
+  store.completeTrial(bt!.id, 'SUCCEEDED', 'Succeeded', undefined, -1000);
+  assert.equal(store.bestTrial(s.id, 'minimize')?.seq, 2);
+  assert.equal(store.bestTrial(b.id, 'minimize')?.objectiveValue, -1000);
+  assert.equal(store.bestTrial(b.id, 'maximize')?.objectiveValue, -1000);
+});
+
+test('completeTrial: a non-finite objective value is refused and the trial stays active', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  const [tr] = store.addTrials(s.id, s.name, [{ lr: 0.01 }]);
+  assert.throws(() => store.completeTrial(tr!.id, 'SUCCEEDED', 'Succeeded', undefined, Number.POSITIVE_INFINITY), /CHECK constraint failed/);
+  assert.equal(store.getTrial(tr!.id)?.state, 'CREATED');
+});
+
+// ---- the data-directory lock ----
+
+const LOCK_MODULE = new URL('../src/store/lock.js', import.meta.url).href;
+
+test('lock: a live process holding the lock makes lockDataDir throw; its lock is taken over once it is killed', async (t) => {
+  const dir = tempDir();
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { lockDataDir } from ${JSON.stringify(LOCK_MODULE)};
+       lockDataDir(process.argv[1]);
+       process.stdout.write('locked\\n');
+       setInterval(() => {}, 60_000);`,
+      dir,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('locked')) resolve();
+    });
+    child.once('exit', (code, signal) => reject(new Error(`the lock holder exited early (${code ?? signal})`)));
+  });
+
+  assert.throws(() => lockDataDir(dir), (err: Error) => {
+    assert.ok(err instanceof DataDirBusyError);
+    assert.match(err.message, new RegExp(`in use by process ${child.pid}`));
+    return true;
+  });
+
+  child.kill('SIGKILL');
+  await exited; // reaped: no longer a zombie that still answers kill(pid, 0)
+  const lock = lockDataDir(dir);
+  lock.release();
+  // Released: the next lock is immediate.
+  lockDataDir(dir).release();
+});

@@ -1,0 +1,84 @@
+// Test support: studies built from small documents, run by a real scheduler with real processes.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalRuntime } from '../../src/runtimes/local/index.js';
+import { Scheduler, type SchedulerEvent } from '../../src/scheduler/scheduler.js';
+import { parseStudyDocument } from '../../src/spec/parse.js';
+import type { StudySpec } from '../../src/spec/types.js';
+import { Store, type StudyRecord, type TrialRecord } from '../../src/store/store.js';
+
+export const tempDir = (prefix = 'sibyl-test-') => mkdtempSync(join(tmpdir(), prefix));
+
+export interface StudyDoc {
+  name?: string;
+  parameters: unknown[];
+  trialParameters: { name: string; reference: string }[];
+  command: string[];
+  objective?: Record<string, unknown>;
+  algorithm?: Record<string, unknown>;
+  budget?: Record<string, unknown>;
+}
+
+export function studySpec(doc: StudyDoc): StudySpec {
+  return parseStudyDocument({
+    apiVersion: 'kubeflow.org/v1beta1',
+    kind: 'Experiment',
+    metadata: { name: doc.name ?? 'test-study' },
+    spec: {
+      objective: doc.objective ?? { type: 'maximize', objectiveMetricName: 'score' },
+      algorithm: doc.algorithm ?? { algorithmName: 'grid' },
+      ...(doc.budget ?? {}),
+      parameters: doc.parameters,
+      trialTemplate: { command: doc.command, trialParameters: doc.trialParameters },
+    },
+  });
+}
+
+/** One int parameter x in [min, max], passed to the command as ${trialParameters.x}. */
+export function intStudy(command: string, opts: { min?: number; max: number; budget?: Record<string, unknown>; objective?: Record<string, unknown>; name?: string }): StudySpec {
+  return studySpec({
+    ...(opts.name ? { name: opts.name } : {}),
+    parameters: [{ name: 'x', parameterType: 'int', feasibleSpace: { min: String(opts.min ?? 1), max: String(opts.max) } }],
+    trialParameters: [{ name: 'x', reference: 'x' }],
+    command: ['sh', '-c', command],
+    ...(opts.budget ? { budget: opts.budget } : {}),
+    ...(opts.objective ? { objective: opts.objective } : {}),
+  });
+}
+
+export interface Harness {
+  readonly dataDir: string;
+  readonly store: Store;
+  readonly scheduler: Scheduler;
+  readonly events: SchedulerEvent[];
+  readonly errors: Error[];
+  close(): Promise<void>;
+}
+
+export function harness(dataDir = tempDir(), gracePeriodMs = 2000): Harness {
+  const store = Store.open(dataDir);
+  const events: SchedulerEvent[] = [];
+  const errors: Error[] = [];
+  const scheduler = new Scheduler({
+    store,
+    runtime: (listener) => new LocalRuntime({ dataDir, listener, gracePeriodMs }),
+    onEvent: (e) => events.push(e),
+    onError: (e) => errors.push(e),
+  });
+  return {
+    dataDir, store, scheduler, events, errors,
+    close: async () => {
+      await scheduler.close();
+      store.close();
+    },
+  };
+}
+
+/** Creates the study and runs it to its end. */
+export async function runToEnd(h: Harness, spec: StudySpec, seed = 1): Promise<{ study: StudyRecord; trials: TrialRecord[] }> {
+  const created = h.store.createStudy(spec, process.cwd(), seed);
+  await h.scheduler.adopt([created.id]);
+  const study = await h.scheduler.waitForEnd(created.id);
+  return { study, trials: h.store.listTrials(created.id) };
+}
