@@ -23,6 +23,8 @@ const CHECKPOINTS = [1000, 5000, 10_000];
 const LIST_REPEATS = 20;
 const PHASES = ['create', 'running', 'observations', 'complete', 'reads'] as const;
 type Phase = (typeof PHASES)[number];
+const READS = ['trialCounts', 'activeTrials', 'bestTrial'] as const;
+type ReadCall = (typeof READS)[number];
 
 const spec: StudySpec = {
   name: 'bench',
@@ -72,6 +74,7 @@ function main(): void {
 
     const total: number[] = [];
     const phase: Record<Phase, number[]> = { create: [], running: [], observations: [], complete: [], reads: [] };
+    const readSplit: Record<ReadCall, number[]> = { trialCounts: [], activeTrials: [], bestTrial: [] };
     const listTrials: { trials: number; stats: Stats; rows: number }[] = [];
 
     // A little warm-up on another study so the first measured trials do not pay for JIT.
@@ -114,9 +117,14 @@ function main(): void {
       store.completeTrial(trial!.id, 'SUCCEEDED', 'Succeeded', 'completed', value);
       const t4 = ns();
       const counts = store.trialCounts(study.id);
+      const r1 = ns();
       const active = store.activeTrials(study.id);
+      const r2 = ns();
       const best = store.bestTrial(study.id, spec.objective.type);
       const t5 = ns();
+      readSplit.trialCounts.push(ms(r1 - t4));
+      readSplit.activeTrials.push(ms(r2 - r1));
+      readSplit.bestTrial.push(ms(t5 - r2));
       sink += counts.SUCCEEDED + active.length + (best?.seq ?? 0);
 
       total.push(ms(t5 - t0));
@@ -146,6 +154,7 @@ function main(): void {
       trial: c,
       total: stats(total.slice(c - WINDOW, c)),
       phases: Object.fromEntries(PHASES.map((p) => [p, stats(phase[p].slice(c - WINDOW, c))])) as Record<Phase, Stats>,
+      reads: Object.fromEntries(READS.map((r) => [r, stats(readSplit[r].slice(c - WINDOW, c))])) as Record<ReadCall, Stats>,
     }));
 
     const cpu = cpus();
@@ -163,6 +172,10 @@ function main(): void {
     for (const w of windows) {
       console.log(`${String(w.trial).padEnd(8)}${[w.total, ...PHASES.map((p) => w.phases[p])].map((s) => s.median.toFixed(3).padStart(13)).join('')}`);
     }
+
+    console.log(`\nthe reads, split (median of the ${WINDOW} trials before trial N, ms)`);
+    console.log(`${'N'.padEnd(8)}${READS.map((h) => h.padStart(13)).join('')}`);
+    for (const w of windows) console.log(`${String(w.trial).padEnd(8)}${READS.map((r) => w.reads[r].median.toFixed(3).padStart(13)).join('')}`);
 
     console.log(`\nlistTrials (full history read, ${LIST_REPEATS} reads each; grows with history by design)`);
     console.log(`${'trials'.padEnd(8)}${'median'.padStart(9)}${'p90'.padStart(9)}${'max'.padStart(9)}`);
@@ -187,7 +200,7 @@ function main(): void {
           unit: 'ms',
           perTrial: overall,
           perPhase: byPhase,
-          windows: windows.map((w) => ({ trial: w.trial, window: WINDOW, median: w.total.median, p90: w.total.p90, phasesMedian: Object.fromEntries(PHASES.map((p) => [p, w.phases[p].median])) })),
+          windows: windows.map((w) => ({ trial: w.trial, window: WINDOW, median: w.total.median, p90: w.total.p90, phasesMedian: Object.fromEntries(PHASES.map((p) => [p, w.phases[p].median])), readsMedian: Object.fromEntries(READS.map((r) => [r, w.reads[r].median])) })),
           listTrials: listTrials.map((l) => ({ trials: l.trials, rows: l.rows, repeats: LIST_REPEATS, ...l.stats })),
           targetMedianMs: target,
           targetMet: overall.median <= target,

@@ -11,7 +11,6 @@ import type { StudySpec } from '../src/spec/types.js';
 const KATIB_DEFAULT_METRICS_FORMAT = String.raw`([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)`;
 
 // Untyped on purpose: the mutations write whatever a user might.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Doc = any;
 
 const BASE: Doc = {
@@ -147,6 +146,15 @@ test('the base study as given keeps its parallelTrialCount and algorithm', () =>
   const spec = parseStudyDocument(structuredClone(BASE));
   assert.equal(spec.parallelTrialCount, 2);
   assert.deepEqual(spec.algorithm, { algorithmName: 'random', algorithmSettings: [] });
+});
+
+test('the default parallelTrialCount (3) never exceeds a smaller maxTrialCount', () => {
+  const spec = parseStudyDocument(mutate((s) => {
+    delete s.spec.parallelTrialCount;
+    s.spec.maxTrialCount = 2;
+    s.spec.maxFailedTrialCount = 1;
+  }));
+  assert.equal(spec.parallelTrialCount, 2);
 });
 
 test('metric strategies default to min for a minimize objective, and given ones are kept', () => {
@@ -717,6 +725,7 @@ const REJECTED: readonly Rejection[] = [
     field: '',
     reason: /^not valid YAML or JSON at line 2, /,
   },
+  { name: 'empty text', study: '# nothing but a comment\n', field: '', reason: /the study is empty/ },
   { name: 'text that is not a mapping', study: '- just\n- a list\n', field: '', reason: /must be an object \(got a list\)/ },
 ];
 
@@ -734,34 +743,48 @@ test('the rejection table has at least 30 cases, all distinct', () => {
 
 // ---- the local runtime ----
 
-const LOCAL_REJECTED: readonly Rejection[] = [
+interface LocalRejection {
+  readonly name: string;
+  readonly spec: () => StudySpec;
+  readonly field: string;
+  readonly reason: RegExp;
+}
+
+const LOCAL_REJECTED: readonly LocalRejection[] = [
   {
+    // The parser never yields this (every parameter must reach a placeholder), so it is built by hand.
     name: 'no command and no trialSpec',
-    study: mutate((s) => { delete s.spec.trialTemplate.command; s.spec.trialTemplate.trialParameters = []; }),
+    spec: () => {
+      const spec = parseStudyDocument(structuredClone(BASE));
+      const { command: _command, ...template } = spec.trialTemplate;
+      return { ...spec, trialTemplate: template };
+    },
     field: 'spec.trialTemplate.command',
     reason: /required to run trials locally: there is no trialSpec/,
   },
   {
     name: 'a trialSpec whose primary container has no command',
-    study: mutate((s) => withJob(s, {
-      command: undefined,
-      env: [{ name: 'LR', value: '${trialParameters.learningRate}' }, { name: 'LAYERS', value: '${trialParameters.hiddenLayers}' }],
+    spec: () => parseStudyDocument(mutate((s) => {
+      withJob(s, { env: [{ name: 'LR', value: '${trialParameters.learningRate}' }, { name: 'LAYERS', value: '${trialParameters.hiddenLayers}' }] });
+      delete s.spec.trialTemplate.trialSpec.spec.template.spec.containers[0].command;
     })),
     field: 'spec.trialTemplate.command',
     reason: /the primary container "training-container" has no command or args in trialSpec/,
   },
   {
     name: 'a primaryContainerName matching no container',
-    study: mutate((s) => {
+    spec: () => parseStudyDocument(mutate((s) => {
       withJob(s);
       s.spec.trialTemplate.primaryContainerName = 'trainer';
-    }),
+    })),
     field: 'spec.trialTemplate.command',
     reason: /the primary container "trainer" has no command or args/,
   },
   {
     name: 'a File collector',
-    study: mutate((s) => { s.spec.metricsCollectorSpec = { collector: { kind: 'File' }, source: { fileSystemPath: { path: '/tmp/metrics.log' } } }; }),
+    spec: () => parseStudyDocument(mutate((s) => {
+      s.spec.metricsCollectorSpec = { collector: { kind: 'File' }, source: { fileSystemPath: { path: '/tmp/metrics.log' } } };
+    })),
     field: 'spec.metricsCollectorSpec.collector.kind',
     reason: /File is not supported by the local runtime yet/,
   },
@@ -769,14 +792,12 @@ const LOCAL_REJECTED: readonly Rejection[] = [
 
 for (const c of LOCAL_REJECTED) {
   test(`local runtime rejects: ${c.name}`, () => {
-    // Valid as a study: only the local runtime cannot run it.
-    const spec = parseStudyDocument(c.study);
+    const spec = c.spec(); // a valid study: only the local runtime cannot run it
     expectSpecError(() => validateForLocal(spec), c.field, c.reason);
   });
 }
 
-test('local runtime: the parameter-less study without command needs none of the parameters (sanity)', () => {
-  // The first LOCAL_REJECTED case drops every trialParameter; parsing must then complain about the parameters.
+test('a study with neither command nor trialSpec is already rejected by the parser', () => {
   expectSpecError(
     () => parseStudyDocument(mutate((s) => { delete s.spec.trialTemplate.command; })),
     'spec.trialTemplate.trialParameters[0].name',

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
 import type { StudySpec } from '../src/spec/types.js';
-import { loadMigrations } from '../src/store/migrate.js';
+import { loadMigrations, migrate } from '../src/store/migrate.js';
 import { DataDirBusyError, lockDataDir } from '../src/store/lock.js';
 import { StateConflictError, Store, trialName, type ObservationInput } from '../src/store/store.js';
 
@@ -98,6 +98,21 @@ test('migrations: a database from a newer Sibyl is refused', () => {
   raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(9999, '9999_future.sql', new Date().toISOString());
   raw.close();
   assert.throws(() => Store.open(dir), /schema version 9999, newer than this Sibyl knows \(\d+\); upgrade Sibyl/);
+});
+
+test('migrations: only the migrations not yet recorded are applied, each with its record', (t) => {
+  const { store } = withStore(t);
+  const known = loadMigrations();
+  const next = Math.max(...known.map((m) => m.version)) + 1;
+  const extra = { version: next, name: `${String(next).padStart(4, '0')}_extra.sql`, sql: 'CREATE TABLE extra (x INTEGER);' };
+  assert.deepEqual(migrate(store.db, [...known, extra]), [extra.name]);
+  assert.deepEqual(migrate(store.db, [...known, extra]), []);
+  assert.equal((store.db.prepare('SELECT name FROM schema_migrations WHERE version = ?').get(next) as { name: string }).name, extra.name);
+  // A failing migration leaves neither its changes nor its record.
+  const broken = { version: next + 1, name: 'broken.sql', sql: 'CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;' };
+  assert.throws(() => migrate(store.db, [...known, extra, broken]), /no such table/);
+  assert.equal(store.db.prepare(`SELECT name FROM sqlite_master WHERE name = 'half'`).get(), undefined);
+  assert.equal(store.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(next + 1), undefined);
 });
 
 // ---- studies ----
@@ -361,6 +376,27 @@ test('trialCounts and activeTrials', (t) => {
   assert.deepEqual(store.activeTrials(s.id).map((tr) => tr.seq), [1, 2, 6]);
 });
 
+test('trialCounts: the trigger-kept counts always equal a recount of the trials', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  const recount = () => {
+    const counts = { CREATED: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0, KILLED: 0, EARLY_STOPPED: 0, METRICS_UNAVAILABLE: 0 };
+    for (const r of store.db.prepare('SELECT state, count(*) AS n FROM trials WHERE study_id = ? GROUP BY state').all(s.id) as { state: keyof typeof counts; n: number }[]) counts[r.state] = r.n;
+    return counts;
+  };
+  const trs = store.addTrials(s.id, s.name, Array.from({ length: 5 }, (_, i) => ({ lr: i })));
+  store.markTrialRunning(trs[0]!.id, undefined);
+  store.markTrialRunning(trs[0]!.id, undefined); // RUNNING → RUNNING changes no count
+  store.markTrialRunning(trs[1]!.id, undefined);
+  store.resetTrialForRelaunch(trs[1]!.id);
+  store.completeTrial(trs[2]!.id, 'METRICS_UNAVAILABLE', 'MetricsUnavailable', undefined, undefined);
+  assert.throws(() => store.addTrials(s.id, s.name, [{ lr: 9 }, { lr: 10n as unknown as number }]));
+  assert.deepEqual(store.trialCounts(s.id), recount());
+  assert.deepEqual(store.trialCounts(s.id), { CREATED: 3, RUNNING: 1, SUCCEEDED: 0, FAILED: 0, KILLED: 0, EARLY_STOPPED: 0, METRICS_UNAVAILABLE: 1 });
+  store.db.prepare('DELETE FROM trials WHERE id = ?').run(trs[4]!.id);
+  assert.deepEqual(store.trialCounts(s.id), recount());
+});
+
 test('bestTrial: minimize and maximize, ties go to the lower seq, only SUCCEEDED with a value', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
@@ -393,6 +429,17 @@ test('completeTrial: a non-finite objective value is refused and the trial stays
   const [tr] = store.addTrials(s.id, s.name, [{ lr: 0.01 }]);
   assert.throws(() => store.completeTrial(tr!.id, 'SUCCEEDED', 'Succeeded', undefined, Number.POSITIVE_INFINITY), /CHECK constraint failed/);
   assert.equal(store.getTrial(tr!.id)?.state, 'CREATED');
+});
+
+test('the scheduler\'s per-pass reads use an index, not a walk over the whole history', (t) => {
+  const { store } = withStore(t);
+  const stmts = (store as unknown as { stmt: Record<string, Database.Statement> }).stmt;
+  const plan = (name: string) =>
+    (store.db.prepare(`EXPLAIN QUERY PLAN ${stmts[name]!.source}`).all(1) as { detail: string }[]).map((r) => r.detail).join(' | ');
+  assert.match(plan('activeTrials'), /USING INDEX trials_active/);
+  assert.match(plan('bestMin'), /USING INDEX trials_best/);
+  assert.match(plan('bestMax'), /USING INDEX trials_best/);
+  for (const name of ['activeTrials', 'bestMin', 'bestMax']) assert.doesNotMatch(plan(name), /TEMP B-TREE FOR ORDER BY/, name);
 });
 
 // ---- the data-directory lock ----

@@ -12,7 +12,7 @@
 //   --learning-rate  float > 0          (default 0.05) initial SGD step size
 //   --hidden-layers  int >= 1           (default 2)
 //   --units          int >= 1           (default 8)   units per hidden layer
-//   --epochs         int >= 1           (default 200)
+//   --epochs         int >= 1           (default 400)
 //   --seed           int                (default 1)   weight init + shuffling
 // Upper bounds: learning-rate <= 1000, hidden-layers <= 20, units <= 1024,
 // epochs <= 100000. Bad arguments (unknown flag, missing value, non-numeric,
@@ -57,7 +57,7 @@ const DEFAULTS = {
   'learning-rate': 0.05,
   'hidden-layers': 2,
   units: 8,
-  epochs: 200,
+  epochs: 400,
   seed: 1,
 };
 

@@ -38,6 +38,7 @@ export function parseStudyText(text: string): StudySpec {
 }
 
 export function parseStudyDocument(input: unknown): StudySpec {
+  if (input === undefined || input === null) throw new SpecError('', 'the study is empty (expected a Katib Experiment)');
   const doc = read.object(input, '');
   read.noUnknownKeys(doc, '', ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
   if (doc['apiVersion'] !== undefined && doc['apiVersion'] !== 'kubeflow.org/v1beta1') {
@@ -148,8 +149,9 @@ function readAlgorithm(v: unknown, path: string): AlgorithmSpec {
 }
 
 function readBudgets(s: read.Doc) {
-  const parallelTrialCount = read.optionalInteger(s['parallelTrialCount'], 'spec.parallelTrialCount', 1) ?? 3;
   const maxTrialCount = read.optionalInteger(s['maxTrialCount'], 'spec.maxTrialCount', 1);
+  // Katib's default of 3, but never above a smaller trial budget the user did set.
+  const parallelTrialCount = read.optionalInteger(s['parallelTrialCount'], 'spec.parallelTrialCount', 1) ?? Math.min(3, maxTrialCount ?? 3);
   const maxFailedTrialCount = read.optionalInteger(s['maxFailedTrialCount'], 'spec.maxFailedTrialCount', 0);
   if (maxTrialCount !== undefined) {
     if (parallelTrialCount > maxTrialCount) {

@@ -26,7 +26,7 @@ export function optionalObject(v: unknown, path: string): Doc | undefined {
 }
 
 export function list(v: unknown, path: string): unknown[] {
-  if (v === undefined || v === null) throw new SpecError(path, 'is required');
+  if (v === undefined) throw new SpecError(path, 'is required');
   if (!Array.isArray(v)) throw new SpecError(path, `must be a list (got ${describe(v)})`);
   return v;
 }

@@ -86,7 +86,12 @@ export class Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
+    try {
+      migrate(this.db);
+    } catch (err) {
+      this.db.close(); // a refused open (e.g. a newer schema) must not leave the file open
+      throw err;
+    }
     const db = this.db;
     this.stmt = {
       insertStudy: db.prepare(`INSERT INTO studies (name, spec_json, base_dir, state, seed, created_at)
@@ -102,7 +107,7 @@ export class Store {
       trialByName: db.prepare('SELECT * FROM trials WHERE name = ?'),
       trialsOfStudy: db.prepare('SELECT * FROM trials WHERE study_id = ? ORDER BY seq'),
       activeTrials: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
-      countsByState: db.prepare('SELECT state, count(*) AS n FROM trials WHERE study_id = ? GROUP BY state'),
+      countsByState: db.prepare('SELECT state, n FROM trial_counts WHERE study_id = ?'),
       bestMin: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state = 'SUCCEEDED' AND objective_value IS NOT NULL
         ORDER BY objective_value ASC, seq ASC LIMIT 1`),
       bestMax: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state = 'SUCCEEDED' AND objective_value IS NOT NULL

@@ -1,0 +1,48 @@
+// The live display of `sibyl run`: a redrawn bar on a terminal, one line per event otherwise.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ProgressDisplay } from '../src/cli/progress.js';
+import { Store } from '../src/store/store.js';
+import { intStudy, tempDir } from './support/study.js';
+
+function fakeStream(isTTY: boolean) {
+  const writes: string[] = [];
+  return { writes, stream: { isTTY, write: (s: string) => (writes.push(s), true) } as unknown as NodeJS.WriteStream };
+}
+
+function storeWithTrials() {
+  const store = Store.open(tempDir());
+  const spec = intStudy('echo score=${trialParameters.x}', { max: 9, budget: { maxTrialCount: 4, parallelTrialCount: 2 } });
+  const study = store.createStudy(spec, '/', 1);
+  const [a, b, c] = store.addTrials(study.id, study.name, [{ x: 1 }, { x: 2 }, { x: 3 }]);
+  store.markTrialRunning(a!.id, 'pid:1');
+  store.completeTrial(a!.id, 'SUCCEEDED', 'TrialSucceeded', undefined, 0.75);
+  store.markTrialRunning(b!.id, 'pid:2');
+  store.completeTrial(c!.id, 'FAILED', 'NonZeroExit', 'exit code 1', undefined);
+  return { store, study, trial: store.getTrial(b!.id)! };
+}
+
+test('on a terminal the display redraws one bar with counts, best value and elapsed time', () => {
+  const { store, study, trial } = storeWithTrials();
+  const { writes, stream } = fakeStream(true);
+  const display = new ProgressDisplay(store, study.id, stream);
+  display.onEvent({ type: 'trial', trial });
+  display.stop();
+  assert.equal(writes.length, 2);
+  assert.match(writes[0]!, /^\r\x1b\[2K\[█{12}░{12}\] 2\/4 done · 1 running · 1 failed · best score 0\.75 · 00:00$/);
+  assert.equal(writes[1], '\n');
+  store.close();
+});
+
+test('off a terminal the display writes a plain line per trial event', () => {
+  const { store, study, trial } = storeWithTrials();
+  const { writes, stream } = fakeStream(false);
+  const display = new ProgressDisplay(store, study.id, stream);
+  display.onEvent({ type: 'trial', trial });
+  display.onEvent({ type: 'trial', trial: store.getTrial(trial.id - 1)! });
+  display.stop();
+  assert.match(writes[0]!, /^\[00:00\] test-study-0002 RUNNING x=2 {2}\(2\/4 done · 1 running · 1 failed · best score 0\.75\)\n$/);
+  assert.match(writes[1]!, /^\[00:00\] test-study-0001 SUCCEEDED value=0\.75 /);
+  assert.ok(writes.every((w) => !w.includes('\r')));
+  store.close();
+});
