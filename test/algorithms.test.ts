@@ -180,6 +180,18 @@ test('random: a resumed study continues with new points rather than repeating', 
   assert.equal(first.exhausted, undefined, 'an infinite space is never exhausted');
 });
 
+test('random: the n-th trial gets the same draw whether asked for alone or in a batch', () => {
+  const random = algorithm('random');
+  for (const spec of [mixedSpace({ random_state: '5' }), makeSpec([int('a', 1, 4), int('b', 1, 4)], 'random', { random_state: '5' })]) {
+    const batch = random.suggest({ spec, trials: [], count: 4, seed: 0 }).assignments;
+    const oneByOne: Assignment[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      oneByOne.push(...random.suggest({ spec, trials: trialsOf(oneByOne, 'RUNNING'), count: 1, seed: 0 }).assignments);
+    }
+    assert.deepEqual(oneByOne, batch);
+  }
+});
+
 test('random: no duplicates in a small finite space, then exhausted', () => {
   const random = algorithm('random');
   const spec = makeSpec([int('a', 0, 2), { name: 'b', parameterType: 'categorical', list: ['x', 'y'] }]);

@@ -38,14 +38,15 @@ export const randomAlgorithm: SuggestionAlgorithm = {
   },
 
   suggest({ spec, trials, count, seed }: SuggestRequest): SuggestResult {
-    // One stream per "trials so far": a resumed study continues with fresh points instead of
-    // replaying the first batch, and the same history always yields the same batch.
-    const rng = new Rng(readRandomState(spec) ?? seed, trials.length);
+    // One stream per trial index: the n-th trial of a study gets the same draw whether it was
+    // asked for alone or in a batch, and a resumed study continues instead of replaying.
+    const base = readRandomState(spec) ?? seed;
+    const streamFor = (index: number) => new Rng(base, index);
     const axes = gridAxes(spec);
     if (axes === undefined) {
-      return { assignments: Array.from({ length: Math.max(0, count) }, () => sampleAssignment(spec, rng)) };
+      return { assignments: Array.from({ length: Math.max(0, count) }, (_, i) => sampleAssignment(spec, streamFor(trials.length + i))) };
     }
-    return suggestInFiniteSpace(spec, axes, trials, count, rng);
+    return suggestInFiniteSpace(spec, axes, trials, count, streamFor);
   },
 };
 
@@ -59,7 +60,7 @@ function suggestInFiniteSpace(
   axes: readonly GridAxis[],
   trials: readonly TrialView[],
   count: number,
-  rng: Rng,
+  streamFor: (trialIndex: number) => Rng,
 ): SuggestResult {
   const used = new Set<string>();
   const usedOnGrid = new Set<string>();
@@ -77,6 +78,7 @@ function suggestInFiniteSpace(
   const assignments: Assignment[] = [];
   let pool: Candidate[] | undefined;
   while (assignments.length < wanted) {
+    const rng = streamFor(trials.length + assignments.length);
     let pick = drawUnused(spec, rng, used, canEnumerate ? REJECTION_ATTEMPTS : LARGE_SPACE_ATTEMPTS);
     if (pick === undefined && canEnumerate) {
       pool ??= freePoints(spec, axes, used);

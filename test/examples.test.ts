@@ -1,0 +1,45 @@
+// The shipped example studies run end to end on the local runtime with the real trainer.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { runCli } from './support/cli.js';
+import { tempDir } from './support/study.js';
+
+const EXAMPLES = fileURLToPath(new URL('../../examples/mlp/', import.meta.url));
+
+test('examples/mlp/tfjob.yaml runs locally through the primary container command; depth and learning rate matter', { timeout: 120_000 }, async () => {
+  const dataDir = join(tempDir(), 'data');
+  const run = await runCli(['run', join(EXAMPLES, 'tfjob.yaml'), '--data-dir', dataDir]);
+  assert.equal(run.code, 0, run.stderr);
+  const trials = JSON.parse((await runCli(['trials', 'mlp-tfjob', '--json', '--data-dir', dataDir])).stdout) as {
+    state: string; assignment: { learning_rate: number; hidden_layers: number }; objectiveValue: number;
+    metrics: { name: string; latest: number }[];
+  }[];
+  assert.equal(trials.length, 9);
+  assert.ok(trials.every((t) => t.state === 'SUCCEEDED'));
+  const acc = (lr: number, layers: number) => trials.find((t) => t.assignment.learning_rate === lr && t.assignment.hidden_layers === layers)!.objectiveValue;
+  assert.ok(acc(0.3, 3) > acc(0.003, 3) + 0.3, 'a too-small learning rate underfits');
+  assert.ok(acc(0.3, 2) > acc(0.3, 1) + 0.1, 'depth helps at a good learning rate');
+  for (const t of trials) assert.ok(t.metrics.some((m) => m.name === 'loss' && Number.isFinite(m.latest)));
+  assert.match(run.stdout, /Best trial mlp-tfjob-\d{4}: accuracy=0\.9\d* with learning_rate=0\.3 hidden_layers=[23]/);
+});
+
+test('examples/mlp/random.yaml samples within its space and is reproducible by random_state', { timeout: 120_000 }, async () => {
+  const assignments = [];
+  for (let i = 0; i < 2; i += 1) {
+    const dataDir = join(tempDir(), 'data');
+    const run = await runCli(['run', join(EXAMPLES, 'random.yaml'), '--data-dir', dataDir]);
+    assert.ok(run.code === 0, run.stderr);
+    const trials = JSON.parse((await runCli(['trials', 'mlp-random', '--json', '--data-dir', dataDir])).stdout) as { assignment: { learning_rate: number; hidden_layers: number } }[];
+    for (const t of trials) {
+      assert.ok(t.assignment.learning_rate >= 0.001 && t.assignment.learning_rate <= 1);
+      assert.ok([1, 2, 3, 4].includes(t.assignment.hidden_layers));
+    }
+    assignments.push(trials.map((t) => t.assignment));
+    if (i === 0) assert.ok(trials.length >= 1 && trials.length <= 12);
+  }
+  // The run may end early at its goal; the trials both runs made are the same.
+  const n = Math.min(assignments[0]!.length, assignments[1]!.length);
+  assert.deepEqual(assignments[0]!.slice(0, n), assignments[1]!.slice(0, n));
+});
