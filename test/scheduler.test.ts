@@ -189,3 +189,17 @@ test('after a restart, CREATED trials are launched and RUNNING ones rerun with t
   assert.equal(trials[0]!.objectiveValue, 4, 'the partial observation of the dead attempt was dropped');
   assert.deepEqual(trials.map((t) => t.assignment['x']).sort(), [1, 2, 3, 4]);
 });
+
+test('a trial that ignores SIGTERM is SIGKILLed after the grace period when its study ends', async () => {
+  const h = harness(tempDir(), 300);
+  const spec = intStudy(`if [ \${trialParameters.x} = 2 ]; then sleep 0.3; echo score=2; else trap "" TERM; while true; do sleep 0.05; done; fi`, {
+    max: 2,
+    objective: { type: 'maximize', objectiveMetricName: 'score', goal: 2 },
+  });
+  const { study, trials } = await runToEnd(h, spec);
+  const left = processesOwnedBy(h.dataDir);
+  await h.close();
+  assert.equal(study.reason, 'GoalReached');
+  assert.equal(trials.find((t) => t.assignment['x'] === 1)?.state, 'KILLED');
+  assert.deepEqual(left, [], 'the stubborn trial and its children are gone');
+});
