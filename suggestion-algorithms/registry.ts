@@ -5,8 +5,12 @@ import { gridAlgorithm } from './grid/index.js';
 import { randomAlgorithm } from './random/index.js';
 import type { SuggestionAlgorithm } from './types.js';
 
+// One line per algorithm.
 const ALGORITHMS: ReadonlyMap<string, SuggestionAlgorithm> = new Map(
-  [randomAlgorithm, gridAlgorithm].map((a) => [a.name, a]),
+  [
+    randomAlgorithm,
+    gridAlgorithm,
+  ].map((a) => [a.name, a]),
 );
 
 export function getAlgorithm(name: string): SuggestionAlgorithm | undefined {

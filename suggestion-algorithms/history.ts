@@ -1,0 +1,38 @@
+// What model-based algorithms learn from: finished trials as (point, loss) pairs, where the
+// loss is always minimised, and active trials as pending points.
+import type { Assignment, TrialView } from '../src/model/trial.js';
+import type { StudySpec } from '../src/spec/types.js';
+import type { UnitCube } from './transform.js';
+
+export interface Observation {
+  readonly assignment: Assignment;
+  readonly x: Float64Array;
+  /** The objective, negated for maximisation so that smaller is always better. */
+  readonly loss: number;
+}
+
+export interface History {
+  readonly observations: Observation[];
+  /** Points of CREATED/RUNNING trials: proposals must account for them. */
+  readonly pending: Float64Array[];
+  readonly pendingAssignments: Assignment[];
+}
+
+export const lossOf = (spec: StudySpec, value: number): number => (spec.objective.type === 'maximize' ? -value : value);
+
+export function readHistory(spec: StudySpec, trials: readonly TrialView[], cube: UnitCube): History {
+  const observations: Observation[] = [];
+  const pending: Float64Array[] = [];
+  const pendingAssignments: Assignment[] = [];
+  for (const t of trials) {
+    const x = cube.encode(t.assignment);
+    if (!x) continue; // from another search space (the spec changed): nothing to learn
+    if (t.state === 'CREATED' || t.state === 'RUNNING') {
+      pending.push(x);
+      pendingAssignments.push(t.assignment);
+    } else if (t.state === 'SUCCEEDED' && t.objectiveValue !== undefined && Number.isFinite(t.objectiveValue)) {
+      observations.push({ assignment: t.assignment, x, loss: lossOf(spec, t.objectiveValue) });
+    }
+  }
+  return { observations, pending, pendingAssignments };
+}
