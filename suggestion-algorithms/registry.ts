@@ -2,7 +2,11 @@
 import { SpecError } from '../src/spec/errors.js';
 import type { StudySpec } from '../src/spec/types.js';
 import { gridAlgorithm } from './grid/index.js';
+import { bayesianOptimizationAlgorithm } from './bayesianoptimization/index.js';
+import { cmaesAlgorithm } from './cmaes/index.js';
 import { randomAlgorithm } from './random/index.js';
+import { multivariateTpeAlgorithm, tpeAlgorithm } from './tpe/index.js';
+import { sobolAlgorithm } from './sobol/index.js';
 import type { SuggestionAlgorithm } from './types.js';
 
 // One line per algorithm.
@@ -10,6 +14,11 @@ const ALGORITHMS: ReadonlyMap<string, SuggestionAlgorithm> = new Map(
   [
     randomAlgorithm,
     gridAlgorithm,
+    bayesianOptimizationAlgorithm,
+    cmaesAlgorithm,
+    tpeAlgorithm,
+    multivariateTpeAlgorithm,
+    sobolAlgorithm,
   ].map((a) => [a.name, a]),
 );
 

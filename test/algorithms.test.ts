@@ -359,12 +359,12 @@ test('grid: settings are validated with field names', () => {
 // ---------------------------------------------------------------- registry
 
 test('registry: known names and unknown algorithm error', () => {
-  assert.deepEqual(algorithmNames(), ['grid', 'random']);
+  assert.deepEqual(algorithmNames(), ['bayesianoptimization', 'cmaes', 'grid', 'multivariate-tpe', 'random', 'sobol', 'tpe']);
   assert.equal(getAlgorithm('tpe-nope'), undefined);
   throwsSpecError(
     () => validateAlgorithm(makeSpec([int('a', 0, 3)], 'foo')),
     'spec.algorithm.algorithmName',
-    /^unknown algorithm "foo" \(known: grid, random\)$/,
+    /^unknown algorithm "foo" \(known: bayesianoptimization, cmaes, grid, multivariate-tpe, random, sobol, tpe\)$/,
   );
   throwsSpecError(() => validateAlgorithm(makeSpec([double('x', 0, 1)], 'grid')), 'spec.parameters[0].feasibleSpace.step');
   validateAlgorithm(makeSpec([double('x', 0, 1)], 'random'));

@@ -546,9 +546,9 @@ const REJECTED: readonly Rejection[] = [
   // algorithm
   {
     name: 'unknown algorithm',
-    study: mutate((s) => { s.spec.algorithm.algorithmName = 'bayesianoptimization'; }),
+    study: mutate((s) => { s.spec.algorithm.algorithmName = 'hyperopt'; }),
     field: 'spec.algorithm.algorithmName',
-    reason: /unknown algorithm "bayesianoptimization" \(known: grid, random\)/,
+    reason: /unknown algorithm "hyperopt" \(known: bayesianoptimization, cmaes, grid, multivariate-tpe, random, sobol, tpe\)/,
   },
   {
     name: 'bad algorithm setting (random_state "abc")',
@@ -576,7 +576,6 @@ const REJECTED: readonly Rejection[] = [
   },
 
   // trial template
-  { name: 'missing trialTemplate', study: mutate((s) => { delete s.spec.trialTemplate; }), field: 'spec.trialTemplate', reason: /is required/ },
   {
     name: 'missing trialParameters',
     study: mutate((s) => { delete s.spec.trialTemplate.trialParameters; }),
@@ -796,6 +795,12 @@ for (const c of LOCAL_REJECTED) {
     expectSpecError(() => validateForLocal(spec), c.field, c.reason);
   });
 }
+
+test('a study without trialTemplate parses (ask/tell clients run its trials) but cannot run locally', () => {
+  const spec = parseStudyDocument(mutate((s) => { delete s.spec.trialTemplate; }));
+  assert.deepEqual(spec.trialTemplate, { trialParameters: [], retain: false });
+  expectSpecError(() => validateForLocal(spec), 'spec.trialTemplate.command', /there is no trialSpec/);
+});
 
 test('a study with neither command nor trialSpec is already rejected by the parser', () => {
   expectSpecError(

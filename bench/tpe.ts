@@ -1,0 +1,59 @@
+// TPE benchmark: median simple regret over 10 seeds at 50 trials on the standard functions,
+// and latency per suggestion on hartmann6 after 100/500/1000/2000 finished random trials.
+// Run: npx tsc -p tsconfig.json && node dist/bench/tpe.js [regret|latency]
+import { getAlgorithm } from '../suggestion-algorithms/registry.js';
+import { Rng } from '../suggestion-algorithms/rng.js';
+import type { TrialView } from '../src/model/trial.js';
+import { BENCHMARK_FUNCTIONS, hartmann6 } from './functions.js';
+import { benchmarkStudy, median, simulate } from './simulate.js';
+
+const ALGORITHMS = ['random', 'tpe', 'multivariate-tpe'];
+const SEEDS = Array.from({ length: 10 }, (_, i) => i + 1);
+const BUDGET = 50;
+
+function regretTable(): void {
+  console.log(`median simple regret, ${SEEDS.length} seeds, ${BUDGET} trials`);
+  console.log(['function', ...ALGORITHMS].join('\t'));
+  for (const fn of BENCHMARK_FUNCTIONS) {
+    const cells = ALGORITHMS.map((algorithm) => {
+      const finals = SEEDS.map((seed) => simulate({ fn, algorithm, budget: BUDGET, seed }).regret.at(-1) as number);
+      return median(finals).toPrecision(3);
+    });
+    console.log([fn.name, ...cells].join('\t'));
+  }
+}
+
+function latencyTable(): void {
+  console.log('ms per suggestion on hartmann6 (median of 25 calls after 5 warm-up calls, count 1)');
+  // CPU time too: on a shared machine wall time mostly measures the other processes.
+  console.log(['trials', 'tpe wall', 'tpe cpu', 'mv-tpe wall', 'mv-tpe cpu'].join('\t'));
+  for (const n of [100, 500, 1000, 2000]) {
+    const rng = new Rng(7, n);
+    const trials: TrialView[] = Array.from({ length: n }, (_, i) => {
+      const x = hartmann6.bounds.map(() => rng.next());
+      const assignment = Object.fromEntries(x.map((v, j) => [`x${j}`, v]));
+      return { name: `t${i}`, state: 'SUCCEEDED', assignment, objectiveValue: hartmann6.f(x) };
+    });
+    const cells = ['tpe', 'multivariate-tpe'].flatMap((name) => {
+      const algorithm = getAlgorithm(name)!;
+      const spec = benchmarkStudy(hartmann6, name, {});
+      for (let r = 0; r < 5; r++) algorithm.suggest({ spec, trials, count: 1, seed: 100 + r });
+      const wall: number[] = [];
+      const cpu: number[] = [];
+      for (let r = 0; r < 25; r++) {
+        const started = performance.now();
+        const cpuStarted = process.cpuUsage();
+        algorithm.suggest({ spec, trials, count: 1, seed: r });
+        const used = process.cpuUsage(cpuStarted);
+        wall.push(performance.now() - started);
+        cpu.push((used.user + used.system) / 1000);
+      }
+      return [median(wall).toFixed(2), median(cpu).toFixed(2)];
+    });
+    console.log([n, ...cells].join('\t'));
+  }
+}
+
+const which = process.argv[2];
+if (which !== 'latency') regretTable();
+if (which !== 'regret') latencyTable();

@@ -1,0 +1,181 @@
+// `bayesianoptimization`: Gaussian-process BO in the spirit of Katib's skopt service
+// (GP, n_initial_points, gp_hedge, acq_optimizer), rebuilt for speed and determinism.
+// - The first n_initial_points trials come from a scrambled Halton design indexed by trial
+//   number, so the design continues across calls and batches.
+// - Then: Matérn-5/2 ARD GP on standardised losses (MAP hyperparameters), acquisition maximised
+//   over quasi-random + local candidates with Nelder–Mead refinement.
+// - Batches and pending trials: fantasies with a pessimistic kriging-believer lie (model.ts).
+// - gp_hedge's gains live in the returned state (see hedgeState below); without a state they
+//   restart at zero, which only changes the portfolio's odds, never validity.
+import type { Assignment } from '../../src/model/trial.js';
+import { readHistory } from '../history.js';
+import { withoutRepeats } from '../repeats.js';
+import { Rng } from '../rng.js';
+import { unitCube } from '../transform.js';
+import type { SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../types.js';
+import { acquisitionValue, hedgeChoice, type AcquisitionContext, type AcquisitionName } from './acquisition.js';
+import { predict, type Hyperparameters } from './gp.js';
+import { ScrambledHalton } from './halton.js';
+import { FantasyModel, fitSurrogate, trainingSet } from './model.js';
+import { designDims, designToCube, layoutOf, perturbations, quasiRandomCandidates, refine, type Layout } from './optimize.js';
+import { NAME, readSettings, type BayesianOptimizationSettings } from './settings.js';
+
+const KAPPA = 1.96;
+/** skopt's default exploration margin, here in standardised loss units. */
+const XI = 0.01;
+const HEDGE_ETA = 1;
+const HEDGE_PORTFOLIO: readonly AcquisitionName[] = ['ei', 'pi', 'lcb'];
+
+const QUASI_RANDOM_CANDIDATES = 1000;
+const INCUMBENTS = 5;
+const PERTURBATIONS_PER_INCUMBENT = 50;
+const REFINED_STARTS = 3;
+const REFINE_EVALUATIONS = 60;
+
+// Rng streams (mixed with the trial index where it matters).
+const DESIGN_STREAM = 0x6a09e667;
+const FIT_STREAM = 0x3c6ef372;
+const CANDIDATE_STREAM = 0x510e527f;
+const HEDGE_STREAM = 0x1f83d9ab;
+
+export const bayesianOptimizationAlgorithm: SuggestionAlgorithm = {
+  name: NAME,
+
+  validate(spec) {
+    readSettings(spec);
+  },
+
+  suggest({ spec, trials, count, seed, state }: SuggestRequest): SuggestResult {
+    const settings = readSettings(spec);
+    const base = settings.randomState ?? seed;
+    const cube = unitCube(spec);
+    const layout = layoutOf(cube);
+    const history = readHistory(spec, trials, cube);
+    const design = new ScrambledHalton(designDims(layout), new Rng(base, DESIGN_STREAM));
+
+    const chosen: Float64Array[] = [];
+    let optimizer: BatchOptimizer | undefined;
+    for (let i = 0; i < Math.max(0, count); i++) {
+      const trialIndex = trials.length + i;
+      if (trialIndex < settings.nInitialPoints || history.observations.length < 2) {
+        chosen.push(designToCube(layout, design.point(trialIndex)));
+        continue;
+      }
+      optimizer ??= new BatchOptimizer(settings, layout, history, [...history.pending, ...chosen], base, trials.length, state);
+      const x = optimizer.propose(trialIndex);
+      chosen.push(x);
+    }
+    const assignments: Assignment[] = chosen.map((x) => cube.decode(x));
+    const result = withoutRepeats(spec, trials, assignments, base);
+    const nextState = optimizer?.state() ?? (state ? { ...state } : undefined);
+    return { ...result, ...(nextState ? { state: nextState } : {}) };
+  },
+};
+
+/** One call's model and candidates; proposes the batch one point at a time. */
+class BatchOptimizer {
+  private readonly model: FantasyModel;
+  private readonly candidates: Float64Array[];
+  private readonly gains: number[];
+  private hedgeProposals: Float64Array[] | undefined;
+  proposals = 0;
+
+  constructor(
+    private readonly settings: BayesianOptimizationSettings,
+    private readonly layout: Layout,
+    history: ReturnType<typeof readHistory>,
+    fantasies: readonly Float64Array[],
+    private readonly base: number,
+    trialCount: number,
+    private readonly previous: Readonly<Record<string, string>> | undefined,
+  ) {
+    const training = trainingSet(history.observations);
+    const hyper = fitSurrogate(training, layout.dims, new Rng(base, FIT_STREAM + trialCount), readHyperparameters(previous, layout.dims));
+    this.model = new FantasyModel(training, hyper, fantasies);
+    this.gains = updatedGains(previous, this.model, layout.dims);
+
+    const rng = new Rng(base, CANDIDATE_STREAM + trialCount);
+    const incumbents = [...history.observations].sort((a, b) => a.loss - b.loss).slice(0, INCUMBENTS).map((o) => o.x);
+    this.candidates = [
+      ...quasiRandomCandidates(layout, QUASI_RANDOM_CANDIDATES, rng),
+      ...perturbations(layout, incumbents, PERTURBATIONS_PER_INCUMBENT, rng),
+    ];
+  }
+
+  propose(trialIndex: number): Float64Array {
+    const context: AcquisitionContext = { best: this.model.best, kappa: KAPPA, xi: XI };
+    const portfolio = this.settings.acquisition === 'gp_hedge' ? HEDGE_PORTFOLIO : [this.settings.acquisition];
+    const { mean, variance } = predict(this.model.gp, this.candidates);
+    const winners = portfolio.map((name) => this.maximize(name, context, mean, variance));
+    let pick = 0;
+    if (winners.length > 1) {
+      pick = hedgeChoice(this.gains, HEDGE_ETA, new Rng(this.base, HEDGE_STREAM + trialIndex).next());
+      if (this.proposals === 0) this.hedgeProposals = winners;
+    }
+    const x = winners[pick] as Float64Array;
+    this.proposals++;
+    this.model.addFantasy(x);
+    return x;
+  }
+
+  private maximize(name: AcquisitionName, context: AcquisitionContext, mean: Float64Array, variance: Float64Array): Float64Array {
+    const values = this.candidates.map((_, i) => acquisitionValue(name, mean[i] as number, variance[i] as number, context));
+    const order = values.map((_, i) => i).sort((a, b) => (values[b] as number) - (values[a] as number));
+    let best = { x: this.candidates[order[0] as number] as Float64Array, value: values[order[0] as number] as number };
+    if (!this.settings.refine) return best.x;
+    const score = (x: Float64Array) => {
+      const p = predict(this.model.gp, [x]);
+      return acquisitionValue(name, p.mean[0] as number, p.variance[0] as number, context);
+    };
+    for (const i of order.slice(0, REFINED_STARTS)) {
+      const r = refine(this.layout, this.candidates[i] as Float64Array, values[i] as number, score, REFINE_EVALUATIONS);
+      if (r.value > best.value) best = r;
+    }
+    return best.x;
+  }
+
+  /**
+   * State carried to the next call: the fitted log-hyperparameters (a warm start for the next
+   * fit) and, for gp_hedge, the cumulative gains plus this call's three proposals, whose
+   * posterior means under the next call's model become the next gain update (skopt's rule:
+   * gains −= predicted loss at each proposal, here in standardised units).
+   */
+  state(): Record<string, string> {
+    const h = this.model.hyper;
+    const out: Record<string, string> = { gp_log_hyperparameters: [...h.lengthscales, h.signal, h.noise].map((v) => Math.log(v)).join(',') };
+    if (this.settings.acquisition === 'gp_hedge') {
+      out['hedge_gains'] = this.gains.join(',');
+      if (this.hedgeProposals) out['hedge_proposals'] = JSON.stringify(this.hedgeProposals.map((p) => [...p]));
+    }
+    return out;
+  }
+}
+
+function parseNumbers(s: string | undefined, length: number): number[] | undefined {
+  if (s === undefined) return undefined;
+  const values = s.split(',').map(Number);
+  return values.length === length && values.every(Number.isFinite) ? values : undefined;
+}
+
+function readHyperparameters(state: Readonly<Record<string, string>> | undefined, d: number): Hyperparameters | undefined {
+  const theta = parseNumbers(state?.['gp_log_hyperparameters'], d + 2);
+  if (!theta) return undefined;
+  return { lengthscales: Float64Array.from(theta.slice(0, d), Math.exp), signal: Math.exp(theta[d] as number), noise: Math.exp(theta[d + 1] as number) };
+}
+
+function updatedGains(state: Readonly<Record<string, string>> | undefined, model: FantasyModel, d: number): number[] {
+  const gains = parseNumbers(state?.['hedge_gains'], HEDGE_PORTFOLIO.length) ?? HEDGE_PORTFOLIO.map(() => 0);
+  let proposals: unknown;
+  try {
+    proposals = JSON.parse(state?.['hedge_proposals'] ?? 'null');
+  } catch {
+    proposals = null;
+  }
+  const valid =
+    Array.isArray(proposals) &&
+    proposals.length === gains.length &&
+    proposals.every((p) => Array.isArray(p) && p.length === d && p.every((v) => typeof v === 'number' && Number.isFinite(v)));
+  if (!valid) return gains;
+  const { mean } = predict(model.gp, (proposals as number[][]).map((p) => Float64Array.from(p)));
+  return gains.map((g, k) => g - (mean[k] as number));
+}

@@ -1,0 +1,48 @@
+// The algorithm's settings, by the names Katib's skopt service uses.
+import { SpecError } from '../../src/spec/errors.js';
+import type { StudySpec } from '../../src/spec/types.js';
+import { readIntSetting, readSetting, rejectUnknownSettings, settingField } from '../settings.js';
+
+export const NAME = 'bayesianoptimization';
+const KNOWN_SETTINGS = ['n_initial_points', 'acq_func', 'acq_optimizer', 'base_estimator', 'random_state'];
+
+/** `ucb` is accepted as an alias of `lcb`: on a minimised loss, the lower bound of the loss is the upper bound of the objective. */
+export type AcquisitionSetting = 'gp_hedge' | 'ei' | 'pi' | 'lcb';
+
+export interface BayesianOptimizationSettings {
+  readonly nInitialPoints: number;
+  readonly acquisition: AcquisitionSetting;
+  /** false for `sampling`: candidates only, no local refinement. */
+  readonly refine: boolean;
+  readonly randomState: number | undefined;
+}
+
+export function readSettings(spec: StudySpec): BayesianOptimizationSettings {
+  rejectUnknownSettings(spec, NAME, KNOWN_SETTINGS);
+  const nInitialPoints = readIntSetting(spec, 'n_initial_points', { min: 1 }) ?? 10;
+  const randomState = readIntSetting(spec, 'random_state', { min: 0 });
+
+  const estimator = readSetting(spec, 'base_estimator')?.toUpperCase() ?? 'GP';
+  if (['RF', 'ET', 'GBRT'].includes(estimator)) {
+    throw new SpecError(settingField('base_estimator'), `only GP is supported (got ${JSON.stringify(readSetting(spec, 'base_estimator'))})`);
+  }
+  if (estimator !== 'GP') throw new SpecError(settingField('base_estimator'), `must be GP (got ${JSON.stringify(readSetting(spec, 'base_estimator'))})`);
+
+  const acqRaw = readSetting(spec, 'acq_func');
+  const acq = acqRaw?.toLowerCase() ?? 'gp_hedge';
+  if (acq === 'eips' || acq === 'pips') {
+    throw new SpecError(settingField('acq_func'), `${acqRaw} is not supported: the per-second (time-aware) variants need trial durations, which Sibyl does not model; use EI or PI`);
+  }
+  const acquisitions: Record<string, AcquisitionSetting> = { gp_hedge: 'gp_hedge', ei: 'ei', pi: 'pi', lcb: 'lcb', ucb: 'lcb' };
+  const acquisition = acquisitions[acq];
+  if (acquisition === undefined) {
+    throw new SpecError(settingField('acq_func'), `must be one of gp_hedge, EI, PI, LCB, UCB (got ${JSON.stringify(acqRaw)})`);
+  }
+
+  const optimizerRaw = readSetting(spec, 'acq_optimizer');
+  const optimizer = optimizerRaw?.toLowerCase() ?? 'auto';
+  if (!['auto', 'sampling', 'lbfgs'].includes(optimizer)) {
+    throw new SpecError(settingField('acq_optimizer'), `must be one of auto, sampling, lbfgs (got ${JSON.stringify(optimizerRaw)})`);
+  }
+  return { nInitialPoints, acquisition, refine: optimizer !== 'sampling', randomState };
+}

@@ -1,0 +1,105 @@
+// `cmaes`: CMA-ES as Katib serves it through goptuna (settings `sigma`, `restart_strategy`
+// none/ipop/bipop, `random_state`), as a pure function of the trials.
+//
+// - Search happens in the unit cube of the RANGE parameters (double/int, log scales and steps
+//   through the shared transform). Categorical and discrete parameters are not part of the
+//   distribution: each trial draws them independently at random (as goptuna and Optuna do for
+//   parameters outside the relative search space).
+// - The state is replayed from the trials on every call (see replay.ts): generation g owns λ
+//   consecutive trials in creation order, its samples come from Rng(seed, stream of g), and the
+//   update uses the trials' actual assignments re-encoded (as Optuna's CmaEsSampler tells them).
+//   The `state` map only carries a checked snapshot of that replay to skip work.
+// - Batches and pending trials: proposals fill the current generation's free slots with that
+//   generation's samples; asked for more than the generation has left while it is unfinished,
+//   the extra points are drawn from the current distribution on a separate stream per slot, and
+//   take the first slots of the next generation (which tells them as injected points).
+// - Points outside [0,1] are resampled (up to 100 times) and then clipped.
+import type { Assignment, ParamValue, TrialView } from '../../src/model/trial.js';
+import type { StudySpec } from '../../src/spec/types.js';
+import { lossOf } from '../history.js';
+import { withoutRepeats } from '../repeats.js';
+import { Rng } from '../rng.js';
+import { sampleParameter } from '../space.js';
+import { unitCube, type UnitCube } from '../transform.js';
+import type { SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../types.js';
+import { defaultPopulationSize, eigenOf, sampleGeneration } from './distribution.js';
+import { choiceStream, extraStream, generationSamples, initialSearch, replay, type ReplayContext, type Search, type Slot } from './replay.js';
+import { NAME, readCmaesSettings, requireRangeParameters, type CmaesSettings } from './settings.js';
+import { loadSnapshot, saveSnapshot } from './snapshot.js';
+
+/**
+ * CMA-ES over the unit cube of the double/int parameters (at least two), replayed from the
+ * trials; categorical and discrete parameters are sampled independently at random per trial.
+ * Settings: `sigma` (initial step in unit-cube units, default 1/6), `restart_strategy`
+ * (none | ipop | bipop, case-insensitive), `random_state`.
+ */
+export const cmaesAlgorithm: SuggestionAlgorithm = {
+  name: NAME,
+
+  validate(spec) {
+    readCmaesSettings(spec);
+    requireRangeParameters(spec);
+  },
+
+  suggest({ spec, trials, count, seed, state }: SuggestRequest): SuggestResult {
+    const settings = readCmaesSettings(spec);
+    requireRangeParameters(spec);
+    const cube = unitCube(spec, { rangesOnly: true });
+    const ctx: ReplayContext = {
+      seed: settings.randomState ?? seed,
+      n: cube.dims,
+      lambda0: defaultPopulationSize(cube.dims),
+      sigma0: settings.sigma,
+      strategy: settings.restartStrategy,
+    };
+    const slots = slotsOf(spec, trials, cube);
+    const context = contextKey(spec, settings, ctx);
+    const search = replay(slots, ctx, loadSnapshot(context, slots, state) ?? initialSearch(ctx));
+    const points = proposePoints(search, slots.length, Math.max(0, count), ctx.seed);
+    const proposals = points.map(({ x, slot }) => withChoices(spec, cube.decode(x), new Rng(ctx.seed, choiceStream(slot))));
+    const result = withoutRepeats(spec, trials, proposals, ctx.seed);
+    return { ...result, state: saveSnapshot(context, slots, search) };
+  },
+};
+
+/** Trials of this range space in creation order (trials from another space take no slot). */
+function slotsOf(spec: StudySpec, trials: readonly TrialView[], cube: UnitCube): Slot[] {
+  const slots: Slot[] = [];
+  for (const t of trials) {
+    const x = cube.encode(t.assignment);
+    if (!x) continue;
+    const active = t.state === 'CREATED' || t.state === 'RUNNING';
+    const usable = t.state === 'SUCCEEDED' && t.objectiveValue !== undefined && Number.isFinite(t.objectiveValue);
+    slots.push({ x, active, loss: usable ? lossOf(spec, t.objectiveValue as number) : Infinity });
+  }
+  return slots;
+}
+
+/** The points for slots `filled`, `filled + 1`, …: the current generation's, then extras. */
+function proposePoints(search: Search, filled: number, count: number, seed: number): { x: Float64Array; slot: number }[] {
+  if (count === 0) return [];
+  const eigen = eigenOf(search.run.dist.C);
+  const samples = generationSamples(search, seed, eigen);
+  return Array.from({ length: count }, (_, i) => {
+    const slot = filled + i;
+    const own = samples[slot - search.start];
+    const x = own ?? (sampleGeneration(search.run.dist, eigen, 1, new Rng(seed, extraStream(slot)))[0] as Float64Array);
+    return { x, slot };
+  });
+}
+
+/** Adds independently drawn categorical/discrete values, in the spec's parameter order. */
+function withChoices(spec: StudySpec, ranges: Assignment, rng: Rng): Assignment {
+  const out: Record<string, ParamValue> = {};
+  for (const p of spec.parameters) {
+    const ranged = ranges[p.name];
+    out[p.name] = ranged !== undefined && (p.parameterType === 'double' || p.parameterType === 'int') ? ranged : sampleParameter(p, rng);
+  }
+  return out;
+}
+
+/** What a snapshot depends on besides the slots: the range space, the settings and the seed. */
+function contextKey(spec: StudySpec, settings: CmaesSettings, ctx: ReplayContext): string {
+  const ranges = spec.parameters.filter((p) => p.parameterType === 'double' || p.parameterType === 'int');
+  return JSON.stringify({ ranges, sigma: settings.sigma, strategy: settings.restartStrategy, seed: ctx.seed });
+}

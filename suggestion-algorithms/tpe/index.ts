@@ -1,0 +1,124 @@
+// `tpe` and `multivariate-tpe`: the Tree-structured Parzen Estimator after Optuna's TPESampler.
+// Finished trials are split by loss into a good group (the best min(ceil(0.1·n), 25), or
+// ceil(gamma·n) when `gamma` is set) and a bad group; Parzen estimators l(x) and g(x) are fit
+// to them, n_ei_candidates points are drawn from l(x), and the one maximising
+// log l(x) − log g(x) is proposed. `tpe` does this per parameter independently; the
+// multivariate variant models all parameters jointly (one kernel per trial over every
+// dimension). Pending trials and earlier proposals of the same batch join the bad group
+// (Optuna's constant liar), so a batch spreads out. The first n_startup_trials are random.
+import type { Assignment } from '../../src/model/trial.js';
+import { readHistory } from '../history.js';
+import { withoutRepeats } from '../repeats.js';
+import { Rng } from '../rng.js';
+import { sampleAssignment } from '../space.js';
+import { unitCube } from '../transform.js';
+import type { SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../types.js';
+import { parameterSpace, splitHistory, type GrowableGroup, type ParameterSpace } from './observations.js';
+import { ParzenEstimator, type Group, type ParzenOptions } from './parzen.js';
+import { goodCount, readTpeSettings, type TpeSettings } from './settings.js';
+
+function makeTpeAlgorithm(name: string, multivariate: boolean): SuggestionAlgorithm {
+  return {
+    name,
+    validate(spec) {
+      readTpeSettings(spec, name);
+    },
+    suggest(request) {
+      return suggestTpe(request, readTpeSettings(request.spec, name), multivariate);
+    },
+  };
+}
+
+export const tpeAlgorithm = makeTpeAlgorithm('tpe', false);
+export const multivariateTpeAlgorithm = makeTpeAlgorithm('multivariate-tpe', true);
+
+function suggestTpe({ spec, trials, count, seed }: SuggestRequest, settings: TpeSettings, multivariate: boolean): SuggestResult {
+  const base = settings.randomState ?? seed;
+  // One stream per trial index, as in `random`: a batch proposes what single asks would.
+  const streamFor = (i: number) => new Rng(base, trials.length + i);
+  const wanted = Math.max(0, count);
+  const cube = unitCube(spec);
+  const history = readHistory(spec, trials, cube);
+
+  let proposals: Assignment[];
+  if (history.observations.length < settings.nStartupTrials) {
+    proposals = Array.from({ length: wanted }, (_, i) => sampleAssignment(spec, streamFor(i)));
+  } else {
+    const space = parameterSpace(cube);
+    const split = splitHistory(space, history, goodCount(settings, history.observations.length), wanted);
+    const proposer = multivariate
+      ? jointProposer(space, split.good, settings)
+      : independentProposer(space, split.good, settings);
+    proposals = [];
+    const row = new Float64Array(space.kinds.length);
+    for (let i = 0; i < wanted; i++) {
+      const assignment = proposer(split.bad, streamFor(i));
+      proposals.push(assignment);
+      // Constant liar: the proposal, as it will be evaluated, counts as a bad observation.
+      const x = cube.encode(assignment);
+      if (x) {
+        space.toRow(x, row, 0);
+        split.bad.push(row, 0);
+      }
+    }
+  }
+  return withoutRepeats(spec, trials, proposals, base);
+}
+
+type Proposer = (bad: GrowableGroup, rng: Rng) => Assignment;
+
+/** Univariate TPE: every parameter picks its own best candidate under its own l and g. */
+function independentProposer(space: ParameterSpace, good: Group, settings: TpeSettings): Proposer {
+  const width = space.kinds.length;
+  const options: ParzenOptions = { priorWeight: settings.priorWeight, bandwidth: 'neighbours' };
+  // l(x) does not change within a batch; g(x) gains the batch's earlier proposals.
+  const goodModels = space.kinds.map((_, p) => new ParzenEstimator(space.kinds, [p], good, options));
+  const m = settings.nEiCandidates;
+  const candidates = new Float64Array(m * width);
+  const logL = new Float64Array(m);
+  const logG = new Float64Array(m);
+  const chosen = new Float64Array(width);
+  return (bad, rng) => {
+    goodModels.forEach((l, p) => {
+      const g = new ParzenEstimator(space.kinds, [p], bad, options);
+      for (let c = 0; c < m; c++) l.sample(rng, candidates, c);
+      l.logPdf(candidates, m, logL);
+      g.logPdf(candidates, m, logG);
+      chosen[p] = candidates[bestRatio(logL, logG, m) * width + p] as number;
+    });
+    return space.decodeRow(chosen, 0);
+  };
+}
+
+/** Multivariate TPE: one joint kernel per observation, candidates scored on every dimension at once. */
+function jointProposer(space: ParameterSpace, good: Group, settings: TpeSettings): Proposer {
+  const width = space.kinds.length;
+  const all = space.kinds.map((_, p) => p);
+  const options: ParzenOptions = { priorWeight: settings.priorWeight, bandwidth: 'scott' };
+  const l = new ParzenEstimator(space.kinds, all, good, options);
+  const m = settings.nEiCandidates;
+  const candidates = new Float64Array(m * width);
+  const logL = new Float64Array(m);
+  const logG = new Float64Array(m);
+  return (bad, rng) => {
+    const g = new ParzenEstimator(space.kinds, all, bad, options);
+    for (let c = 0; c < m; c++) l.sample(rng, candidates, c);
+    l.logPdf(candidates, m, logL);
+    g.logPdf(candidates, m, logG);
+    return space.decodeRow(candidates, bestRatio(logL, logG, m));
+  };
+}
+
+/** Index of the candidate with the largest log l − log g (the first on ties). */
+function bestRatio(logL: Float64Array, logG: Float64Array, m: number): number {
+  let best = 0;
+  let bestScore = -Infinity;
+  for (let c = 0; c < m; c++) {
+    const score = (logL[c] as number) - (logG[c] as number);
+    if (score > bestScore) {
+      bestScore = score;
+      best = c;
+    }
+  }
+  return best;
+}
