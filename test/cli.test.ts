@@ -45,7 +45,7 @@ test('run: a study that succeeds exits 0 with the trials table and the best tria
   const trials = JSON.parse((await runCli(['trials', 'ok-study', '--json', '--data-dir', dataDir])).stdout);
   assert.deepEqual(trials.map((t: { assignment: { layers: number } }) => t.assignment.layers), [1, 2, 3]);
   const loss = trials[0].metrics.find((m: { name: string }) => m.name === 'loss');
-  assert.deepEqual(loss, { name: 'loss', min: 0.5, max: 0.9, latest: 0.5 });
+  assert.deepEqual(loss, { name: 'loss', min: 0.5, max: 0.9, latest: 0.5, count: 2 });
 
   const best = JSON.parse((await runCli(['best', 'ok-study', '--json', '--data-dir', dataDir])).stdout);
   assert.equal(best.name, 'ok-study-0003');

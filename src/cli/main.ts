@@ -1,30 +1,46 @@
 #!/usr/bin/env node
 // The `sibyl` command. Exit codes: 0 success, 1 the study failed, 2 invalid spec or usage.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SpecError } from '../spec/errors.js';
 import { DataDirBusyError, lockDataDir } from '../store/lock.js';
-import { Store } from '../store/store.js';
+import { Store, RUNTIME_KINDS, type RuntimeKind } from '../store/store.js';
+import { studyShape, trialShape, type StudyShape, type TrialShape } from '../service/shapes.js';
+import { ConfigError, startServer } from '../server/app.js';
 import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args.js';
-import { bestText, studiesTable, studyJson, trialJson, trialsTable } from './report.js';
+import { RemoteClient, RemoteError } from './remote.js';
+import { bestText, studiesTable, trialsTable } from './report.js';
 import { runStudy } from './run.js';
 
 const USAGE = `Usage: sibyl <command> [options]
 
 Commands:
   run <study.yaml>       run a study to its end (resumes an unfinished study of the same name)
-  studies                list the studies in the data directory
+  serve                  run the service: gRPC (Sibyl's and Katib's APIs) and REST + docs
+  submit <study.yaml>    create a study on a running server (needs --server)
+  studies                list the studies
   trials <study>         list a study's trials
   best <study>           show a study's best trial
 
 Options:
   --data-dir <dir>       where the store and trial logs live (default $SIBYL_DATA_DIR or ./.sibyl)
+  --server <url>         talk to a running server (studies, trials, best, submit), e.g. http://127.0.0.1:8080
   --json                 machine-readable output (studies, trials, best)
   --help                 this text
+
+serve options (flags first, then environment):
+  --host <addr>          $SIBYL_HOST, default 127.0.0.1 (any other address needs a token)
+  --grpc-port <n>        $SIBYL_GRPC_PORT, default 6789 (0 picks a free port)
+  --http-port <n>        $SIBYL_HTTP_PORT, default 8080 (0 picks a free port)
+  --runtime <kind>       $SIBYL_RUNTIME, default local: runtime of studies created without one
+  --token <secret>       $SIBYL_TOKEN: every call but health needs "Authorization: Bearer <secret>"
 `;
 
+const BOOLEAN_FLAGS = ['json', 'help'];
+const VALUE_FLAGS = ['data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token'];
+
 async function main(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, ['json', 'help'], ['data-dir']);
+  const args = parseArgs(argv, BOOLEAN_FLAGS, VALUE_FLAGS);
   const [command, ...rest] = args.positionals;
   if (args.flags.has('help') || command === 'help') {
     process.stdout.write(USAGE);
@@ -32,38 +48,122 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (!command) throw new UsageError('no command given');
   const dataDir = resolve(stringFlag(args, 'data-dir') ?? process.env['SIBYL_DATA_DIR'] ?? '.sibyl');
+  const server = stringFlag(args, 'server');
 
   switch (command) {
     case 'run': {
       const file = single(rest, 'run <study.yaml>');
       return withStore(dataDir, (store) => runStudy({ file, dataDir, store, out: process.stdout, err: process.stderr }), { exclusive: true });
     }
+    case 'serve':
+      none(rest, 'serve');
+      return serve(args, dataDir);
+    case 'submit': {
+      const file = single(rest, 'submit <study.yaml> --server <url>');
+      if (!server) throw new UsageError('submit needs --server <url>');
+      const study = await new RemoteClient(server).createStudy(readText(file), stringFlag(args, 'runtime'));
+      print(args, study, () => `Study ${study.name} ${study.state} on ${server}`);
+      return 0;
+    }
     case 'studies':
-      none(rest, 'studies');
-      return withStore(dataDir, (store) => {
-        const studies = store.listStudies();
-        print(args, studies.map((s) => studyJson(store, s)), () => studiesTable(store, studies));
-        return 0;
-      });
     case 'trials':
     case 'best': {
-      const name = single(rest, `${command} <study>`);
-      return withStore(dataDir, (store) => {
-        const study = store.getStudyByName(name);
-        if (!study) throw new UsageError(`no study named "${name}" in ${dataDir}`);
-        if (command === 'trials') {
-          const trials = store.listTrials(study.id);
-          print(args, trials.map((t) => trialJson(store, t)), () => trialsTable(store, study, trials));
-        } else {
-          const best = store.bestTrial(study.id, study.spec.objective.type);
-          print(args, best ? trialJson(store, best) : null, () => bestText(store, study));
-        }
-        return 0;
-      });
+      const name = command === 'studies' ? (none(rest, 'studies'), '') : single(rest, `${command} <study>`);
+      const source = server ? remoteSource(new RemoteClient(server)) : undefined;
+      if (source) return query(command, name, args, source);
+      return withStore(dataDir, (store) => query(command, name, args, localSource(store, dataDir)));
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** Where the read commands get their data: the local store or a server. */
+interface Source {
+  studies(): Promise<StudyShape[]>;
+  study(name: string): Promise<StudyShape>;
+  trials(name: string): Promise<TrialShape[]>;
+  trial(name: string): Promise<TrialShape>;
+}
+
+function localSource(store: Store, dataDir: string): Source {
+  const record = (name: string) => {
+    const s = store.getStudyByName(name);
+    if (!s) throw new UsageError(`no study named "${name}" in ${dataDir}`);
+    return s;
+  };
+  return {
+    studies: async () => store.listStudies().map((s) => studyShape(store, s)),
+    study: async (name) => studyShape(store, record(name)),
+    trials: async (name) => {
+      const s = record(name);
+      return store.listTrials(s.id).map((t) => trialShape(store, s.name, t));
+    },
+    trial: async (name) => {
+      const t = store.getTrialByName(name)!;
+      return trialShape(store, store.getStudy(t.studyId)!.name, t);
+    },
+  };
+}
+
+function remoteSource(client: RemoteClient): Source {
+  return {
+    studies: () => client.listStudies(),
+    study: (name) => client.getStudy(name),
+    trials: (name) => client.listTrials(name),
+    trial: (name) => client.getTrial(name),
+  };
+}
+
+async function query(command: 'studies' | 'trials' | 'best', name: string, args: ParsedArgs, source: Source): Promise<number> {
+  if (command === 'studies') {
+    const studies = await source.studies();
+    print(args, studies, () => studiesTable(studies));
+  } else if (command === 'trials') {
+    const study = await source.study(name);
+    const trials = await source.trials(name);
+    print(args, trials, () => trialsTable(study, trials));
+  } else {
+    const study = await source.study(name);
+    const best = study.best ? await source.trial(study.best.trial) : null;
+    print(args, best, () => bestText(study));
+  }
+  return 0;
+}
+
+async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
+  const env = process.env;
+  const port = (flag: string, envName: string, fallback: number) => {
+    const raw = stringFlag(args, flag) ?? env[envName];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${flag} must be a port number from 0 to 65535 (got ${JSON.stringify(raw)})`);
+    return n;
+  };
+  const runtime = stringFlag(args, 'runtime') ?? env['SIBYL_RUNTIME'] ?? 'local';
+  if (!(RUNTIME_KINDS as readonly string[]).includes(runtime)) throw new UsageError(`--runtime must be one of ${RUNTIME_KINDS.join(', ')} (got ${JSON.stringify(runtime)})`);
+  const token = stringFlag(args, 'token') ?? env['SIBYL_TOKEN'];
+  const host = stringFlag(args, 'host') ?? env['SIBYL_HOST'] ?? '127.0.0.1';
+  const running = await startServer({
+    dataDir,
+    host,
+    grpcPort: port('grpc-port', 'SIBYL_GRPC_PORT', 6789),
+    httpPort: port('http-port', 'SIBYL_HTTP_PORT', 8080),
+    runtime: runtime as RuntimeKind,
+    ...(token ? { token } : {}),
+    log: (m) => process.stderr.write(`sibyl: ${m}\n`),
+  });
+  const shown = host.includes(':') ? `[${host}]` : host;
+  process.stdout.write(`sibyl: serving gRPC on ${shown}:${running.grpcPort} and HTTP on http://${shown}:${running.httpPort} (data in ${dataDir})\n`);
+  await new Promise<void>((done) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.stderr.write(`sibyl: ${signal}: shutting down\n`);
+      void running.close().then(done);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return 0;
 }
 
 /** Readers share the store; a runner owns it (and the trial processes tagged with it). */
@@ -79,6 +179,14 @@ async function withStore(dataDir: string, fn: (store: Store) => number | Promise
     }
   } finally {
     lock?.release();
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
@@ -102,7 +210,11 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`sibyl: invalid study: ${err.message}\n`);
       process.exit(2);
     }
-    if (err instanceof UsageError || err instanceof DataDirBusyError) {
+    if (err instanceof RemoteError) {
+      process.stderr.write(`sibyl: ${err.message}\n`);
+      process.exit(err.status === 400 || err.status === 404 || err.status === 409 ? 2 : 1);
+    }
+    if (err instanceof UsageError || err instanceof DataDirBusyError || err instanceof ConfigError) {
       process.stderr.write(`sibyl: ${err.message}\n${err instanceof UsageError ? 'Run "sibyl --help" for usage.\n' : ''}`);
       process.exit(2);
     }

@@ -1,40 +1,8 @@
-// What the CLI prints about studies and trials: plain tables for people, JSON for programs.
-import type { StudyRecord, Store, TrialRecord } from '../store/store.js';
+// What the CLI prints about studies and trials: plain tables for people (the same whether
+// the data comes from the local store or from a server), JSON for programs.
+import { completedCount } from '../scheduler/policy.js';
 import { formatValue } from '../spec/template.js';
-
-export function trialJson(store: Store, t: TrialRecord) {
-  return {
-    name: t.name,
-    state: t.state,
-    reason: t.reason ?? null,
-    message: t.message ?? null,
-    assignment: t.assignment,
-    objectiveValue: t.objectiveValue ?? null,
-    metrics: store.metricSummaries(t.id).map(({ name, min, max, latest }) => ({ name, min, max, latest })),
-    createdAt: t.createdAt,
-    startedAt: t.startedAt ?? null,
-    completedAt: t.completedAt ?? null,
-  };
-}
-
-export function studyJson(store: Store, s: StudyRecord) {
-  const counts = store.trialCounts(s.id);
-  const best = store.bestTrial(s.id, s.spec.objective.type);
-  return {
-    name: s.name,
-    state: s.state,
-    reason: s.reason ?? null,
-    message: s.message ?? null,
-    algorithm: s.spec.algorithm.algorithmName,
-    objective: { type: s.spec.objective.type, metric: s.spec.objective.objectiveMetricName, goal: s.spec.objective.goal ?? null },
-    maxTrialCount: s.spec.maxTrialCount ?? null,
-    parallelTrialCount: s.spec.parallelTrialCount,
-    trials: counts,
-    best: best ? { trial: best.name, value: best.objectiveValue ?? null, assignment: best.assignment } : null,
-    createdAt: s.createdAt,
-    completedAt: s.completedAt ?? null,
-  };
-}
+import type { StudyShape, TrialShape } from '../service/shapes.js';
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -42,42 +10,39 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-export const formatNumber = (v: number | undefined): string =>
-  v === undefined ? '-' : Number.isInteger(v) ? String(v) : Number(v.toPrecision(6)).toString();
+export const formatNumber = (v: number | undefined | null): string =>
+  v === undefined || v === null ? '-' : Number.isInteger(v) ? String(v) : Number(v.toPrecision(6)).toString();
 
-function duration(t: TrialRecord): string {
+function duration(t: TrialShape): string {
   if (!t.startedAt) return '-';
   const end = t.completedAt ? Date.parse(t.completedAt) : Date.now();
   return `${((end - Date.parse(t.startedAt)) / 1000).toFixed(1)}s`;
 }
 
-export function trialsTable(store: Store, study: StudyRecord, trials: readonly TrialRecord[]): string {
+export function trialsTable(study: StudyShape, trials: readonly TrialShape[]): string {
   const params = study.spec.parameters.map((p) => p.name);
-  const metric = study.spec.objective.objectiveMetricName;
-  const best = store.bestTrial(study.id, study.spec.objective.type);
   const rows = trials.map((t) => [
-    `${t.name}${best?.id === t.id ? ' *' : ''}`,
+    `${t.name}${study.best?.trial === t.name ? ' *' : ''}`,
     t.state,
     ...params.map((p) => formatValue(t.assignment[p])),
     formatNumber(t.objectiveValue),
     duration(t),
   ]);
-  return table(['trial', 'state', ...params, metric, 'time'], rows);
+  return table(['trial', 'state', ...params, study.objective.metric, 'time'], rows);
 }
 
-export function bestText(store: Store, study: StudyRecord): string {
-  const best = store.bestTrial(study.id, study.spec.objective.type);
-  const metric = study.spec.objective.objectiveMetricName;
+export function bestText(study: StudyShape): string {
+  const best = study.best;
+  const metric = study.objective.metric;
   if (!best) return `No trial of ${study.name} has a ${metric} value yet.`;
   const assignment = study.spec.parameters.map((p) => `${p.name}=${formatValue(best.assignment[p.name])}`).join(' ');
-  return `Best trial ${best.name}: ${metric}=${formatNumber(best.objectiveValue)} with ${assignment}`;
+  return `Best trial ${best.trial}: ${metric}=${formatNumber(best.value)} with ${assignment}`;
 }
 
-export function studiesTable(store: Store, studies: readonly StudyRecord[]): string {
-  const rows = studies.map((s) => {
-    const j = studyJson(store, s);
-    const done = Object.entries(j.trials).filter(([k]) => k !== 'CREATED' && k !== 'RUNNING').reduce((a, [, n]) => a + n, 0);
-    return [s.name, s.state, s.reason ?? '-', j.algorithm, `${done}/${j.maxTrialCount ?? '∞'}`, String(j.trials.RUNNING), formatNumber(j.best?.value ?? undefined)];
-  });
+export function studiesTable(studies: readonly StudyShape[]): string {
+  const rows = studies.map((s) => [
+    s.name, s.state, s.reason ?? '-', s.algorithm, `${completedCount(s.trials)}/${s.maxTrialCount ?? '∞'}`,
+    String(s.trials.RUNNING), formatNumber(s.best?.value),
+  ]);
   return table(['study', 'state', 'reason', 'algorithm', 'completed', 'running', 'best'], rows);
 }

@@ -14,6 +14,7 @@ import type { Store, StudyRecord } from '../store/store.js';
 import { UsageError } from './args.js';
 import { ProgressDisplay } from './progress.js';
 import { bestText, trialsTable } from './report.js';
+import { studyShape, trialShape } from '../service/shapes.js';
 
 export interface RunOptions {
   readonly file: string;
@@ -68,9 +69,10 @@ export async function runStudy(options: RunOptions): Promise<number> {
   await scheduler.close();
 
   const ended = store.getStudy(study.id)!;
-  out.write(`\n${trialsTable(store, ended, store.listTrials(ended.id))}\n\n`);
+  const shaped = studyShape(store, ended);
+  out.write(`\n${trialsTable(shaped, store.listTrials(ended.id).map((t) => trialShape(store, ended.name, t)))}\n\n`);
   out.write(`Study ${ended.name} ${ended.state} (${ended.reason}): ${ended.message ?? ''}\n`);
-  out.write(`${bestText(store, ended)}\n`);
+  out.write(`${bestText(shaped)}\n`);
   return ended.state === 'SUCCEEDED' ? 0 : 1;
 }
 

@@ -7,7 +7,7 @@ import { isActiveTrialState, isTerminalStudyState, type StudyEndReason } from '.
 import type { RuntimeListener, TrialOutcome, TrialRuntime } from '../runtimes/types.js';
 import type { StudyRecord, Store, TrialRecord } from '../store/store.js';
 import { TrialMetricsCollector } from './collector.js';
-import { decideEnd, trialsToRequest } from './policy.js';
+import { activeCount, completedCount, decideEnd, trialsToRequest } from './policy.js';
 
 export type SchedulerEvent =
   | { readonly type: 'trial'; readonly trial: TrialRecord }
@@ -61,7 +61,9 @@ export class Scheduler {
    * the same assignment, and starts reconciling.
    */
   async adopt(studyIds: readonly number[]): Promise<void> {
-    const active = studyIds.flatMap((id) => this.store.activeTrials(id));
+    // Ask/tell trials live with their clients, not in a runtime: they survive a restart as is.
+    const launched = studyIds.filter((id) => this.store.getStudy(id)?.runtime !== 'external');
+    const active = launched.flatMap((id) => this.store.activeTrials(id));
     const adopted = await this.runtime.recover(active.map((t) => t.name));
     for (const trial of active) {
       const study = this.store.getStudy(trial.studyId)!;
@@ -134,17 +136,12 @@ export class Scheduler {
     const end = decideEnd(spec, counts, best(), false);
     if (end) return this.endAndDrain(studyId, end.state, end.reason, end.message);
 
+    // Ask/tell studies get trials only when a client asks (suggestForClient).
+    if (study.runtime === 'external') return;
     const wanted = trialsToRequest(spec, counts);
     if (wanted > 0) {
-      const algorithm = getAlgorithm(spec.algorithm.algorithmName);
-      if (!algorithm) return this.endAndDrain(studyId, 'FAILED', 'InvalidSpec', `unknown algorithm "${spec.algorithm.algorithmName}"`);
-      const result = algorithm.suggest({
-        spec,
-        trials: this.store.listTrials(studyId),
-        count: wanted,
-        seed: study.seed,
-        ...(study.algorithmState ? { state: study.algorithmState } : {}),
-      });
+      const result = this.propose(study, wanted);
+      if (!result) return this.endAndDrain(studyId, 'FAILED', 'InvalidSpec', `unknown algorithm "${spec.algorithm.algorithmName}"`);
       const created = this.store.addTrials(studyId, study.name, result.assignments.slice(0, wanted), result.state);
       created.forEach((t) => this.emitTrial(t));
       counts = this.store.trialCounts(studyId);
@@ -154,6 +151,73 @@ export class Scheduler {
     for (const trial of this.store.activeTrials(studyId)) {
       if (trial.state === 'CREATED') await this.launch(study, trial);
     }
+  }
+
+  private propose(study: StudyRecord, count: number) {
+    const algorithm = getAlgorithm(study.spec.algorithm.algorithmName);
+    if (!algorithm) return undefined;
+    return algorithm.suggest({
+      spec: study.spec,
+      trials: this.store.listTrials(study.id),
+      count,
+      seed: study.seed,
+      ...(study.algorithmState ? { state: study.algorithmState } : {}),
+    });
+  }
+
+  /**
+   * Ask/tell (Vizier's semantics): a client that asks again gets its own still-active trials
+   * first, then new ones up to `count`, within the study's trial budget. New trials are
+   * recorded as RUNNING for that client in the same transaction that creates them, so two
+   * clients can never be handed the same trial.
+   */
+  suggestForClient(studyId: number, count: number, clientId: string): TrialRecord[] {
+    let study = this.store.getStudy(studyId);
+    if (!study || isTerminalStudyState(study.state)) return [];
+    if (study.state === 'CREATED') {
+      this.store.transitionStudy(studyId, ['CREATED'], 'RUNNING');
+      study = this.emitStudy(studyId);
+    }
+    const ref = clientRef(clientId);
+    const own = this.store.trialsOfRuntimeRef(studyId, ref);
+    const counts = this.store.trialCounts(studyId);
+    const room = study.spec.maxTrialCount === undefined ? Infinity : study.spec.maxTrialCount - completedCount(counts) - activeCount(counts);
+    const wanted = Math.max(0, Math.min(count - own.length, room));
+    if (wanted === 0) return own.slice(0, Math.max(count, 0));
+    const result = this.propose(study, wanted);
+    if (!result) return own;
+    const created = this.store.addClientTrials(studyId, study.name, result.assignments.slice(0, wanted), ref, result.state);
+    created.forEach((t) => this.emitTrial(t));
+    if (result.exhausted && created.length === 0) this.wakeExhausted(studyId);
+    return [...own, ...created];
+  }
+
+  /** Ask/tell: a client's outcome for its trial. */
+  completeExternalTrial(trialName: string, outcome: TrialOutcome): TrialRecord {
+    this.onFinished(trialName, outcome);
+    return this.store.getTrialByName(trialName)!;
+  }
+
+  /** Stops one trial: a local process is signalled, an ask/tell trial ends at once. */
+  async stopTrial(trialName: string, reason = 'StoppedByUser'): Promise<void> {
+    const trial = this.store.getTrialByName(trialName);
+    if (!trial || !isActiveTrialState(trial.state)) return;
+    const study = this.store.getStudy(trial.studyId)!;
+    if (study.runtime === 'external' || trial.state === 'CREATED') {
+      this.finishTrial(trial, 'KILLED', reason, 'stopped by the user');
+      this.wake(trial.studyId);
+      return;
+    }
+    await this.runtime.stop(trialName, reason);
+  }
+
+  /** Whether a study can end because its space is used up: checked in a pass. */
+  private wakeExhausted(studyId: number): void {
+    const study = this.store.getStudy(studyId)!;
+    const counts = this.store.trialCounts(studyId);
+    const best = this.store.bestTrial(studyId, study.spec.objective.type)?.objectiveValue;
+    const end = decideEnd(study.spec, counts, best, true);
+    if (end) void this.endAndDrain(studyId, end.state, end.reason, end.message);
   }
 
   private async launch(study: StudyRecord, trial: TrialRecord): Promise<void> {
@@ -253,3 +317,6 @@ export class Scheduler {
     return study;
   }
 }
+
+/** How an ask/tell client is recorded as a trial's runtime reference. */
+export const clientRef = (clientId: string): string => `client:${clientId}`;

@@ -69,7 +69,10 @@ export function parseStudyDocument(input: unknown): StudySpec {
   const objective = readObjective(s['objective'], 'spec.objective');
   const algorithm = readAlgorithm(s['algorithm'], 'spec.algorithm');
   const { parallelTrialCount, maxTrialCount, maxFailedTrialCount } = readBudgets(s);
-  const trialTemplate = readTrialTemplate(s['trialTemplate'], 'spec.trialTemplate', parameters);
+  // Ask/tell studies need no template: their clients run the trials.
+  const trialTemplate = s['trialTemplate'] === undefined || s['trialTemplate'] === null
+    ? { trialParameters: [], retain: false }
+    : readTrialTemplate(s['trialTemplate'], 'spec.trialTemplate', parameters);
   const metricsCollector = readMetricsCollector(s['metricsCollectorSpec'], 'spec.metricsCollectorSpec');
 
   const spec: StudySpec = {
@@ -148,7 +151,8 @@ function readAlgorithm(v: unknown, path: string): AlgorithmSpec {
   return { algorithmName, algorithmSettings };
 }
 
-function readBudgets(s: read.Doc) {
+/** Reads and checks the three budgets Katib lets users edit (also used for budget updates). */
+export function readBudgets(s: read.Doc) {
   const maxTrialCount = read.optionalInteger(s['maxTrialCount'], 'spec.maxTrialCount', 1);
   // Katib's default of 3, but never above a smaller trial budget the user did set.
   const parallelTrialCount = read.optionalInteger(s['parallelTrialCount'], 'spec.parallelTrialCount', 1) ?? Math.min(3, maxTrialCount ?? 3);

@@ -15,6 +15,7 @@ export interface StudyRecord {
   readonly spec: StudySpec;
   readonly specJson: string;
   readonly baseDir: string;
+  readonly runtime: RuntimeKind;
   readonly state: StudyState;
   readonly reason?: string;
   readonly message?: string;
@@ -55,12 +56,28 @@ export interface MetricSummary {
 
 export type TrialCounts = Record<TrialState, number>;
 
+export const RUNTIME_KINDS = ['local', 'external', 'kubernetes'] as const;
+export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
+
+export interface ObservationLogEntry {
+  readonly trialName: string;
+  readonly metricName: string;
+  readonly value: string;
+  readonly time: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** The cursor of the next page, undefined on the last one. */
+  readonly next?: number;
+}
+
 export class StateConflictError extends Error {
   override name = 'StateConflictError';
 }
 
 interface StudyRow {
-  id: number; name: string; spec_json: string; base_dir: string; state: StudyState; reason: string | null;
+  id: number; name: string; spec_json: string; base_dir: string; runtime: RuntimeKind; state: StudyState; reason: string | null;
   message: string | null; seed: number; algorithm_state: string | null; created_at: string;
   started_at: string | null; completed_at: string | null;
 }
@@ -94,8 +111,20 @@ export class Store {
     }
     const db = this.db;
     this.stmt = {
-      insertStudy: db.prepare(`INSERT INTO studies (name, spec_json, base_dir, state, seed, created_at)
-        VALUES (?, ?, ?, 'CREATED', ?, ?)`),
+      insertStudy: db.prepare(`INSERT INTO studies (name, spec_json, base_dir, runtime, state, seed, created_at)
+        VALUES (?, ?, ?, ?, 'CREATED', ?, ?)`),
+      studiesPage: db.prepare('SELECT * FROM studies WHERE id > ? ORDER BY id LIMIT ?'),
+      deleteStudy: db.prepare('DELETE FROM studies WHERE id = ?'),
+      updateSpec: db.prepare('UPDATE studies SET spec_json = ? WHERE id = ?'),
+      trialsPage: db.prepare('SELECT * FROM trials WHERE study_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      trialsPageByState: db.prepare('SELECT * FROM trials WHERE study_id = ? AND seq > ? AND state = ? ORDER BY seq LIMIT ?'),
+      trialsOfClient: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND runtime_ref = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
+      insertStartedTrial: db.prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, runtime_ref, attempts, created_at, started_at)
+        VALUES (?, ?, ?, ?, 'RUNNING', ?, 1, ?, ?)`),
+      insertLog: db.prepare('INSERT INTO observation_logs (trial_name, metric_name, value, time, time_ms) VALUES (?, ?, ?, ?, ?)'),
+      logsOf: db.prepare(`SELECT trial_name AS trialName, metric_name AS metricName, value, time FROM observation_logs
+        WHERE trial_name = ? AND (? IS NULL OR metric_name = ?) AND time_ms >= ? AND time_ms <= ? ORDER BY time_ms, id`),
+      deleteLogs: db.prepare('DELETE FROM observation_logs WHERE trial_name = ?'),
       studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
       studyByName: db.prepare('SELECT * FROM studies WHERE name = ?'),
       allStudies: db.prepare('SELECT * FROM studies ORDER BY id'),
@@ -122,6 +151,7 @@ export class Store {
         FROM observations o WHERE trial_id = ? GROUP BY metric_name ORDER BY metric_name`),
       observationsOf: db.prepare('SELECT metric_name AS metric, step, value, time FROM observations WHERE trial_id = ? ORDER BY id'),
       deleteObservations: db.prepare('DELETE FROM observations WHERE trial_id = ?'),
+      maxStep: db.prepare('SELECT max(step) AS s FROM observations WHERE trial_id = ? AND metric_name = ?'),
       markRunning: db.prepare(`UPDATE trials SET state = 'RUNNING', runtime_ref = ?, attempts = attempts + 1,
         started_at = coalesce(started_at, ?) WHERE id = ? AND state IN ('CREATED', 'RUNNING')`),
       complete: db.prepare(`UPDATE trials SET state = ?, reason = ?, message = ?, objective_value = ?, completed_at = ?
@@ -150,9 +180,25 @@ export class Store {
 
   // ── studies ──────────────────────────────────────────────────────────────
 
-  createStudy(spec: StudySpec, baseDir: string, seed: number): StudyRecord {
-    const info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, seed, now());
+  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local'): StudyRecord {
+    const info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now());
     return this.getStudy(Number(info.lastInsertRowid))!;
+  }
+
+  /** Studies in creation order, `limit` at a time after the cursor `after` (a study id). */
+  listStudiesPage(after: number, limit: number): Page<StudyRecord> {
+    const rows = (this.stmt.studiesPage.all(after, limit + 1) as StudyRow[]).map(toStudy);
+    return page(rows, limit, (s) => s.id);
+  }
+
+  /** Deletes a study with its trials and observations (one transaction, by cascade). */
+  deleteStudy(id: number): boolean {
+    return this.stmt.deleteStudy.run(id).changes === 1;
+  }
+
+  /** Replaces the stored spec (budget changes); the caller has validated it. */
+  updateStudySpec(id: number, spec: StudySpec): void {
+    this.stmt.updateSpec.run(JSON.stringify(spec), id);
   }
 
   getStudy(id: number): StudyRecord | undefined {
@@ -171,10 +217,12 @@ export class Store {
 
   /** Moves a study from one of `from` to `to`; throws StateConflictError if it was elsewhere. */
   transitionStudy(id: number, from: readonly StudyState[], to: StudyState, reason?: string, message?: string): void {
-    const timeColumn = to === 'RUNNING' ? 'started_at' : ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(to) ? 'completed_at' : undefined;
-    const info = this.prepared(`UPDATE studies SET state = ?, reason = ?, message = ?${timeColumn ? `, ${timeColumn} = ?` : ''}
+    // Entering RUNNING keeps the first start and clears an end (a study reopened with a larger budget).
+    const times = to === 'RUNNING' ? ', started_at = coalesce(started_at, ?), completed_at = NULL'
+      : ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(to) ? ', completed_at = ?' : '';
+    const info = this.prepared(`UPDATE studies SET state = ?, reason = ?, message = ?${times}
         WHERE id = ? AND state IN (${placeholders(from.length)})`)
-      .run(to, reason ?? null, message ?? null, ...(timeColumn ? [now()] : []), id, ...from);
+      .run(to, reason ?? null, message ?? null, ...(times ? [now()] : []), id, ...from);
     if (info.changes !== 1) throw new StateConflictError(`study ${id}: cannot move to ${to}: not in ${from.join('/')}`);
   }
 
@@ -196,6 +244,38 @@ export class Store {
       if (algorithmState) this.stmt.setAlgorithmState.run(JSON.stringify(algorithmState), studyId);
       return ids.map((id) => this.getTrial(id)!);
     })();
+  }
+
+  /**
+   * Ask/tell: records new trials already RUNNING for a client, in one transaction with the
+   * algorithm's state, so that no other client can be handed them.
+   */
+  addClientTrials(studyId: number, studyName: string, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>): TrialRecord[] {
+    return this.db.transaction(() => {
+      let seq = (this.stmt.nextSeq.get(studyId) as { seq: number }).seq;
+      const ids: number[] = [];
+      for (const a of assignments) {
+        const at = now();
+        const info = this.stmt.insertStartedTrial.run(studyId, seq, trialName(studyName, seq), JSON.stringify(a), clientRef, at, at);
+        ids.push(Number(info.lastInsertRowid));
+        seq += 1;
+      }
+      if (algorithmState) this.stmt.setAlgorithmState.run(JSON.stringify(algorithmState), studyId);
+      return ids.map((id) => this.getTrial(id)!);
+    })();
+  }
+
+  /** The active trials a runtime reference (an ask/tell client) holds. */
+  trialsOfRuntimeRef(studyId: number, runtimeRef: string): TrialRecord[] {
+    return (this.stmt.trialsOfClient.all(studyId, runtimeRef) as TrialRow[]).map(toTrial);
+  }
+
+  /** A study's trials in order, `limit` at a time after the cursor `after` (a seq). */
+  listTrialsPage(studyId: number, after: number, limit: number, state?: TrialState): Page<TrialRecord> {
+    const rows = (state === undefined
+      ? this.stmt.trialsPage.all(studyId, after, limit + 1)
+      : this.stmt.trialsPageByState.all(studyId, after, state, limit + 1)) as TrialRow[];
+    return page(rows.map(toTrial), limit, (t) => t.seq);
   }
 
   getTrial(id: number): TrialRecord | undefined {
@@ -263,6 +343,11 @@ export class Store {
     return row?.v ?? undefined;
   }
 
+  /** The highest step recorded for a metric of a trial (0 when none). */
+  maxStep(trialId: number, metric: string): number {
+    return (this.stmt.maxStep.get(trialId, metric) as { s: number | null }).s ?? 0;
+  }
+
   metricValues(trialId: number, metric: string): number[] {
     return (this.stmt.metricValues.all(trialId, metric) as { value: number }[]).map((r) => r.value);
   }
@@ -274,6 +359,33 @@ export class Store {
   observations(trialId: number): ObservationInput[] {
     return this.stmt.observationsOf.all(trialId) as ObservationInput[];
   }
+
+  // ── Katib's observation log ──────────────────────────────────────────────
+
+  /** Appends log entries verbatim and, for Sibyl's own trials, their numeric values as observations. */
+  appendObservationLog(entries: readonly ObservationLogEntry[], observations: readonly { trialId: number; observation: ObservationInput }[]): void {
+    this.db.transaction(() => {
+      for (const e of entries) this.stmt.insertLog.run(e.trialName, e.metricName, e.value, e.time, Date.parse(e.time));
+      for (const o of observations) {
+        const { metric, step, value, time } = o.observation;
+        this.stmt.insertObservation.run(o.trialId, metric, step, value, time);
+      }
+    })();
+  }
+
+  observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number): ObservationLogEntry[] {
+    return this.stmt.logsOf.all(trialName, metricName ?? null, metricName ?? null, fromMs, toMs) as ObservationLogEntry[];
+  }
+
+  deleteObservationLog(trialName: string): number {
+    return this.stmt.deleteLogs.run(trialName).changes;
+  }
+}
+
+function page<T>(rows: T[], limit: number, cursor: (item: T) => number): Page<T> {
+  if (rows.length <= limit) return { items: rows };
+  const items = rows.slice(0, limit);
+  return { items, next: cursor(items[items.length - 1]!) };
 }
 
 export function trialName(studyName: string, seq: number): string {
@@ -289,6 +401,7 @@ function toStudy(r: StudyRow): StudyRecord {
     spec: JSON.parse(r.spec_json) as StudySpec,
     specJson: r.spec_json,
     baseDir: r.base_dir,
+    runtime: r.runtime,
     state: r.state,
     ...(r.reason === null ? {} : { reason: r.reason }),
     ...(r.message === null ? {} : { message: r.message }),

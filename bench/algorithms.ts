@@ -1,0 +1,333 @@
+// Algorithm benchmark (`npm run bench:algorithms`, not in CI): every registered algorithm except
+// grid on branin, hartmann6, ackley5 and rosenbrock4, over seeds 1..N, sequentially (batch 1)
+// and in batches of 4; simple regret at 25/50/100 trials of the same trajectory, median [IQR]
+// over seeds. Then suggestion latency on hartmann6 histories of 100..2000 random trials, and
+// Optuna's samplers side by side when /usr/bin/python3 has optuna (bench/optuna_bench.py).
+// Jobs run on worker threads, two at a time by default. Everything goes to
+// bench/results/algorithms.json.
+//
+//   --seeds N  --budget N  --algorithms a,b  --problems p,q  --quick (3 seeds, budget 50)
+//   --workers N (default 2)  --no-optuna
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { algorithmNames } from '../suggestion-algorithms/registry.js';
+import type { Job, JobResult, LatencyResult, RunResult } from './algorithm-jobs.js';
+import { BENCHMARK_FUNCTIONS } from './functions.js';
+import { quantile } from './simulate.js';
+
+const PYTHON = '/usr/bin/python3';
+const CHECKPOINTS = [25, 50, 100];
+const LATENCY_SIZES = [100, 500, 1000, 2000];
+const LATENCY_REPEATS = 5;
+const BATCHES = [1, 4];
+const here = dirname(fileURLToPath(import.meta.url));
+/** The source tree's bench/ directory (this file runs from dist/bench/). */
+const benchSource = join(here, '..', '..', 'bench');
+
+interface Options {
+  seeds: number;
+  budget: number;
+  algorithms: string[];
+  problems: string[];
+  workers: number;
+  optuna: boolean;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
+    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
+    if (['quick', 'no-optuna'].includes(name)) flags.set(name, 'true');
+    else if (['seeds', 'budget', 'algorithms', 'problems', 'workers'].includes(name)) {
+      const value = inline ?? argv[(i += 1)];
+      if (value === undefined) throw new Error(`--${name} needs a value`);
+      flags.set(name, value);
+    } else throw new Error(`unknown flag --${name}`);
+  }
+  const quick = flags.has('quick');
+  const int = (name: string, fallback: number) => {
+    const raw = flags.get(name);
+    const value = raw === undefined ? fallback : Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer (got ${raw})`);
+    return value;
+  };
+  const list = (name: string) => flags.get(name)?.split(',').map((s) => s.trim()).filter(Boolean);
+
+  const registered = algorithmNames().filter((a) => a !== 'grid');
+  const algorithms = list('algorithms') ?? registered;
+  for (const a of algorithms) if (!registered.includes(a)) throw new Error(`unknown algorithm ${a} (registered: ${registered.join(', ')})`);
+  const known = BENCHMARK_FUNCTIONS.map((f) => f.name);
+  // `ackley` finds ackley5 and so on.
+  const problems = (list('problems') ?? known).map((p) => {
+    const found = known.find((k) => k === p) ?? known.find((k) => k.startsWith(p));
+    if (!found) throw new Error(`unknown problem ${p} (known: ${known.join(', ')})`);
+    return found;
+  });
+  return {
+    seeds: int('seeds', quick ? 3 : 10),
+    budget: int('budget', quick ? 50 : 100),
+    algorithms,
+    problems,
+    workers: int('workers', Math.min(2, cpus().length)),
+    optuna: !flags.has('no-optuna'),
+  };
+}
+
+// ---------------------------------------------------------------------------- worker pool
+
+/** Runs jobs on `size` worker threads, longest-expected first; results in job order. */
+async function runOnWorkers(jobs: readonly Job[], size: number, onDone: (r: JobResult, done: number) => void): Promise<JobResult[]> {
+  const results: JobResult[] = new Array<JobResult>(jobs.length);
+  const order = jobs.map((job, id) => ({ id, job })).sort((a, b) => expectedCost(b.job) - expectedCost(a.job));
+  let next = 0;
+  let done = 0;
+  const workerFile = new URL('./algorithm-worker.js', import.meta.url);
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const worker = new Worker(workerFile);
+      const feed = () => {
+        const item = order[next];
+        next += 1;
+        if (item === undefined) {
+          void worker.terminate().then(() => resolve());
+          return;
+        }
+        worker.postMessage(item);
+      };
+      worker.on('message', (msg: { id: number; result?: JobResult; error?: string }) => {
+        if (msg.error !== undefined || msg.result === undefined) {
+          void worker.terminate();
+          reject(new Error(`job ${JSON.stringify(jobs[msg.id])} failed:\n${msg.error}`));
+          return;
+        }
+        results[msg.id] = msg.result;
+        done += 1;
+        onDone(msg.result, done);
+        feed();
+      });
+      worker.on('error', reject);
+      feed();
+    });
+  await Promise.all(Array.from({ length: Math.min(size, jobs.length) }, one));
+  return results;
+}
+
+/** Model-based sequential runs and latency jobs are the long ones: start them first. */
+function expectedCost(job: Job): number {
+  const heavy = job.algorithm === 'bayesianoptimization' ? 20 : ['random', 'sobol'].includes(job.algorithm) ? 0.1 : 1;
+  if (job.kind === 'latency') return heavy * 50;
+  return (heavy * job.budget) / Math.sqrt(job.batch);
+}
+
+// ---------------------------------------------------------------------------- Optuna
+
+interface OptunaOutput {
+  readonly optuna_version: string;
+  readonly checkpoints: number[];
+  readonly runs: { problem: string; algorithm: string; seed: number; regret: number[] }[];
+  readonly latency: { algorithm: string; trials: number; ms: number; calls: number }[];
+}
+
+function optunaAvailable(): { ok: true } | { ok: false; note: string } {
+  const probe = spawnSync(PYTHON, ['-c', 'import optuna'], { encoding: 'utf8' });
+  if (probe.error) return { ok: false, note: `${PYTHON} not runnable (${probe.error.message})` };
+  if (probe.status !== 0) return { ok: false, note: `${PYTHON} cannot import optuna (install python3-optuna)` };
+  return { ok: true };
+}
+
+function runOptuna(o: Options): Promise<OptunaOutput> {
+  const args = [
+    join(benchSource, 'optuna_bench.py'),
+    '--seeds', String(o.seeds),
+    '--budget', String(o.budget),
+    '--checkpoints', checkpointsFor(o.budget).join(','),
+    '--problems', o.problems.join(','),
+    '--latency-sizes', LATENCY_SIZES.join(','),
+    '--repeats', String(LATENCY_REPEATS),
+    '--workers', String(o.workers),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`optuna_bench.py exited with ${code}`));
+      else {
+        try {
+          resolve(JSON.parse(out) as OptunaOutput);
+        } catch (e) {
+          reject(e instanceof Error ? e : new Error(String(e)));
+        }
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------- report
+
+interface RegretRow {
+  readonly problem: string;
+  readonly algorithm: string;
+  readonly mode: string;
+  readonly budget: number;
+  readonly median: number;
+  readonly q25: number;
+  readonly q75: number;
+  readonly values: number[];
+}
+
+interface LatencyRow {
+  readonly algorithm: string;
+  readonly trials: number;
+  readonly ms?: number;
+  readonly calls: number;
+  readonly note?: string;
+}
+
+const checkpointsFor = (budget: number) => [...new Set([...CHECKPOINTS.filter((c) => c < budget), budget])];
+const modeName = (batch: number) => (batch === 1 ? 'sequential' : `batch ${batch}`);
+
+function regretRows(runs: readonly { problem: string; algorithm: string; mode: string; regret: number[] }[], checkpoints: readonly number[]): RegretRow[] {
+  const groups = new Map<string, { problem: string; algorithm: string; mode: string; regrets: number[][] }>();
+  for (const r of runs) {
+    const key = `${r.problem}\0${r.algorithm}\0${r.mode}`;
+    const g = groups.get(key) ?? { problem: r.problem, algorithm: r.algorithm, mode: r.mode, regrets: [] };
+    g.regrets.push(r.regret);
+    groups.set(key, g);
+  }
+  return [...groups.values()].flatMap((g) =>
+    checkpoints.map((budget, k) => {
+      const values = g.regrets.map((r) => r[k] as number);
+      return { problem: g.problem, algorithm: g.algorithm, mode: g.mode, budget, median: quantile(values, 0.5), q25: quantile(values, 0.25), q75: quantile(values, 0.75), values };
+    }),
+  );
+}
+
+const num = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 0.01 ? x.toPrecision(3) : x.toExponential(1));
+
+function printRegret(rows: readonly RegretRow[], checkpoints: readonly number[], seeds: number): void {
+  console.log(`\nSimple regret (best so far − f*), median [IQR] over ${seeds} seeds; lower is better`);
+  const header = ['problem', 'algorithm', 'mode', ...checkpoints.map((c) => `@${c}`)];
+  const lines: string[][] = [];
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const key = `${r.problem}\0${r.algorithm}\0${r.mode}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const cells = checkpoints.map((c) => {
+      const x = rows.find((y) => y.problem === r.problem && y.algorithm === r.algorithm && y.mode === r.mode && y.budget === c);
+      return x ? `${num(x.median)} [${num(x.q25)}, ${num(x.q75)}]` : '';
+    });
+    lines.push([r.problem, r.algorithm, r.mode, ...cells]);
+  }
+  printTable(header, lines);
+}
+
+function printLatency(rows: readonly LatencyRow[]): void {
+  console.log('\nSuggestion latency on hartmann6, ms per call (one suggestion; median of calls) by completed trials in the history');
+  const algorithms = [...new Set(rows.map((r) => r.algorithm))];
+  const lines = algorithms.map((a) => [
+    a,
+    ...LATENCY_SIZES.map((n) => {
+      const r = rows.find((x) => x.algorithm === a && x.trials === n);
+      if (!r) return '';
+      if (r.ms === undefined) return 'skipped';
+      return `${num(r.ms)}${r.calls < LATENCY_REPEATS ? ` (${r.calls} call${r.calls === 1 ? '' : 's'})` : ''}`;
+    }),
+  ]);
+  printTable(['algorithm', ...LATENCY_SIZES.map((n) => `${n}`)], lines);
+  for (const r of rows) if (r.note) console.log(`  ${r.algorithm} @${r.trials}: ${r.note}`);
+}
+
+function printTable(header: readonly string[], lines: readonly string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const row = (cells: readonly string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  console.log(row(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(row(l));
+}
+
+// ---------------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const started = performance.now();
+  const checkpoints = checkpointsFor(o.budget);
+  const jobs: Job[] = [];
+  for (const problem of o.problems) {
+    for (const algorithm of o.algorithms) {
+      for (const batch of BATCHES) {
+        for (let seed = 1; seed <= o.seeds; seed += 1) jobs.push({ kind: 'run', problem, algorithm, batch, seed, budget: o.budget, checkpoints });
+      }
+    }
+  }
+  for (const algorithm of o.algorithms) jobs.push({ kind: 'latency', algorithm, sizes: LATENCY_SIZES, repeats: LATENCY_REPEATS });
+
+  console.log(`algorithms: ${o.algorithms.join(', ')}; problems: ${o.problems.join(', ')}; seeds 1..${o.seeds}; budget ${o.budget}; ${jobs.length} jobs on ${o.workers} worker threads`);
+  const results = await runOnWorkers(jobs, o.workers, (r, done) => {
+    const what = r.kind === 'run' ? `${r.job.problem} ${r.job.algorithm} ${modeName(r.job.batch)} seed ${r.job.seed}` : `latency ${r.job.algorithm}`;
+    process.stderr.write(`[${done}/${jobs.length}] ${what}: ${r.seconds.toFixed(1)} s\n`);
+  });
+  const runs = results.filter((r): r is RunResult => r.kind === 'run');
+  const latencies = results.filter((r): r is LatencyResult => r.kind === 'latency');
+  const sibylSeconds = (performance.now() - started) / 1000;
+
+  const allRuns = runs.map((r) => ({ problem: r.job.problem, algorithm: r.job.algorithm, mode: modeName(r.job.batch), seed: r.job.seed, regret: r.regret, medianSuggestMs: r.medianSuggestMs, seconds: r.seconds }));
+  const latencyRows: LatencyRow[] = latencies.flatMap((l) => l.points.map((p) => ({ algorithm: l.job.algorithm, ...p })));
+
+  let optuna: { available: boolean; version?: string; note?: string; seconds?: number } = { available: false };
+  if (!o.optuna) optuna = { available: false, note: 'skipped (--no-optuna)' };
+  else {
+    const probe = optunaAvailable();
+    if (!probe.ok) {
+      optuna = { available: false, note: probe.note };
+      console.log(`\nNote: Optuna comparison skipped: ${probe.note}.`);
+    } else {
+      const optunaStarted = performance.now();
+      const out = await runOptuna(o);
+      optuna = { available: true, version: out.optuna_version, seconds: (performance.now() - optunaStarted) / 1000 };
+      for (const r of out.runs) allRuns.push({ ...r, mode: 'sequential', medianSuggestMs: NaN, seconds: NaN });
+      for (const l of out.latency) latencyRows.push(l);
+    }
+  }
+
+  const regret = regretRows(allRuns, checkpoints);
+  printRegret(regret, checkpoints, o.seeds);
+  printLatency(latencyRows);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`\nSibyl jobs ${sibylSeconds.toFixed(0)} s${optuna.seconds === undefined ? '' : `, Optuna ${optuna.seconds.toFixed(0)} s (${optuna.version})`}; total ${seconds.toFixed(0)} s`);
+
+  const file = join(benchSource, 'results', 'algorithms.json');
+  mkdirSync(dirname(file), { recursive: true });
+  const cpu = cpus();
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine: { cpu: cpu[0]?.model, cores: cpu.length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), platform: process.platform, arch: process.arch, kernel: release(), node: process.version },
+        options: { ...o, checkpoints, batches: BATCHES, latencySizes: LATENCY_SIZES, latencyRepeats: LATENCY_REPEATS },
+        optuna,
+        regret,
+        latency: latencyRows,
+        runs: allRuns,
+        seconds,
+      },
+      null,
+      1,
+    )}\n`,
+  );
+  console.log(`wrote ${file}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+// Between the service's shapes and Sibyl's protobuf messages (proto-loader's plain objects).
+import type { ParamValue } from '../../model/trial.js';
+import type { StudyShape, TrialShape } from '../../service/shapes.js';
+
+type StructValue = { kind?: string; nullValue?: unknown; numberValue?: number; stringValue?: string; boolValue?: boolean; structValue?: Struct; listValue?: { values?: StructValue[] } };
+type Struct = { fields?: Record<string, StructValue> };
+
+/** google.protobuf.Struct → plain JSON value. */
+export function structToJson(struct: Struct | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(struct?.fields ?? {})) out[k] = valueToJson(v);
+  return out;
+}
+
+function valueToJson(v: StructValue): unknown {
+  switch (v.kind) {
+    case 'numberValue': return v.numberValue;
+    case 'stringValue': return v.stringValue;
+    case 'boolValue': return v.boolValue;
+    case 'structValue': return structToJson(v.structValue);
+    case 'listValue': return (v.listValue?.values ?? []).map(valueToJson);
+    default: return null;
+  }
+}
+
+const parameterValues = (assignment: Record<string, ParamValue>) =>
+  Object.entries(assignment).map(([name, value]) => (typeof value === 'number' ? { name, number: value } : { name, text: value }));
+
+export function studyMessage(s: StudyShape) {
+  const c = s.trials;
+  return {
+    name: s.name,
+    state: s.state,
+    reason: s.reason ?? '',
+    message: s.message ?? '',
+    runtime: s.runtime,
+    algorithm: s.algorithm,
+    objectiveType: s.objective.type,
+    objectiveMetric: s.objective.metric,
+    ...(s.objective.goal === null ? {} : { goal: s.objective.goal }),
+    parallelTrialCount: s.parallelTrialCount,
+    ...(s.maxTrialCount === null ? {} : { maxTrialCount: s.maxTrialCount }),
+    ...(s.maxFailedTrialCount === null ? {} : { maxFailedTrialCount: s.maxFailedTrialCount }),
+    trials: {
+      created: c.CREATED, running: c.RUNNING, succeeded: c.SUCCEEDED, failed: c.FAILED,
+      killed: c.KILLED, earlyStopped: c.EARLY_STOPPED, metricsUnavailable: c.METRICS_UNAVAILABLE,
+    },
+    ...(s.best ? { best: { trial: s.best.trial, value: s.best.value ?? 0, assignment: parameterValues(s.best.assignment) } } : {}),
+    specJson: JSON.stringify(s.spec),
+    createTime: s.createdAt,
+    startTime: s.startedAt ?? '',
+    endTime: s.completedAt ?? '',
+  };
+}
+
+export function trialMessage(t: TrialShape) {
+  return {
+    name: t.name,
+    study: t.study,
+    seq: t.seq,
+    state: t.state,
+    reason: t.reason ?? '',
+    message: t.message ?? '',
+    assignment: parameterValues(t.assignment),
+    ...(t.objectiveValue === null ? {} : { objectiveValue: t.objectiveValue }),
+    metrics: t.metrics,
+    clientId: t.clientId ?? '',
+    createTime: t.createdAt,
+    startTime: t.startedAt ?? '',
+    endTime: t.completedAt ?? '',
+  };
+}

@@ -1,0 +1,45 @@
+// One gRPC server carrying sibyl.v1, Katib's api.v1.beta1 services and grpc.health.v1.
+import * as grpc from '@grpc/grpc-js';
+import type { StudyService } from '../../service/study-service.js';
+import { LIMITS } from '../../service/limits.js';
+import type { TokenCheck } from '../auth.js';
+import { loadProtos } from './protos.js';
+import { dbManagerHandlers, earlyStoppingHandlers, suggestionHandlers } from './katib.js';
+import { studiesHandlers, trialsHandlers } from './sibyl.js';
+
+/** Health answers for these names (Katib probes `manager.v1beta1.Suggestion`). */
+const SERVED = ['', 'manager.v1beta1.Suggestion', 'sibyl.v1.Studies', 'sibyl.v1.Trials', 'api.v1.beta1.Suggestion', 'api.v1.beta1.DBManager', 'api.v1.beta1.EarlyStopping'];
+
+export interface GrpcOptions {
+  readonly service: StudyService;
+  readonly authorized: TokenCheck;
+  readonly isReady: () => boolean;
+  readonly log?: (err: Error) => void;
+}
+
+export function buildGrpcServer(options: GrpcOptions): grpc.Server {
+  const protos = loadProtos();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': LIMITS.maxBodyBytes,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+  });
+  const ctx = { check: options.authorized, ...(options.log ? { log: options.log } : {}) };
+  server.addService(protos.sibyl.Studies.service, studiesHandlers(options.service, ctx));
+  server.addService(protos.sibyl.Trials.service, trialsHandlers(options.service, ctx));
+  server.addService(protos.katib.Suggestion.service, suggestionHandlers(ctx));
+  server.addService(protos.katib.EarlyStopping.service, earlyStoppingHandlers(ctx));
+  server.addService(protos.katib.DBManager.service, dbManagerHandlers(options.service.store, ctx));
+  server.addService(protos.health.Health.service, {
+    check: (call: grpc.ServerUnaryCall<{ service?: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const name = call.request.service ?? '';
+      if (!SERVED.includes(name)) return callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(name)}` });
+      callback(null, { status: options.isReady() ? 'SERVING' : 'NOT_SERVING' });
+    },
+  });
+  return server;
+}
+
+export function bindGrpc(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+}

@@ -1,0 +1,63 @@
+// sibyl.v1: Studies and Trials over the service layer.
+import type * as grpc from '@grpc/grpc-js';
+import type { StudyService } from '../../service/study-service.js';
+import { invalid } from '../../service/errors.js';
+import { structToJson, studyMessage, trialMessage } from './convert.js';
+import { authorize, toGrpcError, unary, type HandlerContext } from './handlers.js';
+
+type Req = Record<string, any>; // proto-loader's plain objects; the service validates every field
+
+export function studiesHandlers(service: StudyService, ctx: HandlerContext): grpc.UntypedServiceImplementation {
+  return {
+    createStudy: unary(ctx, (r: Req) => {
+      if (r.specSource === 'spec') return studyMessage(service.createStudy({ spec: structToJson(r.spec), runtime: r.runtime }).study);
+      if (r.specSource === 'specText') return studyMessage(service.createStudy({ specText: r.specText, runtime: r.runtime }).study);
+      throw invalid('spec', 'give exactly one of spec (a Katib Experiment) or spec_text (its YAML or JSON text)');
+    }),
+    getStudy: unary(ctx, (r: Req) => studyMessage(service.getStudy(r.name))),
+    listStudies: unary(ctx, (r: Req) => {
+      const page = service.listStudies({ pageSize: r.pageSize, pageToken: r.pageToken });
+      return { studies: page.studies.map(studyMessage), nextPageToken: page.nextPageToken };
+    }),
+    deleteStudy: unary(ctx, async (r: Req) => {
+      await service.deleteStudy(r.name);
+      return {};
+    }),
+    stopStudy: unary(ctx, async (r: Req) => studyMessage(await service.stopStudy(r.name))),
+    updateStudyBudget: unary(ctx, (r: Req) => {
+      const changes = { parallelTrialCount: r.parallelTrialCount, maxTrialCount: r.maxTrialCount, maxFailedTrialCount: r.maxFailedTrialCount };
+      if (Object.values(changes).every((v) => v === undefined)) throw invalid('budget', 'give at least one of parallel_trial_count, max_trial_count, max_failed_trial_count');
+      return studyMessage(service.updateBudget(r.name, changes));
+    }),
+    watchStudy: (call: grpc.ServerWritableStream<Req, unknown>) => {
+      try {
+        authorize(ctx.check, call.metadata);
+        const first = service.getStudy(call.request.name);
+        call.write({ study: studyMessage(first) });
+        const unsubscribe = service.watch(call.request.name, (e) => {
+          call.write(e.type === 'study' ? { study: studyMessage(e.study) } : { trial: trialMessage(e.trial) });
+        });
+        call.on('cancelled', unsubscribe);
+        call.on('close', unsubscribe);
+      } catch (err) {
+        call.destroy(Object.assign(new Error(), toGrpcError(err, ctx.log)) as Error);
+      }
+    },
+  };
+}
+
+export function trialsHandlers(service: StudyService, ctx: HandlerContext): grpc.UntypedServiceImplementation {
+  return {
+    listTrials: unary(ctx, (r: Req) => {
+      const page = service.listTrials(r.study, { pageSize: r.pageSize, pageToken: r.pageToken, state: r.state, afterId: r.afterId });
+      return { trials: page.trials.map(trialMessage), nextPageToken: page.nextPageToken };
+    }),
+    getTrial: unary(ctx, (r: Req) => trialMessage(service.getTrial(r.name))),
+    stopTrial: unary(ctx, async (r: Req) => trialMessage(await service.stopTrial(r.name))),
+    suggestTrials: unary(ctx, (r: Req) => ({ trials: service.suggestTrials(r.study, r.count, r.clientId).map(trialMessage) })),
+    reportObservations: unary(ctx, (r: Req) => service.reportObservations(r.trial, r.observations ?? [])),
+    completeTrial: unary(ctx, (r: Req) =>
+      trialMessage(service.completeTrial(r.trial, { metrics: r.metrics ?? [], infeasible: r.infeasible ?? false, ...(r.reason ? { reason: r.reason } : {}) }))),
+    shouldStopTrial: unary(ctx, (r: Req) => service.shouldStopTrial(r.trial)),
+  };
+}

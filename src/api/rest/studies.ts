@@ -1,0 +1,76 @@
+// REST routes for studies, including their event stream (Server-Sent Events).
+import type { FastifyPluginAsync } from 'fastify';
+import type { StudyEvent } from '../../service/study-service.js';
+import { BudgetBody, CreateStudyBody, NameParams, PageQuery, TrialsQuery, SuggestBody } from './schemas.js';
+
+const ref = (id: string) => ({ $ref: `${id}#` });
+const errors = { 400: ref('Error'), 401: ref('Error'), 404: ref('Error'), 409: ref('Error') };
+
+type Name = { name: string };
+
+export const studyRoutes: FastifyPluginAsync = async (app) => {
+  const service = app.service;
+
+  app.post('/studies', {
+    schema: { summary: 'Create a study (idempotent by name)', tags: ['studies'], body: CreateStudyBody, response: { 200: ref('Study'), 201: ref('Study'), ...errors } },
+  }, async (req, reply) => {
+    const { study, created } = service.createStudy(req.body as { spec?: unknown; specText?: string; runtime?: string });
+    return reply.code(created ? 201 : 200).send(study);
+  });
+
+  app.get('/studies', {
+    schema: { summary: 'List studies', tags: ['studies'], querystring: PageQuery, response: { 200: { type: 'object', properties: { studies: { type: 'array', items: ref('Study') }, nextPageToken: { type: 'string' } } }, ...errors } },
+  }, async (req) => service.listStudies(req.query as { pageSize?: string; pageToken?: string }));
+
+  app.get('/studies/:name', {
+    schema: { summary: 'Get a study', tags: ['studies'], params: NameParams, response: { 200: ref('Study'), ...errors } },
+  }, async (req) => service.getStudy((req.params as Name).name));
+
+  app.delete('/studies/:name', {
+    schema: { summary: 'Delete a study (its active trials are stopped first)', tags: ['studies'], params: NameParams, response: { 204: { type: 'null' }, ...errors } },
+  }, async (req, reply) => {
+    await service.deleteStudy((req.params as Name).name);
+    return reply.code(204).send();
+  });
+
+  app.post('/studies/:name/stop', {
+    schema: { summary: 'Stop a study', tags: ['studies'], params: NameParams, response: { 200: ref('Study'), ...errors } },
+  }, async (req) => service.stopStudy((req.params as Name).name));
+
+  app.patch('/studies/:name/budget', {
+    schema: { summary: 'Change parallelTrialCount, maxTrialCount, maxFailedTrialCount', tags: ['studies'], params: NameParams, body: BudgetBody, response: { 200: ref('Study'), ...errors } },
+  }, async (req) => service.updateBudget((req.params as Name).name, req.body as Record<string, unknown>));
+
+  app.get('/studies/:name/trials', {
+    schema: { summary: "List a study's trials", tags: ['trials'], params: NameParams, querystring: TrialsQuery, response: { 200: { type: 'object', properties: { trials: { type: 'array', items: ref('Trial') }, nextPageToken: { type: 'string' } } }, ...errors } },
+  }, async (req) => {
+    const q = req.query as { pageSize?: string; pageToken?: string; state?: string; afterId?: string };
+    return service.listTrials((req.params as Name).name, q);
+  });
+
+  app.post('/studies/:name/suggest', {
+    schema: { summary: 'Ask/tell: get trials to run (your active ones first)', tags: ['ask/tell'], params: NameParams, body: SuggestBody, response: { 200: { type: 'object', properties: { trials: { type: 'array', items: ref('Trial') } } }, ...errors } },
+  }, async (req) => {
+    const body = req.body as { count?: number; clientId: string };
+    return { trials: service.suggestTrials((req.params as Name).name, body.count, body.clientId) };
+  });
+
+  app.get('/studies/:name/events', {
+    schema: { summary: "A study's events as Server-Sent Events (study and trial changes)", tags: ['studies'], params: NameParams },
+  }, async (req, reply) => {
+    const name = (req.params as Name).name;
+    const first = service.getStudy(name); // 404 before the stream starts
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    let id = 0;
+    const send = (e: StudyEvent) => res.write(`id: ${++id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.type === 'study' ? e.study : e.trial)}\n\n`);
+    send({ type: 'study', study: first });
+    const unsubscribe = service.watch(name, send);
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.raw.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
+  });
+};

@@ -1,0 +1,33 @@
+// REST routes for single trials: read, stop, and the ask/tell and push-metrics calls.
+import type { FastifyPluginAsync } from 'fastify';
+import type { CompleteTrialRequest } from '../../service/study-service.js';
+import { CompleteBody, NameParams, ObservationsBody } from './schemas.js';
+
+const ref = (id: string) => ({ $ref: `${id}#` });
+const errors = { 400: ref('Error'), 401: ref('Error'), 404: ref('Error'), 409: ref('Error') };
+
+type Name = { name: string };
+
+export const trialRoutes: FastifyPluginAsync = async (app) => {
+  const service = app.service;
+
+  app.get('/trials/:name', {
+    schema: { summary: 'Get a trial', tags: ['trials'], params: NameParams, response: { 200: ref('Trial'), ...errors } },
+  }, async (req) => service.getTrial((req.params as Name).name));
+
+  app.post('/trials/:name/stop', {
+    schema: { summary: 'Stop a trial', tags: ['trials'], params: NameParams, response: { 200: ref('Trial'), ...errors } },
+  }, async (req) => service.stopTrial((req.params as Name).name));
+
+  app.post('/trials/:name/observations', {
+    schema: { summary: 'Report intermediate metrics (a batch, all or nothing)', tags: ['ask/tell'], params: NameParams, body: ObservationsBody, response: { 200: { type: 'object', properties: { accepted: { type: 'integer' } } }, ...errors } },
+  }, async (req) => service.reportObservations((req.params as Name).name, (req.body as { observations: unknown[] }).observations));
+
+  app.post('/trials/:name/complete', {
+    schema: { summary: 'Ask/tell: complete a trial with its final metrics, or as infeasible', tags: ['ask/tell'], params: NameParams, body: CompleteBody, response: { 200: ref('Trial'), ...errors } },
+  }, async (req) => service.completeTrial((req.params as Name).name, req.body as CompleteTrialRequest));
+
+  app.get('/trials/:name/should-stop', {
+    schema: { summary: 'Whether the client should stop this trial', tags: ['ask/tell'], params: NameParams, response: { 200: { type: 'object', properties: { shouldStop: { type: 'boolean' } } }, ...errors } },
+  }, async (req) => service.shouldStopTrial((req.params as Name).name));
+};

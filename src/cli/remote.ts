@@ -1,0 +1,78 @@
+// The CLI's view of a running `sibyl serve`, through its REST API.
+import type { StudyShape, TrialShape } from '../service/shapes.js';
+import { UsageError } from './args.js';
+
+export class RemoteError extends Error {
+  override name = 'RemoteError';
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export class RemoteClient {
+  private readonly base: string;
+
+  constructor(server: string, private readonly token = process.env['SIBYL_TOKEN']) {
+    let url: URL;
+    try {
+      url = new URL(server);
+    } catch {
+      throw new UsageError(`--server must be a URL such as http://127.0.0.1:8080 (got ${JSON.stringify(server)})`);
+    }
+    this.base = `${url.origin}/api/v1`;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (err) {
+      throw new RemoteError(0, `cannot reach ${this.base}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    }
+    const text = await res.text();
+    const json = text ? JSON.parse(text) : undefined;
+    if (!res.ok) {
+      const e = (json as { error?: { message?: string; field?: string | null } } | undefined)?.error;
+      throw new RemoteError(res.status, e ? `${e.field ? `${e.field}: ` : ''}${e.message}` : `HTTP ${res.status}`);
+    }
+    return json as T;
+  }
+
+  async listStudies(): Promise<StudyShape[]> {
+    const all: StudyShape[] = [];
+    let token = '';
+    do {
+      const page = await this.call<{ studies: StudyShape[]; nextPageToken: string }>('GET', `/studies?pageSize=1000${token ? `&pageToken=${token}` : ''}`);
+      all.push(...page.studies);
+      token = page.nextPageToken;
+    } while (token);
+    return all;
+  }
+
+  getStudy(name: string): Promise<StudyShape> {
+    return this.call('GET', `/studies/${encodeURIComponent(name)}`);
+  }
+
+  async listTrials(name: string): Promise<TrialShape[]> {
+    const all: TrialShape[] = [];
+    let token = '';
+    do {
+      const page = await this.call<{ trials: TrialShape[]; nextPageToken: string }>('GET', `/studies/${encodeURIComponent(name)}/trials?pageSize=1000${token ? `&pageToken=${token}` : ''}`);
+      all.push(...page.trials);
+      token = page.nextPageToken;
+    } while (token);
+    return all;
+  }
+
+  getTrial(name: string): Promise<TrialShape> {
+    return this.call('GET', `/trials/${encodeURIComponent(name)}`);
+  }
+
+  createStudy(specText: string, runtime?: string): Promise<StudyShape> {
+    return this.call('POST', '/studies', { specText, ...(runtime ? { runtime } : {}) });
+  }
+}

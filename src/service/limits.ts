@@ -1,0 +1,11 @@
+// Bounds on what one request may ask for; documented in the README's API section.
+export const LIMITS = {
+  /** REST request bodies and gRPC messages. */
+  maxBodyBytes: 4 * 1024 * 1024,
+  defaultPageSize: 50,
+  maxPageSize: 1000,
+  /** Observations per ReportObservations call. */
+  maxObservationBatch: 10_000,
+  /** Trials per SuggestTrials call. */
+  maxSuggestCount: 100,
+} as const;

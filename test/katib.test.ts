@@ -1,0 +1,183 @@
+// Katib's wire API (api.v1.beta1) as Katib's controller and metrics collectors call it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { braninStudy } from './support/branin.js';
+import { call, startTestServer } from './support/server.js';
+
+/** An Experiment as Katib's suggestion client builds it: every number a string. */
+function experiment(algorithmName: string, settings: { name: string; value: string }[] = []) {
+  return {
+    name: 'katib-exp',
+    spec: {
+      parameterSpecs: {
+        parameters: [
+          { name: 'lr', parameterType: 'DOUBLE', feasibleSpace: { min: '0.01', max: '0.05', step: algorithmName === 'grid' ? '0.01' : '', distribution: 'UNIFORM' } },
+          { name: 'batch_size', parameterType: 'INT', feasibleSpace: { min: '32', max: '64', distribution: 'UNIFORM' } },
+          { name: 'optimizer', parameterType: 'CATEGORICAL', feasibleSpace: { list: ['sgd', 'adam', 'ftrl'] } },
+          { name: 'dropout', parameterType: 'DISCRETE', feasibleSpace: { list: ['0.1', '0.3', '0.5'] } },
+        ],
+      },
+      objective: { type: 'MAXIMIZE', goal: 0.99, objectiveMetricName: 'accuracy', additionalMetricNames: ['loss'] },
+      algorithm: { algorithmName, algorithmSettings: settings },
+      parallelTrialCount: 3,
+      maxTrialCount: 12,
+    },
+  };
+}
+
+function katibTrial(name: string, condition: string, a: [string, string, string, string], accuracy?: string) {
+  return {
+    name,
+    spec: {
+      objective: { type: 'MAXIMIZE', objectiveMetricName: 'accuracy' },
+      parameterAssignments: { assignments: [{ name: 'lr', value: a[0] }, { name: 'batch_size', value: a[1] }, { name: 'optimizer', value: a[2] }, { name: 'dropout', value: a[3] }] },
+      labels: { 'katib.kubeflow.org/experiment': 'katib-exp' },
+    },
+    status: {
+      startTime: '2026-11-28T10:00:00Z',
+      completionTime: condition === 'SUCCEEDED' ? '2026-11-28T10:05:00Z' : '',
+      condition,
+      observation: { metrics: accuracy === undefined ? [] : [{ name: 'accuracy', value: accuracy }, { name: 'loss', value: '0.4' }] },
+    },
+  };
+}
+
+test('Katib GetSuggestions as the controller sends it: exactly current_request_number valid assignments; settings echoed', async () => {
+  const s = await startTestServer();
+  const suggestion = s.client('Suggestion');
+  try {
+    const history = [
+      katibTrial('katib-exp-aaaa1111', 'SUCCEEDED', ['0.02', '40', 'adam', '0.3'], '0.91'),
+      katibTrial('katib-exp-bbbb2222', 'SUCCEEDED', ['0.04', '33', 'sgd', '0.1'], '0.85'),
+      katibTrial('katib-exp-cccc3333', 'RUNNING', ['0.03', '50', 'ftrl', '0.5']),
+      katibTrial('katib-exp-dddd4444', 'CREATED', ['0.01', '64', 'sgd', '0.5']),
+    ];
+    for (const [name, settings] of [
+      ['random', [{ name: 'random_state', value: '7' }]],
+      ['grid', []],
+      ['bayesianoptimization', [{ name: 'n_initial_points', value: '2' }, { name: 'acq_func', value: 'EI' }]],
+    ] as const) {
+      const request = { experiment: experiment(name, [...settings]), trials: history, currentRequestNumber: 3, totalRequestNumber: 7 };
+      const reply = await call(suggestion, 'getSuggestions', request);
+      assert.equal(reply.parameterAssignments.length, 3, name);
+      const seen = new Set<string>();
+      for (const pa of reply.parameterAssignments) {
+        const v = Object.fromEntries(pa.assignments.map((x: { name: string; value: string }) => [x.name, x.value]));
+        assert.deepEqual(Object.keys(v).sort(), ['batch_size', 'dropout', 'lr', 'optimizer'], name);
+        for (const value of Object.values(v)) assert.equal(typeof value, 'string', `${name}: numbers travel as strings`);
+        assert.ok(Number(v.lr) >= 0.01 && Number(v.lr) <= 0.05, `${name}: lr ${v.lr}`);
+        assert.ok(Number.isInteger(Number(v.batch_size)) && Number(v.batch_size) >= 32 && Number(v.batch_size) <= 64, `${name}: batch ${v.batch_size}`);
+        assert.ok(['sgd', 'adam', 'ftrl'].includes(v.optimizer));
+        assert.ok(['0.1', '0.3', '0.5'].includes(v.dropout));
+        seen.add(JSON.stringify(v));
+      }
+      if (name === 'grid') {
+        assert.equal(seen.size, 3, 'grid: a batch never repeats itself');
+        for (const t of history) {
+          const taken = Object.fromEntries(t.spec.parameterAssignments.assignments.map((x) => [x.name, x.value]));
+          assert.ok(![...seen].includes(JSON.stringify(taken)), 'grid: never proposes a point of an existing trial, running ones included');
+        }
+      }
+      const echoed = (reply.algorithm.algorithmSettings ?? []).filter((x: { name: string }) => !x.name.startsWith('sibyl.state.'));
+      assert.deepEqual(echoed, settings, `${name}: the user's settings come back for Katib to persist`);
+      // The controller sends the echoed settings back next time; that must still work.
+      const next = await call(suggestion, 'getSuggestions', { ...request, experiment: experiment(name, reply.algorithm.algorithmSettings ?? []) });
+      assert.equal(next.parameterAssignments.length, 3);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+test('Katib ValidateAlgorithmSettings: a bad setting is INVALID_ARGUMENT with a message; a good one is OK', async () => {
+  const s = await startTestServer();
+  const suggestion = s.client('Suggestion');
+  try {
+    await call(suggestion, 'validateAlgorithmSettings', { experiment: experiment('bayesianoptimization', [{ name: 'acq_func', value: 'gp_hedge' }]) });
+    for (const [exp, message] of [
+      [experiment('random', [{ name: 'random_state', value: '-1' }]), /algorithmSettings\[random_state\]: must be an integer ≥ 0/],
+      [experiment('bayesianoptimization', [{ name: 'n_initial_points', value: '0' }]), /n_initial_points/],
+      [{ name: 'g', spec: { ...experiment('random').spec, algorithm: { algorithmName: 'grid', algorithmSettings: [] } } }, /feasibleSpace\.step: required by algorithm "grid"/],
+      [experiment('nope'), /unknown algorithm "nope"/],
+      [{ name: 'x', spec: { ...experiment('random').spec, objective: { objectiveMetricName: 'a' } } }, /objective\.type: must be MINIMIZE or MAXIMIZE/],
+    ] as const) {
+      await assert.rejects(call(suggestion, 'validateAlgorithmSettings', { experiment: exp }), (err: { code: number; details: string }) => {
+        assert.equal(err.code, 3, 'INVALID_ARGUMENT');
+        assert.match(err.details, message);
+        return true;
+      });
+    }
+    const es = s.client('EarlyStopping');
+    await call(es, 'validateEarlyStoppingSettings', { earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: '3' }, { name: 'start_step', value: '4' }] } });
+    await assert.rejects(call(es, 'validateEarlyStoppingSettings', { earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'start_step', value: '0' }] } }), { code: 3 });
+  } finally {
+    await s.close();
+  }
+});
+
+test('Katib DBManager: ReportObservationLog then GetObservationLog round-trips with metric and time filters', async () => {
+  const s = await startTestServer();
+  const db = s.client('DBManager');
+  try {
+    const logs = [
+      ['2026-11-28T10:00:01Z', 'loss', '0.9'], ['2026-11-28T10:00:02Z', 'accuracy', '0.5'],
+      ['2026-11-28T10:00:03.500Z', 'loss', '0.4'], ['2026-11-28T10:00:04Z', 'accuracy', 'unavailable'],
+      ['', 'accuracy', '0.99'], // no time: Katib skips it
+    ];
+    await call(db, 'reportObservationLog', {
+      trialName: 'katib-trial-1',
+      observationLog: { metricLogs: logs.map(([t, name, value]) => ({ timeStamp: t, metric: { name, value } })) },
+    });
+    const all = await call(db, 'getObservationLog', { trialName: 'katib-trial-1' });
+    assert.deepEqual(all.observationLog.metricLogs.map((m: { metric: { value: string } }) => m.metric.value), ['0.9', '0.5', '0.4', 'unavailable']);
+    const loss = await call(db, 'getObservationLog', { trialName: 'katib-trial-1', metricName: 'loss' });
+    assert.deepEqual(loss.observationLog.metricLogs.map((m: { timeStamp: string; metric: { value: string } }) => [m.timeStamp, m.metric.value]),
+      [['2026-11-28T10:00:01.000Z', '0.9'], ['2026-11-28T10:00:03.500Z', '0.4']]);
+    const window = await call(db, 'getObservationLog', { trialName: 'katib-trial-1', startTime: '2026-11-28T10:00:02Z', endTime: '2026-11-28T10:00:03.5Z' });
+    assert.deepEqual(window.observationLog.metricLogs.map((m: { metric: { value: string } }) => m.metric.value), ['0.5', '0.4']);
+    await assert.rejects(call(db, 'getObservationLog', { trialName: 'katib-trial-1', startTime: 'yesterday' }), (e: { code: number; details: string }) => e.code === 3 && /start_time/.test(e.details));
+    await assert.rejects(call(db, 'reportObservationLog', { trialName: '', observationLog: {} }), { code: 3 });
+    await call(db, 'deleteObservationLog', { trialName: 'katib-trial-1' });
+    const none = await call(db, 'getObservationLog', { trialName: 'katib-trial-1' });
+    assert.deepEqual(none.observationLog.metricLogs ?? [], []);
+  } finally {
+    await s.close();
+  }
+});
+
+test("Katib DBManager: a log for one of Sibyl's trials feeds that trial's metrics", async () => {
+  const s = await startTestServer();
+  const db = s.client('DBManager');
+  try {
+    await s.http('POST', '/api/v1/studies', { specText: braninStudy('fed', 'random', 5) });
+    const [t] = (await s.http('POST', '/api/v1/studies/fed/suggest', { clientId: 'katib' })).body.trials;
+    await call(db, 'reportObservationLog', {
+      trialName: t.name,
+      observationLog: { metricLogs: [
+        { timeStamp: '2026-11-28T10:00:01Z', metric: { name: 'f', value: '3.5' } },
+        { timeStamp: '2026-11-28T10:00:02Z', metric: { name: 'f', value: '2.5' } },
+        { timeStamp: '2026-11-28T10:00:03Z', metric: { name: 'f', value: 'unavailable' } },
+        { timeStamp: '2026-11-28T10:00:04Z', metric: { name: 'other', value: '1' } },
+      ] },
+    });
+    const trial = (await s.http('GET', `/api/v1/trials/${t.name}`)).body;
+    assert.deepEqual(trial.metrics, [{ name: 'f', min: 2.5, max: 3.5, latest: 2.5, count: 2 }]);
+    const done = await s.http('POST', `/api/v1/trials/${t.name}/complete`, {});
+    assert.equal(done.body.state, 'SUCCEEDED');
+    assert.equal(done.body.objectiveValue, 2.5);
+  } finally {
+    await s.close();
+  }
+});
+
+test('gRPC health answers for manager.v1beta1.Suggestion and NOT_FOUND for unknown services, without a token', async () => {
+  const s = await startTestServer({ token: 'secret-token' });
+  const health = s.client('Health');
+  try {
+    assert.deepEqual(await call(health, 'check', { service: 'manager.v1beta1.Suggestion' }), { status: 'SERVING' });
+    assert.deepEqual(await call(health, 'check', { service: '' }), { status: 'SERVING' });
+    await assert.rejects(call(health, 'check', { service: 'nope.v1.Nothing' }), { code: 5 });
+  } finally {
+    await s.close();
+  }
+});
