@@ -43,3 +43,24 @@ test('examples/mlp/random.yaml samples within its space and is reproducible by r
   const n = Math.min(assignments[0]!.length, assignments[1]!.length);
   assert.deepEqual(assignments[0]!.slice(0, n), assignments[1]!.slice(0, n));
 });
+
+for (const algorithm of ['bayesianoptimization', 'tpe', 'multivariate-tpe', 'cmaes', 'sobol']) {
+  test(`examples/mlp/${algorithm}.yaml runs end to end with sibyl run`, { timeout: 120_000 }, async () => {
+    const dataDir = join(tempDir(), 'data');
+    const run = await runCli(['run', join(EXAMPLES, `${algorithm}.yaml`), '--data-dir', dataDir]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(`Study mlp-${algorithm} SUCCEEDED \\(MaxTrialsReached\\)`));
+    const trials = JSON.parse((await runCli(['trials', `mlp-${algorithm}`, '--json', '--data-dir', dataDir])).stdout) as {
+      state: string; assignment: { learning_rate: number; hidden_layers: number }; objectiveValue: number;
+    }[];
+    assert.equal(trials.length, 10);
+    const keys = new Set(trials.map((t) => JSON.stringify(t.assignment)));
+    assert.equal(keys.size, 10, 'no assignment twice');
+    for (const t of trials) {
+      assert.equal(t.state, 'SUCCEEDED');
+      assert.ok(t.assignment.learning_rate >= 0.001 && t.assignment.learning_rate <= 1);
+      assert.ok(Number.isInteger(t.assignment.hidden_layers) && t.assignment.hidden_layers >= 1 && t.assignment.hidden_layers <= 4);
+      assert.ok(t.objectiveValue >= 0 && t.objectiveValue <= 1);
+    }
+  });
+}

@@ -125,7 +125,7 @@ test('the base study parses, with Katib defaults applied', () => {
       additionalMetricNames: ['loss'],
       metricStrategies: [{ name: 'accuracy', value: 'max' }, { name: 'loss', value: 'max' }],
     },
-    algorithm: { algorithmName: 'random', algorithmSettings: [] },
+    algorithm: { algorithmName: 'bayesianoptimization', algorithmSettings: [] },
     parallelTrialCount: 3,
     maxTrialCount: 12,
     maxFailedTrialCount: 3,

@@ -21,7 +21,8 @@ import {
 // Katib's name rule (#2468): the name becomes part of Kubernetes object names.
 const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const MAX_NAME_LENGTH = 40;
-const DEFAULT_ALGORITHM = 'random';
+// Katib requires a name; Sibyl defaults to its best general-purpose algorithm.
+const DEFAULT_ALGORITHM = 'bayesianoptimization';
 
 /** Parses YAML or JSON text (JSON is YAML) into a validated StudySpec. */
 export function parseStudyText(text: string): StudySpec {

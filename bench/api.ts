@@ -1,0 +1,392 @@
+// API throughput and latency against a real `sibyl serve` on 127.0.0.1, run as a CHILD PROCESS
+// (node dist/src/cli/main.js serve ... --runtime external) so that the server and this load
+// generator do not share one event loop.
+//
+//   setup        a study with 10,000 trials built through the API: SuggestTrials (count 100) for
+//                100 client ids, then CompleteTrial for 90% of them (10 steps × 2 metrics each),
+//                so the study has real per-state counts, a best trial and metric summaries
+//   reads        p50/p99 of ListTrials (page of 100 at a random afterId) and GetStudy, REST and
+//                gRPC, one call at a time
+//   grpc ingest  Trials/ReportObservations: batches of 1,000 points (no step: the server
+//                numbers them), several channels with several calls in flight, for N seconds
+//   rest ingest  POST /api/v1/trials/:name/observations: 50 concurrent clients (keep-alive),
+//                batches of 100 points, for N seconds
+//
+// Request bodies are encoded once per trial (the same batch is sent again; the server assigns
+// steps), so the load generator's CPU goes to sending, not to protobuf/JSON encoding.
+//
+// Flags: --seconds N (each ingest phase, default 10), --trials N (default 10000),
+//        --samples N (per read, default 500), --profile (server --cpu-prof into bench/results/prof)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { loadProtos } from '../src/api/grpc/protos.js';
+
+// ── options ────────────────────────────────────────────────────────────────
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const n = Number(process.argv[i + 1]);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number`);
+  return n;
+}
+const SECONDS = flag('seconds', 10);
+const TRIALS = flag('trials', 10_000);
+const SAMPLES = flag('samples', 500);
+const PROFILE = process.argv.includes('--profile');
+const SUGGEST_BATCH = 100;
+const COMPLETE_FRACTION = 0.9;
+const COMPLETE_CONCURRENCY = 16;
+const STEPS_PER_TRIAL = 10;
+const PAGE = 100;
+const WARMUP = 50;
+const GRPC_CHANNELS = 4;
+const GRPC_IN_FLIGHT = 2; // per channel, each on its own trial
+const GRPC_BATCH = 1000;
+const REST_CLIENTS = 50;
+const REST_BATCH = 100;
+const WARMUP_SECONDS = 1;
+const TARGETS = { grpcPointsPerSecond: 50_000, readP99Ms: 20 };
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const RESULTS = join(ROOT, 'bench', 'results');
+
+// ── helpers ────────────────────────────────────────────────────────────────
+
+const now = () => performance.now();
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+interface Latency { p50: number; p90: number; p99: number; max: number; n: number }
+function latency(values: readonly number[]): Latency {
+  const s = [...values].sort((a, b) => a - b);
+  return { p50: quantile(s, 0.5), p90: quantile(s, 0.9), p99: quantile(s, 0.99), max: s[s.length - 1] ?? Number.NaN, n: s.length };
+}
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const randomInt = (n: number) => Math.floor(Math.random() * n);
+
+function studyText(name: string, maxTrialCount: number): string {
+  return `
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {name: ${name}}
+spec:
+  objective: {type: minimize, objectiveMetricName: loss, additionalMetricNames: [accuracy]}
+  algorithm: {algorithmName: random}
+  parallelTrialCount: 1
+  maxTrialCount: ${maxTrialCount}
+  parameters:
+    - {name: lr, parameterType: double, feasibleSpace: {min: "0.0001", max: "0.1", distribution: logUniform}}
+    - {name: layers, parameterType: int, feasibleSpace: {min: "1", max: "8"}}
+    - {name: optimizer, parameterType: categorical, feasibleSpace: {list: [sgd, adam, rmsprop]}}
+`;
+}
+
+// ── the server child ───────────────────────────────────────────────────────
+
+interface Child { proc: ChildProcess; grpcPort: number; httpPort: number; stderr: string[] }
+
+async function startChild(dataDir: string, profDir: string | undefined): Promise<Child> {
+  const node = [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])];
+  const proc = spawn(process.execPath, [...node, MAIN, 'serve', '--data-dir', dataDir, '--grpc-port', '0', '--http-port', '0', '--runtime', 'external'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr: string[] = [];
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr.push(d);
+    if (stderr.length > 200) stderr.shift();
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: proc.stdout! });
+    rl.once('line', (l) => resolve(l));
+    proc.once('exit', (code) => reject(new Error(`server exited (${code}) before serving: ${stderr.join('')}`)));
+  });
+  const m = /gRPC on 127\.0\.0\.1:(\d+) and HTTP on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+  if (!m) throw new Error(`unexpected first line from the server: ${line}`);
+  return { proc, grpcPort: Number(m[1]), httpPort: Number(m[2]), stderr };
+}
+
+function stopChild(child: Child): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.proc.exitCode !== null) return resolve(child.proc.exitCode);
+    child.proc.once('exit', (code) => resolve(code));
+    child.proc.kill('SIGTERM');
+  });
+}
+
+// ── clients ────────────────────────────────────────────────────────────────
+
+const protos = loadProtos();
+type MethodDef = { path: string; requestSerialize: (v: unknown) => Buffer; responseDeserialize: (b: Buffer) => any };
+const trialsMethod = (name: string) => (protos.sibyl.Trials.service as unknown as Record<string, MethodDef>)[name]!;
+
+/** Its own HTTP/2 connection (no shared subchannel pool). */
+function grpcClient(ctor: grpc.ServiceClientConstructor, address: string): any {
+  return new ctor(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+}
+
+function unary<T = any>(client: any, method: string, request: unknown): Promise<T> {
+  return new Promise((resolve, reject) => client[method](request, (err: grpc.ServiceError | null, res: T) => (err ? reject(err) : resolve(res))));
+}
+
+/** A unary call with a body that is already protobuf bytes. */
+function rawUnary(client: grpc.Client, method: MethodDef, body: Buffer): Promise<any> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(method.path, (b: Buffer) => b, method.responseDeserialize, body, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+interface HttpResult { status: number; body: string }
+function request(agent: http.Agent, port: number, method: string, path: string, body?: string): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port, method, path, agent,
+      headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+async function json(agent: http.Agent, port: number, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await request(agent, port, method, path, body === undefined ? undefined : JSON.stringify(body));
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
+  return res.body ? JSON.parse(res.body) : undefined;
+}
+
+/** Runs `fn` on `items` with at most `n` at a time. */
+async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+/** Loops `fn` in `workers` concurrent loops: WARMUP_SECONDS unmeasured, then SECONDS measured. */
+async function timed(workers: number, fn: (worker: number) => Promise<number>): Promise<{ seconds: number; calls: number; points: number; latencies: number[] }> {
+  let measuring = false;
+  let stop = false;
+  let calls = 0;
+  let points = 0;
+  const latencies: number[] = [];
+  const loops = Array.from({ length: workers }, async (_, w) => {
+    while (!stop) {
+      const t0 = now();
+      const n = await fn(w);
+      if (measuring && !stop) {
+        latencies.push(now() - t0);
+        calls += 1;
+        points += n;
+      }
+    }
+  });
+  await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+  measuring = true;
+  const start = now();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  stop = true;
+  const seconds = (now() - start) / 1000;
+  await Promise.all(loops);
+  return { seconds, calls, points, latencies };
+}
+
+// ── phases ─────────────────────────────────────────────────────────────────
+
+async function buildStudy(c: Child, agent: http.Agent, trialsClient: any): Promise<{ name: string; suggestSeconds: number; completeSeconds: number; counts: unknown; best: unknown }> {
+  const name = 'bench-reads';
+  await json(agent, c.httpPort, 'POST', '/api/v1/studies', { specText: studyText(name, TRIALS), runtime: 'external' });
+  const t0 = now();
+  const trials: { name: string; assignment: { name: string; number?: number; text?: string }[] }[] = [];
+  for (let k = 0; trials.length < TRIALS; k += 1) {
+    const res = await unary(trialsClient, 'suggestTrials', { study: name, count: Math.min(SUGGEST_BATCH, TRIALS - trials.length), clientId: `client-${k}` });
+    if (!res.trials?.length) throw new Error(`SuggestTrials gave no trials after ${trials.length}`);
+    trials.push(...res.trials);
+  }
+  const suggestSeconds = (now() - t0) / 1000;
+  const t1 = now();
+  const toComplete = trials.slice(0, Math.round(trials.length * COMPLETE_FRACTION));
+  await pool(toComplete, COMPLETE_CONCURRENCY, async (t) => {
+    const lr = t.assignment.find((a) => a.name === 'lr')?.number ?? 0.01;
+    const quality = Math.min(1, Math.max(0, 1 - Math.abs(Math.log10(lr) + 2.5) / 2 + 0.05 * Math.random()));
+    const metrics = [];
+    for (let step = 1; step <= STEPS_PER_TRIAL; step += 1) {
+      const p = step / STEPS_PER_TRIAL;
+      metrics.push({ metric: 'loss', value: (1 - quality) / p + 0.01 * Math.random(), step }, { metric: 'accuracy', value: quality * p, step });
+    }
+    await unary(trialsClient, 'completeTrial', { trial: t.name, metrics });
+  });
+  const completeSeconds = (now() - t1) / 1000;
+  const study = await json(agent, c.httpPort, 'GET', `/api/v1/studies/${name}`);
+  return { name, suggestSeconds, completeSeconds, counts: study.trials, best: study.best };
+}
+
+async function measureReads(c: Child, study: string, agent: http.Agent, trialsClient: any, studiesClient: any): Promise<Record<string, Latency>> {
+  const maxAfter = TRIALS - PAGE;
+  const ops: Record<string, () => Promise<void>> = {
+    'REST ListTrials': async () => {
+      const res = await request(agent, c.httpPort, 'GET', `/api/v1/studies/${study}/trials?pageSize=${PAGE}&afterId=${randomInt(maxAfter + 1)}`);
+      if (res.status !== 200) throw new Error(`ListTrials: ${res.status} ${res.body}`);
+    },
+    'gRPC ListTrials': async () => {
+      const res = await unary(trialsClient, 'listTrials', { study, pageSize: PAGE, afterId: randomInt(maxAfter + 1) });
+      if (res.trials?.length !== PAGE) throw new Error(`ListTrials gave ${res.trials?.length} trials`);
+    },
+    'REST GetStudy': async () => {
+      const res = await request(agent, c.httpPort, 'GET', `/api/v1/studies/${study}`);
+      if (res.status !== 200) throw new Error(`GetStudy: ${res.status} ${res.body}`);
+    },
+    'gRPC GetStudy': async () => {
+      await unary(studiesClient, 'getStudy', { name: study });
+    },
+  };
+  // A check that REST pages are full too.
+  const page = await json(agent, c.httpPort, 'GET', `/api/v1/studies/${study}/trials?pageSize=${PAGE}`);
+  if (page.trials.length !== PAGE || page.trials[0].metrics.length !== 2) throw new Error('unexpected ListTrials page');
+  const out: Record<string, Latency> = {};
+  for (const [label, op] of Object.entries(ops)) {
+    for (let i = 0; i < WARMUP; i += 1) await op();
+    const times: number[] = [];
+    for (let i = 0; i < SAMPLES; i += 1) {
+      const t0 = now();
+      await op();
+      times.push(now() - t0);
+    }
+    out[label] = latency(times);
+  }
+  return out;
+}
+
+/** Active trials of a fresh ingest study, one per client id. */
+async function ingestTrials(trialsClient: any, agent: http.Agent, port: number, name: string, n: number): Promise<string[]> {
+  await json(agent, port, 'POST', '/api/v1/studies', { specText: studyText(name, 1000), runtime: 'external' });
+  const names: string[] = [];
+  for (let k = 0; k < n; k += 1) {
+    const res = await unary(trialsClient, 'suggestTrials', { study: name, count: 1, clientId: `ingest-${k}` });
+    names.push(res.trials[0].name);
+  }
+  return names;
+}
+
+/** `n` points alternating loss/accuracy, without steps or times (the server fills them in). */
+function batch(n: number): { metric: string; value: number }[] {
+  return Array.from({ length: n }, (_, i) => (i % 2 === 0 ? { metric: 'loss', value: 1 / (1 + i) + Math.random() * 1e-3 } : { metric: 'accuracy', value: Math.random() }));
+}
+
+async function grpcIngest(c: Child, agent: http.Agent, trialsClient: any) {
+  const workers = GRPC_CHANNELS * GRPC_IN_FLIGHT;
+  const trials = await ingestTrials(trialsClient, agent, c.httpPort, 'bench-ingest-grpc', workers);
+  const method = trialsMethod('ReportObservations');
+  const bodies = trials.map((t) => method.requestSerialize({ trial: t, observations: batch(GRPC_BATCH) }));
+  const channels = Array.from({ length: GRPC_CHANNELS }, () => grpcClient(protos.sibyl.Trials, `127.0.0.1:${c.grpcPort}`) as grpc.Client);
+  const r = await timed(workers, async (w) => {
+    const res = await rawUnary(channels[w % GRPC_CHANNELS]!, method, bodies[w]!);
+    if (res.accepted !== GRPC_BATCH) throw new Error(`accepted ${res.accepted}`);
+    return GRPC_BATCH;
+  });
+  channels.forEach((ch) => ch.close());
+  return { channels: GRPC_CHANNELS, inFlightPerChannel: GRPC_IN_FLIGHT, batch: GRPC_BATCH, seconds: round(r.seconds), calls: r.calls, points: r.points, callsPerSecond: r.calls / r.seconds, pointsPerSecond: r.points / r.seconds, latencyMs: latency(r.latencies) };
+}
+
+async function restIngest(c: Child, agent: http.Agent, trialsClient: any) {
+  const trials = await ingestTrials(trialsClient, agent, c.httpPort, 'bench-ingest-rest', REST_CLIENTS);
+  const bodies = trials.map(() => JSON.stringify({ observations: batch(REST_BATCH) }));
+  const loadAgent = new http.Agent({ keepAlive: true, maxSockets: REST_CLIENTS });
+  const r = await timed(REST_CLIENTS, async (w) => {
+    const res = await request(loadAgent, c.httpPort, 'POST', `/api/v1/trials/${trials[w]}/observations`, bodies[w]);
+    if (res.status !== 200) throw new Error(`observations: ${res.status} ${res.body}`);
+    return REST_BATCH;
+  });
+  loadAgent.destroy();
+  return { clients: REST_CLIENTS, batch: REST_BATCH, seconds: round(r.seconds), requests: r.calls, points: r.points, requestsPerSecond: r.calls / r.seconds, pointsPerSecond: r.points / r.seconds, latencyMs: latency(r.latencies) };
+}
+
+// ── main ───────────────────────────────────────────────────────────────────
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-api-'));
+  const profDir = PROFILE ? join(RESULTS, 'prof') : undefined;
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  const child = await startChild(join(dataDir, 'data'), profDir);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const address = `127.0.0.1:${child.grpcPort}`;
+  const trialsClient = grpcClient(protos.sibyl.Trials, address);
+  const studiesClient = grpcClient(protos.sibyl.Studies, address);
+  const cpu = cpus();
+  const machine = { cores: cpu.length, cpu: cpu[0]?.model.trim() ?? 'unknown', node: process.version, platform: process.platform, arch: process.arch };
+  try {
+    console.log(`Sibyl API benchmark — server child pid ${child.proc.pid}, gRPC :${child.grpcPort}, HTTP :${child.httpPort}`);
+    console.log(`machine: ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.platform}/${machine.arch}\n`);
+
+    process.stdout.write(`setup: ${TRIALS} trials via SuggestTrials(count ${SUGGEST_BATCH}), ${COMPLETE_FRACTION * 100}% completed via CompleteTrial ... `);
+    const built = await buildStudy(child, agent, trialsClient);
+    console.log(`suggest ${built.suggestSeconds.toFixed(1)} s, complete ${built.completeSeconds.toFixed(1)} s`);
+
+    process.stdout.write(`reads: ${SAMPLES} calls each, one at a time ... `);
+    const reads = await measureReads(child, built.name, agent, trialsClient, studiesClient);
+    console.log('done');
+
+    process.stdout.write(`gRPC ingest: ${GRPC_CHANNELS} channels × ${GRPC_IN_FLIGHT} in flight, batches of ${GRPC_BATCH}, ${SECONDS} s ... `);
+    const grpcIn = await grpcIngest(child, agent, trialsClient);
+    console.log('done');
+
+    process.stdout.write(`REST ingest: ${REST_CLIENTS} clients, batches of ${REST_BATCH}, ${SECONDS} s ... `);
+    const restIn = await restIngest(child, agent, trialsClient);
+    console.log('done\n');
+
+    const pad = (s: string, n: number) => s.padEnd(n);
+    const num = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }).padStart(10);
+    console.log(`${pad('ingest', 30)}${'calls/s'.padStart(10)}${'points/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}`);
+    console.log(`${pad(`gRPC ReportObservations ×${GRPC_BATCH}`, 30)}${num(grpcIn.callsPerSecond)}${num(grpcIn.pointsPerSecond)}${num(grpcIn.latencyMs.p50, 1)}${num(grpcIn.latencyMs.p99, 1)}`);
+    console.log(`${pad(`REST observations ×${REST_BATCH}`, 30)}${num(restIn.requestsPerSecond)}${num(restIn.pointsPerSecond)}${num(restIn.latencyMs.p50, 1)}${num(restIn.latencyMs.p99, 1)}`);
+    console.log(`\n${pad(`reads (study of ${TRIALS} trials)`, 30)}${'p50 ms'.padStart(10)}${'p90 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'max ms'.padStart(10)}`);
+    for (const [label, l] of Object.entries(reads)) console.log(`${pad(label, 30)}${num(l.p50, 2)}${num(l.p90, 2)}${num(l.p99, 2)}${num(l.max, 2)}`);
+
+    const worstRead = Math.max(...Object.values(reads).map((l) => l.p99));
+    const met = { grpcIngest: grpcIn.pointsPerSecond >= TARGETS.grpcPointsPerSecond, readsP99: worstRead <= TARGETS.readP99Ms };
+    console.log(`\ntarget gRPC ingest ≥ ${TARGETS.grpcPointsPerSecond.toLocaleString('en-US')} points/s: ${met.grpcIngest ? 'met' : 'MISSED'} (${Math.round(grpcIn.pointsPerSecond).toLocaleString('en-US')})`);
+    console.log(`target read p99 ≤ ${TARGETS.readP99Ms} ms: ${met.readsP99 ? 'met' : 'MISSED'} (worst ${worstRead.toFixed(2)} ms)`);
+
+    mkdirSync(RESULTS, { recursive: true });
+    const out = join(RESULTS, 'api.json');
+    const rounded = (l: Latency) => ({ p50: round(l.p50, 3), p90: round(l.p90, 3), p99: round(l.p99, 3), max: round(l.max, 3), n: l.n });
+    writeFileSync(out, `${JSON.stringify({
+      benchmark: 'api',
+      date: new Date().toISOString(),
+      machine,
+      server: 'child process: node dist/src/cli/main.js serve --runtime external (127.0.0.1)',
+      setup: { trials: TRIALS, suggestCount: SUGGEST_BATCH, completed: Math.round(TRIALS * COMPLETE_FRACTION), stepsPerCompletedTrial: STEPS_PER_TRIAL, metrics: 2, suggestSeconds: round(built.suggestSeconds), completeSeconds: round(built.completeSeconds), counts: built.counts, best: built.best },
+      reads: { pageSize: PAGE, samples: SAMPLES, warmup: WARMUP, unit: 'ms', ...Object.fromEntries(Object.entries(reads).map(([k, v]) => [k, rounded(v)])) },
+      grpcIngest: { ...grpcIn, callsPerSecond: Math.round(grpcIn.callsPerSecond), pointsPerSecond: Math.round(grpcIn.pointsPerSecond), latencyMs: rounded(grpcIn.latencyMs) },
+      restIngest: { ...restIn, requestsPerSecond: Math.round(restIn.requestsPerSecond), pointsPerSecond: Math.round(restIn.pointsPerSecond), latencyMs: rounded(restIn.latencyMs) },
+      targets: TARGETS,
+      met,
+    }, null, 2)}\n`);
+    console.log(`results: ${out}`);
+  } finally {
+    trialsClient.close();
+    studiesClient.close();
+    agent.destroy();
+    const code = await stopChild(child);
+    if (code !== 0) console.error(`server exited with ${code}:\n${child.stderr.join('')}`);
+    else if (child.stderr.length > 0) console.error(`server stderr:\n${child.stderr.join('').slice(-4000)}`);
+    if (profDir) console.log(`server CPU profile in ${profDir}`);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
