@@ -356,6 +356,64 @@ test('observations: strategyValue min/max/latest and metricSummaries', (t) => {
   assert.deepEqual(store.metricValues(tr!.id, 'loss'), [0.9, 0.2, 0.4, 0.3]);
 });
 
+const RECOUNT = `SELECT metric_name AS name, min(value) AS min, max(value) AS max, count(*) AS count,
+  (SELECT o2.value FROM observations o2 WHERE o2.trial_id = o.trial_id AND o2.metric_name = o.metric_name ORDER BY o2.id DESC LIMIT 1) AS latest
+  FROM observations o WHERE trial_id = ? GROUP BY metric_name ORDER BY metric_name`;
+
+test('observations: the per-metric aggregates (trial_metrics) match a recount of the rows', (t) => {
+  const { store } = withStore(t);
+  const recount = (id: number) => store.db.prepare(RECOUNT).all(id);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  const [a, b] = store.addTrials(s.id, s.name, [{ lr: 0.01 }, { lr: 0.02 }]);
+  store.addObservations(a!.id, [obs('loss', 3, 5), obs('loss', 1, 2), obs('accuracy', 0.1, 1), obs('loss', 2, 7), obs('loss', 2.5, 3)]);
+  assert.equal(store.maxStep(a!.id, 'loss'), 7, 'the highest step, not the latest');
+  assert.equal(store.maxStep(a!.id, 'f1'), 0);
+  store.appendObservationLog(
+    [{ trialName: a!.name, metricName: 'accuracy', value: '0.9', time: '2026-11-28T00:00:00.000Z' }],
+    [{ trialId: a!.id, observation: obs('accuracy', 0.9, 2) }, { trialId: b!.id, observation: obs('loss', 4, 9) }, { trialId: b!.id, observation: obs('loss', -4, 3) }],
+  );
+  // A refused batch changes no aggregate.
+  assert.throws(() => store.addObservations(a!.id, [obs('loss', -100, 100), obs('loss', Number.NaN, 101)]), /constraint failed/i);
+  assert.equal(store.maxStep(a!.id, 'loss'), 7);
+  assert.equal(store.maxStep(b!.id, 'loss'), 9);
+  for (const id of [a!.id, b!.id]) assert.deepEqual(store.metricSummaries(id), recount(id));
+  assert.equal(store.strategyValue(b!.id, 'loss', 'latest'), -4);
+
+  store.resetTrialForRelaunch(a!.id);
+  assert.deepEqual(store.metricSummaries(a!.id), []);
+  assert.equal(store.maxStep(a!.id, 'loss'), 0);
+  assert.equal(store.strategyValue(a!.id, 'loss', 'min'), undefined);
+  assert.deepEqual(store.metricSummaries(b!.id), recount(b!.id));
+  store.deleteStudy(s.id);
+  assert.equal(rowCount(store, 'trial_metrics'), 0, 'deleted with their trials');
+});
+
+test('migrations: trial_metrics is filled from the observations of an existing store', () => {
+  const db = new Database(join(tempDir(), 'old.db'));
+  try {
+    db.pragma('foreign_keys = ON');
+    const all = loadMigrations();
+    const version = all.find((m) => m.name.endsWith('_trial_metrics.sql'))!.version;
+    migrate(db, all.filter((m) => m.version < version));
+    const at = '2026-11-28T00:00:00.000Z';
+    db.prepare(`INSERT INTO studies (id, name, spec_json, base_dir, state, seed, created_at) VALUES (1, 'old', '{}', '/', 'RUNNING', 1, ?)`).run(at);
+    const trial = db.prepare(`INSERT INTO trials (id, study_id, seq, name, assignment_json, state, created_at) VALUES (?, 1, ?, ?, '{}', 'RUNNING', ?)`);
+    trial.run(1, 1, 'old-0001', at);
+    trial.run(2, 2, 'old-0002', at);
+    const o = db.prepare('INSERT INTO observations (trial_id, metric_name, step, value, time) VALUES (?, ?, ?, ?, ?)');
+    for (const [id, metric, step, value] of [[1, 'loss', 4, 0.5], [1, 'loss', 2, 0.1], [1, 'accuracy', 1, 0.7], [2, 'loss', 1, 9], [1, 'loss', 3, 0.3]] as const) o.run(id, metric, step, value, at);
+    migrate(db);
+    for (const id of [1, 2]) {
+      const rows = db.prepare(`SELECT metric_name AS name, min_value AS min, max_value AS max, n AS count, latest_value AS latest
+        FROM trial_metrics WHERE trial_id = ? ORDER BY metric_name`).all(id);
+      assert.deepEqual(rows, db.prepare(RECOUNT).all(id));
+    }
+    assert.equal((db.prepare(`SELECT max_step AS s FROM trial_metrics WHERE trial_id = 1 AND metric_name = 'loss'`).get() as { s: number }).s, 4);
+  } finally {
+    db.close();
+  }
+});
+
 // ---- the scheduler's reads ----
 
 test('trialCounts and activeTrials', (t) => {

@@ -6,7 +6,6 @@ import { SpecError } from '../spec/errors.js';
 import { DataDirBusyError, lockDataDir } from '../store/lock.js';
 import { Store, RUNTIME_KINDS, type RuntimeKind } from '../store/store.js';
 import { studyShape, trialShape, type StudyShape, type TrialShape } from '../service/shapes.js';
-import { ConfigError, startServer } from '../server/app.js';
 import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args.js';
 import { RemoteClient, RemoteError } from './remote.js';
 import { bestText, studiesTable, trialsTable } from './report.js';
@@ -144,6 +143,8 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
   if (!(RUNTIME_KINDS as readonly string[]).includes(runtime)) throw new UsageError(`--runtime must be one of ${RUNTIME_KINDS.join(', ')} (got ${JSON.stringify(runtime)})`);
   const token = stringFlag(args, 'token') ?? env['SIBYL_TOKEN'];
   const host = stringFlag(args, 'host') ?? env['SIBYL_HOST'] ?? '127.0.0.1';
+  // Loaded only here: the servers' libraries would slow down every other command.
+  const { startServer } = await import('../server/app.js');
   const running = await startServer({
     dataDir,
     host,
@@ -214,7 +215,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`sibyl: ${err.message}\n`);
       process.exit(err.status === 400 || err.status === 404 || err.status === 409 ? 2 : 1);
     }
-    if (err instanceof UsageError || err instanceof DataDirBusyError || err instanceof ConfigError) {
+    if (err instanceof UsageError || err instanceof DataDirBusyError || (err instanceof Error && err.name === 'ConfigError')) {
       process.stderr.write(`sibyl: ${err.message}\n${err instanceof UsageError ? 'Run "sibyl --help" for usage.\n' : ''}`);
       process.exit(2);
     }

@@ -143,15 +143,20 @@ export class Store {
         ORDER BY objective_value DESC, seq ASC LIMIT 1`),
       insertObservation: db.prepare(`INSERT INTO observations (trial_id, metric_name, step, value, time) VALUES (?, ?, ?, ?, ?)`),
       metricValues: db.prepare('SELECT value FROM observations WHERE trial_id = ? AND metric_name = ? ORDER BY id'),
-      metricMin: db.prepare('SELECT min(value) AS v FROM observations WHERE trial_id = ? AND metric_name = ?'),
-      metricMax: db.prepare('SELECT max(value) AS v FROM observations WHERE trial_id = ? AND metric_name = ?'),
-      metricLatest: db.prepare('SELECT value AS v FROM observations WHERE trial_id = ? AND metric_name = ? ORDER BY id DESC LIMIT 1'),
-      metricSummaries: db.prepare(`SELECT metric_name AS name, min(value) AS min, max(value) AS max, count(*) AS count,
-        (SELECT o2.value FROM observations o2 WHERE o2.trial_id = o.trial_id AND o2.metric_name = o.metric_name ORDER BY o2.id DESC LIMIT 1) AS latest
-        FROM observations o WHERE trial_id = ? GROUP BY metric_name ORDER BY metric_name`),
+      // Per-metric aggregates (migrations/0005_trial_metrics.sql): one row per trial and metric.
+      upsertMetric: db.prepare(`INSERT INTO trial_metrics (trial_id, metric_name, n, min_value, max_value, latest_value, max_step)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (trial_id, metric_name) DO UPDATE SET n = n + excluded.n, min_value = min(min_value, excluded.min_value),
+          max_value = max(max_value, excluded.max_value), latest_value = excluded.latest_value, max_step = max(max_step, excluded.max_step)`),
+      metricMin: db.prepare('SELECT min_value AS v FROM trial_metrics WHERE trial_id = ? AND metric_name = ?'),
+      metricMax: db.prepare('SELECT max_value AS v FROM trial_metrics WHERE trial_id = ? AND metric_name = ?'),
+      metricLatest: db.prepare('SELECT latest_value AS v FROM trial_metrics WHERE trial_id = ? AND metric_name = ?'),
+      metricSummaries: db.prepare(`SELECT metric_name AS name, min_value AS min, max_value AS max, n AS count, latest_value AS latest
+        FROM trial_metrics WHERE trial_id = ? ORDER BY metric_name`),
       observationsOf: db.prepare('SELECT metric_name AS metric, step, value, time FROM observations WHERE trial_id = ? ORDER BY id'),
       deleteObservations: db.prepare('DELETE FROM observations WHERE trial_id = ?'),
-      maxStep: db.prepare('SELECT max(step) AS s FROM observations WHERE trial_id = ? AND metric_name = ?'),
+      deleteMetrics: db.prepare('DELETE FROM trial_metrics WHERE trial_id = ?'),
+      maxStep: db.prepare('SELECT max_step AS s FROM trial_metrics WHERE trial_id = ? AND metric_name = ?'),
       markRunning: db.prepare(`UPDATE trials SET state = 'RUNNING', runtime_ref = ?, attempts = attempts + 1,
         started_at = coalesce(started_at, ?) WHERE id = ? AND state IN ('CREATED', 'RUNNING')`),
       complete: db.prepare(`UPDATE trials SET state = ?, reason = ?, message = ?, objective_value = ?, completed_at = ?
@@ -322,6 +327,7 @@ export class Store {
   resetTrialForRelaunch(id: number): void {
     this.db.transaction(() => {
       this.stmt.deleteObservations.run(id);
+      this.stmt.deleteMetrics.run(id);
       const info = this.stmt.resetForRelaunch.run(id);
       if (info.changes !== 1) throw new StateConflictError(`trial ${id}: cannot relaunch: it is no longer active`);
     })();
@@ -333,7 +339,27 @@ export class Store {
     if (observations.length === 0) return;
     this.db.transaction(() => {
       for (const o of observations) this.stmt.insertObservation.run(trialId, o.metric, o.step, o.value, o.time);
+      this.upsertMetrics(observations.map((observation) => ({ trialId, observation })));
     })();
+  }
+
+  /** Folds rows just inserted (in insertion order) into trial_metrics: one upsert per trial and metric. */
+  private upsertMetrics(rows: readonly { trialId: number; observation: ObservationInput }[]): void {
+    const acc = new Map<string, { trialId: number; metric: string; n: number; min: number; max: number; latest: number; maxStep: number }>();
+    for (const { trialId, observation: o } of rows) {
+      const key = `${trialId}\u0000${o.metric}`;
+      const a = acc.get(key);
+      if (!a) {
+        acc.set(key, { trialId, metric: o.metric, n: 1, min: o.value, max: o.value, latest: o.value, maxStep: o.step });
+      } else {
+        a.n += 1;
+        if (o.value < a.min) a.min = o.value;
+        if (o.value > a.max) a.max = o.value;
+        a.latest = o.value;
+        if (o.step > a.maxStep) a.maxStep = o.step;
+      }
+    }
+    for (const a of acc.values()) this.stmt.upsertMetric.run(a.trialId, a.metric, a.n, a.min, a.max, a.latest, a.maxStep);
   }
 
   /** The value a strategy picks from a trial's observations of one metric. */
@@ -345,7 +371,7 @@ export class Store {
 
   /** The highest step recorded for a metric of a trial (0 when none). */
   maxStep(trialId: number, metric: string): number {
-    return (this.stmt.maxStep.get(trialId, metric) as { s: number | null }).s ?? 0;
+    return (this.stmt.maxStep.get(trialId, metric) as { s: number } | undefined)?.s ?? 0;
   }
 
   metricValues(trialId: number, metric: string): number[] {
@@ -370,6 +396,7 @@ export class Store {
         const { metric, step, value, time } = o.observation;
         this.stmt.insertObservation.run(o.trialId, metric, step, value, time);
       }
+      this.upsertMetrics(observations);
     })();
   }
 

@@ -1,0 +1,99 @@
+// The few API calls the runtime makes, through @kubernetes/client-node, each with a deadline
+// (client-node has none: a hung apiserver would hang the call forever), and error helpers.
+import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from './render.js';
+import type { Resource } from './resources.js';
+
+export interface KubeApiOptions {
+  /** Deadline of one request (not of watches or log streams). */
+  readonly requestTimeoutMs?: number;
+}
+
+export class KubeApi {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+  private readonly timeoutMs: number;
+
+  constructor(readonly kubeConfig: KubeConfig, options: KubeApiOptions = {}) {
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.timeoutMs = options.requestTimeoutMs ?? 15_000;
+  }
+
+  /** A per-call middleware that aborts the request at the deadline. */
+  private deadline() {
+    const ms = this.timeoutMs;
+    return {
+      middleware: [
+        {
+          pre: (ctx: { setSignal(s: AbortSignal): void }) => {
+            ctx.setSignal(AbortSignal.timeout(ms));
+            return Promise.resolve(ctx);
+          },
+          post: <T>(ctx: T) => Promise.resolve(ctx),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    } as any;
+  }
+
+  create(r: Resource, namespace: string, body: KubeObject): Promise<KubeObject> {
+    return this.custom.createNamespacedCustomObject({ group: r.group, version: r.version, namespace, plural: r.plural, body }, this.deadline());
+  }
+
+  get(r: Resource, namespace: string, name: string): Promise<KubeObject> {
+    return this.custom.getNamespacedCustomObject({ group: r.group, version: r.version, namespace, plural: r.plural, name }, this.deadline());
+  }
+
+  list(r: Resource, namespace: string, labelSelector: string): Promise<{ items: KubeObject[]; metadata?: { resourceVersion?: string } }> {
+    return this.custom.listNamespacedCustomObject({ group: r.group, version: r.version, namespace, plural: r.plural, labelSelector }, this.deadline());
+  }
+
+  delete(r: Resource, namespace: string, name: string, propagationPolicy: 'Foreground' | 'Background'): Promise<unknown> {
+    return this.custom.deleteNamespacedCustomObject({ group: r.group, version: r.version, namespace, plural: r.plural, name, propagationPolicy }, this.deadline());
+  }
+
+  async pods(namespace: string, labelSelector: string): Promise<KubeObject[]> {
+    const list = await this.core.listNamespacedPod({ namespace, labelSelector }, this.deadline());
+    return list.items as unknown as KubeObject[];
+  }
+
+  /** The whole log of a pod's container (not following). */
+  podLog(namespace: string, pod: string, container: string | undefined): Promise<string> {
+    return this.core.readNamespacedPodLog({ namespace, name: pod, ...(container ? { container } : {}) }, this.deadline());
+  }
+}
+
+/** The HTTP status of a failed call (undefined for network errors and timeouts). */
+export function statusOf(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  const code = (err as { statusCode?: unknown; code?: unknown } | null)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** A short description of a failed call: the Status message when there is one. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiException) {
+    let message = '';
+    try {
+      const body = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
+      message = typeof body?.message === 'string' ? body.message : '';
+    } catch {
+      message = typeof err.body === 'string' ? err.body.slice(0, 200) : '';
+    }
+    return `HTTP ${err.code}${message ? `: ${message}` : ''}`;
+  }
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** Worth retrying: no answer, a timeout, throttling or a server-side error. */
+export function isRetryable(err: unknown): boolean {
+  const code = statusOf(err);
+  return code === undefined || code === 408 || code === 429 || code >= 500;
+}
+
+/** Exponential backoff: 200 ms doubling, capped (10 s by default), with ±20% jitter. */
+export function backoffMs(attempt: number, capMs = 10_000): number {
+  const base = Math.min(capMs, 200 * 2 ** Math.min(attempt, 16));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}

@@ -1,0 +1,96 @@
+// A trial's Kubernetes object: the template's trialSpec with its placeholders substituted
+// (Katib substitutes over the serialized template; here over its JSON, with each value
+// JSON-escaped so a quote in a categorical value cannot break the document), named after the
+// trial, in the study's namespace, labelled (object and every pod template) so the runtime can
+// find it and its pods, and with the trial's name in the primary container's environment.
+import { trialParameterValues, substitute } from '../../spec/template.js';
+import { findContainer } from '../../spec/containers.js';
+import type { TrialTemplateSpec } from '../../spec/types.js';
+import type { LaunchRequest } from '../types.js';
+import { compileCondition, type JobConditions } from './conditions.js';
+import { defaultConditions, primaryPodSelector, resourceOf, STUDY_LABEL, TRIAL_LABEL, type Resource } from './resources.js';
+
+export type KubeObject = Record<string, any>;
+
+export interface RenderedTrial {
+  readonly object: KubeObject;
+  readonly resource: Resource;
+  readonly namespace: string;
+}
+
+export interface RenderOptions {
+  /** Passed to the trial as SIBYL_PUSH_ENDPOINT. */
+  readonly pushEndpoint?: string;
+}
+
+export function renderTrial(req: LaunchRequest, options: RenderOptions = {}): RenderedTrial {
+  const spec = req.template.trialSpec;
+  if (!spec) throw new Error('the trial template has no trialSpec (required by the kubernetes runtime)');
+  const values = trialParameterValues(req.template, req.assignment, { trialName: req.trialName, namespace: req.namespace });
+  const escaped = new Map([...values].map(([k, v]) => [k, JSON.stringify(v).slice(1, -1)]));
+  const object = JSON.parse(substitute(JSON.stringify(spec), escaped)) as KubeObject;
+  const labels = { [STUDY_LABEL]: labelValue(req.studyName), [TRIAL_LABEL]: labelValue(req.trialName) };
+
+  const metadata = (object['metadata'] ??= {});
+  metadata.name = req.trialName;
+  metadata.namespace = req.namespace;
+  metadata.labels = { ...(metadata.labels ?? {}), ...labels };
+  for (const template of podTemplates(object['spec'])) {
+    const m = (template['metadata'] ??= {});
+    m.labels = { ...(m.labels ?? {}), ...labels };
+  }
+
+  const name = req.template.primaryContainerName;
+  const container = name ? (findContainer(object['spec'], name) as KubeObject | undefined) : undefined;
+  if (container) {
+    const env: KubeObject[] = Array.isArray(container['env']) ? container['env'] : [];
+    const extra: Record<string, string> = { KATIB_TRIAL_NAME: req.trialName, SIBYL_TRIAL_NAME: req.trialName, SIBYL_STUDY_NAME: req.studyName };
+    if (options.pushEndpoint) extra['SIBYL_PUSH_ENDPOINT'] = options.pushEndpoint;
+    container['env'] = [...env.filter((e) => !(e['name'] in extra)), ...Object.entries(extra).map(([n, value]) => ({ name: n, value }))];
+  }
+  return { object, resource: resourceOf(String(object['apiVersion'] ?? ''), String(object['kind'] ?? '')), namespace: req.namespace };
+}
+
+/** Every pod template in an object: objects with `spec.containers`, under a `template` key. */
+function podTemplates(root: unknown, out: KubeObject[] = []): KubeObject[] {
+  if (Array.isArray(root)) {
+    for (const item of root) podTemplates(item, out);
+  } else if (root !== null && typeof root === 'object') {
+    for (const [key, value] of Object.entries(root as KubeObject)) {
+      if (key === 'template' && value && typeof value === 'object' && Array.isArray(value.spec?.containers)) out.push(value);
+      else podTemplates(value, out);
+    }
+  }
+  return out;
+}
+
+/** Label values: at most 63 characters of [A-Za-z0-9._-], starting and ending alphanumeric. */
+function labelValue(text: string): string {
+  const v = text.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return v;
+}
+
+export interface TrialPlan {
+  readonly resource: Resource;
+  readonly conditions: JobConditions;
+  readonly podSelector: (trialName: string) => string;
+  readonly container?: string;
+}
+
+/** How a template's trials are followed: conditions (Katib's defaults per kind) and pods. */
+export function planFor(template: TrialTemplateSpec): TrialPlan {
+  const spec = template.trialSpec ?? {};
+  const resource = resourceOf(String(spec['apiVersion'] ?? ''), String(spec['kind'] ?? ''));
+  const defaults = defaultConditions(resource);
+  const success = template.successCondition ?? defaults?.success;
+  const failure = template.failureCondition ?? defaults?.failure;
+  if (success === undefined || failure === undefined) {
+    throw new Error(`kind ${resource.kind} (${spec['apiVersion']}) has no default success/failure condition: set trialTemplate.successCondition and failureCondition`);
+  }
+  return {
+    resource,
+    conditions: { success: compileCondition(success), failure: compileCondition(failure) },
+    podSelector: (trialName) => primaryPodSelector(resource, trialName, template.primaryPodLabels),
+    ...(template.primaryContainerName ? { container: template.primaryContainerName } : {}),
+  };
+}

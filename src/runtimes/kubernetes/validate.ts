@@ -1,0 +1,40 @@
+// What the kubernetes runtime needs from a study beyond what the spec parser checks: a trialSpec
+// of a namespaced API-group kind, a primary container in it, and success/failure conditions
+// (Katib's defaults per kind, or given) written in the GJSON subset conditions.ts implements.
+import { findContainer } from '../../spec/containers.js';
+import { SpecError } from '../../spec/errors.js';
+import type { StudySpec } from '../../spec/types.js';
+import { compileCondition } from './conditions.js';
+import { defaultConditions, resourceOf } from './resources.js';
+
+export function validateForKubernetes(spec: StudySpec): void {
+  const t = spec.trialTemplate;
+  const trialSpec = t.trialSpec;
+  if (!trialSpec) throw new SpecError('spec.trialTemplate.trialSpec', 'required by the kubernetes runtime');
+  const apiVersion = trialSpec['apiVersion'];
+  const kind = trialSpec['kind'];
+  if (typeof apiVersion !== 'string' || apiVersion === '') throw new SpecError('spec.trialTemplate.trialSpec.apiVersion', 'required by the kubernetes runtime');
+  if (typeof kind !== 'string' || kind === '') throw new SpecError('spec.trialTemplate.trialSpec.kind', 'required by the kubernetes runtime');
+  const resource = resourceOf(apiVersion, kind);
+  if (resource.group === '') {
+    throw new SpecError('spec.trialTemplate.trialSpec.apiVersion', `core-group kinds (${apiVersion} ${kind}) are not supported as trials: use a Job (batch/v1) or a training job`);
+  }
+  const name = t.primaryContainerName;
+  if (!name) throw new SpecError('spec.trialTemplate.primaryContainerName', 'required by the kubernetes runtime');
+  if (!findContainer(trialSpec['spec'], name)) {
+    throw new SpecError('spec.trialTemplate.primaryContainerName', `no container named "${name}" in the trialSpec`);
+  }
+  const defaults = defaultConditions(resource);
+  for (const [field, given, fallback] of [
+    ['successCondition', t.successCondition, defaults?.success],
+    ['failureCondition', t.failureCondition, defaults?.failure],
+  ] as const) {
+    const expr = given ?? fallback;
+    if (expr === undefined) throw new SpecError(`spec.trialTemplate.${field}`, `required for kind ${kind} (Katib has no default for it)`);
+    try {
+      compileCondition(expr);
+    } catch (err) {
+      throw new SpecError(`spec.trialTemplate.${field}`, (err as Error).message);
+    }
+  }
+}

@@ -1,0 +1,276 @@
+// The kubernetes runtime end to end: the real Scheduler and Store, @kubernetes/client-node, and
+// the in-process fake API server playing the apiserver, the training operator and the kubelet
+// (each TFJob's primary container runs as a local process, its output is the pod log).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { KubernetesRuntime } from '../src/runtimes/kubernetes/index.js';
+import { describeTrialFrom } from '../src/runtimes/kubernetes/store-lookup.js';
+import { compileCondition, evaluateCondition, judgeJob, matchOf } from '../src/runtimes/kubernetes/conditions.js';
+import { validateForKubernetes } from '../src/runtimes/kubernetes/validate.js';
+import { Scheduler, type SchedulerEvent } from '../src/scheduler/scheduler.js';
+import { parseStudyDocument, parseStudyText } from '../src/spec/parse.js';
+import { SpecError } from '../src/spec/errors.js';
+import type { StudySpec } from '../src/spec/types.js';
+import { Store, type TrialRecord } from '../src/store/store.js';
+import { startFakeKube, type FakeKube } from './support/fake-kube/index.js';
+import { tempDir } from './support/study.js';
+
+const MLP = fileURLToPath(new URL('../../examples/mlp/', import.meta.url));
+const TFJOB_YAML = readFileSync(`${MLP}tfjob.yaml`, 'utf8');
+
+/** examples/mlp/tfjob.yaml with `--epochs 20` appended to the trial's args. */
+function shortTfjobText(): string {
+  const text = TFJOB_YAML.replace(/\n(\s+)- \$\{trialParameters\.hiddenLayers\}\n/, (all, indent: string) => `${all.trimEnd()}\n${indent}- --epochs\n${indent}- "20"\n`);
+  assert.notEqual(text, TFJOB_YAML);
+  return text;
+}
+
+/** The short study with its document edited (budgets, the container's command). */
+function editedSpec(edit: (doc: any) => void): StudySpec {
+  const doc = parseYaml(shortTfjobText());
+  edit(doc);
+  return parseStudyDocument(doc);
+}
+
+const containerOf = (doc: any) => doc.spec.trialTemplate.trialSpec.spec.tfReplicaSpecs.Worker.template.spec.containers[0];
+
+interface KubeHarness {
+  readonly store: Store;
+  readonly scheduler: Scheduler;
+  readonly events: SchedulerEvent[];
+  readonly errors: Error[];
+  readonly logs: string[];
+  close(): Promise<void>;
+}
+
+function kubeHarness(kubeConfig: KubeConfig, dataDir = tempDir()): KubeHarness {
+  const store = Store.open(dataDir);
+  const events: SchedulerEvent[] = [];
+  const errors: Error[] = [];
+  const logs: string[] = [];
+  const scheduler = new Scheduler({
+    store,
+    runtime: (listener) =>
+      new KubernetesRuntime({
+        kubeConfig,
+        listener,
+        pushEndpoint: 'http://127.0.0.1:1/push',
+        log: (m) => logs.push(m),
+        describeTrial: describeTrialFrom(store),
+        requestTimeoutMs: 1000,
+        podPollMs: 100,
+      }),
+    onEvent: (e) => events.push(e),
+    onError: (e) => errors.push(e),
+  });
+  return {
+    store, scheduler, events, errors, logs,
+    close: async () => {
+      await scheduler.close();
+      store.close();
+    },
+  };
+}
+
+function fakeFor() {
+  return startFakeKube({ resolveWorkingDir: () => MLP, bookmarkMs: 500 });
+}
+
+/** The metric values a pod log holds, in order (the trainer prints `epoch=N loss=… accuracy=…`). */
+function metricsInLog(log: string, metric: string): number[] {
+  return [...log.matchAll(new RegExp(`\\b${metric}=([-+0-9.eE]+)`, 'g'))].map((m) => Number(m[1]));
+}
+
+function assertMetricsMatchLogs(kube: FakeKube, store: Store, namespace: string, trials: TrialRecord[]) {
+  for (const t of trials) {
+    const log = kube.operator.podLog(namespace, `${t.name}-worker-0`);
+    const accuracy = metricsInLog(log, 'accuracy');
+    assert.equal(accuracy.length, 20, `${t.name}: 20 epochs in the pod log`);
+    assert.deepEqual(store.metricValues(t.id, 'accuracy'), accuracy, `${t.name}: every accuracy line recorded exactly once`);
+    assert.deepEqual(store.metricValues(t.id, 'loss'), metricsInLog(log, 'loss'), `${t.name}: loss lines`);
+    assert.equal(t.objectiveValue, accuracy[accuracy.length - 1], `${t.name}: objective = latest accuracy`);
+  }
+}
+
+test('examples/mlp/tfjob.yaml runs to SUCCEEDED as TFJobs: one per trial, values in the args, metrics from the pod logs, objects deleted', { timeout: 60_000 }, async () => {
+  const { kube, kubeConfig } = await fakeFor();
+  const h = kubeHarness(kubeConfig);
+  try {
+    const spec = parseStudyText(shortTfjobText());
+    validateForKubernetes(spec);
+    const created = h.store.createStudy(spec, MLP, 1);
+    await h.scheduler.adopt([created.id]);
+    const study = await h.scheduler.waitForEnd(created.id);
+    const trials = h.store.listTrials(created.id);
+    assert.equal(study.state, 'SUCCEEDED', study.message ?? '');
+    assert.equal(trials.length, 9);
+    assert.ok(trials.every((t) => t.state === 'SUCCEEDED'), trials.map((t) => `${t.name} ${t.state} ${t.reason} ${t.message}`).join('\n'));
+
+    const posts = kube.requests.filter((r) => r.method === 'POST' && r.path === '/apis/kubeflow.org/v1/namespaces/kubeflow/tfjobs');
+    assert.equal(posts.length, 9, 'one create per trial');
+    for (const t of trials) {
+      assert.equal(kube.created.get(t.name), 1);
+      const body = posts.find((p) => p.body?.['metadata'].name === t.name)?.body;
+      assert.ok(body, `${t.name} was created`);
+      assert.equal(body['metadata'].namespace, 'kubeflow');
+      assert.equal(body['metadata'].labels['sibyl.dev/study'], 'mlp-tfjob');
+      assert.equal(body['metadata'].labels['sibyl.dev/trial'], t.name);
+      const worker = body['spec'].tfReplicaSpecs.Worker.template;
+      assert.equal(worker.metadata.labels['sibyl.dev/trial'], t.name, 'the pod template is labelled');
+      const c = worker.spec.containers[0];
+      assert.deepEqual(c.args, ['--learning-rate', String(t.assignment['learning_rate']), '--hidden-layers', String(t.assignment['hidden_layers']), '--epochs', '20']);
+      const env = Object.fromEntries(c.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+      assert.equal(env['KATIB_TRIAL_NAME'], t.name);
+      assert.equal(env['SIBYL_TRIAL_NAME'], t.name);
+      assert.equal(env['SIBYL_PUSH_ENDPOINT'], 'http://127.0.0.1:1/push');
+    }
+    assertMetricsMatchLogs(kube, h.store, 'kubeflow', trials);
+    // Objects are deleted once their trial is recorded (give the last deletes a moment).
+    for (let i = 0; i < 50 && kube.all('tfjobs').length > 0; i++) await sleep(50);
+    assert.equal(kube.all('tfjobs').length, 0, 'every TFJob deleted');
+    assert.equal(kube.all('pods').length, 0, 'their pods went with them');
+    assert.ok(kube.count('DELETE', '/tfjobs/') >= 9);
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await h.close();
+    await kube.close();
+  }
+});
+
+test('500s, hung requests, 409s, an expired watch and cut log streams lose no trial and duplicate none', { timeout: 60_000 }, async () => {
+  const { kube, kubeConfig } = await fakeFor();
+  const h = kubeHarness(kubeConfig);
+  // Output paced at 40 ms a line, so log streams get cut mid-trial.
+  const spec = editedSpec((doc) => {
+    Object.assign(containerOf(doc), { command: ['sh', '-c', 'node train.mjs "$@" | while IFS= read -r l; do echo "$l"; sleep 0.04; done', 'train'] });
+    doc.spec.maxTrialCount = 6;
+  });
+  const tfjobs = '/apis/kubeflow.org/v1/namespaces/kubeflow/tfjobs';
+  kube.inject({ method: 'POST', path: tfjobs, count: 2, status: 500 }); // refused, nothing created
+  kube.inject({ method: 'POST', path: tfjobs, count: 1, status: 500, applyFirst: true }); // created, answer lost
+  kube.inject({ method: 'POST', path: tfjobs, count: 1, hang: true, applyFirst: true }); // created, never answered
+  kube.inject({ method: 'POST', path: tfjobs, count: 1, status: 409, applyFirst: true }); // created, answered 409
+  kube.inject({ method: 'GET', path: tfjobs, query: 'watch=true', count: 2, status: 500 });
+  kube.inject({ method: 'GET', path: '/pods', count: 2, status: 503 });
+  const chaos = setInterval(() => {
+    kube.expireWatches();
+    kube.operator.dropLogStreams();
+  }, 400);
+  try {
+    const created = h.store.createStudy(spec, MLP, 1);
+    await h.scheduler.adopt([created.id]);
+    const study = await h.scheduler.waitForEnd(created.id);
+    clearInterval(chaos);
+    const trials = h.store.listTrials(created.id);
+    assert.equal(study.state, 'SUCCEEDED', study.message ?? '');
+    assert.equal(trials.length, 6);
+    assert.ok(trials.every((t) => t.state === 'SUCCEEDED'), trials.map((t) => `${t.name} ${t.state} ${t.reason} ${t.message}`).join('\n'));
+    for (const t of trials) assert.equal(kube.created.get(t.name), 1, `${t.name} created once`);
+    assert.ok(kube.count('POST', tfjobs) >= 6 + 5, 'the faults were hit');
+    assert.ok(h.logs.some((l) => /exists already: adopting/.test(l)), 'a 409 was adopted');
+    assert.ok(h.logs.some((l) => /expired \(410\)/.test(l)), 'an expired watch was relisted');
+    assertMetricsMatchLogs(kube, h.store, 'kubeflow', trials);
+    assert.deepEqual(h.errors, []);
+  } finally {
+    clearInterval(chaos);
+    await h.close();
+    await kube.close();
+  }
+});
+
+test('a TFJob that fails (its command exits 1) is a FAILED trial with the operator\'s reason and message', { timeout: 30_000 }, async () => {
+  const { kube, kubeConfig } = await fakeFor();
+  const h = kubeHarness(kubeConfig);
+  const spec = editedSpec((doc) => {
+    Object.assign(containerOf(doc), { command: ['sh', '-c', 'echo "accuracy=0.5 loss=1"; echo boom >&2; exit 1', 'trial'] });
+    Object.assign(doc.spec, { parallelTrialCount: 1, maxTrialCount: 2, maxFailedTrialCount: 1 });
+  });
+  try {
+    const created = h.store.createStudy(spec, MLP, 1);
+    await h.scheduler.adopt([created.id]);
+    const study = await h.scheduler.waitForEnd(created.id);
+    const trials = h.store.listTrials(created.id);
+    assert.equal(study.state, 'FAILED');
+    assert.ok(trials.length >= 1);
+    for (const t of trials) {
+      assert.equal(t.state, 'FAILED');
+      assert.equal(t.reason, 'TFJobFailed');
+      assert.equal(t.message, `TFJob kubeflow/${t.name} has failed because 1 Worker replica(s) failed.`);
+      assert.equal(kube.created.get(t.name), 1);
+    }
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await h.close();
+    await kube.close();
+  }
+});
+
+test('a restart while the TFJobs run re-adopts them: none is created twice and the study completes', { timeout: 40_000 }, async () => {
+  const { kube, kubeConfig } = await fakeFor();
+  const dataDir = tempDir();
+  const spec = editedSpec((doc) => {
+    Object.assign(containerOf(doc), { command: ['sh', '-c', 'sleep 1.5; exec node train.mjs "$@"', 'train'] });
+    Object.assign(doc.spec, { parallelTrialCount: 3, maxTrialCount: 3 });
+  });
+  const first = kubeHarness(kubeConfig, dataDir);
+  let second: KubeHarness | undefined;
+  try {
+    const created = first.store.createStudy(spec, MLP, 1);
+    await first.scheduler.adopt([created.id]);
+    // Wait until the three TFJobs run (their pods' processes are in their sleep).
+    for (let i = 0; i < 100 && kube.all('pods').filter((p) => p['status'].phase === 'Running').length < 3; i++) await sleep(50);
+    assert.equal(kube.all('tfjobs').length, 3);
+    await first.close();
+    const running = kube.all('pods').filter((p) => p['status'].phase === 'Running').length;
+    assert.equal(running, 3, 'the TFJobs outlive the runner');
+
+    second = kubeHarness(kubeConfig, dataDir);
+    await second.scheduler.adopt([created.id]);
+    const study = await second.scheduler.waitForEnd(created.id);
+    const trials = second.store.listTrials(created.id);
+    assert.equal(study.state, 'SUCCEEDED', study.message ?? '');
+    assert.equal(trials.length, 3);
+    assert.ok(trials.every((t) => t.state === 'SUCCEEDED'), trials.map((t) => `${t.name} ${t.state} ${t.reason} ${t.message}`).join('\n'));
+    for (const t of trials) assert.equal(kube.created.get(t.name), 1, `${t.name} created once`);
+    assert.equal(kube.count('POST', '/tfjobs'), 3, 'no create after the restart: recover re-adopted all three');
+    assertMetricsMatchLogs(kube, second.store, 'kubeflow', trials);
+    assert.deepEqual([...first.errors, ...second.errors], []);
+  } finally {
+    await second?.close();
+    await kube.close();
+  }
+});
+
+test('conditions: Katib\'s default GJSON paths, failure first; validateForKubernetes', () => {
+  const success = compileCondition('status.conditions.#(type=="Succeeded")#|#(status=="True")#');
+  const failure = compileCondition('status.conditions.#(type=="Failed")#|#(status=="True")#');
+  const job = (conditions: object[]) => ({ status: { conditions } });
+  const running = job([{ type: 'Created', status: 'True' }, { type: 'Running', status: 'True' }]);
+  assert.deepEqual(judgeJob(running, { success, failure }), { state: 'running' });
+  const done = job([{ type: 'Running', status: 'False' }, { type: 'Succeeded', status: 'True', reason: 'TFJobSucceeded', message: 'ok' }]);
+  assert.deepEqual(judgeJob(done, { success, failure }), { state: 'succeeded', reason: 'TFJobSucceeded', message: 'ok' });
+  const both = job([{ type: 'Succeeded', status: 'True' }, { type: 'Failed', status: 'True', reason: 'R', message: 'M' }]);
+  assert.deepEqual(judgeJob(both, { success, failure }), { state: 'failed', reason: 'R', message: 'M' });
+  assert.equal(matchOf(evaluateCondition(success, job([{ type: 'Succeeded', status: 'False' }]))), undefined);
+  assert.deepEqual(evaluateCondition(compileCondition('status.conditions.#(type=="Succeeded").reason'), done), 'TFJobSucceeded');
+  assert.deepEqual(evaluateCondition(compileCondition('status.conditions.#(status!="True")#.type'), done), ['Running']);
+  assert.deepEqual(evaluateCondition(compileCondition('status.replicas.#(n>=2)#'), { status: { replicas: [{ n: 1 }, { n: 2 }, { n: 3 }] } }), [{ n: 2 }, { n: 3 }]);
+  assert.throws(() => compileCondition('status.conditions.#.type'), /unsupported/);
+  assert.throws(() => compileCondition('status.conditions.#(type=Succeeded)'), /JSON literal|unsupported/);
+
+  const spec = parseStudyText(shortTfjobText());
+  validateForKubernetes(spec);
+  const local = parseStudyDocument({
+    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name: 'x' },
+    spec: { objective: { type: 'maximize', objectiveMetricName: 'a' }, algorithm: { algorithmName: 'grid' }, parameters: [{ name: 'p', parameterType: 'int', feasibleSpace: { min: '1', max: '2' } }], trialTemplate: { command: ['echo', '${trialParameters.p}'], trialParameters: [{ name: 'p', reference: 'p' }] } },
+  });
+  assert.throws(() => validateForKubernetes(local), (e: unknown) => e instanceof SpecError && e.field === 'spec.trialTemplate.trialSpec' && e.reason === 'required by the kubernetes runtime');
+  const badContainer = editedSpec((doc) => (doc.spec.trialTemplate.primaryContainerName = 'pytorch'));
+  assert.throws(() => validateForKubernetes(badContainer), (e: unknown) => e instanceof SpecError && e.field === 'spec.trialTemplate.primaryContainerName');
+});
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
