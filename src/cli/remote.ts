@@ -42,30 +42,28 @@ export class RemoteClient {
     return json as T;
   }
 
-  async listStudies(): Promise<StudyShape[]> {
-    const all: StudyShape[] = [];
+  /** Every item of a paged list, following the page tokens. */
+  private async all<T>(path: string, key: string): Promise<T[]> {
+    const items: T[] = [];
     let token = '';
     do {
-      const page = await this.call<{ studies: StudyShape[]; nextPageToken: string }>('GET', `/studies?pageSize=1000${token ? `&pageToken=${token}` : ''}`);
-      all.push(...page.studies);
+      const page = await this.call<Record<string, unknown> & { nextPageToken: string }>('GET', `${path}?pageSize=1000${token ? `&pageToken=${token}` : ''}`);
+      items.push(...(page[key] as T[]));
       token = page.nextPageToken;
     } while (token);
-    return all;
+    return items;
+  }
+
+  listStudies(): Promise<StudyShape[]> {
+    return this.all('/studies', 'studies');
   }
 
   getStudy(name: string): Promise<StudyShape> {
     return this.call('GET', `/studies/${encodeURIComponent(name)}`);
   }
 
-  async listTrials(name: string): Promise<TrialShape[]> {
-    const all: TrialShape[] = [];
-    let token = '';
-    do {
-      const page = await this.call<{ trials: TrialShape[]; nextPageToken: string }>('GET', `/studies/${encodeURIComponent(name)}/trials?pageSize=1000${token ? `&pageToken=${token}` : ''}`);
-      all.push(...page.trials);
-      token = page.nextPageToken;
-    } while (token);
-    return all;
+  listTrials(name: string): Promise<TrialShape[]> {
+    return this.all(`/studies/${encodeURIComponent(name)}/trials`, 'trials');
   }
 
   getTrial(name: string): Promise<TrialShape> {

@@ -100,3 +100,7 @@ export const CompleteBody = Type.Object({
   infeasible: Type.Optional(Type.Boolean()),
   reason: Type.Optional(Type.String({ maxLength: 10_000 })),
 }, { additionalProperties: false });
+
+/** A reference to a shared schema, and the error responses every route may give. */
+export const ref = (id: string) => ({ $ref: `${id}#` });
+export const ERROR_RESPONSES = { 400: ref('Error'), 401: ref('Error'), 404: ref('Error'), 409: ref('Error') };

@@ -1,10 +1,9 @@
 // REST routes for studies, including their event stream (Server-Sent Events).
 import type { FastifyPluginAsync } from 'fastify';
 import type { StudyEvent } from '../../service/study-service.js';
-import { BudgetBody, CreateStudyBody, NameParams, PageQuery, TrialsQuery, SuggestBody } from './schemas.js';
+import { BudgetBody, CreateStudyBody, NameParams, PageQuery, TrialsQuery, SuggestBody, ERROR_RESPONSES, ref } from './schemas.js';
 
-const ref = (id: string) => ({ $ref: `${id}#` });
-const errors = { 400: ref('Error'), 401: ref('Error'), 404: ref('Error'), 409: ref('Error') };
+const errors = ERROR_RESPONSES;
 
 type Name = { name: string };
 

@@ -1,10 +1,9 @@
 // REST routes for single trials: read, stop, and the ask/tell and push-metrics calls.
 import type { FastifyPluginAsync } from 'fastify';
 import type { CompleteTrialRequest } from '../../service/study-service.js';
-import { CompleteBody, NameParams, ObservationsBody } from './schemas.js';
+import { CompleteBody, NameParams, ObservationsBody, ERROR_RESPONSES, ref } from './schemas.js';
 
-const ref = (id: string) => ({ $ref: `${id}#` });
-const errors = { 400: ref('Error'), 401: ref('Error'), 404: ref('Error'), 409: ref('Error') };
+const errors = ERROR_RESPONSES;
 
 type Name = { name: string };
 
