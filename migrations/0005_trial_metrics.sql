@@ -1,8 +1,9 @@
 -- Per trial and metric: the running aggregates of its observations, written by the store in
 -- the same transaction as the observations (one upsert per metric per batch, not per row).
 -- They make the reads that were walks over every observation of a trial O(1):
---   maxStep      the default step of a point reported without one (per ReportObservations call,
---                it cost ~0.3 ms per 10,000 points already stored for that trial and metric)
+--   maxStep      the default step of a point reported without one: once per metric per
+--                ReportObservations call, it was a walk costing ~0.7 ms per 10,000 points already
+--                stored for that trial and metric (7 ms at 100,000)
 --   summaries    the `metrics` of every trial in GetTrial/ListTrials responses
 --   strategy     min/max/latest when a trial completes
 CREATE TABLE trial_metrics (

@@ -52,7 +52,17 @@ test('sibyl run killed with SIGKILL at random moments finishes the 12-point grid
   let kills = 0;
   for (; kills < 3; kills += 1) {
     const run = startCli(args);
-    await sleep(300 + Math.random() * 900); // within the first or second wave of trials
+    // Kill while trials run: after the run reports a trial RUNNING (whatever the machine's
+    // load), at a random moment within the next wave.
+    let out = '';
+    await new Promise<void>((started) => {
+      run.child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/ RUNNING /.test(out)) started();
+      });
+      void run.done.then(() => started());
+    });
+    await sleep(100 + Math.random() * 700);
     run.child.kill('SIGKILL');
     const result = await run.done;
     assert.equal(result.signal, 'SIGKILL', `run ${kills + 1} ended before it was killed:\n${result.stdout}\n${result.stderr}`);

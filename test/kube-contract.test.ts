@@ -8,6 +8,7 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  loadYaml,
   PatchStrategy,
   setHeaderOptions,
   Watch,
@@ -16,7 +17,6 @@ import {
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { parse } from 'yaml';
 import { kubectl, repoPath, startKubeApiServer, type KubeApiServer } from './support/kube-apiserver.js';
 
 const NS = 'trials';
@@ -106,7 +106,11 @@ test('kube contract: TFJob CRD + client-node against a real kube-apiserver 1.20.
     });
 
     await t.test('the TFJob CRD installs and becomes Established; the namespace is created', async () => {
-      const crd = parse(readFileSync(repoPath('deploy', 'crds', 'tfjob.yaml'), 'utf8')) as V1CustomResourceDefinition;
+      // Pitfall: typed APIs serialize the body through client-node's models, which drop keys whose
+      // model name differs from the JSON name (`default` is `_default`, `x-kubernetes-preserve-unknown-fields`
+      // is `x_kubernetes_preserve_unknown_fields`). A plain parsed-YAML CRD therefore loses its
+      // defaults and preserve-unknown-fields; loadYaml() deserializes into the models first.
+      const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(repoPath('deploy', 'crds', 'tfjob.yaml'), 'utf8'));
       // Server-side dry run first: full admission and structural-schema checks, nothing stored.
       const dry = kubectl(srv, ['apply', '--dry-run=server', '-f', repoPath('deploy', 'crds', 'tfjob.yaml')]);
       assert.equal(dry.status, 0, dry.stderr);
@@ -115,6 +119,11 @@ test('kube contract: TFJob CRD + client-node against a real kube-apiserver 1.20.
         const got = await ext.readCustomResourceDefinition({ name: 'tfjobs.kubeflow.org' });
         return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
       });
+      const stored = kubectl(srv, ['get', 'crd', 'tfjobs.kubeflow.org', '-o', 'json']);
+      assert.equal(stored.status, 0, stored.stderr);
+      const spec = JSON.parse(stored.stdout).spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+      assert.equal(spec.runPolicy.properties.suspend.default, false);
+      assert.equal(spec.tfReplicaSpecs.additionalProperties.properties.template['x-kubernetes-preserve-unknown-fields'], true);
       await core.createNamespace({ body: { metadata: { name: NS } } });
       // The resource is served once discovery and the CR handler know it.
       await until('tfjobs served', 60_000, async () => (await co.listNamespacedCustomObject({ ...G })) as unknown);

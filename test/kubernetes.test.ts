@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubernetesRuntime } from '../src/runtimes/kubernetes/index.js';
-import { describeTrialFrom } from '../src/runtimes/kubernetes/store-lookup.js';
 import { compileCondition, evaluateCondition, judgeJob, matchOf } from '../src/runtimes/kubernetes/conditions.js';
 import { validateForKubernetes } from '../src/runtimes/kubernetes/validate.js';
 import { Scheduler, type SchedulerEvent } from '../src/scheduler/scheduler.js';
@@ -60,7 +59,6 @@ function kubeHarness(kubeConfig: KubeConfig, dataDir = tempDir()): KubeHarness {
         listener,
         pushEndpoint: 'http://127.0.0.1:1/push',
         log: (m) => logs.push(m),
-        describeTrial: describeTrialFrom(store),
         requestTimeoutMs: 1000,
         podPollMs: 100,
       }),
@@ -85,11 +83,11 @@ function metricsInLog(log: string, metric: string): number[] {
   return [...log.matchAll(new RegExp(`\\b${metric}=([-+0-9.eE]+)`, 'g'))].map((m) => Number(m[1]));
 }
 
-function assertMetricsMatchLogs(kube: FakeKube, store: Store, namespace: string, trials: TrialRecord[]) {
+function assertMetricsMatchLogs(kube: FakeKube, store: Store, namespace: string, trials: TrialRecord[], lines = 20) {
   for (const t of trials) {
     const log = kube.operator.podLog(namespace, `${t.name}-worker-0`);
     const accuracy = metricsInLog(log, 'accuracy');
-    assert.equal(accuracy.length, 20, `${t.name}: 20 epochs in the pod log`);
+    assert.equal(accuracy.length, lines, `${t.name}: ${lines} metrics lines in the pod log`);
     assert.deepEqual(store.metricValues(t.id, 'accuracy'), accuracy, `${t.name}: every accuracy line recorded exactly once`);
     assert.deepEqual(store.metricValues(t.id, 'loss'), metricsInLog(log, 'loss'), `${t.name}: loss lines`);
     assert.equal(t.objectiveValue, accuracy[accuracy.length - 1], `${t.name}: objective = latest accuracy`);
@@ -170,7 +168,9 @@ test('500s, hung requests, 409s, an expired watch and cut log streams lose no tr
     assert.equal(trials.length, 6);
     assert.ok(trials.every((t) => t.state === 'SUCCEEDED'), trials.map((t) => `${t.name} ${t.state} ${t.reason} ${t.message}`).join('\n'));
     for (const t of trials) assert.equal(kube.created.get(t.name), 1, `${t.name} created once`);
-    assert.ok(kube.count('POST', tfjobs) >= 6 + 5, 'the faults were hit');
+    assert.equal(kube.pendingFaults, 0, 'every injected fault was hit');
+    assert.ok(kube.count('POST', tfjobs) > 6 + 2, 'creates were retried');
+    assert.ok(h.logs.some((l) => /creating the TFJob failed \((AbortError|TimeoutError|FetchError)/.test(l)), `a hung create timed out:\n${h.logs.join('\n')}`);
     assert.ok(h.logs.some((l) => /exists already: adopting/.test(l)), 'a 409 was adopted');
     assert.ok(h.logs.some((l) => /expired \(410\)/.test(l)), 'an expired watch was relisted');
     assertMetricsMatchLogs(kube, h.store, 'kubeflow', trials);
@@ -213,7 +213,8 @@ test('a restart while the TFJobs run re-adopts them: none is created twice and t
   const { kube, kubeConfig } = await fakeFor();
   const dataDir = tempDir();
   const spec = editedSpec((doc) => {
-    Object.assign(containerOf(doc), { command: ['sh', '-c', 'sleep 1.5; exec node train.mjs "$@"', 'train'] });
+    // A metrics line before the restart, the rest after it.
+    Object.assign(containerOf(doc), { command: ['sh', '-c', 'echo "epoch=0 loss=9 accuracy=0.01"; sleep 1.5; exec node train.mjs "$@"', 'train'] });
     Object.assign(doc.spec, { parallelTrialCount: 3, maxTrialCount: 3 });
   });
   const first = kubeHarness(kubeConfig, dataDir);
@@ -224,6 +225,9 @@ test('a restart while the TFJobs run re-adopts them: none is created twice and t
     // Wait until the three TFJobs run (their pods' processes are in their sleep).
     for (let i = 0; i < 100 && kube.all('pods').filter((p) => p['status'].phase === 'Running').length < 3; i++) await sleep(50);
     assert.equal(kube.all('tfjobs').length, 3);
+    const observed = () => first.store.db.prepare('SELECT count(*) AS n FROM observations').get() as { n: number };
+    for (let i = 0; i < 100 && observed().n < 6; i++) await sleep(20);
+    assert.equal(observed().n, 6, 'the first runner recorded each trial\'s first line');
     await first.close();
     const running = kube.all('pods').filter((p) => p['status'].phase === 'Running').length;
     assert.equal(running, 3, 'the TFJobs outlive the runner');
@@ -237,7 +241,7 @@ test('a restart while the TFJobs run re-adopts them: none is created twice and t
     assert.ok(trials.every((t) => t.state === 'SUCCEEDED'), trials.map((t) => `${t.name} ${t.state} ${t.reason} ${t.message}`).join('\n'));
     for (const t of trials) assert.equal(kube.created.get(t.name), 1, `${t.name} created once`);
     assert.equal(kube.count('POST', '/tfjobs'), 3, 'no create after the restart: recover re-adopted all three');
-    assertMetricsMatchLogs(kube, second.store, 'kubeflow', trials);
+    assertMetricsMatchLogs(kube, second.store, 'kubeflow', trials, 21);
     assert.deepEqual([...first.errors, ...second.errors], []);
   } finally {
     await second?.close();

@@ -9,8 +9,8 @@ import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { assignmentKey, gridPoints } from '../suggestion-algorithms/space.js';
 import { unitCube } from '../suggestion-algorithms/transform.js';
 import type { SuggestionAlgorithm } from '../suggestion-algorithms/types.js';
-import { observationWeights } from '../suggestion-algorithms/tpe/observations.js';
-import { ParzenEstimator } from '../suggestion-algorithms/tpe/parzen.js';
+import { observationWeights, parameterSpace } from '../suggestion-algorithms/tpe/observations.js';
+import { logGaussMass, ParzenEstimator } from '../suggestion-algorithms/tpe/parzen.js';
 import { Rng } from '../suggestion-algorithms/rng.js';
 
 const VARIANTS = ['tpe', 'multivariate-tpe'] as const;
@@ -223,35 +223,96 @@ test('a finite space is never repeated while unused points remain, then reports 
   }
 });
 
-test('the Parzen estimator is a normalised density and samples follow it', () => {
-  const kinds = [{ kind: 'numeric' as const }, { kind: 'categorical' as const, size: 3 }];
-  const group = { rows: new Float64Array([0.1, 0, 0.15, 2, 0.9, 1, 0.02, 0]), n: 4, weights: observationWeights(4) };
+test('the Parzen estimator scores points exactly as Optuna 3.1’s _ParzenEstimator.log_pdf', () => {
+  // Reference values from Optuna 3.1.0 (consider_prior, prior_weight 1, magic clip, no
+  // endpoints, default_weights) for x ~ FloatDistribution(0, 1), y ~ IntDistribution(0, 9) and
+  // c ~ CategoricalDistribution of 3, univariate per parameter and multivariate over all three.
+  // The continuous values include 3.1's truncnorm.logpdf without the −log(sigma) Jacobian;
+  // y is scored by the mass of its cell (q-bounds). On the [0,1] scale y = v stands at (v + 0.5)/10.
+  const kinds = [{ kind: 'numeric' as const }, { kind: 'numeric' as const, halfCell: 0.05 }, { kind: 'categorical' as const, size: 3 }];
+  const xs = [0.12, 0.5, 0.33, 0.91, 0.05, 0.62, 0.47, 0.78];
+  const ys = [2, 9, 0, 4, 4, 7, 1, 3];
+  const cs = [0, 2, 1, 1, 0, 2, 0, 1];
+  const group = { rows: new Float64Array(xs.flatMap((x, i) => [x, ((ys[i] as number) + 0.5) / 10, cs[i] as number])), n: 8, weights: observationWeights(8) };
+  const px = [0.02, 0.3, 0.55, 0.97];
+  const py = [0, 3, 6, 9];
+  const pc = [0, 1, 2, 0];
+  const points = new Float64Array(px.flatMap((x, i) => [x, ((py[i] as number) + 0.5) / 10, pc[i] as number]));
+  const expected: Record<string, number[]> = {
+    x: [-1.444579, -1.428889, -1.250533, -1.687687],
+    y: [-2.219147, -1.901834, -2.862118, -2.77441],
+    c: [-1.01857, -1.01857, -1.280934, -1.01857],
+    joint: [-4.79482, -4.939768, -4.306617, -5.71549],
+  };
+  const out = new Float64Array(4);
+  const check = (name: string, params: number[], bandwidth: 'neighbours' | 'scott') => {
+    new ParzenEstimator(kinds, params, group, { priorWeight: 1, bandwidth }).logPdf(points, 4, out);
+    (expected[name] as number[]).forEach((want, i) => assert.ok(Math.abs((out[i] as number) - want) < 2e-6, `${name}[${i}]: ${out[i]} vs Optuna's ${want}`));
+  };
+  check('x', [0], 'neighbours');
+  check('y', [1], 'neighbours');
+  check('c', [2], 'neighbours');
+  check('joint', [0, 1, 2], 'scott');
+});
+
+test('on a grid the Parzen estimator is a normalised distribution and samples follow it', () => {
+  // A 10-point grid parameter (cell masses, like Optuna's q-bounds) and a categorical one: the
+  // probabilities of all 30 points sum to 1, and snapped samples land with those frequencies.
+  const kinds = [{ kind: 'numeric' as const, halfCell: 0.05 }, { kind: 'categorical' as const, size: 3 }];
+  const group = { rows: new Float64Array([0.15, 0, 0.15, 2, 0.95, 1, 0.05, 0]), n: 4, weights: observationWeights(4) };
   for (const bandwidth of ['neighbours', 'scott'] as const) {
     const parzen = new ParzenEstimator(kinds, [0, 1], group, { priorWeight: 1, bandwidth });
-    const steps = 4000;
-    const grid = new Float64Array(3 * steps * 2);
-    for (let c = 0; c < 3; c++) for (let j = 0; j < steps; j++) grid.set([(j + 0.5) / steps, c], (c * steps + j) * 2);
-    const logDensity = new Float64Array(3 * steps);
-    parzen.logPdf(grid, 3 * steps, logDensity);
-    const mass = (from: number, to: number, below = 1) => {
-      let m = 0;
-      for (let i = from; i < to; i++) if ((grid[i * 2] as number) < below) m += Math.exp(logDensity[i] as number) / steps;
-      return m;
-    };
-    assert.ok(Math.abs(mass(0, 3 * steps) - 1) < 1e-4, `${bandwidth}: integrates to 1`);
+    const points = new Float64Array(30 * 2);
+    for (let c = 0; c < 3; c++) for (let j = 0; j < 10; j++) points.set([(j + 0.5) / 10, c], (c * 10 + j) * 2);
+    const logP = new Float64Array(30);
+    parzen.logPdf(points, 30, logP);
+    const p = [...logP].map(Math.exp);
+    assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-6, `${bandwidth}: probabilities sum to 1`);
     const rng = new Rng(1);
     const draw = new Float64Array(2);
     const draws = 20000;
-    let choice0 = 0;
-    let low = 0;
+    const seen = new Array<number>(30).fill(0);
     for (let i = 0; i < draws; i++) {
       parzen.sample(rng, draw, 0);
-      if (draw[1] === 0) choice0 += 1;
-      if ((draw[0] as number) < 0.2) low += 1;
+      const cell = Math.min(9, Math.floor((draw[0] as number) * 10));
+      const at = (draw[1] as number) * 10 + cell;
+      seen[at] = (seen[at] as number) + 1;
     }
-    assert.ok(Math.abs(choice0 / draws - mass(0, steps)) < 0.015, `${bandwidth}: categorical frequency matches`);
-    assert.ok(Math.abs(low / draws - mass(0, 3 * steps, 0.2)) < 0.015, `${bandwidth}: numeric frequency matches`);
+    seen.forEach((count, i) => assert.ok(Math.abs(count / draws - (p[i] as number)) < 0.01, `${bandwidth}: frequency of point ${i}`));
   }
+});
+
+test('Gaussian interval masses match Optuna’s _log_gauss_mass, tails and narrow cells included', () => {
+  const cases: [number, number, number][] = [
+    [0, 1, -1.0748623268620714],
+    [5, 6, -15.06844609652945],
+    [-6, -5, -15.06844609652945],
+    [30, 31, -454.3212439563432],
+    [-1, 2, -0.20016629432446262],
+    [0.2, 0.2001, -10.149288906830852],
+    [-40, -39.9, -800.6294741601215],
+    [2, 2.05, -5.964660392718818],
+  ];
+  for (const [a, b, want] of cases) {
+    const got = logGaussMass(a, b);
+    assert.ok(Math.abs(got - want) < 1e-6 * Math.max(1, Math.abs(want)), `[${a}, ${b}]: ${got} vs ${want}`);
+  }
+});
+
+test('candidates of int and stepped parameters are snapped to their grid before scoring; others are left alone', () => {
+  const spec = makeSpec([int('n', 0, 9), double('d', 0, 1, { step: 0.25 }), double('c', 0, 1), int('b', 16, 512, { distribution: 'logUniform' })], 'tpe');
+  const space = parameterSpace(unitCube(spec));
+  assert.deepEqual(space.kinds.map((k) => (k.kind === 'numeric' ? k.halfCell : undefined)), [0.05, 0.1, undefined, undefined]);
+  const row = new Float64Array([0.123, 0.71, 0.333, 0.5]);
+  for (let p = 0; p < 4; p++) space.snap(row, 0, p);
+  assert.ok(Math.abs((row[0] as number) - 0.15) < 1e-12, 'n: 0.123 → the cell of 1, centred at 0.15');
+  assert.ok(Math.abs((row[1] as number) - 0.7) < 1e-12, 'd: 0.71 → the cell of 0.75, centred at 0.7');
+  assert.equal(row[2], 0.333);
+  assert.deepEqual(space.decodeRow(row, 0), { n: 1, d: 0.75, c: 0.333, b: space.decodeRow(row, 0).b });
+  assert.ok(Number.isInteger(space.decodeRow(row, 0).b));
+  const b = row[3] as number;
+  space.snap(row, 0, 3);
+  assert.equal(row[3], b, 'snapping is idempotent');
 });
 
 test('Optuna weights: the 25 newest observations weigh 1, older ones ramp down', () => {

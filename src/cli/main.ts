@@ -24,6 +24,8 @@ Commands:
 Options:
   --data-dir <dir>       where the store and trial logs live (default $SIBYL_DATA_DIR or ./.sibyl)
   --server <url>         talk to a running server (studies, trials, best, submit), e.g. http://127.0.0.1:8080
+  --runtime <kind>       run/serve: where trials run, local (processes, default) or kubernetes
+  --kubeconfig <file>    kubernetes: default $KUBECONFIG, ~/.kube/config, or in-cluster
   --json                 machine-readable output (studies, trials, best)
   --help                 this text
 
@@ -32,11 +34,12 @@ serve options (flags first, then environment):
   --grpc-port <n>        $SIBYL_GRPC_PORT, default 6789 (0 picks a free port)
   --http-port <n>        $SIBYL_HTTP_PORT, default 8080 (0 picks a free port)
   --runtime <kind>       $SIBYL_RUNTIME, default local: runtime of studies created without one
+                         (local, kubernetes or external; the server launches with local or kubernetes)
   --token <secret>       $SIBYL_TOKEN: every call but health needs "Authorization: Bearer <secret>"
 `;
 
 const BOOLEAN_FLAGS = ['json', 'help'];
-const VALUE_FLAGS = ['data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token'];
+const VALUE_FLAGS = ['data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig'];
 
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, BOOLEAN_FLAGS, VALUE_FLAGS);
@@ -52,7 +55,12 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'run': {
       const file = single(rest, 'run <study.yaml>');
-      return withStore(dataDir, (store) => runStudy({ file, dataDir, store, out: process.stdout, err: process.stderr }), { exclusive: true });
+      const runtime = stringFlag(args, 'runtime') ?? process.env['SIBYL_RUNTIME'] ?? 'local';
+      if (runtime !== 'local' && runtime !== 'kubernetes') throw new UsageError(`run --runtime must be local or kubernetes (got ${JSON.stringify(runtime)})`);
+      const kubeconfig = stringFlag(args, 'kubeconfig');
+      return withStore(dataDir, async (store) => runStudy({
+        file, dataDir, store, out: process.stdout, err: process.stderr, runtime, ...(kubeconfig ? { kubeconfig } : {}),
+      }), { exclusive: true });
     }
     case 'serve':
       none(rest, 'serve');
@@ -152,6 +160,7 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
     httpPort: port('http-port', 'SIBYL_HTTP_PORT', 8080),
     runtime: runtime as RuntimeKind,
     ...(token ? { token } : {}),
+    ...(stringFlag(args, 'kubeconfig') ? { kubeconfig: stringFlag(args, 'kubeconfig')! } : {}),
     log: (m) => process.stderr.write(`sibyl: ${m}\n`),
   });
   const shown = host.includes(':') ? `[${host}]` : host;

@@ -4,8 +4,7 @@ import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isTerminalStudyState } from '../model/trial.js';
-import { LocalRuntime } from '../runtimes/local/index.js';
-import { validateForLocal } from '../runtimes/local/argv.js';
+import { runtimeFactory, validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { SpecError } from '../spec/errors.js';
 import { parseStudyText } from '../spec/parse.js';
@@ -22,9 +21,11 @@ export interface RunOptions {
   readonly store: Store;
   readonly out: NodeJS.WriteStream;
   readonly err: NodeJS.WriteStream;
+  readonly runtime: LaunchingRuntime;
+  readonly kubeconfig?: string;
 }
 
-export function readStudyFile(file: string): StudySpec {
+export function readStudyFile(file: string, runtime: LaunchingRuntime = 'local'): StudySpec {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -32,15 +33,15 @@ export function readStudyFile(file: string): StudySpec {
     throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const spec = parseStudyText(text);
-  validateForLocal(spec);
+  validateForRuntime(runtime, spec);
   return spec;
 }
 
 /** Returns the process exit code: 0 when the study succeeded, 1 when it failed or stopped. */
 export async function runStudy(options: RunOptions): Promise<number> {
   const { store, out, err } = options;
-  const spec = readStudyFile(options.file);
-  const study = findOrCreate(store, spec, dirname(resolve(options.file)), options.dataDir);
+  const spec = readStudyFile(options.file, options.runtime);
+  const study = findOrCreate(store, spec, dirname(resolve(options.file)), options.dataDir, options.runtime);
   if (study.reason !== undefined && isTerminalStudyState(study.state)) {
     out.write(`Study ${study.name} already ended: ${study.state} (${study.reason}).\n`);
   }
@@ -48,7 +49,12 @@ export async function runStudy(options: RunOptions): Promise<number> {
   const progress = new ProgressDisplay(store, study.id, out);
   const scheduler = new Scheduler({
     store,
-    runtime: (listener) => new LocalRuntime({ dataDir: options.dataDir, listener }),
+    // An interrupted `sibyl run` takes its trials with it; a rerun resumes the study.
+    runtime: await runtimeFactory(options.runtime, {
+      dataDir: options.dataDir,
+      onShutdown: 'delete',
+      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+    }),
     onEvent: (e) => (e.type === 'study' || e.trial.studyId === study.id) && progress.onEvent(e),
     onError: (e) => err.write(`sibyl: ${e.message}\n`),
   });
@@ -76,10 +82,10 @@ export async function runStudy(options: RunOptions): Promise<number> {
   return ended.state === 'SUCCEEDED' ? 0 : 1;
 }
 
-function findOrCreate(store: Store, spec: StudySpec, baseDir: string, dataDir: string): StudyRecord {
+function findOrCreate(store: Store, spec: StudySpec, baseDir: string, dataDir: string, runtime: LaunchingRuntime): StudyRecord {
   const existing = store.getStudyByName(spec.name);
-  if (!existing) return store.createStudy(spec, baseDir, randomInt(2 ** 31));
-  if (existing.specJson !== JSON.stringify(spec)) {
+  if (!existing) return store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime);
+  if (existing.specJson !== JSON.stringify(spec) || existing.runtime !== runtime) {
     throw new SpecError('metadata.name', `a different study named "${spec.name}" already exists in ${dataDir}; rename the study or use another --data-dir`);
   }
   return existing;

@@ -30,10 +30,11 @@ export interface TrialRuntime {
   /** Stops a trial; `finished` follows with a `stopped` outcome. */
   stop(trialName: string, reason: string): Promise<void>;
   /**
-   * After a restart: cleans up what a dead predecessor left behind. Returns the names of the
-   * given active trials that are still running and were re-adopted; the rest must be relaunched.
+   * After a restart: cleans up what a dead predecessor left behind, given what was launched for
+   * each active trial. Returns the names of the trials that are still running and were
+   * re-adopted; the rest are relaunched by the scheduler.
    */
-  recover(activeTrialNames: readonly string[]): Promise<Set<string>>;
+  recover(active: readonly LaunchRequest[]): Promise<Set<string>>;
   /** Stops everything this runtime started and waits for it. */
   shutdown(reason: string): Promise<void>;
 }

@@ -4,7 +4,7 @@
 // never polls. This is the only code that launches or stops trials.
 import { getAlgorithm } from '../../suggestion-algorithms/registry.js';
 import { isActiveTrialState, isTerminalStudyState, type StudyEndReason } from '../model/trial.js';
-import type { RuntimeListener, TrialOutcome, TrialRuntime } from '../runtimes/types.js';
+import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../runtimes/types.js';
 import type { StudyRecord, Store, TrialRecord } from '../store/store.js';
 import { TrialMetricsCollector } from './collector.js';
 import { activeCount, completedCount, decideEnd, trialsToRequest } from './policy.js';
@@ -64,7 +64,7 @@ export class Scheduler {
     // Ask/tell trials live with their clients, not in a runtime: they survive a restart as is.
     const launched = studyIds.filter((id) => this.store.getStudy(id)?.runtime !== 'external');
     const active = launched.flatMap((id) => this.store.activeTrials(id));
-    const adopted = await this.runtime.recover(active.map((t) => t.name));
+    const adopted = await this.runtime.recover(active.map((t) => this.launchRequest(this.store.getStudy(t.studyId)!, t)));
     for (const trial of active) {
       const study = this.store.getStudy(trial.studyId)!;
       if (isTerminalStudyState(study.state)) {
@@ -72,7 +72,11 @@ export class Scheduler {
         else this.finishTrial(trial, 'KILLED', 'StudyEnded', 'the study ended while this trial was active');
         continue;
       }
-      if (adopted.has(trial.name)) this.collectors.set(trial.name, new TrialMetricsCollector(this.store, trial.id, study.spec));
+      if (adopted.has(trial.name)) {
+        // A re-adopted trial's output is read again from its start: drop what was recorded.
+        this.store.clearObservations(trial.id);
+        this.collectors.set(trial.name, new TrialMetricsCollector(this.store, trial.id, study.spec));
+      }
       else if (trial.state === 'RUNNING') this.store.resetTrialForRelaunch(trial.id);
     }
     for (const id of studyIds) this.wake(id);
@@ -225,19 +229,23 @@ export class Scheduler {
     this.launching.add(trial.name);
     this.collectors.set(trial.name, new TrialMetricsCollector(this.store, trial.id, study.spec));
     try {
-      await this.runtime.launch({
-        trialName: trial.name,
-        studyName: study.name,
-        namespace: study.spec.namespace,
-        assignment: trial.assignment,
-        template: study.spec.trialTemplate,
-        baseDir: study.baseDir,
-      });
+      await this.runtime.launch(this.launchRequest(study, trial));
     } catch (err) {
       this.finishTrial(trial, 'FAILED', 'LaunchFailed', (err as Error).message);
     } finally {
       this.launching.delete(trial.name);
     }
+  }
+
+  private launchRequest(study: StudyRecord, trial: TrialRecord): LaunchRequest {
+    return {
+      trialName: trial.name,
+      studyName: study.name,
+      namespace: study.spec.namespace,
+      assignment: trial.assignment,
+      template: study.spec.trialTemplate,
+      baseDir: study.baseDir,
+    };
   }
 
   private onStarted(trialName: string, runtimeRef: string): void {

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { bearerCheck } from '../api/auth.js';
 import { bindGrpc, buildGrpcServer } from '../api/grpc/server.js';
 import { buildRestServer } from '../api/rest/server.js';
-import { LocalRuntime } from '../runtimes/local/index.js';
+import { runtimeFactory, type LaunchingRuntime } from '../runtimes/factory.js';
 import { StudyService } from '../service/study-service.js';
 import { lockDataDir, type DataDirLock } from '../store/lock.js';
 import { Store, type RuntimeKind } from '../store/store.js';
@@ -18,6 +18,8 @@ export interface ServerOptions {
   readonly httpPort: number;
   readonly token?: string;
   readonly runtime: RuntimeKind;
+  /** For the kubernetes runtime: a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster). */
+  readonly kubeconfig?: string;
   /** Where relative paths of local trial templates resolve (default: the working directory). */
   readonly baseDir?: string;
   readonly log?: (message: string) => void;
@@ -40,8 +42,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (!LOOPBACK.test(o.host) && !o.token) {
     throw new ConfigError(`refusing to listen on ${o.host} without a token: set SIBYL_TOKEN (or --token), or listen on 127.0.0.1`);
   }
-  if (o.runtime === 'kubernetes') throw new ConfigError('the kubernetes runtime is not available yet (use local)');
   const log = o.log ?? (() => {});
+  const launchRuntime: LaunchingRuntime = o.runtime === 'kubernetes' ? 'kubernetes' : 'local';
   const dataDir = resolve(o.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const lock: DataDirLock = lockDataDir(dataDir);
@@ -55,9 +57,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const s = store;
     service = new StudyService({
       store: s,
-      runtime: (listener) => new LocalRuntime({ dataDir, listener }),
+      // External studies launch nothing; the others launch with the server's runtime.
+      runtime: await runtimeFactory(launchRuntime, {
+        dataDir,
+        log,
+        ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+      }),
       defaultRuntime: o.runtime,
+      launchRuntime,
       baseDir: resolve(o.baseDir ?? process.cwd()),
+      dataDir,
       onError: (e) => log(`error: ${e.message}`),
     });
     const authorized = bearerCheck(o.token);

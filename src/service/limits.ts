@@ -8,4 +8,6 @@ export const LIMITS = {
   maxObservationBatch: 10_000,
   /** Trials per SuggestTrials call. */
   maxSuggestCount: 100,
+  /** Lines per trial log tail (GET /api/v1/trials/:name/log?tail=N). */
+  maxLogTailLines: 10_000,
 } as const;

@@ -3,9 +3,11 @@
 // and trial events to watchers. Adapters only translate wire formats.
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { isActiveTrialState, isTerminalStudyState, TRIAL_STATES, type TrialState } from '../model/trial.js';
 import { isRfc3339 } from '../metrics/parse.js';
-import { validateForLocal } from '../runtimes/local/argv.js';
+import { validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
 import type { RuntimeListener, TrialRuntime } from '../runtimes/types.js';
 import { Scheduler, type SchedulerEvent } from '../scheduler/scheduler.js';
 import { parseStudyDocument, parseStudyText, readBudgets } from '../spec/parse.js';
@@ -25,8 +27,12 @@ export interface StudyServiceOptions {
   readonly runtime: (listener: RuntimeListener) => TrialRuntime;
   /** The runtime of studies created without naming one. */
   readonly defaultRuntime: RuntimeKind;
+  /** Where this server launches trials: studies may use it or `external`. */
+  readonly launchRuntime: LaunchingRuntime;
   /** Where relative paths of local trial templates resolve for studies created over the API. */
   readonly baseDir: string;
+  /** The data directory: trial logs are read from `<dataDir>/logs/<trial>.log` (local runtime). */
+  readonly dataDir?: string;
   readonly onError?: (error: Error) => void;
 }
 
@@ -90,7 +96,12 @@ export class StudyService {
   createStudy(req: CreateStudyRequest): { study: StudyShape; created: boolean } {
     const runtime = this.readRuntime(req.runtime);
     const spec = this.readSpec(req);
-    if (runtime === 'local') this.specCheck(() => validateForLocal(spec), req);
+    if (runtime !== 'external') {
+      if (runtime !== this.options.launchRuntime) {
+        throw precondition(`this server launches trials on the ${this.options.launchRuntime} runtime; create the study with runtime ${this.options.launchRuntime} or external`, 'runtime');
+      }
+      this.specCheck(() => validateForRuntime(runtime, spec), req);
+    }
     const existing = this.store.getStudyByName(spec.name);
     if (existing) {
       if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return { study: studyShape(this.store, existing), created: false };
@@ -195,6 +206,21 @@ export class StudyService {
     if (!isActiveTrialState(trial.state)) throw precondition(`trial "${trial.name}" has already ended (${trial.state})`, 'name');
     await this.scheduler.stopTrial(trial.name);
     return this.getTrial(trial.name);
+  }
+
+  /** Every intermediate observation of a trial, in the order they were recorded. */
+  trialObservations(name: unknown): { observations: { metric: string; step: number; value: number; time: string }[] } {
+    const { trial } = this.trial(name);
+    return { observations: this.store.observations(trial.id).map((o) => ({ metric: o.metric, step: o.step, value: o.value, time: o.time })) };
+  }
+
+  /** The last `tail` lines of a trial's log file (local runtime); none when it has no log here. */
+  trialLog(name: unknown, tail: unknown = 100): { lines: string[]; size: number } {
+    const { trial } = this.trial(name);
+    const n = tail === undefined || tail === null || tail === '' ? 100 : Number(tail);
+    if (!Number.isInteger(n) || n < 1 || n > LIMITS.maxLogTailLines) throw invalid('tail', `must be an integer from 1 to ${LIMITS.maxLogTailLines} (got ${JSON.stringify(tail)})`);
+    if (this.options.dataDir === undefined) return { lines: [], size: 0 };
+    return tailLines(join(this.options.dataDir, 'logs', `${trial.name}.log`), n);
   }
 
   /** Ask/tell: the client's active trials first, then new ones (Vizier's SuggestTrials). */
@@ -324,6 +350,37 @@ export class StudyService {
       }
       return { metric: o.metric, value, step, time };
     });
+  }
+}
+
+/** The last n lines of a file, reading backwards from its end at most 1 MiB; a missing file has none. */
+function tailLines(path: string, n: number): { lines: string[]; size: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return { lines: [], size: 0 };
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const limit = Math.min(size, 1024 * 1024);
+    const chunks: Buffer[] = [];
+    let read = 0;
+    let newlines = 0;
+    while (read < limit && newlines <= n) {
+      const len = Math.min(64 * 1024, limit - read);
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, size - read - len);
+      chunks.unshift(buf);
+      read += len;
+      for (const b of buf) if (b === 10) newlines++;
+    }
+    const lines = Buffer.concat(chunks).toString('utf8').split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    if (read < size) lines.shift(); // a partial first line
+    return { lines: lines.slice(-n), size };
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -323,6 +323,14 @@ export class Store {
     if (info.changes !== 1) throw new StateConflictError(`trial ${id}: cannot move to ${to}: it is no longer active`);
   }
 
+  /** Forgets a trial's observations (its output is about to be read again from the start). */
+  clearObservations(id: number): void {
+    this.db.transaction(() => {
+      this.stmt.deleteObservations.run(id);
+      this.stmt.deleteMetrics.run(id); // their aggregates (trial_metrics) go with them
+    })();
+  }
+
   /** A trial whose process died with its runner: forget partial metrics and launch it again. */
   resetTrialForRelaunch(id: number): void {
     this.db.transaction(() => {

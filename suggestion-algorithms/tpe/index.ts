@@ -1,8 +1,9 @@
 // `tpe` and `multivariate-tpe`: the Tree-structured Parzen Estimator after Optuna's TPESampler.
 // Finished trials are split by loss into a good group (the best min(ceil(0.1·n), 25), or
 // ceil(gamma·n) when `gamma` is set) and a bad group; Parzen estimators l(x) and g(x) are fit
-// to them, n_ei_candidates points are drawn from l(x), and the one maximising
-// log l(x) − log g(x) is proposed. `tpe` does this per parameter independently; the
+// to them, n_ei_candidates points are drawn from l(x) (int and stepped values rounded onto
+// their grid, as Optuna does before scoring), and the one maximising log l(x) − log g(x) is
+// proposed. Scores match Optuna 3.1.0's _ParzenEstimator.log_pdf (see parzen.ts). `tpe` does this per parameter independently; the
 // multivariate variant models all parameters jointly (one kernel per trial over every
 // dimension). Pending trials and earlier proposals of the same batch join the bad group
 // (Optuna's constant liar), so a batch spreads out. The first n_startup_trials are random.
@@ -81,7 +82,10 @@ function independentProposer(space: ParameterSpace, good: Group, settings: TpeSe
   return (bad, rng) => {
     goodModels.forEach((l, p) => {
       const g = new ParzenEstimator(space.kinds, [p], bad, options);
-      for (let c = 0; c < m; c++) l.sample(rng, candidates, c);
+      for (let c = 0; c < m; c++) {
+        l.sample(rng, candidates, c);
+        space.snap(candidates, c, p);
+      }
       l.logPdf(candidates, m, logL);
       g.logPdf(candidates, m, logG);
       chosen[p] = candidates[bestRatio(logL, logG, m) * width + p] as number;
@@ -102,7 +106,10 @@ function jointProposer(space: ParameterSpace, good: Group, settings: TpeSettings
   const logG = new Float64Array(m);
   return (bad, rng) => {
     const g = new ParzenEstimator(space.kinds, all, bad, options);
-    for (let c = 0; c < m; c++) l.sample(rng, candidates, c);
+    for (let c = 0; c < m; c++) {
+      l.sample(rng, candidates, c);
+      for (let p = 0; p < width; p++) space.snap(candidates, c, p);
+    }
     l.logPdf(candidates, m, logL);
     g.logPdf(candidates, m, logG);
     return space.decodeRow(candidates, bestRatio(logL, logG, m));

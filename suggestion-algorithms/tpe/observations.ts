@@ -3,7 +3,7 @@
 // finished trials into a good group (→ l(x)) and a bad group (→ g(x)) with Optuna's weights.
 import type { Assignment } from '../../src/model/trial.js';
 import type { History } from '../history.js';
-import type { UnitCube } from '../transform.js';
+import type { Column, UnitCube } from '../transform.js';
 import type { Group, ParamKind } from './parzen.js';
 
 export interface ParameterSpace {
@@ -12,12 +12,39 @@ export interface ParameterSpace {
   toRow(x: ArrayLike<number>, rows: Float64Array, row: number): void;
   /** A row back to a valid assignment (rounding ints and steps, snapping log values). */
   decodeRow(rows: Float64Array, row: number): Assignment;
+  /**
+   * Moves parameter `param` of row `row` onto its grid if it has one (int or stepped), as Optuna
+   * rounds its candidates before scoring them; continuous and categorical values stay as they are.
+   */
+  snap(rows: Float64Array, row: number, param: number): void;
+}
+
+/** Rounds a [0,1] value of a gridded range column to the [0,1] value of the nearest grid point. */
+function gridSnapper(c: Extract<Column, { kind: 'range' }>): ((u: number) => number) | undefined {
+  const step = c.step;
+  if (step === undefined) return undefined;
+  const { min, max } = c.parameter;
+  const span = c.hi - c.lo;
+  const last = Math.floor((max - min) / step + 1e-9);
+  return (u) => {
+    const scaled = c.lo + (u < 0 ? 0 : u > 1 ? 1 : u) * span;
+    const value = c.log ? Math.exp(scaled) : scaled;
+    const k = Math.min(last, Math.max(0, Math.round((value - min) / step)));
+    const onGrid = min + k * step;
+    return ((c.log ? Math.log(onGrid) : onGrid) - c.lo) / span;
+  };
 }
 
 export function parameterSpace(cube: UnitCube): ParameterSpace {
   const columns = cube.columns;
   const width = columns.length;
-  const kinds: ParamKind[] = columns.map((c) => (c.kind === 'range' ? { kind: 'numeric' } : { kind: 'categorical', size: c.size }));
+  // Linear grids score a candidate by its cell's mass (Optuna 3.1's q-bounds); on a log scale
+  // Optuna has no cells, so a snapped log value is scored by the continuous density.
+  const kinds: ParamKind[] = columns.map((c) => {
+    if (c.kind !== 'range') return { kind: 'categorical', size: c.size };
+    return c.step === undefined || c.log ? { kind: 'numeric' } : { kind: 'numeric', halfCell: c.step / 2 / (c.hi - c.lo) };
+  });
+  const snappers = columns.map((c) => (c.kind === 'range' ? gridSnapper(c) : undefined));
   const point = new Float64Array(cube.dims);
   return {
     kinds,
@@ -37,6 +64,10 @@ export function parameterSpace(cube: UnitCube): ParameterSpace {
         else point[c.index + value] = 1;
       });
       return cube.decode(point);
+    },
+    snap(rows, row, param) {
+      const snapper = snappers[param];
+      if (snapper) rows[row * width + param] = snapper(rows[row * width + param] as number);
     },
   };
 }

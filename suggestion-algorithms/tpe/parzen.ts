@@ -4,15 +4,30 @@
 // in [0,1] (the unit-cube scale) and categorical ones as the choice index.
 // - numeric: a Gaussian truncated to [0,1] per observation; bandwidth from the neighbours'
 //   distances (univariate) or Scott-like 0.2·n^(-1/(d+4)) (multivariate), clipped to
-//   [1/min(100, n+2), 1] (Optuna's "magic clip"). The prior kernel is uniform on [0,1].
+//   [1/min(100, n+2), 1] (Optuna's "magic clip"). The prior kernel is Optuna's too: a Gaussian
+//   centred on the range (0.5) as wide as the range (sigma 1), truncated to [0,1]. Scores are
+//   Optuna 3.1's, Jacobian bug included: its truncnorm.logpdf drops −log(sigma), so a kernel
+//   scores sigma times its density (wide kernels weigh more; samples follow the true mixture).
+// - numeric on a grid (int or stepped, linear scale): as in Optuna 3.1, a point's density is
+//   the kernel's mass over the point's grid cell (half a step either side, clipped to [0,1])
+//   over its mass on [0,1], so candidates must be snapped to the grid before scoring.
 // - categorical: each observation's kernel puts mass 1 on its choice and prior_weight/(n+1) on
 //   every choice (normalised); the prior kernel is uniform.
 // Everything a density evaluation needs is precomputed per kernel in Float64Arrays, so scoring
-// a candidate costs one multiply-add per kernel and dimension plus one exp per kernel.
-import { errorFunction } from 'simple-statistics';
+// a candidate costs one multiply-add per kernel and continuous dimension plus one exp per
+// kernel; a grid dimension costs a Gaussian cell mass per kernel.
 import type { Rng } from '../rng.js';
 
-export type ParamKind = { readonly kind: 'numeric' } | { readonly kind: 'categorical'; readonly size: number };
+export type ParamKind =
+  | {
+      readonly kind: 'numeric';
+      /**
+       * Half the grid step on the [0,1] scale for int and stepped parameters on a linear scale:
+       * a point then stands for its whole cell. Absent for continuous (and log-scale) ones.
+       */
+      readonly halfCell?: number;
+    }
+  | { readonly kind: 'categorical'; readonly size: number };
 
 /** Observations in parameter space: `n` rows of `kinds.length` values, with their (unnormalised) weights. */
 export interface Group {
@@ -30,8 +45,9 @@ interface NumericDim {
   readonly param: number;
   readonly mu: Float64Array;
   readonly sigma: Float64Array;
-  /** 1/sigma; 0 for the prior kernel, whose log density on [0,1] is then exactly 0. */
   readonly invSigma: Float64Array;
+  /** Half a grid cell on the [0,1] scale; 0 for a continuous parameter. */
+  readonly halfCell: number;
 }
 
 interface CategoricalDim {
@@ -53,6 +69,9 @@ const TRUNCATION_ATTEMPTS = 100;
 const MAX_CLIP_DIVISOR = 100;
 const SCOTT_MAGNITUDE = 0.2;
 const NEGLIGIBLE_LOG_RATIO = -40;
+/** Optuna's prior kernel on the [0,1] scale: centre of the range, sigma = the range. */
+const PRIOR_MU = 0.5;
+const PRIOR_SIGMA = 1;
 
 export class ParzenEstimator {
   private readonly width: number;
@@ -84,18 +103,22 @@ export class ParzenEstimator {
         const minSigma = 1 / Math.min(MAX_CLIP_DIVISOR, n + 2);
         const mu = new Float64Array(this.kernels);
         const invSigma = new Float64Array(this.kernels);
-        for (let k = 0; k < n; k++) {
-          const m = values[k] as number;
-          const s = Math.min(1, Math.max(minSigma, sigma[k] as number));
+        const halfCell = kind.halfCell ?? 0;
+        for (let k = 0; k < this.kernels; k++) {
+          const m = k === prior ? PRIOR_MU : (values[k] as number);
+          const s = k === prior ? PRIOR_SIGMA : Math.min(1, Math.max(minSigma, sigma[k] as number));
           mu[k] = m;
           sigma[k] = s;
           invSigma[k] = 1 / s;
-          const mass = 0.5 * (errorFunction((1 - m) / (s * SQRT2)) - errorFunction(-m / (s * SQRT2)));
-          this.base[k] = (this.base[k] as number) - Math.log(s) - Math.log(mass) - LOG_SQRT_2PI;
+          // Truncation to [0,1]. A continuous kernel is Optuna 3.1's truncnorm.logpdf, which
+          // leaves out the Jacobian −log s: each kernel counts s times its true density, so wide
+          // kernels (the prior, isolated observations) weigh more in both l(x) and g(x). That
+          // bias is part of the sampler we reproduce (its scores, hence its choices).
+          let term = -logGaussMass(-m / s, (1 - m) / s);
+          if (halfCell === 0) term -= LOG_SQRT_2PI;
+          this.base[k] = (this.base[k] as number) + term;
         }
-        mu[prior] = 0.5;
-        sigma[prior] = 1;
-        this.numeric.push({ param, mu, sigma, invSigma });
+        this.numeric.push({ param, mu, sigma, invSigma, halfCell });
       } else {
         const size = kind.size;
         const smoothing = options.priorWeight / this.kernels;
@@ -116,16 +139,17 @@ export class ParzenEstimator {
     const k = this.pickKernel(rng.next());
     const prior = k === this.kernels - 1;
     const at = row * this.width;
-    for (const d of this.numeric) {
-      rows[at + d.param] = prior ? rng.next() : truncatedGaussian(rng, d.mu[k] as number, d.sigma[k] as number);
-    }
+    for (const d of this.numeric) rows[at + d.param] = truncatedGaussian(rng, d.mu[k] as number, d.sigma[k] as number);
     for (const d of this.categorical) {
       const own = d.choice[k] as number;
       rows[at + d.param] = !prior && rng.next() < d.hitMass ? own : rng.int(d.size);
     }
   }
 
-  /** log density of each of the first `m` rows of `rows`, written to `out`. */
+  /**
+   * log density of each of the first `m` rows of `rows`, written to `out`. Values of grid
+   * parameters must be on their grid (cell centres): each stands for its cell.
+   */
   logPdf(rows: Float64Array, m: number, out: Float64Array): void {
     const kernels = this.kernels;
     const scratch = new Float64Array(kernels);
@@ -134,10 +158,20 @@ export class ParzenEstimator {
       scratch.set(this.base);
       for (const d of this.numeric) {
         const x = rows[at + d.param] as number;
-        const { mu, invSigma } = d;
-        for (let k = 0; k < kernels; k++) {
-          const z = (x - (mu[k] as number)) * (invSigma[k] as number);
-          scratch[k] = (scratch[k] as number) - 0.5 * z * z;
+        const { mu, invSigma, halfCell } = d;
+        if (halfCell === 0) {
+          for (let k = 0; k < kernels; k++) {
+            const z = (x - (mu[k] as number)) * (invSigma[k] as number);
+            scratch[k] = (scratch[k] as number) - 0.5 * z * z;
+          }
+        } else {
+          const lo = Math.max(0, x - halfCell);
+          const hi = Math.min(1, x + halfCell);
+          for (let k = 0; k < kernels; k++) {
+            const mk = mu[k] as number;
+            const inv = invSigma[k] as number;
+            scratch[k] = (scratch[k] as number) + logGaussMass((lo - mk) * inv, (hi - mk) * inv);
+          }
         }
       }
       for (const d of this.categorical) {
@@ -229,6 +263,46 @@ function lowerBound(sorted: Float64Array, value: number): number {
 /** Optuna's multivariate rule: one width for every kernel, shrinking with n like Scott's rule. */
 function scottBandwidths(n: number, dims: number): Float64Array {
   return new Float64Array(n).fill(SCOTT_MAGNITUDE * Math.max(n, 1) ** (-1 / (dims + 4)));
+}
+
+/** log Q(x) = log P(Z > x) for x ≥ 0, from the log of a complementary error function. */
+function logUpperTail(x: number): number {
+  return logErfc(x / SQRT2) - Math.LN2;
+}
+
+/**
+ * log erfc(z) for z ≥ 0 (Numerical Recipes' erfcc, relative error < 1.2e-7 everywhere) kept in
+ * log form, so it never underflows however deep in the tail.
+ */
+function logErfc(z: number): number {
+  const t = 1 / (1 + 0.5 * z);
+  const poly =
+    -1.26551223 +
+    t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  return Math.log(t) - z * z + poly;
+}
+
+/**
+ * log P(a < Z < b) for a standard normal Z (Optuna's _log_gauss_mass): narrow intervals by
+ * Simpson's rule, the others from tail probabilities on the side where they do not cancel.
+ */
+export function logGaussMass(a: number, b: number): number {
+  const w = b - a;
+  if (!(w > 0)) return -Infinity;
+  const mid = 0.5 * (a + b);
+  if (w * Math.max(1, Math.abs(mid)) < 0.1) {
+    const m2 = mid * mid;
+    return Math.log(w / 6) - 0.5 * m2 - LOG_SQRT_2PI + Math.log(4 + Math.exp(0.5 * (m2 - a * a)) + Math.exp(0.5 * (m2 - b * b)));
+  }
+  if (a >= 0) return logDiff(logUpperTail(a), logUpperTail(b));
+  if (b <= 0) return logDiff(logUpperTail(-b), logUpperTail(-a));
+  // Straddling 0: 1 − P(Z < a) − P(Z > b), both tails at most one half.
+  return Math.log1p(-Math.exp(logUpperTail(-a)) - Math.exp(logUpperTail(b)));
+}
+
+/** log(e^p − e^q) for p ≥ q. */
+function logDiff(p: number, q: number): number {
+  return q === -Infinity ? p : p + Math.log1p(-Math.exp(q - p));
 }
 
 function truncatedGaussian(rng: Rng, mu: number, sigma: number): number {

@@ -68,7 +68,7 @@ export async function ensureKubeBinaries(): Promise<KubeBinaries> {
   let etcd = findEtcd();
   if (!etcd || !existsSync(apiserver) || !existsSync(kubectl) || !existsSync(join(cache, '.complete'))) {
     const script = join(repoRoot(), 'scripts', 'kube-apiserver.sh');
-    process.stderr.write(`# kube-apiserver ${KUBE_VERSION} not cached in ${cache}: running ${script} (first run builds it, ~10 min)\n`);
+    process.stderr.write(`kube-apiserver ${KUBE_VERSION} not cached in ${cache}: running ${script} (first run builds it, ~10 min)\n`);
     const started = Date.now();
     await new Promise<void>((resolvePromise, reject) => {
       const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SIBYL_KUBE_CACHE: cache } });
@@ -78,7 +78,7 @@ export async function ensureKubeBinaries(): Promise<KubeBinaries> {
       child.stderr.setEncoding('utf8').on('data', (d: string) => {
         errTail = (errTail + d).slice(-8000);
         // Only the script's own progress lines, not apt/go chatter.
-        for (const line of d.split('\n')) if (line.startsWith('[kube-apiserver.sh]')) process.stderr.write(`# ${line}\n`);
+        for (const line of d.split('\n')) if (line.startsWith('[kube-apiserver.sh]')) process.stderr.write(`${line}\n`);
       });
       child.on('error', reject);
       child.on('close', (code) => {
@@ -86,7 +86,7 @@ export async function ensureKubeBinaries(): Promise<KubeBinaries> {
         else reject(new Error(`scripts/kube-apiserver.sh exited with ${code}\n${errTail}\n${out}`));
       });
     });
-    process.stderr.write(`# scripts/kube-apiserver.sh finished in ${Math.round((Date.now() - started) / 1000)} s\n`);
+    process.stderr.write(`scripts/kube-apiserver.sh finished in ${Math.round((Date.now() - started) / 1000)} s\n`);
     etcd = findEtcd();
   }
   if (!etcd) throw new Error('etcd not found after scripts/kube-apiserver.sh (Debian package etcd-server)');

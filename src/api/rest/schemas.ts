@@ -104,3 +104,11 @@ export const CompleteBody = Type.Object({
 /** A reference to a shared schema, and the error responses every route may give. */
 export const ref = (id: string) => ({ $ref: `${id}#` });
 export const ERROR_RESPONSES = { 400: ref('Error'), 401: ref('Error'), 404: ref('Error'), 409: ref('Error') };
+
+export const ObservationList = Type.Object({
+  observations: Type.Array(Type.Object({ metric: Type.String(), step: Type.Integer(), value: Type.Number(), time: Type.String() })),
+});
+
+export const LogQuery = Type.Object({
+  tail: Type.Optional(Digits(`lines from the end, 1 to ${LIMITS.maxLogTailLines}, default 100`)),
+}, { additionalProperties: false });

@@ -10,6 +10,7 @@ import { installErrorHandling, sendError } from './errors.js';
 import { studyRoutes } from './studies.js';
 import { trialRoutes } from './trials.js';
 import { ErrorBody, Study, Trial } from './schemas.js';
+import { dashboard, isDashboardPath } from '../../ui/plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -38,7 +39,7 @@ export async function buildRestServer(options: RestOptions): Promise<FastifyInst
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
-    if (OPEN_PATHS.includes(path) || path === '/docs' || path.startsWith('/docs/')) return;
+    if (OPEN_PATHS.includes(path) || path === '/docs' || path.startsWith('/docs/') || isDashboardPath(path)) return;
     if (!options.authorized(req.headers.authorization)) {
       return sendError(reply.header('www-authenticate', 'Bearer'), 'UNAUTHENTICATED', 'a valid "Authorization: Bearer <token>" header is required', 'authorization');
     }
@@ -63,5 +64,6 @@ export async function buildRestServer(options: RestOptions): Promise<FastifyInst
 
   await app.register(studyRoutes, { prefix: '/api/v1' });
   await app.register(trialRoutes, { prefix: '/api/v1' });
+  await app.register(dashboard);
   return app;
 }

@@ -1,7 +1,7 @@
 // REST routes for single trials: read, stop, and the ask/tell and push-metrics calls.
 import type { FastifyPluginAsync } from 'fastify';
 import type { CompleteTrialRequest } from '../../service/study-service.js';
-import { CompleteBody, NameParams, ObservationsBody, ERROR_RESPONSES, ref } from './schemas.js';
+import { CompleteBody, LogQuery, NameParams, ObservationList, ObservationsBody, ERROR_RESPONSES, ref } from './schemas.js';
 
 const errors = ERROR_RESPONSES;
 
@@ -13,6 +13,14 @@ export const trialRoutes: FastifyPluginAsync = async (app) => {
   app.get('/trials/:name', {
     schema: { summary: 'Get a trial', tags: ['trials'], params: NameParams, response: { 200: ref('Trial'), ...errors } },
   }, async (req) => service.getTrial((req.params as Name).name));
+
+  app.get('/trials/:name/observations', {
+    schema: { summary: "A trial's intermediate observations (metric, step, value, time), in recorded order", tags: ['trials'], params: NameParams, response: { 200: ObservationList, ...errors } },
+  }, async (req) => service.trialObservations((req.params as Name).name));
+
+  app.get('/trials/:name/log', {
+    schema: { summary: "The last lines of a trial's log (local runtime; empty when it has none)", tags: ['trials'], params: NameParams, querystring: LogQuery, response: { 200: { type: 'object', properties: { lines: { type: 'array', items: { type: 'string' } }, size: { type: 'integer', description: 'the log file size in bytes' } } }, ...errors } },
+  }, async (req) => service.trialLog((req.params as Name).name, (req.query as { tail?: string }).tail));
 
   app.post('/trials/:name/stop', {
     schema: { summary: 'Stop a trial', tags: ['trials'], params: NameParams, response: { 200: ref('Trial'), ...errors } },

@@ -28,9 +28,9 @@ export class KubeApi {
         {
           pre: (ctx: { setSignal(s: AbortSignal): void }) => {
             ctx.setSignal(AbortSignal.timeout(ms));
-            return Promise.resolve(ctx);
+            return settled(ctx);
           },
-          post: <T>(ctx: T) => Promise.resolve(ctx),
+          post: <T>(ctx: T) => settled(ctx),
         },
       ],
       middlewareMergeStrategy: 'append',
@@ -62,6 +62,15 @@ export class KubeApi {
   podLog(namespace: string, pod: string, container: string | undefined): Promise<string> {
     return this.core.readNamespacedPodLog({ namespace, name: pod, ...(container ? { container } : {}) }, this.deadline());
   }
+}
+
+/**
+ * A value as both a Promise and client-node's internal Observable stub (`toPromise`): the
+ * per-call middleware is used in either form depending on the code path.
+ */
+function settled<T>(value: T): Promise<T> & { toPromise(): Promise<T> } {
+  const p = Promise.resolve(value);
+  return Object.assign(p, { toPromise: () => p });
 }
 
 /** The HTTP status of a failed call (undefined for network errors and timeouts). */

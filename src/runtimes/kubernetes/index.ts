@@ -30,12 +30,6 @@ export interface KubernetesRuntimeOptions {
   readonly pushEndpoint?: string;
   /** Progress and retries (one line each). */
   readonly log?: (message: string) => void;
-  /**
-   * What was launched for an active trial (its namespace, template and study): `recover` needs
-   * it to find the trial's object. Without it `recover` re-adopts nothing, and the relaunch
-   * adopts each existing object on its 409 instead.
-   */
-  readonly describeTrial?: (trialName: string) => LaunchRequest | undefined;
   /** How trial objects are deleted (Katib uses Foreground). */
   readonly propagationPolicy?: 'Foreground' | 'Background';
   /** On shutdown: leave the objects running for the next runtime (default) or delete them. */
@@ -311,14 +305,11 @@ export class KubernetesRuntime implements TrialRuntime {
     await trial.ended;
   }
 
-  async recover(activeTrialNames: readonly string[]): Promise<Set<string>> {
+  async recover(active: readonly LaunchRequest[]): Promise<Set<string>> {
     const adopted = new Set<string>();
-    const describe = this.options.describeTrial;
-    if (!describe) return adopted;
     const groups = new Map<string, { namespace: string; plan: TrialPlan; requests: LaunchRequest[] }>();
-    for (const name of activeTrialNames) {
-      const req = describe(name);
-      if (!req?.template.trialSpec) continue;
+    for (const req of active) {
+      if (!req.template.trialSpec) continue;
       let plan: TrialPlan;
       try {
         plan = planFor(req.template);

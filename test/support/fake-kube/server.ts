@@ -137,6 +137,11 @@ export class FakeKube {
     for (const w of [...this.watchers]) this.endWatch(w);
   }
 
+  /** Injected faults not used up yet. */
+  get pendingFaults(): number {
+    return this.faults.reduce((n, f) => n + f.count, 0);
+  }
+
   get openWatches(): number {
     return this.watchers.size;
   }

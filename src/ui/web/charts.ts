@@ -1,0 +1,190 @@
+// ECharts (bundled from npm, only the parts used) and the dashboard's plots. Every chart the
+// page shows is kept in window.__sibylCharts by id, so tests can read the data it draws.
+import * as echarts from 'echarts/core';
+import { LineChart, ParallelChart, ScatterChart } from 'echarts/charts';
+import { DataZoomComponent, GridComponent, LegendComponent, ParallelComponent, TitleComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
+import { CanvasRenderer } from 'echarts/renderers';
+import { fmtNumber } from './dom.js';
+import type { Observation, ParameterSpec, Study, Trial } from './types.js';
+
+echarts.use([LineChart, ScatterChart, ParallelChart, GridComponent, TooltipComponent, LegendComponent, ParallelComponent, VisualMapComponent, DataZoomComponent, TitleComponent, CanvasRenderer]);
+
+export type Chart = echarts.ECharts;
+type Option = Record<string, unknown>;
+
+declare global {
+  interface Window {
+    __sibylCharts: Record<string, Chart>;
+    __sibylReady?: boolean;
+    __sibylReadyAt?: number;
+  }
+}
+window.__sibylCharts = {};
+
+const PALETTE = ['#0b57d0', '#b3261e', '#146c2e', '#8f4a00', '#6e3bb5', '#00696f', '#9c2a73', '#4d5b00', '#a23c00', '#35506b'];
+/** Good to bad, for lines coloured by objective (dark enough on white). */
+const SCALE = ['#1b5e20', '#2e7d32', '#9e9d24', '#ef6c00', '#c62828'];
+const TEXT = '#1f2328';
+const AXIS = { axisLine: { lineStyle: { color: '#57606a' } }, axisLabel: { color: TEXT }, nameTextStyle: { color: TEXT } };
+
+const observers = new Map<string, ResizeObserver>();
+
+export function mountChart(id: string, el: HTMLElement): Chart {
+  disposeChart(id);
+  const chart = echarts.init(el, null, { renderer: 'canvas' });
+  window.__sibylCharts[id] = chart;
+  let pending = false;
+  const ro = new ResizeObserver(() => {
+    // The first call reports the size the chart was created with: nothing to redraw.
+    if (pending || (el.clientWidth === chart.getWidth() && el.clientHeight === chart.getHeight())) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      if (!chart.isDisposed()) chart.resize();
+    });
+  });
+  ro.observe(el);
+  observers.set(id, ro);
+  return chart;
+}
+
+export function disposeChart(id: string): void {
+  observers.get(id)?.disconnect();
+  observers.delete(id);
+  const c = window.__sibylCharts[id];
+  if (c && !c.isDisposed()) c.dispose();
+  delete window.__sibylCharts[id];
+}
+
+export function disposeCharts(prefix = ''): void {
+  for (const id of Object.keys(window.__sibylCharts)) if (id.startsWith(prefix)) disposeChart(id);
+}
+
+/**
+ * Sets a chart's option and resolves once it has drawn everything (progressive rendering
+ * included; ECharts' `finished` event, which may come during setOption itself), or after 5 s.
+ */
+export function draw(chart: Chart, option: Option): Promise<void> {
+  const done = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 5000);
+    chart.on('finished', () => {
+      clearTimeout(timer);
+      chart.off('finished');
+      resolve();
+    });
+  });
+  chart.setOption(option, { notMerge: true });
+  return done;
+}
+
+const isLog = (p: ParameterSpec) => p.distribution === 'logUniform' || p.distribution === 'logNormal';
+
+/** Completed trials with an objective value, in completion order. */
+export function completedInOrder(trials: Iterable<Trial>): Trial[] {
+  const done: Trial[] = [];
+  for (const t of trials) if (t.objectiveValue !== null && t.completedAt) done.push(t);
+  return done.sort((a, b) => (a.completedAt! < b.completedAt! ? -1 : a.completedAt! > b.completedAt! ? 1 : a.seq - b.seq));
+}
+
+export function historyOption(study: Study, done: readonly Trial[]): Option {
+  const minimize = study.objective.type === 'minimize';
+  const points: [number, number, string][] = [];
+  const best: [number, number][] = [];
+  let b = minimize ? Infinity : -Infinity;
+  done.forEach((t, i) => {
+    const v = t.objectiveValue!;
+    points.push([i + 1, v, t.name]);
+    b = minimize ? Math.min(b, v) : Math.max(b, v);
+    best.push([i + 1, b]);
+  });
+  return {
+    animation: false,
+    color: PALETTE,
+    textStyle: { color: TEXT },
+    grid: { left: 64, right: 24, top: 36, bottom: 44 },
+    legend: { top: 0, textStyle: { color: TEXT } },
+    tooltip: { trigger: 'item', formatter: (p: { seriesId: string; data: [number, number, string?] }) => p.data[2] ? `${p.data[2]}<br>${study.objective.metric} = ${fmtNumber(p.data[1])}` : `best so far = ${fmtNumber(p.data[1])}` },
+    xAxis: { type: 'value', name: 'completed trial', nameLocation: 'middle', nameGap: 26, minInterval: 1, min: 1, max: Math.max(1, done.length), ...AXIS },
+    yAxis: { type: 'value', name: study.objective.metric, scale: true, ...AXIS },
+    series: [
+      { id: 'objective', name: study.objective.metric, type: 'scatter', symbolSize: done.length > 2000 ? 3 : 7, large: done.length > 2000, progressive: 0, data: points },
+      { id: 'best', name: 'best so far', type: 'line', step: 'end', showSymbol: false, lineStyle: { width: 2 }, data: best, color: '#b3261e', progressive: 0, sampling: 'lttb' },
+    ],
+  };
+}
+
+function valueRange(done: readonly Trial[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const t of done) {
+    lo = Math.min(lo, t.objectiveValue!);
+    hi = Math.max(hi, t.objectiveValue!);
+  }
+  if (!Number.isFinite(lo)) return [0, 1];
+  return lo === hi ? [lo - 1, hi + 1] : [lo, hi];
+}
+
+function paramAxis(p: ParameterSpec): Option {
+  if (p.parameterType === 'categorical') return { type: 'category', data: [...(p.list ?? [])] };
+  if (isLog(p)) return { type: 'log', min: p.min, max: p.max };
+  if (p.parameterType === 'discrete') {
+    const list = (p.list ?? []) as number[];
+    return { type: 'value', min: Math.min(...list), max: Math.max(...list) };
+  }
+  return { type: 'value', min: p.min, max: p.max };
+}
+
+export function parallelOption(study: Study, done: readonly Trial[]): Option {
+  const params = study.spec.parameters;
+  const n = params.length;
+  const [lo, hi] = valueRange(done);
+  const rows = done.map((t) => [...params.map((p) => t.assignment[p.name] ?? null), t.objectiveValue!, t.name]);
+  const minimize = study.objective.type === 'minimize';
+  return {
+    animation: false,
+    textStyle: { color: TEXT },
+    parallel: { left: 48, right: 96, top: 40, bottom: 32, parallelAxisDefault: { nameLocation: 'end', nameGap: 14, nameTextStyle: { color: TEXT, fontWeight: 'bold' }, axisLabel: { color: TEXT }, axisLine: { lineStyle: { color: '#57606a' } } } },
+    parallelAxis: [
+      ...params.map((p, i) => ({ dim: i, name: p.name, ...paramAxis(p) })),
+      { dim: n, name: study.objective.metric, type: 'value', scale: true },
+    ],
+    visualMap: {
+      type: 'continuous', dimension: n, min: lo, max: hi, calculable: true, right: 4, top: 'middle', itemHeight: 140,
+      text: [fmtNumber(hi), fmtNumber(lo)], textStyle: { color: TEXT },
+      inRange: { color: minimize ? SCALE : [...SCALE].reverse() },
+    },
+    tooltip: { trigger: 'item', formatter: (p: { data: unknown[] }) => String(p.data[n + 1] ?? '') },
+    series: [{ id: 'trials', type: 'parallel', smooth: false, lineStyle: { width: 1, opacity: done.length > 2000 ? 0.25 : 0.7 }, progressive: 0, data: rows }],
+  };
+}
+
+export function sliceOption(study: Study, p: ParameterSpec, done: readonly Trial[]): Option {
+  const data = done.map((t) => [t.assignment[p.name] ?? null, t.objectiveValue!, t.name]);
+  const xAxis = p.parameterType === 'categorical' ? { type: 'category', data: [...(p.list ?? [])] } : isLog(p) ? { type: 'log', min: p.min, max: p.max } : { type: 'value', scale: true };
+  return {
+    animation: false,
+    color: PALETTE,
+    textStyle: { color: TEXT },
+    title: { text: p.name, left: 'center', top: 0, textStyle: { fontSize: 13, color: TEXT } },
+    grid: { left: 56, right: 16, top: 30, bottom: 30 },
+    tooltip: { trigger: 'item', formatter: (q: { data: [unknown, number, string] }) => `${q.data[2]}<br>${p.name} = ${String(q.data[0])}<br>${study.objective.metric} = ${fmtNumber(q.data[1])}` },
+    xAxis: { ...xAxis, ...AXIS },
+    yAxis: { type: 'value', scale: true, ...AXIS },
+    series: [{ id: 'trials', type: 'scatter', symbolSize: done.length > 2000 ? 3 : 6, large: done.length > 2000, progressive: 0, data, itemStyle: { opacity: 0.75 } }],
+  };
+}
+
+/** Value by step: one line per (trial, metric) pair. */
+export function curvesOption(lines: readonly { name: string; points: readonly Observation[] }[], yName: string): Option {
+  return {
+    animation: false,
+    color: PALETTE,
+    textStyle: { color: TEXT },
+    grid: { left: 64, right: 24, top: 44, bottom: 44 },
+    legend: { top: 0, type: 'scroll', textStyle: { color: TEXT } },
+    tooltip: { trigger: 'axis' },
+    xAxis: { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 26, minInterval: 1, ...AXIS },
+    yAxis: { type: 'value', name: yName, scale: true, ...AXIS },
+    series: lines.map((l) => ({ id: l.name, name: l.name, type: 'line', showSymbol: l.points.length < 60, data: l.points.map((o) => [o.step, o.value]) })),
+  };
+}

@@ -1,0 +1,228 @@
+// The dashboard in a real browser: Debian's Chromium (scripts/ensure-chromium.sh installs it
+// when missing) driven by playwright-core against a real server with the local runtime.
+// Screenshots of every page go to test-artifacts/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startTestServer, type TestServer } from './support/server.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ARTIFACTS = join(ROOT, 'test-artifacts');
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+
+let browser: Browser;
+
+before(async () => {
+  execFileSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { stdio: 'inherit', timeout: 600_000 });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+function experiment(name: string, command: string, budget: Record<string, unknown>, algorithm = 'random') {
+  return {
+    apiVersion: 'kubeflow.org/v1beta1',
+    kind: 'Experiment',
+    metadata: { name },
+    spec: {
+      objective: { type: 'maximize', objectiveMetricName: 'score', additionalMetricNames: ['loss'] },
+      algorithm: { algorithmName: algorithm, algorithmSettings: [{ name: 'random_state', value: '7' }] },
+      ...budget,
+      parameters: [
+        { name: 'lr', parameterType: 'double', feasibleSpace: { min: '0.001', max: '0.1', distribution: 'logUniform' } },
+        { name: 'layers', parameterType: 'int', feasibleSpace: { min: '1', max: '4' } },
+        { name: 'opt', parameterType: 'categorical', feasibleSpace: { list: ['adam', 'sgd'] } },
+      ],
+      trialTemplate: {
+        trialParameters: [{ name: 'lr', reference: 'lr' }, { name: 'layers', reference: 'layers' }, { name: 'opt', reference: 'opt' }],
+        command: ['sh', '-c', command],
+      },
+    },
+  };
+}
+
+async function waitForStudy(s: TestServer, name: string, states: string[], timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await s.http('GET', `/api/v1/studies/${name}`);
+    if (states.includes(r.body.state)) return r.body;
+    if (Date.now() > deadline) throw new Error(`study ${name} is ${r.body.state}, not ${states.join('/')}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+async function newPage(width = 1280, height = 800): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width, height } });
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  return page;
+}
+
+const ready = (page: Page) => page.waitForFunction(() => window.__sibylReady === true, undefined, { timeout: 30_000 });
+const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+const rowCount = (page: Page) => page.locator('#trials-table tbody tr').count();
+
+// The page's globals, inside page.evaluate/waitForFunction callbacks (this project compiles without the DOM lib).
+declare const window: any;
+declare const document: any;
+
+test('a finished study: every trial in the table and the plots, the trial page with its curve and log', { timeout: 180_000 }, async () => {
+  const s = await startTestServer({ runtime: 'local' });
+  const page = await newPage();
+  try {
+    const command = 'echo "epoch=1 score=0.5 loss=2"; echo "epoch=2 score=${trialParameters.layers} loss=1"; echo "trained with ${trialParameters.opt} at ${trialParameters.lr}"';
+    const created = await s.http('POST', '/api/v1/studies', { spec: experiment('dash-done', command, { parallelTrialCount: 3, maxTrialCount: 6 }), runtime: 'local' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const study = await waitForStudy(s, 'dash-done', ['SUCCEEDED']);
+    assert.equal(study.trials.SUCCEEDED, 6);
+
+    // The routes the page uses.
+    const obs = await s.http('GET', '/api/v1/trials/dash-done-0001/observations');
+    assert.equal(obs.status, 200);
+    assert.deepEqual(obs.body.observations.map((o: { metric: string; step: number }) => `${o.metric}@${o.step}`).sort(), ['loss@1', 'loss@2', 'score@1', 'score@2']);
+    const log = await s.http('GET', '/api/v1/trials/dash-done-0001/log?tail=1');
+    assert.equal(log.status, 200);
+    assert.equal(log.body.lines.length, 1);
+    assert.match(log.body.lines[0], /^trained with (adam|sgd) at /);
+    assert.equal((await s.http('GET', '/api/v1/trials/dash-done-0001/log?tail=0')).status, 400);
+    assert.equal((await s.http('GET', '/api/v1/trials/nope-0001/log')).status, 404);
+
+    // The studies page.
+    await page.goto(`${s.base}/`);
+    await page.locator('#studies-table tbody tr[data-study="dash-done"]').waitFor();
+    assert.match(await page.locator('#studies-table tbody tr[data-study="dash-done"]').innerText(), /SUCCEEDED[\s\S]*random[\s\S]*6 \/ 6/);
+    await shot(page, 'studies');
+
+    // The study page: the table and the plots have one entry per trial.
+    await page.locator('a[href="/studies/dash-done"]').first().click();
+    await page.waitForURL('**/studies/dash-done');
+    await ready(page);
+    assert.equal(await rowCount(page), 6);
+    // The curves of the default selection (the best trial and the latest ones) load after the page.
+    await page.waitForFunction(() => window.__sibylCharts.curves.getOption().series.length >= 1, undefined, { timeout: 10_000 });
+    const charts = await page.evaluate(() => {
+      const c = window.__sibylCharts;
+      const history = c.history!.getOption();
+      const parallel = c.parallel!.getOption();
+      return {
+        history: history.series[0].data.length,
+        best: history.series[1].data.length,
+        parallel: parallel.series[0].data.length,
+        axes: parallel.parallelAxis.map((a: { name: string; type: string }) => `${a.name}:${a.type}`),
+        slices: Object.keys(c).filter((k) => k.startsWith('slice:')).map((k) => c[k]!.getOption().series[0].data.length),
+        curves: c.curves!.getOption().series.length,
+      };
+    });
+    assert.equal(charts.history, 6);
+    assert.equal(charts.best, 6);
+    assert.equal(charts.parallel, 6);
+    assert.deepEqual(charts.axes, ['lr:log', 'layers:value', 'opt:category', 'score:value']);
+    assert.deepEqual(charts.slices, [6, 6, 6]);
+    assert.ok(charts.curves >= 1, 'the best trial\'s curve is shown');
+    assert.match(await page.locator('#study-state').innerText(), /SUCCEEDED/);
+    // Sorting and filtering the table.
+    await page.locator('button[data-sort="objective"]').click();
+    const first = await page.locator('#trials-table tbody tr').first().getAttribute('data-trial');
+    assert.equal(first, study.best.trial);
+    await page.locator('#trial-filter').fill('opt=adam');
+    await page.waitForFunction(() => document.querySelectorAll('#trials-table tbody tr').length !== 6 || document.querySelector('#trial-count')?.textContent?.includes('of'));
+    const adam = Object.values(await (await s.http('GET', '/api/v1/studies/dash-done/trials')).body.trials).filter((t: any) => t.assignment.opt === 'adam').length;
+    assert.equal(await rowCount(page), adam);
+    await page.locator('#trial-filter').fill('');
+    await page.waitForFunction(() => document.querySelectorAll('#trials-table tbody tr').length === 6);
+    await shot(page, 'study-finished');
+
+    // The trial page, from the table.
+    await page.locator('#trials-table a[href="/trials/dash-done-0002"]').click();
+    await page.waitForURL('**/trials/dash-done-0002');
+    await ready(page);
+    assert.match(await page.locator('#trial-log').innerText(), /trained with (adam|sgd)/);
+    const series = await page.evaluate(() => window.__sibylCharts['trial-curves']!.getOption().series.map((x: { name: string; data: unknown[] }) => `${x.name}:${x.data.length}`));
+    assert.deepEqual(series.sort(), ['loss:2', 'score:2']);
+    assert.match(await page.locator('#metrics-table').innerText(), /score \(objective\)/);
+    await shot(page, 'trial');
+
+    // A narrow (phone) width: nothing wider than the screen.
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.goto(`${s.base}/studies/dash-done`);
+    await ready(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(overflow <= 376, `the page is ${overflow}px wide at 375px`);
+    await shot(page, 'study-narrow');
+    // Keyboard: the first control reached by Tab is the skip link, then the links and buttons.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  } finally {
+    await page.close();
+    await s.close();
+  }
+});
+
+test('a running study: new trials appear without a reload; stop study ends it', { timeout: 180_000 }, async () => {
+  const s = await startTestServer({ runtime: 'local' });
+  const page = await newPage();
+  try {
+    const command = 'echo "epoch=1 score=0.1 loss=3 (${trialParameters.opt}, ${trialParameters.lr})"; sleep 0.7; echo "epoch=2 score=${trialParameters.layers} loss=1"';
+    const created = await s.http('POST', '/api/v1/studies', { spec: experiment('dash-live', command, { parallelTrialCount: 2, maxTrialCount: 200 }), runtime: 'local' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await waitForStudy(s, 'dash-live', ['RUNNING']);
+    await page.goto(`${s.base}/studies/dash-live`);
+    await ready(page);
+    const before = await rowCount(page);
+    let navigations = 0;
+    page.on('framenavigated', () => navigations++);
+    await page.waitForFunction((n) => document.querySelectorAll('#trials-table tbody tr').length >= n + 2, before, { timeout: 30_000 });
+    assert.equal(navigations, 0, 'no reload');
+    await page.waitForFunction(() => window.__sibylCharts.history!.getOption().series[0].data.length >= 1, undefined, { timeout: 30_000 });
+    await shot(page, 'study-running');
+
+    // The budget form reaches the API.
+    await page.locator('#budget-parallel').fill('3');
+    await page.locator('#budget-form button[type=submit]').click();
+    await page.waitForFunction(() => document.querySelector('#study-head, .study-head')?.textContent?.includes('parallel 3'), undefined, { timeout: 10_000 });
+    assert.equal((await s.http('GET', '/api/v1/studies/dash-live')).body.parallelTrialCount, 3);
+
+    // Stop study: two presses (the first arms the button).
+    await page.locator('#stop-study').click();
+    await page.locator('#stop-study').click();
+    await page.locator('#study-state[data-state="STOPPED"]').waitFor({ timeout: 30_000 });
+    assert.equal((await s.http('GET', '/api/v1/studies/dash-live')).body.state, 'STOPPED');
+    await page.waitForFunction(() => ![...document.querySelectorAll('#trials-table tbody tr [data-state]')].some((b) => ['RUNNING', 'CREATED'].includes(b.getAttribute('data-state')!)), undefined, { timeout: 30_000 });
+    await shot(page, 'study-stopped');
+  } finally {
+    await page.close();
+    await s.close();
+  }
+});
+
+test('with a token: the page loads without one, the API asks for it, and the page sends the saved token', { timeout: 60_000 }, async () => {
+  const s = await startTestServer({ runtime: 'external', token: 'sesame' });
+  const page = await newPage();
+  try {
+    assert.equal((await s.http('GET', '/')).status, 200);
+    assert.equal((await s.http('GET', '/studies/x')).status, 200);
+    assert.equal((await s.http('GET', '/api/v1/studies')).status, 401);
+    const index = await s.http('GET', '/');
+    const asset = String(index.body).match(/\/assets\/app\.js\?v=\w+/)![0];
+    const js = await fetch(`${s.base}${asset}`);
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('cache-control')!, /immutable/);
+    assert.doesNotMatch(String(index.body), /(src|href)="(https?:)?\/\//, 'every asset comes from the server');
+    await page.goto(`${s.base}/`);
+    await page.locator('#token-dialog[open]').waitFor();
+    await page.locator('#token-input').fill('sesame');
+    await page.locator('#token-dialog button[value="save"]').click();
+    await page.locator('#studies-table').waitFor();
+    await page.waitForFunction(() => document.querySelector('[role=status]')?.textContent?.includes('No studies yet'));
+    await shot(page, 'studies-token');
+  } finally {
+    await page.close();
+    await s.close();
+  }
+});
