@@ -195,3 +195,27 @@ test('REST: the OpenAPI document lists every route and /docs serves the docs pag
     await s.close();
   }
 });
+
+test('REST ask/tell: infeasible outcomes fail the trial with the reason; stopped trials tell their client to stop', async () => {
+  const s = await startTestServer();
+  try {
+    await s.http('POST', '/api/v1/studies', { specText: braninStudy('outcomes', 'random', 10) });
+    const [a, b] = (await s.http('POST', '/api/v1/studies/outcomes/suggest', { clientId: 'w', count: 2 })).body.trials;
+    assert.deepEqual((await s.http('GET', `/api/v1/trials/${a.name}/should-stop`)).body, { shouldStop: false });
+    const infeasible = await s.http('POST', `/api/v1/trials/${a.name}/complete`, { infeasible: true, reason: 'diverged: loss is NaN' });
+    assert.equal(infeasible.status, 200);
+    assert.equal(infeasible.body.state, 'FAILED');
+    assert.equal(infeasible.body.reason, 'Infeasible');
+    assert.equal(infeasible.body.message, 'diverged: loss is NaN');
+    const stopped = await s.http('POST', `/api/v1/trials/${b.name}/stop`);
+    assert.equal(stopped.status, 200);
+    assert.equal(stopped.body.state, 'KILLED');
+    assert.deepEqual((await s.http('GET', `/api/v1/trials/${b.name}/should-stop`)).body, { shouldStop: true });
+    const study = (await s.http('GET', '/api/v1/studies/outcomes')).body;
+    assert.equal(study.trials.FAILED, 1);
+    assert.equal(study.trials.KILLED, 1);
+    assert.equal(study.state, 'RUNNING');
+  } finally {
+    await s.close();
+  }
+});
