@@ -3,6 +3,7 @@
 // (each TFJob's primary container runs as a local process, its output is the pod log).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
@@ -38,6 +39,7 @@ function editedSpec(edit: (doc: any) => void): StudySpec {
 const containerOf = (doc: any) => doc.spec.trialTemplate.trialSpec.spec.tfReplicaSpecs.Worker.template.spec.containers[0];
 
 interface KubeHarness {
+  readonly dataDir: string;
   readonly store: Store;
   readonly scheduler: Scheduler;
   readonly events: SchedulerEvent[];
@@ -58,6 +60,7 @@ function kubeHarness(kubeConfig: KubeConfig, dataDir = tempDir()): KubeHarness {
         kubeConfig,
         listener,
         pushEndpoint: 'http://127.0.0.1:1/push',
+        logDir: join(dataDir, 'logs'),
         log: (m) => logs.push(m),
         requestTimeoutMs: 1000,
         podPollMs: 100,
@@ -66,6 +69,7 @@ function kubeHarness(kubeConfig: KubeConfig, dataDir = tempDir()): KubeHarness {
     onError: (e) => errors.push(e),
   });
   return {
+    dataDir,
     store, scheduler, events, errors, logs,
     close: async () => {
       await scheduler.close();
@@ -83,9 +87,10 @@ function metricsInLog(log: string, metric: string): number[] {
   return [...log.matchAll(new RegExp(`\\b${metric}=([-+0-9.eE]+)`, 'g'))].map((m) => Number(m[1]));
 }
 
-function assertMetricsMatchLogs(kube: FakeKube, store: Store, namespace: string, trials: TrialRecord[], lines = 20) {
+function assertMetricsMatchLogs(kube: FakeKube, store: Store, namespace: string, trials: TrialRecord[], lines = 20, logDir?: string) {
   for (const t of trials) {
     const log = kube.operator.podLog(namespace, `${t.name}-worker-0`);
+    if (logDir) assert.equal(readFileSync(join(logDir, `${t.name}.log`), 'utf8'), log.endsWith('\n') ? log : `${log}\n`, `${t.name}: the pod log is kept in the data dir`);
     const accuracy = metricsInLog(log, 'accuracy');
     assert.equal(accuracy.length, lines, `${t.name}: ${lines} metrics lines in the pod log`);
     assert.deepEqual(store.metricValues(t.id, 'accuracy'), accuracy, `${t.name}: every accuracy line recorded exactly once`);
@@ -126,7 +131,7 @@ test('examples/mlp/tfjob.yaml runs to SUCCEEDED as TFJobs: one per trial, values
       assert.equal(env['SIBYL_TRIAL_NAME'], t.name);
       assert.equal(env['SIBYL_PUSH_ENDPOINT'], 'http://127.0.0.1:1/push');
     }
-    assertMetricsMatchLogs(kube, h.store, 'kubeflow', trials);
+    assertMetricsMatchLogs(kube, h.store, 'kubeflow', trials, 20, join(h.dataDir, 'logs'));
     // Objects are deleted once their trial is recorded (give the last deletes a moment).
     for (let i = 0; i < 50 && kube.all('tfjobs').length > 0; i++) await sleep(50);
     assert.equal(kube.all('tfjobs').length, 0, 'every TFJob deleted');
@@ -241,7 +246,7 @@ test('a restart while the TFJobs run re-adopts them: none is created twice and t
     assert.ok(trials.every((t) => t.state === 'SUCCEEDED'), trials.map((t) => `${t.name} ${t.state} ${t.reason} ${t.message}`).join('\n'));
     for (const t of trials) assert.equal(kube.created.get(t.name), 1, `${t.name} created once`);
     assert.equal(kube.count('POST', '/tfjobs'), 3, 'no create after the restart: recover re-adopted all three');
-    assertMetricsMatchLogs(kube, second.store, 'kubeflow', trials, 21);
+    assertMetricsMatchLogs(kube, second.store, 'kubeflow', trials, 21, join(second.dataDir, 'logs'));
     assert.deepEqual([...first.errors, ...second.errors], []);
   } finally {
     await second?.close();

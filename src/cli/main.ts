@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `sibyl` command. Exit codes: 0 success, 1 the study failed, 2 invalid spec or usage.
 import { mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { SpecError } from '../spec/errors.js';
 import { DataDirBusyError, lockDataDir } from '../store/lock.js';
@@ -29,6 +30,13 @@ Options:
   --json                 machine-readable output (studies, trials, best)
   --help                 this text
 
+run options:
+  --push-port <n>        serve the metrics push intake (POST /api/v1/trials/<name>/observations) on
+                         this port, its URL given to trials as SIBYL_PUSH_ENDPOINT; on by default
+                         with --runtime kubernetes (0, a free port)
+  --push-host <addr>     the push intake's address (default 127.0.0.1)
+  --push-url <url>       the URL trials are given instead of http://<push host>:<port>
+
 serve options (flags first, then environment):
   --host <addr>          $SIBYL_HOST, default 127.0.0.1 (any other address needs a token)
   --grpc-port <n>        $SIBYL_GRPC_PORT, default 6789 (0 picks a free port)
@@ -36,10 +44,13 @@ serve options (flags first, then environment):
   --runtime <kind>       $SIBYL_RUNTIME, default local: runtime of studies created without one
                          (local, kubernetes or external; the server launches with local or kubernetes)
   --token <secret>       $SIBYL_TOKEN: every call but health needs "Authorization: Bearer <secret>"
+  --leader-elect         $SIBYL_LEADER_ELECTION=true: only the holder of the Lease $SIBYL_LEASE_NAME
+                         (default sibyl-leader) in $SIBYL_NAMESPACE (default $POD_NAMESPACE or the
+                         pod's namespace) schedules and launches; exits 1 when it loses the Lease
 `;
 
-const BOOLEAN_FLAGS = ['json', 'help'];
-const VALUE_FLAGS = ['data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig'];
+const BOOLEAN_FLAGS = ['json', 'help', 'leader-elect'];
+const VALUE_FLAGS = ['data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url'];
 
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, BOOLEAN_FLAGS, VALUE_FLAGS);
@@ -58,8 +69,11 @@ async function main(argv: readonly string[]): Promise<number> {
       const runtime = stringFlag(args, 'runtime') ?? process.env['SIBYL_RUNTIME'] ?? 'local';
       if (runtime !== 'local' && runtime !== 'kubernetes') throw new UsageError(`run --runtime must be local or kubernetes (got ${JSON.stringify(runtime)})`);
       const kubeconfig = stringFlag(args, 'kubeconfig');
+      const [pushPort, pushHost, pushUrl] = [stringFlag(args, 'push-port'), stringFlag(args, 'push-host'), stringFlag(args, 'push-url')];
+      if (pushPort !== undefined && (!/^\d{1,5}$/.test(pushPort) || Number(pushPort) > 65535)) throw new UsageError(`--push-port must be a port number from 0 to 65535 (got ${JSON.stringify(pushPort)})`);
       return withStore(dataDir, async (store) => runStudy({
         file, dataDir, store, out: process.stdout, err: process.stderr, runtime, ...(kubeconfig ? { kubeconfig } : {}),
+        ...(pushPort !== undefined ? { pushPort: Number(pushPort) } : {}), ...(pushHost ? { pushHost } : {}), ...(pushUrl ? { pushUrl } : {}),
       }), { exclusive: true });
     }
     case 'serve':
@@ -151,6 +165,7 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
   if (!(RUNTIME_KINDS as readonly string[]).includes(runtime)) throw new UsageError(`--runtime must be one of ${RUNTIME_KINDS.join(', ')} (got ${JSON.stringify(runtime)})`);
   const token = stringFlag(args, 'token') ?? env['SIBYL_TOKEN'];
   const host = stringFlag(args, 'host') ?? env['SIBYL_HOST'] ?? '127.0.0.1';
+  const leaderElection = args.flags.has('leader-elect') || env['SIBYL_LEADER_ELECTION'] === 'true' ? leaderElectionConfig() : undefined;
   // Loaded only here: the servers' libraries would slow down every other command.
   const { startServer } = await import('../server/app.js');
   const running = await startServer({
@@ -161,19 +176,42 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
     runtime: runtime as RuntimeKind,
     ...(token ? { token } : {}),
     ...(stringFlag(args, 'kubeconfig') ? { kubeconfig: stringFlag(args, 'kubeconfig')! } : {}),
+    ...(leaderElection ? { leaderElection } : {}),
     log: (m) => process.stderr.write(`sibyl: ${m}\n`),
   });
   const shown = host.includes(':') ? `[${host}]` : host;
   process.stdout.write(`sibyl: serving gRPC on ${shown}:${running.grpcPort} and HTTP on http://${shown}:${running.httpPort} (data in ${dataDir})\n`);
-  await new Promise<void>((done) => {
+  return await new Promise<number>((done) => {
     const stop = (signal: NodeJS.Signals) => {
       process.stderr.write(`sibyl: ${signal}: shutting down\n`);
-      void running.close().then(done);
+      void running.close().then(() => done(0));
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // A leader that lost its Lease has stopped scheduling; exit so that the container restarts and campaigns again.
+    void running.leaderLost.then(() => {
+      process.stderr.write('sibyl: lost the leader Lease: shutting down\n');
+      void running.close().then(() => done(1));
+    });
   });
-  return 0;
+}
+
+/** serve --leader-elect: the Lease's namespace, name and this process's identity, from the environment. */
+function leaderElectionConfig(): { namespace: string; leaseName: string; identity: string } {
+  const env = process.env;
+  let namespace = env['SIBYL_NAMESPACE'] || env['POD_NAMESPACE'];
+  if (!namespace) {
+    try {
+      namespace = readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+    } catch {
+      throw new UsageError('--leader-elect needs the Lease namespace: set SIBYL_NAMESPACE (or POD_NAMESPACE)');
+    }
+  }
+  return {
+    namespace,
+    leaseName: env['SIBYL_LEASE_NAME'] || 'sibyl-leader',
+    identity: `${env['POD_NAME'] || hostname()}_${process.pid}`,
+  };
 }
 
 /** Readers share the store; a runner owns it (and the trial processes tagged with it). */

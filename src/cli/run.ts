@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isTerminalStudyState } from '../model/trial.js';
 import { runtimeFactory, validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
-import { Scheduler } from '../scheduler/scheduler.js';
+import { StudyService } from '../service/study-service.js';
 import { SpecError } from '../spec/errors.js';
 import { parseStudyText } from '../spec/parse.js';
 import type { StudySpec } from '../spec/types.js';
@@ -23,6 +23,15 @@ export interface RunOptions {
   readonly err: NodeJS.WriteStream;
   readonly runtime: LaunchingRuntime;
   readonly kubeconfig?: string;
+  /**
+   * The metrics push intake (POST /api/v1/trials/:name/observations), its root URL given to
+   * trials as SIBYL_PUSH_ENDPOINT. On when any of these is set, and by default for kubernetes
+   * (a free port on 127.0.0.1).
+   */
+  readonly pushPort?: number;
+  readonly pushHost?: string;
+  /** The URL trials are given instead of http://<push host>:<port>. */
+  readonly pushUrl?: string;
 }
 
 export function readStudyFile(file: string, runtime: LaunchingRuntime = 'local'): StudySpec {
@@ -47,32 +56,56 @@ export async function runStudy(options: RunOptions): Promise<number> {
   }
 
   const progress = new ProgressDisplay(store, study.id, out);
-  const scheduler = new Scheduler({
-    store,
-    // An interrupted `sibyl run` takes its trials with it; a rerun resumes the study.
-    runtime: await runtimeFactory(options.runtime, {
+  const pushWanted = options.pushPort !== undefined || options.pushHost !== undefined || options.pushUrl !== undefined || options.runtime === 'kubernetes';
+  // Loaded only when used, like the servers of `sibyl serve`.
+  const push = pushWanted
+    ? await (await import('../api/rest/push.js')).startPushServer({
+      host: options.pushHost ?? '127.0.0.1',
+      port: options.pushPort ?? 0,
+      ...(options.pushUrl ? { url: options.pushUrl } : {}),
+      studyName: study.name,
+      log: (e) => err.write(`sibyl: push intake: ${e.stack ?? e.message}\n`),
+    })
+    : undefined;
+  try {
+    if (push) err.write(`sibyl: trials push metrics to ${push.url} (SIBYL_PUSH_ENDPOINT)\n`);
+    const service = new StudyService({
+      store,
+      // An interrupted `sibyl run` takes its trials with it; a rerun resumes the study.
+      runtime: await runtimeFactory(options.runtime, {
+        dataDir: options.dataDir,
+        onShutdown: 'delete',
+        ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+        ...(push ? { pushEndpoint: push.url } : {}),
+      }),
+      defaultRuntime: options.runtime,
+      launchRuntime: options.runtime,
+      baseDir: dirname(resolve(options.file)),
       dataDir: options.dataDir,
-      onShutdown: 'delete',
-      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
-    }),
-    onEvent: (e) => (e.type === 'study' || e.trial.studyId === study.id) && progress.onEvent(e),
-    onError: (e) => err.write(`sibyl: ${e.message}\n`),
-  });
+      onEvent: (e) => (e.type === 'study' || e.trial.studyId === study.id) && progress.onEvent(e),
+      onError: (e) => err.write(`sibyl: ${e.message}\n`),
+    });
+    const scheduler = service.scheduler;
 
-  const interrupted = new Promise<number>((done) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      err.write(`\nsibyl: ${signal}: stopping trials; run the same command again to resume.\n`);
-      void scheduler.close(signal).then(() => done(130));
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+    const interrupted = new Promise<number>((done) => {
+      const onSignal = (signal: NodeJS.Signals) => {
+        err.write(`\nsibyl: ${signal}: stopping trials; run the same command again to resume.\n`);
+        void scheduler.close(signal).then(() => done(130));
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    });
 
-  await scheduler.adopt([study.id]);
-  const result = await Promise.race([scheduler.waitForEnd(study.id).then(() => undefined), interrupted]);
-  progress.stop();
-  if (result !== undefined) return result;
-  await scheduler.close();
+    await scheduler.adopt([study.id]);
+    // After the adoption, which drops what re-adopted trials recorded (their logs are read again).
+    push?.attach(service);
+    const result = await Promise.race([scheduler.waitForEnd(study.id).then(() => undefined), interrupted]);
+    progress.stop();
+    if (result !== undefined) return result;
+    await scheduler.close();
+  } finally {
+    await push?.close();
+  }
 
   const ended = store.getStudy(study.id)!;
   const shaped = studyShape(store, ended);

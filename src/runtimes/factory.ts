@@ -1,4 +1,5 @@
 // Building the runtime a process launches trials with, and checking a spec against it.
+import { join } from 'node:path';
 import { LocalRuntime } from './local/index.js';
 import { validateForLocal } from './local/argv.js';
 import { validateForKubernetes } from './kubernetes/validate.js';
@@ -13,12 +14,17 @@ export interface RuntimeOptions {
   readonly kubeconfig?: string;
   /** Kubernetes: what to do with running trial objects when this process stops. */
   readonly onShutdown?: 'detach' | 'delete';
+  /** Given to every trial as SIBYL_PUSH_ENDPOINT: the root URL of a metrics push intake. */
+  readonly pushEndpoint?: string;
   readonly log?: (message: string) => void;
 }
 
 /** The runtime's constructor, ready for the scheduler's listener. */
 export async function runtimeFactory(kind: LaunchingRuntime, o: RuntimeOptions): Promise<(listener: RuntimeListener) => TrialRuntime> {
-  if (kind === 'local') return (listener) => new LocalRuntime({ dataDir: o.dataDir, listener });
+  if (kind === 'local') {
+    const env = o.pushEndpoint ? { env: { SIBYL_PUSH_ENDPOINT: o.pushEndpoint } } : {};
+    return (listener) => new LocalRuntime({ dataDir: o.dataDir, listener, ...env });
+  }
   // Loaded only when used: the Kubernetes client is large.
   const [{ KubeConfig }, { KubernetesRuntime }] = await Promise.all([import('@kubernetes/client-node'), import('./kubernetes/index.js')]);
   const kubeConfig = new KubeConfig();
@@ -27,7 +33,10 @@ export async function runtimeFactory(kind: LaunchingRuntime, o: RuntimeOptions):
   return (listener) => new KubernetesRuntime({
     kubeConfig,
     listener,
+    // The same place as local trials' logs, so the dashboard shows both.
+    logDir: join(o.dataDir, 'logs'),
     ...(o.onShutdown ? { onShutdown: o.onShutdown } : {}),
+    ...(o.pushEndpoint ? { pushEndpoint: o.pushEndpoint } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
 }

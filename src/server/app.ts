@@ -8,6 +8,7 @@ import { bindGrpc, buildGrpcServer } from '../api/grpc/server.js';
 import { buildRestServer } from '../api/rest/server.js';
 import { runtimeFactory, type LaunchingRuntime } from '../runtimes/factory.js';
 import { StudyService } from '../service/study-service.js';
+import type { LeaderElectionConfig, LeaderElector } from './leader.js';
 import { lockDataDir, type DataDirLock } from '../store/lock.js';
 import { Store, type RuntimeKind } from '../store/store.js';
 
@@ -23,12 +24,23 @@ export interface ServerOptions {
   /** Where relative paths of local trial templates resolve (default: the working directory). */
   readonly baseDir?: string;
   readonly log?: (message: string) => void;
+  /**
+   * Leader election on a coordination.k8s.io Lease (src/server/leader.ts): only the leader runs
+   * `service.start()` and launches; a follower serves reads and is ready, but launches nothing.
+   * A leader that loses the Lease stops scheduling (trial objects keep running) and resolves
+   * `leaderLost`; it does not campaign again (restart the process).
+   */
+  readonly leaderElection?: LeaderElectionConfig;
 }
 
 export interface RunningServer {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly service: StudyService;
+  /** With leader election: whether this process leads now (always true without). */
+  isLeader(): boolean;
+  /** With leader election: resolves when this process lost the Lease (never without). */
+  readonly leaderLost: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -52,17 +64,23 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let http: FastifyInstance | undefined;
   let service: StudyService | undefined;
   let ready = false;
+  let elector: LeaderElector | undefined;
+  let leading = !o.leaderElection;
+  let lost: () => void = () => {};
+  const leaderLost = new Promise<void>((r) => { lost = r; });
   try {
     store = Store.open(dataDir);
     const s = store;
+    // External studies launch nothing; the others launch with the server's runtime.
+    const runtime = await runtimeFactory(launchRuntime, {
+      dataDir,
+      log,
+      ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+    });
+    const leader = o.leaderElection ? await import('./leader.js') : undefined;
     service = new StudyService({
       store: s,
-      // External studies launch nothing; the others launch with the server's runtime.
-      runtime: await runtimeFactory(launchRuntime, {
-        dataDir,
-        log,
-        ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
-      }),
+      runtime: leader ? leader.leaderOnlyRuntime(runtime, () => leading) : runtime,
       defaultRuntime: o.runtime,
       launchRuntime,
       baseDir: resolve(o.baseDir ?? process.cwd()),
@@ -77,30 +95,59 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     await http.listen({ host: o.host, port: o.httpPort });
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : o.httpPort;
-    await service.start();
+    const svc = service;
+    if (leader && o.leaderElection) {
+      const { KubeConfig } = await import('@kubernetes/client-node');
+      const kc = new KubeConfig();
+      if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
+      else kc.loadFromDefault();
+      elector = new leader.LeaderElector(kc, o.leaderElection, {
+        log,
+        onStartedLeading: async () => {
+          leading = true;
+          await svc.start();
+        },
+        onStoppedLeading: async () => {
+          // Stop scheduling: the loops end and the runtime detaches (trial objects keep running
+          // for the next leader to re-adopt).
+          leading = false;
+          await svc.scheduler.close('LeadershipLost');
+          lost();
+        },
+      });
+      elector.start();
+    } else {
+      await service.start();
+    }
     ready = true;
 
     let closing: Promise<void> | undefined;
-    const svc = service;
+    const el = elector;
     const g = grpcServer;
     const h = http;
     return {
       grpcPort,
       httpPort,
       service: svc,
+      isLeader: () => leading,
+      leaderLost,
       close: () => (closing ??= (async () => {
         ready = false;
+        await el?.halt(); // no leadership change while closing; a held Lease is kept until released below
         // Stop accepting, let open calls finish, then stop trials (recovered on the next start).
         await Promise.all([
           shutdownGrpc(g, 3000),
           h.close(),
         ]);
         await svc.close();
+        // Released only once nothing is launched here any more.
+        await el?.stop();
         s.close();
         lock.release();
       })()),
     };
   } catch (err) {
+    await elector?.stop();
     grpcServer?.forceShutdown();
     await http?.close();
     await service?.close().catch(() => {});

@@ -34,6 +34,8 @@ export interface StudyServiceOptions {
   /** The data directory: trial logs are read from `<dataDir>/logs/<trial>.log` (local runtime). */
   readonly dataDir?: string;
   readonly onError?: (error: Error) => void;
+  /** Every scheduler event, as is (before it is published to watchers). */
+  readonly onEvent?: (event: SchedulerEvent) => void;
 }
 
 export interface CreateStudyRequest {
@@ -74,7 +76,10 @@ export class StudyService {
     this.scheduler = new Scheduler({
       store: options.store,
       runtime: options.runtime,
-      onEvent: (e) => this.publish(e),
+      onEvent: (e) => {
+        options.onEvent?.(e);
+        this.publish(e);
+      },
       ...(options.onError ? { onError: options.onError } : {}),
     });
   }

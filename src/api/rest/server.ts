@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { StudyService } from '../../service/study-service.js';
-import { LIMITS } from '../../service/limits.js';
+import { FASTIFY_OPTIONS } from './base.js';
 import type { TokenCheck } from '../auth.js';
 import { installErrorHandling, sendError } from './errors.js';
 import { studyRoutes } from './studies.js';
@@ -28,12 +28,7 @@ export interface RestOptions {
 const OPEN_PATHS = ['/healthz', '/readyz', '/openapi.json'];
 
 export async function buildRestServer(options: RestOptions): Promise<FastifyInstance> {
-  const app = Fastify({
-    bodyLimit: LIMITS.maxBodyBytes,
-    // Event streams never end by themselves: closing the server ends them.
-    forceCloseConnections: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
-  });
+  const app = Fastify(FASTIFY_OPTIONS);
   app.decorate('service', options.service);
   installErrorHandling(app, options.log ?? (() => {}));
 

@@ -1,5 +1,5 @@
 // REST routes for single trials: read, stop, and the ask/tell and push-metrics calls.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { CompleteTrialRequest } from '../../service/study-service.js';
 import { CompleteBody, LogQuery, NameParams, ObservationList, ObservationsBody, ERROR_RESPONSES, ref } from './schemas.js';
 
@@ -26,9 +26,7 @@ export const trialRoutes: FastifyPluginAsync = async (app) => {
     schema: { summary: 'Stop a trial', tags: ['trials'], params: NameParams, response: { 200: ref('Trial'), ...errors } },
   }, async (req) => service.stopTrial((req.params as Name).name));
 
-  app.post('/trials/:name/observations', {
-    schema: { summary: 'Report intermediate metrics (a batch, all or nothing)', tags: ['ask/tell'], params: NameParams, body: ObservationsBody, response: { 200: { type: 'object', properties: { accepted: { type: 'integer' } } }, ...errors } },
-  }, async (req) => service.reportObservations((req.params as Name).name, (req.body as { observations: unknown[] }).observations));
+  observationsRoute(app);
 
   app.post('/trials/:name/complete', {
     schema: { summary: 'Ask/tell: complete a trial with its final metrics, or as infeasible', tags: ['ask/tell'], params: NameParams, body: CompleteBody, response: { 200: ref('Trial'), ...errors } },
@@ -38,3 +36,13 @@ export const trialRoutes: FastifyPluginAsync = async (app) => {
     schema: { summary: 'Whether the client should stop this trial', tags: ['ask/tell'], params: NameParams, response: { 200: { type: 'object', properties: { shouldStop: { type: 'boolean' } } }, ...errors } },
   }, async (req) => service.shouldStopTrial((req.params as Name).name));
 };
+
+/**
+ * The metrics push intake, also served alone by `sibyl run` (api/rest/push.ts). It reads the
+ * service when called, so a server may start listening before its service exists.
+ */
+export function observationsRoute(app: FastifyInstance): void {
+  app.post('/trials/:name/observations', {
+    schema: { summary: 'Report intermediate metrics (a batch, all or nothing)', tags: ['ask/tell'], params: NameParams, body: ObservationsBody, response: { 200: { type: 'object', properties: { accepted: { type: 'integer' } } }, ...errors } },
+  }, async (req) => app.service.reportObservations((req.params as Name).name, (req.body as { observations: unknown[] }).observations));
+}

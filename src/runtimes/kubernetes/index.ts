@@ -12,6 +12,8 @@
 // On the job's end the remaining log lines are emitted, then `finished`, then the object is
 // deleted (unless `retain`). `shutdown` detaches: the objects keep running and the next
 // runtime's `recover` re-adopts them.
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { backoffMs, describeError, isRetryable, KubeApi, statusOf } from './api.js';
@@ -34,6 +36,8 @@ export interface KubernetesRuntimeOptions {
   readonly propagationPolicy?: 'Foreground' | 'Background';
   /** On shutdown: leave the objects running for the next runtime (default) or delete them. */
   readonly onShutdown?: 'detach' | 'delete';
+  /** Where each trial's log lines are also written (`<logDir>/<trial>.log`, as the local runtime's). */
+  readonly logDir?: string;
   /** Deadline of one API request. */
   readonly requestTimeoutMs?: number;
   /** How often a trial's pod is looked for while it does not run yet. */
@@ -63,12 +67,15 @@ export class KubernetesRuntime implements TrialRuntime {
   private readonly api: KubeApi;
   private readonly trials = new Map<string, Trial>();
   private readonly watchers = new Map<string, ResourceWatcher>();
+  /** Ends in progress, including the delete after a trial was reported finished: shutdown waits for them. */
+  private readonly ending = new Set<Promise<void>>();
   private readonly log: (message: string) => void;
   private alive = true;
 
   constructor(private readonly options: KubernetesRuntimeOptions) {
     this.api = new KubeApi(options.kubeConfig, options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {});
     this.log = options.log ?? (() => {});
+    if (options.logDir) mkdirSync(options.logDir, { recursive: true });
   }
 
   async launch(req: LaunchRequest): Promise<void> {
@@ -154,6 +161,9 @@ export class KubernetesRuntime implements TrialRuntime {
 
   private track(req: LaunchRequest, plan: TrialPlan, phase: Phase): Trial {
     const watchKey = this.ensureWatcher(req.namespace, plan.resource);
+    // The pod log is read again from its start after a restart: the file starts over with it.
+    const logFile = this.options.logDir ? join(this.options.logDir, `${req.trialName}.log`) : undefined;
+    if (logFile) writeFileSync(logFile, '');
     const trial: Trial = {
       name: req.trialName,
       namespace: req.namespace,
@@ -171,7 +181,10 @@ export class KubernetesRuntime implements TrialRuntime {
         namespace: req.namespace,
         podSelector: plan.podSelector(req.trialName),
         ...(plan.container ? { container: plan.container } : {}),
-        emit: (line) => this.options.listener.output(req.trialName, line),
+        emit: (line) => {
+          if (logFile) appendFileSync(logFile, `${line}\n`);
+          this.options.listener.output(req.trialName, line);
+        },
         log: (m) => this.log(`${req.trialName}: ${m}`),
         ...(this.options.podPollMs !== undefined ? { pollMs: this.options.podPollMs } : {}),
       }),
@@ -203,7 +216,9 @@ export class KubernetesRuntime implements TrialRuntime {
               if (trial.watchKey !== key) continue;
               const obj = present.get(trial.name);
               if (obj) this.observe(trial, obj);
-              else if (trial.seen) void this.vanished(trial);
+              // A list may have been taken just before the create it does not show (the first
+              // trial's create races the watcher's first list): ask for the object itself.
+              else if (trial.seen) void this.refresh(trial);
             }
           },
           event: (type, obj) => {
@@ -260,7 +275,11 @@ export class KubernetesRuntime implements TrialRuntime {
       this.options.listener.finished(trial.name, outcome);
       if (deleteAfter && !trial.retain) await this.deleteObject(trial, Infinity);
     })();
-    return trial.ended;
+    const ended = trial.ended;
+    this.ending.add(ended);
+    const forget = () => void this.ending.delete(ended);
+    ended.then(forget, forget);
+    return ended;
   }
 
   /** Deletes a trial's object; true when it is gone. Retries while the runtime runs. */
@@ -371,7 +390,9 @@ export class KubernetesRuntime implements TrialRuntime {
     this.watchers.clear();
     for (const trial of this.trials.values()) trial.log.close();
     // Trials being ended finish their final log read; the rest stay for the next runtime.
-    await Promise.all([...this.trials.values()].map((t) => t.ended));
+    // The last trial's delete is issued after it was reported finished: a runner that stops
+    // then (its study ended) must not exit before the delete is sent.
+    await Promise.all([...this.trials.values()].map((t) => t.ended).concat([...this.ending]));
     this.trials.clear();
   }
 

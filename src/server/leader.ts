@@ -1,0 +1,252 @@
+// Leader election on a coordination.k8s.io/v1 Lease, so that of several `sibyl serve` replicas
+// only one schedules and launches trials. client-node has no helper for this (k8s.md §5.3), so
+// this follows client-go's leaderelection package, reduced to what Sibyl needs:
+//
+// - every `retryPeriodMs` (5 s) a candidate reads the Lease: on 404 it creates it (a 409 there
+//   means another replica won the race); when the Lease is free (no holder, or released), held by
+//   us, or expired, it replaces it with the same metadata.resourceVersion (optimistic
+//   concurrency: a 409 means somebody else wrote first, and we are not the leader);
+// - "expired" is judged on this process's monotonic clock: the holder's record (holder,
+//   renewTime, resourceVersion) has not changed for `leaseDurationSeconds` (15 s) since we first
+//   saw it, so clock skew between nodes does not matter (client-go does the same);
+// - the leader renews at the same period; if it cannot renew for `renewDeadlineMs` (10 s, less
+//   than the lease duration) or finds the Lease taken, it has lost: `onStoppedLeading` runs and
+//   the elector stops for good (a process that lost must restart to campaign again, as with
+//   client-go's usual OnStoppedLeading: the CLI exits 1 and Kubernetes restarts the container);
+// - `stop()` releases a held Lease (holder cleared, duration 1 s) so that a successor takes over
+//   at its next attempt instead of waiting for the expiry.
+//
+// MicroTime fields must carry 6 fractional digits (k8s.md §3.3 item 4): client-node's
+// V1MicroTime serializes them that way.
+import { hostname } from 'node:os';
+import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { LaunchRequest, RuntimeListener, TrialRuntime } from '../runtimes/types.js';
+
+export interface LeaderElectionConfig {
+  readonly namespace: string;
+  readonly leaseName: string;
+  /** Unique per process: pod name (or hostname) and pid. */
+  readonly identity: string;
+  readonly leaseDurationSeconds?: number;
+  /** How often the leader renews and a candidate retries (default 5000). */
+  readonly retryPeriodMs?: number;
+  /** A leader that could not renew for this long steps down (default 10000). */
+  readonly renewDeadlineMs?: number;
+}
+
+export interface LeaderCallbacks {
+  /** Called once when this process becomes the leader. */
+  onStartedLeading(): void | Promise<void>;
+  /** Called once when a leader loses the Lease (not on stop()). */
+  onStoppedLeading(): void | Promise<void>;
+  readonly log?: (message: string) => void;
+}
+
+/** `<pod name or hostname>_<pid>`: the Deployment sets POD_NAME from the downward API. */
+export function defaultIdentity(env: NodeJS.ProcessEnv = process.env): string {
+  return `${env['POD_NAME'] || hostname()}_${process.pid}`;
+}
+
+const statusOf = (err: unknown): number | undefined => (err instanceof ApiException ? err.code : undefined);
+const describe = (err: unknown): string =>
+  err instanceof ApiException ? `HTTP ${err.code}` : err instanceof Error ? err.message : String(err);
+
+export class LeaderElector {
+  private readonly api: CoordinationV1Api;
+  private readonly leaseDurationSeconds: number;
+  private readonly retryPeriodMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly log: (message: string) => void;
+  private leading = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private lastRenewMs = 0;
+  private observedKey = '';
+  private observedAtMs = 0;
+  private lostNotified: Promise<void> | undefined;
+
+  constructor(kubeConfig: KubeConfig, private readonly config: LeaderElectionConfig, private readonly callbacks: LeaderCallbacks) {
+    this.api = kubeConfig.makeApiClient(CoordinationV1Api);
+    this.leaseDurationSeconds = config.leaseDurationSeconds ?? 15;
+    this.retryPeriodMs = config.retryPeriodMs ?? 5000;
+    this.renewDeadlineMs = config.renewDeadlineMs ?? 10_000;
+    if (this.renewDeadlineMs >= this.leaseDurationSeconds * 1000) throw new Error('renewDeadlineMs must be shorter than the lease duration');
+    this.log = callbacks.log ?? (() => {});
+  }
+
+  get identity(): string {
+    return this.config.identity;
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Starts campaigning; the first attempt is made at once. */
+  start(): void {
+    this.schedule(0);
+  }
+
+  /** Stops campaigning (no more attempts or callbacks) but keeps a held Lease until stop(). */
+  async halt(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Stops campaigning and, when leading, releases the Lease (unless `release: false`, which simulates a crash). */
+  async stop({ release = true } = {}): Promise<void> {
+    await this.halt();
+    const wasLeading = this.leading;
+    this.leading = false;
+    if (wasLeading && release) await this.release().catch((e) => this.log(`leader election: releasing the lease failed (${describe(e)})`));
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.attempt().finally(() => {
+        // Candidates retry with jitter so that replicas do not march in step.
+        const next = this.leading ? this.retryPeriodMs : Math.round(this.retryPeriodMs * (0.8 + Math.random() * 0.4));
+        if (!this.lostNotified) this.schedule(next);
+      });
+    }, delayMs);
+  }
+
+  private async attempt(): Promise<void> {
+    let won = false;
+    try {
+      won = await this.tryAcquireOrRenew();
+    } catch (err) {
+      this.log(`leader election: ${this.leading ? 'renewing' : 'acquiring'} ${this.config.namespace}/${this.config.leaseName} failed (${describe(err)})`);
+      // A leader that cannot renew keeps leading until the renew deadline (the lease is still ours).
+      if (this.leading && Date.now() - this.lastRenewMs < this.renewDeadlineMs) return;
+      won = false;
+    }
+    if (this.stopped) return;
+    if (won) {
+      this.lastRenewMs = Date.now();
+      if (!this.leading) {
+        this.leading = true;
+        this.log(`leader election: ${this.config.identity} is now the leader (${this.config.namespace}/${this.config.leaseName})`);
+        try {
+          await this.callbacks.onStartedLeading();
+        } catch (err) {
+          this.log(`leader election: starting as the leader failed (${describe(err)})`);
+        }
+      }
+    } else if (this.leading) {
+      this.leading = false;
+      this.log(`leader election: ${this.config.identity} lost ${this.config.namespace}/${this.config.leaseName}`);
+      this.lostNotified = (async () => {
+        try {
+          await this.callbacks.onStoppedLeading();
+        } catch (err) {
+          this.log(`leader election: stepping down failed (${describe(err)})`);
+        }
+      })();
+      await this.lostNotified;
+    }
+  }
+
+  /** One round: true when we hold the Lease afterwards. */
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, leaseName: name, identity } = this.config;
+    const now = new V1MicroTime(Date.now());
+    let lease: V1Lease;
+    try {
+      lease = await this.api.readNamespacedLease({ name, namespace });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+      try {
+        await this.api.createNamespacedLease({
+          namespace,
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name, namespace },
+            spec: { holderIdentity: identity, leaseDurationSeconds: this.leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+          },
+        });
+        return true;
+      } catch (e) {
+        if (statusOf(e) === 409) return false; // another candidate created it first
+        throw e;
+      }
+    }
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    const key = `${holder}|${String(spec.renewTime ?? '')}|${lease.metadata?.resourceVersion ?? ''}`;
+    const mono = performance.now();
+    if (key !== this.observedKey) {
+      this.observedKey = key;
+      this.observedAtMs = mono;
+    }
+    const duration = (spec.leaseDurationSeconds ?? this.leaseDurationSeconds) * 1000;
+    if (holder !== '' && holder !== identity && mono - this.observedAtMs < duration) return false; // held and not expired
+    const takeover = holder !== identity;
+    const body: V1Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion! },
+      spec: {
+        holderIdentity: identity,
+        leaseDurationSeconds: this.leaseDurationSeconds,
+        acquireTime: takeover || !spec.acquireTime ? now : new V1MicroTime(new Date(spec.acquireTime).getTime()),
+        renewTime: now,
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (takeover && holder !== '' ? 1 : 0),
+      },
+    };
+    try {
+      await this.api.replaceNamespacedLease({ name, namespace, body });
+      if (takeover) this.log(`leader election: took ${namespace}/${name} over from ${holder || '(released)'}`);
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 409) return false; // written by someone else since our read
+      throw err;
+    }
+  }
+
+  /** Gives the Lease up so that a successor does not wait for the expiry. */
+  private async release(): Promise<void> {
+    const { namespace, leaseName: name, identity } = this.config;
+    const lease = await this.api.readNamespacedLease({ name, namespace });
+    if (lease.spec?.holderIdentity !== identity) return;
+    const now = new V1MicroTime(Date.now());
+    await this.api.replaceNamespacedLease({
+      name,
+      namespace,
+      body: {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion! },
+        spec: { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: lease.spec?.leaseTransitions ?? 0 },
+      },
+    });
+    this.log(`leader election: ${identity} released ${namespace}/${name}`);
+  }
+}
+
+/**
+ * The runtime of a replica that may not be the leader: `launch` does nothing while this process
+ * does not lead. The scheduler then leaves the trial CREATED in the store (a follower never
+ * creates a Kubernetes object), and when this process becomes the leader, `service.start()`
+ * adopts the study and launches its CREATED trials (or re-adopts the objects a previous leader
+ * created under the same trial names: creates are idempotent by name).
+ */
+export function leaderOnlyRuntime(
+  factory: (listener: RuntimeListener) => TrialRuntime,
+  isLeader: () => boolean,
+): (listener: RuntimeListener) => TrialRuntime {
+  return (listener) => {
+    const inner = factory(listener);
+    return new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'launch') return (req: LaunchRequest) => (isLeader() ? target.launch(req) : Promise.resolve());
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  };
+}
