@@ -1,5 +1,6 @@
 // Runs a suggestion algorithm against a benchmark function in-process: no store, no processes,
 // the way the scheduler would call it (every trial so far, a batch at a time).
+import * as ss from 'simple-statistics';
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import type { TrialView } from '../src/model/trial.js';
 import type { StudySpec } from '../src/spec/types.js';
@@ -63,13 +64,7 @@ export function simulate(o: SimulationOptions): SimulationResult {
   return { regret, latencies };
 }
 
-export const median = (xs: readonly number[]): number => quantile(xs, 0.5);
+// Order statistics from simple-statistics (empty input is NaN: no runs, no figure).
+export const median = (xs: readonly number[]): number => (xs.length === 0 ? NaN : ss.median([...xs]));
 
-export function quantile(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
-}
+export const quantile = (xs: readonly number[], q: number): number => (xs.length === 0 ? NaN : ss.quantile([...xs], q));
