@@ -76,8 +76,9 @@ export class Scheduler {
         // A re-adopted trial's output is read again from its start: drop what was recorded.
         this.store.clearObservations(trial.id);
         this.collectors.set(trial.name, new TrialMetricsCollector(this.store, trial.id, study.spec));
+      } else if (trial.state === 'RUNNING') {
+        this.store.resetTrialForRelaunch(trial.id);
       }
-      else if (trial.state === 'RUNNING') this.store.resetTrialForRelaunch(trial.id);
     }
     for (const id of studyIds) this.wake(id);
   }
