@@ -18,11 +18,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { kubectl, repoPath, startKubeApiServer, type KubeApiServer } from './support/kube-apiserver.js';
+import { until } from './support/wait.js';
 
 const NS = 'trials';
 const G = { group: 'kubeflow.org', version: 'v1', namespace: NS, plural: 'tfjobs' } as const;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function tfjob(name: string, trial: string, extra: Record<string, unknown> = {}): any {
   return {
@@ -61,21 +61,6 @@ async function failure(p: Promise<unknown>): Promise<{ code: number; status: any
     return { code: e.code, status };
   }
   assert.fail('the call should have failed');
-}
-
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(200);
-  }
-  throw new Error(`${what}: timed out after ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
 }
 
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -16,25 +16,11 @@ import { test } from 'node:test';
 import { startServer, type RunningServer } from '../src/server/app.js';
 import { LeaderElector } from '../src/server/leader.js';
 import { kubectl, repoPath, startKubeApiServer, type KubeApiServer } from './support/kube-apiserver.js';
+import { until } from './support/wait.js';
 
 const NS = 'sibyl';
 const SA = `system:serviceaccount:${NS}:sibyl`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, timeoutMs: number, fn: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(100);
-  }
-  throw new Error(`${what}: timed out after ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
-}
 
 function ok(r: { status: number; stdout: string; stderr: string }, what: string): string {
   assert.equal(r.status, 0, `${what}: ${r.stderr}${r.stdout}`);

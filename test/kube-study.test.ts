@@ -14,27 +14,13 @@ import { parse, stringify } from 'yaml';
 import { runCli, startCli } from './support/cli.js';
 import { freePort, repoPath, startKubeApiServer, type KubeApiServer } from './support/kube-apiserver.js';
 import { tempDir } from './support/study.js';
+import { until } from './support/wait.js';
 
 const NS = 'kubeflow';
 const G = { group: 'kubeflow.org', version: 'v1', namespace: NS, plural: 'tfjobs' } as const;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const EPOCHS = 3;
-
-async function until<T>(what: string, timeoutMs: number, fn: () => T | undefined | Promise<T | undefined>, context = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(100);
-  }
-  throw new Error(`${what}: timed out after ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}\n${context()}`);
-}
 
 /** The promise's value, or undefined after ms (the timer does not outlive it). */
 async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
