@@ -6,6 +6,7 @@ import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { Rng } from '../suggestion-algorithms/rng.js';
 import { BENCHMARK_FUNCTIONS, hartmann6, type BenchmarkFunction } from './functions.js';
 import { benchmarkStudy, median, simulate } from './simulate.js';
+import { algorithmInput, validateAlgorithm } from '../src/spec/algorithm.js';
 
 export interface RunJob {
   readonly kind: 'run';
@@ -95,9 +96,9 @@ function measureLatency(job: LatencyJob): LatencyPoint[] {
   const algorithm = getAlgorithm(job.algorithm);
   if (!algorithm) throw new Error(`unknown algorithm ${job.algorithm}`);
   const spec = benchmarkStudy(hartmann6, job.algorithm, { random_state: '1' });
-  algorithm.validate(spec);
+  validateAlgorithm(spec);
   // One small call first so that the first measured size does not pay for JIT compilation.
-  algorithm.suggest({ spec, trials: syntheticHistory(20), count: 1, seed: 1 });
+  algorithm.suggest({ ...algorithmInput(spec), trials: syntheticHistory(20), count: 1, seed: 1 });
   const points: LatencyPoint[] = [];
   let spent = 0;
   for (const size of job.sizes) {
@@ -108,11 +109,11 @@ function measureLatency(job: LatencyJob): LatencyPoint[] {
     const trials = syntheticHistory(size);
     // As the scheduler calls it in a running study: with the state the algorithm returned on
     // the previous call (one trial fewer). That call itself is not timed.
-    const previous = algorithm.suggest({ spec, trials: trials.slice(0, -1), count: 1, seed: 1 });
+    const previous = algorithm.suggest({ ...algorithmInput(spec), trials: trials.slice(0, -1), count: 1, seed: 1 });
     const times: number[] = [];
     for (let call = 0; call < job.repeats; call += 1) {
       const started = performance.now();
-      algorithm.suggest({ spec, trials, count: 1, seed: call + 1, ...(previous.state ? { state: previous.state } : {}) });
+      algorithm.suggest({ ...algorithmInput(spec), trials, count: 1, seed: call + 1, ...(previous.state ? { state: previous.state } : {}) });
       const ms = performance.now() - started;
       times.push(ms);
       spent += ms;

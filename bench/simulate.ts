@@ -5,6 +5,7 @@ import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import type { TrialView } from '../src/model/trial.js';
 import type { StudySpec } from '../src/spec/types.js';
 import type { BenchmarkFunction } from './functions.js';
+import { algorithmInput, validateAlgorithm } from '../src/spec/algorithm.js';
 
 export function benchmarkStudy(fn: BenchmarkFunction, algorithm: string, settings: Record<string, string> = {}): StudySpec {
   const parameters = fn.bounds.map(([min, max], i) => ({ name: `x${i}`, parameterType: 'double' as const, min, max, distribution: 'uniform' as const }));
@@ -41,7 +42,7 @@ export function simulate(o: SimulationOptions): SimulationResult {
   const algorithm = getAlgorithm(o.algorithm);
   if (!algorithm) throw new Error(`unknown algorithm ${o.algorithm}`);
   const spec = benchmarkStudy(o.fn, o.algorithm, { random_state: String(o.seed), ...o.settings });
-  algorithm.validate(spec);
+  validateAlgorithm(spec);
   const trials: TrialView[] = [];
   const regret: number[] = [];
   const latencies: number[] = [];
@@ -50,7 +51,7 @@ export function simulate(o: SimulationOptions): SimulationResult {
   while (trials.length < o.budget) {
     const count = Math.min(o.batch ?? 1, o.budget - trials.length);
     const started = performance.now();
-    const result = algorithm.suggest({ spec, trials, count, seed: o.seed, ...(state ? { state } : {}) });
+    const result = algorithm.suggest({ ...algorithmInput(spec), trials, count, seed: o.seed, ...(state ? { state } : {}) });
     latencies.push(performance.now() - started);
     state = result.state;
     if (result.assignments.length === 0) throw new Error(`${o.algorithm} proposed nothing at trial ${trials.length}`);

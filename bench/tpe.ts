@@ -6,6 +6,7 @@ import { Rng } from '../suggestion-algorithms/rng.js';
 import type { TrialView } from '../src/model/trial.js';
 import { BENCHMARK_FUNCTIONS, hartmann6 } from './functions.js';
 import { benchmarkStudy, median, simulate } from './simulate.js';
+import { algorithmInput } from '../src/spec/algorithm.js';
 
 const ALGORITHMS = ['random', 'tpe', 'multivariate-tpe'];
 // TPE_SEEDS=30 widens the table's seeds (1..30) when a 10-seed median is too noisy to judge.
@@ -39,13 +40,13 @@ function latencyTable(): void {
     const cells = ['tpe', 'multivariate-tpe'].flatMap((name) => {
       const algorithm = getAlgorithm(name)!;
       const spec = benchmarkStudy(hartmann6, name, {});
-      for (let r = 0; r < 5; r++) algorithm.suggest({ spec, trials, count: 1, seed: 100 + r });
+      for (let r = 0; r < 5; r++) algorithm.suggest({ ...algorithmInput(spec), trials, count: 1, seed: 100 + r });
       const wall: number[] = [];
       const cpu: number[] = [];
       for (let r = 0; r < 25; r++) {
         const started = performance.now();
         const cpuStarted = process.cpuUsage();
-        algorithm.suggest({ spec, trials, count: 1, seed: r });
+        algorithm.suggest({ ...algorithmInput(spec), trials, count: 1, seed: r });
         const used = process.cpuUsage(cpuStarted);
         wall.push(performance.now() - started);
         cpu.push((used.user + used.system) / 1000);

@@ -1,7 +1,6 @@
 // What model-based algorithms learn from: finished trials as (point, loss) pairs, where the
 // loss is always minimised, and active trials as pending points.
-import type { Assignment, TrialView } from '../src/model/trial.js';
-import type { StudySpec } from '../src/spec/types.js';
+import type { Assignment, SearchSpace, TrialView } from './model.js';
 import type { UnitCube } from './transform.js';
 
 export interface Observation {
@@ -18,9 +17,9 @@ export interface History {
   readonly pendingAssignments: Assignment[];
 }
 
-export const lossOf = (spec: StudySpec, value: number): number => (spec.objective.type === 'maximize' ? -value : value);
+export const lossOf = (space: SearchSpace, value: number): number => (space.direction === 'maximize' ? -value : value);
 
-export function readHistory(spec: StudySpec, trials: readonly TrialView[], cube: UnitCube): History {
+export function readHistory(space: SearchSpace, trials: readonly TrialView[], cube: UnitCube): History {
   const observations: Observation[] = [];
   const pending: Float64Array[] = [];
   const pendingAssignments: Assignment[] = [];
@@ -31,7 +30,7 @@ export function readHistory(spec: StudySpec, trials: readonly TrialView[], cube:
       pending.push(x);
       pendingAssignments.push(t.assignment);
     } else if (t.state === 'SUCCEEDED' && t.objectiveValue !== undefined && Number.isFinite(t.objectiveValue)) {
-      observations.push({ assignment: t.assignment, x, loss: lossOf(spec, t.objectiveValue) });
+      observations.push({ assignment: t.assignment, x, loss: lossOf(space, t.objectiveValue) });
     }
   }
   return { observations, pending, pendingAssignments };

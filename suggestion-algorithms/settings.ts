@@ -1,15 +1,10 @@
-// Reading `spec.algorithm.algorithmSettings`: Katib carries every setting as a string, so each
-// algorithm parses its own and reports mistakes against the setting's field path.
-import { SpecError } from '../src/spec/errors.js';
-import type { StudySpec } from '../src/spec/types.js';
-
-export function settingField(name: string): string {
-  return `spec.algorithm.algorithmSettings[${name}]`;
-}
+// Reading an algorithm's settings: Katib carries every setting as a string, so each algorithm
+// parses its own and reports a mistake as a SettingsError naming the setting.
+import { SettingsError, type Settings } from './model.js';
 
 /** The raw value of a setting, or undefined when absent (an empty string counts as absent, as in Katib). */
-export function readSetting(spec: StudySpec, name: string): string | undefined {
-  const found = spec.algorithm.algorithmSettings.find((s) => s.name === name);
+export function readSetting(settings: Settings, name: string): string | undefined {
+  const found = settings.find((s) => s.name === name);
   if (found === undefined) return undefined;
   const value = found.value.trim();
   return value === '' ? undefined : value;
@@ -23,35 +18,37 @@ export interface Bounds {
   readonly maxExclusive?: boolean;
 }
 
-export function readIntSetting(spec: StudySpec, name: string, bounds: Bounds = {}): number | undefined {
-  const raw = readSetting(spec, name);
+export const settingError = (name: string, reason: string) => new SettingsError({ setting: name }, reason);
+
+export function readIntSetting(settings: Settings, name: string, bounds: Bounds = {}): number | undefined {
+  const raw = readSetting(settings, name);
   if (raw === undefined) return undefined;
   const value = /^[+-]?\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(value) || !withinBounds(value, bounds)) {
-    throw new SpecError(settingField(name), `must be ${describe('an integer', bounds)} (got ${JSON.stringify(raw)})`);
+    throw settingError(name, `must be ${describe('an integer', bounds)} (got ${JSON.stringify(raw)})`);
   }
   return value;
 }
 
-export function readNumberSetting(spec: StudySpec, name: string, bounds: Bounds = {}): number | undefined {
-  const raw = readSetting(spec, name);
+export function readNumberSetting(settings: Settings, name: string, bounds: Bounds = {}): number | undefined {
+  const raw = readSetting(settings, name);
   if (raw === undefined) return undefined;
   const value = Number(raw);
   if (!Number.isFinite(value) || !withinBounds(value, bounds)) {
-    throw new SpecError(settingField(name), `must be ${describe('a number', bounds)} (got ${JSON.stringify(raw)})`);
+    throw settingError(name, `must be ${describe('a number', bounds)} (got ${JSON.stringify(raw)})`);
   }
   return value;
 }
 
 /** Rejects settings this algorithm does not know (a typo would otherwise be silently ignored) and repeated names. */
-export function rejectUnknownSettings(spec: StudySpec, algorithmName: string, known: readonly string[]): void {
+export function rejectUnknownSettings(settings: Settings, algorithmName: string, known: readonly string[]): void {
   const seen = new Set<string>();
-  for (const { name } of spec.algorithm.algorithmSettings) {
+  for (const { name } of settings) {
     if (!known.includes(name)) {
       const list = known.length === 0 ? 'none' : [...known].sort().join(', ');
-      throw new SpecError(settingField(name), `unknown setting for algorithm ${JSON.stringify(algorithmName)} (known: ${list})`);
+      throw settingError(name, `unknown setting for algorithm ${JSON.stringify(algorithmName)} (known: ${list})`);
     }
-    if (seen.has(name)) throw new SpecError(settingField(name), 'given more than once');
+    if (seen.has(name)) throw settingError(name, 'given more than once');
     seen.add(name);
   }
 }

@@ -1,8 +1,7 @@
 // Search-space helpers shared by every algorithm: sampling one parameter the way Katib's
 // random (hyperopt) service defines it, canonical assignment keys for duplicate detection,
 // and lazy grids over finite spaces.
-import type { Assignment, ParamValue } from '../src/model/trial.js';
-import type { ParameterSpec, RangeParameter, StudySpec } from '../src/spec/types.js';
+import type { Assignment, Parameter, ParamValue, RangeParameter, SearchSpace } from './model.js';
 import type { Rng } from './rng.js';
 
 /** Rounds to 12 significant digits so that 0.1 + 0.2 is reported as 0.3. */
@@ -53,23 +52,23 @@ function listAxis(list: readonly ParamValue[]): GridAxis {
 }
 
 /** The parameter's grid, or undefined when it has infinitely many values (a double without step). */
-export function gridAxis(p: ParameterSpec): GridAxis | undefined {
+export function gridAxis(p: Parameter): GridAxis | undefined {
   if (p.parameterType === 'discrete' || p.parameterType === 'categorical') return listAxis(p.list);
   const step = rangeStep(p);
   return step === undefined ? undefined : rangeAxis(p, step);
 }
 
 /** Every value of a finite parameter, in ascending/list order; undefined when infinite. */
-export function gridPoints(p: ParameterSpec): ParamValue[] | undefined {
+export function gridPoints(p: Parameter): ParamValue[] | undefined {
   const axis = gridAxis(p);
   if (axis === undefined) return undefined;
   return Array.from({ length: axis.size }, (_, k) => axis.valueAt(k));
 }
 
-/** One axis per parameter (spec order), or undefined when any parameter is infinite. */
-export function gridAxes(spec: StudySpec): GridAxis[] | undefined {
+/** One axis per parameter (space order), or undefined when any parameter is infinite. */
+export function gridAxes(space: SearchSpace): GridAxis[] | undefined {
   const axes: GridAxis[] = [];
-  for (const p of spec.parameters) {
+  for (const p of space.parameters) {
     const axis = gridAxis(p);
     if (axis === undefined) return undefined;
     axes.push(axis);
@@ -83,15 +82,15 @@ export function gridSize(axes: readonly GridAxis[]): number {
 }
 
 /**
- * All points in a stable order: parameters in spec order, the last one varying fastest
+ * All points in a stable order: parameters in space order, the last one varying fastest
  * (a mixed-radix counter), generated lazily.
  */
-export function* enumerateGrid(spec: StudySpec, axes: readonly GridAxis[]): Generator<Assignment> {
+export function* enumerateGrid(space: SearchSpace, axes: readonly GridAxis[]): Generator<Assignment> {
   if (axes.some((a) => a.size <= 0)) return;
   const digits = axes.map(() => 0);
   for (;;) {
     const point: Record<string, ParamValue> = {};
-    spec.parameters.forEach((p, i) => {
+    space.parameters.forEach((p, i) => {
       point[p.name] = (axes[i] as GridAxis).valueAt(digits[i] as number);
     });
     yield point;
@@ -108,9 +107,9 @@ export function* enumerateGrid(spec: StudySpec, axes: readonly GridAxis[]): Gene
   }
 }
 
-/** Whether every parameter's value is one of its grid points (trials from an older spec may not be). */
-export function isOnGrid(spec: StudySpec, axes: readonly GridAxis[], assignment: Assignment): boolean {
-  return spec.parameters.every((p, i) => {
+/** Whether every parameter's value is one of its grid points (trials from an older space may not be). */
+export function isOnGrid(space: SearchSpace, axes: readonly GridAxis[], assignment: Assignment): boolean {
+  return space.parameters.every((p, i) => {
     const v = normalizeValue(p, assignment[p.name]);
     return v !== undefined && (axes[i] as GridAxis).contains(v);
   });
@@ -122,7 +121,7 @@ export function isOnGrid(spec: StudySpec, axes: readonly GridAxis[], assignment:
  * A value as algorithms produce it: categorical as string, others as numbers (a numeric string
  * from storage is accepted), doubles rounded like sampled values. Undefined when unusable.
  */
-export function normalizeValue(p: ParameterSpec, v: ParamValue | undefined): ParamValue | undefined {
+export function normalizeValue(p: Parameter, v: ParamValue | undefined): ParamValue | undefined {
   if (v === undefined) return undefined;
   if (p.parameterType === 'categorical') return String(v);
   const n = typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v);
@@ -130,9 +129,9 @@ export function normalizeValue(p: ParameterSpec, v: ParamValue | undefined): Par
   return p.parameterType === 'double' ? roundSignificant(n) : n;
 }
 
-/** A canonical key of an assignment (values in spec parameter order) for detecting duplicates. */
-export function assignmentKey(spec: StudySpec, assignment: Assignment): string {
-  return JSON.stringify(spec.parameters.map((p) => normalizeValue(p, assignment[p.name]) ?? null));
+/** A canonical key of an assignment (values in parameter order) for detecting duplicates. */
+export function assignmentKey(space: SearchSpace, assignment: Assignment): string {
+  return JSON.stringify(space.parameters.map((p) => normalizeValue(p, assignment[p.name]) ?? null));
 }
 
 // ---------------------------------------------------------------- random sampling
@@ -180,15 +179,15 @@ function sampleRange(p: RangeParameter, rng: Rng): number {
 }
 
 /** One random value of a parameter; finite parameters always yield one of their gridPoints. */
-export function sampleParameter(p: ParameterSpec, rng: Rng): ParamValue {
+export function sampleParameter(p: Parameter, rng: Rng): ParamValue {
   if (p.parameterType === 'discrete' || p.parameterType === 'categorical') {
     return p.list[rng.int(p.list.length)] as ParamValue;
   }
   return sampleRange(p, rng);
 }
 
-export function sampleAssignment(spec: StudySpec, rng: Rng): Assignment {
+export function sampleAssignment(space: SearchSpace, rng: Rng): Assignment {
   const point: Record<string, ParamValue> = {};
-  for (const p of spec.parameters) point[p.name] = sampleParameter(p, rng);
+  for (const p of space.parameters) point[p.name] = sampleParameter(p, rng);
   return point;
 }

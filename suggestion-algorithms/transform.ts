@@ -6,8 +6,7 @@
 //   rounds to the nearest point. normal/logNormal are priors for random search only: model-based
 //   algorithms treat them as uniform on their (log) scale, as Katib's optuna and skopt services do.
 // - discrete/categorical: one column per choice (one-hot); decoding takes the largest column.
-import type { Assignment, ParamValue } from '../src/model/trial.js';
-import type { CategoricalParameter, DiscreteParameter, RangeParameter, StudySpec } from '../src/spec/types.js';
+import type { Assignment, CategoricalParameter, DiscreteParameter, ParamValue, RangeParameter, SearchSpace } from './model.js';
 import { normalizeValue, roundSignificant } from './space.js';
 
 export type Column =
@@ -50,10 +49,10 @@ function rangeColumn(p: RangeParameter, index: number): Column {
   return { kind: 'range', parameter: p, index, log, lo, hi, ...(step === undefined ? {} : { step }) };
 }
 
-export function unitCube(spec: StudySpec, options: UnitCubeOptions = {}): UnitCube {
+export function unitCube(space: SearchSpace, options: UnitCubeOptions = {}): UnitCube {
   const columns: Column[] = [];
   let dims = 0;
-  for (const p of spec.parameters) {
+  for (const p of space.parameters) {
     if (p.parameterType === 'discrete' || p.parameterType === 'categorical') {
       if (options.rangesOnly) continue;
       columns.push({ kind: 'choice', parameter: p, index: dims, size: p.list.length });

@@ -5,8 +5,9 @@ import type { ParameterSpec, StudySpec } from '../src/spec/types.js';
 import type { Assignment, TrialState, TrialView } from '../src/model/trial.js';
 import { Rng } from '../suggestion-algorithms/rng.js';
 import { assignmentKey, gridPoints, sampleParameter } from '../suggestion-algorithms/space.js';
-import { algorithmNames, getAlgorithm, validateAlgorithm } from '../suggestion-algorithms/registry.js';
-import type { SuggestionAlgorithm } from '../suggestion-algorithms/types.js';
+import { algorithmNames, getAlgorithm } from '../suggestion-algorithms/registry.js';
+import type { SuggestionAlgorithm } from '../suggestion-algorithms/model.js';
+import { algorithmInput, validateAlgorithm } from '../src/spec/algorithm.js';
 
 function makeSpec(
   parameters: ParameterSpec[],
@@ -159,23 +160,23 @@ const mixedSpace = (settings: Record<string, string> = {}): StudySpec =>
 
 test('random: same random_state gives the same batch, another gives another', () => {
   const random = algorithm('random');
-  const a = random.suggest({ spec: mixedSpace({ random_state: '5' }), trials: [], count: 4, seed: 1 });
-  const b = random.suggest({ spec: mixedSpace({ random_state: '5' }), trials: [], count: 4, seed: 99 });
-  const c = random.suggest({ spec: mixedSpace({ random_state: '6' }), trials: [], count: 4, seed: 1 });
+  const a = random.suggest({ ...algorithmInput(mixedSpace({ random_state: '5' })), trials: [], count: 4, seed: 1 });
+  const b = random.suggest({ ...algorithmInput(mixedSpace({ random_state: '5' })), trials: [], count: 4, seed: 99 });
+  const c = random.suggest({ ...algorithmInput(mixedSpace({ random_state: '6' })), trials: [], count: 4, seed: 1 });
   assert.equal(a.assignments.length, 4);
   assert.deepEqual(a.assignments, b.assignments);
   assert.notDeepEqual(a.assignments, c.assignments);
   // Without random_state the call's seed decides.
-  const d = random.suggest({ spec: mixedSpace(), trials: [], count: 4, seed: 5 });
-  const e = random.suggest({ spec: mixedSpace(), trials: [], count: 4, seed: 5 });
+  const d = random.suggest({ ...algorithmInput(mixedSpace()), trials: [], count: 4, seed: 5 });
+  const e = random.suggest({ ...algorithmInput(mixedSpace()), trials: [], count: 4, seed: 5 });
   assert.deepEqual(d.assignments, e.assignments);
 });
 
 test('random: a resumed study continues with new points rather than repeating', () => {
   const random = algorithm('random');
   const spec = mixedSpace({ random_state: '5' });
-  const first = random.suggest({ spec, trials: [], count: 3, seed: 0 });
-  const next = random.suggest({ spec, trials: trialsOf(first.assignments), count: 3, seed: 0 });
+  const first = random.suggest({ ...algorithmInput(spec), trials: [], count: 3, seed: 0 });
+  const next = random.suggest({ ...algorithmInput(spec), trials: trialsOf(first.assignments), count: 3, seed: 0 });
   assert.notDeepEqual(next.assignments, first.assignments);
   assert.equal(first.exhausted, undefined, 'an infinite space is never exhausted');
 });
@@ -183,10 +184,10 @@ test('random: a resumed study continues with new points rather than repeating', 
 test('random: the n-th trial gets the same draw whether asked for alone or in a batch', () => {
   const random = algorithm('random');
   for (const spec of [mixedSpace({ random_state: '5' }), makeSpec([int('a', 1, 4), int('b', 1, 4)], 'random', { random_state: '5' })]) {
-    const batch = random.suggest({ spec, trials: [], count: 4, seed: 0 }).assignments;
+    const batch = random.suggest({ ...algorithmInput(spec), trials: [], count: 4, seed: 0 }).assignments;
     const oneByOne: Assignment[] = [];
     for (let i = 0; i < 4; i += 1) {
-      oneByOne.push(...random.suggest({ spec, trials: trialsOf(oneByOne, 'RUNNING'), count: 1, seed: 0 }).assignments);
+      oneByOne.push(...random.suggest({ ...algorithmInput(spec), trials: trialsOf(oneByOne, 'RUNNING'), count: 1, seed: 0 }).assignments);
     }
     assert.deepEqual(oneByOne, batch);
   }
@@ -196,17 +197,17 @@ test('random: no duplicates in a small finite space, then exhausted', () => {
   const random = algorithm('random');
   const spec = makeSpec([int('a', 0, 2), { name: 'b', parameterType: 'categorical', list: ['x', 'y'] }]);
   const seen: Assignment[] = [];
-  const first = random.suggest({ spec, trials: [], count: 4, seed: 11 });
+  const first = random.suggest({ ...algorithmInput(spec), trials: [], count: 4, seed: 11 });
   assert.equal(first.assignments.length, 4);
   assert.equal(first.exhausted, false);
   seen.push(...first.assignments);
-  const second = random.suggest({ spec, trials: trialsOf(seen, 'RUNNING'), count: 4, seed: 11 });
+  const second = random.suggest({ ...algorithmInput(spec), trials: trialsOf(seen, 'RUNNING'), count: 4, seed: 11 });
   assert.equal(second.assignments.length, 2, 'only two unused points remain');
   assert.equal(second.exhausted, true);
   seen.push(...second.assignments);
-  const keys = new Set(seen.map((a) => assignmentKey(spec, a)));
+  const keys = new Set(seen.map((a) => assignmentKey(algorithmInput(spec).space, a)));
   assert.equal(keys.size, 6, 'all six points, each once');
-  const third = random.suggest({ spec, trials: trialsOf(seen), count: 2, seed: 11 });
+  const third = random.suggest({ ...algorithmInput(spec), trials: trialsOf(seen), count: 2, seed: 11 });
   assert.deepEqual(third.assignments, []);
   assert.equal(third.exhausted, true);
 });
@@ -214,16 +215,16 @@ test('random: no duplicates in a small finite space, then exhausted', () => {
 test('random: drawing a whole 10×10 space in one batch gives every point once', () => {
   const random = algorithm('random');
   const spec = makeSpec([int('a', 0, 9), int('b', 0, 9, { distribution: 'normal' })], 'random', { random_state: '1' });
-  const r = random.suggest({ spec, trials: [], count: 150, seed: 0 });
+  const r = random.suggest({ ...algorithmInput(spec), trials: [], count: 150, seed: 0 });
   assert.equal(r.assignments.length, 100);
-  assert.equal(new Set(r.assignments.map((a) => assignmentKey(spec, a))).size, 100);
+  assert.equal(new Set(r.assignments.map((a) => assignmentKey(algorithmInput(spec).space, a))).size, 100);
   assert.equal(r.exhausted, true);
 });
 
 test('random: a batch covering exactly the free points is exhausted', () => {
   const random = algorithm('random');
   const spec = makeSpec([double('x', 0.1, 0.3, { step: 0.1 })]);
-  const r = random.suggest({ spec, trials: [], count: 3, seed: 2 });
+  const r = random.suggest({ ...algorithmInput(spec), trials: [], count: 3, seed: 2 });
   assert.deepEqual(r.assignments.map((a) => a['x']).sort(), [0.1, 0.2, 0.3]);
   assert.equal(r.exhausted, true);
 });
@@ -231,7 +232,7 @@ test('random: a batch covering exactly the free points is exhausted', () => {
 test('random: trials off the grid do not count against the space', () => {
   const random = algorithm('random');
   const spec = makeSpec([int('a', 0, 1)]);
-  const r = random.suggest({ spec, trials: trialsOf([{ a: 7 }, { a: 0 }]), count: 5, seed: 2 });
+  const r = random.suggest({ ...algorithmInput(spec), trials: trialsOf([{ a: 7 }, { a: 0 }]), count: 5, seed: 2 });
   assert.deepEqual(r.assignments, [{ a: 1 }]);
   assert.equal(r.exhausted, true);
 });
@@ -239,17 +240,17 @@ test('random: trials off the grid do not count against the space', () => {
 test('random: settings are validated with field names', () => {
   const random = algorithm('random');
   throwsSpecError(
-    () => random.validate(mixedSpace({ random_state: 'abc' })),
+    () => validateAlgorithm(mixedSpace({ random_state: 'abc' })),
     'spec.algorithm.algorithmSettings[random_state]',
     /must be an integer ≥ 0 \(got "abc"\)/,
   );
-  throwsSpecError(() => random.validate(mixedSpace({ random_state: '-1' })), 'spec.algorithm.algorithmSettings[random_state]');
+  throwsSpecError(() => validateAlgorithm(mixedSpace({ random_state: '-1' })), 'spec.algorithm.algorithmSettings[random_state]');
   throwsSpecError(
-    () => random.validate(mixedSpace({ gamma: '0.2' })),
+    () => validateAlgorithm(mixedSpace({ gamma: '0.2' })),
     'spec.algorithm.algorithmSettings[gamma]',
     /unknown setting for algorithm "random" \(known: random_state\)/,
   );
-  random.validate(mixedSpace({ random_state: '0' }));
+  validateAlgorithm(mixedSpace({ random_state: '0' }));
 });
 
 // ---------------------------------------------------------------- grid
@@ -260,7 +261,7 @@ const grid3x3 = (settings: Record<string, string> = {}): StudySpec =>
 const FULL_3X3 = [1, 2, 3].flatMap((a) => ['x', 'y', 'z'].map((b) => ({ a, b })));
 
 test('grid: enumerates a 3×3 space in a stable order, last parameter fastest', () => {
-  const r = algorithm('grid').suggest({ spec: grid3x3(), trials: [], count: 100, seed: 0 });
+  const r = algorithm('grid').suggest({ ...algorithmInput(grid3x3()), trials: [], count: 100, seed: 0 });
   assert.deepEqual(r.assignments, FULL_3X3);
   assert.equal(r.exhausted, true);
 });
@@ -273,7 +274,7 @@ test('grid: double steps keep the last point and have no 0.1 artefacts', () => {
   assert.deepEqual(gridPoints(int('n', 2, 7, { step: 2 })), [2, 4, 6]);
   assert.equal(gridPoints(double('x', 0, 1)), undefined);
   const spec = makeSpec([double('x', 0.1, 0.3, { step: 0.1 })], 'grid');
-  const r = algorithm('grid').suggest({ spec, trials: [], count: 10, seed: 0 });
+  const r = algorithm('grid').suggest({ ...algorithmInput(spec), trials: [], count: 10, seed: 0 });
   assert.deepEqual(r.assignments, [{ x: 0.1 }, { x: 0.2 }, { x: 0.3 }]);
 });
 
@@ -283,7 +284,7 @@ test('grid: skips points among trials in any state, including active ones', () =
     ...trialsOf([{ a: 1, b: 'y' }], 'CREATED'),
     ...trialsOf([{ a: 2, b: 'x' }], 'FAILED'),
   ];
-  const r = algorithm('grid').suggest({ spec: grid3x3(), trials, count: 3, seed: 0 });
+  const r = algorithm('grid').suggest({ ...algorithmInput(grid3x3()), trials, count: 3, seed: 0 });
   assert.deepEqual(r.assignments, [
     { a: 1, b: 'z' },
     { a: 2, b: 'y' },
@@ -298,18 +299,18 @@ test('grid: batches never overlap and the last one is exhausted', () => {
   const all: Assignment[] = [];
   const flags: (boolean | undefined)[] = [];
   for (let i = 0; i < 5; i++) {
-    const r = grid.suggest({ spec, trials: trialsOf(all, 'RUNNING'), count: 4, seed: 0 });
+    const r = grid.suggest({ ...algorithmInput(spec), trials: trialsOf(all, 'RUNNING'), count: 4, seed: 0 });
     all.push(...r.assignments);
     flags.push(r.exhausted);
     if (r.exhausted) break;
   }
   assert.deepEqual(all, FULL_3X3);
   assert.deepEqual(flags, [false, false, true]);
-  const after = grid.suggest({ spec, trials: trialsOf(all), count: 4, seed: 0 });
+  const after = grid.suggest({ ...algorithmInput(spec), trials: trialsOf(all), count: 4, seed: 0 });
   assert.deepEqual(after.assignments, []);
   assert.equal(after.exhausted, true);
   // A batch that takes exactly the remaining points is exhausted too.
-  const exact = grid.suggest({ spec, trials: trialsOf(all.slice(0, 5)), count: 4, seed: 0 });
+  const exact = grid.suggest({ ...algorithmInput(spec), trials: trialsOf(all.slice(0, 5)), count: 4, seed: 0 });
   assert.equal(exact.assignments.length, 4);
   assert.equal(exact.exhausted, true);
 });
@@ -320,10 +321,10 @@ test('grid: huge grids are enumerated lazily and many trials are handled', () =>
     'grid',
   );
   const grid = algorithm('grid');
-  const first = grid.suggest({ spec, trials: [], count: 5000, seed: 0 });
+  const first = grid.suggest({ ...algorithmInput(spec), trials: [], count: 5000, seed: 0 });
   assert.equal(first.assignments.length, 5000);
   assert.deepEqual(first.assignments[1001], { a: 0, b: 1, c: 0 });
-  const second = grid.suggest({ spec, trials: trialsOf(first.assignments), count: 2, seed: 0 });
+  const second = grid.suggest({ ...algorithmInput(spec), trials: trialsOf(first.assignments), count: 2, seed: 0 });
   assert.deepEqual(second.assignments, [
     { a: 0, b: 4, c: 0.996 },
     { a: 0, b: 4, c: 0.997 },
@@ -334,23 +335,23 @@ test('grid: huge grids are enumerated lazily and many trials are handled', () =>
 test('grid: a double without step is rejected; maxTrialCount above the grid size is not', () => {
   const grid = algorithm('grid');
   throwsSpecError(
-    () => grid.validate(makeSpec([int('a', 0, 3), double('x', 0, 1)], 'grid')),
+    () => validateAlgorithm(makeSpec([int('a', 0, 3), double('x', 0, 1)], 'grid')),
     'spec.parameters[1].feasibleSpace.step',
     /required by algorithm "grid" for double parameters/,
   );
-  grid.validate(makeSpec([int('a', 0, 3)], 'grid', {}, 1000));
+  validateAlgorithm(makeSpec([int('a', 0, 3)], 'grid', {}, 1000));
 });
 
 test('grid: settings are validated with field names', () => {
   const grid = algorithm('grid');
-  grid.validate(grid3x3({ random_state: '3' }));
+  validateAlgorithm(grid3x3({ random_state: '3' }));
   throwsSpecError(
-    () => grid.validate(grid3x3({ random_state: '1.5' })),
+    () => validateAlgorithm(grid3x3({ random_state: '1.5' })),
     'spec.algorithm.algorithmSettings[random_state]',
     /must be an integer ≥ 0 \(got "1.5"\)/,
   );
   throwsSpecError(
-    () => grid.validate(grid3x3({ foo: '1' })),
+    () => validateAlgorithm(grid3x3({ foo: '1' })),
     'spec.algorithm.algorithmSettings[foo]',
     /^unknown setting for algorithm "grid" \(known: random_state\)$/,
   );
@@ -372,8 +373,8 @@ test('registry: known names and unknown algorithm error', () => {
 
 test('assignmentKey follows spec order and normalises numeric strings', () => {
   const spec = makeSpec([int('a', 0, 3), double('x', 0, 1)]);
-  assert.equal(assignmentKey(spec, { x: 0.5, a: 1 }), assignmentKey(spec, { a: 1, x: 0.5 }));
-  assert.equal(assignmentKey(spec, { a: '1', x: '0.5' }), assignmentKey(spec, { a: 1, x: 0.5 }));
-  assert.equal(assignmentKey(spec, { a: 1, x: 0.1 + 0.2 }), assignmentKey(spec, { a: 1, x: 0.3 }));
-  assert.notEqual(assignmentKey(spec, { a: 1, x: 0.5 }), assignmentKey(spec, { a: 2, x: 0.5 }));
+  assert.equal(assignmentKey(algorithmInput(spec).space, { x: 0.5, a: 1 }), assignmentKey(algorithmInput(spec).space, { a: 1, x: 0.5 }));
+  assert.equal(assignmentKey(algorithmInput(spec).space, { a: '1', x: '0.5' }), assignmentKey(algorithmInput(spec).space, { a: 1, x: 0.5 }));
+  assert.equal(assignmentKey(algorithmInput(spec).space, { a: 1, x: 0.1 + 0.2 }), assignmentKey(algorithmInput(spec).space, { a: 1, x: 0.3 }));
+  assert.notEqual(assignmentKey(algorithmInput(spec).space, { a: 1, x: 0.5 }), assignmentKey(algorithmInput(spec).space, { a: 2, x: 0.5 }));
 });

@@ -9,6 +9,7 @@ import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { Rng } from '../suggestion-algorithms/rng.js';
 import { unitCube } from '../suggestion-algorithms/transform.js';
 import { conditionGp, negativeLogPosterior, predict } from '../suggestion-algorithms/bayesianoptimization/gp.js';
+import { algorithmInput, validateAlgorithm } from '../src/spec/algorithm.js';
 import {
   erfcx,
   logExpectedImprovement,
@@ -177,22 +178,22 @@ test('beats random search on Branin at 30 trials (median over seeds 1..5)', () =
 test('is deterministic for the same random_state and history, and depends on the random_state', () => {
   const trials = hartmannTrials(14);
   const run = (randomState: string) =>
-    bo().suggest({ spec: benchmarkStudy(hartmann6, NAME, { random_state: randomState }), trials, count: 2, seed: 99 }).assignments;
+    bo().suggest({ ...algorithmInput(benchmarkStudy(hartmann6, NAME, { random_state: randomState })), trials, count: 2, seed: 99 }).assignments;
   assert.deepEqual(run('5'), run('5'));
   assert.notDeepEqual(run('5'), run('6'));
   // The seed is used when random_state is absent.
-  const bySeed = (seed: number) => bo().suggest({ spec: benchmarkStudy(hartmann6, NAME), trials, count: 1, seed }).assignments;
+  const bySeed = (seed: number) => bo().suggest({ ...algorithmInput(benchmarkStudy(hartmann6, NAME)), trials, count: 1, seed }).assignments;
   assert.deepEqual(bySeed(3), bySeed(3));
 });
 
 test('a batch with pending trials is spread out: no repeats, no pile-up', () => {
   const s = benchmarkStudy(hartmann6, NAME, { random_state: '1', acq_func: 'EI' });
-  const cube = unitCube(s);
+  const cube = unitCube(algorithmInput(s).space);
   const done = hartmannTrials(16);
   const pending: TrialView[] = [0.2, 0.8].map((v, i) => ({ name: `p${i}`, state: 'RUNNING', assignment: Object.fromEntries([0, 1, 2, 3, 4, 5].map((j) => [`x${j}`, v])) }));
   for (const acq of ['EI', 'LCB', 'gp_hedge']) {
     const spec4 = benchmarkStudy(hartmann6, NAME, { random_state: '1', acq_func: acq });
-    const { assignments } = bo().suggest({ spec: spec4, trials: [...done, ...pending], count: 4, seed: 1 });
+    const { assignments } = bo().suggest({ ...algorithmInput(spec4), trials: [...done, ...pending], count: 4, seed: 1 });
     assert.equal(assignments.length, 4);
     const points = assignments.map((a) => cube.encode(a) as Float64Array);
     let widest = 0;
@@ -207,21 +208,21 @@ test('a batch with pending trials is spread out: no repeats, no pile-up', () => 
     assert.ok(widest > 0.01, `${acq}: batch piled onto one spot (widest gap ${widest})`);
   }
   // The initial design continues across pending trials too: 4 points from an empty history are distinct.
-  const initial = bo().suggest({ spec: s, trials: pending, count: 4, seed: 1 }).assignments;
+  const initial = bo().suggest({ ...algorithmInput(s), trials: pending, count: 4, seed: 1 }).assignments;
   assert.equal(new Set(initial.map((a) => JSON.stringify(a))).size, 4);
 });
 
 test('gp_hedge carries its gains in the returned state and updates them next call', () => {
   const s = benchmarkStudy(hartmann6, NAME, { random_state: '2' });
   const trials = hartmannTrials(12);
-  const first = bo().suggest({ spec: s, trials, count: 1, seed: 1 });
+  const first = bo().suggest({ ...algorithmInput(s), trials, count: 1, seed: 1 });
   assert.ok(first.state, 'state returned');
   assert.deepEqual(first.state['hedge_gains'], '0,0,0');
   const proposals = JSON.parse(first.state['hedge_proposals'] ?? '[]') as number[][];
   assert.equal(proposals.length, 3);
   assert.equal(first.state['gp_log_hyperparameters']?.split(',').length, 8);
   const next: TrialView = { name: 'next', state: 'SUCCEEDED', assignment: first.assignments[0] as Assignment, objectiveValue: -1 };
-  const second = bo().suggest({ spec: s, trials: [...trials, next], count: 1, seed: 1, state: first.state });
+  const second = bo().suggest({ ...algorithmInput(s), trials: [...trials, next], count: 1, seed: 1, state: first.state });
   const gains = (second.state?.['hedge_gains'] ?? '').split(',').map(Number);
   assert.equal(gains.length, 3);
   assert.ok(gains.every(Number.isFinite) && gains.some((g) => g !== 0), `gains ${gains}`);
@@ -230,16 +231,16 @@ test('gp_hedge carries its gains in the returned state and updates them next cal
 test('settings are validated with field-named errors', () => {
   const p: ParameterSpec[] = [{ name: 'x', parameterType: 'double', min: 0, max: 1, distribution: 'uniform' }];
   const field = (name: string) => `spec.algorithm.algorithmSettings[${name}]`;
-  throwsSpecError(() => bo().validate(spec(p, { n_initial_points: '0' })), field('n_initial_points'), /integer ≥ 1/);
-  throwsSpecError(() => bo().validate(spec(p, { acq_func: 'foo' })), field('acq_func'), /gp_hedge, EI, PI, LCB, UCB/);
-  throwsSpecError(() => bo().validate(spec(p, { acq_func: 'EIps' })), field('acq_func'), /not supported/);
-  throwsSpecError(() => bo().validate(spec(p, { base_estimator: 'RF' })), field('base_estimator'), /only GP is supported/);
-  throwsSpecError(() => bo().validate(spec(p, { acq_optimizer: 'x' })), field('acq_optimizer'), /auto, sampling, lbfgs/);
-  throwsSpecError(() => bo().validate(spec(p, { random_state: '-1' })), field('random_state'), /≥ 0/);
-  throwsSpecError(() => bo().validate(spec(p, { n_initial: '3' })), field('n_initial'), /unknown setting/);
+  throwsSpecError(() => validateAlgorithm(spec(p, { n_initial_points: '0' })), field('n_initial_points'), /integer ≥ 1/);
+  throwsSpecError(() => validateAlgorithm(spec(p, { acq_func: 'foo' })), field('acq_func'), /gp_hedge, EI, PI, LCB, UCB/);
+  throwsSpecError(() => validateAlgorithm(spec(p, { acq_func: 'EIps' })), field('acq_func'), /not supported/);
+  throwsSpecError(() => validateAlgorithm(spec(p, { base_estimator: 'RF' })), field('base_estimator'), /only GP is supported/);
+  throwsSpecError(() => validateAlgorithm(spec(p, { acq_optimizer: 'x' })), field('acq_optimizer'), /auto, sampling, lbfgs/);
+  throwsSpecError(() => validateAlgorithm(spec(p, { random_state: '-1' })), field('random_state'), /≥ 0/);
+  throwsSpecError(() => validateAlgorithm(spec(p, { n_initial: '3' })), field('n_initial'), /unknown setting/);
   // Katib's spellings are accepted, case-insensitively where skopt is.
   const accepted: Record<string, string>[] = [{ acq_func: 'EI' }, { acq_func: 'lcb' }, { acq_func: 'UCB' }, { acq_func: 'PI' }, { acq_optimizer: 'sampling' }, { base_estimator: 'GP', n_initial_points: '3', random_state: '0' }];
-  for (const settings of accepted) bo().validate(spec(p, settings));
+  for (const settings of accepted) validateAlgorithm(spec(p, settings));
 });
 
 test('a mixed space (log double, int, categorical) yields valid assignments from the GP', () => {
@@ -249,13 +250,13 @@ test('a mixed space (log double, int, categorical) yields valid assignments from
     { name: 'opt', parameterType: 'categorical', list: ['adam', 'sgd', 'rmsprop'] },
   ];
   const s = spec(parameters, { n_initial_points: '5', random_state: '3', acq_optimizer: 'lbfgs' });
-  bo().validate(s);
+  validateAlgorithm(s);
   // A loss that prefers lr ≈ 1e-3, 4 layers and adam.
   const loss = (a: Assignment) =>
     (Math.log10(a['lr'] as number) + 3) ** 2 + ((a['layers'] as number) - 4) ** 2 / 4 + (a['opt'] === 'adam' ? 0 : 1);
   const trials: TrialView[] = [];
   while (trials.length < 20) {
-    const { assignments } = bo().suggest({ spec: s, trials, count: 2, seed: 1 });
+    const { assignments } = bo().suggest({ ...algorithmInput(s), trials, count: 2, seed: 1 });
     assert.equal(assignments.length, 2);
     for (const a of assignments) {
       const lr = a['lr'] as number;
@@ -274,7 +275,7 @@ test('latency stays bounded with a long history (subset fitting)', () => {
   const s = benchmarkStudy(hartmann6, NAME, { random_state: '1' });
   const trials = hartmannTrials(600);
   const started = performance.now();
-  const { assignments } = bo().suggest({ spec: s, trials, count: 1, seed: 1 });
+  const { assignments } = bo().suggest({ ...algorithmInput(s), trials, count: 1, seed: 1 });
   const elapsed = performance.now() - started;
   assert.equal(assignments.length, 1);
   // ~0.3 s of CPU when measured; generous for a loaded machine, but cubic growth on 600 points would blow it.

@@ -10,6 +10,7 @@ import { defaultPopulationSize } from '../suggestion-algorithms/cmaes/distributi
 import { initialSearch, replay, type ReplayContext, type Slot } from '../suggestion-algorithms/cmaes/replay.js';
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { assignmentKey } from '../suggestion-algorithms/space.js';
+import { algorithmInput, validateAlgorithm } from '../src/spec/algorithm.js';
 
 function spec(parameters: ParameterSpec[], settings: Record<string, string> = {}): StudySpec {
   return {
@@ -36,7 +37,7 @@ function finished(s: StudySpec, assignments: readonly Assignment[], f: (a: Assig
 
 function validationError(s: StudySpec): SpecError {
   try {
-    cmaesAlgorithm.validate(s);
+    validateAlgorithm(s);
   } catch (e) {
     assert.ok(e instanceof SpecError, `expected SpecError, got ${String(e)}`);
     return e;
@@ -65,11 +66,11 @@ test('converges on a 2-d sphere: regret < 1e-3 after 300 trials', () => {
 
 test('deterministic: same random_state and history give the same proposals; another random_state does not', () => {
   const s = spec(twoDoubles, { random_state: '7' });
-  const history = finished(s, cmaesAlgorithm.suggest({ spec: s, trials: [], count: 4, seed: 1 }).assignments, (a) => (a.a as number) + (a.b as number));
-  const first = cmaesAlgorithm.suggest({ spec: s, trials: history, count: 3, seed: 1 });
-  const again = cmaesAlgorithm.suggest({ spec: s, trials: history, count: 3, seed: 99 }); // random_state wins over seed
+  const history = finished(s, cmaesAlgorithm.suggest({ ...algorithmInput(s), trials: [], count: 4, seed: 1 }).assignments, (a) => (a.a as number) + (a.b as number));
+  const first = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials: history, count: 3, seed: 1 });
+  const again = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials: history, count: 3, seed: 99 }); // random_state wins over seed
   assert.deepEqual(again.assignments, first.assignments);
-  const other = cmaesAlgorithm.suggest({ spec: spec(twoDoubles, { random_state: '8' }), trials: history, count: 3, seed: 1 });
+  const other = cmaesAlgorithm.suggest({ ...algorithmInput(spec(twoDoubles, { random_state: '8' })), trials: history, count: 3, seed: 1 });
   assert.notDeepEqual(other.assignments, first.assignments);
 });
 
@@ -81,8 +82,8 @@ test('replay equivalence: from-scratch calls give what incremental calls with ca
   let state: Record<string, string> | undefined;
   while (trials.length < 120) {
     const count = 1 + (trials.length % 3); // batches of 1, 2, 3 cross generation boundaries
-    const carried = cmaesAlgorithm.suggest({ spec: s, trials, count, seed: 0, ...(state ? { state } : {}) });
-    const scratch = cmaesAlgorithm.suggest({ spec: s, trials, count, seed: 0 });
+    const carried = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials, count, seed: 0, ...(state ? { state } : {}) });
+    const scratch = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials, count, seed: 0 });
     assert.deepEqual(carried.assignments, scratch.assignments, `at trial ${trials.length}`);
     assert.deepEqual(carried.state, scratch.state);
     state = carried.state;
@@ -90,30 +91,30 @@ test('replay equivalence: from-scratch calls give what incremental calls with ca
   }
   // A snapshot that does not describe this history (here: other outcomes) is ignored.
   const altered = trials.map((t) => ({ ...t, objectiveValue: -(t.objectiveValue as number) }));
-  const misled = cmaesAlgorithm.suggest({ spec: s, trials: altered, count: 2, seed: 0, ...(state ? { state } : {}) });
-  assert.deepEqual(misled.assignments, cmaesAlgorithm.suggest({ spec: s, trials: altered, count: 2, seed: 0 }).assignments);
-  assert.notDeepEqual(misled.assignments, cmaesAlgorithm.suggest({ spec: s, trials, count: 2, seed: 0 }).assignments);
+  const misled = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials: altered, count: 2, seed: 0, ...(state ? { state } : {}) });
+  assert.deepEqual(misled.assignments, cmaesAlgorithm.suggest({ ...algorithmInput(s), trials: altered, count: 2, seed: 0 }).assignments);
+  assert.notDeepEqual(misled.assignments, cmaesAlgorithm.suggest({ ...algorithmInput(s), trials, count: 2, seed: 0 }).assignments);
   // A garbled state is ignored too.
-  const garbled = cmaesAlgorithm.suggest({ spec: s, trials, count: 2, seed: 0, state: { cmaes: '{not json' } });
-  assert.deepEqual(garbled.assignments, cmaesAlgorithm.suggest({ spec: s, trials, count: 2, seed: 0 }).assignments);
+  const garbled = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials, count: 2, seed: 0, state: { cmaes: '{not json' } });
+  assert.deepEqual(garbled.assignments, cmaesAlgorithm.suggest({ ...algorithmInput(s), trials, count: 2, seed: 0 }).assignments);
 });
 
 test('batches and pending trials: the i-th point of a generation is proposed once, whoever asks', () => {
   const s = spec(twoDoubles, { random_state: '5' });
   const lambda = defaultPopulationSize(2); // 6
-  const whole = cmaesAlgorithm.suggest({ spec: s, trials: [], count: lambda, seed: 0 }).assignments;
+  const whole = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials: [], count: lambda, seed: 0 }).assignments;
   // Asked in pieces while earlier points are still running: the same six points, in order.
   const pending: TrialView[] = [];
   for (const count of [2, 1, 3]) {
-    const part = cmaesAlgorithm.suggest({ spec: s, trials: pending, count, seed: 0 }).assignments;
+    const part = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials: pending, count, seed: 0 }).assignments;
     assert.equal(part.length, count);
     part.forEach((assignment) => pending.push({ name: `p${pending.length}`, state: 'RUNNING', assignment }));
   }
   assert.deepEqual(pending.map((t) => t.assignment), whole);
   // The generation is all pending: more asks get extra points, distinct from everything so far.
-  const extra = cmaesAlgorithm.suggest({ spec: s, trials: pending, count: 4, seed: 0 }).assignments;
+  const extra = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials: pending, count: 4, seed: 0 }).assignments;
   assert.equal(extra.length, 4);
-  const keys = new Set([...whole, ...extra].map((a) => assignmentKey(s, a)));
+  const keys = new Set([...whole, ...extra].map((a) => assignmentKey(algorithmInput(s).space, a)));
   assert.equal(keys.size, lambda + 4);
   for (const a of extra) {
     assert.ok((a.a as number) >= 0 && (a.a as number) <= 1 && (a.b as number) >= -5 && (a.b as number) <= 5);
@@ -124,13 +125,13 @@ test('a small finite space is not repeated while unused points remain', () => {
   const s = spec([int('i', 0, 2), int('j', 0, 2)], { random_state: '1' });
   const trials: TrialView[] = [];
   for (let k = 0; k < 9; k += 1) {
-    const result = cmaesAlgorithm.suggest({ spec: s, trials, count: 1, seed: 0 });
+    const result = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials, count: 1, seed: 0 });
     const assignment = result.assignments[0];
     assert.ok(assignment);
     trials.push({ name: `t${k}`, state: 'SUCCEEDED', assignment, objectiveValue: (assignment.i as number) + (assignment.j as number) });
   }
-  assert.equal(new Set(trials.map((t) => assignmentKey(s, t.assignment))).size, 9);
-  assert.equal(cmaesAlgorithm.suggest({ spec: s, trials, count: 1, seed: 0 }).exhausted, true);
+  assert.equal(new Set(trials.map((t) => assignmentKey(algorithmInput(s).space, t.assignment))).size, 9);
+  assert.equal(cmaesAlgorithm.suggest({ ...algorithmInput(s), trials, count: 1, seed: 0 }).exhausted, true);
 });
 
 test('categorical and discrete parameters get valid values, drawn independently of the range parameters', () => {
@@ -144,7 +145,7 @@ test('categorical and discrete parameters get valid values, drawn independently 
   ]);
   const trials: TrialView[] = [];
   for (let k = 0; k < 60; k += 1) {
-    const [assignment] = cmaesAlgorithm.suggest({ spec: s, trials, count: 1, seed: 4 }).assignments;
+    const [assignment] = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials, count: 1, seed: 4 }).assignments;
     assert.ok(assignment);
     assert.ok(colors.includes(assignment.color as string));
     assert.ok(sizes.includes(assignment.size as number));
@@ -159,8 +160,8 @@ test('categorical and discrete parameters get valid values, drawn independently 
 });
 
 test('validation: settings and the space are checked with field names', () => {
-  assert.doesNotThrow(() => cmaesAlgorithm.validate(spec(twoDoubles, { sigma: '0.001', restart_strategy: 'None', random_state: '0' })));
-  assert.doesNotThrow(() => cmaesAlgorithm.validate(spec(twoDoubles, { restart_strategy: 'BIPOP' })));
+  assert.doesNotThrow(() => validateAlgorithm(spec(twoDoubles, { sigma: '0.001', restart_strategy: 'None', random_state: '0' })));
+  assert.doesNotThrow(() => validateAlgorithm(spec(twoDoubles, { restart_strategy: 'BIPOP' })));
   let e = validationError(spec(twoDoubles, { sigma: '0' }));
   assert.equal(e.field, 'spec.algorithm.algorithmSettings[sigma]');
   e = validationError(spec(twoDoubles, { sigma: 'wide' }));
@@ -203,11 +204,11 @@ test('restarts: a flat objective makes ipop double the population and bipop alte
 
 test('failed trials count as worst and a generation of failures leaves the distribution unchanged', () => {
   const s = spec(twoDoubles, { random_state: '2' });
-  const first = cmaesAlgorithm.suggest({ spec: s, trials: [], count: 6, seed: 0 }).assignments;
+  const first = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials: [], count: 6, seed: 0 }).assignments;
   const failed: TrialView[] = first.map((assignment, i) => ({ name: `t${i}`, state: 'FAILED', assignment }));
-  const next = cmaesAlgorithm.suggest({ spec: s, trials: failed, count: 6, seed: 0 }).assignments;
+  const next = cmaesAlgorithm.suggest({ ...algorithmInput(s), trials: failed, count: 6, seed: 0 }).assignments;
   assert.equal(next.length, 6);
-  assert.equal(new Set([...first, ...next].map((a) => assignmentKey(s, a))).size, 12);
+  assert.equal(new Set([...first, ...next].map((a) => assignmentKey(algorithmInput(s).space, a))).size, 12);
   const ctx: ReplayContext = { seed: 2, n: 2, lambda0: 6, sigma0: 1 / 6, strategy: 'none' };
   const start = initialSearch(ctx);
   const slots: Slot[] = Array.from({ length: 6 }, (_, i) => ({ x: Float64Array.of(i / 6, 1 - i / 6), loss: i < 2 ? i : Infinity, active: false }));

@@ -7,9 +7,10 @@ import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { assignmentKey } from '../suggestion-algorithms/space.js';
 import { JOE_KUO_TABLE } from '../suggestion-algorithms/sobol/directions.js';
 import { scrambledSobol, unscrambledSobol } from '../suggestion-algorithms/sobol/sequence.js';
-import type { SuggestionAlgorithm } from '../suggestion-algorithms/types.js';
+import type { SuggestionAlgorithm } from '../suggestion-algorithms/model.js';
 import { branin } from '../bench/functions.js';
 import { median, simulate } from '../bench/simulate.js';
+import { algorithmInput, validateAlgorithm } from '../src/spec/algorithm.js';
 
 function makeSpec(parameters: ParameterSpec[], settings: Record<string, string> = {}): StudySpec {
   return {
@@ -99,14 +100,14 @@ test('scrambling depends on the seed and only on it', () => {
 
 test('suggestions through the algorithm are stratified from the first trial on', () => {
   const spec = makeSpec([unit('x')], { random_state: '11' });
-  const xs = sobol().suggest({ spec, trials: [], count: 64, seed: 0 }).assignments.map((a) => a.x as number);
+  const xs = sobol().suggest({ ...algorithmInput(spec), trials: [], count: 64, seed: 0 }).assignments.map((a) => a.x as number);
   for (let k = 1; k <= 6; k += 1) assert.equal(new Set(xs.slice(0, 2 ** k).map((x) => cell(x, k))).size, 2 ** k, `k=${k}`);
 });
 
 test('deterministic per random_state; the call seed is used when random_state is absent', () => {
   const parameters = [unit('a'), unit('b'), unit('c')];
   const trials = trialsOf([{ a: 0.1, b: 0.2, c: 0.3 }, { a: 0.4, b: 0.5, c: 0.6 }]);
-  const ask = (settings: Record<string, string>, seed: number) => sobol().suggest({ spec: makeSpec(parameters, settings), trials, count: 3, seed }).assignments;
+  const ask = (settings: Record<string, string>, seed: number) => sobol().suggest({ ...algorithmInput(makeSpec(parameters, settings)), trials, count: 3, seed }).assignments;
   assert.deepEqual(ask({ random_state: '5' }, 1), ask({ random_state: '5' }, 2));
   assert.notDeepEqual(ask({ random_state: '5' }, 1), ask({ random_state: '6' }, 1));
   assert.deepEqual(ask({}, 9), ask({}, 9));
@@ -115,22 +116,22 @@ test('deterministic per random_state; the call seed is used when random_state is
 
 test('a resumed study continues the sequence, active trials included', () => {
   const spec = makeSpec([unit('a'), unit('b')], { random_state: '3' });
-  const all = sobol().suggest({ spec, trials: [], count: 8, seed: 0 }).assignments;
-  const firstFive = sobol().suggest({ spec, trials: [], count: 5, seed: 0 }).assignments;
+  const all = sobol().suggest({ ...algorithmInput(spec), trials: [], count: 8, seed: 0 }).assignments;
+  const firstFive = sobol().suggest({ ...algorithmInput(spec), trials: [], count: 5, seed: 0 }).assignments;
   assert.deepEqual(firstFive, all.slice(0, 5));
   // Three finished, two still running: the next three are points 5..7.
   const trials = [...trialsOf(firstFive.slice(0, 3)), ...trialsOf(firstFive.slice(3), 'RUNNING')];
-  const nextThree = sobol().suggest({ spec, trials, count: 3, seed: 0 }).assignments;
+  const nextThree = sobol().suggest({ ...algorithmInput(spec), trials, count: 3, seed: 0 }).assignments;
   assert.deepEqual(nextThree, all.slice(5));
 });
 
 test('batches with pending trials return count new, distinct points', () => {
   const spec = makeSpec([unit('a'), { name: 'lr', parameterType: 'double', min: 1e-5, max: 1e-1, distribution: 'logUniform' }]);
-  const pending = sobol().suggest({ spec, trials: [], count: 4, seed: 4 }).assignments;
+  const pending = sobol().suggest({ ...algorithmInput(spec), trials: [], count: 4, seed: 4 }).assignments;
   const trials = trialsOf(pending, 'CREATED');
-  const batch = sobol().suggest({ spec, trials, count: 4, seed: 4 }).assignments;
+  const batch = sobol().suggest({ ...algorithmInput(spec), trials, count: 4, seed: 4 }).assignments;
   assert.equal(batch.length, 4);
-  const keys = new Set([...pending, ...batch].map((a) => assignmentKey(spec, a)));
+  const keys = new Set([...pending, ...batch].map((a) => assignmentKey(algorithmInput(spec).space, a)));
   assert.equal(keys.size, 8, 'no repeats within the batch or onto pending trials');
   for (const a of batch) assert.ok((a.lr as number) >= 1e-5 && (a.lr as number) <= 1e-1);
 });
@@ -141,12 +142,12 @@ test('a finite mixed space is covered without repeats and then reports exhaustio
     { name: 'opt', parameterType: 'categorical', list: ['sgd', 'adam'] },
     { name: 'd', parameterType: 'discrete', list: [0.1, 0.5] },
   ]);
-  const first = sobol().suggest({ spec, trials: [], count: 5, seed: 1 });
+  const first = sobol().suggest({ ...algorithmInput(spec), trials: [], count: 5, seed: 1 });
   assert.equal(first.exhausted, false);
-  const rest = sobol().suggest({ spec, trials: trialsOf(first.assignments), count: 20, seed: 1 });
+  const rest = sobol().suggest({ ...algorithmInput(spec), trials: trialsOf(first.assignments), count: 20, seed: 1 });
   const all = [...first.assignments, ...rest.assignments];
   assert.equal(all.length, 12);
-  assert.equal(new Set(all.map((a) => assignmentKey(spec, a))).size, 12);
+  assert.equal(new Set(all.map((a) => assignmentKey(algorithmInput(spec).space, a))).size, 12);
   assert.equal(rest.exhausted, true);
   for (const a of all) {
     assert.ok([1, 2, 3].includes(a.n as number));
@@ -158,7 +159,7 @@ test('a finite mixed space is covered without repeats and then reports exhaustio
 test('settings: unknown names and bad random_state are rejected by field; huge spaces too', () => {
   const fieldOf = (spec: StudySpec) => {
     try {
-      sobol().validate(spec);
+      validateAlgorithm(spec);
     } catch (e) {
       assert.ok(e instanceof SpecError);
       return e.field;

@@ -8,10 +8,11 @@ import { median, simulate } from '../bench/simulate.js';
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { assignmentKey, gridPoints } from '../suggestion-algorithms/space.js';
 import { unitCube } from '../suggestion-algorithms/transform.js';
-import type { SuggestionAlgorithm } from '../suggestion-algorithms/types.js';
+import type { SuggestionAlgorithm } from '../suggestion-algorithms/model.js';
 import { observationWeights, parameterSpace } from '../suggestion-algorithms/tpe/observations.js';
 import { logGaussMass, ParzenEstimator } from '../suggestion-algorithms/tpe/parzen.js';
 import { Rng } from '../suggestion-algorithms/rng.js';
+import { algorithmInput, validateAlgorithm } from '../src/spec/algorithm.js';
 
 const VARIANTS = ['tpe', 'multivariate-tpe'] as const;
 
@@ -42,10 +43,10 @@ function algorithm(name: string): SuggestionAlgorithm {
 /** Runs a sequential study, one suggestion per call, and returns every trial. */
 function runStudy(spec: StudySpec, objective: (a: Assignment) => number, budget: number, seed = 1): TrialView[] {
   const alg = algorithm(spec.algorithm.algorithmName);
-  alg.validate(spec);
+  validateAlgorithm(spec);
   const trials: TrialView[] = [];
   while (trials.length < budget) {
-    const { assignments } = alg.suggest({ spec, trials, count: 1, seed });
+    const { assignments } = alg.suggest({ ...algorithmInput(spec), trials, count: 1, seed });
     assert.equal(assignments.length, 1);
     const assignment = assignments[0]!;
     trials.push({ name: `t${trials.length}`, state: 'SUCCEEDED', assignment, objectiveValue: objective(assignment) });
@@ -79,10 +80,10 @@ test('same random_state and history give the same proposals; another random_stat
   for (const name of VARIANTS) {
     const spec = makeSpec(braninSpace(), name, { random_state: '42' });
     const trials = completedBranin(spec, 25);
-    const first = algorithm(name).suggest({ spec, trials, count: 3, seed: 1 });
-    const again = algorithm(name).suggest({ spec, trials, count: 3, seed: 999 }); // random_state wins over seed
+    const first = algorithm(name).suggest({ ...algorithmInput(spec), trials, count: 3, seed: 1 });
+    const again = algorithm(name).suggest({ ...algorithmInput(spec), trials, count: 3, seed: 999 }); // random_state wins over seed
     assert.deepEqual(again.assignments, first.assignments);
-    const other = algorithm(name).suggest({ spec: makeSpec(braninSpace(), name, { random_state: '43' }), trials, count: 3, seed: 1 });
+    const other = algorithm(name).suggest({ ...algorithmInput(makeSpec(braninSpace(), name, { random_state: '43' })), trials, count: 3, seed: 1 });
     assert.notDeepEqual(other.assignments, first.assignments);
   }
 });
@@ -91,11 +92,11 @@ test('startup trials are the random algorithm’s draws, then the model takes ov
   for (const name of VARIANTS) {
     const spec = makeSpec(braninSpace(), name, { random_state: '5', n_startup_trials: '4' });
     const randomSpec = makeSpec(braninSpace(), 'random', { random_state: '5' });
-    const startup = algorithm(name).suggest({ spec, trials: [], count: 4, seed: 0 }).assignments;
-    assert.deepEqual(startup, algorithm('random').suggest({ spec: randomSpec, trials: [], count: 4, seed: 0 }).assignments);
+    const startup = algorithm(name).suggest({ ...algorithmInput(spec), trials: [], count: 4, seed: 0 }).assignments;
+    assert.deepEqual(startup, algorithm('random').suggest({ ...algorithmInput(randomSpec), trials: [], count: 4, seed: 0 }).assignments);
     const trials = completedBranin(spec, 4);
-    const modelled = algorithm(name).suggest({ spec, trials, count: 1, seed: 0 }).assignments;
-    assert.notDeepEqual(modelled, algorithm('random').suggest({ spec: randomSpec, trials, count: 1, seed: 0 }).assignments);
+    const modelled = algorithm(name).suggest({ ...algorithmInput(spec), trials, count: 1, seed: 0 }).assignments;
+    assert.notDeepEqual(modelled, algorithm('random').suggest({ ...algorithmInput(randomSpec), trials, count: 1, seed: 0 }).assignments);
   }
 });
 
@@ -114,13 +115,13 @@ test('settings are validated with field-named errors', () => {
   for (const name of VARIANTS) {
     for (const [settings, field] of cases) {
       assert.throws(
-        () => algorithm(name).validate(makeSpec(braninSpace(), name, settings)),
+        () => validateAlgorithm(makeSpec(braninSpace(), name, settings)),
         (e: unknown) => e instanceof SpecError && e.field === `spec.algorithm.algorithmSettings[${field}]`,
         `${name} ${JSON.stringify(settings)}`,
       );
     }
     // Every documented setting, including Katib's hyperopt spelling, is accepted.
-    algorithm(name).validate(
+    validateAlgorithm(
       makeSpec(braninSpace(), name, { n_startup_trials: '0', n_EI_candidates: '48', gamma: '0.25', prior_weight: '2', random_state: '7' }),
     );
   }
@@ -176,26 +177,26 @@ test('int, log, stepped and discrete parameters always get valid values', () => 
 test('a batch with pending trials gives distinct points that keep away from the pending ones', () => {
   for (const name of VARIANTS) {
     const spec = makeSpec(braninSpace(), name, { random_state: '8' });
-    const cube = unitCube(spec);
+    const cube = unitCube(algorithmInput(spec).space);
     const done = completedBranin(spec, 30);
     // Trials that failed count for the trial index (hence the random stream) but teach nothing:
     // they give the proposal a trial would get if nothing were pending.
     const failedAt = (assignment: Assignment, n: number): TrialView[] =>
       Array.from({ length: n }, (_, i) => ({ name: `f${i}`, state: 'FAILED', assignment }));
     const somewhere = { x: 0, y: 0 };
-    const [free] = algorithm(name).suggest({ spec, trials: [...done, ...failedAt(somewhere, 3)], count: 1, seed: 1 }).assignments;
+    const [free] = algorithm(name).suggest({ ...algorithmInput(spec), trials: [...done, ...failedAt(somewhere, 3)], count: 1, seed: 1 }).assignments;
     assert.ok(free);
     // Constant liar: the same trial with three trials RUNNING exactly there goes elsewhere.
     const running: TrialView[] = failedAt(free, 3).map((t) => ({ ...t, state: 'RUNNING' }));
-    const [dodged] = algorithm(name).suggest({ spec, trials: [...done, ...running], count: 1, seed: 1 }).assignments;
+    const [dodged] = algorithm(name).suggest({ ...algorithmInput(spec), trials: [...done, ...running], count: 1, seed: 1 }).assignments;
     assert.notDeepEqual(dodged, free, `${name}: a pending point repels the next proposal`);
 
     // Within a batch, earlier proposals are pending for the later ones: the batch differs from
     // what independent single asks (same streams, nothing pending) would propose.
     const base = [...done, ...failedAt(somewhere, 3)];
-    const { assignments } = algorithm(name).suggest({ spec, trials: base, count: 8, seed: 1 });
+    const { assignments } = algorithm(name).suggest({ ...algorithmInput(spec), trials: base, count: 8, seed: 1 });
     assert.equal(assignments.length, 8);
-    const independent = assignments.map((_, i) => algorithm(name).suggest({ spec, trials: [...base, ...failedAt(somewhere, i)], count: 1, seed: 1 }).assignments[0]);
+    const independent = assignments.map((_, i) => algorithm(name).suggest({ ...algorithmInput(spec), trials: [...base, ...failedAt(somewhere, i)], count: 1, seed: 1 }).assignments[0]);
     assert.notDeepEqual(assignments, independent, `${name}: batch members account for each other`);
     const points = assignments.map((a) => cube.encode(a)!);
     let closest = Infinity;
@@ -211,13 +212,13 @@ test('a finite space is never repeated while unused points remain, then reports 
   for (const name of VARIANTS) {
     const spec = makeSpec(parameters, name, { random_state: '2', n_startup_trials: '2' });
     const trials = runStudy(spec, (a) => (a.a as number) + (a.c === 'y' ? 0 : 1), 8);
-    const last = algorithm(name).suggest({ spec, trials, count: 1, seed: 1 });
+    const last = algorithm(name).suggest({ ...algorithmInput(spec), trials, count: 1, seed: 1 });
     assert.equal(last.exhausted, true);
-    const keys = new Set([...trials.map((t) => t.assignment), ...last.assignments].map((a) => assignmentKey(spec, a)));
+    const keys = new Set([...trials.map((t) => t.assignment), ...last.assignments].map((a) => assignmentKey(algorithmInput(spec).space, a)));
     assert.equal(keys.size, 9, `${name}: 9 distinct points`);
     // A batch in a partly used space: distinct and new.
-    const batch = algorithm(name).suggest({ spec, trials: trials.slice(0, 3), count: 6, seed: 1 });
-    const batchKeys = new Set([...trials.slice(0, 3).map((t) => t.assignment), ...batch.assignments].map((a) => assignmentKey(spec, a)));
+    const batch = algorithm(name).suggest({ ...algorithmInput(spec), trials: trials.slice(0, 3), count: 6, seed: 1 });
+    const batchKeys = new Set([...trials.slice(0, 3).map((t) => t.assignment), ...batch.assignments].map((a) => assignmentKey(algorithmInput(spec).space, a)));
     assert.equal(batchKeys.size, 9);
     assert.equal(batch.exhausted, true);
   }
@@ -301,7 +302,7 @@ test('Gaussian interval masses match Optuna’s _log_gauss_mass, tails and narro
 
 test('candidates of int and stepped parameters are snapped to their grid before scoring; others are left alone', () => {
   const spec = makeSpec([int('n', 0, 9), double('d', 0, 1, { step: 0.25 }), double('c', 0, 1), int('b', 16, 512, { distribution: 'logUniform' })], 'tpe');
-  const space = parameterSpace(unitCube(spec));
+  const space = parameterSpace(unitCube(algorithmInput(spec).space));
   assert.deepEqual(space.kinds.map((k) => (k.kind === 'numeric' ? k.halfCell : undefined)), [0.05, 0.1, undefined, undefined]);
   const row = new Float64Array([0.123, 0.71, 0.333, 0.5]);
   for (let p = 0; p < 4; p++) space.snap(row, 0, p);

@@ -1,31 +1,13 @@
 // Plain values shared by the store, the scheduler, the algorithms and the APIs.
 
-export const TRIAL_STATES = [
-  'CREATED',
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'KILLED',
-  'EARLY_STOPPED',
-  'METRICS_UNAVAILABLE',
-] as const;
-export type TrialState = (typeof TRIAL_STATES)[number];
+export { TRIAL_STATES, type TrialState } from '../../suggestion-algorithms/model.js';
+import type { TrialState } from '../../suggestion-algorithms/model.js';
 
 export const ACTIVE_TRIAL_STATES: readonly TrialState[] = ['CREATED', 'RUNNING'];
 export const isActiveTrialState = (s: TrialState): boolean => s === 'CREATED' || s === 'RUNNING';
 
-/** A parameter's value: a number for double/int/discrete, a string for categorical. */
-export type ParamValue = number | string;
-export type Assignment = Readonly<Record<string, ParamValue>>;
-
-/** What an algorithm sees of a trial. */
-export interface TrialView {
-  readonly name: string;
-  readonly state: TrialState;
-  readonly assignment: Assignment;
-  /** The objective's strategy value, for trials that completed with one. */
-  readonly objectiveValue?: number;
-}
+// What algorithms see of a trial and its values: defined with the algorithms, used everywhere.
+export type { Assignment, ParamValue, TrialView } from '../../suggestion-algorithms/model.js';
 
 export const STUDY_STATES = ['CREATED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'STOPPED'] as const;
 export type StudyState = (typeof STUDY_STATES)[number];

@@ -3,6 +3,7 @@
 // serialised per study and triggered by events (a trial started or finished), so the loop
 // never polls. This is the only code that launches or stops trials.
 import { getAlgorithm } from '../../suggestion-algorithms/registry.js';
+import { algorithmInput } from '../spec/algorithm.js';
 import { isActiveTrialState, isTerminalStudyState, type StudyEndReason } from '../model/trial.js';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../runtimes/types.js';
 import type { StudyRecord, Store, TrialRecord } from '../store/store.js';
@@ -162,7 +163,7 @@ export class Scheduler {
     const algorithm = getAlgorithm(study.spec.algorithm.algorithmName);
     if (!algorithm) return undefined;
     return algorithm.suggest({
-      spec: study.spec,
+      ...algorithmInput(study.spec),
       trials: this.store.listTrials(study.id),
       count,
       seed: study.seed,

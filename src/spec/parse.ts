@@ -1,7 +1,7 @@
 // Reads a study in Katib's Experiment format (YAML or JSON), applies Katib's defaults and
 // validates it. Every rejection is a SpecError naming the field path and the reason.
 import { LineCounter, parseDocument } from 'yaml';
-import { validateAlgorithm } from '../../suggestion-algorithms/registry.js';
+import { validateAlgorithm } from './algorithm.js';
 import { validateMetricsFormat } from '../metrics/parse.js';
 import { SpecError } from './errors.js';
 import { readParameters } from './parameters.js';

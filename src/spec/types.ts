@@ -3,32 +3,15 @@
 
 export type ObjectiveType = 'minimize' | 'maximize';
 export type MetricStrategy = 'min' | 'max' | 'latest';
-export type Distribution = 'uniform' | 'logUniform' | 'normal' | 'logNormal';
-
-/** A numeric range: `double` or `int`. */
-export interface RangeParameter {
-  readonly name: string;
-  readonly parameterType: 'double' | 'int';
-  readonly min: number;
-  readonly max: number;
-  readonly step?: number;
-  readonly distribution: Distribution;
-}
-
-/** A finite list: `discrete` (numbers) or `categorical` (strings). */
-export interface DiscreteParameter {
-  readonly name: string;
-  readonly parameterType: 'discrete';
-  readonly list: readonly number[];
-}
-
-export interface CategoricalParameter {
-  readonly name: string;
-  readonly parameterType: 'categorical';
-  readonly list: readonly string[];
-}
-
-export type ParameterSpec = RangeParameter | DiscreteParameter | CategoricalParameter;
+// Parameters are the algorithms' own type (a study's space is what they search).
+export type {
+  CategoricalParameter,
+  DiscreteParameter,
+  Distribution,
+  Parameter as ParameterSpec,
+  RangeParameter,
+} from '../../suggestion-algorithms/model.js';
+import type { Parameter as ParameterSpec } from '../../suggestion-algorithms/model.js';
 
 export interface ObjectiveSpec {
   readonly type: ObjectiveType;

@@ -7,12 +7,11 @@
 // - Batches and pending trials: fantasies with a pessimistic kriging-believer lie (model.ts).
 // - gp_hedge's gains live in the returned state (see hedgeState below); without a state they
 //   restart at zero, which only changes the portfolio's odds, never validity.
-import type { Assignment } from '../../src/model/trial.js';
+import type { Assignment, SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../model.js';
 import { readHistory } from '../history.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
 import { unitCube } from '../transform.js';
-import type { SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../types.js';
 import { acquisitionValue, hedgeChoice, type AcquisitionContext, type AcquisitionName } from './acquisition.js';
 import { predict, type Hyperparameters } from './gp.js';
 import { ScrambledHalton } from './halton.js';
@@ -41,16 +40,16 @@ const HEDGE_STREAM = 0x1f83d9ab;
 export const bayesianOptimizationAlgorithm: SuggestionAlgorithm = {
   name: NAME,
 
-  validate(spec) {
-    readSettings(spec);
+  validateSettings(_space, settings) {
+    readSettings(settings);
   },
 
-  suggest({ spec, trials, count, seed, state }: SuggestRequest): SuggestResult {
-    const settings = readSettings(spec);
+  suggest({ space, trials, count, seed, state, settings: raw }: SuggestRequest): SuggestResult {
+    const settings = readSettings(raw);
     const base = settings.randomState ?? seed;
-    const cube = unitCube(spec);
+    const cube = unitCube(space);
     const layout = layoutOf(cube);
-    const history = readHistory(spec, trials, cube);
+    const history = readHistory(space, trials, cube);
     const design = new ScrambledHalton(designDims(layout), new Rng(base, DESIGN_STREAM));
 
     const chosen: Float64Array[] = [];
@@ -66,7 +65,7 @@ export const bayesianOptimizationAlgorithm: SuggestionAlgorithm = {
       chosen.push(x);
     }
     const assignments: Assignment[] = chosen.map((x) => cube.decode(x));
-    const result = withoutRepeats(spec, trials, assignments, base);
+    const result = withoutRepeats(space, trials, assignments, base);
     const nextState = optimizer?.state() ?? (state ? { ...state } : undefined);
     return { ...result, ...(nextState ? { state: nextState } : {}) };
   },

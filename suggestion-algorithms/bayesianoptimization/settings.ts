@@ -1,7 +1,6 @@
 // The algorithm's settings, by the names Katib's skopt service uses.
-import { SpecError } from '../../src/spec/errors.js';
-import type { StudySpec } from '../../src/spec/types.js';
-import { readIntSetting, readSetting, rejectUnknownSettings, settingField } from '../settings.js';
+import type { Settings } from '../model.js';
+import { readIntSetting, readSetting, rejectUnknownSettings, settingError } from '../settings.js';
 
 export const NAME = 'bayesianoptimization';
 const KNOWN_SETTINGS = ['n_initial_points', 'acq_func', 'acq_optimizer', 'base_estimator', 'random_state'];
@@ -17,32 +16,32 @@ export interface BayesianOptimizationSettings {
   readonly randomState: number | undefined;
 }
 
-export function readSettings(spec: StudySpec): BayesianOptimizationSettings {
-  rejectUnknownSettings(spec, NAME, KNOWN_SETTINGS);
-  const nInitialPoints = readIntSetting(spec, 'n_initial_points', { min: 1 }) ?? 10;
-  const randomState = readIntSetting(spec, 'random_state', { min: 0 });
+export function readSettings(settings: Settings): BayesianOptimizationSettings {
+  rejectUnknownSettings(settings, NAME, KNOWN_SETTINGS);
+  const nInitialPoints = readIntSetting(settings, 'n_initial_points', { min: 1 }) ?? 10;
+  const randomState = readIntSetting(settings, 'random_state', { min: 0 });
 
-  const estimator = readSetting(spec, 'base_estimator')?.toUpperCase() ?? 'GP';
+  const estimator = readSetting(settings, 'base_estimator')?.toUpperCase() ?? 'GP';
   if (['RF', 'ET', 'GBRT'].includes(estimator)) {
-    throw new SpecError(settingField('base_estimator'), `only GP is supported (got ${JSON.stringify(readSetting(spec, 'base_estimator'))})`);
+    throw settingError('base_estimator', `only GP is supported (got ${JSON.stringify(readSetting(settings, 'base_estimator'))})`);
   }
-  if (estimator !== 'GP') throw new SpecError(settingField('base_estimator'), `must be GP (got ${JSON.stringify(readSetting(spec, 'base_estimator'))})`);
+  if (estimator !== 'GP') throw settingError('base_estimator', `must be GP (got ${JSON.stringify(readSetting(settings, 'base_estimator'))})`);
 
-  const acqRaw = readSetting(spec, 'acq_func');
+  const acqRaw = readSetting(settings, 'acq_func');
   const acq = acqRaw?.toLowerCase() ?? 'gp_hedge';
   if (acq === 'eips' || acq === 'pips') {
-    throw new SpecError(settingField('acq_func'), `${acqRaw} is not supported: the per-second (time-aware) variants need trial durations, which Sibyl does not model; use EI or PI`);
+    throw settingError('acq_func', `${acqRaw} is not supported: the per-second (time-aware) variants need trial durations, which Sibyl does not model; use EI or PI`);
   }
   const acquisitions: Record<string, AcquisitionSetting> = { gp_hedge: 'gp_hedge', ei: 'ei', pi: 'pi', lcb: 'lcb', ucb: 'lcb' };
   const acquisition = acquisitions[acq];
   if (acquisition === undefined) {
-    throw new SpecError(settingField('acq_func'), `must be one of gp_hedge, EI, PI, LCB, UCB (got ${JSON.stringify(acqRaw)})`);
+    throw settingError('acq_func', `must be one of gp_hedge, EI, PI, LCB, UCB (got ${JSON.stringify(acqRaw)})`);
   }
 
-  const optimizerRaw = readSetting(spec, 'acq_optimizer');
+  const optimizerRaw = readSetting(settings, 'acq_optimizer');
   const optimizer = optimizerRaw?.toLowerCase() ?? 'auto';
   if (!['auto', 'sampling', 'lbfgs'].includes(optimizer)) {
-    throw new SpecError(settingField('acq_optimizer'), `must be one of auto, sampling, lbfgs (got ${JSON.stringify(optimizerRaw)})`);
+    throw settingError('acq_optimizer', `must be one of auto, sampling, lbfgs (got ${JSON.stringify(optimizerRaw)})`);
   }
   return { nInitialPoints, acquisition, refine: optimizer !== 'sampling', randomState };
 }

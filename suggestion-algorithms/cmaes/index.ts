@@ -14,14 +14,12 @@
 //   the extra points are drawn from the current distribution on a separate stream per slot, and
 //   take the first slots of the next generation (which tells them as injected points).
 // - Points outside [0,1] are resampled (up to 100 times) and then clipped.
-import type { Assignment, ParamValue, TrialView } from '../../src/model/trial.js';
-import type { StudySpec } from '../../src/spec/types.js';
+import type { Assignment, ParamValue, SearchSpace, SuggestRequest, SuggestResult, SuggestionAlgorithm, TrialView } from '../model.js';
 import { lossOf } from '../history.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
 import { sampleParameter } from '../space.js';
 import { unitCube, type UnitCube } from '../transform.js';
-import type { SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../types.js';
 import { defaultPopulationSize, eigenOf, sampleGeneration } from './distribution.js';
 import { choiceStream, extraStream, generationSamples, initialSearch, replay, type ReplayContext, type Search, type Slot } from './replay.js';
 import { NAME, readCmaesSettings, requireRangeParameters, type CmaesSettings } from './settings.js';
@@ -36,15 +34,15 @@ import { loadSnapshot, saveSnapshot } from './snapshot.js';
 export const cmaesAlgorithm: SuggestionAlgorithm = {
   name: NAME,
 
-  validate(spec) {
-    readCmaesSettings(spec);
-    requireRangeParameters(spec);
+  validateSettings(space, settings) {
+    readCmaesSettings(settings);
+    requireRangeParameters(space);
   },
 
-  suggest({ spec, trials, count, seed, state }: SuggestRequest): SuggestResult {
-    const settings = readCmaesSettings(spec);
-    requireRangeParameters(spec);
-    const cube = unitCube(spec, { rangesOnly: true });
+  suggest({ space, trials, count, seed, state, settings: raw }: SuggestRequest): SuggestResult {
+    const settings = readCmaesSettings(raw);
+    requireRangeParameters(space);
+    const cube = unitCube(space, { rangesOnly: true });
     const ctx: ReplayContext = {
       seed: settings.randomState ?? seed,
       n: cube.dims,
@@ -52,25 +50,25 @@ export const cmaesAlgorithm: SuggestionAlgorithm = {
       sigma0: settings.sigma,
       strategy: settings.restartStrategy,
     };
-    const slots = slotsOf(spec, trials, cube);
-    const context = contextKey(spec, settings, ctx);
+    const slots = slotsOf(space, trials, cube);
+    const context = contextKey(space, settings, ctx);
     const search = replay(slots, ctx, loadSnapshot(context, slots, state) ?? initialSearch(ctx));
     const points = proposePoints(search, slots.length, Math.max(0, count), ctx.seed);
-    const proposals = points.map(({ x, slot }) => withChoices(spec, cube.decode(x), new Rng(ctx.seed, choiceStream(slot))));
-    const result = withoutRepeats(spec, trials, proposals, ctx.seed);
+    const proposals = points.map(({ x, slot }) => withChoices(space, cube.decode(x), new Rng(ctx.seed, choiceStream(slot))));
+    const result = withoutRepeats(space, trials, proposals, ctx.seed);
     return { ...result, state: saveSnapshot(context, slots, search) };
   },
 };
 
 /** Trials of this range space in creation order (trials from another space take no slot). */
-function slotsOf(spec: StudySpec, trials: readonly TrialView[], cube: UnitCube): Slot[] {
+function slotsOf(space: SearchSpace, trials: readonly TrialView[], cube: UnitCube): Slot[] {
   const slots: Slot[] = [];
   for (const t of trials) {
     const x = cube.encode(t.assignment);
     if (!x) continue;
     const active = t.state === 'CREATED' || t.state === 'RUNNING';
     const usable = t.state === 'SUCCEEDED' && t.objectiveValue !== undefined && Number.isFinite(t.objectiveValue);
-    slots.push({ x, active, loss: usable ? lossOf(spec, t.objectiveValue as number) : Infinity });
+    slots.push({ x, active, loss: usable ? lossOf(space, t.objectiveValue as number) : Infinity });
   }
   return slots;
 }
@@ -89,9 +87,9 @@ function proposePoints(search: Search, filled: number, count: number, seed: numb
 }
 
 /** Adds independently drawn categorical/discrete values, in the spec's parameter order. */
-function withChoices(spec: StudySpec, ranges: Assignment, rng: Rng): Assignment {
+function withChoices(space: SearchSpace, ranges: Assignment, rng: Rng): Assignment {
   const out: Record<string, ParamValue> = {};
-  for (const p of spec.parameters) {
+  for (const p of space.parameters) {
     const ranged = ranges[p.name];
     out[p.name] = ranged !== undefined && (p.parameterType === 'double' || p.parameterType === 'int') ? ranged : sampleParameter(p, rng);
   }
@@ -99,7 +97,7 @@ function withChoices(spec: StudySpec, ranges: Assignment, rng: Rng): Assignment 
 }
 
 /** What a snapshot depends on besides the slots: the range space, the settings and the seed. */
-function contextKey(spec: StudySpec, settings: CmaesSettings, ctx: ReplayContext): string {
-  const ranges = spec.parameters.filter((p) => p.parameterType === 'double' || p.parameterType === 'int');
+function contextKey(space: SearchSpace, settings: CmaesSettings, ctx: ReplayContext): string {
+  const ranges = space.parameters.filter((p) => p.parameterType === 'double' || p.parameterType === 'int');
   return JSON.stringify({ ranges, sigma: settings.sigma, strategy: settings.restartStrategy, seed: ctx.seed });
 }

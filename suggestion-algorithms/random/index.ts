@@ -1,7 +1,6 @@
 // `random`: independent draws per Katib's hyperopt definitions. In a finite space it never
 // repeats a point already tried (or proposed in the same batch) and reports exhaustion.
-import type { Assignment, TrialView } from '../../src/model/trial.js';
-import type { StudySpec } from '../../src/spec/types.js';
+import type { Assignment, SearchSpace, Settings, SuggestRequest, SuggestResult, SuggestionAlgorithm, TrialView } from '../model.js';
 import { Rng } from '../rng.js';
 import { readIntSetting, rejectUnknownSettings } from '../settings.js';
 import {
@@ -13,7 +12,6 @@ import {
   sampleAssignment,
   type GridAxis,
 } from '../space.js';
-import type { SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../types.js';
 
 const NAME = 'random';
 const KNOWN_SETTINGS = ['random_state'];
@@ -25,28 +23,28 @@ const ENUMERATION_LIMIT = 1_000_000;
 /** In spaces too large to enumerate, free points dominate, so this many misses means bad luck only. */
 const LARGE_SPACE_ATTEMPTS = 10_000;
 
-function readRandomState(spec: StudySpec): number | undefined {
-  return readIntSetting(spec, 'random_state', { min: 0 });
+function readRandomState(settings: Settings): number | undefined {
+  return readIntSetting(settings, 'random_state', { min: 0 });
 }
 
 export const randomAlgorithm: SuggestionAlgorithm = {
   name: NAME,
 
-  validate(spec) {
-    rejectUnknownSettings(spec, NAME, KNOWN_SETTINGS);
-    readRandomState(spec);
+  validateSettings(_space, settings) {
+    rejectUnknownSettings(settings, NAME, KNOWN_SETTINGS);
+    readRandomState(settings);
   },
 
-  suggest({ spec, trials, count, seed }: SuggestRequest): SuggestResult {
+  suggest({ space, trials, count, seed, settings }: SuggestRequest): SuggestResult {
     // One stream per trial index: the n-th trial of a study gets the same draw whether it was
     // asked for alone or in a batch, and a resumed study continues instead of replaying.
-    const base = readRandomState(spec) ?? seed;
+    const base = readRandomState(settings) ?? seed;
     const streamFor = (index: number) => new Rng(base, index);
-    const axes = gridAxes(spec);
+    const axes = gridAxes(space);
     if (axes === undefined) {
-      return { assignments: Array.from({ length: Math.max(0, count) }, (_, i) => sampleAssignment(spec, streamFor(trials.length + i))) };
+      return { assignments: Array.from({ length: Math.max(0, count) }, (_, i) => sampleAssignment(space, streamFor(trials.length + i))) };
     }
-    return suggestInFiniteSpace(spec, axes, trials, count, streamFor);
+    return suggestInFiniteSpace(space, axes, trials, count, streamFor);
   },
 };
 
@@ -56,7 +54,7 @@ interface Candidate {
 }
 
 function suggestInFiniteSpace(
-  spec: StudySpec,
+  space: SearchSpace,
   axes: readonly GridAxis[],
   trials: readonly TrialView[],
   count: number,
@@ -65,9 +63,9 @@ function suggestInFiniteSpace(
   const used = new Set<string>();
   const usedOnGrid = new Set<string>();
   for (const t of trials) {
-    const key = assignmentKey(spec, t.assignment);
+    const key = assignmentKey(space, t.assignment);
     used.add(key);
-    if (isOnGrid(spec, axes, t.assignment)) usedOnGrid.add(key);
+    if (isOnGrid(space, axes, t.assignment)) usedOnGrid.add(key);
   }
   const total = gridSize(axes);
   const freeBefore = total - usedOnGrid.size;
@@ -79,9 +77,9 @@ function suggestInFiniteSpace(
   let pool: Candidate[] | undefined;
   while (assignments.length < wanted) {
     const rng = streamFor(trials.length + assignments.length);
-    let pick = drawUnused(spec, rng, used, canEnumerate ? REJECTION_ATTEMPTS : LARGE_SPACE_ATTEMPTS);
+    let pick = drawUnused(space, rng, used, canEnumerate ? REJECTION_ATTEMPTS : LARGE_SPACE_ATTEMPTS);
     if (pick === undefined && canEnumerate) {
-      pool ??= freePoints(spec, axes, used);
+      pool ??= freePoints(space, axes, used);
       pick = drawFromPool(pool, used, rng);
     }
     if (pick === undefined) break;
@@ -92,19 +90,19 @@ function suggestInFiniteSpace(
 }
 
 /** Samples per the parameters' distributions, skipping used points; undefined after `attempts` misses. */
-function drawUnused(spec: StudySpec, rng: Rng, used: ReadonlySet<string>, attempts: number): Candidate | undefined {
+function drawUnused(space: SearchSpace, rng: Rng, used: ReadonlySet<string>, attempts: number): Candidate | undefined {
   for (let i = 0; i < attempts; i++) {
-    const assignment = sampleAssignment(spec, rng);
-    const key = assignmentKey(spec, assignment);
+    const assignment = sampleAssignment(space, rng);
+    const key = assignmentKey(space, assignment);
     if (!used.has(key)) return { key, assignment };
   }
   return undefined;
 }
 
-function freePoints(spec: StudySpec, axes: readonly GridAxis[], used: ReadonlySet<string>): Candidate[] {
+function freePoints(space: SearchSpace, axes: readonly GridAxis[], used: ReadonlySet<string>): Candidate[] {
   const pool: Candidate[] = [];
-  for (const assignment of enumerateGrid(spec, axes)) {
-    const key = assignmentKey(spec, assignment);
+  for (const assignment of enumerateGrid(space, axes)) {
+    const key = assignmentKey(space, assignment);
     if (!used.has(key)) pool.push({ key, assignment });
   }
   return pool;

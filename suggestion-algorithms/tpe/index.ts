@@ -7,13 +7,12 @@
 // multivariate variant models all parameters jointly (one kernel per trial over every
 // dimension). Pending trials and earlier proposals of the same batch join the bad group
 // (Optuna's constant liar), so a batch spreads out. The first n_startup_trials are random.
-import type { Assignment } from '../../src/model/trial.js';
+import type { Assignment, SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../model.js';
 import { readHistory } from '../history.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
 import { sampleAssignment } from '../space.js';
 import { unitCube } from '../transform.js';
-import type { SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../types.js';
 import { parameterSpace, splitHistory, type GrowableGroup, type ParameterSpace } from './observations.js';
 import { ParzenEstimator, type Group, type ParzenOptions } from './parzen.js';
 import { goodCount, readTpeSettings, type TpeSettings } from './settings.js';
@@ -21,11 +20,11 @@ import { goodCount, readTpeSettings, type TpeSettings } from './settings.js';
 function makeTpeAlgorithm(name: string, multivariate: boolean): SuggestionAlgorithm {
   return {
     name,
-    validate(spec) {
-      readTpeSettings(spec, name);
+    validateSettings(_space, settings) {
+      readTpeSettings(settings, name);
     },
     suggest(request) {
-      return suggestTpe(request, readTpeSettings(request.spec, name), multivariate);
+      return suggestTpe(request, readTpeSettings(request.settings, name), multivariate);
     },
   };
 }
@@ -33,17 +32,17 @@ function makeTpeAlgorithm(name: string, multivariate: boolean): SuggestionAlgori
 export const tpeAlgorithm = makeTpeAlgorithm('tpe', false);
 export const multivariateTpeAlgorithm = makeTpeAlgorithm('multivariate-tpe', true);
 
-function suggestTpe({ spec, trials, count, seed }: SuggestRequest, settings: TpeSettings, multivariate: boolean): SuggestResult {
+function suggestTpe({ space: searchSpace, trials, count, seed }: SuggestRequest, settings: TpeSettings, multivariate: boolean): SuggestResult {
   const base = settings.randomState ?? seed;
   // One stream per trial index, as in `random`: a batch proposes what single asks would.
   const streamFor = (i: number) => new Rng(base, trials.length + i);
   const wanted = Math.max(0, count);
-  const cube = unitCube(spec);
-  const history = readHistory(spec, trials, cube);
+  const cube = unitCube(searchSpace);
+  const history = readHistory(searchSpace, trials, cube);
 
   let proposals: Assignment[];
   if (history.observations.length < settings.nStartupTrials) {
-    proposals = Array.from({ length: wanted }, (_, i) => sampleAssignment(spec, streamFor(i)));
+    proposals = Array.from({ length: wanted }, (_, i) => sampleAssignment(searchSpace, streamFor(i)));
   } else {
     const space = parameterSpace(cube);
     const split = splitHistory(space, history, goodCount(settings, history.observations.length), wanted);
@@ -63,7 +62,7 @@ function suggestTpe({ spec, trials, count, seed }: SuggestRequest, settings: Tpe
       }
     }
   }
-  return withoutRepeats(spec, trials, proposals, base);
+  return withoutRepeats(searchSpace, trials, proposals, base);
 }
 
 type Proposer = (bad: GrowableGroup, rng: Rng) => Assignment;

@@ -1,7 +1,7 @@
 // TPE's view of the history: one value per parameter (numeric on the unit-cube scale, categorical
 // as the choice index, so choices are modelled natively rather than one-hot), and the split of
 // finished trials into a good group (→ l(x)) and a bad group (→ g(x)) with Optuna's weights.
-import type { Assignment } from '../../src/model/trial.js';
+import type { Assignment } from '../model.js';
 import type { History } from '../history.js';
 import type { Column, UnitCube } from '../transform.js';
 import type { Group, ParamKind } from './parzen.js';

@@ -2,13 +2,14 @@
 // controller can use Sibyl as its suggestion service and Katib's metrics collectors can
 // report to it. Suggestions are stateless: history comes from the request's trials.
 import type * as grpc from '@grpc/grpc-js';
-import { getAlgorithm, validateAlgorithm } from '../../../suggestion-algorithms/registry.js';
+import { algorithmNames, getAlgorithm } from '../../../suggestion-algorithms/registry.js';
+import { SettingsError, type SearchSpace, type Settings } from '../../../suggestion-algorithms/model.js';
+import { settingsErrorField } from '../../spec/algorithm.js';
 import { normalizeValue } from '../../../suggestion-algorithms/space.js';
 import { isRfc3339 } from '../../metrics/parse.js';
 import type { ParamValue, TrialState, TrialView } from '../../model/trial.js';
 import { SpecError } from '../../spec/errors.js';
 import { readParameters } from '../../spec/parameters.js';
-import type { StudySpec } from '../../spec/types.js';
 import type { ObservationLogEntry, Store } from '../../store/store.js';
 import { invalid } from '../../service/errors.js';
 import { unary, type HandlerContext } from './handlers.js';
@@ -40,14 +41,26 @@ function specError<T>(fn: () => T): T {
   }
 }
 
-/** Katib's Experiment message → a StudySpec the algorithms understand (validated). */
-export function experimentSpec(experiment: Req | undefined): { spec: StudySpec; state: Record<string, string> } {
+export interface KatibExperiment {
+  readonly name: string;
+  readonly algorithmName: string;
+  readonly space: SearchSpace;
+  /** The user's algorithm settings, without Sibyl's state. */
+  readonly settings: Settings;
+  /** Sibyl's algorithm state, from the settings the controller sent back. */
+  readonly state: Record<string, string>;
+}
+
+const KATIB_PATHS = { parameters: 'experiment.spec.parameter_specs.parameters', settings: 'experiment.spec.algorithm.algorithm_settings' };
+
+/** Katib's Experiment message → what the algorithms see (validated). */
+export function readExperiment(experiment: Req | undefined): KatibExperiment {
   const e = experiment?.spec;
   if (!e) throw invalid('experiment.spec', 'is required');
   const raw = (e.parameterSpecs?.parameters ?? []) as Req[];
   const documents = raw.map((p, i) => {
     const type = PARAMETER_TYPES[p.parameterType ?? 'UNKNOWN_TYPE'];
-    if (!type) throw invalid(`experiment.spec.parameter_specs.parameters[${i}].parameter_type`, `must be DOUBLE, INT, DISCRETE or CATEGORICAL (got ${p.parameterType ?? 'UNKNOWN_TYPE'})`);
+    if (!type) throw invalid(`${KATIB_PATHS.parameters}[${i}].parameter_type`, `must be DOUBLE, INT, DISCRETE or CATEGORICAL (got ${p.parameterType ?? 'UNKNOWN_TYPE'})`);
     const fs = p.feasibleSpace ?? {};
     const blank = (v: unknown) => (v === undefined || v === '' ? undefined : v);
     return {
@@ -60,53 +73,41 @@ export function experimentSpec(experiment: Req | undefined): { spec: StudySpec; 
       },
     };
   });
-  const parameters = specError(() => readParameters(documents.map((d) => JSON.parse(JSON.stringify(d))), 'experiment.spec.parameter_specs.parameters'));
+  const parameters = specError(() => readParameters(documents.map((d) => JSON.parse(JSON.stringify(d))), KATIB_PATHS.parameters));
   const objective = e.objective ?? {};
   if (!objective.objectiveMetricName) throw invalid('experiment.spec.objective.objective_metric_name', 'is required');
   if (objective.type !== 'MINIMIZE' && objective.type !== 'MAXIMIZE') throw invalid('experiment.spec.objective.type', `must be MINIMIZE or MAXIMIZE (got ${objective.type ?? 'UNKNOWN'})`);
   const algorithmName = e.algorithm?.algorithmName;
   if (!algorithmName) throw invalid('experiment.spec.algorithm.algorithm_name', 'is required');
-  const settings = (e.algorithm?.algorithmSettings ?? []) as { name?: string; value?: string }[];
+  const algorithm = getAlgorithm(algorithmName);
+  if (!algorithm) throw invalid('experiment.spec.algorithm.algorithm_name', `unknown algorithm ${JSON.stringify(algorithmName)} (known: ${algorithmNames().join(', ')})`);
   const state: Record<string, string> = {};
-  const algorithmSettings: { name: string; value: string }[] = [];
-  for (const s of settings) {
+  const settings: { name: string; value: string }[] = [];
+  for (const s of (e.algorithm?.algorithmSettings ?? []) as { name?: string; value?: string }[]) {
     if (s.name?.startsWith(STATE_PREFIX)) state[s.name.slice(STATE_PREFIX.length)] = s.value ?? '';
-    else algorithmSettings.push({ name: s.name ?? '', value: s.value ?? '' });
+    else settings.push({ name: s.name ?? '', value: s.value ?? '' });
   }
-  const type = objective.type === 'MINIMIZE' ? 'minimize' : 'maximize';
-  const metricName = objective.objectiveMetricName as string;
-  const spec: StudySpec = {
-    name: experiment?.name || 'katib-experiment',
-    namespace: 'default',
-    parameters,
-    objective: {
-      type,
-      objectiveMetricName: metricName,
-      additionalMetricNames: objective.additionalMetricNames ?? [],
-      metricStrategies: [{ name: metricName, value: type === 'minimize' ? 'min' : 'max' }],
-    },
-    algorithm: { algorithmName, algorithmSettings },
-    parallelTrialCount: Math.max(1, e.parallelTrialCount ?? 1),
-    ...(e.maxTrialCount ? { maxTrialCount: e.maxTrialCount } : {}),
-    trialTemplate: { trialParameters: parameters.map((p) => ({ name: p.name, reference: p.name })), retain: false },
-    metricsCollector: { kind: 'StdOut', format: 'TEXT', metricsFormat: [] },
-  };
-  specError(() => validateAlgorithm(spec));
-  return { spec, state };
+  const space: SearchSpace = { parameters, direction: objective.type === 'MINIMIZE' ? 'minimize' : 'maximize' };
+  try {
+    algorithm.validateSettings(space, settings);
+  } catch (err) {
+    if (err instanceof SettingsError) throw invalid(settingsErrorField(err.target, KATIB_PATHS), err.reason);
+    throw err;
+  }
+  return { name: experiment?.name || 'katib-experiment', algorithmName, space, settings, state };
 }
 
 /** Katib's trials → what algorithms see. */
-function trialViews(spec: StudySpec, trials: Req[]): TrialView[] {
+function trialViews(experiment: KatibExperiment, metricName: string, trials: Req[]): TrialView[] {
   return trials.map((t, i) => {
     const assignment: Record<string, ParamValue> = {};
     for (const a of (t.spec?.parameterAssignments?.assignments ?? []) as { name?: string; value?: string }[]) {
-      const p = spec.parameters.find((q) => q.name === a.name);
+      const p = experiment.space.parameters.find((q) => q.name === a.name);
       const v = p && normalizeValue(p, a.value);
       if (p && v !== undefined) assignment[p.name] = v;
     }
     const state = CONDITIONS[t.status?.condition ?? 'CREATED'] ?? 'RUNNING';
-    const metric = ((t.status?.observation?.metrics ?? []) as { name?: string; value?: string }[])
-      .find((m) => m.name === spec.objective.objectiveMetricName);
+    const metric = ((t.status?.observation?.metrics ?? []) as { name?: string; value?: string }[]).find((m) => m.name === metricName);
     const value = metric?.value !== undefined && metric.value !== '' ? Number(metric.value) : NaN;
     const done = state === 'SUCCEEDED' || state === 'EARLY_STOPPED';
     return { name: t.name || `trial-${i}`, state, assignment, ...(done && Number.isFinite(value) ? { objectiveValue: value } : {}) };
@@ -123,23 +124,26 @@ function seedOf(name: string): number {
 export function suggestionHandlers(ctx: HandlerContext): grpc.UntypedServiceImplementation {
   return {
     getSuggestions: unary(ctx, (r: Req) => {
-      const { spec, state } = experimentSpec(r.experiment);
+      const experiment = readExperiment(r.experiment);
       const count = r.currentRequestNumber ?? 0;
       if (!Number.isInteger(count) || count < 0) throw invalid('current_request_number', `must be ≥ 0 (got ${count})`);
       if (count === 0) return { parameterAssignments: [], algorithm: r.experiment.spec.algorithm };
-      const algorithm = getAlgorithm(spec.algorithm.algorithmName)!;
-      const trials = trialViews(spec, (r.trials ?? []) as Req[]);
-      const result = algorithm.suggest({ spec, trials, count, seed: seedOf(spec.name), ...(Object.keys(state).length > 0 ? { state } : {}) });
+      const { state } = experiment;
+      const trials = trialViews(experiment, r.experiment.spec.objective.objectiveMetricName, (r.trials ?? []) as Req[]);
+      const result = getAlgorithm(experiment.algorithmName)!.suggest({
+        space: experiment.space, settings: experiment.settings, trials, count, seed: seedOf(experiment.name),
+        ...(Object.keys(state).length > 0 ? { state } : {}),
+      });
       const stateSettings = Object.entries(result.state ?? state).map(([name, value]) => ({ name: `${STATE_PREFIX}${name}`, value }));
       return {
         parameterAssignments: result.assignments.slice(0, count).map((a) => ({
-          assignments: spec.parameters.map((p) => ({ name: p.name, value: String(a[p.name]) })),
+          assignments: experiment.space.parameters.map((p) => ({ name: p.name, value: String(a[p.name]) })),
         })),
-        algorithm: { algorithmName: spec.algorithm.algorithmName, algorithmSettings: [...spec.algorithm.algorithmSettings, ...stateSettings] },
+        algorithm: { algorithmName: experiment.algorithmName, algorithmSettings: [...experiment.settings, ...stateSettings] },
       };
     }),
     validateAlgorithmSettings: unary(ctx, (r: Req) => {
-      experimentSpec(r.experiment);
+      readExperiment(r.experiment);
       return {};
     }),
   };

@@ -1,0 +1,45 @@
+// The study ↔ algorithm boundary (Katib's converters are the model): a study becomes the
+// algorithms' plain values, and an algorithm's SettingsError becomes a SpecError naming the
+// study field at fault.
+import { algorithmNames, getAlgorithm } from '../../suggestion-algorithms/registry.js';
+import { SettingsError, type SearchSpace, type Settings, type SettingsErrorTarget } from '../../suggestion-algorithms/model.js';
+import { SpecError } from './errors.js';
+import type { StudySpec } from './types.js';
+
+export interface AlgorithmInput {
+  readonly space: SearchSpace;
+  readonly settings: Settings;
+}
+
+/** What a study's algorithm sees of it. */
+export function algorithmInput(spec: StudySpec): AlgorithmInput {
+  return {
+    space: { parameters: spec.parameters, direction: spec.objective.type },
+    settings: spec.algorithm.algorithmSettings,
+  };
+}
+
+/** The study field a settings error is about, given where the space and the settings live. */
+export function settingsErrorField(target: SettingsErrorTarget, paths: { parameters: string; settings: string }): string {
+  if ('setting' in target) return `${paths.settings}[${target.setting}]`;
+  if ('parameter' in target) return `${paths.parameters}[${target.parameter}]${target.field ? `.feasibleSpace.${target.field}` : ''}`;
+  return paths.parameters;
+}
+
+const STUDY_PATHS = { parameters: 'spec.parameters', settings: 'spec.algorithm.algorithmSettings' };
+
+/** Throws SpecError for an unknown algorithm name or for settings/spaces the algorithm rejects. */
+export function validateAlgorithm(spec: StudySpec): void {
+  const name = spec.algorithm.algorithmName;
+  const algorithm = getAlgorithm(name);
+  if (algorithm === undefined) {
+    throw new SpecError('spec.algorithm.algorithmName', `unknown algorithm ${JSON.stringify(name)} (known: ${algorithmNames().join(', ')})`);
+  }
+  const { space, settings } = algorithmInput(spec);
+  try {
+    algorithm.validateSettings(space, settings);
+  } catch (err) {
+    if (err instanceof SettingsError) throw new SpecError(settingsErrorField(err.target, STUDY_PATHS), err.reason);
+    throw err;
+  }
+}

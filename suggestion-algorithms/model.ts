@@ -1,0 +1,111 @@
+// What every suggestion algorithm sees: a search space, the trials so far, its settings. These
+// are plain values owned here; nothing in this folder knows the study file, the store or the
+// APIs (src/spec converts a study into these values and maps a SettingsError onto its field).
+
+/** A parameter's value: a number for double/int/discrete, a string for categorical. */
+export type ParamValue = number | string;
+export type Assignment = Readonly<Record<string, ParamValue>>;
+
+export type Distribution = 'uniform' | 'logUniform' | 'normal' | 'logNormal';
+
+/** A numeric range: `double` or `int`. */
+export interface RangeParameter {
+  readonly name: string;
+  readonly parameterType: 'double' | 'int';
+  readonly min: number;
+  readonly max: number;
+  readonly step?: number;
+  readonly distribution: Distribution;
+}
+
+/** A finite list: `discrete` (numbers) or `categorical` (strings). */
+export interface DiscreteParameter {
+  readonly name: string;
+  readonly parameterType: 'discrete';
+  readonly list: readonly number[];
+}
+
+export interface CategoricalParameter {
+  readonly name: string;
+  readonly parameterType: 'categorical';
+  readonly list: readonly string[];
+}
+
+export type Parameter = RangeParameter | DiscreteParameter | CategoricalParameter;
+
+export type Direction = 'minimize' | 'maximize';
+
+export interface SearchSpace {
+  readonly parameters: readonly Parameter[];
+  /** Which way the objective is better. */
+  readonly direction: Direction;
+}
+
+export const TRIAL_STATES = [
+  'CREATED',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'KILLED',
+  'EARLY_STOPPED',
+  'METRICS_UNAVAILABLE',
+] as const;
+export type TrialState = (typeof TRIAL_STATES)[number];
+
+/** What an algorithm sees of a trial. */
+export interface TrialView {
+  readonly name: string;
+  readonly state: TrialState;
+  readonly assignment: Assignment;
+  /** The objective's strategy value, for trials that completed with one. */
+  readonly objectiveValue?: number;
+}
+
+/** An algorithm's settings as Katib carries them: names and string values, in order. */
+export type Settings = readonly { readonly name: string; readonly value: string }[];
+
+/** What a settings error is about: one setting, one parameter (by index), or the space as a whole. */
+export type SettingsErrorTarget =
+  | { readonly setting: string }
+  | { readonly parameter: number; readonly field?: 'step' }
+  | { readonly space: true };
+
+/** A setting or a space this algorithm cannot serve, with the reason. */
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+  constructor(
+    readonly target: SettingsErrorTarget,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export interface SuggestRequest {
+  readonly space: SearchSpace;
+  /** Every trial so far, active ones included, in creation order. */
+  readonly trials: readonly TrialView[];
+  readonly count: number;
+  readonly seed: number;
+  readonly settings: Settings;
+  /** What this algorithm returned as state last time. */
+  readonly state?: Readonly<Record<string, string>>;
+}
+
+export interface SuggestResult {
+  readonly assignments: Assignment[];
+  readonly state?: Record<string, string>;
+  /** True when the space holds no point that is not already among the trials. */
+  readonly exhausted?: boolean;
+}
+
+/**
+ * A suggestion algorithm is a pure function of its input: it opens no files or sockets and
+ * rebuilds whatever history it needs from `trials` on every call, so restarts change nothing.
+ */
+export interface SuggestionAlgorithm {
+  readonly name: string;
+  /** Throws SettingsError for settings or spaces this algorithm cannot serve. */
+  validateSettings(space: SearchSpace, settings: Settings): void;
+  suggest(request: SuggestRequest): SuggestResult;
+}
