@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from '../src/server/app.js';
 import type { StudySpec } from '../src/spec/types.js';
-import { Store } from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TRIALS = 10_000;
@@ -52,23 +53,23 @@ const spec: StudySpec = {
 
 function seed(dataDir: string): number {
   const t0 = performance.now();
-  const store = Store.open(dataDir);
+  const store = SqliteStore.open(dataDir);
   let rnd = 12345;
   const random = () => ((rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   try {
     const study = store.createStudy(spec, dataDir, 1);
-    store.transitionStudy(study.id, ['CREATED'], 'RUNNING');
+    store.transitionStudy(study.id, 'start');
     for (let done = 0; done < TRIALS; done += 1000) {
-      store.db.transaction(() => {
+      {
         const assignments = Array.from({ length: Math.min(1000, TRIALS - done) }, () => ({
           lr: 10 ** (-4 + 3 * random()),
           layers: 1 + Math.floor(random() * 8),
           dropout: random() * 0.5,
           optimizer: ['sgd', 'adam', 'rmsprop'][Math.floor(random() * 3)]!,
         }));
-        const trials = store.addTrials(study.id, spec.name, assignments);
+        const trials = store.addTrials(study.id, assignments);
         for (const t of trials) {
-          store.markTrialRunning(t.id, undefined);
+          store.transitionTrial(t.id, 'start');
           const a = t.assignment as { lr: number; layers: number; dropout: number };
           const final = Math.max(0, Math.min(1, 0.95 - 0.08 * Math.abs(Math.log10(a.lr) + 2) - 0.1 * a.dropout + 0.01 * a.layers + 0.05 * (random() - 0.5)));
           const time = new Date().toISOString();
@@ -78,12 +79,12 @@ function seed(dataDir: string): number {
                 { metric: 'loss', step: i + 1, value: 2 * Math.exp(-(i + 1) / 5) + (1 - final), time },
               ]).flat()
             : [{ metric: 'accuracy', step: 1, value: final, time }, { metric: 'loss', step: 1, value: 1 - final, time }];
-          store.addObservations(t.id, obs);
-          store.completeTrial(t.id, 'SUCCEEDED', 'TrialSucceeded', undefined, final);
+          store.addObservations([{ trialId: t.id, observations: obs }]);
+          store.transitionTrial(t.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: final });
         }
-      })();
+      }
     }
-    store.transitionStudy(study.id, ['RUNNING'], 'SUCCEEDED', 'MaxTrialsReached');
+    store.transitionStudy(study.id, 'succeed', 'MaxTrialsReached');
   } finally {
     store.close();
   }

@@ -14,7 +14,8 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StudySpec } from '../src/spec/types.js';
-import { Store } from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 
 const TRIALS = 10_000;
 const LINES_PER_TRIAL = 10;
@@ -66,10 +67,10 @@ const f = (x: number) => x.toFixed(3).padStart(8);
 
 function main(): void {
   const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-store-'));
-  const store = Store.open(dataDir);
+  const store = SqliteStore.open(dataDir);
   try {
     const study = store.createStudy(spec, dataDir, 1);
-    store.transitionStudy(study.id, ['CREATED'], 'RUNNING');
+    store.transitionStudy(study.id, 'start');
     const objective = spec.objective.metricStrategies[0]!;
 
     const total: number[] = [];
@@ -80,13 +81,13 @@ function main(): void {
     // A little warm-up on another study so the first measured trials do not pay for JIT.
     const warm = store.createStudy({ ...spec, name: 'warmup' }, dataDir, 1);
     for (let i = 0; i < 200; i += 1) {
-      const [tr] = store.addTrials(warm.id, warm.name, [{ lr: 0.01, optimizer: 'sgd' }], { n: String(i) });
-      store.markTrialRunning(tr!.id, 'pgid:1');
-      store.addObservations(tr!.id, [
+      const [tr] = store.addTrials(warm.id, [{ lr: 0.01, optimizer: 'sgd' }], { n: String(i) });
+      store.transitionTrial(tr!.id, 'start', { runtimeRef: 'pgid:1' });
+      store.addObservations([{ trialId: tr!.id, observations: [
         { metric: 'accuracy', value: 0.5, step: 1, time: new Date().toISOString() },
         { metric: 'loss', value: 0.5, step: 1, time: new Date().toISOString() },
-      ]);
-      store.completeTrial(tr!.id, 'SUCCEEDED', 'Succeeded', undefined, store.strategyValue(tr!.id, 'accuracy', 'max'));
+      ] }]);
+      store.transitionTrial(tr!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: store.strategyValue(tr!.id, 'accuracy', 'max') });
       store.trialCounts(warm.id);
       store.activeTrials(warm.id);
       store.bestTrial(warm.id, 'maximize');
@@ -100,21 +101,21 @@ function main(): void {
       const quality = Math.random();
 
       const t0 = ns();
-      const [trial] = store.addTrials(study.id, study.name, [assignment], algorithmState);
+      const [trial] = store.addTrials(study.id, [assignment], algorithmState);
       const t1 = ns();
-      store.markTrialRunning(trial!.id, `pgid:${100_000 + i}`);
+      store.transitionTrial(trial!.id, 'start', { runtimeRef: `pgid:${100_000 + i}` });
       const t2 = ns();
       for (let step = 1; step <= LINES_PER_TRIAL; step += 1) {
         const time = new Date().toISOString();
         const p = step / LINES_PER_TRIAL;
-        store.addObservations(trial!.id, [
+        store.addObservations([{ trialId: trial!.id, observations: [
           { metric: 'accuracy', value: quality * p + 0.01 * Math.random(), step, time },
           { metric: 'loss', value: (1 - quality) / p + 0.01 * Math.random(), step, time },
-        ]);
+        ] }]);
       }
       const t3 = ns();
       const value = store.strategyValue(trial!.id, objective.name, objective.value);
-      store.completeTrial(trial!.id, 'SUCCEEDED', 'Succeeded', 'completed', value);
+      store.transitionTrial(trial!.id, 'succeed', { reason: 'TrialSucceeded', message: 'completed', objectiveValue: value });
       const t4 = ns();
       const counts = store.trialCounts(study.id);
       const r1 = ns();

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processesOwnedBy } from '../src/runtimes/local/orphans.js';
-import { Store } from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
 import { runCli, startCli } from './support/cli.js';
 import { tempDir } from './support/study.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 
 const STUDY = `
 apiVersion: kubeflow.org/v1beta1
@@ -75,7 +76,7 @@ test('sibyl run killed with SIGKILL at random moments finishes the 12-point grid
   assert.equal(final?.code, 0, `${final?.stdout}\n${final?.stderr}`);
   assert.match(final!.stdout, /Best trial crash-grid-\d+: loss=1\.1 with a=1 b=/);
 
-  const store = Store.open(dataDir);
+  const store = SqliteStore.open(dataDir);
   const study = store.getStudyByName('crash-grid')!;
   const trials = store.listTrials(study.id);
   store.close();

@@ -15,9 +15,11 @@ import { Scheduler, type SchedulerEvent } from '../src/scheduler/scheduler.js';
 import { parseStudyDocument, parseStudyText } from '../src/spec/parse.js';
 import { SpecError } from '../src/spec/errors.js';
 import type { StudySpec } from '../src/spec/types.js';
-import { Store, type TrialRecord } from '../src/store/store.js';
+import { type Store, type TrialRecord } from '../src/store/store.js';
 import { startFakeKube, type FakeKube } from './support/fake-kube/index.js';
 import { tempDir } from './support/study.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { inspect } from './support/sqlite.js';
 
 const MLP = fileURLToPath(new URL('../../examples/mlp/', import.meta.url));
 const TFJOB_YAML = readFileSync(`${MLP}tfjob.yaml`, 'utf8');
@@ -40,7 +42,7 @@ const containerOf = (doc: any) => doc.spec.trialTemplate.trialSpec.spec.tfReplic
 
 interface KubeHarness {
   readonly dataDir: string;
-  readonly store: Store;
+  readonly store: SqliteStore;
   readonly scheduler: Scheduler;
   readonly events: SchedulerEvent[];
   readonly errors: Error[];
@@ -49,7 +51,7 @@ interface KubeHarness {
 }
 
 function kubeHarness(kubeConfig: KubeConfig, dataDir = tempDir()): KubeHarness {
-  const store = Store.open(dataDir);
+  const store = SqliteStore.open(dataDir);
   const events: SchedulerEvent[] = [];
   const errors: Error[] = [];
   const logs: string[] = [];
@@ -230,7 +232,7 @@ test('a restart while the TFJobs run re-adopts them: none is created twice and t
     // Wait until the three TFJobs run (their pods' processes are in their sleep).
     for (let i = 0; i < 100 && kube.all('pods').filter((p) => p['status'].phase === 'Running').length < 3; i++) await sleep(50);
     assert.equal(kube.all('tfjobs').length, 3);
-    const observed = () => first.store.db.prepare('SELECT count(*) AS n FROM observations').get() as { n: number };
+    const observed = () => inspect(first.store).prepare('SELECT count(*) AS n FROM observations').get() as { n: number };
     for (let i = 0; i < 100 && observed().n < 6; i++) await sleep(20);
     assert.equal(observed().n, 6, 'the first runner recorded each trial\'s first line');
     await first.close();

@@ -2,8 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProgressDisplay } from '../src/cli/progress.js';
-import { Store } from '../src/store/store.js';
+import type { Store } from '../src/store/store.js';
 import { intStudy, tempDir } from './support/study.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 
 function fakeStream(isTTY: boolean) {
   const writes: string[] = [];
@@ -11,14 +12,14 @@ function fakeStream(isTTY: boolean) {
 }
 
 function storeWithTrials() {
-  const store = Store.open(tempDir());
+  const store = SqliteStore.open(tempDir());
   const spec = intStudy('echo score=${trialParameters.x}', { max: 9, budget: { maxTrialCount: 4, parallelTrialCount: 2 } });
   const study = store.createStudy(spec, '/', 1);
-  const [a, b, c] = store.addTrials(study.id, study.name, [{ x: 1 }, { x: 2 }, { x: 3 }]);
-  store.markTrialRunning(a!.id, 'pid:1');
-  store.completeTrial(a!.id, 'SUCCEEDED', 'TrialSucceeded', undefined, 0.75);
-  store.markTrialRunning(b!.id, 'pid:2');
-  store.completeTrial(c!.id, 'FAILED', 'NonZeroExit', 'exit code 1', undefined);
+  const [a, b, c] = store.addTrials(study.id, [{ x: 1 }, { x: 2 }, { x: 3 }]);
+  store.transitionTrial(a!.id, 'start', { runtimeRef: 'pid:1' });
+  store.transitionTrial(a!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: 0.75 });
+  store.transitionTrial(b!.id, 'start', { runtimeRef: 'pid:2' });
+  store.transitionTrial(c!.id, 'fail', { reason: 'NonZeroExit', message: 'exit code 1' });
   return { store, study, trial: store.getTrial(b!.id)! };
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { processesOwnedBy } from '../src/runtimes/local/orphans.js';
 import { harness, intStudy, runToEnd, studySpec, tempDir } from './support/study.js';
+import { inspect } from './support/sqlite.js';
 
 test('a trial that exits non-zero is FAILED with its exit code and the tail of its log', async () => {
   const h = harness();
@@ -128,7 +129,7 @@ test('garbage in trial output never stores a non-finite value and never stops th
     const observations = h.store.observations(t.id);
     assert.deepEqual(observations.map((o) => [o.step, o.value]), [[1, 0.25], [2, Number(t.assignment['v'])]]);
   }
-  const all = h.store.db.prepare('SELECT value FROM observations').all() as { value: number }[];
+  const all = inspect(h.store).prepare('SELECT value FROM observations').all() as { value: number }[];
   assert.ok(all.every((r) => Number.isFinite(r.value)));
   await h.close();
   assert.deepEqual(h.errors, []);
@@ -173,9 +174,9 @@ test('after a restart, CREATED trials are launched and RUNNING ones rerun with t
   // What a runner killed mid-pass leaves behind: two write-ahead rows, one marked running.
   const first = harness(dir);
   const study = first.store.createStudy(spec, process.cwd(), 7);
-  const [a, b] = first.store.addTrials(study.id, study.name, [{ x: 4 }, { x: 2 }]);
-  first.store.markTrialRunning(a!.id, 'pid:999999');
-  first.store.addObservations(a!.id, [{ metric: 'score', value: 100, step: 1, time: new Date().toISOString() }]);
+  const [a, b] = first.store.addTrials(study.id, [{ x: 4 }, { x: 2 }]);
+  first.store.transitionTrial(a!.id, 'start', { runtimeRef: 'pid:999999' });
+  first.store.addObservations([{ trialId: a!.id, observations: [{ metric: 'score', value: 100, step: 1, time: new Date().toISOString() }] }]);
   await first.close();
 
   const second = harness(dir);

@@ -11,7 +11,10 @@ import Database from 'better-sqlite3';
 import type { StudySpec } from '../src/spec/types.js';
 import { loadMigrations, migrate } from '../src/store/migrate.js';
 import { DataDirBusyError, lockDataDir } from '../src/store/lock.js';
-import { StateConflictError, Store, trialName, type ObservationInput } from '../src/store/store.js';
+import { StateConflictError, trialName, type ObservationInput, type Store } from '../src/store/store.js';
+import { inspect } from './support/sqlite.js';
+import { IllegalTransitionError } from '../src/model/transitions.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 
 // ---- helpers ----
 
@@ -48,18 +51,18 @@ function spec(name: string, type: 'minimize' | 'maximize' = 'minimize'): StudySp
 }
 
 /** A fresh store in a fresh directory, closed after the test. */
-function withStore(t: { after(fn: () => void): void }): { store: Store; dir: string } {
+function withStore(t: { after(fn: () => void): void }): { store: SqliteStore; dir: string } {
   const dir = tempDir();
-  const store = Store.open(dir);
+  const store = SqliteStore.open(dir);
   t.after(() => {
-    if (store.db.open) store.close();
+    store.close();
   });
   return { store, dir };
 }
 
 const obs = (metric: string, value: number, step = 1): ObservationInput => ({ metric, value, step, time: '2026-11-28T00:00:00.000Z' });
-const rowCount = (store: Store, table: string): number =>
-  (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+const rowCount = (store: SqliteStore, table: string): number =>
+  (inspect(store).prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 
 // ---- migrations ----
 
@@ -67,25 +70,25 @@ test('migrations: a new store records every migration, in WAL mode', (t) => {
   const { store } = withStore(t);
   const known = loadMigrations();
   assert.ok(known.length >= 1);
-  const rows = store.db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as { version: number; name: string }[];
+  const rows = inspect(store).prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as { version: number; name: string }[];
   assert.deepEqual(
     rows.map((r) => [r.version, r.name]),
     known.map((m) => [m.version, m.name]),
   );
-  assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
-  assert.equal(store.db.pragma('foreign_keys', { simple: true }), 1);
+  assert.equal(inspect(store).pragma('journal_mode', { simple: true }), 'wal');
+  assert.equal(inspect(store).pragma('foreign_keys', { simple: true }), 1);
 });
 
 test('migrations: reopening applies nothing again', () => {
   const dir = tempDir();
-  const first = Store.open(dir);
-  const before = first.db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
+  const first = SqliteStore.open(dir);
+  const before = inspect(first).prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
   first.close();
-  const second = Store.open(dir);
+  const second = SqliteStore.open(dir);
   try {
-    const after = second.db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
+    const after = inspect(second).prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
     assert.deepEqual(after, before);
-    assert.equal(second.db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(inspect(second).pragma('journal_mode', { simple: true }), 'wal');
   } finally {
     second.close();
   }
@@ -93,11 +96,11 @@ test('migrations: reopening applies nothing again', () => {
 
 test('migrations: a database from a newer Sibyl is refused', () => {
   const dir = tempDir();
-  Store.open(dir).close();
+  SqliteStore.open(dir).close();
   const raw = new Database(join(dir, 'sibyl.db'));
   raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(9999, '9999_future.sql', new Date().toISOString());
   raw.close();
-  assert.throws(() => Store.open(dir), /schema version 9999, newer than this Sibyl knows \(\d+\); upgrade Sibyl/);
+  assert.throws(() => SqliteStore.open(dir), /schema version 9999, newer than this Sibyl knows \(\d+\); upgrade Sibyl/);
 });
 
 test('migrations: only the migrations not yet recorded are applied, each with its record', (t) => {
@@ -105,14 +108,14 @@ test('migrations: only the migrations not yet recorded are applied, each with it
   const known = loadMigrations();
   const next = Math.max(...known.map((m) => m.version)) + 1;
   const extra = { version: next, name: `${String(next).padStart(4, '0')}_extra.sql`, sql: 'CREATE TABLE extra (x INTEGER);' };
-  assert.deepEqual(migrate(store.db, [...known, extra]), [extra.name]);
-  assert.deepEqual(migrate(store.db, [...known, extra]), []);
-  assert.equal((store.db.prepare('SELECT name FROM schema_migrations WHERE version = ?').get(next) as { name: string }).name, extra.name);
+  assert.deepEqual(migrate(inspect(store), [...known, extra]), [extra.name]);
+  assert.deepEqual(migrate(inspect(store), [...known, extra]), []);
+  assert.equal((inspect(store).prepare('SELECT name FROM schema_migrations WHERE version = ?').get(next) as { name: string }).name, extra.name);
   // A failing migration leaves neither its changes nor its record.
   const broken = { version: next + 1, name: 'broken.sql', sql: 'CREATE TABLE half (x INTEGER); SELECT * FROM no_such_table;' };
-  assert.throws(() => migrate(store.db, [...known, extra, broken]), /no such table/);
-  assert.equal(store.db.prepare(`SELECT name FROM sqlite_master WHERE name = 'half'`).get(), undefined);
-  assert.equal(store.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(next + 1), undefined);
+  assert.throws(() => migrate(inspect(store), [...known, extra, broken]), /no such table/);
+  assert.equal(inspect(store).prepare(`SELECT name FROM sqlite_master WHERE name = 'half'`).get(), undefined);
+  assert.equal(inspect(store).prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(next + 1), undefined);
 });
 
 // ---- studies ----
@@ -150,25 +153,54 @@ test('studies: a duplicate name is rejected and leaves no row', (t) => {
 test('studies: transitionStudy moves only from the allowed states and stamps times', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  assert.throws(() => store.transitionStudy(s.id, ['RUNNING'], 'SUCCEEDED', 'GoalReached'), StateConflictError);
+  assert.throws(() => store.transitionStudy(s.id, 'succeed', 'GoalReached'), StateConflictError);
   assert.deepEqual(store.getStudy(s.id), s, 'a refused transition changes nothing');
 
-  store.transitionStudy(s.id, ['CREATED'], 'RUNNING');
+  store.transitionStudy(s.id, 'start');
   const running = store.getStudy(s.id)!;
   assert.equal(running.state, 'RUNNING');
   assert.ok(running.startedAt);
   assert.equal(running.completedAt, undefined);
 
-  store.transitionStudy(s.id, ['CREATED', 'RUNNING'], 'SUCCEEDED', 'MaxTrialsReached', '10 trials completed');
+  store.transitionStudy(s.id, 'succeed', 'MaxTrialsReached', '10 trials completed');
   const done = store.getStudy(s.id)!;
   assert.equal(done.state, 'SUCCEEDED');
   assert.equal(done.reason, 'MaxTrialsReached');
   assert.equal(done.message, '10 trials completed');
   assert.ok(done.completedAt);
 
-  assert.throws(() => store.transitionStudy(s.id, ['CREATED', 'RUNNING'], 'STOPPED', 'StoppedByUser'), StateConflictError);
+  assert.throws(() => store.transitionStudy(s.id, 'stop', 'StoppedByUser'), StateConflictError);
   assert.deepEqual(store.getStudy(s.id), done);
-  assert.throws(() => store.transitionStudy(9999, ['CREATED'], 'RUNNING'), StateConflictError);
+  assert.throws(() => store.transitionStudy(9999, 'start'), StateConflictError);
+});
+
+test('transitions: one table names the reasons each may carry; reopen only follows MaxTrialsReached', (t) => {
+  const { store } = withStore(t);
+  const s = store.createStudy(spec('alpha'), '/a', 1);
+  store.transitionStudy(s.id, 'start');
+  assert.throws(() => store.transitionStudy(s.id, 'succeed', 'NoSuchReason'), IllegalTransitionError);
+  assert.throws(() => store.transitionStudy(s.id, 'succeed'), IllegalTransitionError, 'an end needs its reason');
+  assert.equal(store.getStudy(s.id)?.state, 'RUNNING', 'an illegal transition changes nothing');
+  store.transitionStudy(s.id, 'succeed', 'GoalReached', 'goal');
+  assert.throws(() => store.transitionStudy(s.id, 'reopen'), StateConflictError, 'a study that reached its goal stays ended');
+  const b = store.createStudy(spec('beta'), '/b', 1);
+  store.transitionStudy(b.id, 'start');
+  store.transitionStudy(b.id, 'succeed', 'MaxTrialsReached', '10 trials');
+  store.updateBudget(b.id, { ...spec('beta'), maxTrialCount: 20 }, true);
+  const reopened = store.getStudy(b.id)!;
+  assert.deepEqual([reopened.state, reopened.reason, reopened.completedAt, reopened.spec.maxTrialCount], ['RUNNING', undefined, undefined, 20]);
+
+  const [tr] = store.addTrials(b.id, [{ lr: 0.1 }]);
+  assert.throws(() => store.transitionTrial(tr!.id, 'succeed', { reason: 'Whatever' }), IllegalTransitionError);
+  assert.throws(() => store.transitionTrial(tr!.id, 'fail', { reason: 'not camel case' }), IllegalTransitionError);
+  assert.throws(() => store.transitionTrial(tr!.id, 'start', { reason: 'NoReasonAllowed' }), IllegalTransitionError);
+  assert.equal(store.getTrial(tr!.id)?.state, 'CREATED');
+  store.transitionTrial(tr!.id, 'fail', { reason: 'TFJobFailed', message: 'the operator says so' });
+  assert.equal(store.getTrial(tr!.id)?.reason, 'TFJobFailed');
+  // An ended study takes no new trials (the algorithm may answer after a stop).
+  store.transitionStudy(b.id, 'stop', 'StoppedByUser');
+  assert.deepEqual(store.addTrials(b.id, [{ lr: 0.2 }]), []);
+  assert.deepEqual(store.addClientTrials(b.id, [{ lr: 0.2 }], 'client:x'), []);
 });
 
 // ---- trials: write-ahead ----
@@ -176,7 +208,7 @@ test('studies: transitionStudy moves only from the allowed states and stamps tim
 test('addTrials: CREATED rows with sequential seq and names, algorithm state in the same transaction', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  const first = store.addTrials(s.id, s.name, [{ lr: 0.01 }, { lr: 0.02, opt: 'sgd' }], { cursor: '2' });
+  const first = store.addTrials(s.id, [{ lr: 0.01 }, { lr: 0.02, opt: 'sgd' }], { cursor: '2' });
   assert.deepEqual(first.map((tr) => [tr.seq, tr.name, tr.state, tr.attempts]), [
     [1, 'alpha-0001', 'CREATED', 0],
     [2, 'alpha-0002', 'CREATED', 0],
@@ -188,7 +220,7 @@ test('addTrials: CREATED rows with sequential seq and names, algorithm state in 
   assert.deepEqual(store.getStudy(s.id)?.algorithmState, { cursor: '2' });
 
   // Continues the sequence; without a state the stored state stays.
-  const second = store.addTrials(s.id, s.name, [{ lr: 0.03 }]);
+  const second = store.addTrials(s.id, [{ lr: 0.03 }]);
   assert.deepEqual(second.map((tr) => [tr.seq, tr.name]), [[3, 'alpha-0003']]);
   assert.deepEqual(store.getStudy(s.id)?.algorithmState, { cursor: '2' });
 
@@ -199,22 +231,22 @@ test('addTrials: CREATED rows with sequential seq and names, algorithm state in 
 
   // Sequences are per study.
   const b = store.createStudy(spec('beta'), '/b', 1);
-  assert.deepEqual(store.addTrials(b.id, b.name, [{ lr: 1 }]).map((tr) => [tr.seq, tr.name]), [[1, 'beta-0001']]);
-  assert.deepEqual(store.addTrials(s.id, s.name, []), []);
+  assert.deepEqual(store.addTrials(b.id, [{ lr: 1 }]).map((tr) => [tr.seq, tr.name]), [[1, 'beta-0001']]);
+  assert.deepEqual(store.addTrials(s.id, []), []);
 });
 
 test('addTrials: a failing insert (name collision) leaves nothing of the batch and no state change', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  store.addTrials(s.id, s.name, [{ lr: 0.01 }], { cursor: '1' });
+  store.addTrials(s.id, [{ lr: 0.01 }], { cursor: '1' });
   // Another study holds the name the second trial of the next batch will get.
   const other = store.createStudy(spec('other'), '/o', 1);
-  store.db
+  inspect(store)
     .prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, created_at) VALUES (?, 1, 'alpha-0003', '{}', 'CREATED', 'x')`)
     .run(other.id);
   const before = { trials: rowCount(store, 'trials'), study: store.getStudy(s.id) };
 
-  assert.throws(() => store.addTrials(s.id, s.name, [{ lr: 0.02 }, { lr: 0.03 }], { cursor: '3' }), /UNIQUE constraint failed: trials.name/);
+  assert.throws(() => store.addTrials(s.id, [{ lr: 0.02 }, { lr: 0.03 }], { cursor: '3' }), /UNIQUE constraint failed: trials.name/);
   assert.equal(rowCount(store, 'trials'), before.trials);
   assert.equal(store.getTrialByName('alpha-0002'), undefined);
   assert.deepEqual(store.getStudy(s.id), before.study);
@@ -224,79 +256,79 @@ test('addTrials: a failing insert (name collision) leaves nothing of the batch a
 test('addTrials: an assignment that cannot be serialized (BigInt) leaves nothing of the batch', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  store.addTrials(s.id, s.name, [{ lr: 0.01 }], { cursor: '1' });
+  store.addTrials(s.id, [{ lr: 0.01 }], { cursor: '1' });
   const bad = { lr: 10n } as unknown as { lr: number };
-  assert.throws(() => store.addTrials(s.id, s.name, [{ lr: 0.02 }, bad], { cursor: '3' }), TypeError);
+  assert.throws(() => store.addTrials(s.id, [{ lr: 0.02 }, bad], { cursor: '3' }), TypeError);
   assert.deepEqual(store.listTrials(s.id).map((tr) => tr.name), ['alpha-0001']);
   assert.deepEqual(store.getStudy(s.id)?.algorithmState, { cursor: '1' });
   // The next batch numbers on from the last committed one.
-  assert.deepEqual(store.addTrials(s.id, s.name, [{ lr: 0.02 }]).map((tr) => tr.seq), [2]);
+  assert.deepEqual(store.addTrials(s.id, [{ lr: 0.02 }]).map((tr) => tr.seq), [2]);
 });
 
 // ---- trials: state changes ----
 
-test('markTrialRunning: CREATED or RUNNING → RUNNING, counts attempts, keeps the first start time', (t) => {
+test('start: CREATED or RUNNING → RUNNING, counts attempts, keeps the first start time', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  const [tr] = store.addTrials(s.id, s.name, [{ lr: 0.01 }]);
-  store.markTrialRunning(tr!.id, 'pgid:100');
+  const [tr] = store.addTrials(s.id, [{ lr: 0.01 }]);
+  store.transitionTrial(tr!.id, 'start', { runtimeRef: 'pgid:100' });
   const r1 = store.getTrial(tr!.id)!;
   assert.equal(r1.state, 'RUNNING');
   assert.equal(r1.runtimeRef, 'pgid:100');
   assert.equal(r1.attempts, 1);
   assert.ok(r1.startedAt);
-  store.markTrialRunning(tr!.id, undefined);
+  store.transitionTrial(tr!.id, 'start');
   const r2 = store.getTrial(tr!.id)!;
   assert.equal(r2.attempts, 2);
   assert.equal(r2.runtimeRef, undefined);
   assert.equal(r2.startedAt, r1.startedAt);
 });
 
-test('completeTrial: ends an active trial once; later changes are conflicts that change nothing', (t) => {
+test('trial transitions: end an active trial once; later changes are conflicts that change nothing', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  const [tr] = store.addTrials(s.id, s.name, [{ lr: 0.01 }]);
-  store.markTrialRunning(tr!.id, 'pgid:1');
-  store.addObservations(tr!.id, [obs('loss', 0.5)]);
-  store.completeTrial(tr!.id, 'SUCCEEDED', 'Succeeded', 'exit 0', 0.5);
+  const [tr] = store.addTrials(s.id, [{ lr: 0.01 }]);
+  store.transitionTrial(tr!.id, 'start', { runtimeRef: 'pgid:1' });
+  store.addObservations([{ trialId: tr!.id, observations: [obs('loss', 0.5)] }]);
+  store.transitionTrial(tr!.id, 'succeed', { reason: 'TrialSucceeded', message: 'exit 0', objectiveValue: 0.5 });
   const done = store.getTrial(tr!.id)!;
   assert.equal(done.state, 'SUCCEEDED');
-  assert.equal(done.reason, 'Succeeded');
+  assert.equal(done.reason, 'TrialSucceeded');
   assert.equal(done.message, 'exit 0');
   assert.equal(done.objectiveValue, 0.5);
   assert.ok(done.completedAt);
 
-  assert.throws(() => store.markTrialRunning(tr!.id, 'pgid:2'), StateConflictError);
-  assert.throws(() => store.completeTrial(tr!.id, 'FAILED', 'Failed', undefined, undefined), StateConflictError);
-  assert.throws(() => store.resetTrialForRelaunch(tr!.id), StateConflictError);
+  assert.throws(() => store.transitionTrial(tr!.id, 'start', { runtimeRef: 'pgid:2' }), StateConflictError);
+  assert.throws(() => store.transitionTrial(tr!.id, 'fail', { reason: 'Failed' }), StateConflictError);
+  assert.throws(() => store.transitionTrial(tr!.id, 'requeue'), StateConflictError);
   assert.deepEqual(store.getTrial(tr!.id), done);
   assert.deepEqual(store.observations(tr!.id), [obs('loss', 0.5)], 'a refused relaunch keeps the observations');
 
-  assert.throws(() => store.markTrialRunning(9999, undefined), StateConflictError);
-  assert.throws(() => store.completeTrial(9999, 'KILLED', 'Killed', undefined, undefined), StateConflictError);
-  assert.throws(() => store.resetTrialForRelaunch(9999), StateConflictError);
+  assert.throws(() => store.transitionTrial(9999, 'start'), StateConflictError);
+  assert.throws(() => store.transitionTrial(9999, 'kill', { reason: 'StoppedByUser' }), StateConflictError);
+  assert.throws(() => store.transitionTrial(9999, 'requeue'), StateConflictError);
 });
 
-test('completeTrial: a CREATED trial can end without running; no objective stays undefined', (t) => {
+test('trial transitions: a CREATED trial can end without running; no objective stays undefined', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  const [tr] = store.addTrials(s.id, s.name, [{ lr: 0.01 }]);
-  store.completeTrial(tr!.id, 'METRICS_UNAVAILABLE', 'MetricsUnavailable', undefined, undefined);
+  const [tr] = store.addTrials(s.id, [{ lr: 0.01 }]);
+  store.transitionTrial(tr!.id, 'missMetrics', { reason: 'MetricsUnavailable' });
   const done = store.getTrial(tr!.id)!;
   assert.equal(done.state, 'METRICS_UNAVAILABLE');
   assert.equal(done.objectiveValue, undefined);
   assert.equal(done.message, undefined);
 });
 
-test('resetTrialForRelaunch: deletes the trial’s observations only and sets CREATED', (t) => {
+test('requeue: deletes the trial’s observations only and sets CREATED', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  const [a, b] = store.addTrials(s.id, s.name, [{ lr: 0.01 }, { lr: 0.02 }]);
-  store.markTrialRunning(a!.id, 'pgid:1');
-  store.markTrialRunning(b!.id, 'pgid:2');
-  store.addObservations(a!.id, [obs('loss', 1), obs('loss', 0.8, 2)]);
-  store.addObservations(b!.id, [obs('loss', 2)]);
-  store.resetTrialForRelaunch(a!.id);
+  const [a, b] = store.addTrials(s.id, [{ lr: 0.01 }, { lr: 0.02 }]);
+  store.transitionTrial(a!.id, 'start', { runtimeRef: 'pgid:1' });
+  store.transitionTrial(b!.id, 'start', { runtimeRef: 'pgid:2' });
+  store.addObservations([{ trialId: a!.id, observations: [obs('loss', 1), obs('loss', 0.8, 2)] }]);
+  store.addObservations([{ trialId: b!.id, observations: [obs('loss', 2)] }]);
+  store.transitionTrial(a!.id, 'requeue');
   const reset = store.getTrial(a!.id)!;
   assert.equal(reset.state, 'CREATED');
   assert.equal(reset.runtimeRef, undefined);
@@ -304,7 +336,7 @@ test('resetTrialForRelaunch: deletes the trial’s observations only and sets CR
   assert.deepEqual(store.observations(a!.id), []);
   assert.deepEqual(store.observations(b!.id), [obs('loss', 2)]);
   // And it can run again.
-  store.markTrialRunning(a!.id, 'pgid:3');
+  store.transitionTrial(a!.id, 'start', { runtimeRef: 'pgid:3' });
   assert.equal(store.getTrial(a!.id)?.attempts, 2);
 });
 
@@ -313,28 +345,31 @@ test('resetTrialForRelaunch: deletes the trial’s observations only and sets CR
 test('observations: non-finite values are rejected and a batch is all or nothing', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  const [tr] = store.addTrials(s.id, s.name, [{ lr: 0.01 }]);
+  const [tr] = store.addTrials(s.id, [{ lr: 0.01 }]);
   for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
-    assert.throws(() => store.addObservations(tr!.id, [obs('loss', 0.5), obs('loss', bad, 2)]), /constraint failed/i, String(bad));
+    assert.throws(() => store.addObservations([{ trialId: tr!.id, observations: [obs('loss', 0.5), obs('loss', bad, 2)] }]), /constraint failed/i, String(bad));
     assert.equal(rowCount(store, 'observations'), 0, `[ok, ${bad}] stores nothing`);
   }
   // The extremes of the finite range are accepted.
-  store.addObservations(tr!.id, [obs('loss', Number.MAX_VALUE), obs('loss', -Number.MAX_VALUE, 2), obs('loss', 0, 3)]);
+  store.addObservations([{ trialId: tr!.id, observations: [obs('loss', Number.MAX_VALUE), obs('loss', -Number.MAX_VALUE, 2), obs('loss', 0, 3)] }]);
   assert.deepEqual(store.metricValues(tr!.id, 'loss'), [Number.MAX_VALUE, -Number.MAX_VALUE, 0]);
-  store.addObservations(tr!.id, []);
+  store.addObservations([{ trialId: tr!.id, observations: [] }]);
   assert.equal(rowCount(store, 'observations'), 3);
-  // An observation of an unknown trial is refused (foreign key).
-  assert.throws(() => store.addObservations(9999, [obs('loss', 1)]), /FOREIGN KEY/);
+  // An observation of an unknown or ended trial is refused.
+  assert.throws(() => store.addObservations([{ trialId: 9999, observations: [obs('loss', 1)] }]), StateConflictError);
+  store.transitionTrial(tr!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: 0 });
+  assert.throws(() => store.addObservations([{ trialId: tr!.id, observations: [obs('loss', 1, 4)] }]), StateConflictError);
+  assert.equal(rowCount(store, 'observations'), 3, 'an ended trial keeps its metrics');
 });
 
 test('observations: strategyValue min/max/latest and metricSummaries', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  const [tr, other] = store.addTrials(s.id, s.name, [{ lr: 0.01 }, { lr: 0.02 }]);
-  store.addObservations(tr!.id, [obs('loss', 0.9, 1), obs('accuracy', 0.5, 1)]);
-  store.addObservations(tr!.id, [obs('loss', 0.2, 2), obs('accuracy', 0.8, 2)]);
-  store.addObservations(tr!.id, [obs('loss', 0.4, 3), obs('accuracy', 0.7, 3)]);
-  store.addObservations(other!.id, [obs('loss', -5), obs('accuracy', 99)]);
+  const [tr, other] = store.addTrials(s.id, [{ lr: 0.01 }, { lr: 0.02 }]);
+  store.addObservations([{ trialId: tr!.id, observations: [obs('loss', 0.9, 1), obs('accuracy', 0.5, 1)] }]);
+  store.addObservations([{ trialId: tr!.id, observations: [obs('loss', 0.2, 2), obs('accuracy', 0.8, 2)] }]);
+  store.addObservations([{ trialId: tr!.id, observations: [obs('loss', 0.4, 3), obs('accuracy', 0.7, 3)] }]);
+  store.addObservations([{ trialId: other!.id, observations: [obs('loss', -5), obs('accuracy', 99)] }]);
 
   assert.equal(store.strategyValue(tr!.id, 'loss', 'min'), 0.2);
   assert.equal(store.strategyValue(tr!.id, 'loss', 'max'), 0.9);
@@ -345,7 +380,7 @@ test('observations: strategyValue min/max/latest and metricSummaries', (t) => {
     assert.equal(store.strategyValue(tr!.id, 'f1', strategy), undefined, `unobserved metric, ${strategy}`);
   }
   // latest follows arrival order, not the step.
-  store.addObservations(tr!.id, [obs('loss', 0.3, 1)]);
+  store.addObservations([{ trialId: tr!.id, observations: [obs('loss', 0.3, 1)] }]);
   assert.equal(store.strategyValue(tr!.id, 'loss', 'latest'), 0.3);
 
   assert.deepEqual(store.metricSummaries(tr!.id), [
@@ -362,10 +397,10 @@ const RECOUNT = `SELECT metric_name AS name, min(value) AS min, max(value) AS ma
 
 test('observations: the per-metric aggregates (trial_metrics) match a recount of the rows', (t) => {
   const { store } = withStore(t);
-  const recount = (id: number) => store.db.prepare(RECOUNT).all(id);
+  const recount = (id: number) => inspect(store).prepare(RECOUNT).all(id);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  const [a, b] = store.addTrials(s.id, s.name, [{ lr: 0.01 }, { lr: 0.02 }]);
-  store.addObservations(a!.id, [obs('loss', 3, 5), obs('loss', 1, 2), obs('accuracy', 0.1, 1), obs('loss', 2, 7), obs('loss', 2.5, 3)]);
+  const [a, b] = store.addTrials(s.id, [{ lr: 0.01 }, { lr: 0.02 }]);
+  store.addObservations([{ trialId: a!.id, observations: [obs('loss', 3, 5), obs('loss', 1, 2), obs('accuracy', 0.1, 1), obs('loss', 2, 7), obs('loss', 2.5, 3)] }]);
   assert.equal(store.maxStep(a!.id, 'loss'), 7, 'the highest step, not the latest');
   assert.equal(store.maxStep(a!.id, 'f1'), 0);
   store.appendObservationLog(
@@ -373,13 +408,13 @@ test('observations: the per-metric aggregates (trial_metrics) match a recount of
     [{ trialId: a!.id, observation: obs('accuracy', 0.9, 2) }, { trialId: b!.id, observation: obs('loss', 4, 9) }, { trialId: b!.id, observation: obs('loss', -4, 3) }],
   );
   // A refused batch changes no aggregate.
-  assert.throws(() => store.addObservations(a!.id, [obs('loss', -100, 100), obs('loss', Number.NaN, 101)]), /constraint failed/i);
+  assert.throws(() => store.addObservations([{ trialId: a!.id, observations: [obs('loss', -100, 100), obs('loss', Number.NaN, 101)] }]), /constraint failed/i);
   assert.equal(store.maxStep(a!.id, 'loss'), 7);
   assert.equal(store.maxStep(b!.id, 'loss'), 9);
   for (const id of [a!.id, b!.id]) assert.deepEqual(store.metricSummaries(id), recount(id));
   assert.equal(store.strategyValue(b!.id, 'loss', 'latest'), -4);
 
-  store.resetTrialForRelaunch(a!.id);
+  store.transitionTrial(a!.id, 'requeue');
   assert.deepEqual(store.metricSummaries(a!.id), []);
   assert.equal(store.maxStep(a!.id, 'loss'), 0);
   assert.equal(store.strategyValue(a!.id, 'loss', 'min'), undefined);
@@ -421,15 +456,15 @@ test('trialCounts and activeTrials', (t) => {
   const s = store.createStudy(spec('alpha'), '/a', 1);
   const empty = store.trialCounts(s.id);
   assert.deepEqual(empty, { CREATED: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0, KILLED: 0, EARLY_STOPPED: 0, METRICS_UNAVAILABLE: 0 });
-  const trs = store.addTrials(s.id, s.name, Array.from({ length: 6 }, (_, i) => ({ lr: i })));
-  store.markTrialRunning(trs[1]!.id, undefined);
-  store.markTrialRunning(trs[2]!.id, undefined);
-  store.completeTrial(trs[2]!.id, 'SUCCEEDED', 'Succeeded', undefined, 1);
-  store.completeTrial(trs[3]!.id, 'FAILED', 'Failed', undefined, undefined);
-  store.completeTrial(trs[4]!.id, 'KILLED', 'Killed', undefined, undefined);
+  const trs = store.addTrials(s.id, Array.from({ length: 6 }, (_, i) => ({ lr: i })));
+  store.transitionTrial(trs[1]!.id, 'start');
+  store.transitionTrial(trs[2]!.id, 'start');
+  store.transitionTrial(trs[2]!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: 1 });
+  store.transitionTrial(trs[3]!.id, 'fail', { reason: 'Failed' });
+  store.transitionTrial(trs[4]!.id, 'kill', { reason: 'StoppedByUser' });
   // Another study's trials do not count.
   const b = store.createStudy(spec('beta'), '/b', 1);
-  store.addTrials(b.id, b.name, [{ lr: 1 }]);
+  store.addTrials(b.id, [{ lr: 1 }]);
   assert.deepEqual(store.trialCounts(s.id), { CREATED: 2, RUNNING: 1, SUCCEEDED: 1, FAILED: 1, KILLED: 1, EARLY_STOPPED: 0, METRICS_UNAVAILABLE: 0 });
   assert.deepEqual(store.activeTrials(s.id).map((tr) => tr.seq), [1, 2, 6]);
 });
@@ -439,19 +474,19 @@ test('trialCounts: the trigger-kept counts always equal a recount of the trials'
   const s = store.createStudy(spec('alpha'), '/a', 1);
   const recount = () => {
     const counts = { CREATED: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0, KILLED: 0, EARLY_STOPPED: 0, METRICS_UNAVAILABLE: 0 };
-    for (const r of store.db.prepare('SELECT state, count(*) AS n FROM trials WHERE study_id = ? GROUP BY state').all(s.id) as { state: keyof typeof counts; n: number }[]) counts[r.state] = r.n;
+    for (const r of inspect(store).prepare('SELECT state, count(*) AS n FROM trials WHERE study_id = ? GROUP BY state').all(s.id) as { state: keyof typeof counts; n: number }[]) counts[r.state] = r.n;
     return counts;
   };
-  const trs = store.addTrials(s.id, s.name, Array.from({ length: 5 }, (_, i) => ({ lr: i })));
-  store.markTrialRunning(trs[0]!.id, undefined);
-  store.markTrialRunning(trs[0]!.id, undefined); // RUNNING → RUNNING changes no count
-  store.markTrialRunning(trs[1]!.id, undefined);
-  store.resetTrialForRelaunch(trs[1]!.id);
-  store.completeTrial(trs[2]!.id, 'METRICS_UNAVAILABLE', 'MetricsUnavailable', undefined, undefined);
-  assert.throws(() => store.addTrials(s.id, s.name, [{ lr: 9 }, { lr: 10n as unknown as number }]));
+  const trs = store.addTrials(s.id, Array.from({ length: 5 }, (_, i) => ({ lr: i })));
+  store.transitionTrial(trs[0]!.id, 'start');
+  store.transitionTrial(trs[0]!.id, 'start'); // RUNNING → RUNNING changes no count
+  store.transitionTrial(trs[1]!.id, 'start');
+  store.transitionTrial(trs[1]!.id, 'requeue');
+  store.transitionTrial(trs[2]!.id, 'missMetrics', { reason: 'MetricsUnavailable' });
+  assert.throws(() => store.addTrials(s.id, [{ lr: 9 }, { lr: 10n as unknown as number }]));
   assert.deepEqual(store.trialCounts(s.id), recount());
   assert.deepEqual(store.trialCounts(s.id), { CREATED: 3, RUNNING: 1, SUCCEEDED: 0, FAILED: 0, KILLED: 0, EARLY_STOPPED: 0, METRICS_UNAVAILABLE: 1 });
-  store.db.prepare('DELETE FROM trials WHERE id = ?').run(trs[4]!.id);
+  inspect(store).prepare('DELETE FROM trials WHERE id = ?').run(trs[4]!.id);
   assert.deepEqual(store.trialCounts(s.id), recount());
 });
 
@@ -459,9 +494,10 @@ test('bestTrial: minimize and maximize, ties go to the lower seq, only SUCCEEDED
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
   assert.equal(store.bestTrial(s.id, 'minimize'), undefined);
-  const trs = store.addTrials(s.id, s.name, Array.from({ length: 7 }, (_, i) => ({ lr: i })));
-  const end = (i: number, value: number | undefined, state: 'SUCCEEDED' | 'FAILED' | 'EARLY_STOPPED' = 'SUCCEEDED') =>
-    store.completeTrial(trs[i]!.id, state, state, undefined, value);
+  const trs = store.addTrials(s.id, Array.from({ length: 7 }, (_, i) => ({ lr: i })));
+  const transitions = { SUCCEEDED: ['succeed', 'TrialSucceeded'], FAILED: ['fail', 'NonZeroExit'], EARLY_STOPPED: ['earlyStop', 'EarlyStopped'] } as const;
+  const end = (i: number, value: number | undefined, state: keyof typeof transitions = 'SUCCEEDED') =>
+    store.transitionTrial(trs[i]!.id, transitions[state][0], { reason: transitions[state][1], ...(value === undefined ? {} : { objectiveValue: value }) });
   end(0, 3);
   end(1, 1); // seq 2: tied lowest
   end(2, 1); // seq 3: tied lowest, later
@@ -474,8 +510,8 @@ test('bestTrial: minimize and maximize, ties go to the lower seq, only SUCCEEDED
   assert.equal(store.bestTrial(s.id, 'maximize')?.objectiveValue, 7);
   // Negative values and another study's better trials.
   const b = store.createStudy(spec('beta'), '/b', 1);
-  const [bt] = store.addTrials(b.id, b.name, [{ lr: 0 }]);
-  store.completeTrial(bt!.id, 'SUCCEEDED', 'Succeeded', undefined, -1000);
+  const [bt] = store.addTrials(b.id, [{ lr: 0 }]);
+  store.transitionTrial(bt!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: -1000 });
   assert.equal(store.bestTrial(s.id, 'minimize')?.seq, 2);
   assert.equal(store.bestTrial(b.id, 'minimize')?.objectiveValue, -1000);
   assert.equal(store.bestTrial(b.id, 'maximize')?.objectiveValue, -1000);
@@ -484,8 +520,8 @@ test('bestTrial: minimize and maximize, ties go to the lower seq, only SUCCEEDED
 test('completeTrial: a non-finite objective value is refused and the trial stays active', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
-  const [tr] = store.addTrials(s.id, s.name, [{ lr: 0.01 }]);
-  assert.throws(() => store.completeTrial(tr!.id, 'SUCCEEDED', 'Succeeded', undefined, Number.POSITIVE_INFINITY), /CHECK constraint failed/);
+  const [tr] = store.addTrials(s.id, [{ lr: 0.01 }]);
+  assert.throws(() => store.transitionTrial(tr!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: Number.POSITIVE_INFINITY }), /CHECK constraint failed/);
   assert.equal(store.getTrial(tr!.id)?.state, 'CREATED');
 });
 
@@ -493,7 +529,7 @@ test('the scheduler\'s per-pass reads use an index, not a walk over the whole hi
   const { store } = withStore(t);
   const stmts = (store as unknown as { stmt: Record<string, Database.Statement> }).stmt;
   const plan = (name: string) =>
-    (store.db.prepare(`EXPLAIN QUERY PLAN ${stmts[name]!.source}`).all(1) as { detail: string }[]).map((r) => r.detail).join(' | ');
+    (inspect(store).prepare(`EXPLAIN QUERY PLAN ${stmts[name]!.source}`).all(1) as { detail: string }[]).map((r) => r.detail).join(' | ');
   assert.match(plan('activeTrials'), /USING INDEX trials_active/);
   assert.match(plan('bestMin'), /USING INDEX trials_best/);
   assert.match(plan('bestMax'), /USING INDEX trials_best/);

@@ -5,12 +5,13 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { SpecError } from '../spec/errors.js';
 import { DataDirBusyError, lockDataDir } from '../store/lock.js';
-import { Store, RUNTIME_KINDS, type RuntimeKind } from '../store/store.js';
+import { type Store, RUNTIME_KINDS, type RuntimeKind } from '../store/store.js';
 import { studyShape, trialShape, type StudyShape, type TrialShape } from '../service/shapes.js';
 import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args.js';
 import { RemoteClient, RemoteError } from './remote.js';
 import { bestText, studiesTable, trialsTable } from './report.js';
 import { runStudy } from './run.js';
+import { SqliteStore } from '../store/sqlite.js';
 
 const USAGE = `Usage: sibyl <command> [options]
 
@@ -219,7 +220,7 @@ async function withStore(dataDir: string, fn: (store: Store) => number | Promise
   mkdirSync(dataDir, { recursive: true });
   const lock = exclusive ? lockDataDir(dataDir) : undefined;
   try {
-    const store = Store.open(dataDir);
+    const store = SqliteStore.open(dataDir);
     try {
       return await fn(store);
     } finally {

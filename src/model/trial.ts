@@ -13,11 +13,3 @@ export const STUDY_STATES = ['CREATED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'STOPP
 export type StudyState = (typeof STUDY_STATES)[number];
 export const isTerminalStudyState = (s: StudyState): boolean =>
   s === 'SUCCEEDED' || s === 'FAILED' || s === 'STOPPED';
-
-export type StudyEndReason =
-  | 'GoalReached'
-  | 'MaxTrialsReached'
-  | 'SearchSpaceExhausted'
-  | 'MaxFailedTrialsReached'
-  | 'InvalidSpec'
-  | 'StoppedByUser';

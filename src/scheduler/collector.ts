@@ -1,17 +1,16 @@
-// Turns a trial's output lines into stored observations: parses each line, numbers the
-// observations that carry no step of their own, and keeps non-finite values out.
+// Turns a trial's output lines into observations: parses each line, numbers the observations
+// that carry no step of their own, and keeps non-finite values out.
 import { createLineParser, type MetricsLineParser } from '../metrics/parse.js';
 import type { StudySpec } from '../spec/types.js';
-import type { ObservationInput, Store } from '../store/store.js';
+import type { ObservationInput } from '../store/store.js';
 
 export class TrialMetricsCollector {
   private readonly parser: MetricsLineParser;
   private readonly counters = new Map<string, number>();
 
   constructor(
-    private readonly store: Store,
-    private readonly trialId: number,
     spec: StudySpec,
+    private readonly sink: (rows: readonly ObservationInput[]) => void,
   ) {
     const names = [spec.objective.objectiveMetricName, ...spec.objective.additionalMetricNames];
     this.parser = createLineParser(spec.metricsCollector.format, names, spec.metricsCollector.metricsFormat);
@@ -28,6 +27,6 @@ export class TrialMetricsCollector {
       this.counters.set(p.metric, Math.max(step, this.counters.get(p.metric) ?? 0));
       rows.push({ metric: p.metric, value: p.value, step, time: p.time ?? now });
     }
-    this.store.addObservations(this.trialId, rows);
+    this.sink(rows);
   }
 }

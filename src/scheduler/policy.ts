@@ -1,5 +1,6 @@
 // Katib's study arithmetic as pure functions: when a study ends, and how many trials to add.
-import type { StudyEndReason, StudyState } from '../model/trial.js';
+import type { StudyState } from '../model/trial.js';
+import type { StudyEndReason } from '../model/transitions.js';
 import type { StudySpec } from '../spec/types.js';
 import type { TrialCounts } from '../store/store.js';
 

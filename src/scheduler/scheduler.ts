@@ -1,27 +1,45 @@
 // The reconcile loop. For each study it owns, a pass decides whether the study ends, asks the
-// algorithm for new assignments, records them (write-ahead) and launches them. Passes are
-// serialised per study and triggered by events (a trial started or finished), so the loop
-// never polls. This is the only code that launches or stops trials.
-import { getAlgorithm } from '../../suggestion-algorithms/registry.js';
-import { algorithmInput } from '../spec/algorithm.js';
-import { isActiveTrialState, isTerminalStudyState, type StudyEndReason } from '../model/trial.js';
+// algorithm for new assignments (in the worker pool, off the event loop), records them
+// (write-ahead) and launches them. Passes of one study are serialised and triggered by events
+// (a trial started or finished), so the loop never polls. This is the only code that launches
+// or stops trials, and with the service layer the only code that writes states.
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { AlgorithmError, AlgorithmPool, type AlgorithmRunner } from '../algorithms/pool.js';
+import type { SuggestResult } from '../../suggestion-algorithms/model.js';
+import { isActiveTrialState, isTerminalStudyState } from '../model/trial.js';
+import type { StudyEndReason, TrialTransition } from '../model/transitions.js';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../runtimes/types.js';
-import type { StudyRecord, Store, TrialRecord } from '../store/store.js';
+import { algorithmInput } from '../spec/algorithm.js';
+import type { StudyRecord, Store, TrialChange, TrialRecord } from '../store/store.js';
 import { TrialMetricsCollector } from './collector.js';
+import { ObservationBatcher } from './observations.js';
 import { activeCount, completedCount, decideEnd, trialsToRequest } from './policy.js';
 
 export type SchedulerEvent =
   | { readonly type: 'trial'; readonly trial: TrialRecord }
   | { readonly type: 'study'; readonly study: StudyRecord };
 
+export interface RetryPolicy {
+  /** Calls per suggestion before the study ends AlgorithmFailed (default 3). */
+  readonly attempts: number;
+  /** Wait before the second call, doubled for each further one (default 1 s). */
+  readonly backoffMs: number;
+}
+
 export interface SchedulerOptions {
   readonly store: Store;
   /** Builds the runtime, wired to the scheduler's listener. */
   readonly runtime: (listener: RuntimeListener) => TrialRuntime;
+  /** Where algorithms run (default: a worker pool of this scheduler's own). */
+  readonly algorithms?: AlgorithmRunner;
+  readonly retry?: Partial<RetryPolicy>;
   readonly onEvent?: (event: SchedulerEvent) => void;
   /** Where errors that no caller awaits end up (a failed launch, a store conflict). */
   readonly onError?: (error: Error) => void;
 }
+
+/** Trials asked of the algorithm per call; a pass asks again for the rest (a large parallelTrialCount). */
+const PROPOSAL_BATCH = 100;
 
 interface StudyLoop {
   running: boolean;
@@ -29,17 +47,31 @@ interface StudyLoop {
   idle: Promise<void>;
 }
 
+type Proposal = { readonly ok: true; readonly result: SuggestResult } | { readonly ok: false; readonly message: string };
+
 export class Scheduler {
   private readonly store: Store;
   readonly runtime: TrialRuntime;
+  readonly algorithms: AlgorithmRunner;
+  private readonly ownsAlgorithms: boolean;
+  private readonly retry: RetryPolicy;
   private readonly loops = new Map<number, StudyLoop>();
+  /** Per study: the tail of its chain of serialised work (passes and ask/tell suggestions). */
+  private readonly chains = new Map<number, Promise<unknown>>();
   private readonly collectors = new Map<string, TrialMetricsCollector>();
+  private readonly observations: ObservationBatcher;
   private readonly launching = new Set<string>();
   private readonly endWaiters = new Map<number, ((s: StudyRecord) => void)[]>();
+  /** Aborts algorithm calls in flight when the scheduler closes. */
+  private readonly closed = new AbortController();
   private closing = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.store = options.store;
+    this.algorithms = options.algorithms ?? new AlgorithmPool();
+    this.ownsAlgorithms = options.algorithms === undefined;
+    this.retry = { attempts: options.retry?.attempts ?? 3, backoffMs: options.retry?.backoffMs ?? 1000 };
+    this.observations = new ObservationBatcher(this.store, (e) => this.options.onError?.(e));
     // Runtime callbacks come from child-process and stream events: an error there must be
     // reported, never thrown into the event loop.
     const guarded = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
@@ -70,15 +102,15 @@ export class Scheduler {
       const study = this.store.getStudy(trial.studyId)!;
       if (isTerminalStudyState(study.state)) {
         if (adopted.has(trial.name)) await this.runtime.stop(trial.name, 'StudyEnded');
-        else this.finishTrial(trial, 'KILLED', 'StudyEnded', 'the study ended while this trial was active');
+        else this.finishTrial(trial, 'kill', { reason: 'StudyEnded', message: 'the study ended while this trial was active' });
         continue;
       }
       if (adopted.has(trial.name)) {
         // A re-adopted trial's output is read again from its start: drop what was recorded.
         this.store.clearObservations(trial.id);
-        this.collectors.set(trial.name, new TrialMetricsCollector(this.store, trial.id, study.spec));
+        this.collectors.set(trial.name, this.collectorFor(study, trial));
       } else if (trial.state === 'RUNNING') {
-        this.store.resetTrialForRelaunch(trial.id);
+        this.store.transitionTrial(trial.id, 'requeue');
       }
     }
     for (const id of studyIds) this.wake(id);
@@ -93,7 +125,7 @@ export class Scheduler {
 
   /** Ends a study by a user's request; its active trials are stopped. */
   async stopStudy(studyId: number, message = 'stopped by the user'): Promise<void> {
-    this.endStudy(studyId, 'STOPPED', 'StoppedByUser', message);
+    this.endStudy(studyId, 'stop', 'StoppedByUser', message);
     this.wake(studyId);
     await this.loops.get(studyId)?.idle;
   }
@@ -111,10 +143,10 @@ export class Scheduler {
       try {
         while (current.dirty && !this.closing) {
           current.dirty = false;
-          await this.reconcile(studyId);
+          await this.serially(studyId, () => this.reconcile(studyId));
         }
       } catch (err) {
-        this.options.onError?.(err as Error);
+        if (!this.closing) this.options.onError?.(err as Error); // closing aborts algorithm calls in flight
       } finally {
         current.running = false;
       }
@@ -124,78 +156,111 @@ export class Scheduler {
   /** Stops every trial (they are relaunched by the next adopt) and waits for the loops. */
   async close(reason = 'SchedulerShutdown'): Promise<void> {
     this.closing = true;
+    this.closed.abort(new Error('the scheduler is closing'));
     await Promise.all([...this.loops.values()].map((l) => l.idle));
     await this.runtime.shutdown(reason);
+    this.observations.flush();
+    if (this.ownsAlgorithms) await this.algorithms.close();
+  }
+
+  /** Runs `fn` after every earlier piece of work of the same study. */
+  private serially<T>(studyId: number, fn: () => Promise<T>): Promise<T> {
+    const run = (this.chains.get(studyId) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => {});
+    this.chains.set(studyId, tail);
+    void tail.then(() => {
+      if (this.chains.get(studyId) === tail) this.chains.delete(studyId);
+    });
+    return run;
   }
 
   private async reconcile(studyId: number): Promise<void> {
     let study = this.store.getStudy(studyId);
     if (!study) return;
     if (isTerminalStudyState(study.state)) return this.drain(study);
-    if (study.state === 'CREATED') {
-      this.store.transitionStudy(studyId, ['CREATED'], 'RUNNING');
-      study = this.emitStudy(studyId);
-    }
+    if (study.state === 'CREATED') study = this.startStudy(studyId);
     const spec = study.spec;
-    let counts = this.store.trialCounts(studyId);
     const best = () => this.store.bestTrial(studyId, spec.objective.type)?.objectiveValue;
+    let counts = this.store.trialCounts(studyId);
     const end = decideEnd(spec, counts, best(), false);
-    if (end) return this.endAndDrain(studyId, end.state, end.reason, end.message);
+    if (end) return this.endAndDrain(studyId, end.state === 'SUCCEEDED' ? 'succeed' : 'fail', end.reason, end.message);
 
     // Ask/tell studies get trials only when a client asks (suggestForClient).
     if (study.runtime === 'external') return;
     const wanted = trialsToRequest(spec, counts);
     if (wanted > 0) {
-      const result = this.propose(study, wanted);
-      if (!result) return this.endAndDrain(studyId, 'FAILED', 'InvalidSpec', `unknown algorithm "${spec.algorithm.algorithmName}"`);
-      const created = this.store.addTrials(studyId, study.name, result.assignments.slice(0, wanted), result.state);
+      const batch = Math.min(wanted, PROPOSAL_BATCH);
+      const proposal = await this.propose(study, batch);
+      if (this.closing) return;
+      if (!proposal.ok) return this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
+      // Recorded only while the study still runs (it may have been stopped meanwhile).
+      const created = this.store.addTrials(studyId, proposal.result.assignments.slice(0, batch), proposal.result.state);
       created.forEach((t) => this.emitTrial(t));
       counts = this.store.trialCounts(studyId);
-      const exhaustedEnd = result.exhausted && created.length === 0 ? decideEnd(spec, counts, best(), true) : undefined;
-      if (exhaustedEnd) return this.endAndDrain(studyId, exhaustedEnd.state, exhaustedEnd.reason, exhaustedEnd.message);
+      const exhausted = proposal.result.exhausted && created.length === 0 ? decideEnd(spec, counts, best(), true) : undefined;
+      if (exhausted) return this.endAndDrain(studyId, 'succeed', exhausted.reason, exhausted.message);
+      if (created.length === batch && wanted > batch) this.wake(studyId); // the rest in the next pass
     }
     for (const trial of this.store.activeTrials(studyId)) {
-      if (trial.state === 'CREATED') await this.launch(study, trial);
+      if (trial.state !== 'CREATED' || this.closing) continue;
+      await this.launch(study, trial);
+      await yieldToEventLoop(); // a thousand launches must not starve requests
     }
   }
 
-  private propose(study: StudyRecord, count: number) {
-    const algorithm = getAlgorithm(study.spec.algorithm.algorithmName);
-    if (!algorithm) return undefined;
-    return algorithm.suggest({
+  /**
+   * The algorithm's proposal, retried with backoff when it throws or times out. After the last
+   * attempt the failure is returned, for the study to end AlgorithmFailed.
+   */
+  private async propose(study: StudyRecord, count: number): Promise<Proposal> {
+    const request = {
       ...algorithmInput(study.spec),
       trials: this.store.listTrials(study.id),
       count,
       seed: study.seed,
       ...(study.algorithmState ? { state: study.algorithmState } : {}),
-    });
+    };
+    let message = '';
+    for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
+      try {
+        return { ok: true, result: await this.algorithms.suggest(study.spec.algorithm.algorithmName, request, this.closed.signal) };
+      } catch (err) {
+        if (!(err instanceof AlgorithmError)) throw err; // closing, or a bug of ours
+        message = err.message;
+        this.options.onError?.(new Error(`study ${study.name}: ${message} (attempt ${attempt} of ${this.retry.attempts})`));
+        if (attempt < this.retry.attempts) await sleep(this.retry.backoffMs * 2 ** (attempt - 1), undefined, { signal: this.closed.signal });
+      }
+    }
+    return { ok: false, message: `${message} (after ${this.retry.attempts} attempts)` };
   }
 
   /**
    * Ask/tell (Vizier's semantics): a client that asks again gets its own still-active trials
    * first, then new ones up to `count`, within the study's trial budget. New trials are
-   * recorded as RUNNING for that client in the same transaction that creates them, so two
-   * clients can never be handed the same trial.
+   * recorded as RUNNING for that client in the same transaction that creates them, and calls
+   * for one study run one at a time, so two clients can never be handed the same trial.
    */
-  suggestForClient(studyId: number, count: number, clientId: string): TrialRecord[] {
-    let study = this.store.getStudy(studyId);
-    if (!study || isTerminalStudyState(study.state)) return [];
-    if (study.state === 'CREATED') {
-      this.store.transitionStudy(studyId, ['CREATED'], 'RUNNING');
-      study = this.emitStudy(studyId);
-    }
-    const ref = clientRef(clientId);
-    const own = this.store.trialsOfRuntimeRef(studyId, ref);
-    const counts = this.store.trialCounts(studyId);
-    const room = study.spec.maxTrialCount === undefined ? Infinity : study.spec.maxTrialCount - completedCount(counts) - activeCount(counts);
-    const wanted = Math.max(0, Math.min(count - own.length, room));
-    if (wanted === 0) return own.slice(0, Math.max(count, 0));
-    const result = this.propose(study, wanted);
-    if (!result) return own;
-    const created = this.store.addClientTrials(studyId, study.name, result.assignments.slice(0, wanted), ref, result.state);
-    created.forEach((t) => this.emitTrial(t));
-    if (result.exhausted && created.length === 0) this.wakeExhausted(studyId);
-    return [...own, ...created];
+  suggestForClient(studyId: number, count: number, clientId: string): Promise<TrialRecord[]> {
+    return this.serially(studyId, async () => {
+      let study = this.store.getStudy(studyId);
+      if (!study || isTerminalStudyState(study.state)) return [];
+      if (study.state === 'CREATED') study = this.startStudy(studyId);
+      const ref = clientRef(clientId);
+      const own = this.store.trialsOfRuntimeRef(studyId, ref);
+      const counts = this.store.trialCounts(studyId);
+      const room = study.spec.maxTrialCount === undefined ? Infinity : study.spec.maxTrialCount - completedCount(counts) - activeCount(counts);
+      const wanted = Math.max(0, Math.min(count - own.length, room));
+      if (wanted === 0) return own.slice(0, Math.max(count, 0));
+      const proposal = await this.propose(study, wanted);
+      if (!proposal.ok) {
+        await this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
+        return own;
+      }
+      const created = this.store.addClientTrials(studyId, proposal.result.assignments.slice(0, wanted), ref, proposal.result.state);
+      created.forEach((t) => this.emitTrial(t));
+      if (proposal.result.exhausted && created.length === 0) this.endIfExhausted(studyId);
+      return [...own, ...created];
+    });
   }
 
   /** Ask/tell: a client's outcome for its trial. */
@@ -205,35 +270,39 @@ export class Scheduler {
   }
 
   /** Stops one trial: a local process is signalled, an ask/tell trial ends at once. */
-  async stopTrial(trialName: string, reason = 'StoppedByUser'): Promise<void> {
+  async stopTrial(trialName: string, reason: 'StoppedByUser' = 'StoppedByUser'): Promise<void> {
     const trial = this.store.getTrialByName(trialName);
     if (!trial || !isActiveTrialState(trial.state)) return;
     const study = this.store.getStudy(trial.studyId)!;
     if (study.runtime === 'external' || trial.state === 'CREATED') {
-      this.finishTrial(trial, 'KILLED', reason, 'stopped by the user');
+      this.finishTrial(trial, 'kill', { reason, message: 'stopped by the user' });
       this.wake(trial.studyId);
       return;
     }
     await this.runtime.stop(trialName, reason);
   }
 
-  /** Whether a study can end because its space is used up: checked in a pass. */
-  private wakeExhausted(studyId: number): void {
+  /** Ends a study whose space is used up, if nothing is active any more. */
+  private endIfExhausted(studyId: number): void {
     const study = this.store.getStudy(studyId)!;
     const counts = this.store.trialCounts(studyId);
     const best = this.store.bestTrial(studyId, study.spec.objective.type)?.objectiveValue;
     const end = decideEnd(study.spec, counts, best, true);
-    if (end) void this.endAndDrain(studyId, end.state, end.reason, end.message);
+    if (end) void this.endAndDrain(studyId, end.state === 'SUCCEEDED' ? 'succeed' : 'fail', end.reason, end.message);
+  }
+
+  private collectorFor(study: StudyRecord, trial: TrialRecord): TrialMetricsCollector {
+    return new TrialMetricsCollector(study.spec, (rows) => this.observations.add(trial.id, rows));
   }
 
   private async launch(study: StudyRecord, trial: TrialRecord): Promise<void> {
     if (this.launching.has(trial.name)) return;
     this.launching.add(trial.name);
-    this.collectors.set(trial.name, new TrialMetricsCollector(this.store, trial.id, study.spec));
+    this.collectors.set(trial.name, this.collectorFor(study, trial));
     try {
       await this.runtime.launch(this.launchRequest(study, trial));
     } catch (err) {
-      this.finishTrial(trial, 'FAILED', 'LaunchFailed', (err as Error).message);
+      this.finishTrial(trial, 'fail', { reason: 'LaunchFailed', message: (err as Error).message });
     } finally {
       this.launching.delete(trial.name);
     }
@@ -253,62 +322,65 @@ export class Scheduler {
   private onStarted(trialName: string, runtimeRef: string): void {
     const trial = this.store.getTrialByName(trialName);
     if (!trial || !isActiveTrialState(trial.state)) return;
-    this.store.markTrialRunning(trial.id, runtimeRef);
-    this.emitTrial(this.store.getTrial(trial.id)!);
+    this.emitTrial(this.store.transitionTrial(trial.id, 'start', { runtimeRef }));
   }
 
   private onFinished(trialName: string, outcome: TrialOutcome): void {
     this.collectors.delete(trialName);
+    this.observations.flush(); // the outcome is judged on every value the trial printed
     const trial = this.store.getTrialByName(trialName);
     if (!trial || !isActiveTrialState(trial.state)) return;
     if (outcome.kind === 'stopped') {
       // A shutdown of the runner is not the trial's end: it is relaunched on the next start.
-      if (!this.closing) this.finishTrial(trial, 'KILLED', outcome.reason, 'stopped by Sibyl');
+      if (!this.closing) this.finishTrial(trial, 'kill', { reason: outcome.reason === 'StoppedByUser' ? 'StoppedByUser' : 'StudyEnded', message: 'stopped by Sibyl' });
     } else if (outcome.kind === 'failed') {
-      this.finishTrial(trial, 'FAILED', outcome.reason, outcome.message);
+      this.finishTrial(trial, 'fail', { reason: outcome.reason, message: outcome.message });
     } else {
       const study = this.store.getStudy(trial.studyId)!;
       const metric = study.spec.objective.objectiveMetricName;
       const strategy = study.spec.objective.metricStrategies.find((s) => s.name === metric)?.value ?? 'latest';
       const value = this.store.strategyValue(trial.id, metric, strategy);
       if (value === undefined) {
-        this.finishTrial(trial, 'METRICS_UNAVAILABLE', 'MetricsUnavailable', `the trial succeeded but never reported the objective metric "${metric}"`);
+        this.finishTrial(trial, 'missMetrics', { reason: 'MetricsUnavailable', message: `the trial succeeded but never reported the objective metric "${metric}"` });
       } else {
-        this.finishTrial(trial, 'SUCCEEDED', 'TrialSucceeded', undefined, value);
+        this.finishTrial(trial, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value });
       }
     }
     this.wake(trial.studyId);
   }
 
-  private finishTrial(trial: TrialRecord, state: 'SUCCEEDED' | 'FAILED' | 'KILLED' | 'METRICS_UNAVAILABLE', reason: string, message?: string, value?: number): void {
-    this.store.completeTrial(trial.id, state, reason, message, value);
-    this.emitTrial(this.store.getTrial(trial.id)!);
+  private finishTrial(trial: TrialRecord, transition: Exclude<TrialTransition, 'start' | 'claim' | 'requeue'>, change: TrialChange): void {
+    this.emitTrial(this.store.transitionTrial(trial.id, transition, change));
   }
 
-  private endStudy(studyId: number, state: 'SUCCEEDED' | 'FAILED' | 'STOPPED', reason: StudyEndReason, message: string): void {
+  private startStudy(studyId: number): StudyRecord {
+    this.store.transitionStudy(studyId, 'start');
+    return this.emitStudy(studyId);
+  }
+
+  private endStudy(studyId: number, transition: 'succeed' | 'fail' | 'stop', reason: StudyEndReason, message: string): void {
     const study = this.store.getStudy(studyId);
     if (!study || isTerminalStudyState(study.state)) return;
-    this.store.transitionStudy(studyId, ['CREATED', 'RUNNING'], state, reason, message);
+    this.store.transitionStudy(studyId, transition, reason, message);
     this.emitStudy(studyId);
   }
 
-  private async endAndDrain(studyId: number, state: 'SUCCEEDED' | 'FAILED', reason: StudyEndReason, message: string): Promise<void> {
-    this.endStudy(studyId, state, reason, message);
+  private async endAndDrain(studyId: number, transition: 'succeed' | 'fail', reason: StudyEndReason, message: string): Promise<void> {
+    this.endStudy(studyId, transition, reason, message);
     await this.drain(this.store.getStudy(studyId)!);
   }
 
   /** A terminal study keeps no active trials: stop them, then tell whoever waits. */
   private async drain(study: StudyRecord): Promise<void> {
+    const ended = { reason: 'StudyEnded', message: `the study ended (${study.reason})` } as const;
     for (const trial of this.store.activeTrials(study.id)) {
       if (trial.state === 'CREATED' && !this.launching.has(trial.name)) {
-        this.finishTrial(trial, 'KILLED', 'StudyEnded', `the study ended (${study.reason})`);
+        this.finishTrial(trial, 'kill', ended);
       } else {
         await this.runtime.stop(trial.name, 'StudyEnded');
-        // A trial the runtime did not know (its process died with an earlier runner).
+        // A trial the runtime did not know (its process died with an earlier runner, or an ask/tell trial).
         const after = this.store.getTrial(trial.id)!;
-        if (isActiveTrialState(after.state) && !this.launching.has(trial.name)) {
-          this.finishTrial(after, 'KILLED', 'StudyEnded', `the study ended (${study.reason})`);
-        }
+        if (isActiveTrialState(after.state) && !this.launching.has(trial.name)) this.finishTrial(after, 'kill', ended);
       }
     }
     if (this.store.activeTrials(study.id).length > 0) return; // finished events wake us again

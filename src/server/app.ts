@@ -10,7 +10,8 @@ import { runtimeFactory, type LaunchingRuntime } from '../runtimes/factory.js';
 import { StudyService } from '../service/study-service.js';
 import type { LeaderElectionConfig, LeaderElector } from './leader.js';
 import { lockDataDir, type DataDirLock } from '../store/lock.js';
-import { Store, type RuntimeKind } from '../store/store.js';
+import { type Store, type RuntimeKind } from '../store/store.js';
+import { SqliteStore } from '../store/sqlite.js';
 
 export interface ServerOptions {
   readonly dataDir: string;
@@ -69,7 +70,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let lost: () => void = () => {};
   const leaderLost = new Promise<void>((r) => { lost = r; });
   try {
-    store = Store.open(dataDir);
+    store = SqliteStore.open(dataDir);
     const s = store;
     // External studies launch nothing; the others launch with the server's runtime.
     const runtime = await runtimeFactory(launchRuntime, {

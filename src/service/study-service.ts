@@ -15,7 +15,7 @@ import { SpecError } from '../spec/errors.js';
 import type { StudySpec } from '../spec/types.js';
 import { RUNTIME_KINDS, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
 import { asServiceError, invalid, notFound, precondition, ServiceError } from './errors.js';
-import { LIMITS } from './limits.js';
+import { LIMITS } from '../model/limits.js';
 import { studyShape, trialShape, type StudyShape, type TrialShape } from './shapes.js';
 
 export type StudyEvent =
@@ -170,10 +170,7 @@ export class StudyService {
       ...(budgets.maxTrialCount === undefined ? {} : { maxTrialCount: budgets.maxTrialCount }),
       ...(budgets.maxFailedTrialCount === undefined ? {} : { maxFailedTrialCount: budgets.maxFailedTrialCount }),
     };
-    this.store.db.transaction(() => {
-      this.store.updateStudySpec(study.id, next);
-      if (reopen) this.store.transitionStudy(study.id, ['SUCCEEDED'], 'RUNNING');
-    })();
+    this.store.updateBudget(study.id, next, reopen);
     this.scheduler.wake(study.id);
     const shaped = this.getStudy(study.name);
     this.events.emit(study.name, { type: 'study', study: shaped } satisfies StudyEvent);
@@ -229,7 +226,7 @@ export class StudyService {
   }
 
   /** Ask/tell: the client's active trials first, then new ones (Vizier's SuggestTrials). */
-  suggestTrials(studyName: unknown, count: unknown, clientId: unknown): TrialShape[] {
+  async suggestTrials(studyName: unknown, count: unknown, clientId: unknown): Promise<TrialShape[]> {
     const study = this.study(studyName, 'study');
     const n = count === undefined || count === null || count === 0 ? 1 : Number(count);
     if (!Number.isInteger(n) || n < 1 || n > LIMITS.maxSuggestCount) throw invalid('count', `must be an integer from 1 to ${LIMITS.maxSuggestCount} (got ${JSON.stringify(count)})`);
@@ -237,7 +234,7 @@ export class StudyService {
     if (clientId.length > 200) throw invalid('clientId', 'must be at most 200 characters');
     if (study.runtime !== 'external') throw precondition(`study "${study.name}" runs its trials on the ${study.runtime} runtime; only external (ask/tell) studies hand out trials`, 'study');
     if (isTerminalStudyState(study.state)) throw precondition(`study "${study.name}" has ended (${study.state}, ${study.reason})`, 'study');
-    return this.scheduler.suggestForClient(study.id, n, clientId).map((t) => trialShape(this.store, study.name, t));
+    return (await this.scheduler.suggestForClient(study.id, n, clientId)).map((t) => trialShape(this.store, study.name, t));
   }
 
   /** Intermediate metrics, pushed by a trial or an ask/tell client; all or nothing per batch. */
@@ -247,7 +244,7 @@ export class StudyService {
     if (observations.length > LIMITS.maxObservationBatch) throw new ServiceError('RESOURCE_EXHAUSTED', `at most ${LIMITS.maxObservationBatch} observations per call (got ${observations.length})`, 'observations');
     if (!isActiveTrialState(trial.state)) throw precondition(`trial "${trial.name}" has ended (${trial.state}); it takes no more observations`, 'trial');
     const rows = this.readObservations(study, trial, observations as ObservationRequest[], 'observations');
-    this.store.addObservations(trial.id, rows);
+    this.store.addObservations([{ trialId: trial.id, observations: rows }]);
     return { accepted: rows.length };
   }
 
@@ -260,7 +257,7 @@ export class StudyService {
     if (!Array.isArray(metrics)) throw invalid('metrics', 'must be a list');
     if (req.infeasible !== undefined && typeof req.infeasible !== 'boolean') throw invalid('infeasible', 'must be true or false');
     const rows = this.readObservations(study, trial, metrics, 'metrics');
-    this.store.addObservations(trial.id, rows);
+    this.store.addObservations([{ trialId: trial.id, observations: rows }]);
     const outcome = req.infeasible
       ? { kind: 'failed' as const, reason: 'Infeasible', message: req.reason?.trim() || 'reported infeasible by the client' }
       : { kind: 'succeeded' as const };

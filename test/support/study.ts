@@ -6,7 +6,8 @@ import { LocalRuntime } from '../../src/runtimes/local/index.js';
 import { Scheduler, type SchedulerEvent } from '../../src/scheduler/scheduler.js';
 import { parseStudyDocument } from '../../src/spec/parse.js';
 import type { StudySpec } from '../../src/spec/types.js';
-import { Store, type StudyRecord, type TrialRecord } from '../../src/store/store.js';
+import { type Store, type StudyRecord, type TrialRecord } from '../../src/store/store.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
 
 export const tempDir = (prefix = 'sibyl-test-') => mkdtempSync(join(tmpdir(), prefix));
 
@@ -49,7 +50,7 @@ export function intStudy(command: string, opts: { min?: number; max: number; bud
 
 export interface Harness {
   readonly dataDir: string;
-  readonly store: Store;
+  readonly store: SqliteStore;
   readonly scheduler: Scheduler;
   readonly events: SchedulerEvent[];
   readonly errors: Error[];
@@ -57,7 +58,7 @@ export interface Harness {
 }
 
 export function harness(dataDir = tempDir(), gracePeriodMs = 2000): Harness {
-  const store = Store.open(dataDir);
+  const store = SqliteStore.open(dataDir);
   const events: SchedulerEvent[] = [];
   const errors: Error[] = [];
   const scheduler = new Scheduler({

@@ -1,7 +1,7 @@
 // One gRPC server carrying sibyl.v1, Katib's api.v1.beta1 services and grpc.health.v1.
 import * as grpc from '@grpc/grpc-js';
 import type { StudyService } from '../../service/study-service.js';
-import { LIMITS } from '../../service/limits.js';
+import { LIMITS } from '../../model/limits.js';
 import type { TokenCheck } from '../auth.js';
 import { loadProtos } from './protos.js';
 import { dbManagerHandlers, earlyStoppingHandlers, suggestionHandlers } from './katib.js';

@@ -54,7 +54,7 @@ export function trialsHandlers(service: StudyService, ctx: HandlerContext): grpc
     }),
     getTrial: unary(ctx, (r: Req) => trialMessage(service.getTrial(r.name))),
     stopTrial: unary(ctx, async (r: Req) => trialMessage(await service.stopTrial(r.name))),
-    suggestTrials: unary(ctx, (r: Req) => ({ trials: service.suggestTrials(r.study, r.count, r.clientId).map(trialMessage) })),
+    suggestTrials: unary(ctx, async (r: Req) => ({ trials: (await service.suggestTrials(r.study, r.count, r.clientId)).map(trialMessage) })),
     reportObservations: unary(ctx, (r: Req) => service.reportObservations(r.trial, r.observations ?? [])),
     completeTrial: unary(ctx, (r: Req) =>
       trialMessage(service.completeTrial(r.trial, { metrics: r.metrics ?? [], infeasible: r.infeasible ?? false, ...(r.reason ? { reason: r.reason } : {}) }))),

@@ -1,6 +1,6 @@
 // What every HTTP server of Sibyl's shares: fastify's options and the error handling.
 import type { FastifyServerOptions } from 'fastify';
-import { LIMITS } from '../../service/limits.js';
+import { LIMITS } from '../../model/limits.js';
 
 export const FASTIFY_OPTIONS = {
   bodyLimit: LIMITS.maxBodyBytes,

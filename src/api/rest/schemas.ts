@@ -2,7 +2,7 @@
 // in the OpenAPI document.
 import { Type, type TSchema } from '@sinclair/typebox';
 import { TRIAL_STATES } from '../../model/trial.js';
-import { LIMITS } from '../../service/limits.js';
+import { LIMITS } from '../../model/limits.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const Digits = (description: string) => Type.String({ pattern: '^[0-9]{1,9}$', description });

@@ -51,7 +51,7 @@ export const studyRoutes: FastifyPluginAsync = async (app) => {
     schema: { summary: 'Ask/tell: get trials to run (your active ones first)', tags: ['ask/tell'], params: NameParams, body: SuggestBody, response: { 200: { type: 'object', properties: { trials: { type: 'array', items: ref('Trial') } } }, ...errors } },
   }, async (req) => {
     const body = req.body as { count?: number; clientId: string };
-    return { trials: service.suggestTrials((req.params as Name).name, body.count, body.clientId) };
+    return { trials: await service.suggestTrials((req.params as Name).name, body.count, body.clientId) };
   });
 
   app.get('/studies/:name/events', {

@@ -1,0 +1,50 @@
+// Trial output arrives line by line; its observations are written in one transaction per tick
+// for every trial that printed something, instead of one per line.
+import { StateConflictError, type ObservationInput, type Store } from '../store/store.js';
+
+export class ObservationBatcher {
+  private pending = new Map<number, ObservationInput[]>();
+  private scheduled = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  add(trialId: number, rows: readonly ObservationInput[]): void {
+    if (rows.length === 0) return;
+    const list = this.pending.get(trialId);
+    if (list) list.push(...rows);
+    else this.pending.set(trialId, [...rows]);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes what is pending now (called before a trial's outcome is judged, so it sees every value). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.size === 0) return;
+    const batches = [...this.pending].map(([trialId, observations]) => ({ trialId, observations }));
+    this.pending = new Map();
+    try {
+      this.store.addObservations(batches);
+    } catch (err) {
+      if (!(err instanceof StateConflictError)) return this.onError(err as Error);
+      // A trial ended meanwhile (stopped from the API): keep the others' observations.
+      for (const batch of batches) {
+        try {
+          this.store.addObservations([batch]);
+        } catch (e) {
+          if (!(e instanceof StateConflictError)) this.onError(e as Error);
+        }
+      }
+    }
+  }
+
+  /** Forgets what a trial printed but was not written yet (its record starts afresh). */
+  drop(trialId: number): void {
+    this.pending.delete(trialId);
+  }
+}

@@ -1,0 +1,423 @@
+// The SQLite backend of the store (WAL mode, in the data directory). All of its SQL lives
+// here; the database handle is private. Every state change is one transaction, and a state
+// change names the states it may come from (src/model/transitions.ts), so a lost race shows up
+// as a StateConflictError instead of a silent overwrite.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Assignment, StudyState, TrialState } from '../model/trial.js';
+import { isTerminalStudyState, TRIAL_STATES } from '../model/trial.js';
+import { checkReason, STUDY_TRANSITIONS, TRIAL_TRANSITIONS, type StudyTransition, type TrialTransition } from '../model/transitions.js';
+import type { MetricStrategy, StudySpec } from '../spec/types.js';
+import { migrate } from './migrate.js';
+import {
+  StateConflictError,
+  trialName,
+  type MetricSummary,
+  type ObservationInput,
+  type ObservationLogEntry,
+  type Page,
+  type RuntimeKind,
+  type Store,
+  type StudyRecord,
+  type TrialChange,
+  type TrialCounts,
+  type TrialRecord,
+} from './store.js';
+
+interface StudyRow {
+  id: number; name: string; spec_json: string; base_dir: string; runtime: RuntimeKind; state: StudyState; reason: string | null;
+  message: string | null; seed: number; algorithm_state: string | null; created_at: string;
+  started_at: string | null; completed_at: string | null;
+}
+interface TrialRow {
+  id: number; study_id: number; seq: number; name: string; assignment_json: string; state: TrialState;
+  reason: string | null; message: string | null; runtime_ref: string | null; objective_value: number | null;
+  attempts: number; created_at: string; started_at: string | null; completed_at: string | null;
+}
+
+export const DB_FILE = 'sibyl.db';
+const now = () => new Date().toISOString();
+const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  private constructor(readonly path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is durable against a killed process in WAL mode (only a power loss can drop the
+    // last commits), and several times faster than FULL.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    try {
+      migrate(this.db);
+    } catch (err) {
+      this.db.close(); // a refused open (e.g. a newer schema) must not leave the file open
+      throw err;
+    }
+    const db = this.db;
+    this.stmt = {
+      insertStudy: db.prepare(`INSERT INTO studies (name, spec_json, base_dir, runtime, state, seed, created_at)
+        VALUES (?, ?, ?, ?, 'CREATED', ?, ?)`),
+      studiesPage: db.prepare('SELECT * FROM studies WHERE id > ? ORDER BY id LIMIT ?'),
+      deleteStudy: db.prepare('DELETE FROM studies WHERE id = ?'),
+      updateSpec: db.prepare('UPDATE studies SET spec_json = ? WHERE id = ?'),
+      trialsPage: db.prepare('SELECT * FROM trials WHERE study_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      trialsPageByState: db.prepare('SELECT * FROM trials WHERE study_id = ? AND seq > ? AND state = ? ORDER BY seq LIMIT ?'),
+      trialsOfClient: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND runtime_ref = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
+      insertStartedTrial: db.prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, runtime_ref, attempts, created_at, started_at)
+        VALUES (?, ?, ?, ?, 'RUNNING', ?, 1, ?, ?)`),
+      insertLog: db.prepare('INSERT INTO observation_logs (trial_name, metric_name, value, time, time_ms) VALUES (?, ?, ?, ?, ?)'),
+      logsOf: db.prepare(`SELECT trial_name AS trialName, metric_name AS metricName, value, time FROM observation_logs
+        WHERE trial_name = ? AND (? IS NULL OR metric_name = ?) AND time_ms >= ? AND time_ms <= ? ORDER BY time_ms, id`),
+      deleteLogs: db.prepare('DELETE FROM observation_logs WHERE trial_name = ?'),
+      studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
+      studyByName: db.prepare('SELECT * FROM studies WHERE name = ?'),
+      allStudies: db.prepare('SELECT * FROM studies ORDER BY id'),
+      nextSeq: db.prepare('SELECT coalesce(max(seq), 0) + 1 AS seq FROM trials WHERE study_id = ?'),
+      insertTrial: db.prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, created_at)
+        VALUES (?, ?, ?, ?, 'CREATED', ?)`),
+      setAlgorithmState: db.prepare('UPDATE studies SET algorithm_state = ? WHERE id = ?'),
+      trialById: db.prepare('SELECT * FROM trials WHERE id = ?'),
+      trialByName: db.prepare('SELECT * FROM trials WHERE name = ?'),
+      trialsOfStudy: db.prepare('SELECT * FROM trials WHERE study_id = ? ORDER BY seq'),
+      activeTrials: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
+      countsByState: db.prepare('SELECT state, n FROM trial_counts WHERE study_id = ?'),
+      bestMin: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state = 'SUCCEEDED' AND objective_value IS NOT NULL
+        ORDER BY objective_value ASC, seq ASC LIMIT 1`),
+      bestMax: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state = 'SUCCEEDED' AND objective_value IS NOT NULL
+        ORDER BY objective_value DESC, seq ASC LIMIT 1`),
+      insertObservation: db.prepare(`INSERT INTO observations (trial_id, metric_name, step, value, time) VALUES (?, ?, ?, ?, ?)`),
+      metricValues: db.prepare('SELECT value FROM observations WHERE trial_id = ? AND metric_name = ? ORDER BY id'),
+      // Per-metric aggregates (migrations/0005_trial_metrics.sql): one row per trial and metric.
+      upsertMetric: db.prepare(`INSERT INTO trial_metrics (trial_id, metric_name, n, min_value, max_value, latest_value, max_step)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (trial_id, metric_name) DO UPDATE SET n = n + excluded.n, min_value = min(min_value, excluded.min_value),
+          max_value = max(max_value, excluded.max_value), latest_value = excluded.latest_value, max_step = max(max_step, excluded.max_step)`),
+      metricMin: db.prepare('SELECT min_value AS v FROM trial_metrics WHERE trial_id = ? AND metric_name = ?'),
+      metricMax: db.prepare('SELECT max_value AS v FROM trial_metrics WHERE trial_id = ? AND metric_name = ?'),
+      metricLatest: db.prepare('SELECT latest_value AS v FROM trial_metrics WHERE trial_id = ? AND metric_name = ?'),
+      metricSummaries: db.prepare(`SELECT metric_name AS name, min_value AS min, max_value AS max, n AS count, latest_value AS latest
+        FROM trial_metrics WHERE trial_id = ? ORDER BY metric_name`),
+      observationsOf: db.prepare('SELECT metric_name AS metric, step, value, time FROM observations WHERE trial_id = ? ORDER BY id'),
+      deleteObservations: db.prepare('DELETE FROM observations WHERE trial_id = ?'),
+      deleteMetrics: db.prepare('DELETE FROM trial_metrics WHERE trial_id = ?'),
+      maxStep: db.prepare('SELECT max_step AS s FROM trial_metrics WHERE trial_id = ? AND metric_name = ?'),
+      trialState: db.prepare('SELECT state FROM trials WHERE id = ?'),
+      deleteStudyLogs: db.prepare('DELETE FROM observation_logs WHERE trial_name IN (SELECT name FROM trials WHERE study_id = ?)'),
+    };
+    this.trialTransitions = new Map(Object.entries(TRIAL_TRANSITIONS).map(([name, t]) => [name, db.prepare(trialTransitionSql(t.from, t.to))]));
+    this.studyTransitions = new Map(Object.entries(STUDY_TRANSITIONS).map(([name, t]) => [name, db.prepare(studyTransitionSql(t))]));
+  }
+
+  private readonly trialTransitions: Map<string, Database.Statement>;
+  private readonly studyTransitions: Map<string, Database.Statement>;
+
+  /** Opens (creating if needed) the store in a data directory. */
+  static open(dataDir: string): SqliteStore {
+    mkdirSync(dataDir, { recursive: true });
+    return new SqliteStore(join(dataDir, DB_FILE));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ── studies ──────────────────────────────────────────────────────────────
+
+  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local'): StudyRecord {
+    const info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now());
+    return this.getStudy(Number(info.lastInsertRowid))!;
+  }
+
+  listStudiesPage(after: number, limit: number): Page<StudyRecord> {
+    const rows = (this.stmt.studiesPage.all(after, limit + 1) as StudyRow[]).map(toStudy);
+    return page(rows, limit, (s) => s.id);
+  }
+
+  deleteStudy(id: number): boolean {
+    return this.db.transaction(() => {
+      // Katib's observation log is keyed by trial name, not by a foreign key.
+      this.stmt.deleteStudyLogs.run(id);
+      return this.stmt.deleteStudy.run(id).changes === 1; // trials, observations, counts by cascade
+    })();
+  }
+
+  updateBudget(id: number, spec: StudySpec, reopen: boolean): void {
+    this.db.transaction(() => {
+      this.stmt.updateSpec.run(JSON.stringify(spec), id);
+      if (reopen) this.transitionStudy(id, 'reopen');
+    })();
+  }
+
+  getStudy(id: number): StudyRecord | undefined {
+    const row = this.stmt.studyById.get(id) as StudyRow | undefined;
+    return row && toStudy(row);
+  }
+
+  getStudyByName(name: string): StudyRecord | undefined {
+    const row = this.stmt.studyByName.get(name) as StudyRow | undefined;
+    return row && toStudy(row);
+  }
+
+  listStudies(): StudyRecord[] {
+    return (this.stmt.allStudies.all() as StudyRow[]).map(toStudy);
+  }
+
+  transitionStudy(id: number, transition: StudyTransition, reason?: string, message?: string): void {
+    const t = STUDY_TRANSITIONS[transition];
+    checkReason('study', transition, t, reason);
+    const info = this.studyTransitions.get(transition)!.run({ id, reason: reason ?? null, message: message ?? null, now: now() });
+    if (info.changes !== 1) throw new StateConflictError(`study ${id}: cannot ${transition}: not in ${t.from.join('/')}${'fromReasons' in t ? ` (${t.fromReasons.join('/')})` : ''}`);
+  }
+
+  // ── trials ───────────────────────────────────────────────────────────────
+
+  addTrials(studyId: number, assignments: readonly Assignment[], algorithmState?: Record<string, string>): TrialRecord[] {
+    return this.insertTrials(studyId, assignments, algorithmState, (study, seq, a, at) =>
+      this.stmt.insertTrial.run(studyId, seq, trialName(study, seq), JSON.stringify(a), at));
+  }
+
+  addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>): TrialRecord[] {
+    return this.insertTrials(studyId, assignments, algorithmState, (study, seq, a, at) =>
+      this.stmt.insertStartedTrial.run(studyId, seq, trialName(study, seq), JSON.stringify(a), clientRef, at, at));
+  }
+
+  private insertTrials(
+    studyId: number,
+    assignments: readonly Assignment[],
+    algorithmState: Record<string, string> | undefined,
+    insert: (studyName: string, seq: number, a: Assignment, at: string) => Database.RunResult,
+  ): TrialRecord[] {
+    return this.db.transaction(() => {
+      const study = this.stmt.studyById.get(studyId) as StudyRow | undefined;
+      if (!study || isTerminalStudyState(study.state)) return []; // it ended while its algorithm was asked
+      let seq = (this.stmt.nextSeq.get(studyId) as { seq: number }).seq;
+      const ids: number[] = [];
+      for (const a of assignments) {
+        ids.push(Number(insert(study.name, seq, a, now()).lastInsertRowid));
+        seq += 1;
+      }
+      if (algorithmState) this.stmt.setAlgorithmState.run(JSON.stringify(algorithmState), studyId);
+      return ids.map((id) => this.getTrial(id)!);
+    })();
+  }
+
+  trialsOfRuntimeRef(studyId: number, runtimeRef: string): TrialRecord[] {
+    return (this.stmt.trialsOfClient.all(studyId, runtimeRef) as TrialRow[]).map(toTrial);
+  }
+
+  listTrialsPage(studyId: number, after: number, limit: number, state?: TrialState): Page<TrialRecord> {
+    const rows = (state === undefined
+      ? this.stmt.trialsPage.all(studyId, after, limit + 1)
+      : this.stmt.trialsPageByState.all(studyId, after, state, limit + 1)) as TrialRow[];
+    return page(rows.map(toTrial), limit, (t) => t.seq);
+  }
+
+  getTrial(id: number): TrialRecord | undefined {
+    const row = this.stmt.trialById.get(id) as TrialRow | undefined;
+    return row && toTrial(row);
+  }
+
+  getTrialByName(name: string): TrialRecord | undefined {
+    const row = this.stmt.trialByName.get(name) as TrialRow | undefined;
+    return row && toTrial(row);
+  }
+
+  listTrials(studyId: number): TrialRecord[] {
+    return (this.stmt.trialsOfStudy.all(studyId) as TrialRow[]).map(toTrial);
+  }
+
+  activeTrials(studyId: number): TrialRecord[] {
+    return (this.stmt.activeTrials.all(studyId) as TrialRow[]).map(toTrial);
+  }
+
+  trialCounts(studyId: number): TrialCounts {
+    const counts = Object.fromEntries(TRIAL_STATES.map((s) => [s, 0])) as TrialCounts;
+    for (const r of this.stmt.countsByState.all(studyId) as { state: TrialState; n: number }[]) counts[r.state] = r.n;
+    return counts;
+  }
+
+  bestTrial(studyId: number, objective: 'minimize' | 'maximize'): TrialRecord | undefined {
+    const row = (objective === 'minimize' ? this.stmt.bestMin : this.stmt.bestMax).get(studyId) as TrialRow | undefined;
+    return row && toTrial(row);
+  }
+
+  transitionTrial(id: number, transition: TrialTransition, change: TrialChange = {}): TrialRecord {
+    const t = TRIAL_TRANSITIONS[transition];
+    checkReason('trial', transition, t, change.reason);
+    return this.db.transaction(() => {
+      // A requeued trial runs again from its start: its partial metrics go.
+      if (t.to === 'CREATED') this.forgetObservations(id);
+      const info = this.trialTransitions.get(transition)!.run({
+        id, now: now(), reason: change.reason ?? null, message: change.message ?? null,
+        value: change.objectiveValue ?? null, ref: change.runtimeRef ?? null,
+      });
+      if (info.changes !== 1) throw new StateConflictError(`trial ${id}: cannot ${transition}: it is no longer ${t.from.join('/')}`);
+      return this.getTrial(id)!;
+    })();
+  }
+
+  clearObservations(id: number): void {
+    this.db.transaction(() => this.forgetObservations(id))();
+  }
+
+  private forgetObservations(id: number): void {
+    this.stmt.deleteObservations.run(id);
+    this.stmt.deleteMetrics.run(id); // their aggregates (trial_metrics) go with them
+  }
+
+  // ── observations ─────────────────────────────────────────────────────────
+
+  addObservations(batches: readonly { readonly trialId: number; readonly observations: readonly ObservationInput[] }[]): void {
+    if (batches.every((b) => b.observations.length === 0)) return;
+    this.db.transaction(() => {
+      for (const { trialId, observations } of batches) {
+        if (observations.length === 0) continue;
+        this.requireActive(trialId);
+        for (const o of observations) this.stmt.insertObservation.run(trialId, o.metric, o.step, o.value, o.time);
+      }
+      this.upsertMetrics(batches.flatMap(({ trialId, observations }) => observations.map((observation) => ({ trialId, observation }))));
+    })();
+  }
+
+  /** Observations never change an ended trial's metrics after the fact. */
+  private requireActive(trialId: number): void {
+    const row = this.stmt.trialState.get(trialId) as { state: TrialState } | undefined;
+    if (row?.state !== 'CREATED' && row?.state !== 'RUNNING') {
+      throw new StateConflictError(`trial ${trialId}: it has ended (${row?.state ?? 'deleted'}); it takes no more observations`);
+    }
+  }
+
+  /** Folds rows just inserted (in insertion order) into trial_metrics: one upsert per trial and metric. */
+  private upsertMetrics(rows: readonly { trialId: number; observation: ObservationInput }[]): void {
+    const acc = new Map<string, { trialId: number; metric: string; n: number; min: number; max: number; latest: number; maxStep: number }>();
+    for (const { trialId, observation: o } of rows) {
+      const key = `${trialId}\u0000${o.metric}`;
+      const a = acc.get(key);
+      if (!a) {
+        acc.set(key, { trialId, metric: o.metric, n: 1, min: o.value, max: o.value, latest: o.value, maxStep: o.step });
+      } else {
+        a.n += 1;
+        if (o.value < a.min) a.min = o.value;
+        if (o.value > a.max) a.max = o.value;
+        a.latest = o.value;
+        if (o.step > a.maxStep) a.maxStep = o.step;
+      }
+    }
+    for (const a of acc.values()) this.stmt.upsertMetric.run(a.trialId, a.metric, a.n, a.min, a.max, a.latest, a.maxStep);
+  }
+
+  /** The value a strategy picks from a trial's observations of one metric. */
+  strategyValue(trialId: number, metric: string, strategy: MetricStrategy): number | undefined {
+    const stmt = strategy === 'min' ? this.stmt.metricMin : strategy === 'max' ? this.stmt.metricMax : this.stmt.metricLatest;
+    const row = stmt.get(trialId, metric) as { v: number | null } | undefined;
+    return row?.v ?? undefined;
+  }
+
+  /** The highest step recorded for a metric of a trial (0 when none). */
+  maxStep(trialId: number, metric: string): number {
+    return (this.stmt.maxStep.get(trialId, metric) as { s: number } | undefined)?.s ?? 0;
+  }
+
+  metricValues(trialId: number, metric: string): number[] {
+    return (this.stmt.metricValues.all(trialId, metric) as { value: number }[]).map((r) => r.value);
+  }
+
+  metricSummaries(trialId: number): MetricSummary[] {
+    return this.stmt.metricSummaries.all(trialId) as MetricSummary[];
+  }
+
+  observations(trialId: number): ObservationInput[] {
+    return this.stmt.observationsOf.all(trialId) as ObservationInput[];
+  }
+
+  // ── Katib's observation log ──────────────────────────────────────────────
+
+  appendObservationLog(entries: readonly ObservationLogEntry[], observations: readonly { trialId: number; observation: ObservationInput }[]): void {
+    this.db.transaction(() => {
+      for (const e of entries) this.stmt.insertLog.run(e.trialName, e.metricName, e.value, e.time, Date.parse(e.time));
+      for (const id of new Set(observations.map((o) => o.trialId))) this.requireActive(id);
+      for (const o of observations) {
+        const { metric, step, value, time } = o.observation;
+        this.stmt.insertObservation.run(o.trialId, metric, step, value, time);
+      }
+      this.upsertMetrics(observations);
+    })();
+  }
+
+  observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number): ObservationLogEntry[] {
+    return this.stmt.logsOf.all(trialName, metricName ?? null, metricName ?? null, fromMs, toMs) as ObservationLogEntry[];
+  }
+
+  deleteObservationLog(trialName: string): number {
+    return this.stmt.deleteLogs.run(trialName).changes;
+  }
+}
+
+/** One guarded UPDATE per trial transition, shaped by the state it enters. */
+function trialTransitionSql(from: readonly TrialState[], to: TrialState): string {
+  const set = to === 'RUNNING'
+    ? `state = 'RUNNING', runtime_ref = @ref, attempts = attempts + 1, started_at = coalesce(started_at, @now)`
+    : to === 'CREATED'
+      ? `state = 'CREATED', runtime_ref = NULL`
+      : `state = '${to}', reason = @reason, message = @message, objective_value = @value, completed_at = @now`;
+  return `UPDATE trials SET ${set} WHERE id = @id AND state IN (${sqlList(from)})`;
+}
+
+/** Entering RUNNING keeps the first start and clears an end (a reopened study); an end records when. */
+function studyTransitionSql(t: { from: readonly StudyState[]; to: StudyState; fromReasons?: readonly string[] }): string {
+  const set = t.to === 'RUNNING'
+    ? `state = 'RUNNING', reason = NULL, message = NULL, started_at = coalesce(started_at, @now), completed_at = NULL`
+    : `state = '${t.to}', reason = @reason, message = @message, completed_at = @now`;
+  const reasons = t.fromReasons ? ` AND reason IN (${sqlList(t.fromReasons)})` : '';
+  return `UPDATE studies SET ${set} WHERE id = @id AND state IN (${sqlList(t.from)})${reasons}`;
+}
+
+function page<T>(rows: T[], limit: number, cursor: (item: T) => number): Page<T> {
+  if (rows.length <= limit) return { items: rows };
+  const items = rows.slice(0, limit);
+  return { items, next: cursor(items[items.length - 1]!) };
+}
+
+const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+function toStudy(r: StudyRow): StudyRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    spec: JSON.parse(r.spec_json) as StudySpec,
+    specJson: r.spec_json,
+    baseDir: r.base_dir,
+    runtime: r.runtime,
+    state: r.state,
+    ...(r.reason === null ? {} : { reason: r.reason }),
+    ...(r.message === null ? {} : { message: r.message }),
+    seed: r.seed,
+    ...(r.algorithm_state === null ? {} : { algorithmState: JSON.parse(r.algorithm_state) as Record<string, string> }),
+    createdAt: r.created_at,
+    ...(r.started_at === null ? {} : { startedAt: r.started_at }),
+    ...(r.completed_at === null ? {} : { completedAt: r.completed_at }),
+  };
+}
+
+function toTrial(r: TrialRow): TrialRecord {
+  const fields = {
+    reason: opt(r.reason), message: opt(r.message), runtimeRef: opt(r.runtime_ref),
+    objectiveValue: opt(r.objective_value), startedAt: opt(r.started_at), completedAt: opt(r.completed_at),
+  };
+  return {
+    id: r.id,
+    studyId: r.study_id,
+    seq: r.seq,
+    name: r.name,
+    assignment: JSON.parse(r.assignment_json) as Assignment,
+    state: r.state,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+  };
+}
