@@ -127,10 +127,26 @@ test('validateMetricsFormat', () => {
   assert.equal(validateMetricsFormat(DEFAULT_METRICS_FORMAT), undefined);
   assert.equal(validateMetricsFormat(String.raw`{metricName: ([\w|-]+), metricValue: ((-?\d+)(\.\d+)?)}`), undefined);
   assert.equal(validateMetricsFormat('(?P<n>\\w+)=(\\d+)'), undefined);
-  assert.match(validateMetricsFormat('([a-z]+=(\\d+)') ?? '', /does not compile/);
+  assert.match(validateMetricsFormat('([a-z]+=(\\d+)') ?? '', /is not an RE2 regular expression \(the dialect of Katib's Go collector\): missing \)/);
+  // JavaScript-only syntax is refused, as Katib's Go collector refuses it.
+  assert.match(validateMetricsFormat('(\\w+)=(\\d+)\\1') ?? '', /is not an RE2 regular expression.*invalid escape/);
+  assert.match(validateMetricsFormat('(\\w+)(?==)=(\\d+)') ?? '', /is not an RE2 regular expression.*invalid perl operator/);
+  assert.match(validateMetricsFormat(`(a)(b)${'x'.repeat(5000)}`) ?? '', /at most 4096 characters/);
   assert.match(validateMetricsFormat('(\\w+)=\\d+') ?? '', /1 capture group/);
   assert.match(validateMetricsFormat('\\w+=\\d+') ?? '', /0 capture group/);
   assert.match(validateMetricsFormat('(?:\\w+)=(\\d+)') ?? '', /1 capture group/);
+});
+
+test('TEXT: a user regex that backtracks exponentially elsewhere runs in linear time (RE2)', () => {
+  // On a backtracking engine, (a+)+= against a long run of a's without '=' takes minutes.
+  const p = text(['loss'], ['(loss)((a+)+)=']);
+  const line = `loss ${'a'.repeat(30_000)}!`;
+  const started = performance.now();
+  assert.deepEqual(p.parseLine(line), []);
+  const ms = performance.now() - started;
+  assert.ok(ms < 500, `parsing took ${ms.toFixed(0)} ms`);
+  // And it still finds what it should.
+  assert.deepEqual(pairs(text(['loss'], ['(loss)=(\\d+)']).parseLine('epoch=1 loss=3')), [['loss', 3]]);
 });
 
 // ---- JSON ----

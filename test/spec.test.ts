@@ -673,7 +673,7 @@ const REJECTED: readonly Rejection[] = [
     name: 'metrics regex that does not compile',
     study: mutate((s) => { s.spec.metricsCollectorSpec = { source: { filter: { metricsFormat: ['([\\w-]+=(\\d+)'] } } }; }),
     field: 'spec.metricsCollectorSpec.source.filter.metricsFormat[0]',
-    reason: /does not compile/,
+    reason: /is not an RE2 regular expression/,
   },
   {
     name: 'metrics regex with fewer than two groups',
@@ -725,6 +725,22 @@ const REJECTED: readonly Rejection[] = [
     reason: /^not valid YAML or JSON at line 2, /,
   },
   { name: 'empty text', study: '# nothing but a comment\n', field: '', reason: /the study is empty/ },
+
+  // bounds (src/model/limits.ts)
+  { name: 'maxTrialCount beyond the limit', study: mutate((s) => { s.spec.maxTrialCount = 3e9; }), field: 'spec.maxTrialCount', reason: /must be at most 1000000 \(got 3000000000\)/ },
+  { name: 'parallelTrialCount beyond the limit', study: mutate((s) => { s.spec.maxTrialCount = 50_000; s.spec.parallelTrialCount = 20_000; }), field: 'spec.parallelTrialCount', reason: /must be at most 1000 \(got 20000\)/ },
+  { name: 'maxFailedTrialCount beyond the limit', study: mutate((s) => { delete s.spec.maxTrialCount; s.spec.maxFailedTrialCount = '1e20'; }), field: 'spec.maxFailedTrialCount', reason: /must be at most 1000000/ },
+  { name: 'a double range at the edges of the float range', study: mutate((s) => { s.spec.parameters[0] = { name: 'learning_rate', parameterType: 'double', feasibleSpace: { min: -1.7e308, max: 1.7e308 } }; }), field: 'spec.parameters[0].feasibleSpace.min', reason: /must be within ±1e\+300 \(got -1\.7e\+308\)/ },
+  { name: 'an int bound beyond the safe integers', study: mutate((s) => { s.spec.parameters[1].feasibleSpace.max = '1e17'; }), field: 'spec.parameters[1].feasibleSpace.max', reason: /must be within ±9007199254740991 for int parameters/ },
+  { name: 'too many parameters', study: mutate((s) => { s.spec.parameters = Array.from({ length: 101 }, (_, i) => ({ name: `p${i}`, parameterType: 'int', feasibleSpace: { min: 0, max: 1 } })); }), field: 'spec.parameters', reason: /must have at most 100 items \(got 101\)/ },
+  { name: 'a categorical list beyond the limit', study: mutate((s) => { s.spec.parameters[1] = { name: 'hidden_layers', parameterType: 'categorical', feasibleSpace: { list: Array.from({ length: 10_001 }, (_, i) => `v${i}`) } }; }), field: 'spec.parameters[1].feasibleSpace.list', reason: /must have at most 10000 items/ },
+  { name: 'a metric name of 1 MB', study: mutate((s) => { s.spec.objective.objectiveMetricName = 'm'.repeat(1 << 20); }), field: 'spec.objective.objectiveMetricName', reason: /must be at most 253 characters \(got 1048576\)/ },
+  { name: 'a metric name with surrounding white space', study: mutate((s) => { s.spec.objective.objectiveMetricName = ' accuracy'; }), field: 'spec.objective.objectiveMetricName', reason: /must not start or end with white space/ },
+  { name: 'a namespace that is not a Kubernetes name', study: mutate((s) => { s.metadata.namespace = 'Team A'; }), field: 'metadata.namespace', reason: /must be a Kubernetes namespace name/ },
+  { name: 'too many metrics regexes', study: mutate((s) => { s.spec.metricsCollectorSpec = { source: { filter: { metricsFormat: Array.from({ length: 17 }, () => '(\\w+)=(\\d+)') } } }; }), field: 'spec.metricsCollectorSpec.source.filter.metricsFormat', reason: /must have at most 16 items/ },
+  { name: 'a document nested 100 levels deep', study: mutate((s) => { let deep: Doc = {}; for (let i = 0; i < 100; i++) deep = { x: deep }; withJob(s); s.spec.trialTemplate.trialSpec.metadata = { labels: deep }; }), field: '', reason: /is nested more than 64 levels deep/ },
+  { name: 'YAML text that expands aliases too often', study: `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`, field: '', reason: /the YAML uses aliases too often \(at most 100 expansions\)/ },
+  { name: 'YAML text nested a hundred thousand levels deep', study: `${'['.repeat(100_000)}${']'.repeat(100_000)}`, field: '', reason: /nested/ },
   { name: 'text that is not a mapping', study: '- just\n- a list\n', field: '', reason: /must be an object \(got a list\)/ },
 ];
 

@@ -1,5 +1,7 @@
 // Parses one line of trial output into metric observations, in Katib's TEXT or JSON format.
 
+import { RE2, type RE2ExecArray } from 're2-wasm';
+import { excerpt, LIMITS } from '../model/limits.js';
 import { DEFAULT_METRICS_FORMAT } from '../spec/types.js';
 
 export interface ParsedObservation {
@@ -15,9 +17,9 @@ export interface MetricsLineParser {
 }
 
 /**
- * User regexes run on a backtracking engine, where an unanchored pattern such as
- * `(\w+)\s*=…` costs O(n²) on a long word run. Searching only a line's first 4 KiB
- * bounds that cost; metrics lines are short, so nothing real is lost.
+ * User regexes run on RE2 (linear in the text, and the dialect Katib's metricsFormat is written
+ * in: Go's regexp is RE2). Each call crosses into WebAssembly, so only a line's first 4 KiB are
+ * searched; metrics lines are short, so nothing real is lost.
  */
 export const USER_REGEX_SEARCH_CHARS = 4096;
 
@@ -31,15 +33,19 @@ export function isRfc3339(text: string): boolean {
 
 /** Why a `metricsFormat` regex is unusable, or undefined when it is fine. */
 export function validateMetricsFormat(regex: string): string | undefined {
-  let compiled: RegExp;
+  if (regex.length > LIMITS.maxRegexLength) return `metrics format must be at most ${LIMITS.maxRegexLength} characters (got ${regex.length})`;
   try {
-    compiled = compileUserRegex(regex);
+    compileUserRegex(regex);
   } catch (err) {
-    return `metrics format ${JSON.stringify(regex)} does not compile: ${(err as Error).message}`;
+    // re2-wasm says "Invalid regular expression: /<source>/<flags>: <why>".
+    const message = (err as Error).message;
+    const prefix = `Invalid regular expression: /${regex}/${USER_REGEX_FLAGS}: `;
+    const why = message.startsWith(prefix) ? message.slice(prefix.length) : message;
+    return `metrics format ${JSON.stringify(excerpt(regex))} is not an RE2 regular expression (the dialect of Katib's Go collector): ${why}`;
   }
-  const groups = countCaptureGroups(compiled);
+  const groups = countCaptureGroups(regex);
   if (groups < 2) {
-    return `metrics format ${JSON.stringify(regex)} has ${groups} capture group(s); it needs two (metric name, value)`;
+    return `metrics format ${JSON.stringify(excerpt(regex))} has ${groups} capture group(s); it needs two (metric name, value)`;
   }
   return undefined;
 }
@@ -98,9 +104,11 @@ function createMatcher(source: string): PairMatcher {
   return (line) => userRegexPairs(regex, line.slice(0, USER_REGEX_SEARCH_CHARS));
 }
 
-function* userRegexPairs(regex: RegExp, text: string): Iterable<readonly [string, string]> {
-  // matchAll clones the regex (no shared lastIndex) and steps past empty matches.
-  for (const m of text.matchAll(regex)) {
+function* userRegexPairs(regex: RE2, text: string): Iterable<readonly [string, string]> {
+  regex.lastIndex = 0;
+  let m: RE2ExecArray | null;
+  while ((m = regex.exec(text)) !== null) {
+    if (m[0] === '') regex.lastIndex += 1; // step past an empty match
     const [, name, value] = m;
     if (name !== undefined && value !== undefined) yield [name, value];
   }
@@ -193,12 +201,13 @@ function withOptional(
   return { ...o, ...(step !== undefined && { step }), ...(time !== undefined && { time }) };
 }
 
-/** Katib's regexes are Go (RE2) syntax; `(?P<name>…)` is the one common form JS lacks. */
-function compileUserRegex(source: string): RegExp {
-  return new RegExp(source.replaceAll('(?P<', '(?<'), 'g');
+/** Katib's regexes are Go (RE2) syntax, compiled by RE2 itself (re2-wasm needs its unicode flag). */
+const USER_REGEX_FLAGS = 'gu';
+function compileUserRegex(source: string): RE2 {
+  return new RE2(source, USER_REGEX_FLAGS);
 }
 
 /** An alternation with the empty string always matches, exposing every group slot. */
-function countCaptureGroups(regex: RegExp): number {
-  return (new RegExp(`${regex.source}|`).exec('')?.length ?? 1) - 1;
+function countCaptureGroups(source: string): number {
+  return (new RE2(`(?:${source})|`, 'u').exec('')?.length ?? 1) - 1;
 }

@@ -37,6 +37,11 @@ export const LIMITS = {
   maxListItems: 10_000,
   /** Additional metrics, algorithm settings, trialParameters, metricsFormat regexes. */
   maxListEntries: 1000,
+  /** A metricsFormat regex, and how many a study may give (each runs on every metrics line). */
+  maxRegexLength: 4096,
+  maxMetricsFormats: 16,
+  /** Levels of nesting in a study document (a trialSpec is a Kubernetes object: a dozen is plenty). */
+  maxDocumentDepth: 64,
   /** YAML aliases in a study text (each one expands; many of them would make a small text huge). */
   maxYamlAliases: 100,
   /** |min| and |max| of a range (so that max − min and every transform of it stay finite). */

@@ -1,5 +1,6 @@
 // `spec.parameters[]`: Katib's search-space format, with the checks Katib forgets
 // (min < max, positive log bounds, positive steps, non-empty unique lists, unique names).
+import { LIMITS } from '../model/limits.js';
 import { SpecError } from './errors.js';
 import * as read from './read.js';
 import type { Distribution, ParameterSpec } from './types.js';
@@ -8,7 +9,7 @@ const PARAMETER_TYPES = ['double', 'int', 'discrete', 'categorical'] as const;
 const DISTRIBUTIONS: readonly Distribution[] = ['uniform', 'logUniform', 'normal', 'logNormal'];
 
 export function readParameters(v: unknown, path: string): ParameterSpec[] {
-  const items = read.list(v, path);
+  const items = read.list(v, path, LIMITS.maxParameters);
   if (items.length === 0) throw new SpecError(path, 'must list at least one parameter');
   const seen = new Set<string>();
   return items.map((item, i) => {
@@ -22,7 +23,7 @@ export function readParameters(v: unknown, path: string): ParameterSpec[] {
 function readParameter(v: unknown, path: string): ParameterSpec {
   const o = read.object(v, path);
   read.noUnknownKeys(o, path, ['name', 'parameterType', 'feasibleSpace']);
-  const name = read.string(o['name'], `${path}.name`);
+  const name = read.identifier(o['name'], `${path}.name`);
   const parameterType = read.oneOf(o['parameterType'], `${path}.parameterType`, PARAMETER_TYPES);
   const fsPath = `${path}.feasibleSpace`;
   const fs = read.object(o['feasibleSpace'], fsPath);
@@ -30,12 +31,8 @@ function readParameter(v: unknown, path: string): ParameterSpec {
 
   if (parameterType === 'double' || parameterType === 'int') {
     if (fs['list'] !== undefined) throw new SpecError(`${fsPath}.list`, `not allowed for ${parameterType} parameters (use min and max)`);
-    const min = read.number(fs['min'], `${fsPath}.min`);
-    const max = read.number(fs['max'], `${fsPath}.max`);
-    if (parameterType === 'int') {
-      if (!Number.isInteger(min)) throw new SpecError(`${fsPath}.min`, `must be an integer for int parameters (got ${min})`);
-      if (!Number.isInteger(max)) throw new SpecError(`${fsPath}.max`, `must be an integer for int parameters (got ${max})`);
-    }
+    const min = bound(fs['min'], `${fsPath}.min`, parameterType);
+    const max = bound(fs['max'], `${fsPath}.max`, parameterType);
     if (min >= max) throw new SpecError(`${fsPath}.min`, `must be below max (got ${min} >= ${max})`);
     const step = read.optionalNumber(fs['step'], `${fsPath}.step`);
     if (step !== undefined) {
@@ -58,7 +55,7 @@ function readParameter(v: unknown, path: string): ParameterSpec {
   if (fs['distribution'] !== undefined && fs['distribution'] !== '') {
     throw new SpecError(`${fsPath}.distribution`, `not allowed for ${parameterType} parameters`);
   }
-  const raw = read.list(fs['list'], `${fsPath}.list`);
+  const raw = read.list(fs['list'], `${fsPath}.list`, LIMITS.maxListItems);
   if (raw.length === 0) throw new SpecError(`${fsPath}.list`, 'must not be empty');
   if (parameterType === 'discrete') {
     const values = raw.map((x, i) => read.number(x, `${fsPath}.list[${i}]`));
@@ -71,6 +68,18 @@ function readParameter(v: unknown, path: string): ParameterSpec {
   });
   rejectDuplicates(values, `${fsPath}.list`);
   return { name, parameterType, list: values };
+}
+
+/** A range's bound: finite, within ±maxRangeMagnitude (so max − min stays finite), an exact integer for int. */
+function bound(v: unknown, path: string, type: 'double' | 'int'): number {
+  const n = read.number(v, path);
+  if (type === 'int') {
+    if (!Number.isInteger(n)) throw new SpecError(path, `must be an integer for int parameters (got ${n})`);
+    if (!Number.isSafeInteger(n)) throw new SpecError(path, `must be within ±${Number.MAX_SAFE_INTEGER} for int parameters (got ${n})`);
+  } else if (Math.abs(n) > LIMITS.maxRangeMagnitude) {
+    throw new SpecError(path, `must be within ±${LIMITS.maxRangeMagnitude} (got ${n})`);
+  }
+  return n;
 }
 
 function rejectDuplicates<T>(values: readonly T[], path: string): void {

@@ -1,6 +1,8 @@
 // Reads a study in Katib's Experiment format (YAML or JSON), applies Katib's defaults and
 // validates it. Every rejection is a SpecError naming the field path and the reason.
 import { LineCounter, parseDocument } from 'yaml';
+import { excerpt } from '../model/limits.js';
+import { LIMITS } from '../model/limits.js';
 import { validateAlgorithm } from './algorithm.js';
 import { validateMetricsFormat } from '../metrics/parse.js';
 import { SpecError } from './errors.js';
@@ -21,6 +23,7 @@ import {
 // Katib's name rule (#2468): the name becomes part of Kubernetes object names.
 const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const MAX_NAME_LENGTH = 40;
+const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Katib requires a name; Sibyl defaults to its best general-purpose algorithm.
 const DEFAULT_ALGORITHM = 'bayesianoptimization';
 
@@ -28,18 +31,31 @@ const DEFAULT_ALGORITHM = 'bayesianoptimization';
 export function parseStudyText(text: string): StudySpec {
   // With prettyErrors off, yaml leaves error.linePos unset: the LineCounter supplies the position.
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
-  const error = doc.errors[0];
-  if (error) {
-    const at = lineCounter.linePos(error.pos[0]);
-    const where = ` at line ${at.line}, column ${at.col}`;
-    throw new SpecError('', `not valid YAML or JSON${where}: ${error.message.split('\n')[0]}`);
+  if (text.length > LIMITS.maxBodyBytes) throw new SpecError('', `the study text must be at most ${LIMITS.maxBodyBytes} characters (got ${text.length})`);
+  let document: unknown;
+  try {
+    const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
+    const error = doc.errors[0];
+    if (error) {
+      if (/call stack/i.test(error.message)) throw new SpecError('', `the YAML is nested too deeply (at most ${LIMITS.maxDocumentDepth} levels)`);
+      const at = lineCounter.linePos(error.pos[0]);
+      const where = ` at line ${at.line}, column ${at.col}`;
+      throw new SpecError('', `not valid YAML or JSON${where}: ${excerpt(error.message.split('\n')[0] ?? '', 200)}`);
+    }
+    document = doc.toJS({ maxAliasCount: LIMITS.maxYamlAliases });
+  } catch (err) {
+    if (err instanceof SpecError) throw err;
+    // yaml refuses alias bombs with a ReferenceError; a text nested a million levels deep overflows its parser.
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) throw new SpecError('', `the YAML uses aliases too often (at most ${LIMITS.maxYamlAliases} expansions)`);
+    if (err instanceof RangeError) throw new SpecError('', `the YAML is nested too deeply (at most ${LIMITS.maxDocumentDepth} levels)`);
+    throw err;
   }
-  return parseStudyDocument(doc.toJS({ maxAliasCount: 100 }));
+  return parseStudyDocument(document);
 }
 
 export function parseStudyDocument(input: unknown): StudySpec {
   if (input === undefined || input === null) throw new SpecError('', 'the study is empty (expected a Katib Experiment)');
+  read.checkDepth(input, '');
   const doc = read.object(input, '');
   read.noUnknownKeys(doc, '', ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
   if (doc['apiVersion'] !== undefined && doc['apiVersion'] !== 'kubeflow.org/v1beta1') {
@@ -54,7 +70,8 @@ export function parseStudyDocument(input: unknown): StudySpec {
   if (!NAME_PATTERN.test(name)) {
     throw new SpecError('metadata.name', `must be lower-case letters, digits and '-', starting with a letter and not ending with '-' (got ${read.describe(name)})`);
   }
-  const namespace = read.optionalString(metadata['namespace'], 'metadata.namespace') ?? 'default';
+  const namespace = read.optionalString(metadata['namespace'], 'metadata.namespace', 63) ?? 'default';
+  if (!NAMESPACE_PATTERN.test(namespace)) throw new SpecError('metadata.namespace', `must be a Kubernetes namespace name: lower-case letters, digits and '-' (got ${read.describe(namespace)})`);
 
   const s = read.object(doc['spec'], 'spec');
   read.noUnknownKeys(s, 'spec', [
@@ -96,12 +113,12 @@ function readObjective(v: unknown, path: string): ObjectiveSpec {
   const o = read.object(v, path);
   read.noUnknownKeys(o, path, ['type', 'goal', 'objectiveMetricName', 'additionalMetricNames', 'metricStrategies']);
   const type = read.oneOf(o['type'], `${path}.type`, ['minimize', 'maximize'] as const);
-  const objectiveMetricName = read.string(o['objectiveMetricName'], `${path}.objectiveMetricName`);
+  const objectiveMetricName = read.identifier(o['objectiveMetricName'], `${path}.objectiveMetricName`);
   const goal = read.optionalNumber(o['goal'], `${path}.goal`);
   const additional = o['additionalMetricNames'] === undefined ? [] : read.list(o['additionalMetricNames'], `${path}.additionalMetricNames`);
   const additionalMetricNames = additional.map((x, i) => {
     const p = `${path}.additionalMetricNames[${i}]`;
-    const n = read.string(x, p);
+    const n = read.identifier(x, p);
     if (n === objectiveMetricName) throw new SpecError(p, `must not repeat the objective metric "${n}"`);
     if (additional.indexOf(x) !== i) throw new SpecError(p, `duplicate metric name "${n}"`);
     return n;
@@ -115,7 +132,7 @@ function readObjective(v: unknown, path: string): ObjectiveSpec {
     const p = `${path}.metricStrategies[${i}]`;
     const so = read.object(x, p);
     read.noUnknownKeys(so, p, ['name', 'value']);
-    const n = read.string(so['name'], `${p}.name`);
+    const n = read.identifier(so['name'], `${p}.name`);
     if (!metricNames.includes(n)) throw new SpecError(`${p}.name`, `names no metric of this study (metrics: ${metricNames.join(', ')})`);
     if (given.has(n)) throw new SpecError(`${p}.name`, `duplicate strategy for "${n}"`);
     given.set(n, read.oneOf(so['value'], `${p}.value`, ['min', 'max', 'latest'] as const));
@@ -133,20 +150,21 @@ function readAlgorithm(v: unknown, path: string): AlgorithmSpec {
   const o = read.optionalObject(v, path);
   if (!o) return { algorithmName: DEFAULT_ALGORITHM, algorithmSettings: [] };
   read.noUnknownKeys(o, path, ['algorithmName', 'algorithmSettings']);
-  const algorithmName = read.string(o['algorithmName'], `${path}.algorithmName`);
+  const algorithmName = read.identifier(o['algorithmName'], `${path}.algorithmName`);
   const raw = o['algorithmSettings'] === undefined || o['algorithmSettings'] === null ? [] : read.list(o['algorithmSettings'], `${path}.algorithmSettings`);
   const seen = new Set<string>();
   const algorithmSettings = raw.map((x, i) => {
     const p = `${path}.algorithmSettings[${i}]`;
     const so = read.object(x, p);
     read.noUnknownKeys(so, p, ['name', 'value']);
-    const name = read.string(so['name'], `${p}.name`);
+    const name = read.identifier(so['name'], `${p}.name`);
     if (seen.has(name)) throw new SpecError(`${p}.name`, `duplicate setting "${name}"`);
     seen.add(name);
     const value = so['value'];
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw new SpecError(`${p}.value`, `must be a string (got ${read.describe(value)})`);
     }
+    if (String(value).length > LIMITS.maxIdentifierLength) throw new SpecError(`${p}.value`, `must be at most ${LIMITS.maxIdentifierLength} characters (got ${String(value).length})`);
     return { name, value: String(value) };
   });
   return { algorithmName, algorithmSettings };
@@ -154,10 +172,10 @@ function readAlgorithm(v: unknown, path: string): AlgorithmSpec {
 
 /** Reads and checks the three budgets Katib lets users edit (also used for budget updates). */
 export function readBudgets(s: read.Doc) {
-  const maxTrialCount = read.optionalInteger(s['maxTrialCount'], 'spec.maxTrialCount', 1);
+  const maxTrialCount = read.optionalInteger(s['maxTrialCount'], 'spec.maxTrialCount', 1, LIMITS.maxTrialCount);
   // Katib's default of 3, but never above a smaller trial budget the user did set.
-  const parallelTrialCount = read.optionalInteger(s['parallelTrialCount'], 'spec.parallelTrialCount', 1) ?? Math.min(3, maxTrialCount ?? 3);
-  const maxFailedTrialCount = read.optionalInteger(s['maxFailedTrialCount'], 'spec.maxFailedTrialCount', 0);
+  const parallelTrialCount = read.optionalInteger(s['parallelTrialCount'], 'spec.parallelTrialCount', 1, LIMITS.maxParallelTrialCount) ?? Math.min(3, maxTrialCount ?? 3);
+  const maxFailedTrialCount = read.optionalInteger(s['maxFailedTrialCount'], 'spec.maxFailedTrialCount', 0, LIMITS.maxTrialCount);
   if (maxTrialCount !== undefined) {
     if (parallelTrialCount > maxTrialCount) {
       throw new SpecError('spec.parallelTrialCount', `must not exceed maxTrialCount (got ${parallelTrialCount} > ${maxTrialCount})`);
@@ -189,7 +207,7 @@ function readTrialTemplate(v: unknown, path: string, parameters: readonly Parame
       if (md?.[key] !== undefined) throw new SpecError(`${path}.trialSpec.metadata.${key}`, 'must be omitted: Sibyl sets it for each trial');
     }
   }
-  const primaryContainerName = read.optionalString(o['primaryContainerName'], `${path}.primaryContainerName`);
+  const primaryContainerName = read.optionalString(o['primaryContainerName'], `${path}.primaryContainerName`, LIMITS.maxIdentifierLength);
   if (trialSpec && primaryContainerName === undefined) throw new SpecError(`${path}.primaryContainerName`, 'is required with a trialSpec');
 
   const trialParameters = readTrialParameters(o['trialParameters'], `${path}.trialParameters`, parameters);
@@ -224,11 +242,11 @@ function readTrialParameters(v: unknown, path: string, parameters: readonly Para
     const p = `${path}[${i}]`;
     const o = read.object(x, p);
     read.noUnknownKeys(o, p, ['name', 'description', 'reference']);
-    const name = read.string(o['name'], `${p}.name`);
+    const name = read.identifier(o['name'], `${p}.name`);
     if (/[{}]/.test(name)) throw new SpecError(`${p}.name`, `must not contain '{' or '}' (got "${name}")`);
     if (names.has(name)) throw new SpecError(`${p}.name`, `duplicate trialParameter name "${name}"`);
     names.add(name);
-    const reference = read.string(o['reference'], `${p}.reference`);
+    const reference = read.string(o['reference'], `${p}.reference`, LIMITS.maxIdentifierLength);
     if (references.has(reference)) throw new SpecError(`${p}.reference`, `"${reference}" is referenced by another trialParameter already`);
     references.add(reference);
     const meta = parseMetaReference(reference);
@@ -283,7 +301,7 @@ function readMetricsCollector(v: unknown, path: string): MetricsCollectorSpec {
   }
   const filter = read.optionalObject(source?.['filter'], `${path}.source.filter`);
   if (filter && format === 'JSON') throw new SpecError(`${path}.source.filter`, 'not allowed with the JSON format');
-  const regexes = filter?.['metricsFormat'] === undefined ? [] : read.list(filter['metricsFormat'], `${path}.source.filter.metricsFormat`);
+  const regexes = filter?.['metricsFormat'] === undefined ? [] : read.list(filter['metricsFormat'], `${path}.source.filter.metricsFormat`, LIMITS.maxMetricsFormats);
   const metricsFormat = regexes.map((x, i) => {
     const p = `${path}.source.filter.metricsFormat[${i}]`;
     const regex = read.string(x, p);
