@@ -2,7 +2,7 @@
 // The `sibyl` command. Exit codes: 0 success, 1 the study failed, 2 invalid spec or usage.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { SpecError } from '../spec/errors.js';
 import { DataDirBusyError, lockDataDir } from '../store/lock.js';
 import { type Store, RUNTIME_KINDS, type RuntimeKind } from '../store/store.js';
@@ -10,7 +10,7 @@ import { studyShape, trialShape, type StudyShape, type TrialShape } from '../ser
 import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args.js';
 import { RemoteClient, RemoteError } from './remote.js';
 import { bestText, studiesTable, trialsTable } from './report.js';
-import { runStudy } from './run.js';
+import { readStudyText, runStudy } from './run.js';
 import { SqliteStore } from '../store/sqlite.js';
 
 const USAGE = `Usage: sibyl <command> [options]
@@ -45,13 +45,21 @@ serve options (flags first, then environment):
   --runtime <kind>       $SIBYL_RUNTIME, default local: runtime of studies created without one
                          (local, kubernetes or external; the server launches with local or kubernetes)
   --token <secret>       $SIBYL_TOKEN: every call but health needs "Authorization: Bearer <secret>"
+  --allowed-hosts <list> $SIBYL_ALLOWED_HOSTS: Host names the HTTP server answers, comma-separated
+                         (default: localhost, 127.0.0.1, ::1 and the --host address; *.example.com
+                         for subdomains, * for any)
+  --tls-cert <file>      $SIBYL_TLS_CERT, with --tls-key / $SIBYL_TLS_KEY: HTTPS and gRPC over TLS (PEM)
+  --algorithm-timeout <s> $SIBYL_ALGORITHM_TIMEOUT: time limit of one suggestion, seconds (default 60)
   --leader-elect         $SIBYL_LEADER_ELECTION=true: only the holder of the Lease $SIBYL_LEASE_NAME
                          (default sibyl-leader) in $SIBYL_NAMESPACE (default $POD_NAMESPACE or the
                          pod's namespace) schedules and launches; exits 1 when it loses the Lease
 `;
 
 const BOOLEAN_FLAGS = ['json', 'help', 'leader-elect'];
-const VALUE_FLAGS = ['data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url'];
+const VALUE_FLAGS = [
+  'data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url',
+  'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout',
+];
 
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, BOOLEAN_FLAGS, VALUE_FLAGS);
@@ -83,7 +91,13 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'submit': {
       const file = single(rest, 'submit <study.yaml> --server <url>');
       if (!server) throw new UsageError('submit needs --server <url>');
-      const study = await new RemoteClient(server).createStudy(readText(file), stringFlag(args, 'runtime'));
+      const client = new RemoteClient(server);
+      const runtime = stringFlag(args, 'runtime');
+      // A server on this machine runs a local study's commands from the study file's folder, as `sibyl run` does.
+      const study = await client.createStudy(readStudyText(file), {
+        ...(runtime ? { runtime } : {}),
+        ...(client.isLocal ? { workingDir: dirname(resolve(file)) } : {}),
+      });
       print(args, study, () => `Study ${study.name} ${study.state} on ${server}`);
       return 0;
     }
@@ -164,8 +178,18 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
   };
   const runtime = stringFlag(args, 'runtime') ?? env['SIBYL_RUNTIME'] ?? 'local';
   if (!(RUNTIME_KINDS as readonly string[]).includes(runtime)) throw new UsageError(`--runtime must be one of ${RUNTIME_KINDS.join(', ')} (got ${JSON.stringify(runtime)})`);
-  const token = stringFlag(args, 'token') ?? env['SIBYL_TOKEN'];
+  // An empty variable is an unset one; an empty --token, or white space in either, is refused.
+  const token = stringFlag(args, 'token') ?? (env['SIBYL_TOKEN'] === '' ? undefined : env['SIBYL_TOKEN']);
   const host = stringFlag(args, 'host') ?? env['SIBYL_HOST'] ?? '127.0.0.1';
+  const setting = (flag: string, envName: string) => {
+    const v = stringFlag(args, flag) ?? env[envName];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const timeout = setting('algorithm-timeout', 'SIBYL_ALGORITHM_TIMEOUT');
+  if (timeout !== undefined && !(Number(timeout) >= 1 && Number(timeout) <= 86_400)) {
+    throw new UsageError(`--algorithm-timeout must be a number of seconds from 1 to 86400 (got ${JSON.stringify(timeout)})`);
+  }
+  const [allowedHosts, tlsCert, tlsKey] = [setting('allowed-hosts', 'SIBYL_ALLOWED_HOSTS'), setting('tls-cert', 'SIBYL_TLS_CERT'), setting('tls-key', 'SIBYL_TLS_KEY')];
   const leaderElection = args.flags.has('leader-elect') || env['SIBYL_LEADER_ELECTION'] === 'true' ? leaderElectionConfig() : undefined;
   // Loaded only here: the servers' libraries would slow down every other command.
   const { startServer } = await import('../server/app.js');
@@ -175,13 +199,17 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
     grpcPort: port('grpc-port', 'SIBYL_GRPC_PORT', 6789),
     httpPort: port('http-port', 'SIBYL_HTTP_PORT', 8080),
     runtime: runtime as RuntimeKind,
-    ...(token ? { token } : {}),
+    ...(token !== undefined ? { token } : {}),
+    ...(allowedHosts ? { allowedHosts } : {}),
+    ...(tlsCert ? { tlsCert } : {}),
+    ...(tlsKey ? { tlsKey } : {}),
+    ...(timeout ? { algorithmTimeoutMs: Number(timeout) * 1000 } : {}),
     ...(stringFlag(args, 'kubeconfig') ? { kubeconfig: stringFlag(args, 'kubeconfig')! } : {}),
     ...(leaderElection ? { leaderElection } : {}),
     log: (m) => process.stderr.write(`sibyl: ${m}\n`),
   });
   const shown = host.includes(':') ? `[${host}]` : host;
-  process.stdout.write(`sibyl: serving gRPC on ${shown}:${running.grpcPort} and HTTP on http://${shown}:${running.httpPort} (data in ${dataDir})\n`);
+  process.stdout.write(`sibyl: serving gRPC${tlsCert ? ' (TLS)' : ''} on ${shown}:${running.grpcPort} and ${tlsCert ? 'HTTPS on https' : 'HTTP on http'}://${shown}:${running.httpPort} (data in ${dataDir})\n`);
   return await new Promise<number>((done) => {
     const stop = (signal: NodeJS.Signals) => {
       process.stderr.write(`sibyl: ${signal}: shutting down\n`);
@@ -231,13 +259,6 @@ async function withStore(dataDir: string, fn: (store: Store) => number | Promise
   }
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
 
 function print(args: ParsedArgs, json: unknown, text: () => string): void {
   process.stdout.write(args.flags.has('json') ? `${JSON.stringify(json, null, 2)}\n` : `${text()}\n`);

@@ -2,6 +2,8 @@
 import type { StudyShape, TrialShape } from '../service/shapes.js';
 import { UsageError } from './args.js';
 
+const isLoopbackHost = (h: string) => h === 'localhost' || h === '[::1]' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+
 export class RemoteError extends Error {
   override name = 'RemoteError';
   constructor(readonly status: number, message: string) {
@@ -34,7 +36,12 @@ export class RemoteClient {
       throw new RemoteError(0, `cannot reach ${this.base}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
     }
     const text = await res.text();
-    const json = text ? JSON.parse(text) : undefined;
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new RemoteError(res.status, `${this.base} answered HTTP ${res.status} with something that is not JSON: is it a Sibyl server?`);
+    }
     if (!res.ok) {
       const e = (json as { error?: { message?: string; field?: string | null } } | undefined)?.error;
       throw new RemoteError(res.status, e ? `${e.field ? `${e.field}: ` : ''}${e.message}` : `HTTP ${res.status}`);
@@ -70,7 +77,13 @@ export class RemoteClient {
     return this.call('GET', `/trials/${encodeURIComponent(name)}`);
   }
 
-  createStudy(specText: string, runtime?: string): Promise<StudyShape> {
-    return this.call('POST', '/studies', { specText, ...(runtime ? { runtime } : {}) });
+  /** `workingDir`: where a local study's commands run on the server (the study file's folder, when the server is this machine). */
+  createStudy(specText: string, options: { runtime?: string; workingDir?: string } = {}): Promise<StudyShape> {
+    return this.call('POST', '/studies', { specText, ...options });
+  }
+
+  /** Whether the server runs on this machine (a loopback address), so that it sees this machine's folders. */
+  get isLocal(): boolean {
+    return isLoopbackHost(new URL(this.base).hostname);
   }
 }

@@ -1,14 +1,12 @@
 // `sibyl run <study.yaml>`: runs one study in-process to its end, resuming an unfinished
 // study of the same name in the same data directory.
-import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { LIMITS } from '../model/limits.js';
 import { dirname, resolve } from 'node:path';
 import { isTerminalStudyState } from '../model/trial.js';
 import { runtimeFactory, validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
 import { StudyService } from '../service/study-service.js';
-import { SpecError } from '../spec/errors.js';
 import { parseStudyText } from '../spec/parse.js';
-import type { StudySpec } from '../spec/types.js';
 import type { Store, StudyRecord } from '../store/store.js';
 import { UsageError } from './args.js';
 import { ProgressDisplay } from './progress.js';
@@ -34,28 +32,23 @@ export interface RunOptions {
   readonly pushUrl?: string;
 }
 
-export function readStudyFile(file: string, runtime: LaunchingRuntime = 'local'): StudySpec {
-  let text: string;
+/** A study file's text (at most as large as a request body may be). */
+export function readStudyText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    if (statSync(file).size > LIMITS.maxBodyBytes) throw new UsageError(`${file} is larger than a study may be (${LIMITS.maxBodyBytes} bytes)`);
+    return readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const spec = parseStudyText(text);
-  validateForRuntime(runtime, spec);
-  return spec;
 }
 
 /** Returns the process exit code: 0 when the study succeeded, 1 when it failed or stopped. */
 export async function runStudy(options: RunOptions): Promise<number> {
   const { store, out, err } = options;
-  const spec = readStudyFile(options.file, options.runtime);
-  const study = findOrCreate(store, spec, dirname(resolve(options.file)), options.dataDir, options.runtime);
-  if (study.reason !== undefined && isTerminalStudyState(study.state)) {
-    out.write(`Study ${study.name} already ended: ${study.state} (${study.reason}).\n`);
-  }
-
-  const progress = new ProgressDisplay(store, study.id, out);
+  const spec = parseStudyText(readStudyText(options.file));
+  validateForRuntime(options.runtime, spec);
+  const baseDir = dirname(resolve(options.file));
   const pushWanted = options.pushPort !== undefined || options.pushHost !== undefined || options.pushUrl !== undefined || options.runtime === 'kubernetes';
   // Loaded only when used, like the servers of `sibyl serve`.
   const push = pushWanted
@@ -63,12 +56,14 @@ export async function runStudy(options: RunOptions): Promise<number> {
       host: options.pushHost ?? '127.0.0.1',
       port: options.pushPort ?? 0,
       ...(options.pushUrl ? { url: options.pushUrl } : {}),
-      studyName: study.name,
+      studyName: spec.name,
       log: (e) => err.write(`sibyl: push intake: ${e.stack ?? e.message}\n`),
     })
     : undefined;
+  // Known once the service has opened the study; events before that are of no other study.
+  let progress: ProgressDisplay | undefined;
+  let studyId = -1;
   try {
-    if (push) err.write(`sibyl: trials push metrics to ${push.url} (SIBYL_PUSH_ENDPOINT)\n`);
     const service = new StudyService({
       store,
       // An interrupted `sibyl run` takes its trials with it; a rerun resumes the study.
@@ -80,12 +75,25 @@ export async function runStudy(options: RunOptions): Promise<number> {
       }),
       defaultRuntime: options.runtime,
       launchRuntime: options.runtime,
-      baseDir: dirname(resolve(options.file)),
+      baseDir,
       dataDir: options.dataDir,
-      onEvent: (e) => (e.type === 'study' || e.trial.studyId === study.id) && progress.onEvent(e),
+      onEvent: (e) => (e.type === 'study' || e.trial.studyId === studyId) && progress?.onEvent(e),
       onError: (e) => err.write(`sibyl: ${e.message}\n`),
     });
     const scheduler = service.scheduler;
+    let study: StudyRecord;
+    try {
+      study = await service.openStudy(spec, baseDir, options.runtime, options.dataDir);
+    } catch (e) {
+      await scheduler.close();
+      throw e;
+    }
+    studyId = study.id;
+    if (study.reason !== undefined && isTerminalStudyState(study.state)) {
+      out.write(`Study ${study.name} already ended: ${study.state} (${study.reason}).\n`);
+    }
+    progress = new ProgressDisplay(store, study.id, out);
+    if (push) err.write(`sibyl: trials push metrics to ${push.url} (SIBYL_PUSH_ENDPOINT)\n`);
 
     const interrupted = new Promise<number>((done) => {
       const onSignal = (signal: NodeJS.Signals) => {
@@ -104,22 +112,14 @@ export async function runStudy(options: RunOptions): Promise<number> {
     if (result !== undefined) return result;
     await scheduler.close();
   } finally {
+    progress?.stop();
     await push?.close();
   }
 
-  const ended = store.getStudy(study.id)!;
+  const ended = store.getStudy(studyId)!;
   const shaped = studyShape(store, ended);
   out.write(`\n${trialsTable(shaped, store.listTrials(ended.id).map((t) => trialShape(store, ended.name, t)))}\n\n`);
   out.write(`Study ${ended.name} ${ended.state} (${ended.reason}): ${ended.message ?? ''}\n`);
   out.write(`${bestText(shaped)}\n`);
   return ended.state === 'SUCCEEDED' ? 0 : 1;
-}
-
-function findOrCreate(store: Store, spec: StudySpec, baseDir: string, dataDir: string, runtime: LaunchingRuntime): StudyRecord {
-  const existing = store.getStudyByName(spec.name);
-  if (!existing) return store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime);
-  if (existing.specJson !== JSON.stringify(spec) || existing.runtime !== runtime) {
-    throw new SpecError('metadata.name', `a different study named "${spec.name}" already exists in ${dataDir}; rename the study or use another --data-dir`);
-  }
-  return existing;
 }

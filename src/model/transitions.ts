@@ -25,7 +25,7 @@ export const TRIAL_TRANSITIONS = {
   succeed: { from: ACTIVE, to: 'SUCCEEDED', reasons: ['TrialSucceeded'] },
   missMetrics: { from: ACTIVE, to: 'METRICS_UNAVAILABLE', reasons: ['MetricsUnavailable'] },
   /** The runtime's own reasons (NonZeroExit, Signalled, LaunchFailed, TFJobFailed, …), or the service's. */
-  fail: { from: ACTIVE, to: 'FAILED', reasons: 'runtime' },
+  fail: { from: ACTIVE, to: 'FAILED', reasons: 'runtime' }, // also Infeasible and HeartbeatExpired (ask/tell)
   kill: { from: ACTIVE, to: 'KILLED', reasons: ['StoppedByUser', 'StudyEnded', 'StudyDeleted'] },
   earlyStop: { from: ACTIVE, to: 'EARLY_STOPPED', reasons: ['EarlyStopped'] },
 } as const satisfies Record<string, Transition<TrialState>>;

@@ -40,6 +40,8 @@ export interface SchedulerOptions {
 
 /** Trials asked of the algorithm per call; a pass asks again for the rest (a large parallelTrialCount). */
 const PROPOSAL_BATCH = 100;
+/** How often silent ask/tell clients are looked for: a deadline is kept within this much. */
+const HEARTBEAT_CHECK_MS = 1000;
 
 interface StudyLoop {
   running: boolean;
@@ -65,6 +67,7 @@ export class Scheduler {
   /** Aborts algorithm calls in flight when the scheduler closes. */
   private readonly closed = new AbortController();
   private closing = false;
+  private readonly heartbeats = setInterval(() => this.expireSilentClients(), HEARTBEAT_CHECK_MS).unref();
 
   constructor(private readonly options: SchedulerOptions) {
     this.store = options.store;
@@ -94,8 +97,11 @@ export class Scheduler {
    * the same assignment, and starts reconciling.
    */
   async adopt(studyIds: readonly number[]): Promise<void> {
-    // Ask/tell trials live with their clients, not in a runtime: they survive a restart as is.
-    const launched = studyIds.filter((id) => this.store.getStudy(id)?.runtime !== 'external');
+    // Ask/tell trials live with their clients, not in a runtime: they survive a restart as is,
+    // and their clients' deadlines start afresh (they could not beat while the server was down).
+    const external = studyIds.filter((id) => this.store.getStudy(id)?.runtime === 'external');
+    this.store.beat(external.flatMap((id) => this.store.activeTrials(id).map((t) => t.id)));
+    const launched = studyIds.filter((id) => !external.includes(id));
     const active = launched.flatMap((id) => this.store.activeTrials(id));
     const adopted = await this.runtime.recover(active.map((t) => this.launchRequest(this.store.getStudy(t.studyId)!, t)));
     for (const trial of active) {
@@ -156,6 +162,7 @@ export class Scheduler {
   /** Stops every trial (they are relaunched by the next adopt) and waits for the loops. */
   async close(reason = 'SchedulerShutdown'): Promise<void> {
     this.closing = true;
+    clearInterval(this.heartbeats);
     this.closed.abort(new Error('the scheduler is closing'));
     await Promise.all([...this.loops.values()].map((l) => l.idle));
     await this.runtime.shutdown(reason);
@@ -247,19 +254,24 @@ export class Scheduler {
       if (study.state === 'CREATED') study = this.startStudy(studyId);
       const ref = clientRef(clientId);
       const own = this.store.trialsOfRuntimeRef(studyId, ref);
+      this.store.beat(own.map((t) => t.id)); // asking again is a sign of life
+      if (own.length >= count) return own.slice(0, count);
+      // Assignments offered again (their client went silent) come before new ones; they are in the budget already.
+      const claimed = this.store.claimQueued(studyId, ref, count - own.length);
+      claimed.forEach((t) => this.emitTrial(t));
       const counts = this.store.trialCounts(studyId);
       const room = study.spec.maxTrialCount === undefined ? Infinity : study.spec.maxTrialCount - completedCount(counts) - activeCount(counts);
-      const wanted = Math.max(0, Math.min(count - own.length, room));
-      if (wanted === 0) return own.slice(0, Math.max(count, 0));
+      const wanted = Math.max(0, Math.min(count - own.length - claimed.length, room));
+      if (wanted === 0) return [...own, ...claimed];
       const proposal = await this.propose(study, wanted);
       if (!proposal.ok) {
         await this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
-        return own;
+        return [];
       }
       const created = this.store.addClientTrials(studyId, proposal.result.assignments.slice(0, wanted), ref, proposal.result.state);
       created.forEach((t) => this.emitTrial(t));
       if (proposal.result.exhausted && created.length === 0) this.endIfExhausted(studyId);
-      return [...own, ...created];
+      return [...own, ...claimed, ...created];
     });
   }
 
@@ -280,6 +292,30 @@ export class Scheduler {
       return;
     }
     await this.runtime.stop(trialName, reason);
+  }
+
+  /**
+   * Ask/tell with a heartbeat deadline: a trial whose client has neither reported nor beaten
+   * within it fails (HeartbeatExpired) and its assignment is queued for the next client that
+   * asks, in one transaction (Optuna's heartbeat with its retry callback).
+   */
+  private expireSilentClients(): void {
+    for (const studyId of this.loops.keys()) {
+      const study = this.store.getStudy(studyId);
+      if (!study?.heartbeatSeconds || study.runtime !== 'external' || study.state !== 'RUNNING') continue;
+      const seconds = study.heartbeatSeconds;
+      void this.serially(studyId, async () => {
+        const before = new Date(Date.now() - seconds * 1000).toISOString();
+        const silent = this.store.silentTrials(studyId, before);
+        for (const trial of silent) {
+          const client = trial.runtimeRef?.slice('client:'.length) ?? '';
+          const { expired, retry } = this.store.expireTrial(trial.id, `client ${JSON.stringify(client)} neither reported nor beat for ${seconds} s`);
+          this.emitTrial(expired);
+          if (retry) this.emitTrial(retry);
+        }
+        if (silent.length > 0) this.wake(studyId);
+      }).catch((err: Error) => this.options.onError?.(err));
+    }
   }
 
   /** Ends a study whose space is used up, if nothing is active any more. */

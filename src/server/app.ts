@@ -1,9 +1,13 @@
 // `sibyl serve` as a library: store + scheduler + service + gRPC + HTTP in one process.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
-import { bearerCheck } from '../api/auth.js';
+import { AlgorithmPool } from '../algorithms/pool.js';
+import { Auth, checkToken } from '../api/auth.js';
+import { HostAllowList } from '../api/hosts.js';
+import { KatibService } from '../service/katib.js';
+import type { RetryPolicy } from '../scheduler/scheduler.js';
 import { bindGrpc, buildGrpcServer } from '../api/grpc/server.js';
 import { buildRestServer } from '../api/rest/server.js';
 import { runtimeFactory, type LaunchingRuntime } from '../runtimes/factory.js';
@@ -19,6 +23,15 @@ export interface ServerOptions {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly token?: string;
+  /** Comma-separated Host patterns the HTTP server answers (default: loopback names and the listen address). */
+  readonly allowedHosts?: string;
+  /** PEM files: serve HTTPS and gRPC over TLS. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  /** Time limit of one suggestion (default 60 s), and the worker module (tests give a stand-in). */
+  readonly algorithmTimeoutMs?: number;
+  readonly algorithmWorker?: URL;
+  readonly algorithmRetry?: Partial<RetryPolicy>;
   readonly runtime: RuntimeKind;
   /** For the kubernetes runtime: a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster). */
   readonly kubeconfig?: string;
@@ -52,9 +65,16 @@ export class ConfigError extends Error {
 }
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  if (o.token !== undefined) {
+    const why = checkToken(o.token);
+    if (why) throw new ConfigError(`refusing the token: ${why}`);
+  }
   if (!LOOPBACK.test(o.host) && !o.token) {
     throw new ConfigError(`refusing to listen on ${o.host} without a token: set SIBYL_TOKEN (or --token), or listen on 127.0.0.1`);
   }
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together');
+  const tls = o.tlsCert && o.tlsKey ? { cert: readPem(o.tlsCert, '--tls-cert'), key: readPem(o.tlsKey, '--tls-key') } : undefined;
+  const allowedHosts = o.allowedHosts ? HostAllowList.parse(o.allowedHosts) : HostAllowList.defaults(o.host);
   const log = o.log ?? (() => {});
   const launchRuntime: LaunchingRuntime = o.runtime === 'kubernetes' ? 'kubernetes' : 'local';
   const dataDir = resolve(o.dataDir);
@@ -64,6 +84,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let grpcServer: grpc.Server | undefined;
   let http: FastifyInstance | undefined;
   let service: StudyService | undefined;
+  let pool: AlgorithmPool | undefined;
   let ready = false;
   let elector: LeaderElector | undefined;
   let leading = !o.leaderElection;
@@ -79,7 +100,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
     });
     const leader = o.leaderElection ? await import('./leader.js') : undefined;
+    const algorithms = new AlgorithmPool({
+      ...(o.algorithmTimeoutMs ? { timeoutMs: o.algorithmTimeoutMs } : {}),
+      ...(o.algorithmWorker ? { worker: o.algorithmWorker } : {}),
+    });
+    pool = algorithms;
     service = new StudyService({
+      algorithms,
+      ...(o.algorithmRetry ? { retry: o.algorithmRetry } : {}),
       store: s,
       runtime: leader ? leader.leaderOnlyRuntime(runtime, () => leading) : runtime,
       defaultRuntime: o.runtime,
@@ -88,11 +116,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       dataDir,
       onError: (e) => log(`error: ${e.message}`),
     });
-    const authorized = bearerCheck(o.token);
+    const auth = new Auth(o.token);
     const logError = (e: Error) => log(`error: ${e.stack ?? e.message}`);
-    grpcServer = buildGrpcServer({ service, authorized, isReady: () => ready, log: logError });
-    const grpcPort = await bindGrpc(grpcServer, `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.grpcPort}`);
-    http = await buildRestServer({ service, authorized, isReady: () => ready, log: logError });
+    const katib = new KatibService(s, algorithms);
+    grpcServer = buildGrpcServer({ service, katib, authorized: auth.bearer, isReady: () => ready, log: logError });
+    const grpcPort = await bindGrpc(grpcServer, `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.grpcPort}`, tls);
+    http = await buildRestServer({ service, auth, allowedHosts, isReady: () => ready, log: logError, ...(tls ? { tls } : {}) });
     await http.listen({ host: o.host, port: o.httpPort });
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : o.httpPort;
@@ -141,6 +170,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
           h.close(),
         ]);
         await svc.close();
+        await pool?.close();
         // Released only once nothing is launched here any more.
         await el?.stop();
         s.close();
@@ -152,6 +182,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     grpcServer?.forceShutdown();
     await http?.close();
     await service?.close().catch(() => {});
+    await pool?.close();
     store?.close();
     lock.release();
     throw err;
@@ -170,4 +201,12 @@ function shutdownGrpc(server: grpc.Server, graceMs: number): Promise<void> {
       done();
     });
   });
+}
+
+function readPem(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new ConfigError(`${flag}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }

@@ -8,17 +8,20 @@ export type ErrorCode =
   | 'ALREADY_EXISTS'
   | 'FAILED_PRECONDITION'
   | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
   | 'RESOURCE_EXHAUSTED'
+  | 'UNAVAILABLE'
   | 'INTERNAL';
 
 export class ServiceError extends Error {
   override name = 'ServiceError';
   constructor(
     readonly code: ErrorCode,
-    message: string,
+    /** Why, without the field. */
+    readonly reason: string,
     readonly field?: string,
   ) {
-    super(field ? `${field}: ${message}` : message);
+    super(field ? `${field}: ${reason}` : reason);
   }
 }
 
@@ -42,6 +45,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
   FAILED_PRECONDITION: 409,
+  PERMISSION_DENIED: 403,
   RESOURCE_EXHAUSTED: 413,
+  UNAVAILABLE: 503,
   INTERNAL: 500,
 };

@@ -1,51 +1,66 @@
-// The API's view of studies and trials, shared by REST, gRPC's JSON-like messages and the
-// CLI's --json output.
-import type { StudyRecord, Store, TrialCounts, TrialRecord, RuntimeKind } from '../store/store.js';
+// The API's view of studies, trials and observations, defined once as JSON schemas (TypeBox):
+// fastify validates and serialises with them, the OpenAPI document publishes them, and their
+// static types are what the service returns, what gRPC's converters read, what the CLI prints
+// and what the dashboard receives. Nothing here needs Node: the dashboard imports these types.
+import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
+import { STUDY_STATES, TRIAL_STATES } from '../model/trial.js';
 import type { StudySpec } from '../spec/types.js';
-import type { StudyState, TrialState, ParamValue } from '../model/trial.js';
+import type { Store, StudyRecord, TrialRecord } from '../store/store.js';
 
-export interface StudyShape {
-  readonly name: string;
-  readonly state: StudyState;
-  readonly reason: string | null;
-  readonly message: string | null;
-  readonly runtime: RuntimeKind;
-  readonly algorithm: string;
-  readonly objective: { readonly type: string; readonly metric: string; readonly goal: number | null };
-  readonly parallelTrialCount: number;
-  readonly maxTrialCount: number | null;
-  readonly maxFailedTrialCount: number | null;
-  readonly trials: TrialCounts;
-  readonly best: { readonly trial: string; readonly value: number | null; readonly assignment: Record<string, ParamValue> } | null;
-  readonly spec: StudySpec;
-  readonly createdAt: string;
-  readonly startedAt: string | null;
-  readonly completedAt: string | null;
-}
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const Literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v))) as unknown as TUnion<TLiteral<T>[]>;
 
-export interface MetricShape {
-  readonly name: string;
-  readonly min: number;
-  readonly max: number;
-  readonly latest: number;
-  readonly count: number;
-}
+export const ParamValueSchema = Type.Union([Type.Number(), Type.String()]);
+const Assignment = Type.Record(Type.String(), ParamValueSchema);
 
-export interface TrialShape {
-  readonly name: string;
-  readonly study: string;
-  readonly seq: number;
-  readonly state: TrialState;
-  readonly reason: string | null;
-  readonly message: string | null;
-  readonly assignment: Record<string, ParamValue>;
-  readonly objectiveValue: number | null;
-  readonly metrics: MetricShape[];
-  readonly clientId: string | null;
-  readonly createdAt: string;
-  readonly startedAt: string | null;
-  readonly completedAt: string | null;
-}
+export const TrialCountsSchema = Type.Object(Object.fromEntries(TRIAL_STATES.map((s) => [s, Type.Integer()])) as Record<(typeof TRIAL_STATES)[number], ReturnType<typeof Type.Integer>>);
+
+export const StudySchema = Type.Object({
+  name: Type.String(),
+  state: Literals(STUDY_STATES),
+  reason: Nullable(Type.String()),
+  message: Nullable(Type.String()),
+  runtime: Literals(['local', 'external', 'kubernetes'] as const),
+  algorithm: Type.String(),
+  objective: Type.Object({ type: Literals(['minimize', 'maximize'] as const), metric: Type.String(), goal: Nullable(Type.Number()) }),
+  parallelTrialCount: Type.Integer(),
+  maxTrialCount: Nullable(Type.Integer()),
+  maxFailedTrialCount: Nullable(Type.Integer()),
+  heartbeatSeconds: Nullable(Type.Integer({ description: 'ask/tell: a silent client loses its trial after this long' })),
+  trials: TrialCountsSchema,
+  best: Nullable(Type.Object({ trial: Type.String(), value: Nullable(Type.Number()), assignment: Assignment })),
+  spec: Type.Unsafe<StudySpec>(Type.Object({}, { additionalProperties: true, description: 'the study spec after defaults' })),
+  createdAt: Type.String(),
+  startedAt: Nullable(Type.String()),
+  completedAt: Nullable(Type.String()),
+}, { $id: 'Study' });
+
+export const MetricSummarySchema = Type.Object({ name: Type.String(), min: Type.Number(), max: Type.Number(), latest: Type.Number(), count: Type.Integer() });
+
+export const TrialSchema = Type.Object({
+  name: Type.String(),
+  study: Type.String(),
+  seq: Type.Integer(),
+  state: Literals(TRIAL_STATES),
+  reason: Nullable(Type.String()),
+  message: Nullable(Type.String()),
+  assignment: Assignment,
+  objectiveValue: Nullable(Type.Number()),
+  metrics: Type.Array(MetricSummarySchema),
+  clientId: Nullable(Type.String()),
+  createdAt: Type.String(),
+  startedAt: Nullable(Type.String()),
+  completedAt: Nullable(Type.String()),
+}, { $id: 'Trial' });
+
+export const ObservationSchema = Type.Object({ metric: Type.String(), step: Type.Integer(), value: Type.Number(), time: Type.String() });
+
+export type StudyShape = Static<typeof StudySchema>;
+/** What a study's watchers receive (SSE, gRPC WatchStudy, the dashboard). */
+export type StudyEvent = { readonly type: 'study'; readonly study: StudyShape } | { readonly type: 'trial'; readonly trial: TrialShape };
+export type TrialShape = Static<typeof TrialSchema>;
+export type MetricShape = Static<typeof MetricSummarySchema>;
+export type ObservationShape = Static<typeof ObservationSchema>;
 
 export function studyShape(store: Store, s: StudyRecord): StudyShape {
   const best = store.bestTrial(s.id, s.spec.objective.type);
@@ -60,6 +75,7 @@ export function studyShape(store: Store, s: StudyRecord): StudyShape {
     parallelTrialCount: s.spec.parallelTrialCount,
     maxTrialCount: s.spec.maxTrialCount ?? null,
     maxFailedTrialCount: s.spec.maxFailedTrialCount ?? null,
+    heartbeatSeconds: s.heartbeatSeconds ?? null,
     trials: store.trialCounts(s.id),
     best: best ? { trial: best.name, value: best.objectiveValue ?? null, assignment: { ...best.assignment } } : null,
     spec: s.spec,

@@ -1,26 +1,27 @@
-// The one service layer behind gRPC, REST and the CLI's --server mode: it validates requests
-// (naming the offending field), writes the store through the scheduler, and publishes study
-// and trial events to watchers. Adapters only translate wire formats.
+// The one service layer behind gRPC (Sibyl's API and Katib's), REST, the push intake and the
+// CLI: it validates every request once (requests.ts, src/spec, the limits), writes the store
+// through the scheduler, and publishes study and trial events to watchers. Adapters only
+// translate wire formats.
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AlgorithmRunner } from '../algorithms/pool.js';
+import { excerpt, LIMITS } from '../model/limits.js';
 import { isActiveTrialState, isTerminalStudyState, TRIAL_STATES, type TrialState } from '../model/trial.js';
-import { isRfc3339 } from '../metrics/parse.js';
+import { checkLocalCommand } from '../runtimes/local/argv.js';
 import { validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
+import { deleteTrialLogs, tailLog } from '../runtimes/logs.js';
 import type { RuntimeListener, TrialRuntime } from '../runtimes/types.js';
-import { Scheduler, type SchedulerEvent } from '../scheduler/scheduler.js';
+import { Scheduler, type RetryPolicy, type SchedulerEvent } from '../scheduler/scheduler.js';
 import { parseStudyDocument, parseStudyText, readBudgets } from '../spec/parse.js';
 import { SpecError } from '../spec/errors.js';
 import type { StudySpec } from '../spec/types.js';
-import { RUNTIME_KINDS, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
+import { RUNTIME_KINDS, StateConflictError, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
 import { asServiceError, invalid, notFound, precondition, ServiceError } from './errors.js';
-import { LIMITS } from '../model/limits.js';
-import { studyShape, trialShape, type StudyShape, type TrialShape } from './shapes.js';
+import { encodeToken, readFinite, readInteger, readList, readName, readOptionalBoolean, readOptionalInteger, readOptionalString, readPage, readTime, readWorkingDir, shown, type PageRequest } from './requests.js';
+import { studyShape, trialShape, type StudyEvent, type StudyShape, type TrialShape } from './shapes.js';
 
-export type StudyEvent =
-  | { readonly type: 'study'; readonly study: StudyShape }
-  | { readonly type: 'trial'; readonly trial: TrialShape };
+export type { StudyEvent } from './shapes.js';
 
 export interface StudyServiceOptions {
   readonly store: Store;
@@ -29,10 +30,13 @@ export interface StudyServiceOptions {
   readonly defaultRuntime: RuntimeKind;
   /** Where this server launches trials: studies may use it or `external`. */
   readonly launchRuntime: LaunchingRuntime;
-  /** Where relative paths of local trial templates resolve for studies created over the API. */
+  /** Where local trials run when a request names no working directory. */
   readonly baseDir: string;
-  /** The data directory: trial logs are read from `<dataDir>/logs/<trial>.log` (local runtime). */
+  /** The data directory: trial logs live in `<dataDir>/logs/<trial>.log`. */
   readonly dataDir?: string;
+  /** Where algorithms run (default: a worker pool of the scheduler's own). */
+  readonly algorithms?: AlgorithmRunner;
+  readonly retry?: Partial<RetryPolicy>;
   readonly onError?: (error: Error) => void;
   /** Every scheduler event, as is (before it is published to watchers). */
   readonly onEvent?: (event: SchedulerEvent) => void;
@@ -42,14 +46,12 @@ export interface CreateStudyRequest {
   /** A Katib Experiment document, or */
   readonly spec?: unknown;
   /** the same as YAML or JSON text. */
-  readonly specText?: string;
-  readonly runtime?: string;
-}
-
-export interface PageRequest {
-  /** A number, or its decimal text (REST query strings). */
-  readonly pageSize?: number | string;
-  readonly pageToken?: string;
+  readonly specText?: unknown;
+  readonly runtime?: unknown;
+  /** Local studies: the folder their commands run in (the study file's, as `sibyl run` does). */
+  readonly workingDir?: unknown;
+  /** External studies: a client that neither reports nor beats for this long loses its trial. */
+  readonly heartbeatSeconds?: unknown;
 }
 
 export interface ObservationRequest {
@@ -60,14 +62,20 @@ export interface ObservationRequest {
 }
 
 export interface CompleteTrialRequest {
-  readonly metrics?: readonly ObservationRequest[];
-  readonly infeasible?: boolean;
-  readonly reason?: string;
+  readonly metrics?: unknown;
+  readonly infeasible?: unknown;
+  readonly reason?: unknown;
+}
+
+export interface BudgetRequest {
+  readonly parallelTrialCount?: unknown;
+  readonly maxTrialCount?: unknown;
+  readonly maxFailedTrialCount?: unknown;
 }
 
 export class StudyService {
-  readonly store: Store;
   readonly scheduler: Scheduler;
+  private readonly store: Store;
   private readonly events = new EventEmitter();
 
   constructor(private readonly options: StudyServiceOptions) {
@@ -80,6 +88,8 @@ export class StudyService {
         options.onEvent?.(e);
         this.publish(e);
       },
+      ...(options.algorithms ? { algorithms: options.algorithms } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
     });
   }
@@ -98,9 +108,14 @@ export class StudyService {
   // ── studies ──────────────────────────────────────────────────────────────
 
   /** Idempotent by name: the same spec returns the existing study, a different one is ALREADY_EXISTS. */
-  createStudy(req: CreateStudyRequest): { study: StudyShape; created: boolean } {
+  async createStudy(req: CreateStudyRequest): Promise<{ study: StudyShape; created: boolean }> {
     const runtime = this.readRuntime(req.runtime);
     const spec = this.readSpec(req);
+    const heartbeatSeconds = readOptionalInteger(req.heartbeatSeconds, 'heartbeatSeconds', LIMITS.minHeartbeatSeconds, LIMITS.maxHeartbeatSeconds);
+    if (heartbeatSeconds !== undefined && runtime !== 'external') throw invalid('heartbeatSeconds', 'only ask/tell (external) studies have heartbeats');
+    // The working directory matters to local trials only; a client that cannot know the runtime may send it anyway.
+    const requestedDir = runtime === 'local' ? await readWorkingDir(req.workingDir, 'workingDir') : undefined;
+    const baseDir = requestedDir ?? this.options.baseDir;
     if (runtime !== 'external') {
       if (runtime !== this.options.launchRuntime) {
         throw precondition(`this server launches trials on the ${this.options.launchRuntime} runtime; create the study with runtime ${this.options.launchRuntime} or external`, 'runtime');
@@ -112,9 +127,27 @@ export class StudyService {
       if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return { study: studyShape(this.store, existing), created: false };
       throw new ServiceError('ALREADY_EXISTS', `a different study named "${spec.name}" exists`, 'metadata.name');
     }
-    const record = this.store.createStudy(spec, this.options.baseDir, randomInt(2 ** 31), runtime);
+    if (runtime === 'local') await this.specCheckAsync(() => checkLocalCommand(spec, baseDir), req);
+    const record = this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, heartbeatSeconds);
     this.scheduler.wake(record.id);
     return { study: studyShape(this.store, record), created: true };
+  }
+
+  /**
+   * `sibyl run`: the study of this spec in the data directory, created if new (a different spec
+   * under its name is refused); nothing runs until the scheduler adopts it.
+   */
+  async openStudy(spec: StudySpec, baseDir: string, runtime: LaunchingRuntime, where: string): Promise<StudyRecord> {
+    validateForRuntime(runtime, spec);
+    const existing = this.store.getStudyByName(spec.name);
+    if (existing) {
+      if (existing.specJson !== JSON.stringify(spec) || existing.runtime !== runtime) {
+        throw new SpecError('metadata.name', `a different study named "${spec.name}" already exists in ${where}; rename the study or use another --data-dir`);
+      }
+      return existing;
+    }
+    if (runtime === 'local') await checkLocalCommand(spec, baseDir);
+    return this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime);
   }
 
   getStudy(name: unknown): StudyShape {
@@ -134,25 +167,31 @@ export class StudyService {
     return this.getStudy(study.name);
   }
 
+  /** Stops the study's trials, then deletes it with everything it owns: trials, observations, logs. */
   async deleteStudy(name: unknown): Promise<void> {
     const study = this.study(name);
-    if (!isTerminalStudyState(study.state)) await this.scheduler.stopStudy(study.id, 'deleted');
+    if (!isTerminalStudyState(study.state)) await this.scheduler.stopStudy(study.id, 'the study was deleted');
     await this.scheduler.waitForEnd(study.id);
+    const trials = this.store.listTrials(study.id).map((t) => t.name);
     this.store.deleteStudy(study.id);
+    this.events.emit(`${study.name}\u0000end`);
+    if (this.options.dataDir) await deleteTrialLogs(this.logDir(), trials);
   }
 
   /** Changes the budgets Katib lets users edit; a study that ended at its trial budget reopens when given more. */
-  updateBudget(name: unknown, changes: { parallelTrialCount?: unknown; maxTrialCount?: unknown; maxFailedTrialCount?: unknown }): StudyShape {
+  updateBudget(name: unknown, changes: BudgetRequest): StudyShape {
     const study = this.study(name);
     const spec = study.spec;
-    const merged = {
-      parallelTrialCount: changes.parallelTrialCount ?? spec.parallelTrialCount,
-      maxTrialCount: changes.maxTrialCount ?? spec.maxTrialCount,
-      maxFailedTrialCount: changes.maxFailedTrialCount ?? spec.maxFailedTrialCount,
-    };
+    if (changes.parallelTrialCount === undefined && changes.maxTrialCount === undefined && changes.maxFailedTrialCount === undefined) {
+      throw invalid('budget', 'give at least one of parallelTrialCount, maxTrialCount, maxFailedTrialCount');
+    }
     let budgets: ReturnType<typeof readBudgets>;
     try {
-      budgets = readBudgets(merged);
+      budgets = readBudgets({
+        parallelTrialCount: changes.parallelTrialCount ?? spec.parallelTrialCount,
+        maxTrialCount: changes.maxTrialCount ?? spec.maxTrialCount,
+        maxFailedTrialCount: changes.maxFailedTrialCount ?? spec.maxFailedTrialCount,
+      });
     } catch (err) {
       if (err instanceof SpecError) throw invalid(err.field.replace(/^spec\./, ''), err.reason);
       throw err;
@@ -182,19 +221,13 @@ export class StudyService {
   listTrials(studyName: unknown, req: PageRequest & { state?: unknown; afterId?: unknown }): { trials: TrialShape[]; nextPageToken: string } {
     const study = this.study(studyName, 'study');
     let { after, size } = readPage(req);
-    if (req.afterId !== undefined && req.afterId !== null && req.afterId !== '' && req.afterId !== 0) {
-      const afterId = Number(req.afterId);
-      if (!Number.isSafeInteger(afterId) || afterId < 0) throw invalid('afterId', `must be a whole number ≥ 0 (got ${JSON.stringify(req.afterId)})`);
-      after = Math.max(after, afterId);
+    const afterId = readOptionalInteger(req.afterId, 'afterId', 0, Number.MAX_SAFE_INTEGER);
+    if (afterId !== undefined) after = Math.max(after, afterId);
+    const state = readOptionalString(req.state, 'state', 40);
+    if (state !== undefined && !(TRIAL_STATES as readonly string[]).includes(state)) {
+      throw invalid('state', `must be one of ${TRIAL_STATES.join(', ')} (got ${shown(state)})`);
     }
-    let state: TrialState | undefined;
-    if (req.state !== undefined && req.state !== null && req.state !== '') {
-      if (typeof req.state !== 'string' || !(TRIAL_STATES as readonly string[]).includes(req.state)) {
-        throw invalid('state', `must be one of ${TRIAL_STATES.join(', ')} (got ${JSON.stringify(req.state)})`);
-      }
-      state = req.state as TrialState;
-    }
-    const page = this.store.listTrialsPage(study.id, after, size, state);
+    const page = this.store.listTrialsPage(study.id, after, size, state as TrialState | undefined);
     return { trials: page.items.map((t) => trialShape(this.store, study.name, t)), nextPageToken: encodeToken(page.next) };
   }
 
@@ -216,68 +249,91 @@ export class StudyService {
     return { observations: this.store.observations(trial.id).map((o) => ({ metric: o.metric, step: o.step, value: o.value, time: o.time })) };
   }
 
-  /** The last `tail` lines of a trial's log file (local runtime); none when it has no log here. */
-  trialLog(name: unknown, tail: unknown = 100): { lines: string[]; size: number } {
+  /** The last `tail` lines of a trial's log (local and Kubernetes runtimes); none when it has no log here. */
+  async trialLog(name: unknown, tail: unknown): Promise<{ lines: string[]; size: number }> {
     const { trial } = this.trial(name);
-    const n = tail === undefined || tail === null || tail === '' ? 100 : Number(tail);
-    if (!Number.isInteger(n) || n < 1 || n > LIMITS.maxLogTailLines) throw invalid('tail', `must be an integer from 1 to ${LIMITS.maxLogTailLines} (got ${JSON.stringify(tail)})`);
+    const n = readInteger(tail, 'tail', 1, LIMITS.maxLogTailLines, 100);
     if (this.options.dataDir === undefined) return { lines: [], size: 0 };
-    return tailLines(join(this.options.dataDir, 'logs', `${trial.name}.log`), n);
+    return tailLog(join(this.logDir(), `${trial.name}.log`), n);
   }
 
-  /** Ask/tell: the client's active trials first, then new ones (Vizier's SuggestTrials). */
+  /** Ask/tell: the client's active trials first, then queued ones, then new ones (Vizier's SuggestTrials). */
   async suggestTrials(studyName: unknown, count: unknown, clientId: unknown): Promise<TrialShape[]> {
     const study = this.study(studyName, 'study');
-    const n = count === undefined || count === null || count === 0 ? 1 : Number(count);
-    if (!Number.isInteger(n) || n < 1 || n > LIMITS.maxSuggestCount) throw invalid('count', `must be an integer from 1 to ${LIMITS.maxSuggestCount} (got ${JSON.stringify(count)})`);
-    if (typeof clientId !== 'string' || clientId.trim() === '') throw invalid('clientId', 'is required');
-    if (clientId.length > 200) throw invalid('clientId', 'must be at most 200 characters');
-    if (study.runtime !== 'external') throw precondition(`study "${study.name}" runs its trials on the ${study.runtime} runtime; only external (ask/tell) studies hand out trials`, 'study');
+    const n = readInteger(count, 'count', 1, LIMITS.maxSuggestCount, 1);
+    const client = readOptionalString(clientId, 'clientId', LIMITS.maxClientIdLength);
+    if (client === undefined || client.trim() === '') throw invalid('clientId', 'is required');
+    this.requireAskTell(study, 'study');
     if (isTerminalStudyState(study.state)) throw precondition(`study "${study.name}" has ended (${study.state}, ${study.reason})`, 'study');
-    return (await this.scheduler.suggestForClient(study.id, n, clientId)).map((t) => trialShape(this.store, study.name, t));
+    const trials = await this.scheduler.suggestForClient(study.id, n, client);
+    const ended = this.store.getStudy(study.id)!;
+    if (trials.length === 0 && ended.reason === 'AlgorithmFailed') throw precondition(`study "${study.name}" has ended: ${ended.message}`, 'study');
+    return trials.map((t) => trialShape(this.store, study.name, t));
   }
 
   /** Intermediate metrics, pushed by a trial or an ask/tell client; all or nothing per batch. */
   reportObservations(trialName: unknown, observations: unknown): { accepted: number } {
     const { study, trial } = this.trial(trialName, 'trial');
-    if (!Array.isArray(observations)) throw invalid('observations', 'must be a list');
-    if (observations.length > LIMITS.maxObservationBatch) throw new ServiceError('RESOURCE_EXHAUSTED', `at most ${LIMITS.maxObservationBatch} observations per call (got ${observations.length})`, 'observations');
-    if (!isActiveTrialState(trial.state)) throw precondition(`trial "${trial.name}" has ended (${trial.state}); it takes no more observations`, 'trial');
-    const rows = this.readObservations(study, trial, observations as ObservationRequest[], 'observations');
-    this.store.addObservations([{ trialId: trial.id, observations: rows }]);
+    const list = readList(observations, 'observations', LIMITS.maxObservationBatch);
+    this.requireActive(trial);
+    const rows = this.readObservations(study, trial, list, 'observations');
+    this.write(() => this.store.addObservations([{ trialId: trial.id, observations: rows }]), trial);
+    if (study.runtime === 'external') this.store.beat([trial.id]);
     return { accepted: rows.length };
   }
 
   /** Ask/tell: the trial's outcome, with its final metrics or as infeasible. */
   completeTrial(trialName: unknown, req: CompleteTrialRequest): TrialShape {
     const { study, trial } = this.trial(trialName, 'trial');
-    if (study.runtime !== 'external') throw precondition(`trial "${trial.name}" runs on the ${study.runtime} runtime; its outcome comes from the runtime`, 'trial');
-    if (!isActiveTrialState(trial.state)) throw precondition(`trial "${trial.name}" has already ended (${trial.state})`, 'trial');
-    const metrics = req.metrics ?? [];
-    if (!Array.isArray(metrics)) throw invalid('metrics', 'must be a list');
-    if (req.infeasible !== undefined && typeof req.infeasible !== 'boolean') throw invalid('infeasible', 'must be true or false');
+    this.requireAskTell(study, 'trial', trial);
+    const metrics = req.metrics === undefined || req.metrics === null ? [] : readList(req.metrics, 'metrics', LIMITS.maxObservationBatch);
+    const infeasible = readOptionalBoolean(req.infeasible, 'infeasible') ?? false;
+    const reason = readOptionalString(req.reason, 'reason', LIMITS.maxReasonLength)?.trim();
+    this.requireActive(trial);
     const rows = this.readObservations(study, trial, metrics, 'metrics');
-    this.store.addObservations([{ trialId: trial.id, observations: rows }]);
-    const outcome = req.infeasible
-      ? { kind: 'failed' as const, reason: 'Infeasible', message: req.reason?.trim() || 'reported infeasible by the client' }
+    this.write(() => this.store.addObservations([{ trialId: trial.id, observations: rows }]), trial);
+    const outcome = infeasible
+      ? { kind: 'failed' as const, reason: 'Infeasible', message: reason || 'reported infeasible by the client' }
       : { kind: 'succeeded' as const };
     return trialShape(this.store, study.name, this.scheduler.completeExternalTrial(trial.name, outcome));
   }
 
-  /** No early-stopping rule is configured yet, so only an ended trial should stop. */
-  shouldStopTrial(trialName: unknown): { shouldStop: boolean } {
-    const { trial } = this.trial(trialName, 'trial');
-    return { shouldStop: !isActiveTrialState(trial.state) };
+  /** Ask/tell: the client of an active trial is alive (it also counts as a beat to report or to ask should-stop). */
+  heartbeat(trialName: unknown): TrialShape {
+    const { study, trial } = this.trial(trialName, 'trial');
+    this.requireAskTell(study, 'trial', trial);
+    this.requireActive(trial);
+    this.store.beat([trial.id]);
+    return trialShape(this.store, study.name, this.store.getTrial(trial.id)!);
   }
 
-  /** Subscribes to a study's events; returns the unsubscribe function. */
-  watch(studyName: unknown, listener: (event: StudyEvent) => void): () => void {
-    const study = this.study(studyName, 'study');
+  /** No early-stopping rule is configured yet, so only an ended trial should stop. */
+  shouldStopTrial(trialName: unknown): { shouldStop: boolean } {
+    const { study, trial } = this.trial(trialName, 'trial');
+    const active = isActiveTrialState(trial.state);
+    if (active && study.runtime === 'external') this.store.beat([trial.id]);
+    return { shouldStop: !active };
+  }
+
+  /**
+   * Subscribes to a study's events; `onEnd` runs when the study is deleted. Returns the
+   * unsubscribe function. Throws (NOT_FOUND, INVALID_ARGUMENT) before subscribing.
+   */
+  watch(studyName: unknown, listener: (event: StudyEvent) => void, onEnd?: () => void): () => void {
+    const study = this.study(studyName, 'name');
     this.events.on(study.name, listener);
-    return () => this.events.off(study.name, listener);
+    if (onEnd) this.events.once(`${study.name}\u0000end`, onEnd);
+    return () => {
+      this.events.off(study.name, listener);
+      if (onEnd) this.events.off(`${study.name}\u0000end`, onEnd);
+    };
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────
+
+  private logDir(): string {
+    return join(this.options.dataDir!, 'logs');
+  }
 
   private publish(e: SchedulerEvent): void {
     if (e.type === 'study') {
@@ -289,119 +345,94 @@ export class StudyService {
   }
 
   private study(name: unknown, field = 'name'): StudyRecord {
-    if (typeof name !== 'string' || name === '') throw invalid(field, 'is required');
-    const study = this.store.getStudyByName(name);
-    if (!study) throw notFound(`study "${name}"`, field);
+    const n = readName(name, field);
+    const study = this.store.getStudyByName(n);
+    if (!study) throw notFound(`study "${excerpt(n)}"`, field);
     return study;
   }
 
   private trial(name: unknown, field = 'name'): { study: StudyRecord; trial: TrialRecord } {
-    if (typeof name !== 'string' || name === '') throw invalid(field, 'is required');
-    const trial = this.store.getTrialByName(name);
-    if (!trial) throw notFound(`trial "${name}"`, field);
+    const n = readName(name, field);
+    const trial = this.store.getTrialByName(n);
+    if (!trial) throw notFound(`trial "${excerpt(n)}"`, field);
     return { study: this.store.getStudy(trial.studyId)!, trial };
+  }
+
+  private requireActive(trial: TrialRecord): void {
+    if (!isActiveTrialState(trial.state)) throw precondition(`trial "${trial.name}" has already ended (${trial.state})`, 'trial');
+  }
+
+  private requireAskTell(study: StudyRecord, field: string, trial?: TrialRecord): void {
+    if (study.runtime === 'external') return;
+    throw precondition(trial
+      ? `trial "${trial.name}" runs on the ${study.runtime} runtime; its outcome comes from the runtime`
+      : `study "${study.name}" runs its trials on the ${study.runtime} runtime; only external (ask/tell) studies hand out trials`, field);
+  }
+
+  /** A store write that lost a race with the trial's end is the same refusal as a check before it. */
+  private write(fn: () => void, trial: TrialRecord): void {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof StateConflictError) throw precondition(`trial "${trial.name}" has ended; it takes no more observations`, 'trial');
+      throw err;
+    }
   }
 
   private readRuntime(runtime: unknown): RuntimeKind {
     if (runtime === undefined || runtime === null || runtime === '') return this.options.defaultRuntime;
     if (typeof runtime !== 'string' || !(RUNTIME_KINDS as readonly string[]).includes(runtime)) {
-      throw invalid('runtime', `must be one of ${RUNTIME_KINDS.join(', ')} (got ${JSON.stringify(runtime)})`);
+      throw invalid('runtime', `must be one of ${RUNTIME_KINDS.join(', ')} (got ${shown(runtime)})`);
     }
     return runtime as RuntimeKind;
   }
 
   private readSpec(req: CreateStudyRequest): StudySpec {
     const hasDoc = req.spec !== undefined && req.spec !== null;
-    const hasText = typeof req.specText === 'string' && req.specText !== '';
+    const hasText = req.specText !== undefined && req.specText !== null && req.specText !== '';
     if (hasDoc === hasText) throw invalid('spec', 'give exactly one of spec (a Katib Experiment) or specText (its YAML or JSON text)');
-    return this.specCheck(() => (hasText ? parseStudyText(req.specText!) : parseStudyDocument(req.spec)), req);
+    if (hasText && typeof req.specText !== 'string') throw invalid('specText', `must be a string (got ${shown(req.specText)})`);
+    return this.specCheck(() => (hasText ? parseStudyText(req.specText as string) : parseStudyDocument(req.spec)), req);
+  }
+
+  private specField(req: CreateStudyRequest): string {
+    return typeof req.specText === 'string' && req.specText !== '' ? 'specText' : 'spec';
   }
 
   private specCheck<T>(fn: () => T, req: CreateStudyRequest): T {
     try {
       return fn();
     } catch (err) {
-      throw asServiceError(err, typeof req.specText === 'string' && req.specText !== '' ? 'specText' : 'spec');
+      throw asServiceError(err, this.specField(req));
     }
   }
 
-  private readObservations(study: StudyRecord, trial: TrialRecord, list: readonly ObservationRequest[], field: string): ObservationInput[] {
+  private async specCheckAsync(fn: () => Promise<void>, req: CreateStudyRequest): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      throw asServiceError(err, this.specField(req));
+    }
+  }
+
+  private readObservations(study: StudyRecord, trial: TrialRecord, list: readonly unknown[], field: string): ObservationInput[] {
     const metrics = [study.spec.objective.objectiveMetricName, ...study.spec.objective.additionalMetricNames];
     const nextStep = new Map<string, number>();
     const now = new Date().toISOString();
-    return list.map((o, i) => {
+    return list.map((item, i) => {
       const at = `${field}[${i}]`;
-      if (typeof o !== 'object' || o === null) throw invalid(at, 'must be an object');
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalid(at, 'must be an object');
+      const o = item as ObservationRequest;
       if (typeof o.metric !== 'string' || !metrics.includes(o.metric)) {
-        throw invalid(`${at}.metric`, `must be one of the study's metrics (${metrics.join(', ')}) (got ${JSON.stringify(o.metric)})`);
+        throw invalid(`${at}.metric`, `must be one of the study's metrics (${metrics.join(', ')}) (got ${shown(o.metric)})`);
       }
-      const value = typeof o.value === 'string' && o.value.trim() !== '' ? Number(o.value) : o.value;
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`${at}.value`, `must be a finite number (got ${JSON.stringify(o.value) ?? String(o.value)})`);
-      let step: number;
-      if (o.step === undefined || o.step === null) {
-        step = (nextStep.get(o.metric) ?? this.store.maxStep(trial.id, o.metric)) + 1;
-      } else {
-        step = Number(o.step);
-        if (!Number.isSafeInteger(step) || step < 0) throw invalid(`${at}.step`, `must be a whole number ≥ 0 (got ${JSON.stringify(o.step)})`);
-      }
+      const value = readFinite(o.value, `${at}.value`);
+      const step = readOptionalInteger(o.step, `${at}.step`, 0, Number.MAX_SAFE_INTEGER)
+        ?? (nextStep.get(o.metric) ?? this.store.maxStep(trial.id, o.metric)) + 1;
       nextStep.set(o.metric, Math.max(step, nextStep.get(o.metric) ?? 0));
-      let time = now;
-      if (o.time !== undefined && o.time !== null && o.time !== '') {
-        if (typeof o.time !== 'string' || !isRfc3339(o.time)) throw invalid(`${at}.time`, `must be an RFC 3339 time (got ${JSON.stringify(o.time)})`);
-        time = new Date(o.time).toISOString();
-      }
-      return { metric: o.metric, value, step, time };
+      return { metric: o.metric, value, step, time: readTime(o.time, `${at}.time`, now) };
     });
   }
 }
 
-/** The last n lines of a file, reading backwards from its end at most 1 MiB; a missing file has none. */
-function tailLines(path: string, n: number): { lines: string[]; size: number } {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return { lines: [], size: 0 };
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const limit = Math.min(size, 1024 * 1024);
-    const chunks: Buffer[] = [];
-    let read = 0;
-    let newlines = 0;
-    while (read < limit && newlines <= n) {
-      const len = Math.min(64 * 1024, limit - read);
-      const buf = Buffer.alloc(len);
-      readSync(fd, buf, 0, len, size - read - len);
-      chunks.unshift(buf);
-      read += len;
-      for (const b of buf) if (b === 10) newlines++;
-    }
-    const lines = Buffer.concat(chunks).toString('utf8').split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    if (read < size) lines.shift(); // a partial first line
-    return { lines: lines.slice(-n), size };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-// Page tokens are opaque to clients: a base64url cursor.
-const TOKEN_PREFIX = 'c1:';
-
-export function encodeToken(cursor: number | undefined): string {
-  return cursor === undefined ? '' : Buffer.from(`${TOKEN_PREFIX}${cursor}`).toString('base64url');
-}
-
-function readPage(req: PageRequest): { after: number; size: number } {
-  const raw = req.pageSize;
-  const size = raw === undefined || raw === null || raw === 0 ? LIMITS.defaultPageSize : Number(raw);
-  if (!Number.isInteger(size) || size < 1 || size > LIMITS.maxPageSize) {
-    throw invalid('pageSize', `must be an integer from 1 to ${LIMITS.maxPageSize} (got ${JSON.stringify(raw)})`);
-  }
-  if (req.pageToken === undefined || req.pageToken === null || req.pageToken === '') return { after: 0, size };
-  const text = typeof req.pageToken === 'string' ? Buffer.from(req.pageToken, 'base64url').toString() : '';
-  const after = text.startsWith(TOKEN_PREFIX) ? Number(text.slice(TOKEN_PREFIX.length)) : NaN;
-  if (!Number.isSafeInteger(after) || after < 0) throw invalid('pageToken', 'is not a token this server issued');
-  return { after, size };
-}
+export type { PageRequest } from './requests.js';

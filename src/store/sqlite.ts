@@ -28,12 +28,12 @@ import {
 interface StudyRow {
   id: number; name: string; spec_json: string; base_dir: string; runtime: RuntimeKind; state: StudyState; reason: string | null;
   message: string | null; seed: number; algorithm_state: string | null; created_at: string;
-  started_at: string | null; completed_at: string | null;
+  started_at: string | null; completed_at: string | null; heartbeat_seconds: number | null;
 }
 interface TrialRow {
   id: number; study_id: number; seq: number; name: string; assignment_json: string; state: TrialState;
   reason: string | null; message: string | null; runtime_ref: string | null; objective_value: number | null;
-  attempts: number; created_at: string; started_at: string | null; completed_at: string | null;
+  attempts: number; created_at: string; started_at: string | null; completed_at: string | null; heartbeat_at: string | null;
 }
 
 export const DB_FILE = 'sibyl.db';
@@ -60,16 +60,20 @@ export class SqliteStore implements Store {
     }
     const db = this.db;
     this.stmt = {
-      insertStudy: db.prepare(`INSERT INTO studies (name, spec_json, base_dir, runtime, state, seed, created_at)
-        VALUES (?, ?, ?, ?, 'CREATED', ?, ?)`),
+      insertStudy: db.prepare(`INSERT INTO studies (name, spec_json, base_dir, runtime, state, seed, created_at, heartbeat_seconds)
+        VALUES (?, ?, ?, ?, 'CREATED', ?, ?, ?)`),
+      beat: db.prepare(`UPDATE trials SET heartbeat_at = ? WHERE id = ? AND state IN ('CREATED', 'RUNNING')`),
+      silent: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state = 'RUNNING' AND runtime_ref LIKE 'client:%'
+        AND coalesce(heartbeat_at, started_at) < ? ORDER BY seq`),
+      queued: db.prepare(`SELECT id FROM trials WHERE study_id = ? AND state = 'CREATED' AND runtime_ref IS NULL ORDER BY seq LIMIT ?`),
       studiesPage: db.prepare('SELECT * FROM studies WHERE id > ? ORDER BY id LIMIT ?'),
       deleteStudy: db.prepare('DELETE FROM studies WHERE id = ?'),
       updateSpec: db.prepare('UPDATE studies SET spec_json = ? WHERE id = ?'),
       trialsPage: db.prepare('SELECT * FROM trials WHERE study_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       trialsPageByState: db.prepare('SELECT * FROM trials WHERE study_id = ? AND seq > ? AND state = ? ORDER BY seq LIMIT ?'),
       trialsOfClient: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND runtime_ref = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
-      insertStartedTrial: db.prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, runtime_ref, attempts, created_at, started_at)
-        VALUES (?, ?, ?, ?, 'RUNNING', ?, 1, ?, ?)`),
+      insertStartedTrial: db.prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, runtime_ref, attempts, created_at, started_at, heartbeat_at)
+        VALUES (?, ?, ?, ?, 'RUNNING', ?, 1, ?, ?, ?)`),
       insertLog: db.prepare('INSERT INTO observation_logs (trial_name, metric_name, value, time, time_ms) VALUES (?, ?, ?, ?, ?)'),
       logsOf: db.prepare(`SELECT trial_name AS trialName, metric_name AS metricName, value, time FROM observation_logs
         WHERE trial_name = ? AND (? IS NULL OR metric_name = ?) AND time_ms >= ? AND time_ms <= ? ORDER BY time_ms, id`),
@@ -128,8 +132,8 @@ export class SqliteStore implements Store {
 
   // ── studies ──────────────────────────────────────────────────────────────
 
-  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local'): StudyRecord {
-    const info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now());
+  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local', heartbeatSeconds?: number): StudyRecord {
+    const info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), heartbeatSeconds ?? null);
     return this.getStudy(Number(info.lastInsertRowid))!;
   }
 
@@ -183,7 +187,7 @@ export class SqliteStore implements Store {
 
   addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>): TrialRecord[] {
     return this.insertTrials(studyId, assignments, algorithmState, (study, seq, a, at) =>
-      this.stmt.insertStartedTrial.run(studyId, seq, trialName(study, seq), JSON.stringify(a), clientRef, at, at));
+      this.stmt.insertStartedTrial.run(studyId, seq, trialName(study, seq), JSON.stringify(a), clientRef, at, at, at));
   }
 
   private insertTrials(
@@ -203,6 +207,34 @@ export class SqliteStore implements Store {
       }
       if (algorithmState) this.stmt.setAlgorithmState.run(JSON.stringify(algorithmState), studyId);
       return ids.map((id) => this.getTrial(id)!);
+    })();
+  }
+
+  claimQueued(studyId: number, clientRef: string, limit: number): TrialRecord[] {
+    return this.db.transaction(() => {
+      const ids = (this.stmt.queued.all(studyId, limit) as { id: number }[]).map((r) => r.id);
+      return ids.map((id) => this.transitionTrial(id, 'claim', { runtimeRef: clientRef }));
+    })();
+  }
+
+  beat(trialIds: readonly number[]): void {
+    if (trialIds.length === 0) return;
+    const at = now();
+    this.db.transaction(() => {
+      for (const id of trialIds) this.stmt.beat.run(at, id);
+    })();
+  }
+
+  silentTrials(studyId: number, before: string): TrialRecord[] {
+    return (this.stmt.silent.all(studyId, before) as TrialRow[]).map(toTrial);
+  }
+
+  expireTrial(id: number, message: string): { expired: TrialRecord; retry?: TrialRecord } {
+    return this.db.transaction(() => {
+      const expired = this.transitionTrial(id, 'fail', { reason: 'HeartbeatExpired', message });
+      const [retry] = this.insertTrials(expired.studyId, [expired.assignment], undefined, (study, seq, a, at) =>
+        this.stmt.insertTrial.run(expired.studyId, seq, trialName(study, seq), JSON.stringify(a), at));
+      return retry ? { expired, retry } : { expired };
     })();
   }
 
@@ -361,7 +393,7 @@ export class SqliteStore implements Store {
 /** One guarded UPDATE per trial transition, shaped by the state it enters. */
 function trialTransitionSql(from: readonly TrialState[], to: TrialState): string {
   const set = to === 'RUNNING'
-    ? `state = 'RUNNING', runtime_ref = @ref, attempts = attempts + 1, started_at = coalesce(started_at, @now)`
+    ? `state = 'RUNNING', runtime_ref = @ref, attempts = attempts + 1, started_at = coalesce(started_at, @now), heartbeat_at = @now`
     : to === 'CREATED'
       ? `state = 'CREATED', runtime_ref = NULL`
       : `state = '${to}', reason = @reason, message = @message, objective_value = @value, completed_at = @now`;
@@ -401,13 +433,14 @@ function toStudy(r: StudyRow): StudyRecord {
     createdAt: r.created_at,
     ...(r.started_at === null ? {} : { startedAt: r.started_at }),
     ...(r.completed_at === null ? {} : { completedAt: r.completed_at }),
+    ...(r.heartbeat_seconds === null ? {} : { heartbeatSeconds: r.heartbeat_seconds }),
   };
 }
 
 function toTrial(r: TrialRow): TrialRecord {
   const fields = {
     reason: opt(r.reason), message: opt(r.message), runtimeRef: opt(r.runtime_ref),
-    objectiveValue: opt(r.objective_value), startedAt: opt(r.started_at), completedAt: opt(r.completed_at),
+    objectiveValue: opt(r.objective_value), startedAt: opt(r.started_at), completedAt: opt(r.completed_at), heartbeatAt: opt(r.heartbeat_at),
   };
   return {
     id: r.id,

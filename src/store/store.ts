@@ -20,6 +20,8 @@ export interface StudyRecord {
   readonly createdAt: string;
   readonly startedAt?: string;
   readonly completedAt?: string;
+  /** Ask/tell: a client that neither reports nor beats for this long loses its trial. */
+  readonly heartbeatSeconds?: number;
 }
 
 export interface TrialRecord extends TrialView {
@@ -33,6 +35,8 @@ export interface TrialRecord extends TrialView {
   readonly createdAt: string;
   readonly startedAt?: string;
   readonly completedAt?: string;
+  /** Ask/tell: when its client last reported or beat. */
+  readonly heartbeatAt?: string;
 }
 
 export interface ObservationInput {
@@ -87,7 +91,7 @@ export interface Store {
   close(): void;
 
   // studies
-  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime?: RuntimeKind): StudyRecord;
+  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime?: RuntimeKind, heartbeatSeconds?: number): StudyRecord;
   getStudy(id: number): StudyRecord | undefined;
   getStudyByName(name: string): StudyRecord | undefined;
   listStudies(): StudyRecord[];
@@ -107,6 +111,14 @@ export interface Store {
   addTrials(studyId: number, assignments: readonly Assignment[], algorithmState?: Record<string, string>): TrialRecord[];
   /** Ask/tell: new trials already RUNNING for a client, likewise in one transaction. */
   addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>): TrialRecord[];
+  /** Ask/tell: hands up to `limit` queued trials (CREATED, no client: re-offered ones) to a client. */
+  claimQueued(studyId: number, clientRef: string, limit: number): TrialRecord[];
+  /** Ask/tell: the client of these active trials is alive now. */
+  beat(trialIds: readonly number[]): void;
+  /** Ask/tell: running client trials whose last sign of life is before `before` (ISO time). */
+  silentTrials(studyId: number, before: string): TrialRecord[];
+  /** Fails a silent trial (HeartbeatExpired) and, unless its study ended, queues its assignment again, in one transaction. */
+  expireTrial(id: number, message: string): { expired: TrialRecord; retry?: TrialRecord };
   /** The active trials a runtime reference (an ask/tell client) holds. */
   trialsOfRuntimeRef(studyId: number, runtimeRef: string): TrialRecord[];
   getTrial(id: number): TrialRecord | undefined;

@@ -1,7 +1,8 @@
 // One gRPC server carrying sibyl.v1, Katib's api.v1.beta1 services and grpc.health.v1.
 import * as grpc from '@grpc/grpc-js';
 import type { StudyService } from '../../service/study-service.js';
-import { LIMITS } from '../../model/limits.js';
+import { excerpt, LIMITS } from '../../model/limits.js';
+import type { KatibService } from '../../service/katib.js';
 import type { TokenCheck } from '../auth.js';
 import { loadProtos } from './protos.js';
 import { dbManagerHandlers, earlyStoppingHandlers, suggestionHandlers } from './katib.js';
@@ -12,6 +13,7 @@ const SERVED = ['', 'manager.v1beta1.Suggestion', 'sibyl.v1.Studies', 'sibyl.v1.
 
 export interface GrpcOptions {
   readonly service: StudyService;
+  readonly katib: KatibService;
   readonly authorized: TokenCheck;
   readonly isReady: () => boolean;
   readonly log?: (err: Error) => void;
@@ -26,20 +28,21 @@ export function buildGrpcServer(options: GrpcOptions): grpc.Server {
   const ctx = { check: options.authorized, ...(options.log ? { log: options.log } : {}) };
   server.addService(protos.sibyl.Studies.service, studiesHandlers(options.service, ctx));
   server.addService(protos.sibyl.Trials.service, trialsHandlers(options.service, ctx));
-  server.addService(protos.katib.Suggestion.service, suggestionHandlers(ctx));
-  server.addService(protos.katib.EarlyStopping.service, earlyStoppingHandlers(ctx));
-  server.addService(protos.katib.DBManager.service, dbManagerHandlers(options.service.store, ctx));
+  server.addService(protos.katib.Suggestion.service, suggestionHandlers(options.katib, ctx));
+  server.addService(protos.katib.EarlyStopping.service, earlyStoppingHandlers(options.katib, ctx));
+  server.addService(protos.katib.DBManager.service, dbManagerHandlers(options.katib, ctx));
   server.addService(protos.health.Health.service, {
     check: (call: grpc.ServerUnaryCall<{ service?: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const name = call.request.service ?? '';
-      if (!SERVED.includes(name)) return callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${JSON.stringify(name)}` });
+      if (!SERVED.includes(name)) return callback({ code: grpc.status.NOT_FOUND, details: `service: unknown service ${JSON.stringify(excerpt(name))}` });
       callback(null, { status: options.isReady() ? 'SERVING' : 'NOT_SERVING' });
     },
   });
   return server;
 }
 
-export function bindGrpc(server: grpc.Server, address: string): Promise<number> {
-  return new Promise((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+/** Binds the server, with TLS when a certificate and its key are given (PEM). */
+export function bindGrpc(server: grpc.Server, address: string, tls?: { readonly cert: Buffer; readonly key: Buffer }): Promise<number> {
+  const credentials = tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false) : grpc.ServerCredentials.createInsecure();
+  return new Promise((resolve, reject) => server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port))));
 }

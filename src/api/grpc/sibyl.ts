@@ -9,10 +9,10 @@ type Req = Record<string, any>; // proto-loader's plain objects; the service val
 
 export function studiesHandlers(service: StudyService, ctx: HandlerContext): grpc.UntypedServiceImplementation {
   return {
-    createStudy: unary(ctx, (r: Req) => {
-      if (r.specSource === 'spec') return studyMessage(service.createStudy({ spec: structToJson(r.spec), runtime: r.runtime }).study);
-      if (r.specSource === 'specText') return studyMessage(service.createStudy({ specText: r.specText, runtime: r.runtime }).study);
-      throw invalid('spec', 'give exactly one of spec (a Katib Experiment) or spec_text (its YAML or JSON text)');
+    createStudy: unary(ctx, async (r: Req) => {
+      const source = r.specSource === 'spec' ? { spec: structToJson(r.spec) } : r.specSource === 'specText' ? { specText: r.specText } : undefined;
+      if (!source) throw invalid('spec', 'give exactly one of spec (a Katib Experiment) or spec_text (its YAML or JSON text)');
+      return studyMessage((await service.createStudy({ ...source, runtime: r.runtime, workingDir: r.workingDir, heartbeatSeconds: r.heartbeatSeconds })).study);
     }),
     getStudy: unary(ctx, (r: Req) => studyMessage(service.getStudy(r.name))),
     listStudies: unary(ctx, (r: Req) => {
@@ -24,23 +24,24 @@ export function studiesHandlers(service: StudyService, ctx: HandlerContext): grp
       return {};
     }),
     stopStudy: unary(ctx, async (r: Req) => studyMessage(await service.stopStudy(r.name))),
-    updateStudyBudget: unary(ctx, (r: Req) => {
-      const changes = { parallelTrialCount: r.parallelTrialCount, maxTrialCount: r.maxTrialCount, maxFailedTrialCount: r.maxFailedTrialCount };
-      if (Object.values(changes).every((v) => v === undefined)) throw invalid('budget', 'give at least one of parallel_trial_count, max_trial_count, max_failed_trial_count');
-      return studyMessage(service.updateBudget(r.name, changes));
-    }),
+    updateStudyBudget: unary(ctx, (r: Req) =>
+      studyMessage(service.updateBudget(r.name, { parallelTrialCount: r.parallelTrialCount, maxTrialCount: r.maxTrialCount, maxFailedTrialCount: r.maxFailedTrialCount }))),
     watchStudy: (call: grpc.ServerWritableStream<Req, unknown>) => {
+      // A stream ends with its status through an 'error' event (destroying it would send none).
+      const fail = (err: unknown) => call.emit('error', toGrpcError(err, ctx.log));
       try {
         authorize(ctx.check, call.metadata);
         const first = service.getStudy(call.request.name);
-        call.write({ study: studyMessage(first) });
-        const unsubscribe = service.watch(call.request.name, (e) => {
-          call.write(e.type === 'study' ? { study: studyMessage(e.study) } : { trial: trialMessage(e.trial) });
-        });
+        const unsubscribe = service.watch(
+          call.request.name,
+          (e) => call.write(e.type === 'study' ? { study: studyMessage(e.study) } : { trial: trialMessage(e.trial) }),
+          () => call.end(), // the study was deleted: nothing more will come
+        );
         call.on('cancelled', unsubscribe);
         call.on('close', unsubscribe);
+        call.write({ study: studyMessage(first) });
       } catch (err) {
-        call.destroy(Object.assign(new Error(), toGrpcError(err, ctx.log)) as Error);
+        fail(err);
       }
     },
   };
@@ -56,8 +57,8 @@ export function trialsHandlers(service: StudyService, ctx: HandlerContext): grpc
     stopTrial: unary(ctx, async (r: Req) => trialMessage(await service.stopTrial(r.name))),
     suggestTrials: unary(ctx, async (r: Req) => ({ trials: (await service.suggestTrials(r.study, r.count, r.clientId)).map(trialMessage) })),
     reportObservations: unary(ctx, (r: Req) => service.reportObservations(r.trial, r.observations ?? [])),
-    completeTrial: unary(ctx, (r: Req) =>
-      trialMessage(service.completeTrial(r.trial, { metrics: r.metrics ?? [], infeasible: r.infeasible ?? false, ...(r.reason ? { reason: r.reason } : {}) }))),
+    completeTrial: unary(ctx, (r: Req) => trialMessage(service.completeTrial(r.trial, { metrics: r.metrics ?? [], infeasible: r.infeasible ?? false, reason: r.reason }))),
     shouldStopTrial: unary(ctx, (r: Req) => service.shouldStopTrial(r.trial)),
+    heartbeatTrial: unary(ctx, (r: Req) => trialMessage(service.heartbeat(r.trial))),
   };
 }

@@ -1,6 +1,6 @@
 // REST routes for studies, including their event stream (Server-Sent Events).
 import type { FastifyPluginAsync } from 'fastify';
-import type { StudyEvent } from '../../service/study-service.js';
+import type { BudgetRequest, CreateStudyRequest, StudyEvent } from '../../service/study-service.js';
 import { BudgetBody, CreateStudyBody, NameParams, PageQuery, TrialsQuery, SuggestBody, ERROR_RESPONSES, ref } from './schemas.js';
 
 const errors = ERROR_RESPONSES;
@@ -13,7 +13,7 @@ export const studyRoutes: FastifyPluginAsync = async (app) => {
   app.post('/studies', {
     schema: { summary: 'Create a study (idempotent by name)', tags: ['studies'], body: CreateStudyBody, response: { 200: ref('Study'), 201: ref('Study'), ...errors } },
   }, async (req, reply) => {
-    const { study, created } = service.createStudy(req.body as { spec?: unknown; specText?: string; runtime?: string });
+    const { study, created } = await service.createStudy(req.body as CreateStudyRequest);
     return reply.code(created ? 201 : 200).send(study);
   });
 
@@ -38,7 +38,7 @@ export const studyRoutes: FastifyPluginAsync = async (app) => {
 
   app.patch('/studies/:name/budget', {
     schema: { summary: 'Change parallelTrialCount, maxTrialCount, maxFailedTrialCount', tags: ['studies'], params: NameParams, body: BudgetBody, response: { 200: ref('Study'), ...errors } },
-  }, async (req) => service.updateBudget((req.params as Name).name, req.body as Record<string, unknown>));
+  }, async (req) => service.updateBudget((req.params as Name).name, req.body as BudgetRequest));
 
   app.get('/studies/:name/trials', {
     schema: { summary: "List a study's trials", tags: ['trials'], params: NameParams, querystring: TrialsQuery, response: { 200: { type: 'object', properties: { trials: { type: 'array', items: ref('Trial') }, nextPageToken: { type: 'string' } } }, ...errors } },
@@ -61,11 +61,14 @@ export const studyRoutes: FastifyPluginAsync = async (app) => {
     const first = service.getStudy(name); // 404 before the stream starts
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no',
+      'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'none'",
+    });
     let id = 0;
     const send = (e: StudyEvent) => res.write(`id: ${++id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.type === 'study' ? e.study : e.trial)}\n\n`);
     send({ type: 'study', study: first });
-    const unsubscribe = service.watch(name, send);
+    const unsubscribe = service.watch(name, send, () => res.end()); // a deleted study's stream ends
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     req.raw.on('close', () => {
       clearInterval(heartbeat);

@@ -22,6 +22,10 @@ export const trialRoutes: FastifyPluginAsync = async (app) => {
     schema: { summary: "The last lines of a trial's log (local runtime; empty when it has none)", tags: ['trials'], params: NameParams, querystring: LogQuery, response: { 200: { type: 'object', properties: { lines: { type: 'array', items: { type: 'string' } }, size: { type: 'integer', description: 'the log file size in bytes' } } }, ...errors } },
   }, async (req) => service.trialLog((req.params as Name).name, (req.query as { tail?: string }).tail));
 
+  app.post('/trials/:name/heartbeat', {
+    schema: { summary: 'Ask/tell: the client of this trial is alive (studies with heartbeatSeconds)', tags: ['ask/tell'], params: NameParams, response: { 200: ref('Trial'), ...errors } },
+  }, async (req) => service.heartbeat((req.params as Name).name));
+
   app.post('/trials/:name/stop', {
     schema: { summary: 'Stop a trial', tags: ['trials'], params: NameParams, response: { 200: ref('Trial'), ...errors } },
   }, async (req) => service.stopTrial((req.params as Name).name));

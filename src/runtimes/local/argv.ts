@@ -1,8 +1,11 @@
 // What a local trial runs: the template's `command`, or else the primary container's
 // command + args, with placeholders substituted argument by argument.
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
 import { SpecError } from '../../spec/errors.js';
 import { containerArgv, findContainer } from '../../spec/containers.js';
-import { substitute } from '../../spec/template.js';
+import { placeholdersIn, substitute } from '../../spec/template.js';
 import type { StudySpec, TrialTemplateSpec } from '../../spec/types.js';
 
 export function templateArgv(template: TrialTemplateSpec): readonly string[] | undefined {
@@ -33,4 +36,24 @@ export function validateForLocal(spec: StudySpec): void {
       `${spec.metricsCollector.kind} is not supported by the local runtime yet (it reads metrics from the trial's output: use StdOut)`,
     );
   }
+}
+
+/** Where the program of a local study's command is looked for, and found (or not). */
+export async function checkLocalCommand(spec: StudySpec, baseDir: string, path = process.env['PATH'] ?? ''): Promise<void> {
+  const argv = templateArgv(spec.trialTemplate);
+  const program = argv?.[0];
+  if (program === undefined || placeholdersIn(program).length > 0) return; // chosen per trial: nothing to check now
+  const field = spec.trialTemplate.command ? 'spec.trialTemplate.command[0]' : 'spec.trialTemplate.trialSpec';
+  const candidates = program.includes('/') ? [resolve(baseDir, program)] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, program));
+  for (const file of candidates) {
+    try {
+      await access(file, constants.X_OK);
+      if ((await stat(file)).isFile()) return;
+    } catch {
+      // not there, or not executable: the next candidate
+    }
+  }
+  throw new SpecError(field, program.includes('/')
+    ? `"${program}" is not an executable file in ${baseDir}, where this study's trials run`
+    : `"${program}" is not found on the PATH of the process that runs the trials`);
 }

@@ -1,26 +1,8 @@
-// The REST API from the page: the bearer token (if the user gave one, kept in localStorage),
-// JSON calls, and a study's Server-Sent Events read with fetch (EventSource cannot send a
-// token), reconnecting with backoff.
+// The REST API from the page: JSON calls, and a study's Server-Sent Events read with fetch,
+// reconnecting with backoff. With a token on the server, the page signs in once: the server
+// answers with an HttpOnly session cookie that the browser sends with every call, so the token
+// is kept nowhere a script can read it.
 import type { StudyEvent } from './types.js';
-
-const TOKEN_KEY = 'sibyl.token';
-
-export function getToken(): string {
-  try {
-    return localStorage.getItem(TOKEN_KEY) ?? '';
-  } catch {
-    return '';
-  }
-}
-
-export function setToken(token: string): void {
-  try {
-    if (token) localStorage.setItem(TOKEN_KEY, token);
-    else localStorage.removeItem(TOKEN_KEY);
-  } catch {
-    // storage unavailable: the token lasts until the page is closed
-  }
-}
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly field: string | null = null) {
@@ -34,16 +16,27 @@ export function whenUnauthorized(fn: () => void): void {
 }
 
 function headers(json: boolean): Record<string, string> {
-  const h: Record<string, string> = { accept: 'application/json' };
-  if (json) h['content-type'] = 'application/json';
-  const token = getToken();
-  if (token) h.authorization = `Bearer ${token}`;
-  return h;
+  return json ? { accept: 'application/json', 'content-type': 'application/json' } : { accept: 'application/json' };
+}
+
+/** Whether the server wants a token, and whether this browser's session carries it. */
+export function session(): Promise<{ required: boolean; signedIn: boolean }> {
+  return api('GET', '/session');
+}
+
+/** Trades the token for the session cookie (refused with 401 when it is not the server's). */
+export async function signIn(token: string): Promise<void> {
+  await api('POST', '/session', { token });
+}
+
+export async function signOut(): Promise<void> {
+  await api('DELETE', '/session');
 }
 
 export async function api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const res = await fetch(`/api/v1${path}`, {
     method,
+    credentials: 'same-origin',
     headers: headers(body !== undefined),
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     ...(signal ? { signal } : {}),
@@ -114,7 +107,7 @@ export function followStudy(name: string, onEvent: (e: StudyEvent) => void, sign
   const run = async (): Promise<void> => {
     while (!signal.aborted) {
       try {
-        const res = await fetch(`/api/v1/studies/${encodeURIComponent(name)}/events`, { headers: headers(false), signal });
+        const res = await fetch(`/api/v1/studies/${encodeURIComponent(name)}/events`, { credentials: 'same-origin', headers: headers(false), signal });
         if (res.status === 401) onUnauthorized?.();
         if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
         delay = 1000;

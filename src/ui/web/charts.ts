@@ -77,7 +77,20 @@ export function draw(chart: Chart, option: Option): Promise<void> {
   return done;
 }
 
-const isLog = (p: ParameterSpec) => p.distribution === 'logUniform' || p.distribution === 'logNormal';
+type RangeSpec = Extract<ParameterSpec, { parameterType: 'double' | 'int' }>;
+const isRange = (p: ParameterSpec): p is RangeSpec => p.parameterType === 'double' || p.parameterType === 'int';
+const isLog = (p: ParameterSpec): p is RangeSpec => isRange(p) && (p.distribution === 'logUniform' || p.distribution === 'logNormal');
+
+/**
+ * ECharts inserts a tooltip formatter's string as HTML: every piece of it is a user's string
+ * (trial names, values, metric names), so the pieces are escaped here, in the one place that
+ * builds tooltip markup, and joined by line breaks.
+ */
+export function tooltipText(...lines: readonly unknown[]): string {
+  return lines.map((l) => escapeHtml(String(l))).join('<br>');
+}
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 
 /** Completed trials with an objective value, in completion order. */
 export function completedInOrder(trials: Iterable<Trial>): Trial[] {
@@ -103,7 +116,7 @@ export function historyOption(study: Study, done: readonly Trial[]): Option {
     textStyle: { color: TEXT },
     grid: { left: 64, right: 24, top: 36, bottom: 44 },
     legend: { top: 0, textStyle: { color: TEXT } },
-    tooltip: { trigger: 'item', formatter: (p: { seriesId: string; data: [number, number, string?] }) => p.data[2] ? `${p.data[2]}<br>${study.objective.metric} = ${fmtNumber(p.data[1])}` : `best so far = ${fmtNumber(p.data[1])}` },
+    tooltip: { trigger: 'item', formatter: (p: { seriesId: string; data: [number, number, string?] }) => p.data[2] ? tooltipText(p.data[2], `${study.objective.metric} = ${fmtNumber(p.data[1])}`) : tooltipText(`best so far = ${fmtNumber(p.data[1])}`) },
     xAxis: { type: 'value', name: 'completed trial', nameLocation: 'middle', nameGap: 26, minInterval: 1, min: 1, max: Math.max(1, done.length), ...AXIS },
     yAxis: { type: 'value', name: study.objective.metric, scale: true, ...AXIS },
     series: [
@@ -125,13 +138,9 @@ function valueRange(done: readonly Trial[]): [number, number] {
 }
 
 function paramAxis(p: ParameterSpec): Option {
-  if (p.parameterType === 'categorical') return { type: 'category', data: [...(p.list ?? [])] };
-  if (isLog(p)) return { type: 'log', min: p.min, max: p.max };
-  if (p.parameterType === 'discrete') {
-    const list = (p.list ?? []) as number[];
-    return { type: 'value', min: Math.min(...list), max: Math.max(...list) };
-  }
-  return { type: 'value', min: p.min, max: p.max };
+  if (p.parameterType === 'categorical') return { type: 'category', data: [...p.list] };
+  if (p.parameterType === 'discrete') return { type: 'value', min: Math.min(...p.list), max: Math.max(...p.list) };
+  return { type: isLog(p) ? 'log' : 'value', min: p.min, max: p.max };
 }
 
 export function parallelOption(study: Study, done: readonly Trial[]): Option {
@@ -153,21 +162,21 @@ export function parallelOption(study: Study, done: readonly Trial[]): Option {
       text: [fmtNumber(hi), fmtNumber(lo)], textStyle: { color: TEXT },
       inRange: { color: minimize ? SCALE : [...SCALE].reverse() },
     },
-    tooltip: { trigger: 'item', formatter: (p: { data: unknown[] }) => String(p.data[n + 1] ?? '') },
+    tooltip: { trigger: 'item', formatter: (p: { data: unknown[] }) => tooltipText(p.data[n + 1] ?? '') },
     series: [{ id: 'trials', type: 'parallel', smooth: false, lineStyle: { width: 1, opacity: done.length > 2000 ? 0.25 : 0.7 }, progressive: 0, data: rows }],
   };
 }
 
 export function sliceOption(study: Study, p: ParameterSpec, done: readonly Trial[]): Option {
   const data = done.map((t) => [t.assignment[p.name] ?? null, t.objectiveValue!, t.name]);
-  const xAxis = p.parameterType === 'categorical' ? { type: 'category', data: [...(p.list ?? [])] } : isLog(p) ? { type: 'log', min: p.min, max: p.max } : { type: 'value', scale: true };
+  const xAxis = p.parameterType === 'categorical' ? { type: 'category', data: [...p.list] } : isLog(p) ? { type: 'log', min: p.min, max: p.max } : { type: 'value', scale: true };
   return {
     animation: false,
     color: PALETTE,
     textStyle: { color: TEXT },
     title: { text: p.name, left: 'center', top: 0, textStyle: { fontSize: 13, color: TEXT } },
     grid: { left: 56, right: 16, top: 30, bottom: 30 },
-    tooltip: { trigger: 'item', formatter: (q: { data: [unknown, number, string] }) => `${q.data[2]}<br>${p.name} = ${String(q.data[0])}<br>${study.objective.metric} = ${fmtNumber(q.data[1])}` },
+    tooltip: { trigger: 'item', formatter: (q: { data: [unknown, number, string] }) => tooltipText(q.data[2], `${p.name} = ${String(q.data[0])}`, `${study.objective.metric} = ${fmtNumber(q.data[1])}`) },
     xAxis: { ...xAxis, ...AXIS },
     yAxis: { type: 'value', scale: true, ...AXIS },
     series: [{ id: 'trials', type: 'scatter', symbolSize: done.length > 2000 ? 3 : 6, large: done.length > 2000, progressive: 0, data, itemStyle: { opacity: 0.75 } }],
@@ -182,7 +191,9 @@ export function curvesOption(lines: readonly { name: string; points: readonly Ob
     textStyle: { color: TEXT },
     grid: { left: 64, right: 24, top: 44, bottom: 44 },
     legend: { top: 0, type: 'scroll', textStyle: { color: TEXT } },
-    tooltip: { trigger: 'axis' },
+    // Not ECharts' default axis tooltip: it would show series (metric) names unescaped.
+    tooltip: { trigger: 'axis', formatter: (items: { seriesName: string; data: [number, number] }[]) =>
+      tooltipText(`step ${items[0]?.data[0] ?? ''}`, ...items.map((i) => `${i.seriesName} = ${fmtNumber(i.data[1])}`)) },
     xAxis: { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 26, minInterval: 1, ...AXIS },
     yAxis: { type: 'value', name: yName, scale: true, ...AXIS },
     series: lines.map((l) => ({ id: l.name, name: l.name, type: 'line', showSymbol: l.points.length < 60, data: l.points.map((o) => [o.step, o.value]) })),

@@ -1,6 +1,6 @@
 // The dashboard: a small single-page app over the REST API. Pages: the studies, one study,
 // one trial; links are ordinary <a href> handled by the History API.
-import { getToken, setToken, whenUnauthorized } from './api.js';
+import { session, signIn, signOut, whenUnauthorized } from './api.js';
 import { disposeCharts } from './charts.js';
 import { h, notify } from './dom.js';
 import { studiesPage } from './studies.js';
@@ -40,14 +40,24 @@ document.addEventListener('click', (e) => {
 });
 window.addEventListener('popstate', route);
 
-// The token dialog: the API calls send it as "Authorization: Bearer …" once saved.
+// The token dialog: the token is sent once, for the session cookie; the page never keeps it.
 const dialog = document.getElementById('token-dialog') as HTMLDialogElement;
 const tokenInput = document.getElementById('token-input') as HTMLInputElement;
 const tokenButton = document.getElementById('token-button') as HTMLButtonElement;
+const tokenReason = document.getElementById('token-reason')!;
 const showToken = (reason?: string) => {
-  tokenInput.value = getToken();
-  document.getElementById('token-reason')!.textContent = reason ?? '';
+  tokenInput.value = '';
+  tokenReason.textContent = reason ?? '';
   if (!dialog.open) dialog.showModal();
+};
+const showSession = async () => {
+  try {
+    const s = await session();
+    tokenButton.hidden = !s.required;
+    tokenButton.textContent = s.signedIn ? 'Signed in ✓' : 'Token';
+  } catch {
+    // the next call says more
+  }
 };
 tokenButton.addEventListener('click', () => showToken());
 let warned = false;
@@ -57,16 +67,26 @@ whenUnauthorized(() => {
   showToken('The server asks for a token.');
 });
 dialog.addEventListener('close', () => {
-  if (dialog.returnValue === 'save') setToken(tokenInput.value.trim());
-  else if (dialog.returnValue === 'clear') setToken('');
-  else return;
-  warned = false;
-  tokenButton.textContent = getToken() ? 'Token ✓' : 'Token';
-  notify(getToken() ? 'Token saved in this browser.' : 'Token cleared.');
-  route();
+  const choice = dialog.returnValue;
+  const token = tokenInput.value.trim();
+  tokenInput.value = '';
+  if (choice !== 'save' && choice !== 'clear') return;
+  void (async () => {
+    try {
+      if (choice === 'save') await signIn(token);
+      else await signOut();
+      warned = false;
+      notify(choice === 'save' ? 'Signed in: this browser keeps a session, not the token.' : 'Signed out.');
+      await showSession();
+      route();
+    } catch (err) {
+      notify(`Could not sign in: ${(err as Error).message}`, 'error');
+      showToken('That token was refused.');
+    }
+  })();
 });
 document.getElementById('token-clear')!.addEventListener('click', () => dialog.close('clear'));
-tokenButton.textContent = getToken() ? 'Token ✓' : 'Token';
+void showSession();
 
 void h;
 route();

@@ -11,7 +11,7 @@ export function counts(s: Study): { completed: number; running: number; failed: 
   let completed = 0;
   let running = 0;
   for (const [state, n] of Object.entries(s.trials)) {
-    if (ACTIVE_TRIAL_STATES.includes(state)) running += n;
+    if ((ACTIVE_TRIAL_STATES as readonly string[]).includes(state)) running += n;
     else completed += n;
   }
   return { completed, running, failed: (s.trials.FAILED ?? 0) + (s.trials.METRICS_UNAVAILABLE ?? 0) };

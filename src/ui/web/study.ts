@@ -233,7 +233,7 @@ export function studyPage(root: HTMLElement, name: string): () => void {
       h('div', { class: 'table-wrap' }, h('table', { class: 'data compact' },
         h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Parameter'), h('th', { scope: 'col' }, 'Type'), h('th', { scope: 'col' }, 'Space'))),
         h('tbody', null, spec.parameters.map((p) => h('tr', null, h('th', { scope: 'row' }, p.name), h('td', null, p.parameterType),
-          h('td', null, p.list ? p.list.join(', ') : `[${p.min}, ${p.max}]${p.step ? ` step ${p.step}` : ''}${p.distribution && p.distribution !== 'uniform' ? ` ${p.distribution}` : ''}`)))))),
+          h('td', null, 'list' in p ? p.list.join(', ') : `[${p.min}, ${p.max}]${p.step ? ` step ${p.step}` : ''}${p.distribution !== 'uniform' ? ` ${p.distribution}` : ''}`)))))),
       spec.algorithm.algorithmSettings.length
         ? h('p', { class: 'small' }, 'Settings: ', spec.algorithm.algorithmSettings.map((x) => `${x.name}=${x.value}`).join(', '))
         : null,

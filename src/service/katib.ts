@@ -1,0 +1,235 @@
+// Katib's API (api.v1.beta1) in the service layer, so that Katib's controller can use Sibyl as
+// its suggestion service and Katib's metrics collectors can report to it, under the same
+// limits as every other caller. Requests arrive as proto-loader's plain objects (camelCase
+// fields); refusals name Katib's own field paths. Suggestions are stateless: history comes from
+// the request's trials, and Sibyl's algorithm state travels back in the settings.
+import { algorithmNames, getAlgorithm } from '../../suggestion-algorithms/registry.js';
+import { SettingsError, type ParamValue, type SearchSpace, type Settings, type TrialView } from '../../suggestion-algorithms/model.js';
+import { normalizeValue } from '../../suggestion-algorithms/space.js';
+import { AlgorithmError, type AlgorithmRunner } from '../algorithms/pool.js';
+import { excerpt, LIMITS } from '../model/limits.js';
+import { isActiveTrialState, type TrialState } from '../model/trial.js';
+import { settingsErrorField } from '../spec/algorithm.js';
+import { SpecError } from '../spec/errors.js';
+import { readParameters } from '../spec/parameters.js';
+import { StateConflictError, type ObservationLogEntry, type Store } from '../store/store.js';
+import { invalid, precondition, ServiceError } from './errors.js';
+import { readInteger, readList, readName, readOptionalString, readTime, shown } from './requests.js';
+
+type Req = Record<string, any>; // proto-loader's plain objects: every field is read and checked here
+
+const PARAMETER_TYPES: Record<string, string> = { DOUBLE: 'double', INT: 'int', DISCRETE: 'discrete', CATEGORICAL: 'categorical' };
+const DISTRIBUTIONS: Record<string, string | undefined> = {
+  DISTRIBUTION_UNSPECIFIED: undefined, UNIFORM: 'uniform', LOG_UNIFORM: 'logUniform', NORMAL: 'normal', LOG_NORMAL: 'logNormal',
+};
+const CONDITIONS: Record<string, TrialState> = {
+  CREATED: 'CREATED', RUNNING: 'RUNNING', SUCCEEDED: 'SUCCEEDED', KILLED: 'KILLED', FAILED: 'FAILED',
+  METRICSUNAVAILABLE: 'METRICS_UNAVAILABLE', EARLYSTOPPED: 'EARLY_STOPPED', UNKNOWN: 'RUNNING',
+};
+
+/**
+ * Algorithm state travels in Katib's own channel: returned as extra algorithm settings, which
+ * the controller stores and sends back with every request. The prefix keeps them apart from
+ * the user's settings.
+ */
+const STATE_PREFIX = 'sibyl.state.';
+
+const PATHS = { parameters: 'experiment.spec.parameter_specs.parameters', settings: 'experiment.spec.algorithm.algorithm_settings' };
+
+export interface KatibExperiment {
+  readonly name: string;
+  readonly algorithmName: string;
+  readonly metricName: string;
+  readonly space: SearchSpace;
+  /** The user's algorithm settings, without Sibyl's state. */
+  readonly settings: Settings;
+  /** Sibyl's algorithm state, from the settings the controller sent back. */
+  readonly state: Record<string, string>;
+}
+
+const text = (v: unknown, field: string, max: number = LIMITS.maxIdentifierLength): string => readOptionalString(v, field, max) ?? '';
+
+export class KatibService {
+  constructor(
+    private readonly store: Store,
+    private readonly algorithms: AlgorithmRunner,
+  ) {}
+
+  /** Exactly `current_request_number` assignments (fewer only when a finite space is used up). */
+  async getSuggestions(r: Req): Promise<Req> {
+    const experiment = readExperiment(r.experiment);
+    const count = readInteger(r.currentRequestNumber ?? 0, 'current_request_number', 0, LIMITS.maxKatibSuggestions, 0);
+    if (count === 0) return { parameterAssignments: [], algorithm: r.experiment.spec.algorithm };
+    const trials = readTrials(experiment, r.trials ?? []);
+    let result;
+    try {
+      result = await this.algorithms.suggest(experiment.algorithmName, {
+        space: experiment.space, settings: experiment.settings, trials, count, seed: seedOf(experiment.name),
+        ...(Object.keys(experiment.state).length > 0 ? { state: experiment.state } : {}),
+      });
+    } catch (err) {
+      // The controller retries a failed call; it gets the algorithm's reason, never a stack.
+      if (err instanceof AlgorithmError) throw new ServiceError('UNAVAILABLE', err.message);
+      throw err;
+    }
+    const stateSettings = Object.entries(result.state ?? experiment.state).map(([name, value]) => ({ name: `${STATE_PREFIX}${name}`, value }));
+    return {
+      parameterAssignments: result.assignments.slice(0, count).map((a) => ({
+        assignments: experiment.space.parameters.map((p) => ({ name: p.name, value: String(a[p.name]) })),
+      })),
+      algorithm: { algorithmName: experiment.algorithmName, algorithmSettings: [...experiment.settings, ...stateSettings] },
+    };
+  }
+
+  validateAlgorithmSettings(r: Req): Req {
+    readExperiment(r.experiment);
+    return {};
+  }
+
+  validateEarlyStoppingSettings(r: Req): Req {
+    const es = r.earlyStopping ?? {};
+    const name = text(es.algorithmName, 'early_stopping.algorithm_name');
+    if (name !== 'medianstop') throw invalid('early_stopping.algorithm_name', `unknown early-stopping algorithm ${shown(name)} (known: medianstop)`);
+    const settings = readList(es.algorithmSettings ?? [], 'early_stopping.algorithm_settings', LIMITS.maxListEntries) as Req[];
+    for (const s of settings) {
+      const setting = text(s?.name, 'early_stopping.algorithm_settings.name');
+      const value = text(s?.value, `early_stopping.algorithm_settings[${setting}]`);
+      const check = MEDIANSTOP_SETTINGS[setting];
+      if (!check) throw invalid(`early_stopping.algorithm_settings[${excerpt(setting)}]`, 'unknown setting for medianstop (known: min_trials_required, start_step)');
+      if (!check(value)) throw invalid(`early_stopping.algorithm_settings[${setting}]`, `must be an integer ${setting === 'start_step' ? '≥ 1' : '> 0'} (got ${shown(value)})`);
+    }
+    return {};
+  }
+
+  /** Katib's metrics collectors report here; a log for one of Sibyl's active trials also becomes its observations. */
+  reportObservationLog(r: Req): Req {
+    const trialName = readName(r.trialName, 'trial_name');
+    const logs = readList(r.observationLog?.metricLogs ?? [], 'observation_log.metric_logs', LIMITS.maxObservationBatch) as Req[];
+    const entries: ObservationLogEntry[] = [];
+    logs.forEach((l, i) => {
+      const at = `observation_log.metric_logs[${i}]`;
+      if (!l?.timeStamp) return; // Katib skips entries without a time
+      const time = readTime(l.timeStamp, `${at}.time_stamp`, '');
+      const metricName = text(l.metric?.name, `${at}.metric.name`);
+      if (metricName === '') throw invalid(`${at}.metric.name`, 'is required');
+      entries.push({ trialName, metricName, value: text(l.metric?.value, `${at}.metric.value`), time });
+    });
+    const trial = this.store.getTrialByName(trialName);
+    const study = trial && this.store.getStudy(trial.studyId);
+    // Katib refuses nothing here, but a finished trial of Sibyl's keeps the metrics it ended with.
+    if (trial && !isActiveTrialState(trial.state)) throw precondition(`trial "${trial.name}" has ended (${trial.state}); it takes no more observations`, 'trial_name');
+    const metrics = study ? [study.spec.objective.objectiveMetricName, ...study.spec.objective.additionalMetricNames] : [];
+    const steps = new Map<string, number>();
+    const observations = trial
+      ? entries.filter((e) => metrics.includes(e.metricName) && e.value.trim() !== '' && Number.isFinite(Number(e.value))).map((e) => {
+        const step = (steps.get(e.metricName) ?? this.store.maxStep(trial.id, e.metricName)) + 1;
+        steps.set(e.metricName, step);
+        return { trialId: trial.id, observation: { metric: e.metricName, value: Number(e.value), step, time: e.time } };
+      })
+      : [];
+    try {
+      this.store.appendObservationLog(entries, observations);
+    } catch (err) {
+      if (err instanceof StateConflictError) throw precondition(`trial "${trialName}" has ended; it takes no more observations`, 'trial_name');
+      throw err;
+    }
+    return {};
+  }
+
+  getObservationLog(r: Req): Req {
+    const trialName = readName(r.trialName, 'trial_name');
+    const metricName = readOptionalString(r.metricName, 'metric_name', LIMITS.maxIdentifierLength);
+    const from = Date.parse(readTime(r.startTime, 'start_time', new Date(-8.64e15).toISOString()));
+    const to = Date.parse(readTime(r.endTime, 'end_time', new Date(8.64e15).toISOString()));
+    const rows = this.store.observationLog(trialName, metricName, from, to);
+    return { observationLog: { metricLogs: rows.map((e) => ({ timeStamp: e.time, metric: { name: e.metricName, value: e.value } })) } };
+  }
+
+  deleteObservationLog(r: Req): Req {
+    this.store.deleteObservationLog(readName(r.trialName, 'trial_name'));
+    return {};
+  }
+}
+
+const MEDIANSTOP_SETTINGS: Record<string, (v: string) => boolean> = {
+  min_trials_required: (v) => /^\d{1,9}$/.test(v) && Number(v) > 0,
+  start_step: (v) => /^\d{1,9}$/.test(v) && Number(v) >= 1,
+};
+
+/** Katib's Experiment message → what the algorithms see (validated). */
+export function readExperiment(experiment: Req | undefined): KatibExperiment {
+  const e = experiment?.spec;
+  if (!e) throw invalid('experiment.spec', 'is required');
+  const raw = readList(e.parameterSpecs?.parameters ?? [], PATHS.parameters, LIMITS.maxParameters) as Req[];
+  const documents = raw.map((p, i) => {
+    const type = PARAMETER_TYPES[p?.parameterType ?? 'UNKNOWN_TYPE'];
+    if (!type) throw invalid(`${PATHS.parameters}[${i}].parameter_type`, `must be DOUBLE, INT, DISCRETE or CATEGORICAL (got ${shown(p?.parameterType ?? 'UNKNOWN_TYPE')})`);
+    const fs = p.feasibleSpace ?? {};
+    const blank = (v: unknown) => (v === undefined || v === '' ? undefined : v);
+    return {
+      name: p.name,
+      parameterType: type,
+      feasibleSpace: {
+        min: blank(fs.min), max: blank(fs.max), step: blank(fs.step),
+        list: Array.isArray(fs.list) && fs.list.length > 0 ? fs.list : undefined,
+        distribution: DISTRIBUTIONS[fs.distribution ?? 'DISTRIBUTION_UNSPECIFIED'],
+      },
+    };
+  });
+  let parameters;
+  try {
+    parameters = readParameters(documents.map((d) => JSON.parse(JSON.stringify(d))), PATHS.parameters);
+  } catch (err) {
+    if (err instanceof SpecError) throw invalid(err.field, err.reason);
+    throw err;
+  }
+  const objective = e.objective ?? {};
+  const metricName = text(objective.objectiveMetricName, 'experiment.spec.objective.objective_metric_name');
+  if (metricName === '') throw invalid('experiment.spec.objective.objective_metric_name', 'is required');
+  if (objective.type !== 'MINIMIZE' && objective.type !== 'MAXIMIZE') throw invalid('experiment.spec.objective.type', `must be MINIMIZE or MAXIMIZE (got ${shown(objective.type ?? 'UNKNOWN')})`);
+  const algorithmName = text(e.algorithm?.algorithmName, 'experiment.spec.algorithm.algorithm_name');
+  if (algorithmName === '') throw invalid('experiment.spec.algorithm.algorithm_name', 'is required');
+  const algorithm = getAlgorithm(algorithmName);
+  if (!algorithm) throw invalid('experiment.spec.algorithm.algorithm_name', `unknown algorithm ${shown(algorithmName)} (known: ${algorithmNames().join(', ')})`);
+  const state: Record<string, string> = {};
+  const settings: { name: string; value: string }[] = [];
+  for (const s of readList(e.algorithm?.algorithmSettings ?? [], PATHS.settings, LIMITS.maxListEntries) as Req[]) {
+    const name = text(s?.name, `${PATHS.settings}.name`);
+    // Sibyl's own state comes back from an earlier reply: it may be long (a CMA-ES snapshot).
+    if (name.startsWith(STATE_PREFIX)) state[name.slice(STATE_PREFIX.length)] = text(s?.value, `${PATHS.settings}[${name}]`, LIMITS.maxStringLength);
+    else settings.push({ name, value: text(s?.value, `${PATHS.settings}[${name}]`) });
+  }
+  const space: SearchSpace = { parameters, direction: objective.type === 'MINIMIZE' ? 'minimize' : 'maximize' };
+  try {
+    algorithm.validateSettings(space, settings);
+  } catch (err) {
+    if (err instanceof SettingsError) throw invalid(settingsErrorField(err.target, PATHS), err.reason);
+    throw err;
+  }
+  return { name: text(experiment?.name, 'experiment.name') || 'katib-experiment', algorithmName, metricName, space, settings, state };
+}
+
+/** Katib's trials → what algorithms see. */
+function readTrials(experiment: KatibExperiment, raw: unknown): TrialView[] {
+  const trials = readList(raw, 'trials', LIMITS.maxKatibTrials) as Req[];
+  return trials.map((t, i) => {
+    const assignment: Record<string, ParamValue> = {};
+    for (const a of (t?.spec?.parameterAssignments?.assignments ?? []) as { name?: string; value?: string }[]) {
+      const p = experiment.space.parameters.find((q) => q.name === a?.name);
+      const v = p && normalizeValue(p, typeof a.value === 'string' ? a.value : undefined);
+      if (p && v !== undefined) assignment[p.name] = v;
+    }
+    const state = CONDITIONS[t?.status?.condition ?? 'CREATED'] ?? 'RUNNING';
+    const metric = ((t?.status?.observation?.metrics ?? []) as { name?: string; value?: string }[]).find((m) => m?.name === experiment.metricName);
+    const value = typeof metric?.value === 'string' && metric.value !== '' ? Number(metric.value) : NaN;
+    const done = state === 'SUCCEEDED' || state === 'EARLY_STOPPED';
+    return { name: typeof t?.name === 'string' && t.name ? t.name : `trial-${i}`, state, assignment, ...(done && Number.isFinite(value) ? { objectiveValue: value } : {}) };
+  });
+}
+
+/** A stable seed per experiment when no random_state is set (FNV-1a of its name). */
+function seedOf(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i += 1) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
