@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -579,5 +579,50 @@ test('lock: a live process holding the lock makes lockDataDir throw; its lock is
   const lock = lockDataDir(dir);
   lock.release();
   // Released: the next lock is immediate.
+  lockDataDir(dir).release();
+});
+
+test('lock: after a SIGKILL, contenders racing for the lock never hold it two at a time (30 rounds of 4)', { timeout: 180_000 }, async () => {
+  // Each contender waits for the same moment and tries once; one that gets the lock holds it for
+  // a second and reports when it held it. Two holders whose times overlap would be two owners.
+  const contender = `import { lockDataDir } from ${JSON.stringify(LOCK_MODULE)};
+    const [dir, at] = process.argv.slice(1);
+    setTimeout(() => {
+      let lock;
+      try { lock = lockDataDir(dir); } catch (e) { process.stdout.write(e.name === 'DataDirBusyError' ? 'busy' : 'error ' + e.message); return; }
+      const from = Date.now();
+      setTimeout(() => { process.stdout.write('got ' + from + ' ' + Date.now()); lock.release(); }, 1000);
+    }, Number(at) - Date.now());`;
+  const run = (dir: string, at: number) => new Promise<string>((resolve) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', contender, dir, String(at)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('exit', () => resolve(out));
+  });
+  let contended = 0;
+  for (let round = 0; round < 30; round++) {
+    const dir = tempDir();
+    // A holder killed with SIGKILL leaves what a crash leaves behind.
+    const holder = spawn(process.execPath, ['--input-type=module', '-e', `import { lockDataDir } from ${JSON.stringify(LOCK_MODULE)}; lockDataDir(process.argv[1]); process.stdout.write('locked'); setInterval(() => {}, 1000);`, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+    const gone = new Promise<void>((resolve) => holder.once('exit', () => resolve()));
+    holder.kill('SIGKILL');
+    await gone;
+    const outcomes = await Promise.all([0, 1, 2, 3].map(() => run(dir, Date.now() + 700)));
+    assert.ok(outcomes.every((o) => o === 'busy' || o.startsWith('got ')), `round ${round}: ${outcomes.join(', ')}`);
+    const held = outcomes.filter((o) => o.startsWith('got ')).map((o) => o.split(' ').slice(1).map(Number) as [number, number]).sort((a, b) => a[0] - b[0]);
+    assert.ok(held.length >= 1, `round ${round}: nobody took the lock a killed process left`);
+    for (let i = 1; i < held.length; i++) assert.ok(held[i]![0] >= held[i - 1]![1], `round ${round}: two holders at once: ${JSON.stringify(held)}`);
+    if (outcomes.includes('busy')) contended += 1;
+  }
+  assert.ok(contended >= 20, `only ${contended} of 30 rounds had a contender refused: the race was not exercised`);
+});
+
+test('lock: the text lock file of an older Sibyl, left by a dead process, is replaced', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'sibyl.lock'), '999999999\n');
+  const lock = lockDataDir(dir);
+  assert.throws(() => lockDataDir(dir), DataDirBusyError);
+  lock.release();
   lockDataDir(dir).release();
 });
