@@ -204,3 +204,19 @@ test('a trial that ignores SIGTERM is SIGKILLed after the grace period when its 
   assert.equal(trials.find((t) => t.assignment['x'] === 1)?.state, 'KILLED');
   assert.deepEqual(left, [], 'the stubborn trial and its children are gone');
 });
+
+test('a trial ends when its process exits, even if a child it left behind holds its output open; the child is ended with it', async () => {
+  const h = harness();
+  // The background sleep inherits stdout: waiting for the pipe to close would take a minute.
+  const spec = intStudy('echo "score=${trialParameters.x}"; sleep 60 & exit 0', { max: 2, budget: { parallelTrialCount: 2, maxTrialCount: 2 } });
+  const started = Date.now();
+  const { study, trials } = await runToEnd(h, spec);
+  const elapsed = Date.now() - started;
+  const ownedAfter = processesOwnedBy(h.dataDir);
+  await h.close();
+  assert.equal(study.state, 'SUCCEEDED');
+  assert.deepEqual(trials.map((t) => [t.state, t.objectiveValue]).sort(), [['SUCCEEDED', 1], ['SUCCEEDED', 2]]);
+  assert.ok(elapsed < 20_000, `the study took ${elapsed} ms: it waited for the pipe`);
+  assert.deepEqual(ownedAfter, [], 'the sleep the trial left behind was ended');
+  for (const t of trials) assert.match(readFileSync(join(h.dataDir, 'logs', `${t.name}.log`), 'utf8'), /score=\d/, 'the log is complete');
+});

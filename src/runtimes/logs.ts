@@ -5,12 +5,13 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export class TrialLog {
+export class TrialLogFile {
   private readonly stream: WriteStream;
   private readonly done: Promise<void>;
 
-  constructor(readonly path: string) {
-    this.stream = createWriteStream(path, { flags: 'a' });
+  /** `startOver`: the file is emptied first (a pod log read again from its start after a restart). */
+  constructor(readonly path: string, { startOver = false } = {}) {
+    this.stream = createWriteStream(path, { flags: startOver ? 'w' : 'a' });
     this.done = new Promise((resolve) => {
       this.stream.once('close', resolve);
       // A log that cannot be written (a full disk) must not take the trial down with it.

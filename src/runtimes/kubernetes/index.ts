@@ -12,12 +12,13 @@
 // On the job's end the remaining log lines are emitted, then `finished`, then the object is
 // deleted (unless `retain`). `shutdown` detaches: the objects keep running and the next
 // runtime's `recover` re-adopts them.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { backoffMs, describeError, isRetryable, KubeApi, statusOf } from './api.js';
 import { judgeJob } from './conditions.js';
+import { TrialLogFile } from '../logs.js';
 import { TrialLog } from './logs.js';
 import { planFor, renderTrial, type KubeObject, type TrialPlan } from './render.js';
 import { STUDY_LABEL, TRIAL_LABEL, type Resource } from './resources.js';
@@ -54,7 +55,9 @@ interface Trial {
   readonly plan: TrialPlan;
   readonly retain: boolean;
   readonly watchKey: string;
+  /** Reads the primary pod's log; `file` keeps its lines for the dashboard. */
   readonly log: TrialLog;
+  readonly file?: TrialLogFile;
   phase: Phase;
   /** The object was seen to exist (so its absence later means it was deleted). */
   seen: boolean;
@@ -162,8 +165,7 @@ export class KubernetesRuntime implements TrialRuntime {
   private track(req: LaunchRequest, plan: TrialPlan, phase: Phase): Trial {
     const watchKey = this.ensureWatcher(req.namespace, plan.resource);
     // The pod log is read again from its start after a restart: the file starts over with it.
-    const logFile = this.options.logDir ? join(this.options.logDir, `${req.trialName}.log`) : undefined;
-    if (logFile) writeFileSync(logFile, '');
+    const file = this.options.logDir ? new TrialLogFile(join(this.options.logDir, `${req.trialName}.log`), { startOver: true }) : undefined;
     const trial: Trial = {
       name: req.trialName,
       namespace: req.namespace,
@@ -175,6 +177,7 @@ export class KubernetesRuntime implements TrialRuntime {
       phase,
       seen: false,
       startedReported: false,
+      ...(file ? { file } : {}),
       log: new TrialLog({
         api: this.api,
         kubeConfig: this.options.kubeConfig,
@@ -182,7 +185,7 @@ export class KubernetesRuntime implements TrialRuntime {
         podSelector: plan.podSelector(req.trialName),
         ...(plan.container ? { container: plan.container } : {}),
         emit: (line) => {
-          if (logFile) appendFileSync(logFile, `${line}\n`);
+          file?.write(`${line}\n`);
           this.options.listener.output(req.trialName, line);
         },
         log: (m) => this.log(`${req.trialName}: ${m}`),
@@ -196,6 +199,7 @@ export class KubernetesRuntime implements TrialRuntime {
   private untrack(trial: Trial): void {
     trial.phase = 'done';
     trial.log.close();
+    void trial.file?.close();
     if (this.trials.get(trial.name) === trial) this.trials.delete(trial.name);
   }
 
@@ -269,6 +273,7 @@ export class KubernetesRuntime implements TrialRuntime {
     trial.phase = 'ending';
     trial.ended = (async () => {
       await trial.log.finish();
+      await trial.file?.close(); // the file is complete when the trial is reported finished
       if (!this.alive) return; // detached meanwhile: the next runtime re-adopts and ends it
       this.untrack(trial);
       this.log(`${trial.name}: ${outcome.kind}${outcome.kind === 'failed' ? ` (${outcome.reason}: ${outcome.message})` : ''}`);

@@ -1,11 +1,14 @@
 // The local runtime: one child process per trial, in its own process group, with its output
-// going line by line to the listener and raw to a log file per trial.
+// going line by line to the listener and raw to a log file per trial. A trial ends when its
+// process exits (not when its output pipes close: a child it left behind may hold them open).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { LineSplitter } from '../../metrics/lines.js';
 import { trialParameterValues } from '../../spec/template.js';
-import type { LaunchRequest, RuntimeListener, TrialRuntime } from '../types.js';
+import { TrialLogFile } from '../logs.js';
+import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { trialArgv } from './argv.js';
 import { killOwnedProcesses, OWNER_ENV } from './orphans.js';
 
@@ -20,13 +23,16 @@ export interface LocalRuntimeOptions {
 
 const TAIL_LINES = 20;
 const TAIL_CHARS = 2000;
+/** After the trial's process exits, how long its output may still take to arrive (from pipe buffers). */
+const OUTPUT_DRAIN_MS = 2000;
 
 interface RunningTrial {
   readonly child: ChildProcess;
   readonly exited: Promise<void>;
-  readonly tail: string[];
   stopReason?: string;
 }
+
+type Exit = { readonly code: number | null; readonly signal: NodeJS.Signals | null } | { readonly error: Error };
 
 export class LocalRuntime implements TrialRuntime {
   private readonly running = new Map<string, RunningTrial>();
@@ -50,9 +56,8 @@ export class LocalRuntime implements TrialRuntime {
     const values = trialParameterValues(req.template, req.assignment, { trialName: req.trialName, namespace: req.namespace });
     const argv = trialArgv(req.template, values);
     const [file, ...args] = argv as [string, ...string[]];
-    // Written synchronously: the log is complete the moment the trial is reported finished.
-    const log = openSync(this.logPath(req.trialName), 'a');
-    writeSync(log, `── ${new Date().toISOString()} ${argv.map(quote).join(' ')}\n`);
+    const log = new TrialLogFile(this.logPath(req.trialName));
+    log.write(`── ${new Date().toISOString()} ${argv.map(quote).join(' ')}\n`);
 
     const child = spawn(file, args, {
       cwd: req.baseDir,
@@ -67,33 +72,33 @@ export class LocalRuntime implements TrialRuntime {
         [OWNER_ENV]: this.owner,
       },
     });
-    const tail: string[] = [];
-    let spawnError: Error | undefined;
-    child.on('error', (err) => (spawnError = err));
-    const exited = new Promise<void>((done) => {
-      child.on('close', (code, signal) => {
-        closeSync(log);
-        this.running.delete(req.trialName);
-        const stopReason = entry.stopReason;
-        const listener = this.options.listener;
-        if (stopReason !== undefined) listener.finished(req.trialName, { kind: 'stopped', reason: stopReason });
-        else if (spawnError) listener.finished(req.trialName, { kind: 'failed', reason: 'LaunchFailed', message: `could not start ${JSON.stringify(file)}: ${spawnError.message}` });
-        else if (code === 0) listener.finished(req.trialName, { kind: 'succeeded' });
-        else {
-          const how = code === null ? `killed by ${signal}` : `exit code ${code}`;
-          listener.finished(req.trialName, { kind: 'failed', reason: code === null ? 'Signalled' : 'NonZeroExit', message: `${how}\n${tailText(tail)}` });
-        }
-        done();
-      });
+    const exit = new Promise<Exit>((done) => {
+      child.once('exit', (code, signal) => done({ code, signal }));
+      child.once('error', (error) => done({ error })); // it never started
     });
-    const entry: RunningTrial = { child, exited, tail };
+    const tail: string[] = [];
+    const outputs = [this.pipe(req.trialName, child.stdout!, log, tail), this.pipe(req.trialName, child.stderr!, log, tail)];
+    const entry: RunningTrial = {
+      child,
+      exited: (async () => {
+        const result = await exit;
+        await Promise.race([Promise.all(outputs), delay(OUTPUT_DRAIN_MS)]);
+        // The trial is over: whatever it left running in its group goes with it, and so do the pipes it held.
+        if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+        child.stdout!.destroy();
+        child.stderr!.destroy();
+        await log.close(); // the log is complete the moment the trial is reported finished
+        const stopReason = this.running.get(req.trialName)?.stopReason;
+        this.running.delete(req.trialName);
+        this.options.listener.finished(req.trialName, outcomeOf(result, stopReason, file, tail));
+      })(),
+    };
     this.running.set(req.trialName, entry);
-    this.pipe(req.trialName, child.stdout!, log, tail);
-    this.pipe(req.trialName, child.stderr!, log, tail);
     if (child.pid !== undefined) this.options.listener.started(req.trialName, `pid:${child.pid}`);
   }
 
-  private pipe(trialName: string, stream: NodeJS.ReadableStream, log: number, tail: string[]): void {
+  /** Lines to the listener as they come; resolves when the stream ends. */
+  private pipe(trialName: string, stream: NodeJS.ReadableStream, log: TrialLogFile, tail: string[]): Promise<void> {
     const splitter = new LineSplitter();
     const emit = (lines: string[]) => {
       for (const line of lines) {
@@ -103,10 +108,20 @@ export class LocalRuntime implements TrialRuntime {
       }
     };
     stream.on('data', (chunk: Buffer) => {
-      writeSync(log, chunk);
+      log.write(chunk);
       emit(splitter.push(chunk));
     });
-    stream.on('end', () => emit(splitter.end()));
+    return new Promise((done) => {
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        emit(splitter.end());
+        done();
+      };
+      stream.once('end', end);
+      stream.once('close', end);
+    });
   }
 
   async stop(trialName: string, reason: string): Promise<void> {
@@ -143,6 +158,14 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // the group is gone already
   }
+}
+
+function outcomeOf(exit: Exit, stopReason: string | undefined, file: string, tail: readonly string[]): TrialOutcome {
+  if (stopReason !== undefined) return { kind: 'stopped', reason: stopReason };
+  if ('error' in exit) return { kind: 'failed', reason: 'LaunchFailed', message: `could not start ${JSON.stringify(file)}: ${exit.error.message}` };
+  if (exit.code === 0) return { kind: 'succeeded' };
+  const how = exit.code === null ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+  return { kind: 'failed', reason: exit.code === null ? 'Signalled' : 'NonZeroExit', message: `${how}\n${tailText(tail)}` };
 }
 
 function tailText(lines: readonly string[]): string {
