@@ -122,12 +122,12 @@ export class StudyService {
       }
       this.specCheck(() => validateForRuntime(runtime, spec), req);
     }
+    if (runtime === 'local') await this.specCheckAsync(() => checkLocalCommand(spec, baseDir), req);
     const existing = this.store.getStudyByName(spec.name);
     if (existing) {
       if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return { study: studyShape(this.store, existing), created: false };
       throw new ServiceError('ALREADY_EXISTS', `a different study named "${spec.name}" exists`, 'metadata.name');
     }
-    if (runtime === 'local') await this.specCheckAsync(() => checkLocalCommand(spec, baseDir), req);
     const record = this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, heartbeatSeconds);
     this.scheduler.wake(record.id);
     return { study: studyShape(this.store, record), created: true };

@@ -11,8 +11,8 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export function startCli(args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args: readonly string[], env: Record<string, string> = {}, cwd?: string): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -21,4 +21,4 @@ export function startCli(args: readonly string[], env: Record<string, string> = 
   return { child, done };
 }
 
-export const runCli = (args: readonly string[], env?: Record<string, string>): Promise<CliResult> => startCli(args, env).done;
+export const runCli = (args: readonly string[], env?: Record<string, string>, cwd?: string): Promise<CliResult> => startCli(args, env, cwd).done;

@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { loadProtos } from '../../src/api/grpc/protos.js';
-import { startServer, type RunningServer } from '../../src/server/app.js';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server/app.js';
 import { tempDir } from './study.js';
 
 export interface TestServer {
@@ -17,15 +17,17 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(options: { token?: string; runtime?: 'local' | 'external'; dataDir?: string } = {}): Promise<TestServer> {
+export type TestServerOptions = Partial<Omit<ServerOptions, 'runtime'>> & { runtime?: 'local' | 'external' };
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? join(tempDir(), 'data');
   const running = await startServer({
-    dataDir,
     host: '127.0.0.1',
     grpcPort: 0,
     httpPort: 0,
+    ...options,
+    dataDir,
     runtime: options.runtime ?? 'external',
-    ...(options.token ? { token: options.token } : {}),
   });
   const base = `http://127.0.0.1:${running.httpPort}`;
   const grpcAddress = `127.0.0.1:${running.grpcPort}`;
