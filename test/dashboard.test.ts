@@ -201,7 +201,111 @@ test('a running study: new trials appear without a reload; stop study ends it', 
   }
 });
 
-test('with a token: the page loads without one, the API asks for it, and the page sends the saved token', { timeout: 60_000 }, async () => {
+test('hostile strings in every user-controlled field render as text on every page, tooltips included, under a CSP that is never violated', { timeout: 180_000 }, async () => {
+  const s = await startTestServer({ runtime: 'local' });
+  const page = await newPage();
+  // Each string runs a script if it is ever parsed as HTML; `window.__xss` records which did.
+  const evil = (n: number) => `<img src=x onerror="window.__xss=(window.__xss||[]).concat(${n})">`;
+  const P = `p${evil(1)}`;
+  const CAT = [`"><script>window.__xss=[2]</script>`, evil(3), '{a|b} &amp; <b>bold</b>'];
+  const METRIC = `m${evil(4)}`;
+  const EXTRA = `loss<svg onload="window.__xss=[5]">`;
+  const REASON = `infeasible ${evil(6)}`;
+  const CLIENT = `client${evil(7)}`;
+  const LOG = `<script>window.__xss=[8]</script>${evil(9)}`;
+  try {
+    await page.addInitScript(() => {
+      (window as any).__csp = [];
+      document.addEventListener('securitypolicyviolation', (e: any) => (window as any).__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    // An ask/tell study whose parameter, values, metrics, reason and client are all hostile.
+    const doc = {
+      apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name: 'hostile' },
+      spec: {
+        objective: { type: 'maximize', objectiveMetricName: METRIC, additionalMetricNames: [EXTRA] },
+        algorithm: { algorithmName: 'random', algorithmSettings: [{ name: 'random_state', value: '1' }] },
+        maxTrialCount: 6, parallelTrialCount: 3,
+        parameters: [{ name: P, parameterType: 'categorical', feasibleSpace: { list: CAT } }, { name: 'x', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } }],
+      },
+    };
+    assert.equal((await s.http('POST', '/api/v1/studies', { spec: doc, runtime: 'external' })).status, 201);
+    const trials = (await s.http('POST', '/api/v1/studies/hostile/suggest', { clientId: CLIENT, count: 3 })).body.trials;
+    for (const [i, t] of trials.entries()) {
+      await s.http('POST', `/api/v1/trials/${t.name}/observations`, { observations: [{ metric: METRIC, value: 0.1 * i, step: 1 }, { metric: EXTRA, value: 1, step: 1 }] });
+      const outcome = i === 2 ? { infeasible: true, reason: REASON } : { metrics: [{ metric: METRIC, value: 0.5 + i, step: 2 }] };
+      assert.equal((await s.http('POST', `/api/v1/trials/${t.name}/complete`, outcome)).status, 200);
+    }
+    // A local study whose trial prints hostile log lines.
+    const logDoc = experiment('hostile-log', `echo '${LOG}'; echo "score=1 loss=1 \${trialParameters.lr} \${trialParameters.layers} \${trialParameters.opt}"`, { parallelTrialCount: 1, maxTrialCount: 1 });
+    assert.equal((await s.http('POST', '/api/v1/studies', { spec: logDoc, runtime: 'local' })).status, 201);
+    await waitForStudy(s, 'hostile-log', ['SUCCEEDED']);
+
+    const text = () => page.evaluate(() => document.body.innerText as string);
+    const noScriptRan = async (where: string) => {
+      assert.equal(await page.evaluate(() => window.__xss), undefined, `${where}: an injected script ran`);
+      assert.deepEqual(await page.evaluate(() => window.__csp), [], `${where}: the CSP was violated`);
+    };
+    // The studies page.
+    await page.goto(`${s.base}/`);
+    await page.locator('#studies-table tbody tr[data-study="hostile"]').waitFor();
+    await noScriptRan('studies');
+    // The study page: the search space, the table, the spec as YAML, every chart's tooltip.
+    await page.goto(`${s.base}/studies/hostile`);
+    await ready(page);
+    await page.locator('details summary#yaml-h').click();
+    const studyText = await text();
+    for (const str of [P, ...CAT, METRIC, EXTRA]) assert.ok(studyText.includes(str), `the study page shows ${str} as text`);
+    const tooltips: string[] = [];
+    for (const id of await page.evaluate(() => Object.keys(window.__sibylCharts))) {
+      tooltips.push(await page.evaluate(async (chartId: string) => {
+        const chart = window.__sibylCharts[chartId];
+        const option = chart.getOption();
+        if (!option.series?.[0]?.data?.length) return ''; // nothing to point at
+        if (option.series[0].type === 'parallel') {
+          // ECharts cannot point its tooltip at a parallel line from code: the markup the formatter builds must be inert.
+          const markup = String(option.tooltip[0].formatter({ data: option.series[0].data[0] }));
+          const probe = document.createElement('div');
+          probe.innerHTML = markup; // what ECharts does with it
+          return probe.querySelector('img, script, svg') ? 'UNESCAPED' : probe.textContent;
+        }
+        chart.dispatchAction({ type: 'showTip', seriesIndex: 0, dataIndex: 0 });
+        await new Promise((r) => setTimeout(r, 300));
+        const tip = [...chart.getDom().querySelectorAll('div')].find((d: any) => d.style.pointerEvents === 'none' && d.textContent);
+        return tip ? tip.textContent : '';
+      }, id));
+    }
+    assert.ok(!tooltips.includes('UNESCAPED'), `the parallel chart's tooltip markup holds elements: ${JSON.stringify(tooltips)}`);
+    assert.ok(tooltips.some((t) => t.includes(METRIC)), `a tooltip shows the metric name as text: ${JSON.stringify(tooltips)}`);
+    assert.ok(tooltips.some((t) => CAT.some((c) => t.includes(c))), `the slice tooltip shows the categorical value as text: ${JSON.stringify(tooltips)}`);
+    await shot(page, 'study-hostile');
+    await noScriptRan('study');
+    // The trial pages: assignment, metrics, reason, client, log.
+    await page.goto(`${s.base}/trials/${trials[2].name}`);
+    await ready(page);
+    const trialText = await text();
+    for (const str of [P, REASON, CLIENT, METRIC, EXTRA]) assert.ok(trialText.includes(str), `the trial page shows ${str} as text`);
+    await page.evaluate(() => {
+      const chart = window.__sibylCharts['trial-curves'];
+      chart.dispatchAction({ type: 'showTip', seriesIndex: 0, dataIndex: 0 });
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await noScriptRan('trial');
+    await page.goto(`${s.base}/trials/hostile-log-0001`);
+    await ready(page);
+    await page.waitForFunction((line: string) => document.querySelector('#trial-log')?.textContent?.includes(line), LOG, { timeout: 10_000 });
+    await shot(page, 'trial-hostile');
+    await noScriptRan('trial log');
+    // The page is served under the policy that makes all of this hold.
+    const headers = (await s.http('GET', '/studies/hostile')).headers;
+    assert.match(headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.match(headers.get('content-security-policy') ?? '', /default-src 'none'/);
+  } finally {
+    await page.close();
+    await s.close();
+  }
+});
+
+test('with a token: the page loads without one, the API asks for it, and the page signs in for a session no script can read', { timeout: 60_000 }, async () => {
   const s = await startTestServer({ runtime: 'external', token: 'sesame' });
   const page = await newPage();
   try {
@@ -221,6 +325,23 @@ test('with a token: the page loads without one, the API asks for it, and the pag
     await page.locator('#studies-table').waitFor();
     await page.waitForFunction(() => document.querySelector('[role=status]')?.textContent?.includes('No studies yet'));
     await shot(page, 'studies-token');
+    // The browser holds an HttpOnly session cookie: no script sees it or the token, and it is no bearer token.
+    assert.equal(await page.evaluate(() => document.cookie), '');
+    assert.equal(await page.evaluate(() => JSON.stringify({ ...window.localStorage }) + JSON.stringify({ ...window.sessionStorage })), '{}{}');
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'sibyl_session');
+    assert.ok(session, 'the session cookie is set');
+    assert.deepEqual([session.httpOnly, session.sameSite], [true, 'Strict']);
+    assert.notEqual(session.value, 'sesame');
+    assert.equal((await s.http('GET', '/api/v1/studies', undefined, { authorization: `Bearer ${session.value}` })).status, 401);
+    assert.equal((await s.http('GET', '/api/v1/studies', undefined, { cookie: `sibyl_session=${session.value}` })).status, 200);
+    assert.equal((await s.http('GET', '/api/v1/studies', undefined, { cookie: 'sibyl_session=forged' })).status, 401);
+    // A wrong token is refused, and signing out ends the session.
+    assert.equal((await s.http('POST', '/api/v1/session', { token: 'wrong' })).status, 401);
+    await page.locator('#token-button').click();
+    await page.locator('#token-clear').click();
+    await page.waitForFunction(() => document.querySelector('#token-button')?.textContent === 'Token');
+    assert.equal((await page.context().cookies()).find((c) => c.name === 'sibyl_session'), undefined);
   } finally {
     await page.close();
     await s.close();

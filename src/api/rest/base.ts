@@ -17,7 +17,7 @@ export const FASTIFY_OPTIONS = {
   bodyLimit: LIMITS.maxBodyBytes,
   // Names longer than the limit reach the route and get a shaped refusal there (the router's
   // own limit, 100 by default, would answer an unshaped 414).
-  maxParamLength: 8 * 1024,
+  routerOptions: { maxParamLength: 8 * 1024 },
   // Event streams never end by themselves: closing the server ends them.
   forceCloseConnections: true,
   clientErrorHandler,
