@@ -12,6 +12,11 @@
 //   rest ingest  POST /api/v1/trials/:name/observations: 50 concurrent clients (keep-alive),
 //                batches of 100 points, for N seconds
 //
+//   responsiveness  p50/p99 of /healthz (REST) and GetStudy (gRPC), polled one at a time, first on
+//                an idle server, then while an ask/tell client keeps a 500-trial Bayesian-
+//                optimisation study suggesting back to back (each suggestion runs in the
+//                algorithm pool); the study is seeded with 500 completed trials through the store
+//
 // Request bodies are encoded once per trial (the same batch is sent again; the server assigns
 // steps), so the load generator's CPU goes to sending, not to protobuf/JSON encoding.
 //
@@ -26,6 +31,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../src/api/grpc/protos.js';
+import { parseStudyText } from '../src/spec/parse.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { branin } from './functions.js';
 
 // ── options ────────────────────────────────────────────────────────────────
 
@@ -52,7 +60,9 @@ const GRPC_BATCH = 1000;
 const REST_CLIENTS = 50;
 const REST_BATCH = 100;
 const WARMUP_SECONDS = 1;
-const TARGETS = { grpcPointsPerSecond: 50_000, readP99Ms: 20 };
+const TARGETS = { grpcPointsPerSecond: 50_000, readP99Ms: 20, responsivenessP99Ms: 20 };
+const RESPONSIVE_TRIALS = 500;
+const PROBE_GAP_MS = 10;
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -314,6 +324,97 @@ async function restIngest(c: Child, agent: http.Agent, trialsClient: any) {
 
 // ── main ───────────────────────────────────────────────────────────────────
 
+// ── responsiveness while an expensive algorithm suggests ────────────────────
+
+function boStudyText(name: string): string {
+  return `
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {name: ${name}}
+spec:
+  objective: {type: minimize, objectiveMetricName: f}
+  algorithm:
+    algorithmName: bayesianoptimization
+    algorithmSettings: [{name: random_state, value: "1"}]
+  parallelTrialCount: 1
+  parameters:
+    - {name: x1, parameterType: double, feasibleSpace: {min: "-5", max: "10"}}
+    - {name: x2, parameterType: double, feasibleSpace: {min: "0", max: "15"}}
+`;
+}
+
+/** A study with RESPONSIVE_TRIALS completed Branin trials, written through the store before the server starts. */
+function seedBoStudy(dataDir: string, name: string): void {
+  const store = SqliteStore.open(dataDir);
+  try {
+    const study = store.createStudy(parseStudyText(boStudyText(name)), dataDir, 1, 'external');
+    store.transitionStudy(study.id, 'start');
+    let seed = 42;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const points = Array.from({ length: RESPONSIVE_TRIALS }, () => ({ x1: -5 + 15 * random(), x2: 15 * random() }));
+    for (const t of store.addClientTrials(study.id, points, 'client:seed')) {
+      const value = branin.f([t.assignment['x1'] as number, t.assignment['x2'] as number]);
+      store.addObservations([{ trialId: t.id, observations: [{ metric: 'f', value, step: 1, time: new Date().toISOString() }] }]);
+      store.transitionTrial(t.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value });
+    }
+  } finally {
+    store.close();
+  }
+}
+
+/** /healthz and GetStudy, one at a time, PROBE_GAP_MS apart, until `until` resolves. */
+async function probe(c: Child, agent: http.Agent, studiesClient: any, study: string, until: Promise<unknown>): Promise<{ healthz: Latency; getStudy: Latency }> {
+  let done = false;
+  void until.finally(() => (done = true));
+  const healthz: number[] = [];
+  const getStudy: number[] = [];
+  while (!done) {
+    let t = now();
+    const r = await request(agent, c.httpPort, 'GET', '/healthz');
+    if (r.status !== 200) throw new Error(`/healthz answered ${r.status}`);
+    healthz.push(now() - t);
+    t = now();
+    await unary(studiesClient, 'getStudy', { name: study });
+    getStudy.push(now() - t);
+    await new Promise((r2) => setTimeout(r2, PROBE_GAP_MS));
+  }
+  await until;
+  return { healthz: latency(healthz), getStudy: latency(getStudy) };
+}
+
+async function responsiveness(profDir: string | undefined) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-responsive-'));
+  const name = 'responsive';
+  seedBoStudy(join(dataDir, 'data'), name);
+  const c = await startChild(join(dataDir, 'data'), profDir);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const studiesClient = grpcClient(protos.sibyl.Studies, `127.0.0.1:${c.grpcPort}`);
+  const trialsClient = grpcClient(protos.sibyl.Trials, `127.0.0.1:${c.grpcPort}`);
+  try {
+    const idle = await probe(c, agent, studiesClient, name, new Promise((r) => setTimeout(r, 3000)));
+    // The ask/tell client: suggest, evaluate at once, complete, again.
+    const suggestMs: number[] = [];
+    const deadline = now() + SECONDS * 2000;
+    const load = (async () => {
+      while (now() < deadline) {
+        const t = now();
+        const { trials } = await unary(trialsClient, 'suggestTrials', { study: name, count: 1, clientId: 'bench' });
+        suggestMs.push(now() - t);
+        const a = Object.fromEntries(trials[0].assignment.map((p: { name: string; number: number }) => [p.name, p.number]));
+        await unary(trialsClient, 'completeTrial', { trial: trials[0].name, metrics: [{ metric: 'f', value: branin.f([a.x1, a.x2]) }] });
+      }
+    })();
+    const busy = await probe(c, agent, studiesClient, name, load);
+    return { idle, busy, suggestions: suggestMs.length, suggestMs: latency(suggestMs), trialsAtStart: RESPONSIVE_TRIALS };
+  } finally {
+    studiesClient.close();
+    trialsClient.close();
+    agent.destroy();
+    await stopChild(c);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-api-'));
   const profDir = PROFILE ? join(RESULTS, 'prof') : undefined;
@@ -343,7 +444,11 @@ async function main(): Promise<void> {
 
     process.stdout.write(`REST ingest: ${REST_CLIENTS} clients, batches of ${REST_BATCH}, ${SECONDS} s ... `);
     const restIn = await restIngest(child, agent, trialsClient);
-    console.log('done\n');
+    console.log('done');
+
+    process.stdout.write(`responsiveness: probes idle 3 s, then ${SECONDS * 2} s while a ${RESPONSIVE_TRIALS}-trial BO study suggests back to back ... `);
+    const responsive = await responsiveness(undefined);
+    console.log(`done (${responsive.suggestions} suggestions, median ${responsive.suggestMs.p50.toFixed(0)} ms each)\n`);
 
     const pad = (s: string, n: number) => s.padEnd(n);
     const num = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }).padStart(10);
@@ -353,10 +458,19 @@ async function main(): Promise<void> {
     console.log(`\n${pad(`reads (study of ${TRIALS} trials)`, 30)}${'p50 ms'.padStart(10)}${'p90 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'max ms'.padStart(10)}`);
     for (const [label, l] of Object.entries(reads)) console.log(`${pad(label, 30)}${num(l.p50, 2)}${num(l.p90, 2)}${num(l.p99, 2)}${num(l.max, 2)}`);
 
+    console.log(`\n${pad(`responsiveness`, 30)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'max ms'.padStart(10)}${'samples'.padStart(10)}`);
+    for (const [phase, r] of [['idle', responsive.idle], ['while BO suggests', responsive.busy]] as const) {
+      console.log(`${pad(`/healthz, ${phase}`, 30)}${num(r.healthz.p50, 2)}${num(r.healthz.p99, 2)}${num(r.healthz.max, 2)}${num(r.healthz.n)}`);
+      console.log(`${pad(`GetStudy, ${phase}`, 30)}${num(r.getStudy.p50, 2)}${num(r.getStudy.p99, 2)}${num(r.getStudy.max, 2)}${num(r.getStudy.n)}`);
+    }
+    console.log(`${pad('SuggestTrials (BO, 500+ trials)', 30)}${num(responsive.suggestMs.p50, 0)}${num(responsive.suggestMs.p99, 0)}${num(responsive.suggestMs.max, 0)}${num(responsive.suggestMs.n)}`);
+
     const worstRead = Math.max(...Object.values(reads).map((l) => l.p99));
-    const met = { grpcIngest: grpcIn.pointsPerSecond >= TARGETS.grpcPointsPerSecond, readsP99: worstRead <= TARGETS.readP99Ms };
+    const worstBusy = Math.max(responsive.busy.healthz.p99, responsive.busy.getStudy.p99);
+    const met = { grpcIngest: grpcIn.pointsPerSecond >= TARGETS.grpcPointsPerSecond, readsP99: worstRead <= TARGETS.readP99Ms, responsivenessP99: worstBusy <= TARGETS.responsivenessP99Ms };
     console.log(`\ntarget gRPC ingest ≥ ${TARGETS.grpcPointsPerSecond.toLocaleString('en-US')} points/s: ${met.grpcIngest ? 'met' : 'MISSED'} (${Math.round(grpcIn.pointsPerSecond).toLocaleString('en-US')})`);
     console.log(`target read p99 ≤ ${TARGETS.readP99Ms} ms: ${met.readsP99 ? 'met' : 'MISSED'} (worst ${worstRead.toFixed(2)} ms)`);
+    console.log(`target p99 of /healthz and GetStudy while BO suggests ≤ ${TARGETS.responsivenessP99Ms} ms: ${met.responsivenessP99 ? 'met' : 'MISSED'} (worst ${worstBusy.toFixed(2)} ms; idle ${Math.max(responsive.idle.healthz.p99, responsive.idle.getStudy.p99).toFixed(2)} ms)`);
 
     mkdirSync(RESULTS, { recursive: true });
     const out = join(RESULTS, 'api.json');
@@ -370,6 +484,12 @@ async function main(): Promise<void> {
       reads: { pageSize: PAGE, samples: SAMPLES, warmup: WARMUP, unit: 'ms', ...Object.fromEntries(Object.entries(reads).map(([k, v]) => [k, rounded(v)])) },
       grpcIngest: { ...grpcIn, callsPerSecond: Math.round(grpcIn.callsPerSecond), pointsPerSecond: Math.round(grpcIn.pointsPerSecond), latencyMs: rounded(grpcIn.latencyMs) },
       restIngest: { ...restIn, requestsPerSecond: Math.round(restIn.requestsPerSecond), pointsPerSecond: Math.round(restIn.pointsPerSecond), latencyMs: rounded(restIn.latencyMs) },
+      responsiveness: {
+        trialsAtStart: responsive.trialsAtStart, suggestions: responsive.suggestions, probeGapMs: PROBE_GAP_MS, unit: 'ms',
+        idle: { healthz: rounded(responsive.idle.healthz), getStudy: rounded(responsive.idle.getStudy) },
+        whileSuggesting: { healthz: rounded(responsive.busy.healthz), getStudy: rounded(responsive.busy.getStudy) },
+        suggestTrials: rounded(responsive.suggestMs),
+      },
       targets: TARGETS,
       met,
     }, null, 2)}\n`);
