@@ -5,7 +5,7 @@ set -euo pipefail
 if [ -x /usr/bin/chromium ]; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq chromium >/dev/null
+source "$(dirname "$0")/apt.sh"
+apt_get update -qq
+apt_get install -y -qq chromium
 test -x /usr/bin/chromium

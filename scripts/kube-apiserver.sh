@@ -27,6 +27,7 @@ APISERVER="$CACHE/kube-apiserver"
 KUBECTL="$CACHE/kubectl"
 
 log() { printf '[kube-apiserver.sh] %s\n' "$*" >&2; }
+source "$(dirname "$0")/apt.sh"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -48,8 +49,8 @@ ensure_packages() {
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing with apt-get: ${missing[*]}"
   # A fresh machine may have empty package lists.
-  if ! apt-cache show "${missing[0]}" >/dev/null 2>&1; then $SUDO apt-get update >&2; fi
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >&2
+  if ! apt-cache show "${missing[0]}" >/dev/null 2>&1; then apt_get update; fi
+  apt_get install -y --no-install-recommends "${missing[@]}"
 }
 
 # Runtime needs (the test starts etcd and generates nothing else with external tools).
@@ -90,7 +91,7 @@ mkdir -p "$BUILD" "$SRC"
 # --- kubectl 1.20.2: unpack Debian's kubernetes-client .deb (seconds, no install) ---
 if [ ! -x "$KUBECTL" ]; then
   log "fetching kubectl (Debian kubernetes-client)"
-  apt-cache show kubernetes-client >/dev/null 2>&1 || $SUDO apt-get update >&2
+  apt-cache show kubernetes-client >/dev/null 2>&1 || apt_get update
   ( cd "$BUILD" && rm -f kubernetes-client_*.deb && apt-get download kubernetes-client >&2 )
   rm -rf "$BUILD/kubectl-deb"
   dpkg-deb -x "$(ls "$BUILD"/kubernetes-client_*.deb | head -n1)" "$BUILD/kubectl-deb"
