@@ -477,3 +477,21 @@ test('TLS: --tls-cert/--tls-key serve HTTPS and gRPC over TLS', { timeout: 60_00
     await running.close();
   }
 });
+
+test('a study created after another was deleted sees only its own trials, even when it is given the same id', async () => {
+  const s = await startTestServer();
+  try {
+    const grid = braninStudy('again', 'grid', 4).replace('algorithmSettings: [{name: random_state, value: "3"}]', 'algorithmSettings: []')
+      .replace('min: "-5", max: "10"', 'min: "-5", max: "10", step: "15"').replace('min: "0", max: "15"', 'min: "0", max: "15", step: "15"');
+    await s.http('POST', '/api/v1/studies', { specText: grid });
+    const first = (await s.http('POST', '/api/v1/studies/again/suggest', { clientId: 'a', count: 2 })).body.trials;
+    for (const t of first) await s.http('POST', `/api/v1/trials/${t.name}/complete`, { metrics: [{ metric: 'f', value: 1 }] });
+    assert.equal((await s.http('DELETE', '/api/v1/studies/again')).status, 204);
+    await s.http('POST', '/api/v1/studies', { specText: grid });
+    const again = (await s.http('POST', '/api/v1/studies/again/suggest', { clientId: 'b', count: 4 })).body.trials;
+    assert.equal(again.length, 4, 'all four grid points are offered again');
+    assert.equal(new Set(again.map((t: { assignment: unknown }) => JSON.stringify(t.assignment))).size, 4);
+  } finally {
+    await s.close();
+  }
+});

@@ -4,13 +4,19 @@
 // lower priority than the thread that serves requests.
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { SuggestRequest, SuggestResult } from '../../suggestion-algorithms/model.js';
+import type { SuggestRequest, SuggestResult, TrialView } from '../../suggestion-algorithms/model.js';
 import type { SuggestTask } from './worker.js';
 
-/** Where algorithms run; the scheduler and the Katib adapter only see this. */
+/** A suggest request whose trials may already be a JSON array (the scheduler keeps them so). */
+export type AlgorithmRequest = Omit<SuggestRequest, 'trials'> & { readonly trials: readonly TrialView[] | TrialsJson };
+export interface TrialsJson {
+  readonly json: string;
+}
+
+/** Where algorithms run; the scheduler and the Katib service only see this. */
 export interface AlgorithmRunner {
   /** Rejects with AlgorithmError when the algorithm throws or runs out of time, with AbortError when `signal` aborts. */
-  suggest(algorithm: string, request: SuggestRequest, signal?: AbortSignal): Promise<SuggestResult>;
+  suggest(algorithm: string, request: AlgorithmRequest, signal?: AbortSignal): Promise<SuggestResult>;
   close(): Promise<void>;
 }
 
@@ -57,8 +63,9 @@ export class AlgorithmPool implements AlgorithmRunner {
     return this.pool;
   }
 
-  async suggest(algorithm: string, request: SuggestRequest, signal?: AbortSignal): Promise<SuggestResult> {
+  async suggest(algorithm: string, { trials, ...request }: AlgorithmRequest, signal?: AbortSignal): Promise<SuggestResult> {
     signal?.throwIfAborted();
+    const task: SuggestTask = { algorithm, request, trials: 'json' in trials ? trials.json : JSON.stringify(trials) };
     const call = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -68,7 +75,7 @@ export class AlgorithmPool implements AlgorithmRunner {
     const onAbort = () => call.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.workers.run({ algorithm, request }, { signal: call.signal });
+      return await this.workers.run(task, { signal: call.signal });
     } catch (err) {
       if (timedOut) throw new AlgorithmError(`${algorithm} gave no answer within ${this.timeoutMs / 1000} s`);
       if (signal?.aborted) throw signal.reason ?? err;

@@ -12,6 +12,7 @@ import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from 
 import { algorithmInput } from '../spec/algorithm.js';
 import type { StudyRecord, Store, TrialChange, TrialRecord } from '../store/store.js';
 import { TrialMetricsCollector } from './collector.js';
+import { TrialHistory } from './history.js';
 import { ObservationBatcher } from './observations.js';
 import { activeCount, completedCount, decideEnd, trialsToRequest } from './policy.js';
 
@@ -62,6 +63,7 @@ export class Scheduler {
   private readonly chains = new Map<number, Promise<unknown>>();
   private readonly collectors = new Map<string, TrialMetricsCollector>();
   private readonly observations: ObservationBatcher;
+  private readonly history: TrialHistory;
   private readonly launching = new Set<string>();
   private readonly endWaiters = new Map<number, ((s: StudyRecord) => void)[]>();
   /** Aborts algorithm calls in flight when the scheduler closes. */
@@ -75,6 +77,7 @@ export class Scheduler {
     this.ownsAlgorithms = options.algorithms === undefined;
     this.retry = { attempts: options.retry?.attempts ?? 3, backoffMs: options.retry?.backoffMs ?? 1000 };
     this.observations = new ObservationBatcher(this.store, (e) => this.options.onError?.(e));
+    this.history = new TrialHistory(this.store);
     // Runtime callbacks come from child-process and stream events: an error there must be
     // reported, never thrown into the event loop.
     const guarded = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
@@ -116,7 +119,7 @@ export class Scheduler {
         this.store.clearObservations(trial.id);
         this.collectors.set(trial.name, this.collectorFor(study, trial));
       } else if (trial.state === 'RUNNING') {
-        this.store.transitionTrial(trial.id, 'requeue');
+        this.history.update(this.store.transitionTrial(trial.id, 'requeue'));
       }
     }
     for (const id of studyIds) this.wake(id);
@@ -157,6 +160,12 @@ export class Scheduler {
         current.running = false;
       }
     })();
+  }
+
+  /** A deleted study: nothing of it is kept (its id may be given to a new study). */
+  forget(studyId: number): void {
+    this.history.forget(studyId);
+    this.loops.delete(studyId);
   }
 
   /** Stops every trial (they are relaunched by the next adopt) and waits for the loops. */
@@ -222,7 +231,7 @@ export class Scheduler {
   private async propose(study: StudyRecord, count: number): Promise<Proposal> {
     const request = {
       ...algorithmInput(study.spec),
-      trials: this.store.listTrials(study.id),
+      trials: { json: this.history.json(study.id) },
       count,
       seed: study.seed,
       ...(study.algorithmState ? { state: study.algorithmState } : {}),
@@ -426,6 +435,7 @@ export class Scheduler {
   }
 
   private emitTrial(trial: TrialRecord): void {
+    this.history.update(trial);
     this.options.onEvent?.({ type: 'trial', trial });
   }
 

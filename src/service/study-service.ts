@@ -174,6 +174,7 @@ export class StudyService {
     await this.scheduler.waitForEnd(study.id);
     const trials = this.store.listTrials(study.id).map((t) => t.name);
     this.store.deleteStudy(study.id);
+    this.scheduler.forget(study.id);
     this.events.emit(`${study.name}\u0000end`);
     if (this.options.dataDir) await deleteTrialLogs(this.logDir(), trials);
   }

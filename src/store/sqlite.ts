@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Assignment, StudyState, TrialState } from '../model/trial.js';
+import type { Assignment, StudyState, TrialState, TrialView } from '../model/trial.js';
 import { isTerminalStudyState, TRIAL_STATES } from '../model/trial.js';
 import { checkReason, STUDY_TRANSITIONS, TRIAL_TRANSITIONS, type StudyTransition, type TrialTransition } from '../model/transitions.js';
 import type { MetricStrategy, StudySpec } from '../spec/types.js';
@@ -88,6 +88,7 @@ export class SqliteStore implements Store {
       trialById: db.prepare('SELECT * FROM trials WHERE id = ?'),
       trialByName: db.prepare('SELECT * FROM trials WHERE name = ?'),
       trialsOfStudy: db.prepare('SELECT * FROM trials WHERE study_id = ? ORDER BY seq'),
+      viewsOfStudy: db.prepare('SELECT name, state, assignment_json, objective_value FROM trials WHERE study_id = ? ORDER BY seq'),
       activeTrials: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
       countsByState: db.prepare('SELECT state, n FROM trial_counts WHERE study_id = ?'),
       bestMin: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state = 'SUCCEEDED' AND objective_value IS NOT NULL
@@ -261,6 +262,15 @@ export class SqliteStore implements Store {
 
   listTrials(studyId: number): TrialRecord[] {
     return (this.stmt.trialsOfStudy.all(studyId) as TrialRow[]).map(toTrial);
+  }
+
+  trialViews(studyId: number): TrialView[] {
+    return (this.stmt.viewsOfStudy.all(studyId) as { name: string; state: TrialState; assignment_json: string; objective_value: number | null }[]).map((r) => ({
+      name: r.name,
+      state: r.state,
+      assignment: JSON.parse(r.assignment_json) as Assignment,
+      ...(r.objective_value === null ? {} : { objectiveValue: r.objective_value }),
+    }));
   }
 
   activeTrials(studyId: number): TrialRecord[] {

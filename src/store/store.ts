@@ -124,6 +124,8 @@ export interface Store {
   getTrial(id: number): TrialRecord | undefined;
   getTrialByName(name: string): TrialRecord | undefined;
   listTrials(studyId: number): TrialRecord[];
+  /** What algorithms see of a study's trials, in creation order (fewer columns than listTrials). */
+  trialViews(studyId: number): TrialView[];
   /** A study's trials in order, `limit` at a time after the cursor `after` (a seq). */
   listTrialsPage(studyId: number, after: number, limit: number, state?: TrialState): Page<TrialRecord>;
   activeTrials(studyId: number): TrialRecord[];

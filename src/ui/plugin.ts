@@ -4,7 +4,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Where the built assets live: dist/ui, beside dist/src (this file is dist/src/ui/plugin.js). */
@@ -57,12 +58,14 @@ export const DASHBOARD_CSP = [
   "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
 ].join('; ');
 
-function send(req: FastifyRequest, reply: FastifyReply, asset: Asset, cache: string) {
+const gzipped = promisify(gzip);
+
+async function send(req: FastifyRequest, reply: FastifyReply, asset: Asset, cache: string) {
   reply.header('content-type', asset.type).header('cache-control', cache).header('x-content-type-options', 'nosniff')
     .header('content-security-policy', DASHBOARD_CSP).header('referrer-policy', 'no-referrer').header('x-frame-options', 'DENY');
   const accepts = String(req.headers['accept-encoding'] ?? '');
   if (asset.body.length > 1024 && /\bgzip\b/.test(accepts)) {
-    asset.gzipped ??= gzipSync(asset.body, { level: 6 });
+    asset.gzipped ??= await gzipped(asset.body, { level: 6 }); // once per asset, off the event loop
     return reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').send(asset.gzipped);
   }
   return reply.send(asset.body);
