@@ -33,6 +33,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../src/api/grpc/protos.js';
 import { parseStudyText } from '../src/spec/parse.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import { braninStudy } from '../test/support/branin.js';
 import { branin } from './functions.js';
 
 // ── options ────────────────────────────────────────────────────────────────
@@ -326,28 +327,11 @@ async function restIngest(c: Child, agent: http.Agent, trialsClient: any) {
 
 // ── responsiveness while an expensive algorithm suggests ────────────────────
 
-function boStudyText(name: string): string {
-  return `
-apiVersion: kubeflow.org/v1beta1
-kind: Experiment
-metadata: {name: ${name}}
-spec:
-  objective: {type: minimize, objectiveMetricName: f}
-  algorithm:
-    algorithmName: bayesianoptimization
-    algorithmSettings: [{name: random_state, value: "1"}]
-  parallelTrialCount: 1
-  parameters:
-    - {name: x1, parameterType: double, feasibleSpace: {min: "-5", max: "10"}}
-    - {name: x2, parameterType: double, feasibleSpace: {min: "0", max: "15"}}
-`;
-}
-
 /** A study with RESPONSIVE_TRIALS completed Branin trials, written through the store before the server starts. */
 function seedBoStudy(dataDir: string, name: string): void {
   const store = SqliteStore.open(dataDir);
   try {
-    const study = store.createStudy(parseStudyText(boStudyText(name)), dataDir, 1, 'external');
+    const study = store.createStudy(parseStudyText(braninStudy(name, 'bayesianoptimization', 100_000)), dataDir, 1, 'external');
     store.transitionStudy(study.id, 'start');
     let seed = 42;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);

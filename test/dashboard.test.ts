@@ -201,7 +201,7 @@ test('a running study: new trials appear without a reload; stop study ends it', 
   }
 });
 
-test('hostile strings in every user-controlled field render as text on every page, tooltips included, under a CSP that is never violated', { timeout: 180_000 }, async () => {
+test('#3 (hardening) hostile strings in every user-controlled field render as text on every page, tooltips included, under a CSP that is never violated', { timeout: 180_000 }, async () => {
   const s = await startTestServer({ runtime: 'local' });
   const page = await newPage();
   // Each string runs a script if it is ever parsed as HTML; `window.__xss` records which did.

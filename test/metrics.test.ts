@@ -137,7 +137,7 @@ test('validateMetricsFormat', () => {
   assert.match(validateMetricsFormat('(?:\\w+)=(\\d+)') ?? '', /1 capture group/);
 });
 
-test('TEXT: a user regex that backtracks exponentially elsewhere runs in linear time (RE2)', () => {
+test('#5 (hardening) TEXT: a user regex that backtracks exponentially elsewhere runs in linear time (RE2)', () => {
   // On a backtracking engine, (a+)+= against a long run of a's without '=' takes minutes.
   const p = text(['loss'], ['(loss)((a+)+)=']);
   const line = `loss ${'a'.repeat(30_000)}!`;

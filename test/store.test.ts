@@ -582,7 +582,7 @@ test('lock: a live process holding the lock makes lockDataDir throw; its lock is
   lockDataDir(dir).release();
 });
 
-test('lock: after a SIGKILL, contenders racing for the lock never hold it two at a time (30 rounds of 4)', { timeout: 180_000 }, async () => {
+test('#4 (hardening) lock: after a SIGKILL, contenders racing for the lock never hold it two at a time (30 rounds of 4)', { timeout: 180_000 }, async () => {
   // Each contender waits for the same moment and tries once; one that gets the lock holds it for
   // a second and reports when it held it. Two holders whose times overlap would be two owners.
   const contender = `import { lockDataDir } from ${JSON.stringify(LOCK_MODULE)};

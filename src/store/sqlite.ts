@@ -233,8 +233,7 @@ export class SqliteStore implements Store {
   expireTrial(id: number, message: string): { expired: TrialRecord; retry?: TrialRecord } {
     return this.db.transaction(() => {
       const expired = this.transitionTrial(id, 'fail', { reason: 'HeartbeatExpired', message });
-      const [retry] = this.insertTrials(expired.studyId, [expired.assignment], undefined, (study, seq, a, at) =>
-        this.stmt.insertTrial.run(expired.studyId, seq, trialName(study, seq), JSON.stringify(a), at));
+      const [retry] = this.addTrials(expired.studyId, [expired.assignment]);
       return retry ? { expired, retry } : { expired };
     })();
   }
