@@ -9,15 +9,20 @@
 // - "expired" is judged on this process's monotonic clock: the holder's record (holder,
 //   renewTime, resourceVersion) has not changed for `leaseDurationSeconds` (15 s) since we first
 //   saw it, so clock skew between nodes does not matter (client-go does the same);
+// - every call to the API server has a time limit (`requestTimeoutMs`, 5 s): with the server
+//   unreachable a call would otherwise hang until the kernel gives up on the connection (140 s
+//   here), long after the Lease expired and another replica may have taken it;
 // - the leader renews at the same period; if it cannot renew for `renewDeadlineMs` (10 s, less
-//   than the lease duration) or finds the Lease taken, it has lost: `onStoppedLeading` runs and
-//   the elector stops for good (a process that lost must restart to campaign again, as with
-//   client-go's usual OnStoppedLeading: the CLI exits 1 and Kubernetes restarts the container);
+//   than the lease duration; a timer measures it, so a hanging call cannot delay it) or finds the
+//   Lease taken, it has lost: `onStoppedLeading` runs and the elector stops for good (a process
+//   that lost must restart to campaign again, as with client-go's usual OnStoppedLeading: the
+//   CLI exits 1 and Kubernetes restarts the container);
 // - `stop()` releases a held Lease (holder cleared, duration 1 s) so that a successor takes over
 //   at its next attempt instead of waiting for the expiry.
 //
 // MicroTime fields must carry 6 fractional digits (k8s.md §3.3 item 4): client-node's
 // V1MicroTime serializes them that way.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { LaunchRequest, RuntimeListener, TrialRuntime } from '../runtimes/types.js';
@@ -25,13 +30,15 @@ import type { LaunchRequest, RuntimeListener, TrialRuntime } from '../runtimes/t
 export interface LeaderElectionConfig {
   readonly namespace: string;
   readonly leaseName: string;
-  /** Unique per process: pod name (or hostname) and pid. */
+  /** Unique per process start: pod name (or hostname) and a random part (defaultIdentity). */
   readonly identity: string;
   readonly leaseDurationSeconds?: number;
   /** How often the leader renews and a candidate retries (default 5000). */
   readonly retryPeriodMs?: number;
   /** A leader that could not renew for this long steps down (default 10000). */
   readonly renewDeadlineMs?: number;
+  /** Time limit of one call to the API server (default 5000). */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface LeaderCallbacks {
@@ -42,9 +49,13 @@ export interface LeaderCallbacks {
   readonly log?: (message: string) => void;
 }
 
-/** `<pod name or hostname>_<pid>`: the Deployment sets POD_NAME from the downward API. */
+/**
+ * `<pod name or hostname>_<random>`: the Deployment sets POD_NAME from the downward API. The
+ * random part tells two starts of one container apart (its pid is always 1), so a restarted
+ * container never takes "its" Lease back as if it had held it all along.
+ */
 export function defaultIdentity(env: NodeJS.ProcessEnv = process.env): string {
-  return `${env['POD_NAME'] || hostname()}_${process.pid}`;
+  return `${env['POD_NAME'] || hostname()}_${randomBytes(4).toString('hex')}`;
 }
 
 const statusOf = (err: unknown): number | undefined => (err instanceof ApiException ? err.code : undefined);
@@ -56,7 +67,10 @@ export class LeaderElector {
   private readonly leaseDurationSeconds: number;
   private readonly retryPeriodMs: number;
   private readonly renewDeadlineMs: number;
+  private readonly requestTimeoutMs: number;
   private readonly log: (message: string) => void;
+  /** Fires when a leader has gone renewDeadlineMs without a renew. */
+  private deadline: NodeJS.Timeout | undefined;
   private leading = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
@@ -71,6 +85,7 @@ export class LeaderElector {
     this.leaseDurationSeconds = config.leaseDurationSeconds ?? 15;
     this.retryPeriodMs = config.retryPeriodMs ?? 5000;
     this.renewDeadlineMs = config.renewDeadlineMs ?? 10_000;
+    this.requestTimeoutMs = config.requestTimeoutMs ?? 5000;
     if (this.renewDeadlineMs >= this.leaseDurationSeconds * 1000) throw new Error('renewDeadlineMs must be shorter than the lease duration');
     this.log = callbacks.log ?? (() => {});
   }
@@ -92,6 +107,7 @@ export class LeaderElector {
   async halt(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    clearTimeout(this.deadline);
     await this.running;
   }
 
@@ -104,8 +120,9 @@ export class LeaderElector {
   }
 
   private schedule(delayMs: number): void {
-    if (this.stopped) return;
+    if (this.stopped || this.lostNotified) return;
     this.timer = setTimeout(() => {
+      if (this.stopped || this.lostNotified) return; // stepped down meanwhile: never campaign again
       this.running = this.attempt().finally(() => {
         // Candidates retry with jitter so that replicas do not march in step.
         const next = this.leading ? this.retryPeriodMs : Math.round(this.retryPeriodMs * (0.8 + Math.random() * 0.4));
@@ -124,9 +141,11 @@ export class LeaderElector {
       if (this.leading && Date.now() - this.lastRenewMs < this.renewDeadlineMs) return;
       won = false;
     }
-    if (this.stopped) return;
+    if (this.stopped || this.lostNotified) return;
     if (won) {
       this.lastRenewMs = Date.now();
+      clearTimeout(this.deadline);
+      this.deadline = setTimeout(() => void this.stepDown(`no renew for ${this.renewDeadlineMs / 1000} s`), this.renewDeadlineMs);
       if (!this.leading) {
         this.leading = true;
         this.log(`leader election: ${this.config.identity} is now the leader (${this.config.namespace}/${this.config.leaseName})`);
@@ -137,17 +156,34 @@ export class LeaderElector {
         }
       }
     } else if (this.leading) {
-      this.leading = false;
-      this.log(`leader election: ${this.config.identity} lost ${this.config.namespace}/${this.config.leaseName}`);
-      this.lostNotified = (async () => {
-        try {
-          await this.callbacks.onStoppedLeading();
-        } catch (err) {
-          this.log(`leader election: stepping down failed (${describe(err)})`);
-        }
-      })();
-      await this.lostNotified;
+      await this.stepDown('the Lease is no longer ours');
     }
+  }
+
+  /** A leader that lost (or could not keep) the Lease stops leading, once, for good. */
+  private async stepDown(why: string): Promise<void> {
+    if (!this.leading || this.lostNotified) return;
+    this.leading = false;
+    clearTimeout(this.deadline);
+    clearTimeout(this.timer);
+    this.log(`leader election: ${this.config.identity} lost ${this.config.namespace}/${this.config.leaseName}: ${why}`);
+    this.lostNotified = (async () => {
+      try {
+        await this.callbacks.onStoppedLeading();
+      } catch (err) {
+        this.log(`leader election: stepping down failed (${describe(err)})`);
+      }
+    })();
+    await this.lostNotified;
+  }
+
+  /** An API call that gives up after requestTimeoutMs (its request is abandoned). */
+  private timed<T>(call: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from the API server within ${this.requestTimeoutMs / 1000} s`)), this.requestTimeoutMs);
+    });
+    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** One round: true when we hold the Lease afterwards. */
@@ -156,11 +192,11 @@ export class LeaderElector {
     const now = new V1MicroTime(Date.now());
     let lease: V1Lease;
     try {
-      lease = await this.api.readNamespacedLease({ name, namespace });
+      lease = await this.timed(this.api.readNamespacedLease({ name, namespace }));
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
       try {
-        await this.api.createNamespacedLease({
+        await this.timed(this.api.createNamespacedLease({
           namespace,
           body: {
             apiVersion: 'coordination.k8s.io/v1',
@@ -168,7 +204,7 @@ export class LeaderElector {
             metadata: { name, namespace },
             spec: { holderIdentity: identity, leaseDurationSeconds: this.leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
           },
-        });
+        }));
         return true;
       } catch (e) {
         if (statusOf(e) === 409) return false; // another candidate created it first
@@ -186,6 +222,7 @@ export class LeaderElector {
     const duration = (spec.leaseDurationSeconds ?? this.leaseDurationSeconds) * 1000;
     if (holder !== '' && holder !== identity && mono - this.observedAtMs < duration) return false; // held and not expired
     const takeover = holder !== identity;
+    if (this.stopped || this.lostNotified) return false; // stepped down while reading: write nothing
     const body: V1Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -199,7 +236,7 @@ export class LeaderElector {
       },
     };
     try {
-      await this.api.replaceNamespacedLease({ name, namespace, body });
+      await this.timed(this.api.replaceNamespacedLease({ name, namespace, body }));
       if (takeover) this.log(`leader election: took ${namespace}/${name} over from ${holder || '(released)'}`);
       return true;
     } catch (err) {
@@ -211,10 +248,10 @@ export class LeaderElector {
   /** Gives the Lease up so that a successor does not wait for the expiry. */
   private async release(): Promise<void> {
     const { namespace, leaseName: name, identity } = this.config;
-    const lease = await this.api.readNamespacedLease({ name, namespace });
+    const lease = await this.timed(this.api.readNamespacedLease({ name, namespace }));
     if (lease.spec?.holderIdentity !== identity) return;
     const now = new V1MicroTime(Date.now());
-    await this.api.replaceNamespacedLease({
+    await this.timed(this.api.replaceNamespacedLease({
       name,
       namespace,
       body: {
@@ -223,7 +260,7 @@ export class LeaderElector {
         metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion! },
         spec: { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: now, renewTime: now, leaseTransitions: lease.spec?.leaseTransitions ?? 0 },
       },
-    });
+    }));
     this.log(`leader election: ${identity} released ${namespace}/${name}`);
   }
 }
