@@ -100,6 +100,8 @@ test('usage errors exit 2 with a message', async () => {
     [['run', '/nonexistent/study.yaml'], /cannot read \/nonexistent\/study.yaml: ENOENT/],
     [['studies', '--colour'], /unknown option --colour/],
     [['trials', 'nope', '--data-dir', tempDir()], /no study named "nope"/],
+    [['run', '/nonexistent/study.yaml', '--pending-timeout', 'abc', '--data-dir', tempDir()], /--pending-timeout must be a number of seconds from 1 to 86400 \(got "abc"\)/],
+    [['serve', '--pending-timeout', '0', '--data-dir', tempDir()], /--pending-timeout must be a number of seconds/],
   ];
   for (const [args, message] of cases) {
     const r = await runCli(args);

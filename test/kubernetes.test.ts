@@ -189,7 +189,7 @@ test('500s, hung requests, 409s, an expired watch and cut log streams lose no tr
   }
 });
 
-test('a TFJob that fails (its command exits 1) is a FAILED trial with the operator\'s reason and message', { timeout: 30_000 }, async () => {
+test('a TFJob that fails (its command exits 1) is a FAILED trial naming the pod\'s exit code, with the operator\'s message', { timeout: 30_000 }, async () => {
   const { kube, kubeConfig } = await fakeFor();
   const h = kubeHarness(kubeConfig);
   const spec = editedSpec((doc) => {
@@ -205,8 +205,9 @@ test('a TFJob that fails (its command exits 1) is a FAILED trial with the operat
     assert.ok(trials.length >= 1);
     for (const t of trials) {
       assert.equal(t.state, 'FAILED');
-      assert.equal(t.reason, 'TFJobFailed');
-      assert.equal(t.message, `TFJob kubeflow/${t.name} has failed because 1 Worker replica(s) failed.`);
+      // The pod says how it ended; the TFJob's own condition follows.
+      assert.equal(t.reason, 'NonZeroExit');
+      assert.match(t.message ?? '', new RegExp(`^pod ${t.name}-\\S+, container tensorflow: exit code 1 \\(Error\\); TFJob kubeflow/${t.name} has failed because 1 Worker replica\\(s\\) failed\\.$`));
       assert.equal(kube.created.get(t.name), 1);
     }
     assert.deepEqual(h.errors, []);

@@ -16,11 +16,13 @@ const same = (a: string, b: Buffer) => timingSafeEqual(digest(a), b);
 
 export class Auth {
   private readonly token: Buffer | undefined;
+  private readonly secret: string | undefined;
   private readonly session: string | undefined;
 
   /** `token` has been checked by `checkToken`. */
   constructor(token: string | undefined) {
     this.token = token === undefined ? undefined : digest(token);
+    this.secret = token;
     this.session = token === undefined ? undefined : createHmac('sha256', token).update('sibyl dashboard session').digest('base64url');
   }
 
@@ -34,6 +36,23 @@ export class Auth {
     const m = BEARER.exec(authorization ?? '');
     return same(m?.[1]?.trim() ?? '', this.token) && m !== null;
   };
+
+  /**
+   * The credential a trial is launched with (SIBYL_PUSH_TOKEN): an HMAC of its name under the
+   * server's token, good for pushing that trial's observations and nothing else. Undefined when
+   * the server has no token (then pushes need none).
+   */
+  trialToken(trialName: string): string | undefined {
+    return this.secret === undefined ? undefined : createHmac('sha256', this.secret).update(`sibyl trial ${trialName}`).digest('base64url');
+  }
+
+  /** An `Authorization` header carrying the push credential of this trial. */
+  trialBearer(trialName: string, authorization: string | undefined): boolean {
+    const expected = this.trialToken(trialName);
+    if (expected === undefined) return true;
+    const m = BEARER.exec(authorization ?? '');
+    return same(m?.[1]?.trim() ?? '', digest(expected)) && m !== null;
+  }
 
   /** The session cookie's value the dashboard gets for a valid token. */
   sessionFor(token: string): string | undefined {

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // The `sibyl` command. Exit codes: 0 success, 1 the study failed, 2 invalid spec or usage.
 import { mkdirSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { SpecError } from '../spec/errors.js';
 import { DataDirBusyError, lockDataDir } from '../store/lock.js';
@@ -37,6 +36,7 @@ run options:
                          with --runtime kubernetes (0, a free port)
   --push-host <addr>     the push intake's address (default 127.0.0.1)
   --push-url <url>       the URL trials are given instead of http://<push host>:<port>
+  --pending-timeout <s>  kubernetes: fail a trial whose pods stay Pending this long (default 300)
 
 serve options (flags first, then environment):
   --host <addr>          $SIBYL_HOST, default 127.0.0.1 (any other address needs a token)
@@ -50,6 +50,9 @@ serve options (flags first, then environment):
                          for subdomains, * for any)
   --tls-cert <file>      $SIBYL_TLS_CERT, with --tls-key / $SIBYL_TLS_KEY: HTTPS and gRPC over TLS (PEM)
   --algorithm-timeout <s> $SIBYL_ALGORITHM_TIMEOUT: time limit of one suggestion, seconds (default 60)
+  --push-url <url>       $SIBYL_PUSH_URL: where trials push metrics (SIBYL_PUSH_ENDPOINT, with a
+                         credential of their own); default in a pod: http://$POD_IP:<http port>
+  --pending-timeout <s>  $SIBYL_PENDING_TIMEOUT: kubernetes: fail a trial whose pods stay Pending this long
   --leader-elect         $SIBYL_LEADER_ELECTION=true: only the holder of the Lease $SIBYL_LEASE_NAME
                          (default sibyl-leader) in $SIBYL_NAMESPACE (default $POD_NAMESPACE or the
                          pod's namespace) schedules and launches; exits 1 when it loses the Lease
@@ -58,7 +61,7 @@ serve options (flags first, then environment):
 const BOOLEAN_FLAGS = ['json', 'help', 'leader-elect'];
 const VALUE_FLAGS = [
   'data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url',
-  'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout',
+  'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout',
 ];
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -79,10 +82,12 @@ async function main(argv: readonly string[]): Promise<number> {
       if (runtime !== 'local' && runtime !== 'kubernetes') throw new UsageError(`run --runtime must be local or kubernetes (got ${JSON.stringify(runtime)})`);
       const kubeconfig = stringFlag(args, 'kubeconfig');
       const [pushPort, pushHost, pushUrl] = [stringFlag(args, 'push-port'), stringFlag(args, 'push-host'), stringFlag(args, 'push-url')];
+      const pendingTimeoutMs = seconds(stringFlag(args, 'pending-timeout') ?? process.env['SIBYL_PENDING_TIMEOUT'], 'pending-timeout');
       if (pushPort !== undefined && (!/^\d{1,5}$/.test(pushPort) || Number(pushPort) > 65535)) throw new UsageError(`--push-port must be a port number from 0 to 65535 (got ${JSON.stringify(pushPort)})`);
       return withStore(dataDir, async (store) => runStudy({
         file, dataDir, store, out: process.stdout, err: process.stderr, runtime, ...(kubeconfig ? { kubeconfig } : {}),
         ...(pushPort !== undefined ? { pushPort: Number(pushPort) } : {}), ...(pushHost ? { pushHost } : {}), ...(pushUrl ? { pushUrl } : {}),
+        ...(pendingTimeoutMs !== undefined ? { pendingTimeoutMs } : {}),
       }), { exclusive: true });
     }
     case 'serve':
@@ -185,12 +190,11 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
     const v = stringFlag(args, flag) ?? env[envName];
     return v === undefined || v === '' ? undefined : v;
   };
-  const timeout = setting('algorithm-timeout', 'SIBYL_ALGORITHM_TIMEOUT');
-  if (timeout !== undefined && !(Number(timeout) >= 1 && Number(timeout) <= 86_400)) {
-    throw new UsageError(`--algorithm-timeout must be a number of seconds from 1 to 86400 (got ${JSON.stringify(timeout)})`);
-  }
+  const algorithmTimeoutMs = seconds(setting('algorithm-timeout', 'SIBYL_ALGORITHM_TIMEOUT'), 'algorithm-timeout');
+  const pendingTimeoutMs = seconds(setting('pending-timeout', 'SIBYL_PENDING_TIMEOUT'), 'pending-timeout');
+  const pushUrl = setting('push-url', 'SIBYL_PUSH_URL');
   const [allowedHosts, tlsCert, tlsKey] = [setting('allowed-hosts', 'SIBYL_ALLOWED_HOSTS'), setting('tls-cert', 'SIBYL_TLS_CERT'), setting('tls-key', 'SIBYL_TLS_KEY')];
-  const leaderElection = args.flags.has('leader-elect') || env['SIBYL_LEADER_ELECTION'] === 'true' ? leaderElectionConfig() : undefined;
+  const leaderElection = args.flags.has('leader-elect') || env['SIBYL_LEADER_ELECTION'] === 'true' ? await leaderElectionConfig() : undefined;
   // Loaded only here: the servers' libraries would slow down every other command.
   const { startServer } = await import('../server/app.js');
   const running = await startServer({
@@ -203,7 +207,9 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
     ...(allowedHosts ? { allowedHosts } : {}),
     ...(tlsCert ? { tlsCert } : {}),
     ...(tlsKey ? { tlsKey } : {}),
-    ...(timeout ? { algorithmTimeoutMs: Number(timeout) * 1000 } : {}),
+    ...(algorithmTimeoutMs !== undefined ? { algorithmTimeoutMs } : {}),
+    ...(pendingTimeoutMs !== undefined ? { pendingTimeoutMs } : {}),
+    ...(pushUrl ? { pushUrl } : {}),
     ...(stringFlag(args, 'kubeconfig') ? { kubeconfig: stringFlag(args, 'kubeconfig')! } : {}),
     ...(leaderElection ? { leaderElection } : {}),
     log: (m) => process.stderr.write(`sibyl: ${m}\n`),
@@ -226,7 +232,8 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
 }
 
 /** serve --leader-elect: the Lease's namespace, name and this process's identity, from the environment. */
-function leaderElectionConfig(): { namespace: string; leaseName: string; identity: string } {
+async function leaderElectionConfig(): Promise<{ namespace: string; leaseName: string; identity: string }> {
+  const { defaultIdentity } = await import('../server/leader.js');
   const env = process.env;
   let namespace = env['SIBYL_NAMESPACE'] || env['POD_NAMESPACE'];
   if (!namespace) {
@@ -239,7 +246,7 @@ function leaderElectionConfig(): { namespace: string; leaseName: string; identit
   return {
     namespace,
     leaseName: env['SIBYL_LEASE_NAME'] || 'sibyl-leader',
-    identity: `${env['POD_NAME'] || hostname()}_${process.pid}`,
+    identity: defaultIdentity(env),
   };
 }
 
@@ -262,6 +269,14 @@ async function withStore(dataDir: string, fn: (store: Store) => number | Promise
 
 function print(args: ParsedArgs, json: unknown, text: () => string): void {
   process.stdout.write(args.flags.has('json') ? `${JSON.stringify(json, null, 2)}\n` : `${text()}\n`);
+}
+
+/** A number of seconds (1 s to a day) from a flag or variable, as milliseconds. */
+function seconds(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!(n >= 1 && n <= 86_400)) throw new UsageError(`--${flag} must be a number of seconds from 1 to 86400 (got ${JSON.stringify(raw)})`);
+  return n * 1000;
 }
 
 function single(rest: readonly string[], usage: string): string {

@@ -30,6 +30,8 @@ export interface RunOptions {
   readonly pushHost?: string;
   /** The URL trials are given instead of http://<push host>:<port>. */
   readonly pushUrl?: string;
+  /** Kubernetes: how long a trial's pods may stay Pending before it fails. */
+  readonly pendingTimeoutMs?: number;
 }
 
 /** A study file's text (at most as large as a request body may be). */
@@ -72,6 +74,7 @@ export async function runStudy(options: RunOptions): Promise<number> {
         onShutdown: 'delete',
         ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
         ...(push ? { pushEndpoint: push.url } : {}),
+        ...(options.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: options.pendingTimeoutMs } : {}),
       }),
       defaultRuntime: options.runtime,
       launchRuntime: options.runtime,

@@ -16,6 +16,10 @@ export interface RuntimeOptions {
   readonly onShutdown?: 'detach' | 'delete';
   /** Given to every trial as SIBYL_PUSH_ENDPOINT: the root URL of a metrics push intake. */
   readonly pushEndpoint?: string;
+  /** Each trial's own push credential (SIBYL_PUSH_TOKEN), when the intake needs one. */
+  readonly pushToken?: (trialName: string) => string | undefined;
+  /** Kubernetes: how long a trial's pods may stay Pending before it fails. */
+  readonly pendingTimeoutMs?: number;
   readonly log?: (message: string) => void;
 }
 
@@ -23,7 +27,7 @@ export interface RuntimeOptions {
 export async function runtimeFactory(kind: LaunchingRuntime, o: RuntimeOptions): Promise<(listener: RuntimeListener) => TrialRuntime> {
   if (kind === 'local') {
     const env = o.pushEndpoint ? { env: { SIBYL_PUSH_ENDPOINT: o.pushEndpoint } } : {};
-    return (listener) => new LocalRuntime({ dataDir: o.dataDir, listener, ...env });
+    return (listener) => new LocalRuntime({ dataDir: o.dataDir, listener, ...env, ...(o.pushToken ? { pushToken: o.pushToken } : {}) });
   }
   // Loaded only when used: the Kubernetes client is large.
   const [{ KubeConfig }, { KubernetesRuntime }] = await Promise.all([import('@kubernetes/client-node'), import('./kubernetes/index.js')]);
@@ -37,6 +41,8 @@ export async function runtimeFactory(kind: LaunchingRuntime, o: RuntimeOptions):
     logDir: join(o.dataDir, 'logs'),
     ...(o.onShutdown ? { onShutdown: o.onShutdown } : {}),
     ...(o.pushEndpoint ? { pushEndpoint: o.pushEndpoint } : {}),
+    ...(o.pushToken ? { pushToken: o.pushToken } : {}),
+    ...(o.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: o.pendingTimeoutMs } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
 }

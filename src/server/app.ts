@@ -32,6 +32,13 @@ export interface ServerOptions {
   readonly algorithmTimeoutMs?: number;
   readonly algorithmWorker?: URL;
   readonly algorithmRetry?: Partial<RetryPolicy>;
+  /**
+   * The root URL trials push metrics to (SIBYL_PUSH_ENDPOINT), each with a credential of its own
+   * (SIBYL_PUSH_TOKEN); default in a pod (POD_IP set): http://<pod IP>:<HTTP port>.
+   */
+  readonly pushUrl?: string;
+  /** Kubernetes: how long a trial's pods may stay Pending before it fails (default 5 min). */
+  readonly pendingTimeoutMs?: number;
   readonly runtime: RuntimeKind;
   /** For the kubernetes runtime: a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster). */
   readonly kubeconfig?: string;
@@ -94,10 +101,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     store = SqliteStore.open(dataDir);
     const s = store;
     // External studies launch nothing; the others launch with the server's runtime.
+    const auth = new Auth(o.token);
+    const podIp = process.env['POD_IP'];
+    const pushUrl = o.pushUrl ?? (podIp && o.httpPort !== 0 ? `http://${podIp.includes(':') ? `[${podIp}]` : podIp}:${o.httpPort}` : undefined);
     const runtime = await runtimeFactory(launchRuntime, {
       dataDir,
       log,
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+      ...(pushUrl ? { pushEndpoint: pushUrl.replace(/\/+$/, ''), pushToken: (name: string) => auth.trialToken(name) } : {}),
+      ...(o.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: o.pendingTimeoutMs } : {}),
     });
     const leader = o.leaderElection ? await import('./leader.js') : undefined;
     const algorithms = new AlgorithmPool({
@@ -116,7 +128,6 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       dataDir,
       onError: (e) => log(`error: ${e.message}`),
     });
-    const auth = new Auth(o.token);
     const logError = (e: Error) => log(`error: ${e.stack ?? e.message}`);
     const katib = new KatibService(s, algorithms);
     grpcServer = buildGrpcServer({ service, katib, authorized: auth.bearer, isReady: () => ready, log: logError });

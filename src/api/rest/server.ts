@@ -104,10 +104,22 @@ function guard(req: FastifyRequest, reply: FastifyReply, o: RestOptions): Fastif
   }
   if (PUBLIC.includes(path) || isDocs(path) || isDashboardPath(path) || path === SESSION_PATH) return undefined;
   if (o.auth.bearer(req.headers.authorization) || o.auth.cookie(req.headers.cookie)) return undefined;
+  // A trial pushing its own metrics with the credential it was launched with.
+  const push = req.method === 'POST' ? PUSH_PATH.exec(path) : null;
+  if (push && o.auth.trialBearer(decoded(push[1]!), req.headers.authorization)) return undefined;
   return sendError(reply.header('www-authenticate', 'Bearer'), 'UNAUTHENTICATED', 'a valid "Authorization: Bearer <token>" header is required', 'authorization');
 }
 
+const decoded = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s; // not a trial name anyone was given a credential for
+  }
+};
+
 const SESSION_PATH = '/api/v1/session';
+const PUSH_PATH = /^\/api\/v1\/trials\/([^/]+)\/observations$/;
 
 /**
  * The dashboard's login: it posts the token once and gets an HttpOnly, SameSite=Strict cookie

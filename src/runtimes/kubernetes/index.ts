@@ -18,6 +18,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { backoffMs, describeError, isRetryable, KubeApi, statusOf } from './api.js';
 import { judgeJob } from './conditions.js';
+import { pendingProblem, terminationProblem } from './pods.js';
 import { TrialLogFile } from '../logs.js';
 import { TrialLog } from './logs.js';
 import { planFor, renderTrial, type KubeObject, type TrialPlan } from './render.js';
@@ -43,6 +44,14 @@ export interface KubernetesRuntimeOptions {
   readonly requestTimeoutMs?: number;
   /** How often a trial's pod is looked for while it does not run yet. */
   readonly podPollMs?: number;
+  /**
+   * How long a trial's pods may stay Pending (unschedulable, an image that does not pull) before
+   * the trial fails with what the pod says (default 5 min). An image that can never be had
+   * (ErrImageNeverPull, InvalidImageName) fails it at once.
+   */
+  readonly pendingTimeoutMs?: number;
+  /** A credential per trial, given to it as SIBYL_PUSH_TOKEN, to push its own metrics. */
+  readonly pushToken?: (trialName: string) => string | undefined;
 }
 
 type Phase = 'creating' | 'active' | 'ending' | 'done';
@@ -64,6 +73,8 @@ interface Trial {
   stopReason?: string;
   startedReported: boolean;
   ended?: Promise<void>;
+  /** When the trial's object was first seen, for the pending time-out. */
+  activeSince?: number;
 }
 
 export class KubernetesRuntime implements TrialRuntime {
@@ -84,7 +95,10 @@ export class KubernetesRuntime implements TrialRuntime {
   async launch(req: LaunchRequest): Promise<void> {
     if (!this.alive || this.trials.has(req.trialName)) return;
     const plan = planFor(req.template);
-    const rendered = renderTrial(req, this.options.pushEndpoint ? { pushEndpoint: this.options.pushEndpoint } : {});
+    const rendered = renderTrial(req, {
+      ...(this.options.pushEndpoint ? { pushEndpoint: this.options.pushEndpoint } : {}),
+      ...(this.options.pushToken?.(req.trialName) ? { pushToken: this.options.pushToken(req.trialName)! } : {}),
+    });
     const trial = this.track(req, plan, 'creating');
     const first = await this.tryCreate(trial, rendered.object, 0);
     if (first === 'rejected') return; // tryCreate threw for a permanent error
@@ -190,6 +204,7 @@ export class KubernetesRuntime implements TrialRuntime {
         },
         log: (m) => this.log(`${req.trialName}: ${m}`),
         ...(this.options.podPollMs !== undefined ? { pollMs: this.options.podPollMs } : {}),
+        notRunning: (pods) => this.notRunning(req.trialName, pods),
       }),
     };
     this.trials.set(trial.name, trial);
@@ -255,11 +270,39 @@ export class KubernetesRuntime implements TrialRuntime {
       trial.log.poke();
       return;
     }
-    const outcome: TrialOutcome =
-      verdict.state === 'succeeded'
-        ? { kind: 'succeeded' }
-        : { kind: 'failed', reason: verdict.reason || 'JobFailed', message: verdict.message || `the ${trial.resource.kind} failed` };
-    void this.end(trial, outcome, true);
+    if (verdict.state === 'succeeded') {
+      void this.end(trial, { kind: 'succeeded' }, true);
+      return;
+    }
+    const failed: TrialOutcome = { kind: 'failed', reason: verdict.reason || 'JobFailed', message: verdict.message || `the ${trial.resource.kind} failed` };
+    void this.end(trial, failed, true, () => this.failureOf(trial, failed));
+  }
+
+  /** A failed job's outcome, with what its pod says of how it ended (an exit code, an OOM kill). */
+  private async failureOf(trial: Trial, job: Extract<TrialOutcome, { kind: 'failed' }>): Promise<TrialOutcome> {
+    try {
+      const pods = await this.api.pods(trial.namespace, trial.plan.podSelector(trial.name));
+      const problem = terminationProblem(pods, trial.plan.container);
+      return problem ? { kind: 'failed', reason: problem.reason, message: `${problem.message}; ${job.message}` } : job;
+    } catch {
+      return job; // the job's own word, then
+    }
+  }
+
+  /** The trial's pods do not run (yet): fail it when they never will, or after the pending time-out. */
+  private notRunning(trialName: string, pods: readonly KubeObject[]): void {
+    const trial = this.trials.get(trialName);
+    if (!trial || trial.phase !== 'active') return;
+    trial.activeSince ??= Date.now();
+    const problem = pendingProblem(pods);
+    const timeout = this.options.pendingTimeoutMs ?? 300_000;
+    const waited = Date.now() - trial.activeSince;
+    if (problem?.terminal) {
+      void this.end(trial, { kind: 'failed', reason: problem.reason, message: problem.message }, true);
+    } else if (waited >= timeout) {
+      const why = problem ? `${problem.message}, for ${Math.round(waited / 1000)} s` : `no pod of the ${trial.resource.kind} ran within ${Math.round(waited / 1000)} s`;
+      void this.end(trial, { kind: 'failed', reason: problem?.reason ?? 'PodPending', message: why }, true);
+    }
   }
 
   /** The object disappeared while the trial was active (deleted by someone else, a TTL…). */
@@ -268,10 +311,11 @@ export class KubernetesRuntime implements TrialRuntime {
     await this.end(trial, { kind: 'failed', reason: 'JobDeleted', message: `the ${trial.resource.kind} ${trial.namespace}/${trial.name} was deleted before it finished` }, false);
   }
 
-  private end(trial: Trial, outcome: TrialOutcome, deleteAfter: boolean): Promise<void> {
+  private end(trial: Trial, given: TrialOutcome, deleteAfter: boolean, detail?: () => Promise<TrialOutcome>): Promise<void> {
     if (trial.ended) return trial.ended;
     trial.phase = 'ending';
     trial.ended = (async () => {
+      const outcome = detail ? await detail() : given;
       await trial.log.finish();
       await trial.file?.close(); // the file is complete when the trial is reported finished
       if (!this.alive) return; // detached meanwhile: the next runtime re-adopts and ends it

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { Log, type KubeConfig } from '@kubernetes/client-node';
 import { LineSplitter } from '../../metrics/lines.js';
 import { backoffMs, describeError, statusOf, type KubeApi } from './api.js';
+import type { KubeObject } from './render.js';
 
 export interface TrialLogOptions {
   readonly api: KubeApi;
@@ -18,6 +19,8 @@ export interface TrialLogOptions {
   readonly log: (message: string) => void;
   /** How often to look for the primary pod while it does not run yet. */
   readonly pollMs?: number;
+  /** The trial's pods, each time they are looked at and none of them runs yet. */
+  readonly notRunning?: (pods: readonly KubeObject[]) => void;
 }
 
 const READY_PHASES = new Set(['Running', 'Succeeded', 'Failed']);
@@ -89,6 +92,7 @@ export class TrialLog {
     const pods = await this.o.api.pods(this.o.namespace, this.o.podSelector);
     const ready = pods.find((p) => READY_PHASES.has(p['status']?.phase));
     if (ready) this.pod = ready['metadata'].name as string;
+    else if (!this.closed) this.o.notRunning?.(pods);
     return this.pod;
   }
 

@@ -21,6 +21,8 @@ export interface RenderedTrial {
 export interface RenderOptions {
   /** Passed to the trial as SIBYL_PUSH_ENDPOINT. */
   readonly pushEndpoint?: string;
+  /** Passed to the trial as SIBYL_PUSH_TOKEN: it may push this trial's metrics, nothing else. */
+  readonly pushToken?: string;
 }
 
 export function renderTrial(req: LaunchRequest, options: RenderOptions = {}): RenderedTrial {
@@ -46,6 +48,7 @@ export function renderTrial(req: LaunchRequest, options: RenderOptions = {}): Re
     const env: KubeObject[] = Array.isArray(container['env']) ? container['env'] : [];
     const extra: Record<string, string> = { KATIB_TRIAL_NAME: req.trialName, SIBYL_TRIAL_NAME: req.trialName, SIBYL_STUDY_NAME: req.studyName };
     if (options.pushEndpoint) extra['SIBYL_PUSH_ENDPOINT'] = options.pushEndpoint;
+    if (options.pushToken) extra['SIBYL_PUSH_TOKEN'] = options.pushToken;
     container['env'] = [...env.filter((e) => !(e['name'] in extra)), ...Object.entries(extra).map(([n, value]) => ({ name: n, value }))];
   }
   return { object, resource: resourceOf(String(object['apiVersion'] ?? ''), String(object['kind'] ?? '')), namespace: req.namespace };

@@ -19,6 +19,8 @@ export interface LocalRuntimeOptions {
   readonly gracePeriodMs?: number;
   /** Extra environment for every trial (the push endpoint, for instance). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Each trial's own push credential, given to it as SIBYL_PUSH_TOKEN. */
+  readonly pushToken?: (trialName: string) => string | undefined;
 }
 
 const TAIL_LINES = 20;
@@ -69,6 +71,7 @@ export class LocalRuntime implements TrialRuntime {
         KATIB_TRIAL_NAME: req.trialName,
         SIBYL_TRIAL_NAME: req.trialName,
         SIBYL_STUDY_NAME: req.studyName,
+        ...(this.options.pushToken?.(req.trialName) ? { SIBYL_PUSH_TOKEN: this.options.pushToken(req.trialName)! } : {}),
         [OWNER_ENV]: this.owner,
       },
     });
