@@ -1,5 +1,5 @@
 // Contract tier: the real @kubernetes/client-node against a real kube-apiserver 1.20.2 (built from
-// Debian's source package and cached by scripts/kube-apiserver.sh; the first run on a fresh machine
+// Debian's source package and cached by scripts/kube-build.sh; the first run on a fresh machine
 // builds it, ~10 minutes) with Sibyl's own TFJob CRD (deploy/crds/tfjob.yaml) installed.
 // It pins down the API shapes the Kubernetes runtime and the in-process fake API server rely on.
 import {

@@ -1,5 +1,5 @@
 // Contract tier for Sibyl inside a cluster, against a real kube-apiserver 1.20.2 (cached by
-// scripts/kube-apiserver.sh, see test/support/kube-apiserver.ts; RBAC authorization is on):
+// scripts/kube-build.sh, see test/support/kube-apiserver.ts; RBAC authorization is on):
 // - every manifest in deploy/ passes `kubectl apply --dry-run=server`;
 // - the Role, applied for real, allows what Sibyl calls and denies the rest (`kubectl auth can-i
 //   --as=system:serviceaccount:sibyl:sibyl`);

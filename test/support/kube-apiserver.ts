@@ -1,6 +1,7 @@
 // A real Kubernetes API server for the contract test tier: Debian's etcd plus kube-apiserver 1.20.2
-// built from Debian's `kubernetes` source package by scripts/kube-apiserver.sh (cached outside the
-// repo; the first call on a fresh machine builds it, which takes about 10 minutes).
+// built from Debian's `kubernetes` source package by scripts/kube-build.sh (cached outside the
+// repo with the kubelet, scheduler and controller manager of the cluster tier; the first call on
+// a fresh machine builds them, which takes about 10 minutes).
 //
 // Both processes listen on free loopback ports only, keep their data in a temp dir, and are stopped
 // by stop(). A small watchdog also ends them if this Node process dies without calling stop().
@@ -31,21 +32,26 @@ export interface KubeApiServer {
 
 export interface KubeBinaries {
   readonly apiserver: string;
+  readonly kubelet: string;
+  readonly scheduler: string;
+  readonly controllerManager: string;
+  /** The static pause binary of pod sandboxes. */
+  readonly pause: string;
   readonly kubectl: string;
   readonly etcd: string;
 }
 
-/** The cache directory scripts/kube-apiserver.sh uses. */
+/** The cache directory scripts/kube-build.sh uses. */
 export function kubeCacheDir(): string {
-  return process.env.SIBYL_KUBE_CACHE ?? `/var/cache/sibyl/kube-apiserver-${KUBE_VERSION}`;
+  return process.env.SIBYL_KUBE_CACHE ?? `/var/cache/sibyl/kubernetes-${KUBE_VERSION}`;
 }
 
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if (existsSync(join(dir, 'scripts', 'kube-apiserver.sh')) && existsSync(join(dir, 'package.json'))) return dir;
+    if (existsSync(join(dir, 'scripts', 'kube-build.sh')) && existsSync(join(dir, 'package.json'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the repository root (scripts/kube-apiserver.sh)');
+    if (up === dir) throw new Error('cannot find the repository root (scripts/kube-build.sh)');
     dir = up;
   }
 }
@@ -57,41 +63,45 @@ function findEtcd(): string | undefined {
   return r.status === 0 && p ? p : undefined;
 }
 
+/** Runs one of the project's scripts, showing only its own progress lines; resolves with its stdout. */
+export async function runScript(name: string, env: Record<string, string> = {}): Promise<string> {
+  const script = join(repoRoot(), 'scripts', name);
+  const started = Date.now();
+  const out = await new Promise<string>((resolvePromise, reject) => {
+    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let errTail = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      errTail = (errTail + d).slice(-8000);
+      // Only the script's own progress lines, not apt/go/docker chatter.
+      for (const line of d.split('\n')) if (line.startsWith(`[${name}]`)) process.stderr.write(`${line}\n`);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolvePromise(stdout) : reject(new Error(`scripts/${name} exited with ${code}\n${errTail}\n${stdout}`))));
+  });
+  const seconds = Math.round((Date.now() - started) / 1000);
+  if (seconds > 5) process.stderr.write(`scripts/${name} finished in ${seconds} s\n`);
+  return out;
+}
+
 /**
- * Returns the cached binaries, running scripts/kube-apiserver.sh first when anything is missing
+ * Returns the cached binaries, running scripts/kube-build.sh first when anything is missing
  * (apt-get installs, then a ~10 minute build on a fresh machine; seconds afterwards).
  */
 export async function ensureKubeBinaries(): Promise<KubeBinaries> {
   const cache = kubeCacheDir();
-  const apiserver = join(cache, 'kube-apiserver');
-  const kubectl = join(cache, 'kubectl');
+  const names = { apiserver: 'kube-apiserver', kubelet: 'kubelet', scheduler: 'kube-scheduler', controllerManager: 'kube-controller-manager', pause: 'pause', kubectl: 'kubectl' };
+  const paths = Object.fromEntries(Object.entries(names).map(([k, n]) => [k, join(cache, n)])) as Omit<KubeBinaries, 'etcd'>;
   let etcd = findEtcd();
-  if (!etcd || !existsSync(apiserver) || !existsSync(kubectl) || !existsSync(join(cache, '.complete'))) {
-    const script = join(repoRoot(), 'scripts', 'kube-apiserver.sh');
-    process.stderr.write(`kube-apiserver ${KUBE_VERSION} not cached in ${cache}: running ${script} (first run builds it, ~10 min)\n`);
-    const started = Date.now();
-    await new Promise<void>((resolvePromise, reject) => {
-      const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SIBYL_KUBE_CACHE: cache } });
-      let out = '';
-      let errTail = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        errTail = (errTail + d).slice(-8000);
-        // Only the script's own progress lines, not apt/go chatter.
-        for (const line of d.split('\n')) if (line.startsWith('[kube-apiserver.sh]')) process.stderr.write(`${line}\n`);
-      });
-      child.on('error', reject);
-      child.on('close', (code) => {
-        if (code === 0) resolvePromise();
-        else reject(new Error(`scripts/kube-apiserver.sh exited with ${code}\n${errTail}\n${out}`));
-      });
-    });
-    process.stderr.write(`scripts/kube-apiserver.sh finished in ${Math.round((Date.now() - started) / 1000)} s\n`);
+  if (!etcd || Object.values(paths).some((p) => !existsSync(p)) || !existsSync(join(cache, '.complete'))) {
+    process.stderr.write(`Kubernetes ${KUBE_VERSION} not cached in ${cache}: running scripts/kube-build.sh (first run builds it, ~10 min)\n`);
+    await runScript('kube-build.sh', { SIBYL_KUBE_CACHE: cache });
     etcd = findEtcd();
   }
-  if (!etcd) throw new Error('etcd not found after scripts/kube-apiserver.sh (Debian package etcd-server)');
-  for (const p of [apiserver, kubectl]) if (!existsSync(p)) throw new Error(`${p} missing after scripts/kube-apiserver.sh`);
-  return { apiserver, kubectl, etcd };
+  if (!etcd) throw new Error('etcd not found after scripts/kube-build.sh (Debian package etcd-server)');
+  for (const p of Object.values(paths)) if (!existsSync(p)) throw new Error(`${p} missing after scripts/kube-build.sh`);
+  return { ...paths, etcd };
 }
 
 /** A port that was free a moment ago on 127.0.0.1 (the OS picks it). */
@@ -110,7 +120,7 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function tail(file: string, chars = 4000): string {
+export function tail(file: string, chars = 4000): string {
   try {
     const s = readFileSync(file, 'utf8');
     return s.length > chars ? `…${s.slice(-chars)}` : s;
@@ -119,7 +129,7 @@ function tail(file: string, chars = 4000): string {
   }
 }
 
-async function httpGet(url: string, token?: string): Promise<{ status: number; body: string }> {
+export async function httpGet(url: string, token?: string): Promise<{ status: number; body: string }> {
   if (url.startsWith('http://')) {
     const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
     return { status: res.status, body: await res.text() };
@@ -139,11 +149,11 @@ async function httpGet(url: string, token?: string): Promise<{ status: number; b
   });
 }
 
-function exited(child: ChildProcess): boolean {
+export function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-async function stopChild(child: ChildProcess | undefined, graceMs = 10_000): Promise<void> {
+export async function stopChild(child: ChildProcess | undefined, graceMs = 10_000): Promise<void> {
   if (!child || child.pid === undefined || exited(child)) return;
   const done = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
@@ -152,7 +162,7 @@ async function stopChild(child: ChildProcess | undefined, graceMs = 10_000): Pro
   clearTimeout(timer);
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, abort: () => string | undefined): Promise<void> {
+export async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, abort: () => string | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   while (Date.now() < deadline) {

@@ -1,32 +1,40 @@
 #!/usr/bin/env bash
-# Build (once) and cache a real kube-apiserver v1.20.2 plus a matching kubectl, for the
-# Kubernetes "contract" test tier (test/kube-contract.test.ts).
+# Build (once) and cache a real Kubernetes 1.20.2 — kube-apiserver, kubelet, kube-scheduler,
+# kube-controller-manager, the pause binary — plus a matching kubectl, for the Kubernetes test
+# tiers (the apiserver-only contract tests, and the single-node cluster of test/support/kube-cluster.ts).
 #
 # Everything comes from Debian through its ordinary client (apt-get):
-#   * kube-apiserver is built from Debian bookworm's `kubernetes` SOURCE package (the orig tarball
-#     is the full 1.20.2 tree with vendor/) using Debian's Go 1.19;
+#   * the four binaries are built in one `go build` from Debian bookworm's `kubernetes` SOURCE
+#     package (the orig tarball is the full 1.20.2 tree with vendor/) using Debian's Go 1.19;
+#   * pause is compiled statically from the same tree (build/pause/linux/pause.c);
 #   * etcd comes from Debian's `etcd-server` package;
 #   * kubectl 1.20.2 is unpacked from Debian's `kubernetes-client` .deb into the cache (not installed,
 #     so it never clashes with a kubectl already on the machine).
-# Recipe and the two fixes (A: reflect2, B: openapi-gen) follow shared/reference/k8s.md §1.2.
+# Fixes: A (Debian's reflect2 1.0.2 for the vendored 1.0.1), B (generate the OpenAPI definitions),
+# C (kubelet: no negative oom_score_adj for sandboxes and Guaranteed pods, which this machine's
+# capability bounding set cannot grant). See shared/reference/k8s.md §1.2 and k8s-real-cluster.md §3.
 #
-# Idempotent: when the cached binaries exist it only prints the kube-apiserver path (takes < 1 s).
+# Idempotent: when the cached binaries exist it only prints the cache directory (takes < 1 s).
 # A cold build takes about 10 minutes on 2 cores.
 #
 # Environment:
-#   SIBYL_KUBE_CACHE   cache directory (default /var/cache/sibyl/kube-apiserver-1.20.2)
+#   SIBYL_KUBE_CACHE   cache directory (default /var/cache/sibyl/kubernetes-1.20.2)
 #   SIBYL_KUBE_KEEP_BUILD=1  keep the build tree (source, GOPATH, GOCACHE; ~2 GB) after a successful build
 #
-# Output: the last line on stdout is the absolute path of the kube-apiserver binary; kubectl sits
-# next to it. Progress goes to stderr.
+# Output: the last line on stdout is the cache directory, holding kube-apiserver, kubelet,
+# kube-scheduler, kube-controller-manager, pause and kubectl. Progress goes to stderr.
 set -euo pipefail
 
 K8S_VERSION=1.20.2
-CACHE="${SIBYL_KUBE_CACHE:-/var/cache/sibyl/kube-apiserver-${K8S_VERSION}}"
-APISERVER="$CACHE/kube-apiserver"
+CACHE="${SIBYL_KUBE_CACHE:-/var/cache/sibyl/kubernetes-${K8S_VERSION}}"
+BINARIES=(kube-apiserver kubelet kube-scheduler kube-controller-manager)
 KUBECTL="$CACHE/kubectl"
 
-log() { printf '[kube-apiserver.sh] %s\n' "$*" >&2; }
+log() { printf '[kube-build.sh] %s\n' "$*" >&2; }
+built() {
+  local b
+  for b in "${BINARIES[@]}" pause; do [ -x "$CACHE/$b" ] || return 1; done
+}
 source "$(dirname "$0")/apt.sh"
 
 SUDO=""
@@ -56,13 +64,14 @@ ensure_packages() {
 # Runtime needs (the test starts etcd and generates nothing else with external tools).
 ensure_packages etcd-server
 
-if [ -x "$APISERVER" ] && [ -x "$KUBECTL" ] && [ -f "$CACHE/.complete" ]; then
-  echo "$APISERVER"
+if built && [ -x "$KUBECTL" ] && [ -f "$CACHE/.complete" ]; then
+  echo "$CACHE"
   exit 0
 fi
 
-# Build needs: Go, Debian's reflect2 1.0.2 (fix A), dpkg-dev for apt-get source, tar/gzip.
-ensure_packages golang-go golang-github-modern-go-reflect2-dev dpkg-dev ca-certificates tar gzip
+# Build needs: Go, Debian's reflect2 1.0.2 (fix A), dpkg-dev for apt-get source, tar/gzip, a C
+# compiler and libc for the static pause binary.
+ensure_packages golang-go golang-github-modern-go-reflect2-dev dpkg-dev ca-certificates tar gzip gcc libc6-dev
 
 # --- a private apt configuration with deb-src entries derived from the machine's own apt sources ---
 # (the system's apt configuration is not changed and no host name is written anywhere)
@@ -100,7 +109,7 @@ if [ ! -x "$KUBECTL" ]; then
   log "kubectl: $("$KUBECTL" version --client --short 2>/dev/null || true)"
 fi
 
-if [ ! -x "$APISERVER" ]; then
+if ! built; then
   start=$(date +%s)
   ORIG=""
   for t in "$SRC"/kubernetes_*really${K8S_VERSION}*.orig.tar.gz; do [ -f "$t" ] && ORIG="$t"; done
@@ -123,6 +132,17 @@ if [ ! -x "$APISERVER" ]; then
   rm -rf "$TREE/vendor/github.com/modern-go/reflect2"
   cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 "$TREE/vendor/github.com/modern-go/reflect2"
   rm -f "$TREE/vendor/github.com/modern-go/reflect2/go.mod"
+
+  # Fix C: dockershim gives every pod sandbox oom_score_adj -998 and Guaranteed pods -997; a
+  # negative value needs CAP_SYS_RESOURCE, which this machine's bounding set lacks (runc fails).
+  sed -i 's/^\tdefaultSandboxOOMAdj int = -998$/\tdefaultSandboxOOMAdj int = 0/' "$TREE/pkg/kubelet/dockershim/docker_sandbox.go"
+  sed -i 's/^\tguaranteedOOMScoreAdj int = -997$/\tguaranteedOOMScoreAdj int = 0/' "$TREE/pkg/kubelet/qos/policy.go"
+  grep -q 'defaultSandboxOOMAdj int = 0' "$TREE/pkg/kubelet/dockershim/docker_sandbox.go" || { log "fix C did not apply (docker_sandbox.go)"; exit 1; }
+  grep -q 'guaranteedOOMScoreAdj int = 0' "$TREE/pkg/kubelet/qos/policy.go" || { log "fix C did not apply (qos/policy.go)"; exit 1; }
+
+  # The pod sandbox's pause process, static so that it runs in an image of its own.
+  gcc -Os -static -DVERSION=3.4.1 -o "$BUILD/pause" "$TREE/build/pause/linux/pause.c"
+  strip "$BUILD/pause"
 
   # Kubernetes 1.20 builds in GOPATH mode.
   GOPATH_DIR="$BUILD/gopath"
@@ -152,16 +172,19 @@ if [ ! -x "$APISERVER" ]; then
     LDFLAGS+=" -X $p.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   done
 
-  log "building kube-apiserver (about 10 minutes from cold on 2 cores)"
-  go build -ldflags "$LDFLAGS" -o "$BUILD/bin/kube-apiserver" ./cmd/kube-apiserver
-  install -m 0755 "$BUILD/bin/kube-apiserver" "$APISERVER.tmp"
-  mv -f "$APISERVER.tmp" "$APISERVER"
-  log "kube-apiserver built in $(( $(date +%s) - start )) s"
+  log "building ${BINARIES[*]} in one go build (about 10 minutes from cold on 2 cores)"
+  go build -ldflags "$LDFLAGS" -o "$BUILD/bin/" $(printf './cmd/%s ' "${BINARIES[@]}")
+  for b in "${BINARIES[@]}"; do
+    install -m 0755 "$BUILD/bin/$b" "$CACHE/$b.tmp"
+    mv -f "$CACHE/$b.tmp" "$CACHE/$b"
+  done
+  install -m 0755 "$BUILD/pause" "$CACHE/pause"
+  log "built in $(( $(date +%s) - start )) s"
 fi
 
-"$APISERVER" --version >&2
+"$CACHE/kube-apiserver" --version >&2
 touch "$CACHE/.complete"
 if [ "${SIBYL_KUBE_KEEP_BUILD:-0}" != "1" ]; then
   rm -rf "$BUILD" "$APTDIR"
 fi
-echo "$APISERVER"
+echo "$CACHE"
