@@ -1,0 +1,148 @@
+// The overhead Sibyl adds per trial on a real cluster (the single-node Kubernetes 1.20.2 of the
+// test tier, test/support/kube-cluster.ts; needs root): 20 short batch/v1 Job trials, 4 at a
+// time, run by `sibyl run --runtime kubernetes`, against the same 20 Jobs created and watched by
+// this script directly with client-node (the baseline: Kubernetes without Sibyl), in one run.
+//
+// Each trial's container prints the time it starts and the time it ends (the node's clock, the
+// same as this script's). Per trial:
+//   to start   from the trial being recorded (Sibyl) / the create call (baseline) to its container's start
+//   to end     from its container's last line to the trial being SUCCEEDED (Sibyl) / the Job's
+//              Complete condition seen on a watch (baseline)
+// Sibyl's share is the difference of the medians (Sibyl − baseline) of to start + to end: what it
+// adds beyond what Kubernetes itself takes to start and to finish a pod. Target: ≤ 0.5 s.
+//
+// Results: a table, and bench/results/kube.json.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BatchV1Api, KubeConfig, Watch, type V1Job } from '@kubernetes/client-node';
+import { quantile } from 'simple-statistics';
+import { stringify } from 'yaml';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { runCli } from '../test/support/cli.js';
+import { startCluster } from '../test/support/kube-cluster.js';
+import { tempDir } from '../test/support/study.js';
+
+const TRIALS = 20;
+const PARALLEL = 4;
+const TARGET_SHARE_S = 0.5;
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RESULTS = join(ROOT, 'bench', 'results');
+const NS = 'default';
+
+/** The trial: its start and end times, a metric between them. */
+const SCRIPT = `node -e "console.log('started=' + Date.now()); console.log('accuracy=0.5'); console.log('ended=' + Date.now())"`;
+const container = (name: string) => ({ name, image: 'sibyl/mlp-example:latest', imagePullPolicy: 'Never', command: ['sh', '-c', SCRIPT] });
+const times = (log: string) => ({
+  started: Number(/started=(\d+)/.exec(log)?.[1]),
+  ended: Number(/ended=(\d+)/.exec(log)?.[1]),
+});
+
+interface Sample { toStart: number; toEnd: number }
+const median = (xs: number[]) => quantile(xs, 0.5);
+const p95 = (xs: number[]) => quantile(xs, 0.95);
+const summary = (samples: Sample[]) => {
+  const toStart = samples.map((s) => s.toStart);
+  const toEnd = samples.map((s) => s.toEnd);
+  const both = samples.map((s) => s.toStart + s.toEnd);
+  return { n: samples.length, toStart: { median: median(toStart), p95: p95(toStart) }, toEnd: { median: median(toEnd), p95: p95(toEnd) }, overhead: { median: median(both), p95: p95(both) } };
+};
+
+async function viaSibyl(kubeconfig: string): Promise<Sample[]> {
+  const dir = tempDir();
+  const file = join(dir, 'study.yaml');
+  writeFileSync(file, stringify({
+    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name: 'bench-kube', namespace: NS },
+    spec: {
+      objective: { type: 'maximize', objectiveMetricName: 'accuracy' }, algorithm: { algorithmName: 'random' },
+      parallelTrialCount: PARALLEL, maxTrialCount: TRIALS,
+      parameters: [{ name: 'x', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } }],
+      trialTemplate: {
+        primaryContainerName: 'trial', trialParameters: [{ name: 'x', reference: 'x' }],
+        trialSpec: { apiVersion: 'batch/v1', kind: 'Job', metadata: { annotations: { x: '${trialParameters.x}' } }, spec: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [container('trial')] } } } },
+      },
+    },
+  }));
+  const dataDir = join(dir, 'data');
+  const run = await runCli(['run', file, '--runtime', 'kubernetes', '--kubeconfig', kubeconfig, '--data-dir', dataDir]);
+  if (run.code !== 0) throw new Error(`sibyl run failed (${run.code}): ${run.stderr.slice(-3000)}`);
+  const store = SqliteStore.open(dataDir);
+  try {
+    const study = store.getStudyByName('bench-kube')!;
+    return store.listTrials(study.id).map((t) => {
+      const { started, ended } = times(readFileSync(join(dataDir, 'logs', `${t.name}.log`), 'utf8'));
+      return { toStart: (started - Date.parse(t.createdAt)) / 1000, toEnd: (Date.parse(t.completedAt!) - ended) / 1000 };
+    });
+  } finally {
+    store.close();
+  }
+}
+
+async function baseline(kc: KubeConfig): Promise<Sample[]> {
+  const batch = kc.makeApiClient(BatchV1Api);
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const core = kc.makeApiClient(CoreV1Api);
+  const complete = new Map<string, number>();
+  const controller = await new Watch(kc).watch(`/apis/batch/v1/namespaces/${NS}/jobs`, { labelSelector: 'bench=baseline' }, (_type, job: V1Job) => {
+    if (job.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') && !complete.has(job.metadata!.name!)) complete.set(job.metadata!.name!, Date.now());
+  }, () => {});
+  const samples: Sample[] = [];
+  try {
+    const one = async (i: number) => {
+      const name = `baseline-${String(i).padStart(4, '0')}`;
+      const created = Date.now();
+      await batch.createNamespacedJob({ namespace: NS, body: { metadata: { name, labels: { bench: 'baseline' } }, spec: { backoffLimit: 0, template: { metadata: { labels: { bench: 'baseline', job: name } }, spec: { restartPolicy: 'Never', containers: [container('trial')] } } } } });
+      while (!complete.has(name)) await new Promise((r) => setTimeout(r, 20));
+      const pod = (await core.listNamespacedPod({ namespace: NS, labelSelector: `job=${name}` })).items[0]!;
+      const { started, ended } = times(await core.readNamespacedPodLog({ name: pod.metadata!.name!, namespace: NS }));
+      samples.push({ toStart: (started - created) / 1000, toEnd: (complete.get(name)! - ended) / 1000 });
+      await batch.deleteNamespacedJob({ name, namespace: NS, propagationPolicy: 'Foreground' });
+    };
+    // PARALLEL at a time, as the study runs them.
+    let next = 0;
+    await Promise.all(Array.from({ length: PARALLEL }, async () => {
+      while (next < TRIALS) await one(next++);
+    }));
+  } finally {
+    controller.abort();
+  }
+  return samples;
+}
+
+async function main(): Promise<void> {
+  const cluster = await startCluster();
+  try {
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.kubeconfigPath);
+    process.stdout.write(`baseline: ${TRIALS} Jobs created and watched directly, ${PARALLEL} at a time ... `);
+    const base = summary(await baseline(kc));
+    console.log('done');
+    process.stdout.write(`sibyl run: ${TRIALS} trials, ${PARALLEL} at a time ... `);
+    const sibyl = summary(await viaSibyl(cluster.kubeconfigPath));
+    console.log('done\n');
+    const f = (x: number) => x.toFixed(3).padStart(9);
+    console.log(`${'seconds per trial'.padEnd(34)}${'median'.padStart(9)}${'p95'.padStart(9)}`);
+    for (const [label, s] of [['Kubernetes alone', base], ['Sibyl', sibyl]] as const) {
+      console.log(`${`${label}: to start`.padEnd(34)}${f(s.toStart.median)}${f(s.toStart.p95)}`);
+      console.log(`${`${label}: to end`.padEnd(34)}${f(s.toEnd.median)}${f(s.toEnd.p95)}`);
+      console.log(`${`${label}: both`.padEnd(34)}${f(s.overhead.median)}${f(s.overhead.p95)}`);
+    }
+    const share = { median: sibyl.overhead.median - base.overhead.median, p95: sibyl.overhead.p95 - base.overhead.p95 };
+    console.log(`${"Sibyl's share".padEnd(34)}${f(share.median)}${f(share.p95)}`);
+    const met = share.median <= TARGET_SHARE_S;
+    console.log(`\ntarget Sibyl's share ≤ ${TARGET_SHARE_S} s median: ${met ? 'met' : 'MISSED'} (${share.median.toFixed(3)} s)`);
+    mkdirSync(RESULTS, { recursive: true });
+    const out = join(RESULTS, 'kube.json');
+    const cpu = cpus();
+    writeFileSync(out, `${JSON.stringify({ benchmark: 'kube', date: new Date().toISOString(), machine: { cores: cpu.length, cpu: cpu[0]?.model.trim() }, trials: TRIALS, parallel: PARALLEL, unit: 's', baseline: base, sibyl, share, target: TARGET_SHARE_S, met }, null, 2)}\n`);
+    console.log(`results: ${out}`);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
