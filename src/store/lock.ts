@@ -71,7 +71,8 @@ function readText(path: string): string {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id exists (one of another user's counts). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,20 +3,12 @@
 // cluster did to the machine. It takes the cluster's lock first, and cleans only a cluster its
 // parent still owns (a new run may have started and cleaned up meanwhile).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lockDataDir, type DataDirLock } from '../../src/store/lock.js';
+import { isAlive, lockDataDir, type DataDirLock } from '../../src/store/lock.js';
 import { cleanUp, readState, WORK } from './kube-cluster.js';
 
 const parent = Number(process.argv[2]);
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
-while (alive(parent)) await sleep(1000);
+while (isAlive(parent)) await sleep(1000);
 let lock: DataDirLock | undefined;
 while (!lock) {
   if (readState()?.owner !== parent) process.exit(0); // cleaned up, or another run's now

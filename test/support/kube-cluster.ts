@@ -13,7 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lockDataDir, type DataDirLock } from '../../src/store/lock.js';
+import { isAlive, lockDataDir, type DataDirLock } from '../../src/store/lock.js';
 import { ensureKubeBinaries, exited, freePort, httpGet, repoRoot, runScript, stopChild, tail, waitFor, type KubeBinaries } from './kube-apiserver.js';
 
 export const WORK = process.env['SIBYL_KUBE_WORK'] ?? '/var/tmp/sibyl-kube';
@@ -73,14 +73,6 @@ function must(cmd: string, args: readonly string[], what: string, options: { inp
   return r.stdout;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const docker = (args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}) =>
   run(DOCKER, ['-H', `unix://${join(WORK, 'docker.sock')}`, ...args], options);
@@ -94,7 +86,7 @@ const docker = (args: readonly string[], options: { cwd?: string; timeoutMs?: nu
 export async function cleanUp(log: (m: string) => void = () => {}): Promise<void> {
   const state = readState();
   // The kubelet first (it would restart containers), then the pod containers, then the rest.
-  const pids = state?.pids.filter(alive) ?? [];
+  const pids = state?.pids.filter(isAlive) ?? [];
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGTERM');
@@ -102,8 +94,8 @@ export async function cleanUp(log: (m: string) => void = () => {}): Promise<void
       // gone
     }
   }
-  for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 100 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(isAlive)) process.kill(pid, 'SIGKILL');
   if (pids.length > 0) log(`stopped ${pids.length} cluster processes`);
   // Pod containers: a dockerd of our own, started for this if needed, removes them (it kills
   // what its predecessor left running when it starts) and is stopped again.
