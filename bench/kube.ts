@@ -4,12 +4,14 @@
 // this script directly with client-node (the baseline: Kubernetes without Sibyl), in one run.
 //
 // Each trial's container prints the time it starts and the time it ends (the node's clock, the
-// same as this script's). Per trial:
+// same as this script's). The two alternate over ROUNDS rounds (baseline, Sibyl, baseline, …)
+// so that the machine's drift falls on both alike. Per trial:
 //   to start   from the trial being recorded (Sibyl) / the create call (baseline) to its container's start
 //   to end     from its container's last line to the trial being SUCCEEDED (Sibyl) / the Job's
 //              Complete condition seen on a watch (baseline)
-// Sibyl's share is the difference of the medians (Sibyl − baseline) of to start + to end: what it
-// adds beyond what Kubernetes itself takes to start and to finish a pod. Target: ≤ 0.5 s.
+// Sibyl's share is the difference of the medians (Sibyl − baseline) of to start + to end over all
+// rounds: what it adds beyond what Kubernetes itself takes to start and to finish a pod. Target:
+// ≤ 0.5 s. Each round's own share is printed too: their spread is the measurement's noise.
 //
 // Results: a table, and bench/results/kube.json.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +27,7 @@ import { startCluster } from '../test/support/kube-cluster.js';
 import { tempDir } from '../test/support/study.js';
 
 const TRIALS = 20;
+const ROUNDS = 3;
 const PARALLEL = 4;
 const TARGET_SHARE_S = 0.5;
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -49,11 +52,11 @@ const summary = (samples: Sample[]) => {
   return { n: samples.length, toStart: { median: median(toStart), p95: p95(toStart) }, toEnd: { median: median(toEnd), p95: p95(toEnd) }, overhead: { median: median(both), p95: p95(both) } };
 };
 
-async function viaSibyl(kubeconfig: string): Promise<Sample[]> {
+async function viaSibyl(kubeconfig: string, round: number): Promise<Sample[]> {
   const dir = tempDir();
   const file = join(dir, 'study.yaml');
   writeFileSync(file, stringify({
-    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name: 'bench-kube', namespace: NS },
+    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name: `bench-kube-${round}`, namespace: NS },
     spec: {
       objective: { type: 'maximize', objectiveMetricName: 'accuracy' }, algorithm: { algorithmName: 'random' },
       parallelTrialCount: PARALLEL, maxTrialCount: TRIALS,
@@ -69,7 +72,7 @@ async function viaSibyl(kubeconfig: string): Promise<Sample[]> {
   if (run.code !== 0) throw new Error(`sibyl run failed (${run.code}): ${run.stderr.slice(-3000)}`);
   const store = SqliteStore.open(dataDir);
   try {
-    const study = store.getStudyByName('bench-kube')!;
+    const study = store.getStudyByName(`bench-kube-${round}`)!;
     return store.listTrials(study.id).map((t) => {
       const { started, ended } = times(readFileSync(join(dataDir, 'logs', `${t.name}.log`), 'utf8'));
       return { toStart: (started - Date.parse(t.createdAt)) / 1000, toEnd: (Date.parse(t.completedAt!) - ended) / 1000 };
@@ -79,7 +82,7 @@ async function viaSibyl(kubeconfig: string): Promise<Sample[]> {
   }
 }
 
-async function baseline(kc: KubeConfig): Promise<Sample[]> {
+async function baseline(kc: KubeConfig, round: number): Promise<Sample[]> {
   const batch = kc.makeApiClient(BatchV1Api);
   const { CoreV1Api } = await import('@kubernetes/client-node');
   const core = kc.makeApiClient(CoreV1Api);
@@ -90,7 +93,7 @@ async function baseline(kc: KubeConfig): Promise<Sample[]> {
   const samples: Sample[] = [];
   try {
     const one = async (i: number) => {
-      const name = `baseline-${String(i).padStart(4, '0')}`;
+      const name = `baseline-${round}-${String(i).padStart(4, '0')}`;
       const created = Date.now();
       await batch.createNamespacedJob({ namespace: NS, body: { metadata: { name, labels: { bench: 'baseline' } }, spec: { backoffLimit: 0, template: { metadata: { labels: { bench: 'baseline', job: name } }, spec: { restartPolicy: 'Never', containers: [container('trial')] } } } } });
       while (!complete.has(name)) await new Promise((r) => setTimeout(r, 20));
@@ -115,27 +118,38 @@ async function main(): Promise<void> {
   try {
     const kc = new KubeConfig();
     kc.loadFromFile(cluster.kubeconfigPath);
-    process.stdout.write(`baseline: ${TRIALS} Jobs created and watched directly, ${PARALLEL} at a time ... `);
-    const base = summary(await baseline(kc));
-    console.log('done');
-    process.stdout.write(`sibyl run: ${TRIALS} trials, ${PARALLEL} at a time ... `);
-    const sibyl = summary(await viaSibyl(cluster.kubeconfigPath));
-    console.log('done\n');
+    const base: Sample[] = [];
+    const mine: Sample[] = [];
+    const rounds: { baseline: number; sibyl: number; share: number }[] = [];
+    const both = (xs: Sample[]) => median(xs.map((x) => x.toStart + x.toEnd));
+    for (let r = 1; r <= ROUNDS; r++) {
+      process.stdout.write(`round ${r}/${ROUNDS}: ${TRIALS} Jobs created and watched directly, then ${TRIALS} trials by sibyl run, ${PARALLEL} at a time ... `);
+      const b = await baseline(kc, r);
+      const m = await viaSibyl(cluster.kubeconfigPath, r);
+      base.push(...b);
+      mine.push(...m);
+      rounds.push({ baseline: both(b), sibyl: both(m), share: both(m) - both(b) });
+      console.log(`Sibyl's share ${rounds.at(-1)!.share.toFixed(3)} s`);
+    }
+    console.log('');
+    const baseSummary = summary(base);
+    const sibyl = summary(mine);
     const f = (x: number) => x.toFixed(3).padStart(9);
     console.log(`${'seconds per trial'.padEnd(34)}${'median'.padStart(9)}${'p95'.padStart(9)}`);
-    for (const [label, s] of [['Kubernetes alone', base], ['Sibyl', sibyl]] as const) {
+    for (const [label, s] of [['Kubernetes alone', baseSummary], ['Sibyl', sibyl]] as const) {
       console.log(`${`${label}: to start`.padEnd(34)}${f(s.toStart.median)}${f(s.toStart.p95)}`);
       console.log(`${`${label}: to end`.padEnd(34)}${f(s.toEnd.median)}${f(s.toEnd.p95)}`);
       console.log(`${`${label}: both`.padEnd(34)}${f(s.overhead.median)}${f(s.overhead.p95)}`);
     }
-    const share = { median: sibyl.overhead.median - base.overhead.median, p95: sibyl.overhead.p95 - base.overhead.p95 };
+    const share = { median: sibyl.overhead.median - baseSummary.overhead.median, p95: sibyl.overhead.p95 - baseSummary.overhead.p95 };
     console.log(`${"Sibyl's share".padEnd(34)}${f(share.median)}${f(share.p95)}`);
+    console.log(`${"Sibyl's share, round by round".padEnd(34)}${rounds.map((r) => f(r.share)).join('')}`);
     const met = share.median <= TARGET_SHARE_S;
     console.log(`\ntarget Sibyl's share ≤ ${TARGET_SHARE_S} s median: ${met ? 'met' : 'MISSED'} (${share.median.toFixed(3)} s)`);
     mkdirSync(RESULTS, { recursive: true });
     const out = join(RESULTS, 'kube.json');
     const cpu = cpus();
-    writeFileSync(out, `${JSON.stringify({ benchmark: 'kube', date: new Date().toISOString(), machine: { cores: cpu.length, cpu: cpu[0]?.model.trim() }, trials: TRIALS, parallel: PARALLEL, unit: 's', baseline: base, sibyl, share, target: TARGET_SHARE_S, met }, null, 2)}\n`);
+    writeFileSync(out, `${JSON.stringify({ benchmark: 'kube', date: new Date().toISOString(), machine: { cores: cpu.length, cpu: cpu[0]?.model.trim() }, trials: TRIALS, parallel: PARALLEL, rounds: ROUNDS, unit: 's', baseline: baseSummary, sibyl, share, byRound: rounds, target: TARGET_SHARE_S, met }, null, 2)}\n`);
     console.log(`results: ${out}`);
   } finally {
     await cluster.stop();
