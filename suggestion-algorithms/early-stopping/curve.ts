@@ -1,0 +1,53 @@
+// Reading one curve: values up to a step, the value at a step, the best so far.
+import type { Direction } from '../model.js';
+import { better, type Curve } from './model.js';
+
+/** The number of reports before `step` (or at it too, when `inclusive`): a binary search over the steps. */
+function countBefore(curve: Curve, step: number, inclusive: boolean): number {
+  let lo = 0;
+  let hi = curve.steps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const at = curve.steps[mid]!;
+    if (at < step || (inclusive && at === step)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** How many of the curve's reports are at or before `step`. */
+export const countThrough = (curve: Curve, step: number): number => countBefore(curve, step, true);
+
+/** The mean of the reports at or before `step`, undefined when there is none. */
+export function runningAverage(curve: Curve, step: number): number | undefined {
+  const n = countThrough(curve, step);
+  if (n === 0) return undefined;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += curve.values[i]!;
+  return sum / n;
+}
+
+/** The best report at or before `step`, undefined when there is none. */
+export function bestThrough(direction: Direction, curve: Curve, step: number): number | undefined {
+  const n = countThrough(curve, step);
+  if (n === 0) return undefined;
+  let best = curve.values[0]!;
+  for (let i = 1; i < n; i++) best = better(direction, best, curve.values[i]!);
+  return best;
+}
+
+/** The first report at or after `step`, with its step; undefined when the curve has not reached it. */
+export function firstFrom(curve: Curve, step: number): { step: number; value: number } | undefined {
+  const i = countBefore(curve, step, false);
+  const at = curve.steps[i];
+  return at === undefined ? undefined : { step: at, value: curve.values[i]! };
+}
+
+export const lastStep = (curve: Curve): number => curve.steps[curve.steps.length - 1] ?? 0;
+
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
