@@ -210,7 +210,7 @@ export class Scheduler {
       if (this.closing) return;
       if (!proposal.ok) return this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
       // Recorded only while the study still runs (it may have been stopped meanwhile).
-      const created = this.store.addTrials(studyId, proposal.result.assignments.slice(0, batch), proposal.result.state);
+      const created = this.store.addTrials(studyId, proposal.result.assignments.slice(0, batch), proposal.result.state, proposal.result.labels);
       created.forEach((t) => this.emitTrial(t));
       counts = this.store.trialCounts(studyId);
       const exhausted = proposal.result.exhausted && created.length === 0 ? decideEnd(spec, counts, best(), true) : undefined;
@@ -277,7 +277,7 @@ export class Scheduler {
         await this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
         return [];
       }
-      const created = this.store.addClientTrials(studyId, proposal.result.assignments.slice(0, wanted), ref, proposal.result.state);
+      const created = this.store.addClientTrials(studyId, proposal.result.assignments.slice(0, wanted), ref, proposal.result.state, proposal.result.labels);
       created.forEach((t) => this.emitTrial(t));
       if (proposal.result.exhausted && created.length === 0) this.endIfExhausted(studyId);
       return [...own, ...claimed, ...created];
