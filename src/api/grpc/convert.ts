@@ -65,6 +65,7 @@ export function trialMessage(t: TrialShape) {
     ...(t.objectiveValue === null ? {} : { objectiveValue: t.objectiveValue }),
     metrics: t.metrics,
     clientId: t.clientId ?? '',
+    labels: t.labels,
     createTime: t.createdAt,
     startTime: t.startedAt ?? '',
     endTime: t.completedAt ?? '',
