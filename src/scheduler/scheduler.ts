@@ -8,6 +8,7 @@ import { AlgorithmError, AlgorithmPool, type AlgorithmRunner } from '../algorith
 import type { SuggestResult } from '../../suggestion-algorithms/model.js';
 import { isActiveTrialState, isTerminalStudyState } from '../model/trial.js';
 import type { StudyEndReason, TrialTransition } from '../model/transitions.js';
+import { checkpointOf } from '../runtimes/checkpoint.js';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../runtimes/types.js';
 import { algorithmInput } from '../spec/algorithm.js';
 import type { StudyRecord, Store, TrialChange, TrialRecord } from '../store/store.js';
@@ -361,6 +362,7 @@ export class Scheduler {
       assignment: trial.assignment,
       template: study.spec.trialTemplate,
       baseDir: study.baseDir,
+      ...checkpointOf(study.spec, trial),
     };
   }
 
