@@ -9,13 +9,18 @@
 // parent's (pbt's exploit), and a trial launched again after a restart from the same start, so
 // that a re-run never continues from a half-written checkpoint of the run that died.
 import { cp, mkdir, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { CheckpointRequest } from '../types.js';
 
 export const CHECKPOINTS = 'checkpoints';
 
 export function checkpointDir(dataDir: string, studyName: string, trialName: string): string {
   return join(dataDir, CHECKPOINTS, safeName(studyName), safeName(trialName));
+}
+
+/** Katib's layout on its suggestion volume: `<volume>/<experiment>/<trial>` (the trial mounts that subPath). */
+export function katibCheckpointDir(volume: string, experiment: string, trialName: string): string {
+  return join(volume, safeName(experiment), safeName(trialName));
 }
 
 /** Names become folder names: a name that is not one plain path segment is refused. */
@@ -29,19 +34,22 @@ function safeName(name: string): string {
 /** Creates the trial's folder, empty or as a copy of its parent's (async: a large copy never blocks the event loop). */
 export async function prepareCheckpoint(dataDir: string, studyName: string, trialName: string, request: CheckpointRequest): Promise<string> {
   const dir = checkpointDir(dataDir, studyName, trialName);
-  await rm(dir, { recursive: true, force: true });
-  if (request.parentTrial === undefined) {
-    await mkdir(dir, { recursive: true });
-    return dir;
-  }
-  const from = checkpointDir(dataDir, studyName, request.parentTrial);
-  const found = await stat(from).catch(() => undefined);
-  if (!found?.isDirectory()) {
-    throw new Error(`the checkpoint folder of its parent trial ${request.parentTrial} is missing (${from})`);
-  }
-  await mkdir(join(dir, '..'), { recursive: true });
-  await cp(from, dir, { recursive: true, errorOnExist: false, force: true, preserveTimestamps: true });
+  const parent = request.parentTrial;
+  await prepareFolder(dir, parent === undefined ? undefined : { trial: parent, dir: checkpointDir(dataDir, studyName, parent) });
   return dir;
+}
+
+/** A folder made afresh: empty, or a copy of a parent trial's folder (which must exist). */
+export async function prepareFolder(dir: string, parent?: { readonly trial: string; readonly dir: string }): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  if (parent === undefined) {
+    await mkdir(dir, { recursive: true });
+    return;
+  }
+  const found = await stat(parent.dir).catch(() => undefined);
+  if (!found?.isDirectory()) throw new Error(`the checkpoint folder of its parent trial ${parent.trial} is missing (${parent.dir})`);
+  await mkdir(dirname(dir), { recursive: true });
+  await cp(parent.dir, dir, { recursive: true, errorOnExist: false, force: true, preserveTimestamps: true });
 }
 
 export async function deleteStudyCheckpoints(dataDir: string, studyName: string): Promise<void> {

@@ -1,6 +1,7 @@
 // The local runtime: one child process per trial, in its own process group, with its output
 // going line by line to the listener and raw to a log file per trial. A trial ends when its
 // process exits (not when its output pipes close: a child it left behind may hold them open).
+// A trial that keeps a checkpoint (pbt) gets its folder prepared first (checkpoints.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
