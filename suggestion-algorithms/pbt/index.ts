@@ -36,6 +36,7 @@ export const pbtAlgorithm: SuggestionAlgorithm = {
 
   suggest({ space, trials, count, seed, settings, fill }: SuggestRequest): SuggestResult {
     const s = readPbtSettings(settings);
+    seed = s.randomState ?? seed;
     const population = readPopulation(space, trials, s, seed);
     const entries: Entry[] = [...population.owed, ...population.unfilled].slice(0, Math.max(0, count));
     for (let j = population.extras; fill && entries.length < count; j++) {

@@ -1,12 +1,13 @@
 // pbt's settings, as Katib names them: `suggestion_trial_dir`, `n_population` and
 // `truncation_threshold` are required, `resample_probability` is optional. Katib's validator
 // checks the same bounds; where it crashes instead (a missing step, see index.ts) or compares
-// a string with a number (resample_probability), Sibyl reports the setting at fault.
+// a string with a number (resample_probability), Sibyl reports the setting at fault. Like
+// Sibyl's other algorithms it also takes `random_state` (Katib's pbt has none): the seed.
 import type { Settings } from '../model.js';
 import { readIntSetting, readNumberSetting, readSetting, rejectUnknownSettings, settingError } from '../settings.js';
 
 export const NAME = 'pbt';
-const KNOWN_SETTINGS = ['suggestion_trial_dir', 'n_population', 'truncation_threshold', 'resample_probability'];
+const KNOWN_SETTINGS = ['suggestion_trial_dir', 'n_population', 'truncation_threshold', 'resample_probability', 'random_state'];
 
 export interface PbtSettings {
   /** Where a trial finds its own checkpoint directory (Katib mounts it there; the local runtime rewrites the path). */
@@ -17,6 +18,8 @@ export interface PbtSettings {
   readonly truncation: number;
   /** Absent: explore perturbs each value (×0.8 or ×1.2, a neighbouring list item); else the chance to resample each value. */
   readonly resampleProbability?: number;
+  /** The seed, instead of the study's. */
+  readonly randomState?: number;
 }
 
 function required<T>(value: T | undefined, name: string): T {
@@ -34,5 +37,10 @@ export function readPbtSettings(settings: Settings): PbtSettings {
   const population = required(readIntSetting(settings, 'n_population', { min: 5, max: 10_000 }), 'n_population');
   const truncation = required(readNumberSetting(settings, 'truncation_threshold', { min: 0, max: 1 }), 'truncation_threshold');
   const resampleProbability = readNumberSetting(settings, 'resample_probability', { min: 0, max: 1 });
-  return { trialDir, population, truncation, ...(resampleProbability === undefined ? {} : { resampleProbability }) };
+  const randomState = readIntSetting(settings, 'random_state', { min: 0 });
+  return {
+    trialDir, population, truncation,
+    ...(resampleProbability === undefined ? {} : { resampleProbability }),
+    ...(randomState === undefined ? {} : { randomState }),
+  };
 }
