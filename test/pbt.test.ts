@@ -16,7 +16,7 @@ import { GENERATION_LABEL, PARENT_LABEL } from '../suggestion-algorithms/pbt/ind
 import { readPbtSettings } from '../suggestion-algorithms/pbt/settings.js';
 import { validateForKubernetes } from '../src/runtimes/kubernetes/validate.js';
 import { templateArgv, validateForLocal } from '../src/runtimes/local/argv.js';
-import { checkpointDir, prepareCheckpoint, rewriteMountPath } from '../src/runtimes/local/checkpoints.js';
+import { checkpointDir, deleteStudyCheckpoints, prepareCheckpoint, rewriteMountPath } from '../src/runtimes/local/checkpoints.js';
 import { LocalRuntime } from '../src/runtimes/local/index.js';
 import type { TrialOutcome } from '../src/runtimes/types.js';
 import { SpecError } from '../src/spec/errors.js';
@@ -466,6 +466,8 @@ test('local runtime: a child trial starts from a copy of its parent’s checkpoi
   assert.deepEqual(finished.at(-1), ['s-0004', { kind: 'stopped', reason: 'StudyEnded' }]);
   assert.ok(!started.includes('s-0004'));
   await runtime.shutdown('test');
+  await deleteStudyCheckpoints(dataDir, 's');
+  assert.ok(!existsSync(join(dataDir, 'checkpoints', 's')), 'deleting the study deletes its checkpoints');
 });
 
 // ---- end to end ----
