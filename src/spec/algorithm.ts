@@ -4,7 +4,7 @@
 import { algorithmNames, getAlgorithm } from '../../suggestion-algorithms/registry.js';
 import { SettingsError, type SearchSpace, type Settings, type SettingsErrorTarget } from '../../suggestion-algorithms/model.js';
 import { SpecError } from './errors.js';
-import type { StudySpec } from './types.js';
+import type { AlgorithmSpec, StudySpec } from './types.js';
 
 export interface AlgorithmInput {
   readonly space: SearchSpace;
@@ -24,6 +24,11 @@ export function settingsErrorField(target: SettingsErrorTarget, paths: { paramet
   if ('setting' in target) return `${paths.settings}[${target.setting}]`;
   if ('parameter' in target) return `${paths.parameters}[${target.parameter}]${target.field ? `.feasibleSpace.${target.field}` : ''}`;
   return paths.parameters;
+}
+
+/** Parameters the study's algorithm assigns itself (their range may be a single point); none for an unknown algorithm. */
+export function overwrittenParameters(algorithm: AlgorithmSpec): readonly string[] {
+  return getAlgorithm(algorithm.algorithmName)?.overwrittenParameters?.(algorithm.algorithmSettings) ?? [];
 }
 
 const STUDY_PATHS = { parameters: 'spec.parameters', settings: 'spec.algorithm.algorithmSettings' };

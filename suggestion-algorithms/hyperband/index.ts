@@ -9,6 +9,7 @@
 // and the study ends SearchSpaceExhausted (if its maxTrialCount, at least
 // hyperbandTrialCount(r_l, eta), has not ended it first).
 import type { SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../model.js';
+import { readSetting } from '../settings.js';
 import { replay } from './replay.js';
 import { hyperbandSchedule } from './schedule.js';
 import { HYPERBAND, readHyperbandSettings } from './settings.js';
@@ -20,6 +21,12 @@ export const hyperbandAlgorithm: SuggestionAlgorithm = {
 
   validateSettings(space, settings) {
     readHyperbandSettings(space, settings);
+  },
+
+  // Its value is the rung's resource, whatever the parameter's range says.
+  overwrittenParameters(settings) {
+    const name = readSetting(settings, 'resource_name');
+    return name === undefined ? [] : [name];
   },
 
   suggest({ space, trials, count, seed, settings }: SuggestRequest): SuggestResult {
