@@ -282,6 +282,17 @@ test('a re-offered assignment (an ask/tell retry) takes over the slot of the tri
   assert.deepEqual(done.assignments.map(withoutResource), [6, 5, 3].map((i) => withoutResource(trials[i]!.assignment)));
 });
 
+test('finite spaces: a first rung repeats no config while the space has others, and runs when it has too few', () => {
+  const opt = { name: 'opt', parameterType: 'categorical', list: ['sgd', 'adam', 'ftrl'] } as ParameterSpec;
+  const small = space('maximize', [layers, opt, epochs()]); // 12 configs
+  const first = hb.suggest({ space: small, trials: [], count: 9, seed: 2, settings: R9 });
+  assert.equal(new Set(first.assignments.map((a) => JSON.stringify(a))).size, 9);
+  const tiny = space('maximize', [{ ...opt, list: ['sgd', 'adam'] } as ParameterSpec, epochs()]); // 2 configs
+  const { ran } = drive({ space: tiny, settings: R9, parallel: 9, objective: (a) => (a.epochs as number) + (a.opt === 'adam' ? 1 : 0) });
+  assert.deepEqual(sequence(ran), SCHEDULE_9_3);
+  assert.equal(new Set(ran.slice(0, 9).map((r) => r.trial.assignment.opt)).size, 2);
+});
+
 test('trials that fit no slot (another algorithm\'s) are ignored', () => {
   const foreign: TrialView = { name: 'x', state: 'RUNNING', assignment: { lr: 0.5, layers: 2, epochs: 4 } };
   const r = hb.suggest({ space: space(), trials: [foreign], count: 9, seed: 5, settings: R9 });

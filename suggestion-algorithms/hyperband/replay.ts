@@ -27,6 +27,8 @@ export interface ReplayContext {
 /** s_max < 1024 for any finite r_l and eta ≥ 2, so (bracket, slot) pairs never share a stream. */
 const MAX_BRACKETS = 1024;
 export const configStream = (bracket: number, slot: number): number => slot * MAX_BRACKETS + bracket;
+/** Draws per first-rung slot before a repeated config is accepted (the space has too few). */
+const REDRAWS = 32;
 
 /**
  * What a trial is given as its resource: Katib's int() for an int parameter, the number itself
@@ -131,10 +133,17 @@ function open(ctx: ReplayContext, index: number, previous: RungSlots | undefined
   const value = resourceValue(ctx.resource, rung.resource);
   if (rung.rung === 0) {
     const drawn = Math.min(rung.size, Math.max(0, reach));
-    const configs = Array.from({ length: drawn }, (_, j) => ({
-      ...sampleAssignment(ctx.space, new Rng(ctx.seed, configStream(rung.bracket, j))),
-      [ctx.resource.name]: value,
-    }));
+    const seen = new Set<string>();
+    const configs = Array.from({ length: drawn }, (_, j) => {
+      const rng = new Rng(ctx.seed, configStream(rung.bracket, j));
+      const draw = (): Assignment => ({ ...sampleAssignment(ctx.space, rng), [ctx.resource.name]: value });
+      // In a finite space a config is drawn again rather than run twice in one rung, unless
+      // the space is too small for the rung.
+      let config = draw();
+      for (let attempt = 1; attempt < REDRAWS && seen.has(assignmentKey(ctx.space, config)); attempt += 1) config = draw();
+      seen.add(assignmentKey(ctx.space, config));
+      return config;
+    });
     return new RungSlots(rung, rung.size, configs, ctx.space);
   }
   // A promoted rung directly follows a complete rung of its bracket.
