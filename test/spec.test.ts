@@ -1,6 +1,7 @@
 // The reference of what Sibyl accepts as a study: one valid Katib Experiment, the defaults it
 // gets, and a table of small mutations that are rejected with the exact field path and reason.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { templateArgv, validateForLocal } from '../src/runtimes/local/argv.js';
 import { SpecError } from '../src/spec/errors.js';
@@ -337,10 +338,46 @@ const REJECTED: readonly Rejection[] = [
     reason: /unknown field \(known: .*parallelTrialCount/,
   },
   {
-    name: 'earlyStopping (not supported yet)',
-    study: mutate((s) => { s.spec.earlyStopping = { algorithmName: 'medianstop' }; }),
-    field: 'spec.earlyStopping',
-    reason: /not supported yet/,
+    name: 'earlyStopping without an algorithm',
+    study: mutate((s) => { s.spec.earlyStopping = {}; }),
+    field: 'spec.earlyStopping.algorithmName',
+    reason: /is required/,
+  },
+  {
+    name: 'unknown earlyStopping algorithm',
+    study: mutate((s) => { s.spec.earlyStopping = { algorithmName: 'percentile' }; }),
+    field: 'spec.earlyStopping.algorithmName',
+    reason: /unknown early-stopping algorithm "percentile" \(known: asha, medianstop\)/,
+  },
+  {
+    name: 'medianstop start_step 0',
+    study: mutate((s) => { s.spec.earlyStopping = { algorithmName: 'medianstop', algorithmSettings: [{ name: 'start_step', value: '0' }] }; }),
+    field: 'spec.earlyStopping.algorithmSettings[start_step]',
+    reason: /must be an integer ≥ 1 \(got "0"\)/,
+  },
+  {
+    name: 'medianstop min_trials_required 0',
+    study: mutate((s) => { s.spec.earlyStopping = { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: '0' }] }; }),
+    field: 'spec.earlyStopping.algorithmSettings[min_trials_required]',
+    reason: /must be an integer > 0/,
+  },
+  {
+    name: 'medianstop unknown setting',
+    study: mutate((s) => { s.spec.earlyStopping = { algorithmName: 'medianstop', algorithmSettings: [{ name: 'n_startup_trials', value: '3' }] }; }),
+    field: 'spec.earlyStopping.algorithmSettings[n_startup_trials]',
+    reason: /unknown setting .*known: min_trials_required, start_step/,
+  },
+  {
+    name: 'asha reduction_factor 1',
+    study: mutate((s) => { s.spec.earlyStopping = { algorithmName: 'asha', algorithmSettings: [{ name: 'reduction_factor', value: '1' }] }; }),
+    field: 'spec.earlyStopping.algorithmSettings[reduction_factor]',
+    reason: /must be an integer ≥ 2/,
+  },
+  {
+    name: 'asha min_resource 0',
+    study: mutate((s) => { s.spec.earlyStopping = { algorithmName: 'asha', algorithmSettings: [{ name: 'min_resource', value: '0' }] }; }),
+    field: 'spec.earlyStopping.algorithmSettings[min_resource]',
+    reason: /must be a number > 0/,
   },
   { name: 'unknown resumePolicy', study: mutate((s) => { s.spec.resumePolicy = 'Always'; }), field: 'spec.resumePolicy', reason: /must be one of Never, LongRunning, FromVolume/ },
 
@@ -548,7 +585,7 @@ const REJECTED: readonly Rejection[] = [
     name: 'unknown algorithm',
     study: mutate((s) => { s.spec.algorithm.algorithmName = 'hyperopt'; }),
     field: 'spec.algorithm.algorithmName',
-    reason: /unknown algorithm "hyperopt" \(known: bayesianoptimization, cmaes, grid, multivariate-tpe, pbt, random, sobol, tpe\)/,
+    reason: /unknown algorithm "hyperopt" \(known: bayesianoptimization, cmaes, grid, hyperband, multivariate-tpe, pbt, random, sobol, tpe\)/,
   },
   {
     name: 'bad algorithm setting (random_state "abc")',
@@ -839,4 +876,12 @@ test('local runtime accepts: no command but a TFJob whose primary container has 
     '--learning-rate=${trialParameters.learningRate}',
     '--hidden-layers=${trialParameters.hiddenLayers}',
   ]);
+});
+
+test("Katib's own early-stopping examples are accepted as written", () => {
+  for (const name of ['median-stop', 'median-stop-with-json-format']) {
+    const spec = parseStudyText(readFileSync(new URL(`../../test/fixtures/katib/${name}.yaml`, import.meta.url), 'utf8'));
+    assert.equal(spec.earlyStopping?.algorithmName, 'medianstop', name);
+    assert.deepEqual(spec.earlyStopping?.algorithmSettings, [{ name: 'min_trials_required', value: '1' }, { name: 'start_step', value: '2' }]);
+  }
 });

@@ -6,13 +6,15 @@
 import { algorithmNames, getAlgorithm } from '../../suggestion-algorithms/registry.js';
 import { SettingsError, type ParamValue, type SearchSpace, type Settings, type TrialView } from '../../suggestion-algorithms/model.js';
 import { normalizeValue } from '../../suggestion-algorithms/space.js';
+import { getPolicy, policyNames } from '../../suggestion-algorithms/early-stopping/registry.js';
+import type { Curve, CurveView, EarlyStoppingPolicy } from '../../suggestion-algorithms/early-stopping/model.js';
 import { AlgorithmError, type AlgorithmRunner } from '../algorithms/pool.js';
 import { excerpt, LIMITS } from '../model/limits.js';
 import { isActiveTrialState, type TrialState } from '../model/trial.js';
 import { settingsErrorField } from '../spec/algorithm.js';
 import { SpecError } from '../spec/errors.js';
 import { readParameters } from '../spec/parameters.js';
-import { StateConflictError, type ObservationLogEntry, type Store } from '../store/store.js';
+import { StateConflictError, type ObservationInput, type ObservationLogEntry, type Store } from '../store/store.js';
 import { katibCheckpointDir, prepareFolder } from '../runtimes/local/checkpoints.js';
 import { PARENT_LABEL } from '../../suggestion-algorithms/pbt/labels.js';
 import { invalid, precondition, ServiceError } from './errors.js';
@@ -68,6 +70,10 @@ export class KatibService {
   constructor(
     private readonly store: Store,
     private readonly algorithms: AlgorithmRunner,
+    /** Told of observations written for one of Sibyl's trials (its early-stopping policy judges them). */
+    private readonly onObserved: (trialName: string, rows: readonly ObservationInput[]) => void = () => {},
+    /** Told of a trial Katib's metrics collector stopped by the rules. */
+    private readonly onStoppedByRules: (trialName: string) => void = () => {},
     private readonly options: KatibServiceOptions = {},
   ) {}
 
@@ -125,19 +131,57 @@ export class KatibService {
   }
 
   validateEarlyStoppingSettings(r: Req): Req {
-    const es = r.earlyStopping ?? {};
-    const name = text(es.algorithmName, 'early_stopping.algorithm_name');
-    if (name !== 'medianstop') throw invalid('early_stopping.algorithm_name', `unknown early-stopping algorithm ${shown(name)} (known: medianstop)`);
-    const settings = readList(es.algorithmSettings ?? [], 'early_stopping.algorithm_settings', LIMITS.maxListEntries) as Req[];
-    for (const s of settings) {
-      const setting = text(s?.name, 'early_stopping.algorithm_settings.name');
-      const value = text(s?.value, `early_stopping.algorithm_settings[${setting}]`);
-      const check = MEDIANSTOP_SETTINGS[setting];
-      if (!check) throw invalid(`early_stopping.algorithm_settings[${excerpt(setting)}]`, 'unknown setting for medianstop (known: min_trials_required, start_step)');
-      if (!check(value)) throw invalid(`early_stopping.algorithm_settings[${setting}]`, `must be an integer ${setting === 'start_step' ? '≥ 1' : '> 0'} (got ${shown(value)})`);
-    }
+    readEarlyStopping(r.earlyStopping, 'early_stopping');
     return {};
   }
+
+  /**
+   * Katib's suggestion controller asks after every GetSuggestions: the study's policy as rules
+   * for the metrics collector, from the completed trials' observation logs (Sibyl as Katib's
+   * DB manager holds them). A trial's log is its reports in time order, numbered as steps.
+   */
+  getEarlyStoppingRules(r: Req): Req {
+    const e = r.experiment?.spec;
+    const { policy, settings } = readEarlyStopping(e?.earlyStopping, 'experiment.spec.early_stopping');
+    const metricName = text(e?.objective?.objectiveMetricName, 'experiment.spec.objective.objective_metric_name');
+    if (metricName === '') throw invalid('experiment.spec.objective.objective_metric_name', 'is required');
+    const type = e?.objective?.type;
+    if (type !== 'MINIMIZE' && type !== 'MAXIMIZE') throw invalid('experiment.spec.objective.type', `must be MINIMIZE or MAXIMIZE (got ${shown(type ?? 'UNKNOWN')})`);
+    const trials = (readList(r.trials ?? [], 'trials', LIMITS.maxKatibTrials) as Req[]).flatMap((t, i): CurveView[] => {
+      const name = readName(t?.name, `trials[${i}].name`);
+      const state = CONDITIONS[t?.status?.condition ?? 'CREATED'] ?? 'RUNNING';
+      const curve = this.curveOf(name, metricName, state === 'SUCCEEDED');
+      return curve.steps.length === 0 ? [] : [{ name, state, curve }];
+    });
+    const rules = policy.katibRules({ direction: type === 'MINIMIZE' ? 'minimize' : 'maximize', settings, trials });
+    return { earlyStoppingRules: rules.map((rule) => ({ name: metricName, value: String(rule.value), comparison: rule.comparison, startStep: rule.startStep })) };
+  }
+
+  /**
+   * Katib's metrics collector stopped a trial by the rules. One of Sibyl's trials ends
+   * EARLY_STOPPED; for Katib's own trials Katib's controller records the stop (Sibyl keeps no
+   * Trial objects), so the call is acknowledged.
+   */
+  setTrialStatus(r: Req): Req {
+    this.onStoppedByRules(readName(r.trialName, 'trial_name'));
+    return {};
+  }
+
+  /** A trial's objective reports from its observation log; a completed trial's are kept (they no longer change). */
+  private curveOf(trialName: string, metricName: string, completed: boolean): Curve {
+    const key = `${trialName}\u0000${metricName}`;
+    const cached = this.completedCurves.get(key);
+    if (cached) return cached;
+    const values = this.store.observationLog(trialName, metricName, -8.64e15, 8.64e15).map((e) => Number(e.value)).filter(Number.isFinite);
+    const curve = { steps: values.map((_, i) => i + 1), values };
+    if (completed && values.length > 0) {
+      if (this.completedCurves.size >= LIMITS.maxKatibTrials) this.completedCurves.delete(this.completedCurves.keys().next().value!);
+      this.completedCurves.set(key, curve);
+    }
+    return curve;
+  }
+
+  private readonly completedCurves = new Map<string, Curve>();
 
   /** Katib's metrics collectors report here; a log for one of Sibyl's active trials also becomes its observations. */
   reportObservationLog(r: Req): Req {
@@ -171,6 +215,7 @@ export class KatibService {
       if (err instanceof StateConflictError) throw precondition(`trial "${trialName}" has ended; it takes no more observations`, 'trial_name');
       throw err;
     }
+    if (observations.length > 0) this.onObserved(trialName, observations.map((o) => o.observation));
     return {};
   }
 
@@ -189,10 +234,23 @@ export class KatibService {
   }
 }
 
-const MEDIANSTOP_SETTINGS: Record<string, (v: string) => boolean> = {
-  min_trials_required: (v) => /^\d{1,9}$/.test(v) && Number(v) > 0,
-  start_step: (v) => /^\d{1,9}$/.test(v) && Number(v) >= 1,
-};
+/** Katib's EarlyStoppingSpec → Sibyl's policy and its validated settings. */
+function readEarlyStopping(es: Req | undefined, path: string): { policy: EarlyStoppingPolicy; settings: Settings } {
+  const name = text(es?.algorithmName, `${path}.algorithm_name`);
+  const policy = getPolicy(name);
+  if (!policy) throw invalid(`${path}.algorithm_name`, `unknown early-stopping algorithm ${shown(name)} (known: ${policyNames().join(', ')})`);
+  const settings = (readList(es?.algorithmSettings ?? [], `${path}.algorithm_settings`, LIMITS.maxListEntries) as Req[]).map((s) => {
+    const setting = text(s?.name, `${path}.algorithm_settings.name`);
+    return { name: setting, value: text(s?.value, `${path}.algorithm_settings[${excerpt(setting)}]`) };
+  });
+  try {
+    policy.validateSettings(settings);
+  } catch (err) {
+    if (err instanceof SettingsError) throw invalid(settingsErrorField(err.target, { parameters: `${path}`, settings: `${path}.algorithm_settings` }), err.reason);
+    throw err;
+  }
+  return { policy, settings };
+}
 
 /** Katib's Experiment message → what the algorithms see (validated). */
 export function readExperiment(experiment: Req | undefined): KatibExperiment {
@@ -214,13 +272,6 @@ export function readExperiment(experiment: Req | undefined): KatibExperiment {
       },
     };
   });
-  let parameters;
-  try {
-    parameters = readParameters(documents.map((d) => JSON.parse(JSON.stringify(d))), PATHS.parameters);
-  } catch (err) {
-    if (err instanceof SpecError) throw invalid(err.field, err.reason);
-    throw err;
-  }
   const objective = e.objective ?? {};
   const metricName = text(objective.objectiveMetricName, 'experiment.spec.objective.objective_metric_name');
   if (metricName === '') throw invalid('experiment.spec.objective.objective_metric_name', 'is required');
@@ -239,6 +290,14 @@ export function readExperiment(experiment: Req | undefined): KatibExperiment {
     else if (name.startsWith(LABELS_PREFIX)) labels.push(text(s?.value, `${PATHS.settings}[${name}]`, LIMITS.maxStringLength));
     else settings.push({ name, value: text(s?.value, `${PATHS.settings}[${name}]`) });
   }
+  let parameters;
+  try {
+    // After the settings: a parameter the algorithm assigns itself (hyperband's resource) may have a one-point range.
+    parameters = readParameters(documents.map((d) => JSON.parse(JSON.stringify(d))), PATHS.parameters, algorithm.overwrittenParameters?.(settings) ?? []);
+  } catch (err) {
+    if (err instanceof SpecError) throw invalid(err.field, err.reason);
+    throw err;
+  }
   const space: SearchSpace = { parameters, direction: objective.type === 'MINIMIZE' ? 'minimize' : 'maximize' };
   try {
     algorithm.validateSettings(space, settings);
@@ -252,7 +311,13 @@ export function readExperiment(experiment: Req | undefined): KatibExperiment {
 
 /** Katib's trials → what algorithms see. */
 function readTrials(experiment: KatibExperiment, raw: unknown): TrialView[] {
-  const trials = readList(raw, 'trials', LIMITS.maxKatibTrials) as Req[];
+  // Algorithms see trials in creation order; Katib lists them by name, so they are put in the
+  // order they started (never-started ones last, in the order given).
+  const started = (t: Req) => (typeof t?.status?.startTime === 'string' && t.status.startTime !== '' ? Date.parse(t.status.startTime) : NaN);
+  const trials = [...(readList(raw, 'trials', LIMITS.maxKatibTrials) as Req[])].sort((a, b) => {
+    const [x, y] = [started(a), started(b)];
+    return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : Number.isNaN(y) ? -1 : x - y;
+  });
   return trials.map((t, i) => {
     const assignment: Record<string, ParamValue> = {};
     for (const a of (t?.spec?.parameterAssignments?.assignments ?? []) as { name?: string; value?: string }[]) {
