@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { processesOwnedBy } from '../src/runtimes/local/orphans.js';
 import { harness, intStudy, runToEnd, studySpec, tempDir } from './support/study.js';
 import { inspect } from './support/sqlite.js';
+import { until } from './support/wait.js';
 
 test('a trial that exits non-zero is FAILED with its exit code and the tail of its log', async () => {
   const h = harness();
@@ -212,7 +213,10 @@ test('a trial ends when its process exits, even if a child it left behind holds 
   const started = Date.now();
   const { study, trials } = await runToEnd(h, spec);
   const elapsed = Date.now() - started;
-  const ownedAfter = processesOwnedBy(h.dataDir);
+  // Killed with its trial's group when the trial ended; on a loaded machine the kernel may take
+  // a moment to retire it, far less than the sleep's 60 s.
+  const ownedAfter = await until('the sleep the trial left behind to be ended', 5000, () => processesOwnedBy(h.dataDir).length === 0 || undefined)
+    .then(() => [], () => processesOwnedBy(h.dataDir));
   await h.close();
   assert.equal(study.state, 'SUCCEEDED');
   assert.deepEqual(trials.map((t) => [t.state, t.objectiveValue]).sort(), [['SUCCEEDED', 1], ['SUCCEEDED', 2]]);

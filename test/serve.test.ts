@@ -50,10 +50,11 @@ test('serve: the CLI submits and queries over REST; SIGTERM exits cleanly; a res
   assert.equal(again.code, 0, 'submitting the same spec again is idempotent');
 
   // Wait until the first two trials run, then stop the server in their middle.
-  for (let i = 0; i < 150; i += 1) {
-    const s = JSON.parse((await runCli(['studies', '--json', '--server', first.url])).stdout)[0];
-    if (s.trials.RUNNING === 2) break;
-    await new Promise((r) => setTimeout(r, 100));
+  // Polled over HTTP: a CLI process per poll costs most of a trial's 1.5 s on a loaded machine.
+  const studyAt = async (url: string) => ((await (await fetch(`${url}/api/v1/studies/slow`)).json()) as { state: string; reason: string; trials: { RUNNING: number } });
+  for (let i = 0; i < 300; i += 1) {
+    if ((await studyAt(first.url)).trials.RUNNING === 2) break;
+    await new Promise((r) => setTimeout(r, 50));
   }
   first.child.kill('SIGTERM');
   const ended = await first.done;
@@ -66,8 +67,9 @@ test('serve: the CLI submits and queries over REST; SIGTERM exits cleanly; a res
   let study;
   do {
     await new Promise((r) => setTimeout(r, 200));
-    study = JSON.parse((await runCli(['studies', '--json', '--server', second.url])).stdout)[0];
+    study = await studyAt(second.url);
   } while (study.state !== 'SUCCEEDED' && Date.now() < deadline);
+  assert.equal(JSON.parse((await runCli(['studies', '--json', '--server', second.url])).stdout)[0].state, 'SUCCEEDED', 'the CLI sees it too');
   assert.equal(study.state, 'SUCCEEDED');
   assert.equal(study.reason, 'SearchSpaceExhausted');
   const trials = JSON.parse((await runCli(['trials', 'slow', '--json', '--server', second.url])).stdout);
