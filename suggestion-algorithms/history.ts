@@ -1,4 +1,5 @@
-// What model-based algorithms learn from: finished trials as (point, loss) pairs, where the
+// What model-based algorithms learn from: finished trials as (point, loss) pairs (early-stopped
+// ones with the value they reached, which is what made them stop), where the
 // loss is always minimised, and active trials as pending points.
 import type { Assignment, SearchSpace, TrialView } from './model.js';
 import type { UnitCube } from './transform.js';
@@ -29,7 +30,7 @@ export function readHistory(space: SearchSpace, trials: readonly TrialView[], cu
     if (t.state === 'CREATED' || t.state === 'RUNNING') {
       pending.push(x);
       pendingAssignments.push(t.assignment);
-    } else if (t.state === 'SUCCEEDED' && t.objectiveValue !== undefined && Number.isFinite(t.objectiveValue)) {
+    } else if ((t.state === 'SUCCEEDED' || t.state === 'EARLY_STOPPED') && t.objectiveValue !== undefined && Number.isFinite(t.objectiveValue)) {
       observations.push({ assignment: t.assignment, x, loss: lossOf(space, t.objectiveValue) });
     }
   }

@@ -490,7 +490,7 @@ test('trialCounts: the trigger-kept counts always equal a recount of the trials'
   assert.deepEqual(store.trialCounts(s.id), recount());
 });
 
-test('bestTrial: minimize and maximize, ties go to the lower seq, only SUCCEEDED with a value', (t) => {
+test('bestTrial: minimize and maximize, ties go to the lower seq, only SUCCEEDED or EARLY_STOPPED with a value', (t) => {
   const { store } = withStore(t);
   const s = store.createStudy(spec('alpha'), '/a', 1);
   assert.equal(store.bestTrial(s.id, 'minimize'), undefined);
@@ -503,11 +503,15 @@ test('bestTrial: minimize and maximize, ties go to the lower seq, only SUCCEEDED
   end(2, 1); // seq 3: tied lowest, later
   end(3, 7); // seq 4: tied highest
   end(4, 7); // seq 5: tied highest, later
-  end(5, 100, 'EARLY_STOPPED'); // not SUCCEEDED: never best
+  end(5, 6, 'FAILED'); // failed: never best
   end(6, undefined); // no value: never best
   assert.equal(store.bestTrial(s.id, 'minimize')?.seq, 2);
   assert.equal(store.bestTrial(s.id, 'maximize')?.seq, 4);
   assert.equal(store.bestTrial(s.id, 'maximize')?.objectiveValue, 7);
+  // An early-stopped trial completed with the value it reached (Katib counts it).
+  const [late] = store.addTrials(s.id, [{ lr: 9 }]);
+  store.transitionTrial(late!.id, 'earlyStop', { reason: 'EarlyStopped', objectiveValue: 100 });
+  assert.equal(store.bestTrial(s.id, 'maximize')?.seq, 8);
   // Negative values and another study's better trials.
   const b = store.createStudy(spec('beta'), '/b', 1);
   const [bt] = store.addTrials(b.id, [{ lr: 0 }]);

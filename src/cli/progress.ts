@@ -33,6 +33,10 @@ export class ProgressDisplay {
     }
     const t = event.trial;
     if (t.state === 'CREATED') return;
+    if (t.state === 'RUNNING' && t.earlyStop) {
+      this.out.write(`[${elapsed(this.started)}] ${t.name} STOPPING at step ${t.earlyStop.step}: ${t.earlyStop.message}  (${this.summary()})\n`);
+      return;
+    }
     const params = Object.entries(t.assignment).map(([k, v]) => `${k}=${formatValue(v)}`).join(' ');
     const detail = t.state === 'RUNNING' ? params : t.objectiveValue !== undefined ? `value=${formatNumber(t.objectiveValue)}` : (t.reason ?? '');
     this.out.write(`[${elapsed(this.started)}] ${t.name} ${t.state} ${detail}  (${this.summary()})\n`);

@@ -19,16 +19,26 @@ function duration(t: TrialShape): string {
   return `${((end - Date.parse(t.startedAt)) / 1000).toFixed(1)}s`;
 }
 
+/** The trials, and with an early-stopping policy the step each stopped trial was stopped at. */
 export function trialsTable(study: StudyShape, trials: readonly TrialShape[]): string {
   const params = study.spec.parameters.map((p) => p.name);
+  const stopping = study.earlyStopping !== null;
   const rows = trials.map((t) => [
     `${t.name}${study.best?.trial === t.name ? ' *' : ''}`,
     t.state,
     ...params.map((p) => formatValue(t.assignment[p])),
     formatNumber(t.objectiveValue),
+    ...(stopping ? [t.stoppedAtStep === null ? '-' : `step ${t.stoppedAtStep}`] : []),
     duration(t),
   ]);
-  return table(['trial', 'state', ...params, study.objective.metric, 'time'], rows);
+  const rendered = table(['trial', 'state', ...params, study.objective.metric, ...(stopping ? ['stopped'] : []), 'time'], rows);
+  return study.earlyStopping ? `${rendered}\n\n${earlyStoppingText(study.earlyStopping)}` : rendered;
+}
+
+/** What the policy saved: steps the stopped trials did not run. */
+export function earlyStoppingText(e: NonNullable<StudyShape['earlyStopping']>): string {
+  const share = e.stepsRun + e.stepsSaved > 0 ? ` (${Math.round((100 * e.stepsSaved) / (e.stepsRun + e.stepsSaved))}% of the budget)` : '';
+  return `Early stopping (${e.algorithm}): ${e.trialsStopped} trials stopped, ${e.stepsRun} steps run, ${e.stepsSaved} steps saved${share}`;
 }
 
 export function bestText(study: StudyShape): string {

@@ -9,6 +9,8 @@ export class ObservationBatcher {
   constructor(
     private readonly store: Store,
     private readonly onError: (err: Error) => void,
+    /** Told of each trial's rows once they are written. */
+    private readonly onWritten: (trialId: number, rows: readonly ObservationInput[]) => void = () => {},
   ) {}
 
   add(trialId: number, rows: readonly ObservationInput[]): void {
@@ -28,17 +30,27 @@ export class ObservationBatcher {
     if (this.pending.size === 0) return;
     const batches = [...this.pending].map(([trialId, observations]) => ({ trialId, observations }));
     this.pending = new Map();
+    let written = batches;
     try {
       this.store.addObservations(batches);
     } catch (err) {
       if (!(err instanceof StateConflictError)) return this.onError(err as Error);
       // A trial ended meanwhile (stopped from the API): keep the others' observations.
-      for (const batch of batches) {
+      written = batches.filter((batch) => {
         try {
           this.store.addObservations([batch]);
+          return true;
         } catch (e) {
           if (!(e instanceof StateConflictError)) this.onError(e as Error);
+          return false;
         }
+      });
+    }
+    for (const { trialId, observations } of written) {
+      try {
+        this.onWritten(trialId, observations);
+      } catch (err) {
+        this.onError(err as Error);
       }
     }
   }

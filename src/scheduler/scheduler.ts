@@ -10,8 +10,9 @@ import { isActiveTrialState, isTerminalStudyState } from '../model/trial.js';
 import type { StudyEndReason, TrialTransition } from '../model/transitions.js';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../runtimes/types.js';
 import { algorithmInput } from '../spec/algorithm.js';
-import type { StudyRecord, Store, TrialChange, TrialRecord } from '../store/store.js';
+import { StateConflictError, type ObservationInput, type StudyRecord, type Store, type TrialChange, type TrialRecord } from '../store/store.js';
 import { TrialMetricsCollector } from './collector.js';
+import { EarlyStopper } from './early-stopping.js';
 import { TrialHistory } from './history.js';
 import { ObservationBatcher } from './observations.js';
 import { activeCount, completedCount, decideEnd, trialsToRequest } from './policy.js';
@@ -64,7 +65,10 @@ export class Scheduler {
   private readonly collectors = new Map<string, TrialMetricsCollector>();
   private readonly observations: ObservationBatcher;
   private readonly history: TrialHistory;
+  private readonly stopper: EarlyStopper;
   private readonly launching = new Set<string>();
+  /** Trials whose outcome is being recorded: their last reports are not judged any more. */
+  private readonly finishing = new Set<string>();
   private readonly endWaiters = new Map<number, ((s: StudyRecord) => void)[]>();
   /** Aborts algorithm calls in flight when the scheduler closes. */
   private readonly closed = new AbortController();
@@ -76,8 +80,9 @@ export class Scheduler {
     this.algorithms = options.algorithms ?? new AlgorithmPool();
     this.ownsAlgorithms = options.algorithms === undefined;
     this.retry = { attempts: options.retry?.attempts ?? 3, backoffMs: options.retry?.backoffMs ?? 1000 };
-    this.observations = new ObservationBatcher(this.store, (e) => this.options.onError?.(e));
+    this.observations = new ObservationBatcher(this.store, (e) => this.options.onError?.(e), (trialId, rows) => this.observedId(trialId, rows));
     this.history = new TrialHistory(this.store);
+    this.stopper = new EarlyStopper(this.store);
     // Runtime callbacks come from child-process and stream events: an error there must be
     // reported, never thrown into the event loop.
     const guarded = <A extends unknown[]>(fn: (...args: A) => void) => (...args: A) => {
@@ -109,11 +114,20 @@ export class Scheduler {
     const adopted = await this.runtime.recover(active.map((t) => this.launchRequest(this.store.getStudy(t.studyId)!, t)));
     for (const trial of active) {
       const study = this.store.getStudy(trial.studyId)!;
+      if (trial.earlyStop) {
+        // Its policy's decision was taken before the restart: carried out, never revisited.
+        if (adopted.has(trial.name)) await this.runtime.stop(trial.name, 'EarlyStopped');
+        else this.finishEarlyStopped(trial);
+        continue;
+      }
       if (isTerminalStudyState(study.state)) {
         if (adopted.has(trial.name)) await this.runtime.stop(trial.name, 'StudyEnded');
         else this.finishTrial(trial, 'kill', { reason: 'StudyEnded', message: 'the study ended while this trial was active' });
         continue;
       }
+      // Its output is read again from the start (re-adopted) or it runs again (requeued): the
+      // steps it had reached were judged already.
+      this.stopper.restart(trial, this.store.maxStep(trial.id, study.spec.objective.objectiveMetricName));
       if (adopted.has(trial.name)) {
         // A re-adopted trial's output is read again from its start: drop what was recorded.
         this.store.clearObservations(trial.id);
@@ -165,6 +179,7 @@ export class Scheduler {
   /** A deleted study: nothing of it is kept (its id may be given to a new study). */
   forget(studyId: number): void {
     this.history.forget(studyId);
+    this.stopper.forget(studyId);
     this.loops.delete(studyId);
   }
 
@@ -317,6 +332,10 @@ export class Scheduler {
         const before = new Date(Date.now() - seconds * 1000).toISOString();
         const silent = this.store.silentTrials(studyId, before);
         for (const trial of silent) {
+          if (trial.earlyStop) {
+            this.finishEarlyStopped(trial); // stopped by its policy: the silence is the client obeying
+            continue;
+          }
           const client = trial.runtimeRef?.slice('client:'.length) ?? '';
           const { expired, retry } = this.store.expireTrial(trial.id, `client ${JSON.stringify(client)} neither reported nor beat for ${seconds} s`);
           this.emitTrial(expired);
@@ -372,10 +391,18 @@ export class Scheduler {
 
   private onFinished(trialName: string, outcome: TrialOutcome): void {
     this.collectors.delete(trialName);
-    this.observations.flush(); // the outcome is judged on every value the trial printed
+    this.finishing.add(trialName);
+    try {
+      this.observations.flush(); // the outcome is judged on every value the trial printed
+    } finally {
+      this.finishing.delete(trialName);
+    }
     const trial = this.store.getTrialByName(trialName);
     if (!trial || !isActiveTrialState(trial.state)) return;
-    if (outcome.kind === 'stopped') {
+    if (trial.earlyStop) {
+      // However it ended after its policy's decision (signalled, or done before the signal came).
+      this.finishEarlyStopped(trial);
+    } else if (outcome.kind === 'stopped') {
       // A shutdown of the runner is not the trial's end: it is relaunched on the next start.
       if (!this.closing) this.finishTrial(trial, 'kill', { reason: outcome.reason === 'StoppedByUser' ? 'StoppedByUser' : 'StudyEnded', message: 'stopped by Sibyl' });
     } else if (outcome.kind === 'failed') {
@@ -392,6 +419,65 @@ export class Scheduler {
       }
     }
     this.wake(trial.studyId);
+  }
+
+  /**
+   * Observations of a trial were written (by the scheduler's batcher, or pushed through the
+   * service): its study's policy judges it, and a trial it stops is stopped.
+   */
+  observed(trialName: string, rows: readonly ObservationInput[]): void {
+    const trial = this.store.getTrialByName(trialName);
+    if (trial) this.judge(trial, rows);
+  }
+
+  /** Ask/tell: a report of a trial its policy had stopped ends it EARLY_STOPPED (its observations kept). */
+  endIfEarlyStopped(trialName: string): TrialRecord | undefined {
+    const trial = this.store.getTrialByName(trialName);
+    if (!trial?.earlyStop || !isActiveTrialState(trial.state)) return undefined;
+    this.finishEarlyStopped(trial);
+    this.wake(trial.studyId);
+    return this.store.getTrial(trial.id);
+  }
+
+  private observedId(trialId: number, rows: readonly ObservationInput[]): void {
+    const trial = this.store.getTrial(trialId);
+    if (trial) this.judge(trial, rows);
+  }
+
+  private judge(trial: TrialRecord, rows: readonly ObservationInput[]): void {
+    const study = this.store.getStudy(trial.studyId);
+    if (!study || isTerminalStudyState(study.state) || this.finishing.has(trial.name)) return;
+    const decision = this.stopper.observed(study, trial, rows);
+    if (!decision) return;
+    let marked: TrialRecord;
+    try {
+      marked = this.store.requestEarlyStop(trial.id, decision.step, decision.reason);
+    } catch (err) {
+      if (err instanceof StateConflictError) return; // it ended meanwhile
+      throw err;
+    }
+    this.emitTrial(marked);
+    // Ask/tell clients learn it from should-stop and their next report; runtimes stop it now.
+    if (study.runtime === 'external') return;
+    if (marked.state === 'CREATED' && !this.launching.has(marked.name)) {
+      this.finishEarlyStopped(marked);
+      this.wake(study.id);
+    } else {
+      this.runtime.stop(marked.name, 'EarlyStopped').catch((err: Error) => this.options.onError?.(err));
+    }
+  }
+
+  /** EARLY_STOPPED, with the value its metric strategy picks from what it reported (Katib counts it as completed). */
+  private finishEarlyStopped(trial: TrialRecord): void {
+    const spec = this.store.getStudy(trial.studyId)!.spec;
+    const metric = spec.objective.objectiveMetricName;
+    const strategy = spec.objective.metricStrategies.find((s) => s.name === metric)?.value ?? 'latest';
+    const value = this.store.strategyValue(trial.id, metric, strategy);
+    this.finishTrial(trial, 'earlyStop', {
+      reason: 'EarlyStopped',
+      message: `stopped at step ${trial.earlyStop?.step}: ${trial.earlyStop?.message ?? ''}`,
+      ...(value === undefined ? {} : { objectiveValue: value }),
+    });
   }
 
   private finishTrial(trial: TrialRecord, transition: Exclude<TrialTransition, 'start' | 'claim' | 'requeue'>, change: TrialChange): void {
@@ -436,6 +522,7 @@ export class Scheduler {
 
   private emitTrial(trial: TrialRecord): void {
     this.history.update(trial);
+    this.stopper.update(trial);
     this.options.onEvent?.({ type: 'trial', trial });
   }
 

@@ -129,7 +129,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       onError: (e) => log(`error: ${e.message}`),
     });
     const logError = (e: Error) => log(`error: ${e.stack ?? e.message}`);
-    const katib = new KatibService(s, algorithms);
+    const scheduler = service.scheduler;
+    const katib = new KatibService(s, algorithms, (trial, rows) => scheduler.observed(trial, rows));
     grpcServer = buildGrpcServer({ service, katib, authorized: auth.bearer, isReady: () => ready, log: logError });
     const grpcPort = await bindGrpc(grpcServer, `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.grpcPort}`, tls);
     http = await buildRestServer({ service, auth, allowedHosts, isReady: () => ready, log: logError, ...(tls ? { tls } : {}) });

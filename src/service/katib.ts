@@ -12,7 +12,7 @@ import { isActiveTrialState, type TrialState } from '../model/trial.js';
 import { settingsErrorField } from '../spec/algorithm.js';
 import { SpecError } from '../spec/errors.js';
 import { readParameters } from '../spec/parameters.js';
-import { StateConflictError, type ObservationLogEntry, type Store } from '../store/store.js';
+import { StateConflictError, type ObservationInput, type ObservationLogEntry, type Store } from '../store/store.js';
 import { invalid, precondition, ServiceError } from './errors.js';
 import { readInteger, readList, readName, readOptionalString, readTime, shown } from './requests.js';
 
@@ -53,6 +53,8 @@ export class KatibService {
   constructor(
     private readonly store: Store,
     private readonly algorithms: AlgorithmRunner,
+    /** Told of observations written for one of Sibyl's trials (its early-stopping policy judges them). */
+    private readonly onObserved: (trialName: string, rows: readonly ObservationInput[]) => void = () => {},
   ) {}
 
   /** Exactly `current_request_number` assignments (fewer only when a finite space is used up). */
@@ -133,6 +135,7 @@ export class KatibService {
       if (err instanceof StateConflictError) throw precondition(`trial "${trialName}" has ended; it takes no more observations`, 'trial_name');
       throw err;
     }
+    if (observations.length > 0) this.onObserved(trialName, observations.map((o) => o.observation));
     return {};
   }
 

@@ -29,6 +29,12 @@ export const StudySchema = Type.Object({
   heartbeatSeconds: Nullable(Type.Integer({ description: 'ask/tell: a silent client loses its trial after this long' })),
   trials: TrialCountsSchema,
   best: Nullable(Type.Object({ trial: Type.String(), value: Nullable(Type.Number()), assignment: Assignment })),
+  earlyStopping: Nullable(Type.Object({
+    algorithm: Type.String(),
+    trialsStopped: Type.Integer(),
+    stepsRun: Type.Integer({ description: 'steps (of the objective) all trials reported' }),
+    stepsSaved: Type.Integer({ description: 'steps the stopped trials did not run, each counted up to the longest finished trial' }),
+  })),
   spec: Type.Unsafe<StudySpec>(Type.Object({}, { additionalProperties: true, description: 'the study spec after defaults' })),
   createdAt: Type.String(),
   startedAt: Nullable(Type.String()),
@@ -48,6 +54,7 @@ export const TrialSchema = Type.Object({
   objectiveValue: Nullable(Type.Number()),
   metrics: Type.Array(MetricSummarySchema),
   clientId: Nullable(Type.String()),
+  stoppedAtStep: Nullable(Type.Integer({ description: 'the step at which its early-stopping policy stopped it' })),
   createdAt: Type.String(),
   startedAt: Nullable(Type.String()),
   completedAt: Nullable(Type.String()),
@@ -78,6 +85,9 @@ export function studyShape(store: Store, s: StudyRecord): StudyShape {
     heartbeatSeconds: s.heartbeatSeconds ?? null,
     trials: store.trialCounts(s.id),
     best: best ? { trial: best.name, value: best.objectiveValue ?? null, assignment: { ...best.assignment } } : null,
+    earlyStopping: s.spec.earlyStopping
+      ? { algorithm: s.spec.earlyStopping.algorithmName, ...store.earlyStoppingSummary(s.id, s.spec.objective.objectiveMetricName) }
+      : null,
     spec: s.spec,
     createdAt: s.createdAt,
     startedAt: s.startedAt ?? null,
@@ -98,6 +108,7 @@ export function trialShape(store: Store, studyName: string, t: TrialRecord): Tri
     objectiveValue: t.objectiveValue ?? null,
     metrics: store.metricSummaries(t.id),
     clientId: ref.startsWith('client:') ? ref.slice('client:'.length) : null,
+    stoppedAtStep: t.earlyStop?.step ?? null,
     createdAt: t.createdAt,
     startedAt: t.startedAt ?? null,
     completedAt: t.completedAt ?? null,

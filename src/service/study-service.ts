@@ -279,7 +279,15 @@ export class StudyService {
     this.requireActive(trial);
     const rows = this.readObservations(study, trial, list, 'observations');
     this.write(() => this.store.addObservations([{ trialId: trial.id, observations: rows }]), trial);
-    if (study.runtime === 'external') this.store.beat([trial.id]);
+    if (study.runtime === 'external') {
+      this.store.beat([trial.id]);
+      // A client that goes on reporting after its trial was stopped: this report is its last.
+      if (trial.earlyStop) {
+        this.scheduler.endIfEarlyStopped(trial.name);
+        return { accepted: rows.length };
+      }
+    }
+    this.scheduler.observed(trial.name, rows);
     return { accepted: rows.length };
   }
 
@@ -308,12 +316,12 @@ export class StudyService {
     return trialShape(this.store, study.name, this.store.getTrial(trial.id)!);
   }
 
-  /** No early-stopping rule is configured yet, so only an ended trial should stop. */
+  /** Yes for an ended trial and for one its study's early-stopping policy has stopped. */
   shouldStopTrial(trialName: unknown): { shouldStop: boolean } {
     const { study, trial } = this.trial(trialName, 'trial');
     const active = isActiveTrialState(trial.state);
     if (active && study.runtime === 'external') this.store.beat([trial.id]);
-    return { shouldStop: !active };
+    return { shouldStop: !active || trial.earlyStop !== undefined };
   }
 
   /**

@@ -3,6 +3,7 @@
 // study field at fault.
 import { algorithmNames, getAlgorithm } from '../../suggestion-algorithms/registry.js';
 import { SettingsError, type SearchSpace, type Settings, type SettingsErrorTarget } from '../../suggestion-algorithms/model.js';
+import { getPolicy, policyNames } from '../../suggestion-algorithms/early-stopping/registry.js';
 import { SpecError } from './errors.js';
 import type { StudySpec } from './types.js';
 
@@ -40,6 +41,27 @@ export function validateAlgorithm(spec: StudySpec): void {
     algorithm.validateSettings(space, settings);
   } catch (err) {
     if (err instanceof SettingsError) throw new SpecError(settingsErrorField(err.target, STUDY_PATHS), err.reason);
+    throw err;
+  }
+}
+
+/** What a study's early-stopping policy sees of it, besides the curves. */
+export function policyInput(spec: StudySpec): { readonly direction: StudySpec['objective']['type']; readonly settings: Settings } | undefined {
+  return spec.earlyStopping && { direction: spec.objective.type, settings: spec.earlyStopping.algorithmSettings };
+}
+
+/** Throws SpecError for an unknown early-stopping policy or settings it rejects. */
+export function validateEarlyStopping(spec: StudySpec): void {
+  if (!spec.earlyStopping) return;
+  const name = spec.earlyStopping.algorithmName;
+  const policy = getPolicy(name);
+  if (policy === undefined) {
+    throw new SpecError('spec.earlyStopping.algorithmName', `unknown early-stopping algorithm ${JSON.stringify(name)} (known: ${policyNames().join(', ')})`);
+  }
+  try {
+    policy.validateSettings(spec.earlyStopping.algorithmSettings);
+  } catch (err) {
+    if (err instanceof SettingsError) throw new SpecError(settingsErrorField(err.target, { parameters: 'spec.parameters', settings: 'spec.earlyStopping.algorithmSettings' }), err.reason);
     throw err;
   }
 }

@@ -3,7 +3,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { excerpt } from '../model/limits.js';
 import { LIMITS } from '../model/limits.js';
-import { validateAlgorithm } from './algorithm.js';
+import { validateAlgorithm, validateEarlyStopping } from './algorithm.js';
 import { validateMetricsFormat } from '../metrics/parse.js';
 import { SpecError } from './errors.js';
 import { readParameters } from './parameters.js';
@@ -78,14 +78,12 @@ export function parseStudyDocument(input: unknown): StudySpec {
     'parameters', 'objective', 'algorithm', 'earlyStopping', 'parallelTrialCount', 'maxTrialCount',
     'maxFailedTrialCount', 'trialTemplate', 'metricsCollectorSpec', 'resumePolicy',
   ]);
-  if (s['earlyStopping'] !== undefined) {
-    throw new SpecError('spec.earlyStopping', 'early stopping is not supported yet; remove it to run this study');
-  }
   if (s['resumePolicy'] !== undefined) read.oneOf(s['resumePolicy'], 'spec.resumePolicy', ['Never', 'LongRunning', 'FromVolume']);
 
   const parameters = readParameters(s['parameters'], 'spec.parameters');
   const objective = readObjective(s['objective'], 'spec.objective');
   const algorithm = readAlgorithm(s['algorithm'], 'spec.algorithm');
+  const earlyStopping = s['earlyStopping'] === undefined || s['earlyStopping'] === null ? undefined : readAlgorithm(s['earlyStopping'], 'spec.earlyStopping', true);
   const { parallelTrialCount, maxTrialCount, maxFailedTrialCount } = readBudgets(s);
   // Ask/tell studies need no template: their clients run the trials.
   const trialTemplate = s['trialTemplate'] === undefined || s['trialTemplate'] === null
@@ -99,6 +97,7 @@ export function parseStudyDocument(input: unknown): StudySpec {
     parameters,
     objective,
     algorithm,
+    ...(earlyStopping === undefined ? {} : { earlyStopping }),
     parallelTrialCount,
     ...(maxTrialCount === undefined ? {} : { maxTrialCount }),
     ...(maxFailedTrialCount === undefined ? {} : { maxFailedTrialCount }),
@@ -106,6 +105,7 @@ export function parseStudyDocument(input: unknown): StudySpec {
     metricsCollector,
   };
   validateAlgorithm(spec);
+  validateEarlyStopping(spec);
   return spec;
 }
 
@@ -146,8 +146,9 @@ function readObjective(v: unknown, path: string): ObjectiveSpec {
   };
 }
 
-function readAlgorithm(v: unknown, path: string): AlgorithmSpec {
-  const o = read.optionalObject(v, path);
+/** `algorithm` (its name defaults) or `earlyStopping` (its name is required): the same shape. */
+function readAlgorithm(v: unknown, path: string, nameRequired = false): AlgorithmSpec {
+  const o = nameRequired ? read.object(v, path) : read.optionalObject(v, path);
   if (!o) return { algorithmName: DEFAULT_ALGORITHM, algorithmSettings: [] };
   read.noUnknownKeys(o, path, ['algorithmName', 'algorithmSettings']);
   const algorithmName = read.identifier(o['algorithmName'], `${path}.algorithmName`);

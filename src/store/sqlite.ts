@@ -13,6 +13,7 @@ import { migrate } from './migrate.js';
 import {
   StateConflictError,
   trialName,
+  type CurveRow,
   type MetricSummary,
   type ObservationInput,
   type ObservationLogEntry,
@@ -34,6 +35,7 @@ interface TrialRow {
   id: number; study_id: number; seq: number; name: string; assignment_json: string; state: TrialState;
   reason: string | null; message: string | null; runtime_ref: string | null; objective_value: number | null;
   attempts: number; created_at: string; started_at: string | null; completed_at: string | null; heartbeat_at: string | null;
+  stop_step: number | null; stop_message: string | null;
 }
 
 export const DB_FILE = 'sibyl.db';
@@ -91,9 +93,9 @@ export class SqliteStore implements Store {
       viewsOfStudy: db.prepare('SELECT name, state, assignment_json, objective_value FROM trials WHERE study_id = ? ORDER BY seq'),
       activeTrials: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
       countsByState: db.prepare('SELECT state, n FROM trial_counts WHERE study_id = ?'),
-      bestMin: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state = 'SUCCEEDED' AND objective_value IS NOT NULL
+      bestMin: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_value IS NOT NULL
         ORDER BY objective_value ASC, seq ASC LIMIT 1`),
-      bestMax: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state = 'SUCCEEDED' AND objective_value IS NOT NULL
+      bestMax: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_value IS NOT NULL
         ORDER BY objective_value DESC, seq ASC LIMIT 1`),
       insertObservation: db.prepare(`INSERT INTO observations (trial_id, metric_name, step, value, time) VALUES (?, ?, ?, ?, ?)`),
       metricValues: db.prepare('SELECT value FROM observations WHERE trial_id = ? AND metric_name = ? ORDER BY id'),
@@ -112,6 +114,11 @@ export class SqliteStore implements Store {
       deleteMetrics: db.prepare('DELETE FROM trial_metrics WHERE trial_id = ?'),
       maxStep: db.prepare('SELECT max_step AS s FROM trial_metrics WHERE trial_id = ? AND metric_name = ?'),
       trialState: db.prepare('SELECT state FROM trials WHERE id = ?'),
+      requestStop: db.prepare(`UPDATE trials SET stop_step = ?, stop_message = ? WHERE id = ? AND state IN ('CREATED', 'RUNNING') AND stop_step IS NULL`),
+      stepsByState: db.prepare(`SELECT t.state, count(*) AS n, sum(m.max_step) AS steps, max(m.max_step) AS longest
+        FROM trials t JOIN trial_metrics m ON m.trial_id = t.id AND m.metric_name = ? WHERE t.study_id = ? GROUP BY t.state`),
+      curves: db.prepare(`SELECT t.name, t.state, o.step, o.value FROM trials t JOIN observations o ON o.trial_id = t.id AND o.metric_name = ?
+        WHERE t.study_id = ? ORDER BY t.seq, o.id`),
       deleteStudyLogs: db.prepare('DELETE FROM observation_logs WHERE trial_name IN (SELECT name FROM trials WHERE study_id = ?)'),
     };
     this.trialTransitions = new Map(Object.entries(TRIAL_TRANSITIONS).map(([name, t]) => [name, db.prepare(trialTransitionSql(t.from, t.to))]));
@@ -302,6 +309,28 @@ export class SqliteStore implements Store {
     })();
   }
 
+  requestEarlyStop(id: number, step: number, message: string): TrialRecord {
+    return this.db.transaction(() => {
+      if (this.stmt.requestStop.run(step, message, id).changes !== 1) throw new StateConflictError(`trial ${id}: cannot be early stopped: it has ended or is being stopped already`);
+      return this.getTrial(id)!;
+    })();
+  }
+
+  earlyStoppingSummary(studyId: number, metric: string): { trialsStopped: number; stepsRun: number; stepsSaved: number } {
+    const rows = this.stmt.stepsByState.all(metric, studyId) as { state: TrialState; n: number; steps: number; longest: number }[];
+    const full = rows.find((r) => r.state === 'SUCCEEDED')?.longest ?? 0;
+    const stopped = rows.find((r) => r.state === 'EARLY_STOPPED');
+    return {
+      trialsStopped: stopped?.n ?? 0,
+      stepsRun: rows.reduce((sum, r) => sum + r.steps, 0),
+      stepsSaved: stopped ? Math.max(0, stopped.n * full - stopped.steps) : 0,
+    };
+  }
+
+  curveRows(studyId: number, metric: string): CurveRow[] {
+    return this.stmt.curves.all(metric, studyId) as CurveRow[];
+  }
+
   clearObservations(id: number): void {
     this.db.transaction(() => this.forgetObservations(id))();
   }
@@ -450,6 +479,7 @@ function toTrial(r: TrialRow): TrialRecord {
   const fields = {
     reason: opt(r.reason), message: opt(r.message), runtimeRef: opt(r.runtime_ref),
     objectiveValue: opt(r.objective_value), startedAt: opt(r.started_at), completedAt: opt(r.completed_at), heartbeatAt: opt(r.heartbeat_at),
+    earlyStop: r.stop_step === null ? undefined : { step: r.stop_step, message: r.stop_message ?? '' },
   };
   return {
     id: r.id,

@@ -37,6 +37,16 @@ export interface TrialRecord extends TrialView {
   readonly completedAt?: string;
   /** Ask/tell: when its client last reported or beat. */
   readonly heartbeatAt?: string;
+  /** An early-stopping policy's decision, recorded before the trial is stopped: the step it was taken at, and why. */
+  readonly earlyStop?: { readonly step: number; readonly message: string };
+}
+
+/** One objective observation of a study's trial, as early-stopping policies read them. */
+export interface CurveRow {
+  readonly name: string;
+  readonly state: TrialState;
+  readonly step: number;
+  readonly value: number;
 }
 
 export interface ObservationInput {
@@ -130,11 +140,22 @@ export interface Store {
   listTrialsPage(studyId: number, after: number, limit: number, state?: TrialState): Page<TrialRecord>;
   activeTrials(studyId: number): TrialRecord[];
   trialCounts(studyId: number): TrialCounts;
+  /** The best trial by objective value among those that completed with one (SUCCEEDED or EARLY_STOPPED, as Katib). */
   bestTrial(studyId: number, objective: 'minimize' | 'maximize'): TrialRecord | undefined;
   /** Throws StateConflictError when the trial is not in a state the transition leaves. */
   transitionTrial(id: number, transition: TrialTransition, change?: TrialChange): TrialRecord;
 
+  /**
+   * What early stopping did in a study: trials stopped, objective steps all trials reported,
+   * and the steps the stopped ones did not run (each counted up to the longest SUCCEEDED trial).
+   */
+  earlyStoppingSummary(studyId: number, metric: string): { trialsStopped: number; stepsRun: number; stepsSaved: number };
+  /** Records an early-stopping decision for an active trial (once); StateConflictError when it ended or has one. */
+  requestEarlyStop(id: number, step: number, message: string): TrialRecord;
+
   // observations
+  /** Every trial's observations of one metric, by trial (creation order), then in recorded order. */
+  curveRows(studyId: number, metric: string): CurveRow[];
   /** Appends observations to active trials, all in one transaction; throws StateConflictError if one has ended. */
   addObservations(batches: readonly { readonly trialId: number; readonly observations: readonly ObservationInput[] }[]): void;
   /** Forgets a trial's observations (its output is about to be read again from the start). */

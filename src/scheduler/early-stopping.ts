@@ -1,0 +1,126 @@
+// Early stopping as each observation arrives. Keeps every study's objective curves in memory
+// (read once from the store, then extended with what the scheduler and the service write),
+// asks the study's policy about each active trial that reported, and returns its decision.
+// Policies are cheap arithmetic over the curves (O(points of completed trials) per decision),
+// so they run here rather than in the worker pool: a round trip there would cost more.
+import { getPolicy } from '../../suggestion-algorithms/early-stopping/registry.js';
+import type { Curve, CurveView, StopDecision } from '../../suggestion-algorithms/early-stopping/model.js';
+import { isActiveTrialState, type TrialState } from '../model/trial.js';
+import { policyInput } from '../spec/algorithm.js';
+import type { ObservationInput, Store, StudyRecord, TrialRecord } from '../store/store.js';
+
+interface TrialCurve {
+  state: TrialState;
+  /** Step → the last value reported at it. */
+  readonly points: Map<number, number>;
+  /** The points as a sorted curve, rebuilt when they change. */
+  curve: Curve | undefined;
+  /** The highest step judged so far: a decision already taken is never taken again. */
+  judgedThrough: number;
+}
+
+export class EarlyStopper {
+  /** Per study with a policy: each trial's curve, by name. */
+  private readonly studies = new Map<number, Map<string, TrialCurve>>();
+
+  constructor(private readonly store: Store) {}
+
+  /**
+   * Observations of an active trial were written: the policy's decision for it, now. Undefined
+   * when the study has no policy or the trial is being stopped already.
+   */
+  observed(study: StudyRecord, trial: TrialRecord, rows: readonly ObservationInput[]): Extract<StopDecision, { stop: true }> | undefined {
+    const input = policyInput(study.spec);
+    if (!input || !isActiveTrialState(trial.state) || trial.earlyStop) return undefined;
+    const metric = study.spec.objective.objectiveMetricName;
+    const curves = this.curvesOf(study);
+    const own = this.entry(curves, trial.name, trial.state);
+    let changed = false;
+    for (const r of rows) {
+      if (r.metric !== metric) continue;
+      own.points.set(r.step, r.value);
+      changed = true;
+    }
+    if (!changed) return undefined;
+    own.curve = undefined;
+    const decision = getPolicy(study.spec.earlyStopping!.algorithmName)!.decide({
+      ...input,
+      trials: this.views(curves),
+      trial: trial.name,
+      judgedThrough: own.judgedThrough,
+    });
+    own.judgedThrough = Math.max(own.judgedThrough, ...own.points.keys());
+    return decision.stop ? decision : undefined;
+  }
+
+  /** A trial changed state; one put back to CREATED starts its curve afresh (its observations went). */
+  update(trial: TrialRecord): void {
+    const curves = this.studies.get(trial.studyId);
+    if (!curves) return;
+    const entry = this.entry(curves, trial.name, trial.state);
+    entry.state = trial.state;
+    if (trial.state === 'CREATED') {
+      entry.points.clear();
+      entry.curve = undefined;
+    }
+  }
+
+  /**
+   * A trial's output is read again from its start (re-adopted or relaunched after a restart):
+   * the steps it had reached were judged already and are not judged again.
+   */
+  restart(trial: TrialRecord, judgedThrough: number): void {
+    const curves = this.studies.get(trial.studyId);
+    const entry = curves && this.entry(curves, trial.name, trial.state);
+    if (entry) {
+      entry.points.clear();
+      entry.curve = undefined;
+      entry.judgedThrough = Math.max(entry.judgedThrough, judgedThrough);
+    } else {
+      this.pendingJudged.set(trial.name, judgedThrough);
+    }
+  }
+
+  forget(studyId: number): void {
+    this.studies.delete(studyId);
+  }
+
+  /** Judged steps of trials restarted before their study's curves were first read. */
+  private readonly pendingJudged = new Map<string, number>();
+
+  private curvesOf(study: StudyRecord): Map<string, TrialCurve> {
+    let curves = this.studies.get(study.id);
+    if (curves) return curves;
+    curves = new Map();
+    for (const row of this.store.curveRows(study.id, study.spec.objective.objectiveMetricName)) {
+      this.entry(curves, row.name, row.state).points.set(row.step, row.value);
+    }
+    this.studies.set(study.id, curves);
+    return curves;
+  }
+
+  private entry(curves: Map<string, TrialCurve>, name: string, state: TrialState): TrialCurve {
+    let entry = curves.get(name);
+    if (!entry) {
+      const judged = this.pendingJudged.get(name) ?? 0;
+      this.pendingJudged.delete(name);
+      curves.set(name, (entry = { state, points: new Map(), curve: undefined, judgedThrough: judged }));
+    }
+    return entry;
+  }
+
+  private views(curves: Map<string, TrialCurve>): CurveView[] {
+    const views: CurveView[] = [];
+    for (const [name, entry] of curves) {
+      if (entry.points.size === 0) continue;
+      entry.curve ??= toCurve(entry.points);
+      views.push({ name, state: entry.state, curve: entry.curve });
+    }
+    return views;
+  }
+}
+
+function toCurve(points: Map<number, number>): Curve {
+  const steps = [...points.keys()].sort((a, b) => a - b);
+  return { steps, values: steps.map((s) => points.get(s)!) };
+}

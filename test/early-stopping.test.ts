@@ -1,0 +1,138 @@
+// The early-stopping policies' decisions against hand-computed cases (medianstop, asha).
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { ashaPolicy } from '../suggestion-algorithms/early-stopping/asha.js';
+import { medianStopPolicy } from '../suggestion-algorithms/early-stopping/medianstop.js';
+import type { CurveView, EarlyStoppingPolicy, StopRequest } from '../suggestion-algorithms/early-stopping/model.js';
+import { SettingsError, type Direction, type TrialState } from '../suggestion-algorithms/model.js';
+
+/** A trial whose reports are `values` at steps 1, 2, … (or at the given steps). */
+const trial = (name: string, state: TrialState, values: number[], steps = values.map((_, i) => i + 1)): CurveView => ({ name, state, curve: { steps, values } });
+const done = (name: string, values: number[]) => trial(name, 'SUCCEEDED', values);
+
+interface Case {
+  readonly name: string;
+  readonly direction?: Direction;
+  readonly settings?: Record<string, string>;
+  readonly others: CurveView[];
+  /** The decided trial's reports (RUNNING). */
+  readonly own: number[];
+  readonly ownSteps?: number[];
+  readonly judgedThrough?: number;
+  /** The step it is stopped at, or undefined to go on. */
+  readonly stopAt: number | undefined;
+}
+
+function decide(policy: EarlyStoppingPolicy, c: Case) {
+  const own = trial('t', 'RUNNING', c.own, c.ownSteps);
+  const request: StopRequest = {
+    direction: c.direction ?? 'maximize',
+    settings: Object.entries(c.settings ?? {}).map(([name, value]) => ({ name, value })),
+    trials: [...c.others, own],
+    trial: 't',
+    judgedThrough: c.judgedThrough ?? 0,
+  };
+  return policy.decide(request);
+}
+
+function table(policy: EarlyStoppingPolicy, cases: Case[]): void {
+  for (const c of cases) {
+    test(`${policy.name}: ${c.name}`, () => {
+      const d = decide(policy, c);
+      assert.equal(d.stop ? d.step : undefined, c.stopAt, d.stop ? d.reason : 'went on');
+      if (d.stop) assert.match(d.reason, /\d/);
+    });
+  }
+}
+
+const three = [done('a', [0.1, 0.1, 0.1, 0.1]), done('b', [0.5, 0.5, 0.5, 0.5]), done('c', [0.6, 0.6, 0.6, 0.6])];
+
+table(medianStopPolicy, [
+  { name: 'too few completed trials (2 of the 3 required): goes on however bad', others: three.slice(0, 2), own: [0, 0, 0, 0], stopAt: undefined },
+  { name: 'before start_step (step 3 of 4): goes on', others: three, own: [0, 0, 0], stopAt: undefined },
+  { name: 'at start_step, worse than the median: stopped at step 4', others: three, own: [0, 0, 0, 0], stopAt: 4 },
+  // Averages 0.1, 0.5, 0.6: the mean (Katib) is 0.4, the median 0.5. Best 0.45 stops under the median only.
+  { name: 'between the mean and the median of the averages: stopped (true median, not Katib\'s mean)', others: three, own: [0.45, 0.45, 0.45, 0.45], stopAt: 4 },
+  { name: 'best value equal to the median: a tie goes on', others: three, own: [0.2, 0.5, 0.3, 0.3], stopAt: undefined },
+  { name: 'the best value so far counts, not the latest', others: three, own: [0.9, 0.1, 0.1, 0.1], stopAt: undefined },
+  {
+    name: 'running averages up to the same step: completed curves that rise later do not count their later values',
+    others: [done('a', [0.2, 0.2, 0.2, 0.2, 0.2, 1]), done('b', [0.3, 0.3, 0.3, 0.3, 1, 1]), done('c', [0.4, 0.4, 0.4, 0.4, 1, 1])],
+    own: [0.35, 0.35, 0.35, 0.35],
+    stopAt: undefined, // median at step 4 is 0.3 (by step 6 it would be 0.533…)
+  },
+  {
+    name: 'later step: the median of the running averages by then',
+    others: [done('a', [0.2, 0.2, 0.2, 0.2, 0.2, 1]), done('b', [0.3, 0.3, 0.3, 0.3, 1, 1]), done('c', [0.4, 0.4, 0.4, 0.4, 1, 1])],
+    own: [0.35, 0.35, 0.35, 0.35, 0.35, 0.35],
+    stopAt: 6, // averages by step 6: 0.3333, 0.5333, 0.6: median 0.5333 > 0.35
+  },
+  {
+    name: 'an even number of completed trials: the mean of the middle two',
+    others: [...three, done('d', [0.8, 0.8, 0.8, 0.8])],
+    own: [0.54, 0.54, 0.54, 0.54],
+    stopAt: 4, // averages 0.1, 0.5, 0.6, 0.8: median 0.55
+  },
+  {
+    name: 'only SUCCEEDED trials make the median (running, failed and stopped ones do not)',
+    others: [...three.slice(0, 2), trial('r', 'RUNNING', [0.9, 0.9, 0.9, 0.9]), trial('f', 'FAILED', [0.9, 0.9, 0.9, 0.9]), trial('e', 'EARLY_STOPPED', [0.9, 0.9, 0.9, 0.9])],
+    own: [0, 0, 0, 0],
+    stopAt: undefined,
+  },
+  { name: 'minimise: worse (higher) than the median is stopped', direction: 'minimize', others: [done('a', [1, 1, 1, 1]), done('b', [2, 2, 2, 2]), done('c', [3, 3, 3, 3])], own: [2.5, 2.5, 2.5, 2.5], stopAt: 4 },
+  { name: 'minimise: better (lower) than the median goes on', direction: 'minimize', others: [done('a', [1, 1, 1, 1]), done('b', [2, 2, 2, 2]), done('c', [3, 3, 3, 3])], own: [1.5, 1.5, 1.5, 1.5], stopAt: undefined },
+  { name: 'settings: start_step 2, min_trials_required 1', settings: { start_step: '2', min_trials_required: '1' }, others: [done('a', [0.5, 0.5])], own: [0.1, 0.1], stopAt: 2 },
+  { name: 'a step already judged is not judged again (a restart re-reads the output)', others: three, own: [0, 0, 0, 0], judgedThrough: 4, stopAt: undefined },
+  { name: 'steps as reported (10, 20, …), not counts', settings: { start_step: '30' }, others: three, own: [0, 0], ownSteps: [10, 20], stopAt: undefined },
+]);
+
+// Rungs at steps 1, 3, 9, 27 (min_resource 1, η 3, rate 0).
+table(ashaPolicy, [
+  { name: 'the first trial at a rung goes on', others: [], own: [0.1], stopAt: undefined },
+  { name: 'fewer than η trials at the rung: only the best goes on (a worse second one stops)', others: [trial('a', 'RUNNING', [0.5])], own: [0.4], stopAt: 1 },
+  { name: 'fewer than η trials: a better second one goes on', others: [trial('a', 'RUNNING', [0.5])], own: [0.6], stopAt: undefined },
+  {
+    name: 'six at rung 1 (step 3): the best ⌊6/3⌋ = 2 go on, the third stops',
+    others: [0.9, 0.8, 0.5, 0.4, 0.3].map((v, i) => done(`d${i}`, [1, 1, v])),
+    own: [1, 1, 0.7], stopAt: 3,
+  },
+  { name: 'six at rung 1: the second best goes on', others: [0.9, 0.5, 0.5, 0.4, 0.3].map((v, i) => done(`d${i}`, [1, 1, v])), own: [1, 1, 0.8], stopAt: undefined },
+  { name: 'a tie with the last kept value goes on', others: [0.9, 0.8, 0.5, 0.4, 0.3].map((v, i) => done(`d${i}`, [1, 1, v])), own: [1, 1, 0.8], stopAt: undefined },
+  { name: 'stopped and failed trials compete at the rungs they reached', others: [0.9, 0.8].map((v, i) => trial(`e${i}`, i ? 'FAILED' : 'EARLY_STOPPED', [1, 1, v])), own: [1, 1, 0.7], stopAt: 3 },
+  { name: 'minimise: the lowest go on', direction: 'minimize', others: [trial('a', 'SUCCEEDED', [0.2]), trial('b', 'SUCCEEDED', [0.3])], own: [0.25], stopAt: 1 },
+  { name: 'the rung value is the first report at or past the rung (steps 2, 4 for rung 3)', others: [trial('a', 'SUCCEEDED', [0.5, 0.9], [2, 3])], own: [0.6, 0.8], ownSteps: [2, 4], stopAt: 4 },
+  { name: 'a rung passed before the last judged step is not judged again', others: [trial('a', 'RUNNING', [0.5])], own: [0.4, 0.4], judgedThrough: 1, stopAt: undefined },
+  { name: 'min_early_stopping_rate 1: the first rung is at step 3, step 2 is never judged', settings: { min_early_stopping_rate: '1' }, others: [trial('a', 'RUNNING', [0.5, 0.5])], own: [0.1, 0.1], stopAt: undefined },
+  { name: 'reports jumping over two rungs: judged at each, stopped at the one it fails', others: [trial('a', 'RUNNING', [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.9])], own: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], stopAt: 9 },
+  { name: 'reduction_factor 2, min_resource 2: rungs at 2, 4, 8', settings: { reduction_factor: '2', min_resource: '2' }, others: [trial('a', 'RUNNING', [0, 0.9, 0, 0.9])], own: [0, 0.5, 0, 0.95], stopAt: 2 },
+]);
+
+test('katibRules: medianstop emits one rule in Katib\'s format once enough trials completed', () => {
+  const base = { direction: 'maximize' as const, settings: [] };
+  assert.deepEqual(medianStopPolicy.katibRules({ ...base, trials: three.slice(0, 2) }), []);
+  assert.deepEqual(medianStopPolicy.katibRules({ ...base, trials: three }), [{ value: 0.5, comparison: 'LESS', startStep: 4 }]);
+  assert.deepEqual(medianStopPolicy.katibRules({ ...base, direction: 'minimize', trials: three }), [{ value: 0.5, comparison: 'GREATER', startStep: 4 }]);
+});
+
+test('katibRules: asha emits its first rung as a threshold from that step', () => {
+  const trials = [0.9, 0.8, 0.5, 0.4, 0.3, 0.2].map((v, i) => done(`d${i}`, [v]));
+  assert.deepEqual(ashaPolicy.katibRules({ direction: 'maximize', settings: [], trials }), [{ value: 0.8, comparison: 'LESS', startStep: 1 }]);
+  assert.deepEqual(ashaPolicy.katibRules({ direction: 'maximize', settings: [], trials: trials.slice(0, 2) }), []);
+});
+
+test('settings are validated with errors naming the setting', () => {
+  const bad: [EarlyStoppingPolicy, string, string, RegExp][] = [
+    [medianStopPolicy, 'min_trials_required', '0', /integer > 0/],
+    [medianStopPolicy, 'start_step', 'x', /integer ≥ 1/],
+    [medianStopPolicy, 'percentile', '50', /unknown setting/],
+    [ashaPolicy, 'reduction_factor', '1.5', /integer ≥ 2/],
+    [ashaPolicy, 'min_resource', '-1', /number > 0/],
+    [ashaPolicy, 'min_early_stopping_rate', '-1', /integer ≥ 0/],
+    [ashaPolicy, 'bootstrap_count', '1', /unknown setting/],
+  ];
+  for (const [policy, name, value, reason] of bad) {
+    assert.throws(() => policy.validateSettings([{ name, value }]), (e: unknown) => e instanceof SettingsError && 'setting' in e.target && e.target.setting === name && reason.test(e.reason), `${policy.name} ${name}=${value}`);
+  }
+  medianStopPolicy.validateSettings([{ name: 'min_trials_required', value: '3' }, { name: 'start_step', value: '4' }]);
+  ashaPolicy.validateSettings([{ name: 'min_resource', value: '1' }, { name: 'reduction_factor', value: '3' }, { name: 'min_early_stopping_rate', value: '0' }]);
+});
