@@ -11,7 +11,7 @@ import type { Assignment, Settings, TrialState, TrialView } from '../suggestion-
 import type { CurveView, EarlyStoppingPolicy } from '../suggestion-algorithms/early-stopping/model.js';
 import { getPolicy } from '../suggestion-algorithms/early-stopping/registry.js';
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
-import { strategyMax, type Problem } from './learning-curves.js';
+import { STEPS, strategyMax, type Problem } from './learning-curves.js';
 
 /** One trial of a study as the metrics see it. */
 export interface TrialRecord {
@@ -100,19 +100,55 @@ export function runTpeStudy(problem: Problem, policyName: string | undefined, se
   return records;
 }
 
+/** The resource parameter Sibyl's `hyperband` assigns (Katib's `resource_name`): the steps a trial runs. */
+const RESOURCE = 'steps';
+
 /**
- * HYPERBAND (pending): Sibyl's `hyperband` suggestion algorithm is being written on the
- * `hyperband` branch and is not on main yet. When it lands, this runs it with the same budget
- * (the same number of trials as every other method) on the same curves: each trial it proposes
- * runs its curve up to the resource the algorithm gives it (a trial that reaches the problem's
- * last step is `full`; costs are the steps run, retraining from step 1 as Katib's hyperband
- * does). Until then the method is reported as not available.
+ * Sibyl's `hyperband` suggestion algorithm (Katib's: brackets of successive halving over random
+ * configurations, each promotion a new trial that trains again from step 1) with r_l = STEPS and
+ * eta = 3, Optuna's HyperbandPruner's numbers. Its budget is the no-stopping study's steps
+ * (`maxSteps`): it runs until its schedule is done or the next trial would overspend. A trial
+ * given r steps replays the first r steps of its configuration's curve (the tabular convention:
+ * for the MLP that is epoch r of an 81-epoch run, whose cosine schedule has not decayed yet,
+ * where `train.mjs --epochs r` would have decayed it); only trials that reach the last step are
+ * `full`. Until the algorithm is on main (branch `hyperband`) this reports it as not available.
  */
-export function runHyperbandStudy(_problem: Problem, _seed: number, _trials: number): { records?: TrialRecord[]; note?: string } {
-  if (!getAlgorithm('hyperband')) return { note: 'not on main yet (branch hyperband)' };
-  return { note: 'registered, but the bench has no adapter for it yet (bench/early-stopping-sibyl.ts runHyperbandStudy)' };
+export function runHyperbandStudy(problem: Problem, seed: number, maxSteps: number): { records?: TrialRecord[]; note?: string } {
+  const hyperband = getAlgorithm('hyperband');
+  if (!hyperband) return { note: 'not on main yet (branch hyperband)' };
+  const space = {
+    parameters: [...problem.parameters, { name: RESOURCE, parameterType: 'int' as const, min: 1, max: STEPS, distribution: 'uniform' as const }],
+    direction: 'maximize' as const,
+  };
+  const settings: Settings = [
+    { name: 'resource_name', value: RESOURCE },
+    { name: 'r_l', value: String(STEPS) },
+    { name: 'eta', value: '3' },
+  ];
+  hyperband.validateSettings(space, settings);
+  const views: TrialView[] = [];
+  const records: TrialRecord[] = [];
+  let spent = 0;
+  let state: Record<string, string> | undefined;
+  for (;;) {
+    const result = hyperband.suggest({ space, trials: views, count: 1, seed, settings, ...(state ? { state } : {}) });
+    state = result.state;
+    const assignment = result.assignments[0];
+    if (!assignment) break; // its schedule is done (sequentially, nothing is ever left running)
+    const resource = assignment[RESOURCE];
+    if (typeof resource !== 'number' || resource < 1) throw new Error(`hyperband gave ${RESOURCE} = ${String(resource)}`);
+    const curve = problem.curve(assignment);
+    const steps = Math.min(Math.floor(resource), curve.length);
+    if (spent + steps > maxSteps) break;
+    spent += steps;
+    const value = strategyMax(curve.slice(0, steps));
+    views.push({ name: `t${views.length}`, state: 'SUCCEEDED', assignment, objectiveValue: value });
+    records.push({ steps, stopped: false, full: steps === curve.length, value });
+  }
+  return { records };
 }
 
+/** One Sibyl study of `trials` trials (for hyperband: of at most the steps that many full trials take). */
 export function runSibylMethod(problem: Problem, method: string, seed: number, trials: number): { records?: TrialRecord[]; note?: string } {
   switch (method) {
     case 'sibyl-none':
@@ -122,7 +158,7 @@ export function runSibylMethod(problem: Problem, method: string, seed: number, t
     case 'sibyl-asha':
       return { records: runTpeStudy(problem, 'asha', seed, trials) };
     case 'sibyl-hyperband':
-      return runHyperbandStudy(problem, seed, trials);
+      return runHyperbandStudy(problem, seed, trials * STEPS);
     default:
       throw new Error(`unknown Sibyl method ${method}`);
   }

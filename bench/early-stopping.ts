@@ -292,9 +292,11 @@ interface Summary {
   readonly problem: string;
   readonly method: string;
   readonly seeds: number;
+  /** Trials per study (median; only hyperband's vary). */
   readonly trials: number;
   readonly steps: Stat;
-  readonly stoppedFraction: number;
+  /** Trials that did not run their whole curve: stopped by a policy or pruner, or given fewer steps by hyperband. */
+  readonly cutShortFraction: number;
   readonly best: Stat;
   /** Unreached seeds count as +Infinity. */
   readonly stepsToTarget: Stat;
@@ -337,9 +339,9 @@ function summarise(runs: readonly Run[], metrics: Map<Run, RunMetrics>): Summary
       problem: g[0]!.problem,
       method: g[0]!.method,
       seeds: g.length,
-      trials: g[0]!.trials.length,
+      trials: quantile(g.map((r) => r.trials.length), 0.5),
       steps: stat(m.map((x) => x.totalSteps)),
-      stoppedFraction: m.reduce((s, x) => s + x.stopped, 0) / g.reduce((s, r) => s + r.trials.length, 0),
+      cutShortFraction: g.reduce((s, r) => s + r.trials.filter((t) => !t.full).length, 0) / g.reduce((s, r) => s + r.trials.length, 0),
       best: stat(m.map((x) => x.best).filter((x) => !Number.isNaN(x))),
       stepsToTarget: statWithInfinity(m.map((x) => x.stepsToTarget ?? Infinity)),
       reached: m.filter((x) => x.stepsToTarget !== null).length,
@@ -461,22 +463,23 @@ async function main(): Promise<void> {
     const t = targets[p]!;
     console.log(`  ${p}: ${o.trials[p]} trials per study; target ${fmt(t.value, 4)} = the ${Math.round(t.q * 100)}th percentile of ${t.reference} (best ${fmt(t.best, 4)})`);
   }
-  const header = ['problem', 'method', 'steps', '×fewer', 'stopped', 'best full trial', 'steps to target', 'reached', '×fewer to target'];
+  const header = ['problem', 'method', 'trials', 'steps', '×fewer', 'cut short', 'best full trial', 'steps to target', 'reached', '×fewer to target'];
   const line = (s: Summary) => [
     s.problem,
     LABELS[s.method] ?? s.method,
+    steps(s.trials),
     steps(s.steps.median),
     times(s.stepsFewer),
-    `${(s.stoppedFraction * 100).toFixed(0)}%`,
+    `${(s.cutShortFraction * 100).toFixed(0)}%`,
     `${fmt(s.best.median, 4)} [${fmt(s.best.q25, 4)}, ${fmt(s.best.q75, 4)}]`,
     `${steps(s.stepsToTarget.median)} [${steps(s.stepsToTarget.q25)}, ${steps(s.stepsToTarget.q75)}]`,
     `${s.reached}/${s.seeds}`,
     times(s.toTargetFewer),
   ];
   const lines = summaries.map(line);
-  for (const m of sibylMethods) if (notes[m]) for (const p of o.problems) lines.push([p, LABELS[m] ?? m, notes[m]!, '', '', '', '', '', '']);
   console.log('');
   printTable(header, lines);
+  for (const m of sibylMethods) if (notes[m]) console.log(`  ${LABELS[m] ?? m}: not measured, ${notes[m]}.`);
   console.log("  ×fewer: the same side's no-stopping median ÷ this median (Sibyl rows against Sibyl tpe alone, Optuna rows against NopPruner).");
 
   const v = verdicts(summaries, o.problems);
