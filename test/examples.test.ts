@@ -64,3 +64,26 @@ for (const algorithm of ['bayesianoptimization', 'tpe', 'multivariate-tpe', 'cma
     }
   });
 }
+
+for (const policy of ['medianstop', 'asha']) {
+  test(`examples/mlp/${policy}.yaml runs end to end with sibyl run and stops laggards early`, { timeout: 120_000 }, async () => {
+    const dataDir = join(tempDir(), 'data');
+    const run = await runCli(['run', join(EXAMPLES, `${policy}.yaml`), '--data-dir', dataDir]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(`Study mlp-${policy} SUCCEEDED \\(MaxTrialsReached\\)`));
+    const trials = JSON.parse((await runCli(['trials', `mlp-${policy}`, '--json', '--data-dir', dataDir])).stdout) as {
+      name: string; state: string; objectiveValue: number; stoppedAtStep: number | null; metrics: { name: string; count: number }[];
+    }[];
+    assert.equal(trials.length, 12);
+    const stopped = trials.filter((t) => t.state === 'EARLY_STOPPED');
+    assert.ok(stopped.length >= 1, 'some trial was stopped');
+    for (const t of stopped) {
+      const epochs = t.metrics.find((m) => m.name === 'accuracy')!.count;
+      assert.ok(t.stoppedAtStep !== null && epochs >= t.stoppedAtStep && epochs < 60, `${t.name}: stopped at ${t.stoppedAtStep} after ${epochs} of 60 epochs`);
+    }
+    for (const t of trials.filter((x) => x.state !== 'EARLY_STOPPED')) assert.equal(t.state, 'SUCCEEDED');
+    // The good learning rates run to the end: the best trial is as good as without stopping.
+    assert.ok(Math.max(...trials.map((t) => t.objectiveValue)) >= 0.9);
+    assert.match(run.stdout, new RegExp(`Early stopping \\(${policy}\\): ${stopped.length} trials stopped, \\d+ steps run, [1-9]\\d* steps saved`));
+  });
+}

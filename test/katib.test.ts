@@ -181,3 +181,69 @@ test('gRPC health answers for manager.v1beta1.Suggestion and NOT_FOUND for unkno
     await s.close();
   }
 });
+
+test('Katib EarlyStopping, driven as Katib\'s controller and metrics collector drive it: medianstop rules in Katib\'s format', async () => {
+  const s = await startTestServer();
+  const db = s.client('DBManager');
+  const es = s.client('EarlyStopping');
+  try {
+    // The metrics collector reports each trial's log to the DB manager (Sibyl) as it trains.
+    const curves: Record<string, number[]> = { 'k-1': [0.1, 0.2, 0.3, 0.4, 0.9], 'k-2': [0.5, 0.5, 0.5, 0.5, 0.9], 'k-3': [0.6, 0.6, 0.7, 0.7, 0.9], 'k-4': [0.1] };
+    for (const [trialName, values] of Object.entries(curves)) {
+      const metricLogs = values.map((v, i) => ({ timeStamp: `2026-11-28T10:00:0${i}Z`, metric: { name: 'accuracy', value: String(v) } }));
+      await call(db, 'reportObservationLog', { trialName, observationLog: { metricLogs } });
+    }
+    const spec = { ...experiment('random').spec, earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: '3' }, { name: 'start_step', value: '4' }] } };
+    const trials = [
+      katibTrial('k-1', 'SUCCEEDED', ['0.01', '32', 'sgd', '0.1'], '0.9'),
+      katibTrial('k-2', 'SUCCEEDED', ['0.02', '32', 'sgd', '0.1'], '0.9'),
+      katibTrial('k-3', 'SUCCEEDED', ['0.03', '32', 'sgd', '0.1'], '0.9'),
+      katibTrial('k-4', 'RUNNING', ['0.04', '32', 'sgd', '0.1']),
+    ];
+    const request = (n: number) => ({ experiment: { name: 'katib-exp', spec }, trials: trials.slice(0, n), dbManagerAddress: s.grpcAddress });
+    // Two completed trials: fewer than min_trials_required, no rule yet.
+    assert.deepEqual((await call(es, 'getEarlyStoppingRules', request(2))).earlyStoppingRules ?? [], []);
+    // Averages of the first 4 reports: 0.25, 0.5, 0.65; the median (not Katib's mean 0.4667) is the rule's value.
+    assert.deepEqual(await call(es, 'getEarlyStoppingRules', request(4)), {
+      earlyStoppingRules: [{ name: 'accuracy', value: '0.5', comparison: 'LESS', startStep: 4 }],
+    });
+    const minimize = { experiment: { name: 'katib-exp', spec: { ...spec, objective: { ...spec.objective, type: 'MINIMIZE' } } }, trials, dbManagerAddress: s.grpcAddress };
+    assert.equal((await call(es, 'getEarlyStoppingRules', minimize)).earlyStoppingRules[0].comparison, 'GREATER');
+    // Bad settings are INVALID_ARGUMENT naming the setting, in both calls.
+    const bad = { ...spec, earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'start_step', value: '0' }] } };
+    for (const [method, req, field] of [
+      ['getEarlyStoppingRules', { experiment: { name: 'x', spec: bad }, trials }, 'experiment.spec.early_stopping.algorithm_settings[start_step]'],
+      ['validateEarlyStoppingSettings', { earlyStopping: bad.earlyStopping }, 'early_stopping.algorithm_settings[start_step]'],
+      ['validateEarlyStoppingSettings', { earlyStopping: { algorithmName: 'asha', algorithmSettings: [{ name: 'reduction_factor', value: '1' }] } }, 'early_stopping.algorithm_settings[reduction_factor]'],
+      ['validateEarlyStoppingSettings', { earlyStopping: { algorithmName: 'percentile' } }, 'early_stopping.algorithm_name'],
+    ] as const) {
+      await assert.rejects(call(es, method, req), (err: { code: number; details: string }) => {
+        assert.equal(err.code, 3, `${method}: INVALID_ARGUMENT`);
+        assert.ok(err.details.startsWith(`${field}: `), err.details);
+        return true;
+      });
+    }
+    await call(es, 'validateEarlyStoppingSettings', { earlyStopping: { algorithmName: 'asha', algorithmSettings: [{ name: 'min_resource', value: '2' }] } });
+    // SetTrialStatus for a Katib trial is acknowledged (Katib's controller records the stop).
+    assert.deepEqual(await call(es, 'setTrialStatus', { trialName: 'k-4' }), {});
+  } finally {
+    await s.close();
+  }
+});
+
+test('Katib EarlyStopping.SetTrialStatus on one of Sibyl\'s trials ends it EARLY_STOPPED at its last step', async () => {
+  const s = await startTestServer();
+  try {
+    await s.http('POST', '/api/v1/studies', { specText: braninStudy('rules', 'random', 5) });
+    const [trial] = (await s.http('POST', '/api/v1/studies/rules/suggest', { clientId: 'c' })).body.trials;
+    await s.http('POST', `/api/v1/trials/${trial.name}/observations`, { observations: [{ metric: 'f', value: 5, step: 1 }, { metric: 'f', value: 4, step: 2 }] });
+    await call(s.client('EarlyStopping'), 'setTrialStatus', { trialName: trial.name });
+    assert.deepEqual((await s.http('GET', `/api/v1/trials/${trial.name}/should-stop`)).body, { shouldStop: true });
+    const done = await s.http('POST', `/api/v1/trials/${trial.name}/complete`, {});
+    assert.equal(done.body.state, 'EARLY_STOPPED');
+    assert.equal(done.body.stoppedAtStep, 2);
+    assert.equal(done.body.objectiveValue, 4);
+  } finally {
+    await s.close();
+  }
+});

@@ -1,6 +1,7 @@
 // The reference of what Sibyl accepts as a study: one valid Katib Experiment, the defaults it
 // gets, and a table of small mutations that are rejected with the exact field path and reason.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { templateArgv, validateForLocal } from '../src/runtimes/local/argv.js';
 import { SpecError } from '../src/spec/errors.js';
@@ -875,4 +876,12 @@ test('local runtime accepts: no command but a TFJob whose primary container has 
     '--learning-rate=${trialParameters.learningRate}',
     '--hidden-layers=${trialParameters.hiddenLayers}',
   ]);
+});
+
+test("Katib's own early-stopping examples are accepted as written", () => {
+  for (const name of ['median-stop', 'median-stop-with-json-format']) {
+    const spec = parseStudyText(readFileSync(new URL(`../../test/fixtures/katib/${name}.yaml`, import.meta.url), 'utf8'));
+    assert.equal(spec.earlyStopping?.algorithmName, 'medianstop', name);
+    assert.deepEqual(spec.earlyStopping?.algorithmSettings, [{ name: 'min_trials_required', value: '1' }, { name: 'start_step', value: '2' }]);
+  }
 });

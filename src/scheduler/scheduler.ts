@@ -448,10 +448,30 @@ export class Scheduler {
     const study = this.store.getStudy(trial.studyId);
     if (!study || isTerminalStudyState(study.state) || this.finishing.has(trial.name)) return;
     const decision = this.stopper.observed(study, trial, rows);
-    if (!decision) return;
+    if (decision) this.stopEarly(study, trial, decision.step, decision.reason);
+  }
+
+  /**
+   * Katib's metrics collector stopped a trial by its rules (EarlyStopping.SetTrialStatus): it
+   * ends EARLY_STOPPED at the last step it reported, as if Sibyl's policy had stopped it.
+   * False when no active trial has that name.
+   */
+  trialStoppedByRules(trialName: string): boolean {
+    const trial = this.store.getTrialByName(trialName);
+    const study = trial && this.store.getStudy(trial.studyId);
+    if (!trial || !study || !isActiveTrialState(trial.state)) return false;
+    if (!trial.earlyStop) {
+      const step = this.store.maxStep(trial.id, study.spec.objective.objectiveMetricName);
+      this.stopEarly(study, trial, step, "its metrics collector applied the study's early-stopping rules");
+    }
+    return true;
+  }
+
+  /** Records the decision, then stops the trial (ask/tell: its client is told by should-stop). */
+  private stopEarly(study: StudyRecord, trial: TrialRecord, step: number, reason: string): void {
     let marked: TrialRecord;
     try {
-      marked = this.store.requestEarlyStop(trial.id, decision.step, decision.reason);
+      marked = this.store.requestEarlyStop(trial.id, step, reason);
     } catch (err) {
       if (err instanceof StateConflictError) return; // it ended meanwhile
       throw err;

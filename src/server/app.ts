@@ -130,7 +130,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     });
     const logError = (e: Error) => log(`error: ${e.stack ?? e.message}`);
     const scheduler = service.scheduler;
-    const katib = new KatibService(s, algorithms, (trial, rows) => scheduler.observed(trial, rows));
+    const katib = new KatibService(s, algorithms, (trial, rows) => scheduler.observed(trial, rows), (trial) => scheduler.trialStoppedByRules(trial));
     grpcServer = buildGrpcServer({ service, katib, authorized: auth.bearer, isReady: () => ready, log: logError });
     const grpcPort = await bindGrpc(grpcServer, `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.grpcPort}`, tls);
     http = await buildRestServer({ service, auth, allowedHosts, isReady: () => ready, log: logError, ...(tls ? { tls } : {}) });

@@ -6,6 +6,8 @@
 import { algorithmNames, getAlgorithm } from '../../suggestion-algorithms/registry.js';
 import { SettingsError, type ParamValue, type SearchSpace, type Settings, type TrialView } from '../../suggestion-algorithms/model.js';
 import { normalizeValue } from '../../suggestion-algorithms/space.js';
+import { getPolicy, policyNames } from '../../suggestion-algorithms/early-stopping/registry.js';
+import type { Curve, CurveView, EarlyStoppingPolicy } from '../../suggestion-algorithms/early-stopping/model.js';
 import { AlgorithmError, type AlgorithmRunner } from '../algorithms/pool.js';
 import { excerpt, LIMITS } from '../model/limits.js';
 import { isActiveTrialState, type TrialState } from '../model/trial.js';
@@ -55,6 +57,8 @@ export class KatibService {
     private readonly algorithms: AlgorithmRunner,
     /** Told of observations written for one of Sibyl's trials (its early-stopping policy judges them). */
     private readonly onObserved: (trialName: string, rows: readonly ObservationInput[]) => void = () => {},
+    /** Told of a trial Katib's metrics collector stopped by the rules. */
+    private readonly onStoppedByRules: (trialName: string) => void = () => {},
   ) {}
 
   /** Exactly `current_request_number` assignments (fewer only when a finite space is used up). */
@@ -89,19 +93,57 @@ export class KatibService {
   }
 
   validateEarlyStoppingSettings(r: Req): Req {
-    const es = r.earlyStopping ?? {};
-    const name = text(es.algorithmName, 'early_stopping.algorithm_name');
-    if (name !== 'medianstop') throw invalid('early_stopping.algorithm_name', `unknown early-stopping algorithm ${shown(name)} (known: medianstop)`);
-    const settings = readList(es.algorithmSettings ?? [], 'early_stopping.algorithm_settings', LIMITS.maxListEntries) as Req[];
-    for (const s of settings) {
-      const setting = text(s?.name, 'early_stopping.algorithm_settings.name');
-      const value = text(s?.value, `early_stopping.algorithm_settings[${setting}]`);
-      const check = MEDIANSTOP_SETTINGS[setting];
-      if (!check) throw invalid(`early_stopping.algorithm_settings[${excerpt(setting)}]`, 'unknown setting for medianstop (known: min_trials_required, start_step)');
-      if (!check(value)) throw invalid(`early_stopping.algorithm_settings[${setting}]`, `must be an integer ${setting === 'start_step' ? '≥ 1' : '> 0'} (got ${shown(value)})`);
-    }
+    readEarlyStopping(r.earlyStopping, 'early_stopping');
     return {};
   }
+
+  /**
+   * Katib's suggestion controller asks after every GetSuggestions: the study's policy as rules
+   * for the metrics collector, from the completed trials' observation logs (Sibyl as Katib's
+   * DB manager holds them). A trial's log is its reports in time order, numbered as steps.
+   */
+  getEarlyStoppingRules(r: Req): Req {
+    const e = r.experiment?.spec;
+    const { policy, settings } = readEarlyStopping(e?.earlyStopping, 'experiment.spec.early_stopping');
+    const metricName = text(e?.objective?.objectiveMetricName, 'experiment.spec.objective.objective_metric_name');
+    if (metricName === '') throw invalid('experiment.spec.objective.objective_metric_name', 'is required');
+    const type = e?.objective?.type;
+    if (type !== 'MINIMIZE' && type !== 'MAXIMIZE') throw invalid('experiment.spec.objective.type', `must be MINIMIZE or MAXIMIZE (got ${shown(type ?? 'UNKNOWN')})`);
+    const trials = (readList(r.trials ?? [], 'trials', LIMITS.maxKatibTrials) as Req[]).flatMap((t, i): CurveView[] => {
+      const name = readName(t?.name, `trials[${i}].name`);
+      const state = CONDITIONS[t?.status?.condition ?? 'CREATED'] ?? 'RUNNING';
+      const curve = this.curveOf(name, metricName, state === 'SUCCEEDED');
+      return curve.steps.length === 0 ? [] : [{ name, state, curve }];
+    });
+    const rules = policy.katibRules({ direction: type === 'MINIMIZE' ? 'minimize' : 'maximize', settings, trials });
+    return { earlyStoppingRules: rules.map((rule) => ({ name: metricName, value: String(rule.value), comparison: rule.comparison, startStep: rule.startStep })) };
+  }
+
+  /**
+   * Katib's metrics collector stopped a trial by the rules. One of Sibyl's trials ends
+   * EARLY_STOPPED; for Katib's own trials Katib's controller records the stop (Sibyl keeps no
+   * Trial objects), so the call is acknowledged.
+   */
+  setTrialStatus(r: Req): Req {
+    this.onStoppedByRules(readName(r.trialName, 'trial_name'));
+    return {};
+  }
+
+  /** A trial's objective reports from its observation log; a completed trial's are kept (they no longer change). */
+  private curveOf(trialName: string, metricName: string, completed: boolean): Curve {
+    const key = `${trialName}\u0000${metricName}`;
+    const cached = this.completedCurves.get(key);
+    if (cached) return cached;
+    const values = this.store.observationLog(trialName, metricName, -8.64e15, 8.64e15).map((e) => Number(e.value)).filter(Number.isFinite);
+    const curve = { steps: values.map((_, i) => i + 1), values };
+    if (completed && values.length > 0) {
+      if (this.completedCurves.size >= LIMITS.maxKatibTrials) this.completedCurves.delete(this.completedCurves.keys().next().value!);
+      this.completedCurves.set(key, curve);
+    }
+    return curve;
+  }
+
+  private readonly completedCurves = new Map<string, Curve>();
 
   /** Katib's metrics collectors report here; a log for one of Sibyl's active trials also becomes its observations. */
   reportObservationLog(r: Req): Req {
@@ -154,10 +196,23 @@ export class KatibService {
   }
 }
 
-const MEDIANSTOP_SETTINGS: Record<string, (v: string) => boolean> = {
-  min_trials_required: (v) => /^\d{1,9}$/.test(v) && Number(v) > 0,
-  start_step: (v) => /^\d{1,9}$/.test(v) && Number(v) >= 1,
-};
+/** Katib's EarlyStoppingSpec → Sibyl's policy and its validated settings. */
+function readEarlyStopping(es: Req | undefined, path: string): { policy: EarlyStoppingPolicy; settings: Settings } {
+  const name = text(es?.algorithmName, `${path}.algorithm_name`);
+  const policy = getPolicy(name);
+  if (!policy) throw invalid(`${path}.algorithm_name`, `unknown early-stopping algorithm ${shown(name)} (known: ${policyNames().join(', ')})`);
+  const settings = (readList(es?.algorithmSettings ?? [], `${path}.algorithm_settings`, LIMITS.maxListEntries) as Req[]).map((s) => {
+    const setting = text(s?.name, `${path}.algorithm_settings.name`);
+    return { name: setting, value: text(s?.value, `${path}.algorithm_settings[${excerpt(setting)}]`) };
+  });
+  try {
+    policy.validateSettings(settings);
+  } catch (err) {
+    if (err instanceof SettingsError) throw invalid(settingsErrorField(err.target, { parameters: `${path}`, settings: `${path}.algorithm_settings` }), err.reason);
+    throw err;
+  }
+  return { policy, settings };
+}
 
 /** Katib's Experiment message → what the algorithms see (validated). */
 export function readExperiment(experiment: Req | undefined): KatibExperiment {

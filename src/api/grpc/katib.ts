@@ -3,7 +3,6 @@
 // checks every field.
 import type * as grpc from '@grpc/grpc-js';
 import type { KatibService } from '../../service/katib.js';
-import { readName } from '../../service/requests.js';
 import { unary, type HandlerContext } from './handlers.js';
 
 type Req = Record<string, any>;
@@ -18,12 +17,8 @@ export function suggestionHandlers(katib: KatibService, ctx: HandlerContext): gr
 export function earlyStoppingHandlers(katib: KatibService, ctx: HandlerContext): grpc.UntypedServiceImplementation {
   return {
     validateEarlyStoppingSettings: unary(ctx, (r: Req) => katib.validateEarlyStoppingSettings(r)),
-    // Sibyl does not issue early-stopping rules to Katib yet: no rule means no trial is stopped.
-    getEarlyStoppingRules: unary(ctx, () => ({ earlyStoppingRules: [] })),
-    setTrialStatus: unary(ctx, (r: Req) => {
-      readName(r.trialName, 'trial_name');
-      return {};
-    }),
+    getEarlyStoppingRules: unary(ctx, (r: Req) => katib.getEarlyStoppingRules(r)),
+    setTrialStatus: unary(ctx, (r: Req) => katib.setTrialStatus(r)),
   };
 }
 
