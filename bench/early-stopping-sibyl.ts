@@ -23,6 +23,8 @@ export interface TrialRecord {
   readonly full: boolean;
   /** The metric strategy `max` of the values it reported. */
   readonly value: number;
+  /** What `value` would have been had it run its whole curve (for counting the good trials a policy cut short). */
+  readonly fullValue: number;
 }
 
 /** Settings of Sibyl's policies; Optuna's pruners get the same numbers (bench/optuna_pruners.py). */
@@ -95,7 +97,7 @@ export function runTpeStudy(problem: Problem, policyName: string | undefined, se
     const value = strategyMax(live.curve.values);
     live.state = view.state = stopped ? 'EARLY_STOPPED' : 'SUCCEEDED';
     view.objectiveValue = value;
-    records.push({ steps, stopped, full: !stopped, value });
+    records.push({ steps, stopped, full: !stopped, value, fullValue: strategyMax(full) });
   }
   return records;
 }
@@ -143,7 +145,7 @@ export function runHyperbandStudy(problem: Problem, seed: number, maxSteps: numb
     spent += steps;
     const value = strategyMax(curve.slice(0, steps));
     views.push({ name: `t${views.length}`, state: 'SUCCEEDED', assignment, objectiveValue: value });
-    records.push({ steps, stopped: false, full: steps === curve.length, value });
+    records.push({ steps, stopped: false, full: steps === curve.length, value, fullValue: strategyMax(curve) });
   }
   return { records };
 }

@@ -220,7 +220,7 @@ function ensureOptuna(): { ok: true } | { ok: false; note: string } {
 
 interface OptunaOutput {
   readonly optuna_version: string;
-  readonly runs: { problem: string; method: string; seed: number; trials: [number, boolean, boolean, number][] }[];
+  readonly runs: { problem: string; method: string; seed: number; trials: [number, boolean, boolean, number, number][] }[];
 }
 
 function startOptuna(o: Options, methods: string[], out: string): Promise<OptunaOutput> {
@@ -267,6 +267,9 @@ interface RunMetrics {
   /** Steps spent (all trials so far, in order) when a full trial first reached the target; null if none did. */
   readonly stepsToTarget: number | null;
   readonly trialsToTarget: number | null;
+  /** Trials whose whole curve reaches the target, and how many of them were cut short. */
+  readonly targetTrials: number;
+  readonly targetTrialsCut: number;
 }
 
 function runMetrics(trials: readonly TrialRecord[], target: number): RunMetrics {
@@ -285,7 +288,8 @@ function runMetrics(trials: readonly TrialRecord[], target: number): RunMetrics 
       trialsToTarget = i + 1;
     }
   });
-  return { totalSteps, stopped: trials.filter((t) => t.stopped).length, best, bestReported, stepsToTarget, trialsToTarget };
+  const good = trials.filter((t) => t.fullValue >= target);
+  return { totalSteps, stopped: trials.filter((t) => t.stopped).length, best, bestReported, stepsToTarget, trialsToTarget, targetTrials: good.length, targetTrialsCut: good.filter((t) => !t.full).length };
 }
 
 interface Summary {
@@ -301,6 +305,8 @@ interface Summary {
   /** Unreached seeds count as +Infinity. */
   readonly stepsToTarget: Stat;
   readonly reached: number;
+  /** Of the trials whose whole curve reaches the target, the fraction cut short (over all seeds). */
+  readonly goodCutFraction: number;
   /** Own side's no-stopping median steps ÷ this method's (×fewer). */
   readonly stepsFewer: number;
   readonly toTargetFewer: number;
@@ -345,6 +351,7 @@ function summarise(runs: readonly Run[], metrics: Map<Run, RunMetrics>): Summary
       best: stat(m.map((x) => x.best).filter((x) => !Number.isNaN(x))),
       stepsToTarget: statWithInfinity(m.map((x) => x.stepsToTarget ?? Infinity)),
       reached: m.filter((x) => x.stepsToTarget !== null).length,
+      goodCutFraction: m.reduce((s, x) => s + x.targetTrialsCut, 0) / m.reduce((s, x) => s + x.targetTrials, 0),
     };
   });
   return partial.map((s) => {
@@ -450,7 +457,7 @@ async function main(): Promise<void> {
   if (optunaRun) {
     const out = await optunaRun;
     optuna = { available: true, version: out.optuna_version, seconds: (performance.now() - optunaStarted) / 1000 };
-    for (const r of out.runs) runs.push({ problem: r.problem, method: r.method, seed: r.seed, trials: r.trials.map(([s, stopped, full, value]) => ({ steps: s, stopped, full, value })) });
+    for (const r of out.runs) runs.push({ problem: r.problem, method: r.method, seed: r.seed, trials: r.trials.map(([s, stopped, full, value, fullValue]) => ({ steps: s, stopped, full, value, fullValue })) });
   }
 
   const metrics = new Map(runs.map((r) => [r, runMetrics(r.trials, targets[r.problem]!.value)]));
@@ -463,7 +470,7 @@ async function main(): Promise<void> {
     const t = targets[p]!;
     console.log(`  ${p}: ${o.trials[p]} trials per study; target ${fmt(t.value, 4)} = the ${Math.round(t.q * 100)}th percentile of ${t.reference} (best ${fmt(t.best, 4)})`);
   }
-  const header = ['problem', 'method', 'trials', 'steps', '×fewer', 'cut short', 'best full trial', 'steps to target', 'reached', '×fewer to target'];
+  const header = ['problem', 'method', 'trials', 'steps', '×fewer', 'cut short', 'good cut', 'best full trial', 'steps to target', 'reached', '×fewer to target'];
   const line = (s: Summary) => [
     s.problem,
     LABELS[s.method] ?? s.method,
@@ -471,6 +478,7 @@ async function main(): Promise<void> {
     steps(s.steps.median),
     times(s.stepsFewer),
     `${(s.cutShortFraction * 100).toFixed(0)}%`,
+    Number.isNaN(s.goodCutFraction) ? 'n/a' : `${(s.goodCutFraction * 100).toFixed(0)}%`,
     `${fmt(s.best.median, 4)} [${fmt(s.best.q25, 4)}, ${fmt(s.best.q75, 4)}]`,
     `${steps(s.stepsToTarget.median)} [${steps(s.stepsToTarget.q25)}, ${steps(s.stepsToTarget.q75)}]`,
     `${s.reached}/${s.seeds}`,
@@ -481,6 +489,7 @@ async function main(): Promise<void> {
   printTable(header, lines);
   for (const m of sibylMethods) if (notes[m]) console.log(`  ${LABELS[m] ?? m}: not measured, ${notes[m]}.`);
   console.log("  ×fewer: the same side's no-stopping median ÷ this median (Sibyl rows against Sibyl tpe alone, Optuna rows against NopPruner).");
+  console.log('  good cut: of the trials whose whole curve reaches the target, the share that was cut short (all seeds together).');
 
   const v = verdicts(summaries, o.problems);
   console.log('\nTarget: at equal final quality, Sibyl\'s best policy spends ≥ 3× fewer steps than no stopping and fewer than Optuna\'s best pruner');
@@ -503,7 +512,7 @@ async function main(): Promise<void> {
         targets,
         summaries,
         verdicts: v,
-        runs: runs.map((r) => ({ problem: r.problem, method: r.method, seed: r.seed, metrics: metrics.get(r), trials: r.trials.map((t) => [t.steps, t.stopped, t.full, t.value]) })),
+        runs: runs.map((r) => ({ problem: r.problem, method: r.method, seed: r.seed, metrics: metrics.get(r), trials: r.trials.map((t) => [t.steps, t.stopped, t.full, t.value, t.fullValue]) })),
         seconds,
       },
       (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value),

@@ -8,7 +8,8 @@ step) and asks trial.should_prune() after every step but the last; a pruned tria
 PRUNED, a finished one COMPLETE with the metric strategy `max` of its reports.
 
 Writes one JSON document to --out:
-  {"optuna_version", "runs": [{problem, method, seed, trials: [[steps, stopped, full, value], ...]}]}
+  {"optuna_version", "runs": [{problem, method, seed, trials: [[steps, stopped, full, value, full_value], ...]}]}
+(full_value: what the value would have been had the trial run its whole curve.)
 Progress goes to stderr.
 """
 import argparse
@@ -80,7 +81,7 @@ def run(task):
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             study.tell(trial, best)
-        records.append([steps, stopped, not stopped, best])
+        records.append([steps, stopped, not stopped, best, max(curve)])
     print(f"  optuna {problem} {method} seed {seed}: {time.time() - started:.1f} s", file=sys.stderr)
     return {"problem": problem, "method": method, "seed": seed, "trials": records}
 
