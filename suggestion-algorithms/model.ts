@@ -108,4 +108,10 @@ export interface SuggestionAlgorithm {
   /** Throws SettingsError for settings or spaces this algorithm cannot serve. */
   validateSettings(space: SearchSpace, settings: Settings): void;
   suggest(request: SuggestRequest): SuggestResult;
+  /**
+   * Parameters whose values the algorithm always sets itself (hyperband's resource), so their
+   * feasible space is never sampled: the study may give them a one-point range (min = max), as
+   * Katib's own hyperband example does.
+   */
+  overwrittenParameters?(settings: Settings): readonly string[];
 }

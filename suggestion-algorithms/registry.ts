@@ -5,6 +5,7 @@ import { cmaesAlgorithm } from './cmaes/index.js';
 import { randomAlgorithm } from './random/index.js';
 import { multivariateTpeAlgorithm, tpeAlgorithm } from './tpe/index.js';
 import { sobolAlgorithm } from './sobol/index.js';
+import { hyperbandAlgorithm } from './hyperband/index.js';
 import type { SuggestionAlgorithm } from './model.js';
 
 // One line per algorithm.
@@ -17,6 +18,7 @@ const ALGORITHMS: ReadonlyMap<string, SuggestionAlgorithm> = new Map(
     tpeAlgorithm,
     multivariateTpeAlgorithm,
     sobolAlgorithm,
+    hyperbandAlgorithm,
   ].map((a) => [a.name, a]),
 );
 

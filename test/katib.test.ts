@@ -247,3 +247,39 @@ test('Katib EarlyStopping.SetTrialStatus on one of Sibyl\'s trials ends it EARLY
     await s.close();
   }
 });
+
+test('Katib GetSuggestions with Katib\'s hyperband example: the one-point resource range is accepted and the best config of the first rung is promoted', async () => {
+  const s = await startTestServer();
+  const suggestion = s.client('Suggestion');
+  try {
+    const spec = {
+      parameterSpecs: {
+        parameters: [
+          { name: 'lr', parameterType: 'DOUBLE', feasibleSpace: { min: '0.01', max: '0.05', distribution: 'UNIFORM' } },
+          { name: 'num-epochs', parameterType: 'INT', feasibleSpace: { min: '1', max: '1', distribution: 'UNIFORM' } },
+        ],
+      },
+      objective: { type: 'MINIMIZE', objectiveMetricName: 'loss' },
+      algorithm: { algorithmName: 'hyperband', algorithmSettings: [{ name: 'resource_name', value: 'num-epochs' }, { name: 'eta', value: '2' }, { name: 'r_l', value: '2' }] },
+      parallelTrialCount: 2,
+      maxTrialCount: 5,
+    };
+    const experiment = { name: 'hyperband', spec };
+    await call(suggestion, 'validateAlgorithmSettings', { experiment });
+    const first = await call(suggestion, 'getSuggestions', { experiment, trials: [], currentRequestNumber: 2, totalRequestNumber: 2 });
+    const configs = first.parameterAssignments.map((p: { assignments: { name: string; value: string }[] }) => Object.fromEntries(p.assignments.map((a) => [a.name, a.value])));
+    assert.deepEqual(configs.map((c: Record<string, string>) => c['num-epochs']), ['1', '1'], 'bracket s=1: two configs at budget 1');
+    // Katib lists trials by name: the later-started one first. The better (lower loss) one is promoted at budget 2.
+    const trial = (name: string, c: Record<string, string>, start: string, loss: string) => ({
+      name,
+      spec: { parameterAssignments: { assignments: Object.entries(c).map(([n, value]) => ({ name: n, value })) } },
+      status: { startTime: start, condition: 'SUCCEEDED', observation: { metrics: [{ name: 'loss', value: loss }] } },
+    });
+    const trials = [trial('a-second', configs[1], '2026-11-28T10:00:05Z', '0.2'), trial('b-first', configs[0], '2026-11-28T10:00:00Z', '0.5')];
+    const next = await call(suggestion, 'getSuggestions', { experiment, trials, currentRequestNumber: 1, totalRequestNumber: 3 });
+    const promoted = Object.fromEntries(next.parameterAssignments[0].assignments.map((a: { name: string; value: string }) => [a.name, a.value]));
+    assert.deepEqual(promoted, { ...configs[1], 'num-epochs': '2' });
+  } finally {
+    await s.close();
+  }
+});

@@ -286,3 +286,40 @@ test('conditions: Katib\'s default GJSON paths, failure first; validateForKubern
 });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+test('medianstop on the kubernetes runtime: a stopped trial\'s TFJob is deleted while it runs, the trial ends EARLY_STOPPED', { timeout: 60_000 }, async () => {
+  const curveTrial = fileURLToPath(new URL('../../test/support/curve-trial.mjs', import.meta.url));
+  const qualities = ['0.9', '0.8', '0.7', '0.2', '0.85'];
+  const spec = editedSpec((doc) => {
+    doc.spec.objective = { type: 'maximize', objectiveMetricName: 'accuracy' };
+    doc.spec.algorithm = { algorithmName: 'grid' };
+    doc.spec.earlyStopping = { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: '3' }, { name: 'start_step', value: '4' }] };
+    doc.spec.parallelTrialCount = 1;
+    doc.spec.maxTrialCount = qualities.length;
+    doc.spec.parameters = [{ name: 'q', parameterType: 'categorical', feasibleSpace: { list: qualities } }];
+    doc.spec.trialTemplate.trialParameters = [{ name: 'q', reference: 'q' }];
+    Object.assign(containerOf(doc), { command: ['node', curveTrial], args: ['${trialParameters.q}', '20', '60'] });
+  });
+  const { kube, kubeConfig } = await fakeFor();
+  const h = kubeHarness(kubeConfig);
+  try {
+    const created = h.store.createStudy(spec, MLP, 1);
+    await h.scheduler.adopt([created.id]);
+    const study = await h.scheduler.waitForEnd(created.id);
+    assert.equal(study.state, 'SUCCEEDED', study.message ?? '');
+    const trials = h.store.listTrials(created.id);
+    const stopped = trials.filter((t) => t.state === 'EARLY_STOPPED');
+    assert.deepEqual(stopped.map((t) => `${t.assignment['q']}@${t.earlyStop?.step}`), ['0.2@4'], trials.map((t) => `${t.name} ${t.state} ${t.message}`).join('\n'));
+    const laggard = stopped[0]!;
+    const log = kube.operator.podLog('kubeflow', `${laggard.name}-worker-0`);
+    assert.ok(metricsInLog(log, 'accuracy').length < 20, 'stopped while it ran: its pod printed fewer than its 20 steps');
+    assert.doesNotMatch(log, /done/);
+    assert.ok(kube.count('DELETE', `/tfjobs/${laggard.name}`) >= 1, 'its TFJob was deleted');
+    assert.equal(laggard.objectiveValue, Math.max(...h.store.metricValues(laggard.id, 'accuracy')));
+    for (const t of trials.filter((x) => x !== laggard)) assert.equal(t.state, 'SUCCEEDED');
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await h.close();
+    await kube.close();
+  }
+});

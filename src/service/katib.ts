@@ -234,13 +234,6 @@ export function readExperiment(experiment: Req | undefined): KatibExperiment {
       },
     };
   });
-  let parameters;
-  try {
-    parameters = readParameters(documents.map((d) => JSON.parse(JSON.stringify(d))), PATHS.parameters);
-  } catch (err) {
-    if (err instanceof SpecError) throw invalid(err.field, err.reason);
-    throw err;
-  }
   const objective = e.objective ?? {};
   const metricName = text(objective.objectiveMetricName, 'experiment.spec.objective.objective_metric_name');
   if (metricName === '') throw invalid('experiment.spec.objective.objective_metric_name', 'is required');
@@ -257,6 +250,14 @@ export function readExperiment(experiment: Req | undefined): KatibExperiment {
     if (name.startsWith(STATE_PREFIX)) state[name.slice(STATE_PREFIX.length)] = text(s?.value, `${PATHS.settings}[${name}]`, LIMITS.maxStringLength);
     else settings.push({ name, value: text(s?.value, `${PATHS.settings}[${name}]`) });
   }
+  let parameters;
+  try {
+    // After the settings: a parameter the algorithm assigns itself (hyperband's resource) may have a one-point range.
+    parameters = readParameters(documents.map((d) => JSON.parse(JSON.stringify(d))), PATHS.parameters, algorithm.overwrittenParameters?.(settings) ?? []);
+  } catch (err) {
+    if (err instanceof SpecError) throw invalid(err.field, err.reason);
+    throw err;
+  }
   const space: SearchSpace = { parameters, direction: objective.type === 'MINIMIZE' ? 'minimize' : 'maximize' };
   try {
     algorithm.validateSettings(space, settings);
@@ -269,7 +270,13 @@ export function readExperiment(experiment: Req | undefined): KatibExperiment {
 
 /** Katib's trials → what algorithms see. */
 function readTrials(experiment: KatibExperiment, raw: unknown): TrialView[] {
-  const trials = readList(raw, 'trials', LIMITS.maxKatibTrials) as Req[];
+  // Algorithms see trials in creation order; Katib lists them by name, so they are put in the
+  // order they started (never-started ones last, in the order given).
+  const started = (t: Req) => (typeof t?.status?.startTime === 'string' && t.status.startTime !== '' ? Date.parse(t.status.startTime) : NaN);
+  const trials = [...(readList(raw, 'trials', LIMITS.maxKatibTrials) as Req[])].sort((a, b) => {
+    const [x, y] = [started(a), started(b)];
+    return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : Number.isNaN(y) ? -1 : x - y;
+  });
   return trials.map((t, i) => {
     const assignment: Record<string, ParamValue> = {};
     for (const a of (t?.spec?.parameterAssignments?.assignments ?? []) as { name?: string; value?: string }[]) {

@@ -5,7 +5,7 @@ import { algorithmNames, getAlgorithm } from '../../suggestion-algorithms/regist
 import { SettingsError, type SearchSpace, type Settings, type SettingsErrorTarget } from '../../suggestion-algorithms/model.js';
 import { getPolicy, policyNames } from '../../suggestion-algorithms/early-stopping/registry.js';
 import { SpecError } from './errors.js';
-import type { StudySpec } from './types.js';
+import type { AlgorithmSpec, StudySpec } from './types.js';
 
 export interface AlgorithmInput {
   readonly space: SearchSpace;
@@ -25,6 +25,11 @@ export function settingsErrorField(target: SettingsErrorTarget, paths: { paramet
   if ('setting' in target) return `${paths.settings}[${target.setting}]`;
   if ('parameter' in target) return `${paths.parameters}[${target.parameter}]${target.field ? `.feasibleSpace.${target.field}` : ''}`;
   return paths.parameters;
+}
+
+/** Parameters the study's algorithm assigns itself (their range may be a single point); none for an unknown algorithm. */
+export function overwrittenParameters(algorithm: AlgorithmSpec): readonly string[] {
+  return getAlgorithm(algorithm.algorithmName)?.overwrittenParameters?.(algorithm.algorithmSettings) ?? [];
 }
 
 const STUDY_PATHS = { parameters: 'spec.parameters', settings: 'spec.algorithm.algorithmSettings' };

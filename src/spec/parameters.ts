@@ -8,19 +8,20 @@ import type { Distribution, ParameterSpec } from './types.js';
 const PARAMETER_TYPES = ['double', 'int', 'discrete', 'categorical'] as const;
 const DISTRIBUTIONS: readonly Distribution[] = ['uniform', 'logUniform', 'normal', 'logNormal'];
 
-export function readParameters(v: unknown, path: string): ParameterSpec[] {
+/** `pointRanges`: parameters whose value the algorithm sets itself, so min = max is allowed for them. */
+export function readParameters(v: unknown, path: string, pointRanges: readonly string[] = []): ParameterSpec[] {
   const items = read.list(v, path, LIMITS.maxParameters);
   if (items.length === 0) throw new SpecError(path, 'must list at least one parameter');
   const seen = new Set<string>();
   return items.map((item, i) => {
-    const p = readParameter(item, `${path}[${i}]`);
+    const p = readParameter(item, `${path}[${i}]`, pointRanges);
     if (seen.has(p.name)) throw new SpecError(`${path}[${i}].name`, `duplicate parameter name "${p.name}"`);
     seen.add(p.name);
     return p;
   });
 }
 
-function readParameter(v: unknown, path: string): ParameterSpec {
+function readParameter(v: unknown, path: string, pointRanges: readonly string[]): ParameterSpec {
   const o = read.object(v, path);
   read.noUnknownKeys(o, path, ['name', 'parameterType', 'feasibleSpace']);
   const name = read.identifier(o['name'], `${path}.name`);
@@ -33,7 +34,7 @@ function readParameter(v: unknown, path: string): ParameterSpec {
     if (fs['list'] !== undefined) throw new SpecError(`${fsPath}.list`, `not allowed for ${parameterType} parameters (use min and max)`);
     const min = bound(fs['min'], `${fsPath}.min`, parameterType);
     const max = bound(fs['max'], `${fsPath}.max`, parameterType);
-    if (min >= max) throw new SpecError(`${fsPath}.min`, `must be below max (got ${min} >= ${max})`);
+    if (min > max || (min === max && !pointRanges.includes(name))) throw new SpecError(`${fsPath}.min`, `must be below max (got ${min} >= ${max})`);
     const step = read.optionalNumber(fs['step'], `${fsPath}.step`);
     if (step !== undefined) {
       if (step <= 0) throw new SpecError(`${fsPath}.step`, `must be > 0 (got ${step})`);

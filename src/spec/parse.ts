@@ -3,7 +3,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { excerpt } from '../model/limits.js';
 import { LIMITS } from '../model/limits.js';
-import { validateAlgorithm, validateEarlyStopping } from './algorithm.js';
+import { overwrittenParameters, validateAlgorithm, validateEarlyStopping } from './algorithm.js';
 import { validateMetricsFormat } from '../metrics/parse.js';
 import { SpecError } from './errors.js';
 import { readParameters } from './parameters.js';
@@ -80,10 +80,11 @@ export function parseStudyDocument(input: unknown): StudySpec {
   ]);
   if (s['resumePolicy'] !== undefined) read.oneOf(s['resumePolicy'], 'spec.resumePolicy', ['Never', 'LongRunning', 'FromVolume']);
 
-  const parameters = readParameters(s['parameters'], 'spec.parameters');
-  const objective = readObjective(s['objective'], 'spec.objective');
+  // The algorithm first: a parameter it assigns itself may have a one-point range.
   const algorithm = readAlgorithm(s['algorithm'], 'spec.algorithm');
   const earlyStopping = s['earlyStopping'] === undefined || s['earlyStopping'] === null ? undefined : readAlgorithm(s['earlyStopping'], 'spec.earlyStopping', true);
+  const parameters = readParameters(s['parameters'], 'spec.parameters', overwrittenParameters(algorithm));
+  const objective = readObjective(s['objective'], 'spec.objective');
   const { parallelTrialCount, maxTrialCount, maxFailedTrialCount } = readBudgets(s);
   // Ask/tell studies need no template: their clients run the trials.
   const trialTemplate = s['trialTemplate'] === undefined || s['trialTemplate'] === null
