@@ -110,10 +110,10 @@ const RESOURCE = 'steps';
  * configurations, each promotion a new trial that trains again from step 1) with r_l = STEPS and
  * eta = 3, Optuna's HyperbandPruner's numbers. Its budget is the no-stopping study's steps
  * (`maxSteps`): it runs until its schedule is done or the next trial would overspend. A trial
- * given r steps replays the first r steps of its configuration's curve (the tabular convention:
- * for the MLP that is epoch r of an 81-epoch run, whose cosine schedule has not decayed yet,
- * where `train.mjs --epochs r` would have decayed it); only trials that reach the last step are
- * `full`. Until the algorithm is on main (branch `hyperband`) this reports it as not available.
+ * given r steps costs r steps and gets the curve of a run of r steps (problem.shortRun: for the
+ * MLP a real `train.mjs --epochs r`, whose cosine schedule decays within those r epochs; for the
+ * simulator the first r steps of its curve); only trials that reach the last step are `full`.
+ * When the algorithm is not registered this reports it as not available.
  */
 export function runHyperbandStudy(problem: Problem, seed: number, maxSteps: number): { records?: TrialRecord[]; note?: string } {
   const hyperband = getAlgorithm('hyperband');
@@ -143,7 +143,8 @@ export function runHyperbandStudy(problem: Problem, seed: number, maxSteps: numb
     const steps = Math.min(Math.floor(resource), curve.length);
     if (spent + steps > maxSteps) break;
     spent += steps;
-    const value = strategyMax(curve.slice(0, steps));
+    const run = steps < curve.length ? (problem.shortRun?.(assignment, steps) ?? curve.slice(0, steps)) : curve;
+    const value = strategyMax(run);
     views.push({ name: `t${views.length}`, state: 'SUCCEEDED', assignment, objectiveValue: value });
     records.push({ steps, stopped: false, full: steps === curve.length, value, fullValue: strategyMax(curve) });
   }

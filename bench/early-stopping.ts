@@ -30,6 +30,7 @@ import {
   STEPS,
   strategyMax,
   MLP_SEED,
+  MLP_SHORT_EPOCHS,
   type MlpRow,
   type MlpTable,
   type Problem,
@@ -117,8 +118,8 @@ function parseOptions(argv: readonly string[]): Options {
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-function trainOnce(config: { learning_rate: number; hidden_layers: number; units: number }): Promise<MlpRow> {
-  const args = [TRAIN, '--epochs', String(STEPS), '--seed', String(MLP_SEED), '--learning-rate', String(config.learning_rate), '--hidden-layers', String(config.hidden_layers), '--units', String(config.units)];
+function trainOnce(config: { learning_rate: number; hidden_layers: number; units: number }, epochs = STEPS): Promise<MlpRow> {
+  const args = [TRAIN, '--epochs', String(epochs), '--seed', String(MLP_SEED), '--learning-rate', String(config.learning_rate), '--hidden-layers', String(config.hidden_layers), '--units', String(config.units)];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -142,32 +143,47 @@ function trainOnce(config: { learning_rate: number; hidden_layers: number; units
   });
 }
 
-/** The cached table when it was made from this train.mjs and grid; otherwise computed again (two trainings at a time). */
+/**
+ * The cached table when it was made from this train.mjs and grid; what is missing or stale is
+ * computed (two trainings at a time): every configuration for 81 epochs, and again for each of
+ * hyperband's shorter budgets (MLP_SHORT_EPOCHS), which are runs of their own.
+ */
 async function mlpTable(): Promise<{ table: MlpTable; seconds: number; cached: boolean }> {
   const trainSha256 = sha256(TRAIN);
   const grid = mlpGrid();
+  let cached: MlpTable | undefined;
   if (existsSync(MLP_TABLE)) {
-    const cached = JSON.parse(readFileSync(MLP_TABLE, 'utf8')) as MlpTable;
+    cached = JSON.parse(readFileSync(MLP_TABLE, 'utf8')) as MlpTable;
     const same = cached.trainSha256 === trainSha256 && cached.epochs === STEPS && cached.seed === MLP_SEED && cached.rows.length === grid.length &&
-      grid.every((c, i) => cached.rows[i]?.learning_rate === c.learning_rate && cached.rows[i]?.hidden_layers === c.hidden_layers && cached.rows[i]?.units === c.units);
-    if (same) return { table: cached, seconds: 0, cached: true };
-    process.stderr.write('mlp: cached curves are stale (train.mjs or the grid changed): computing them again\n');
+      grid.every((c, i) => cached!.rows[i]?.learning_rate === c.learning_rate && cached!.rows[i]?.hidden_layers === c.hidden_layers && cached!.rows[i]?.units === c.units);
+    if (!same) {
+      process.stderr.write('mlp: cached curves are stale (train.mjs or the grid changed): computing them again\n');
+      cached = undefined;
+    }
   }
+  const shortRuns: Record<string, number[][]> = { ...(cached?.shortRuns ?? {}) };
+  const tasks = [
+    ...(cached ? [] : grid.map((config, i) => ({ config, i, epochs: STEPS }))),
+    ...MLP_SHORT_EPOCHS.filter((e) => shortRuns[String(e)]?.length !== grid.length).flatMap((epochs) => grid.map((config, i) => ({ config, i, epochs }))),
+  ];
+  if (tasks.length === 0) return { table: cached!, seconds: 0, cached: true };
   const started = performance.now();
-  const rows: MlpRow[] = new Array<MlpRow>(grid.length);
+  const rows: MlpRow[] = cached ? [...cached.rows] : new Array<MlpRow>(grid.length);
+  for (const e of MLP_SHORT_EPOCHS) if (shortRuns[String(e)]?.length !== grid.length) shortRuns[String(e)] = new Array<number[]>(grid.length);
   let next = 0;
   let done = 0;
   const worker = async () => {
-    while (next < grid.length) {
-      const i = next++;
-      rows[i] = await trainOnce(grid[i]!);
+    while (next < tasks.length) {
+      const task = tasks[next++]!;
+      const row = await trainOnce(task.config, task.epochs);
+      if (task.epochs === STEPS) rows[task.i] = row;
+      else shortRuns[String(task.epochs)]![task.i] = row.accuracy;
       done += 1;
-      const r = rows[i]!;
-      process.stderr.write(`mlp table [${done}/${grid.length}] lr ${r.learning_rate} layers ${r.hidden_layers} units ${r.units}: ${r.accuracy.length} epochs, final ${r.accuracy.at(-1)}\n`);
+      process.stderr.write(`mlp table [${done}/${tasks.length}] lr ${row.learning_rate} layers ${row.hidden_layers} units ${row.units}, --epochs ${task.epochs}: final ${row.accuracy.at(-1)}\n`);
     }
   };
   await Promise.all([worker(), worker()]);
-  const table: MlpTable = { trainSha256, epochs: STEPS, seed: MLP_SEED, rows };
+  const table: MlpTable = { trainSha256, epochs: STEPS, seed: MLP_SEED, rows, shortRuns };
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(MLP_TABLE, `${JSON.stringify(table)}\n`);
   return { table, seconds: (performance.now() - started) / 1000, cached: false };

@@ -20,6 +20,12 @@ export interface Problem {
   readonly parameters: readonly Parameter[];
   /** The curve of a configuration, one value per step from step 1 (at most STEPS; shorter if the trial ends by itself). */
   curve(assignment: Assignment): readonly number[];
+  /**
+   * The curve of a run trained for `steps` steps only, as Sibyl's hyperband gives a trial (a new
+   * run each time): for the MLP, `train.mjs --epochs steps`, whose cosine schedule decays within
+   * those epochs; where absent, the first `steps` steps of the full curve.
+   */
+  shortRun?(assignment: Assignment, steps: number): readonly number[] | undefined;
 }
 
 // ------------------------------------------------------------------------- hashing
@@ -152,7 +158,12 @@ export interface MlpTable {
   readonly epochs: number;
   readonly seed: number;
   readonly rows: MlpRow[];
+  /** Runs with fewer epochs (hyperband's budgets below 81: 1, 3, 9, 27), by epochs, in the order of `rows`. */
+  readonly shortRuns?: Record<string, number[][]>;
 }
+
+/** Hyperband's budgets below STEPS with r_l = 81 and eta = 3. */
+export const MLP_SHORT_EPOCHS: readonly number[] = [1, 3, 9, 27];
 
 /** Every configuration of the grid, learning rate outermost. */
 export const mlpGrid = (): MlpConfig[] =>
@@ -167,16 +178,18 @@ export function mlpLrIndex(lr: number): number {
 const mlpKey = (c: MlpConfig) => `${c.learning_rate}/${c.hidden_layers}/${c.units}`;
 
 export function mlpProblem(table: MlpTable): Problem {
-  const rows = new Map(table.rows.map((r) => [mlpKey(r), r]));
+  const index = new Map(table.rows.map((r, i) => [mlpKey(r), i]));
+  const rowOf = (a: Assignment): number => {
+    const config = { learning_rate: MLP_LEARNING_RATES[mlpLrIndex(num(a, 'learning_rate'))]!, hidden_layers: num(a, 'hidden_layers'), units: Number(a['units']) };
+    const i = index.get(mlpKey(config));
+    if (i === undefined) throw new Error(`no MLP curve for ${mlpKey(config)}`);
+    return i;
+  };
   return {
     name: 'mlp',
     parameters: MLP_PARAMETERS,
-    curve(a) {
-      const config = { learning_rate: MLP_LEARNING_RATES[mlpLrIndex(num(a, 'learning_rate'))]!, hidden_layers: num(a, 'hidden_layers'), units: Number(a['units']) };
-      const row = rows.get(mlpKey(config));
-      if (!row) throw new Error(`no MLP curve for ${mlpKey(config)}`);
-      return row.accuracy;
-    },
+    curve: (a) => table.rows[rowOf(a)]!.accuracy,
+    shortRun: (a, steps) => table.shortRuns?.[String(steps)]?.[rowOf(a)],
   };
 }
 
