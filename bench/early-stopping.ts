@@ -4,10 +4,10 @@
 // tabular benchmark of examples/mlp/train.mjs (its curves computed once and cached in
 // bench/results/mlp-curves.json), and `crossing`, a deterministic simulator whose curves cross.
 // Methods: Sibyl's `tpe` alone, with `medianstop`, with `asha`, Sibyl's `hyperband` algorithm
-// (when it is on main), and Optuna's TPESampler with NopPruner, MedianPruner,
-// SuccessiveHalvingPruner and HyperbandPruner (bench/optuna_pruners.py). Sequential studies of
-// the same trial count, seeds 1..N. The Sibyl studies run on this thread while Optuna's run in a
-// child process. Table on stdout, progress on stderr, everything in
+// (given the no-stopping study's steps as its budget), and Optuna's TPESampler with NopPruner,
+// MedianPruner, SuccessiveHalvingPruner and HyperbandPruner (bench/optuna_pruners.py).
+// Sequential studies of the same trial count, seeds 1..N. The Sibyl studies run on this thread
+// while Optuna's run in a child process. Table on stdout, progress on stderr, everything in
 // bench/results/early-stopping.json. See bench/README.md for the definitions.
 //
 //   --seeds N (20)  --trials N (both problems; default mlp 64, crossing 100)  --problems a,b
