@@ -59,6 +59,8 @@ export interface TrialView {
   readonly assignment: Assignment;
   /** The objective's strategy value, for trials that completed with one. */
   readonly objectiveValue?: number;
+  /** What the algorithm attached to the trial when it proposed it (Katib's trial labels; pbt uses them). */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /** An algorithm's settings as Katib carries them: names and string values, in order. */
@@ -90,10 +92,17 @@ export interface SuggestRequest {
   readonly settings: Settings;
   /** What this algorithm returned as state last time. */
   readonly state?: Readonly<Record<string, string>>;
+  /**
+   * The caller refuses fewer than `count` assignments (Katib's controller does): an algorithm
+   * that would otherwise wait for running trials (pbt between generations) serves extra work.
+   */
+  readonly fill?: boolean;
 }
 
 export interface SuggestResult {
   readonly assignments: Assignment[];
+  /** Labels for the new trials, aligned with `assignments` (Katib's GetSuggestionsReply labels). */
+  readonly labels?: readonly (Readonly<Record<string, string>> | undefined)[];
   readonly state?: Record<string, string>;
   /** True when the space holds no point that is not already among the trials. */
   readonly exhausted?: boolean;

@@ -6,6 +6,7 @@ import { randomAlgorithm } from './random/index.js';
 import { multivariateTpeAlgorithm, tpeAlgorithm } from './tpe/index.js';
 import { sobolAlgorithm } from './sobol/index.js';
 import { hyperbandAlgorithm } from './hyperband/index.js';
+import { pbtAlgorithm } from './pbt/index.js';
 import type { SuggestionAlgorithm } from './model.js';
 
 // One line per algorithm.
@@ -19,6 +20,7 @@ const ALGORITHMS: ReadonlyMap<string, SuggestionAlgorithm> = new Map(
     multivariateTpeAlgorithm,
     sobolAlgorithm,
     hyperbandAlgorithm,
+    pbtAlgorithm,
   ].map((a) => [a.name, a]),
 );
 

@@ -305,6 +305,176 @@ test('#3 (hardening) hostile strings in every user-controlled field render as te
   }
 });
 
+/** An ask/tell study with medianstop: after three trials, a trial below their median by step 4 is stopped there. */
+function earlyStoppingDoc(name: string, metric: string, qualities: readonly string[]) {
+  return {
+    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name },
+    spec: {
+      objective: { type: 'maximize', objectiveMetricName: metric },
+      algorithm: { algorithmName: 'grid' },
+      earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: '3' }, { name: 'start_step', value: '4' }] },
+      parallelTrialCount: 1, maxTrialCount: qualities.length,
+      parameters: [{ name: 'q', parameterType: 'categorical', feasibleSpace: { list: qualities } }],
+    },
+  };
+}
+
+/**
+ * Runs an ask/tell study one trial at a time: each reports the curve q · (1 − e^(−step/2)) step by
+ * step, asks should-stop after each report, and sends one more report once told to stop (which
+ * ends it EARLY_STOPPED, as a client that obeys does); the others run all steps and complete.
+ */
+async function runCurves(s: TestServer, study: string, metric: string, steps: number) {
+  for (;;) {
+    const asked = await s.http('POST', `/api/v1/studies/${study}/suggest`, { count: 1, clientId: 'notebook' });
+    if (asked.status === 409 || asked.body.trials.length === 0) return;
+    const [trial] = asked.body.trials;
+    let told = false;
+    for (let step = 1; step <= steps; step++) {
+      const report = await s.http('POST', `/api/v1/trials/${trial.name}/observations`, { observations: [{ metric, value: Number(trial.assignment.q) * (1 - Math.exp(-step / 2)), step }] });
+      assert.equal(report.status, 200, JSON.stringify(report.body));
+      if (told) break;
+      told = (await s.http('GET', `/api/v1/trials/${trial.name}/should-stop`)).body.shouldStop;
+    }
+    if (!told) assert.equal((await s.http('POST', `/api/v1/trials/${trial.name}/complete`, {})).status, 200);
+  }
+}
+
+/** The text of the tooltip a chart shows for one of its points (ECharts draws it as a div). */
+async function tooltipOf(page: Page, chartId: string, seriesId: string, dataIndex = 0): Promise<string> {
+  return page.evaluate(async ([id, sid, i]: [string, string, number]) => {
+    const chart = window.__sibylCharts[id];
+    const seriesIndex = chart.getOption().series.findIndex((x: { id: string }) => x.id === sid);
+    chart.dispatchAction({ type: 'showTip', seriesIndex, dataIndex: i });
+    await new Promise((r) => setTimeout(r, 300));
+    const tip = [...chart.getDom().querySelectorAll('div')].find((d: any) => d.style.pointerEvents === 'none' && d.textContent);
+    return tip ? tip.textContent : '';
+  }, [chartId, seriesId, dataIndex] as [string, string, number]);
+}
+
+test('an early-stopped study: the badge, the step, the steps saved, the stop marked in every chart and on the trial page; a hostile metric name stays text', { timeout: 120_000 }, async () => {
+  const s = await startTestServer({ runtime: 'external' });
+  const page = await newPage();
+  try {
+    await page.addInitScript(() => {
+      (window as any).__csp = [];
+      document.addEventListener('securitypolicyviolation', (e: any) => (window as any).__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
+    // 0.2 and 0.1 fall below the median of the first three by step 4 and stop there; 0.85 does not.
+    assert.equal((await s.http('POST', '/api/v1/studies', { spec: earlyStoppingDoc('dash-es', 'accuracy', ['0.9', '0.8', '0.7', '0.2', '0.85', '0.1']), runtime: 'external' })).status, 201);
+    await runCurves(s, 'dash-es', 'accuracy', 8);
+    const study = (await s.http('GET', '/api/v1/studies/dash-es')).body;
+    assert.equal(study.state, 'SUCCEEDED');
+    const stopped: { name: string; stoppedAtStep: number; message: string }[] = (await s.http('GET', '/api/v1/studies/dash-es/trials?state=EARLY_STOPPED')).body.trials;
+    assert.equal(stopped.length, 2);
+    assert.deepEqual(stopped.map((t) => t.stoppedAtStep), [4, 4]);
+    const es = study.earlyStopping;
+    assert.deepEqual([es.algorithm, es.trialsStopped], ['medianstop', 2]);
+    const share = Math.round((100 * es.stepsSaved) / (es.stepsRun + es.stepsSaved));
+
+    // The study page: the summary with the API's numbers, the badge and the step in the table.
+    await page.goto(`${s.base}/studies/dash-es`);
+    await ready(page);
+    assert.equal(await page.locator('#early-stopping-summary').innerText(),
+      `Early stopping (medianstop): 2 trials stopped · ${es.stepsRun} steps run · ${es.stepsSaved} steps saved (${share}% of the budget)`);
+    assert.match(await page.locator('#study-progress').innerText(), /· 2 early stopped$/);
+    assert.match(await page.locator('#early-stopping-spec').innerText(), /medianstop \(min_trials_required=3, start_step=4\)/);
+    assert.equal(await rowCount(page), 6);
+    for (const t of stopped) {
+      const row = page.locator(`#trials-table tr[data-trial="${t.name}"]`);
+      assert.equal(await row.locator('[data-state="EARLY_STOPPED"]').innerText(), 'EARLY_STOPPED');
+      assert.equal(await row.locator('[data-col="stopped-at"]').innerText(), 'step 4');
+    }
+    const stepsShown = await page.locator('#trials-table [data-col="stopped-at"]').allInnerTexts();
+    assert.equal(stepsShown.filter((x) => x === '—').length, 4, 'the trials that ran to the end show no step');
+    // The state filter.
+    await page.locator('#state-filter').selectOption('EARLY_STOPPED');
+    await page.waitForFunction(() => document.querySelectorAll('#trials-table tbody tr').length === 2);
+    assert.deepEqual((await page.locator('#trials-table tbody tr').evaluateAll((rows) => rows.map((r: any) => r.dataset.trial))).sort(), stopped.map((t) => t.name).sort());
+    await page.locator('#state-filter').selectOption('');
+    await page.waitForFunction(() => document.querySelectorAll('#trials-table tbody tr').length === 6);
+
+    // The history, parallel and slice charts keep the stopped trials in a series of their own, named in the legend.
+    const charts = await page.evaluate(() => {
+      const c = window.__sibylCharts;
+      const of = (id: string) => {
+        const o = c[id].getOption();
+        const byId = Object.fromEntries(o.series.map((x: { id: string; data: unknown[] }) => [x.id, x.data.length]));
+        const legend = (o.legend?.[0]?.data ?? o.series).map((x: string | { name: string }) => (typeof x === 'string' ? x : x.name)) as string[];
+        return { byId, legend, stopped: o.series.find((x: { id: string }) => x.id === 'early-stopped')?.data as unknown[][] };
+      };
+      return { history: of('history'), parallel: of('parallel'), slice: of('slice:q') };
+    });
+    assert.deepEqual(charts.history.byId, { objective: 4, best: 6, 'early-stopped': 2 });
+    assert.ok(charts.history.legend.includes('early stopped'), JSON.stringify(charts.history));
+    assert.deepEqual(charts.parallel.byId, { trials: 4, 'early-stopped': 2 });
+    assert.deepEqual(charts.parallel.legend, ['early stopped']);
+    assert.deepEqual(charts.slice.byId, { trials: 4, 'early-stopped': 2 });
+    const names = stopped.map((t) => t.name).sort();
+    assert.deepEqual(charts.history.stopped.map((d) => `${d[2]}@${d[3]}`).sort(), names.map((n) => `${n}@4`), 'history: [order, value, trial, stop step]');
+    assert.deepEqual(charts.parallel.stopped.map((d) => `${d.at(-2)}@${d.at(-1)}`).sort(), names.map((n) => `${n}@4`), 'parallel: [q, value, trial, stop step]');
+    assert.deepEqual(charts.slice.stopped.map((d) => `${d[2]}@${d[3]}`).sort(), names.map((n) => `${n}@4`), 'slice: [q, value, trial, stop step]');
+    assert.match(await tooltipOf(page, 'slice:q', 'early-stopped'), /dash-es-000\d.*early stopped at step 4/);
+    assert.match(await tooltipOf(page, 'history', 'early-stopped'), /dash-es-000\d.*early stopped at step 4/);
+
+    // The curves: a cross at each selected stopped trial's stop step, with its tooltip.
+    for (const t of stopped) await page.locator(`#trials-table tr[data-trial="${t.name}"] input[type=checkbox]`).check();
+    await page.waitForFunction((n: number) => window.__sibylCharts.curves.getOption().series.find((x: { id: string }) => x.id === 'early-stopped')?.data.length === n, stopped.length, { timeout: 10_000 });
+    const marks = await page.evaluate(() => window.__sibylCharts.curves.getOption().series.find((x: { id: string }) => x.id === 'early-stopped').data);
+    const obs = (await s.http('GET', `/api/v1/trials/${stopped[0]!.name}/observations`)).body.observations;
+    const atStop = obs.find((o: { step: number }) => o.step === 4).value;
+    assert.deepEqual(marks.find((m: unknown[]) => m[2] === stopped[0]!.name), [4, atStop, stopped[0]!.name]);
+    const tip = await tooltipOf(page, 'curves', 'early-stopped');
+    assert.match(tip, /^step 4/);
+    assert.match(tip, /dash-es-000\d: early stopped at step 4/);
+    await shot(page, 'study-early-stopping');
+
+    // The trial page: the step, the policy, the reason, and the cross on the objective's curve.
+    await page.locator(`#trials-table a[href="/trials/${stopped[0]!.name}"]`).click();
+    await page.waitForURL(`**/trials/${stopped[0]!.name}`);
+    await ready(page);
+    assert.equal(await page.locator('#trial-state').getAttribute('data-state'), 'EARLY_STOPPED');
+    assert.equal(await page.locator('#trial-early-stop').innerText(), 'Early stopped at step 4 by medianstop');
+    assert.equal(await page.locator('#trial-message').innerText(), stopped[0]!.message);
+    assert.match(stopped[0]!.message, /^stopped at step 4: best value .* worse than the median/);
+    const trialMarks = await page.evaluate(() => window.__sibylCharts['trial-curves'].getOption().series.find((x: { id: string }) => x.id === 'early-stopped').data);
+    assert.deepEqual(trialMarks, [[4, atStop, 'accuracy']]);
+    assert.match(await tooltipOf(page, 'trial-curves', 'early-stopped'), /accuracy: early stopped at step 4/);
+    await shot(page, 'trial-early-stopped');
+
+    // A hostile objective name: it names the marker on the trial page and fills every tooltip, as text.
+    const METRIC = `acc<img src=x onerror="window.__xss=(window.__xss||[]).concat(1)">`;
+    assert.equal((await s.http('POST', '/api/v1/studies', { spec: earlyStoppingDoc('dash-es-hostile', METRIC, ['0.9', '0.8', '0.7', '0.2']), runtime: 'external' })).status, 201);
+    await runCurves(s, 'dash-es-hostile', METRIC, 6);
+    const [victim] = (await s.http('GET', '/api/v1/studies/dash-es-hostile/trials?state=EARLY_STOPPED')).body.trials;
+    assert.ok(victim, 'a trial was stopped');
+    await page.goto(`${s.base}/studies/dash-es-hostile`);
+    await ready(page);
+    await page.waitForFunction(() => window.__sibylCharts.curves.getOption().series.some((x: { id: string }) => x.id === 'early-stopped'), undefined, { timeout: 10_000 });
+    assert.ok((await page.evaluate(() => document.body.innerText as string)).includes(METRIC));
+    assert.ok((await tooltipOf(page, 'history', 'early-stopped')).includes(`${METRIC} = `));
+    assert.match(await tooltipOf(page, 'curves', 'early-stopped'), /early stopped at step 4/);
+    const parallelTip = await page.evaluate(() => {
+      const o = window.__sibylCharts.parallel.getOption();
+      const markup = String(o.tooltip[0].formatter({ seriesId: 'early-stopped', data: o.series[1].data[0] }));
+      const probe = document.createElement('div');
+      probe.innerHTML = markup;
+      return probe.querySelector('img, script, svg') ? 'UNESCAPED' : probe.textContent;
+    });
+    assert.match(parallelTip, /^dash-es-hostile-000\dearly stopped at step 4$/);
+    await page.goto(`${s.base}/trials/${victim.name}`);
+    await ready(page);
+    assert.ok((await tooltipOf(page, 'trial-curves', 'early-stopped')).includes(`${METRIC}: early stopped at step 4`), 'the marker\'s tooltip names the metric as text');
+    assert.ok((await page.evaluate(() => document.body.innerText as string)).includes(METRIC));
+    await shot(page, 'trial-early-stopped-hostile');
+    assert.equal(await page.evaluate(() => window.__xss), undefined, 'an injected script ran');
+    assert.deepEqual(await page.evaluate(() => window.__csp), [], 'the CSP was violated');
+  } finally {
+    await page.close();
+    await s.close();
+  }
+});
+
 test('with a token: the page loads without one, the API asks for it, and the page signs in for a session no script can read', { timeout: 60_000 }, async () => {
   const s = await startTestServer({ runtime: 'external', token: 'sesame' });
   const page = await newPage();

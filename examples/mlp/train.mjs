@@ -12,8 +12,9 @@
 //   --learning-rate  float > 0          (default 0.05) initial SGD step size
 //   --hidden-layers  int >= 1           (default 2)
 //   --units          int >= 1           (default 8)   units per hidden layer
-//   --epochs         int >= 1           (default 400)
+//   --epochs         int >= 1           (default 400) epochs this run trains
 //   --seed           int                (default 1)   weight init + shuffling
+//   --checkpoint     folder             (default $SIBYL_CHECKPOINT_DIR, else none)
 // Upper bounds: learning-rate <= 1000, hidden-layers <= 20, units <= 1024,
 // epochs <= 100000. Bad arguments (unknown flag, missing value, non-numeric,
 // non-integer where an integer is needed, out of range) -> one-line message on
@@ -49,10 +50,26 @@
 // final-epoch accuracy stable rather than oscillating. He-normal weight init
 // (std = sqrt(2 / fan_in)) and zero biases, drawn from mulberry32(--seed).
 // The training set is reshuffled every epoch with the same seeded PRNG.
-// Everything is deterministic for a given set of arguments. All arithmetic
-// uses Float64Array and plain loops.
+// Everything is deterministic for a given set of arguments (and checkpoint).
+// All arithmetic uses Float64Array and plain loops.
+//
+// Checkpoints (for population-based training, see pbt.yaml): with --checkpoint
+// DIR (or SIBYL_CHECKPOINT_DIR set, as Sibyl's local runtime does for pbt
+// studies), DIR/checkpoint.json holds the epoch reached, the weights, the
+// PRNG state and the shuffle order. If it exists at start, training resumes
+// from it: the architecture must match (else exit 2), the first line printed
+// is epoch=<reached + 1>, and the run trains --epochs more epochs, its
+// cosine schedule starting afresh from --learning-rate (warm restarts). After
+// every finished epoch the file is replaced atomically (written to a temporary
+// file in DIR, then renamed), so a killed run leaves the last whole epoch.
+// A diverged epoch is never saved. Without a checkpoint the output is exactly
+// as before.
 
 // ---------------------------------------------------------------- arguments
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const STRING_OPTIONS = ['checkpoint'];
 const DEFAULTS = {
   'learning-rate': 0.05,
   'hidden-layers': 2,
@@ -82,7 +99,7 @@ function parseArgs(argv) {
       if (i + 1 >= argv.length) fail(`missing value for --${key}`);
       val = argv[++i];
     }
-    if (!(key in DEFAULTS)) fail(`unknown option --${key}`);
+    if (!(key in DEFAULTS) && !STRING_OPTIONS.includes(key)) fail(`unknown option --${key}`);
     raw[key] = val;
   }
   const num = (key, { integer, min, exclusiveMin }) => {
@@ -102,7 +119,9 @@ function parseArgs(argv) {
     units: num('units', { integer: true, min: 1 }),
     epochs: num('epochs', { integer: true, min: 1 }),
     seed: num('seed', { integer: true }),
+    checkpoint: 'checkpoint' in raw ? String(raw.checkpoint) : process.env.SIBYL_CHECKPOINT_DIR || undefined,
   };
+  if (opts.checkpoint === '') fail('--checkpoint must name a folder');
   if (opts.learningRate > 1000) fail(`--learning-rate must be <= 1000, got ${opts.learningRate}`);
   if (opts.hiddenLayers > 20) fail(`--hidden-layers must be <= 20, got ${opts.hiddenLayers}`);
   if (opts.units > 1024) fail(`--units must be <= 1024, got ${opts.units}`);
@@ -111,15 +130,18 @@ function parseArgs(argv) {
 }
 
 // ---------------------------------------------------------------- PRNG
+// `next.state()` is the 32-bit state; mulberry32(state) continues the stream.
 function mulberry32(seed) {
   let a = seed >>> 0;
-  return function next() {
+  function next() {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  }
+  next.state = () => a;
+  return next;
 }
 
 function gaussian(rand) {
@@ -323,6 +345,48 @@ function trainEpoch(model, data, lr, batchSize, rand, order) {
   return lossSum / data.n;
 }
 
+// ---------------------------------------------------------------- checkpoints
+const CHECKPOINT_FILE = 'checkpoint.json';
+
+function loadCheckpoint(dir, sizes, nTrain) {
+  const file = join(dir, CHECKPOINT_FILE);
+  if (!existsSync(file)) return undefined;
+  let c;
+  try {
+    c = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    fail(`cannot read checkpoint ${file}: ${err.message}`);
+  }
+  const ok = c && c.version === 1 && Number.isSafeInteger(c.epoch) && c.epoch >= 0 && Number.isSafeInteger(c.rng)
+    && Array.isArray(c.sizes) && Array.isArray(c.W) && Array.isArray(c.B) && Array.isArray(c.order) && c.order.length === nTrain
+    && Number.isFinite(c.lastFiniteLoss);
+  if (!ok) fail(`checkpoint ${file} is not one this program wrote`);
+  if (JSON.stringify(c.sizes) !== JSON.stringify(sizes)) {
+    fail(`checkpoint ${file} holds layer sizes ${JSON.stringify(c.sizes)}, not ${JSON.stringify(sizes)} (--hidden-layers/--units)`);
+  }
+  const model = { sizes, W: c.W.map((w) => Float64Array.from(w)), B: c.B.map((b) => Float64Array.from(b)) };
+  if (model.W.length !== sizes.length - 1 || model.W.some((w, l) => w.length !== sizes[l] * sizes[l + 1]) || !modelFinite(model)) {
+    fail(`checkpoint ${file} has weights of the wrong shape`);
+  }
+  return { model, epoch: c.epoch, rng: c.rng, order: Int32Array.from(c.order), lastFiniteLoss: c.lastFiniteLoss };
+}
+
+function saveCheckpoint(dir, state) {
+  const c = {
+    version: 1,
+    epoch: state.epoch,
+    sizes: state.model.sizes,
+    W: state.model.W.map((w) => Array.from(w)),
+    B: state.model.B.map((b) => Array.from(b)),
+    rng: state.rand.state(),
+    order: Array.from(state.order),
+    lastFiniteLoss: state.lastFiniteLoss,
+  };
+  const tmp = join(dir, `.${CHECKPOINT_FILE}.${process.pid}.tmp`);
+  writeFileSync(tmp, JSON.stringify(c));
+  renameSync(tmp, join(dir, CHECKPOINT_FILE));
+}
+
 // ---------------------------------------------------------------- main
 function fmt(x) {
   return Number(x.toFixed(6)).toString();
@@ -334,15 +398,19 @@ function main() {
   const sizes = [FEATURES];
   for (let l = 0; l < opts.hiddenLayers; l++) sizes.push(opts.units);
   sizes.push(CLASSES);
-  const rand = mulberry32(opts.seed);
-  let model = buildModel(sizes, rand);
-  const order = Int32Array.from({ length: train.n }, (_, i) => i);
+  const resumed = opts.checkpoint === undefined ? undefined : loadCheckpoint(opts.checkpoint, sizes, train.n);
+  if (opts.checkpoint !== undefined) mkdirSync(opts.checkpoint, { recursive: true });
+  if (resumed) process.stderr.write(`train.mjs: resuming from ${join(opts.checkpoint, CHECKPOINT_FILE)} after epoch ${resumed.epoch}\n`);
+  const rand = mulberry32(resumed ? resumed.rng : opts.seed);
+  let model = resumed ? resumed.model : buildModel(sizes, rand);
+  const order = resumed ? resumed.order : Int32Array.from({ length: train.n }, (_, i) => i);
   const BATCH = 32;
-  let lastFiniteLoss = Math.log(CLASSES);
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+  let lastFiniteLoss = resumed ? resumed.lastFiniteLoss : Math.log(CLASSES);
+  const start = resumed ? resumed.epoch : 0;
+  for (let epoch = start + 1; epoch <= start + opts.epochs; epoch++) {
     const backup = cloneModel(model);
-    // cosine decay from --learning-rate (epoch 1) towards 0 (after the last epoch)
-    const lr = 0.5 * opts.learningRate * (1 + Math.cos((Math.PI * (epoch - 1)) / opts.epochs));
+    // cosine decay from --learning-rate (this run's first epoch) towards 0 (after its last)
+    const lr = 0.5 * opts.learningRate * (1 + Math.cos((Math.PI * (epoch - start - 1)) / opts.epochs));
     const loss = trainEpoch(model, train, lr, BATCH, rand, order);
     if (!Number.isFinite(loss) || !modelFinite(model)) {
       process.stderr.write(`diverged at epoch ${epoch}\n`);
@@ -352,6 +420,7 @@ function main() {
       return;
     }
     lastFiniteLoss = loss;
+    if (opts.checkpoint !== undefined) saveCheckpoint(opts.checkpoint, { epoch, model, rand, order, lastFiniteLoss });
     const acc = accuracy(model, val);
     console.log(`epoch=${epoch} loss=${fmt(loss)} accuracy=${fmt(acc)}`);
   }

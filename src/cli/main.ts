@@ -53,6 +53,8 @@ serve options (flags first, then environment):
   --push-url <url>       $SIBYL_PUSH_URL: where trials push metrics (SIBYL_PUSH_ENDPOINT, with a
                          credential of their own); default in a pod: http://$POD_IP:<http port>
   --pending-timeout <s>  $SIBYL_PENDING_TIMEOUT: kubernetes: fail a trial whose pods stay Pending this long
+  --katib-data-dir <dir> $SIBYL_KATIB_DATA_DIR: Katib's suggestion volume (/opt/katib/data in a Katib
+                         suggestion pod): pbt trials Katib asks for get their checkpoint folders there
   --leader-elect         $SIBYL_LEADER_ELECTION=true: only the holder of the Lease $SIBYL_LEASE_NAME
                          (default sibyl-leader) in $SIBYL_NAMESPACE (default $POD_NAMESPACE or the
                          pod's namespace) schedules and launches; exits 1 when it loses the Lease
@@ -61,7 +63,7 @@ serve options (flags first, then environment):
 const BOOLEAN_FLAGS = ['json', 'help', 'leader-elect'];
 const VALUE_FLAGS = [
   'data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url',
-  'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout',
+  'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout', 'katib-data-dir',
 ];
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -193,6 +195,7 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
   const algorithmTimeoutMs = seconds(setting('algorithm-timeout', 'SIBYL_ALGORITHM_TIMEOUT'), 'algorithm-timeout');
   const pendingTimeoutMs = seconds(setting('pending-timeout', 'SIBYL_PENDING_TIMEOUT'), 'pending-timeout');
   const pushUrl = setting('push-url', 'SIBYL_PUSH_URL');
+  const katibDataDir = setting('katib-data-dir', 'SIBYL_KATIB_DATA_DIR');
   const [allowedHosts, tlsCert, tlsKey] = [setting('allowed-hosts', 'SIBYL_ALLOWED_HOSTS'), setting('tls-cert', 'SIBYL_TLS_CERT'), setting('tls-key', 'SIBYL_TLS_KEY')];
   const leaderElection = args.flags.has('leader-elect') || env['SIBYL_LEADER_ELECTION'] === 'true' ? await leaderElectionConfig() : undefined;
   // Loaded only here: the servers' libraries would slow down every other command.
@@ -210,6 +213,7 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
     ...(algorithmTimeoutMs !== undefined ? { algorithmTimeoutMs } : {}),
     ...(pendingTimeoutMs !== undefined ? { pendingTimeoutMs } : {}),
     ...(pushUrl ? { pushUrl } : {}),
+    ...(katibDataDir ? { katibDataDir } : {}),
     ...(stringFlag(args, 'kubeconfig') ? { kubeconfig: stringFlag(args, 'kubeconfig')! } : {}),
     ...(leaderElection ? { leaderElection } : {}),
     log: (m) => process.stderr.write(`sibyl: ${m}\n`),

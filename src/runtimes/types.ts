@@ -10,6 +10,15 @@ export interface LaunchRequest {
   readonly template: TrialTemplateSpec;
   /** Where relative paths in the template resolve. */
   readonly baseDir: string;
+  /** The trial keeps a checkpoint (pbt): the runtime gives it its own folder, started as a copy of its parent's. */
+  readonly checkpoint?: CheckpointRequest;
+}
+
+export interface CheckpointRequest {
+  /** Where the trial expects its folder (Katib's `suggestion_trial_dir`, a mount path in the trial). */
+  readonly mountPath: string;
+  /** The trial of the same study whose folder this one starts as a copy of; none: it starts empty. */
+  readonly parentTrial?: string;
 }
 
 export type TrialOutcome =

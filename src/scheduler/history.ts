@@ -6,7 +6,11 @@ import type { TrialView } from '../model/trial.js';
 import type { Store, TrialRecord } from '../store/store.js';
 
 const viewJson = (t: TrialView): string =>
-  JSON.stringify({ name: t.name, state: t.state, assignment: t.assignment, ...(t.objectiveValue === undefined ? {} : { objectiveValue: t.objectiveValue }) });
+  JSON.stringify({
+    name: t.name, state: t.state, assignment: t.assignment,
+    ...(t.objectiveValue === undefined ? {} : { objectiveValue: t.objectiveValue }),
+    ...(t.labels === undefined ? {} : { labels: t.labels }),
+  });
 
 export class TrialHistory {
   /** Per study: the JSON of each trial's view, by seq − 1. */

@@ -8,6 +8,7 @@ import { AlgorithmError, AlgorithmPool, type AlgorithmRunner } from '../algorith
 import type { SuggestResult } from '../../suggestion-algorithms/model.js';
 import { isActiveTrialState, isTerminalStudyState } from '../model/trial.js';
 import type { StudyEndReason, TrialTransition } from '../model/transitions.js';
+import { checkpointOf } from '../runtimes/checkpoint.js';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../runtimes/types.js';
 import { algorithmInput } from '../spec/algorithm.js';
 import { StateConflictError, type ObservationInput, type StudyRecord, type Store, type TrialChange, type TrialRecord } from '../store/store.js';
@@ -225,7 +226,7 @@ export class Scheduler {
       if (this.closing) return;
       if (!proposal.ok) return this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
       // Recorded only while the study still runs (it may have been stopped meanwhile).
-      const created = this.store.addTrials(studyId, proposal.result.assignments.slice(0, batch), proposal.result.state);
+      const created = this.store.addTrials(studyId, proposal.result.assignments.slice(0, batch), proposal.result.state, proposal.result.labels);
       created.forEach((t) => this.emitTrial(t));
       counts = this.store.trialCounts(studyId);
       const exhausted = proposal.result.exhausted && created.length === 0 ? decideEnd(spec, counts, best(), true) : undefined;
@@ -292,7 +293,7 @@ export class Scheduler {
         await this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
         return [];
       }
-      const created = this.store.addClientTrials(studyId, proposal.result.assignments.slice(0, wanted), ref, proposal.result.state);
+      const created = this.store.addClientTrials(studyId, proposal.result.assignments.slice(0, wanted), ref, proposal.result.state, proposal.result.labels);
       created.forEach((t) => this.emitTrial(t));
       if (proposal.result.exhausted && created.length === 0) this.endIfExhausted(studyId);
       return [...own, ...claimed, ...created];
@@ -380,6 +381,7 @@ export class Scheduler {
       assignment: trial.assignment,
       template: study.spec.trialTemplate,
       baseDir: study.baseDir,
+      ...checkpointOf(study.spec, trial),
     };
   }
 

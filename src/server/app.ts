@@ -44,6 +44,8 @@ export interface ServerOptions {
   readonly kubeconfig?: string;
   /** Where relative paths of local trial templates resolve (default: the working directory). */
   readonly baseDir?: string;
+  /** Katib's suggestion volume, for the checkpoint folders of pbt trials Katib asks for (KatibServiceOptions). */
+  readonly katibDataDir?: string;
   readonly log?: (message: string) => void;
   /**
    * Leader election on a coordination.k8s.io Lease (src/server/leader.ts): only the leader runs
@@ -130,7 +132,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     });
     const logError = (e: Error) => log(`error: ${e.stack ?? e.message}`);
     const scheduler = service.scheduler;
-    const katib = new KatibService(s, algorithms, (trial, rows) => scheduler.observed(trial, rows), (trial) => scheduler.trialStoppedByRules(trial));
+    const katib = new KatibService(s, algorithms, (trial, rows) => scheduler.observed(trial, rows), (trial) => scheduler.trialStoppedByRules(trial),
+      o.katibDataDir ? { katibDataDir: resolve(o.katibDataDir) } : {});
     grpcServer = buildGrpcServer({ service, katib, authorized: auth.bearer, isReady: () => ready, log: logError });
     const grpcPort = await bindGrpc(grpcServer, `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.grpcPort}`, tls);
     http = await buildRestServer({ service, auth, allowedHosts, isReady: () => ready, log: logError, ...(tls ? { tls } : {}) });

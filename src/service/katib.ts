@@ -15,7 +15,10 @@ import { settingsErrorField } from '../spec/algorithm.js';
 import { SpecError } from '../spec/errors.js';
 import { readParameters } from '../spec/parameters.js';
 import { StateConflictError, type ObservationInput, type ObservationLogEntry, type Store } from '../store/store.js';
+import { katibCheckpointDir, prepareFolder } from '../runtimes/local/checkpoints.js';
+import { PARENT_LABEL } from '../../suggestion-algorithms/pbt/labels.js';
 import { invalid, precondition, ServiceError } from './errors.js';
+import { LabelMemory, LABELS_PREFIX } from './katib-labels.js';
 import { readInteger, readList, readName, readOptionalString, readTime, shown } from './requests.js';
 
 type Req = Record<string, any>; // proto-loader's plain objects: every field is read and checked here
@@ -47,6 +50,18 @@ export interface KatibExperiment {
   readonly settings: Settings;
   /** Sibyl's algorithm state, from the settings the controller sent back. */
   readonly state: Record<string, string>;
+  /** The labels of the trials Sibyl named, likewise (katib-labels.ts). */
+  readonly labels: LabelMemory;
+}
+
+export interface KatibServiceOptions {
+  /**
+   * Katib's suggestion volume as this process sees it (`/opt/katib/data` in a Katib suggestion
+   * pod). When set, a new trial of a study with `suggestion_trial_dir` gets its checkpoint
+   * folder `<volume>/<experiment>/<trial>` there before the reply, empty or a copy of its
+   * parent's, as Katib's own pbt service prepares it (the trial mounts that subPath).
+   */
+  readonly katibDataDir?: string;
 }
 
 const text = (v: unknown, field: string, max: number = LIMITS.maxIdentifierLength): string => readOptionalString(v, field, max) ?? '';
@@ -59,9 +74,10 @@ export class KatibService {
     private readonly onObserved: (trialName: string, rows: readonly ObservationInput[]) => void = () => {},
     /** Told of a trial Katib's metrics collector stopped by the rules. */
     private readonly onStoppedByRules: (trialName: string) => void = () => {},
+    private readonly options: KatibServiceOptions = {},
   ) {}
 
-  /** Exactly `current_request_number` assignments (fewer only when a finite space is used up). */
+  /** Exactly `current_request_number` assignments (fewer only when a finite space is used up), with the algorithm's labels. */
   async getSuggestions(r: Req): Promise<Req> {
     const experiment = readExperiment(r.experiment);
     const count = readInteger(r.currentRequestNumber ?? 0, 'current_request_number', 0, LIMITS.maxKatibSuggestions, 0);
@@ -69,8 +85,9 @@ export class KatibService {
     const trials = readTrials(experiment, r.trials ?? []);
     let result;
     try {
+      // Katib's controller refuses a reply with fewer assignments than it asked for: `fill`.
       result = await this.algorithms.suggest(experiment.algorithmName, {
-        space: experiment.space, settings: experiment.settings, trials, count, seed: seedOf(experiment.name),
+        space: experiment.space, settings: experiment.settings, trials, count, seed: seedOf(experiment.name), fill: true,
         ...(Object.keys(experiment.state).length > 0 ? { state: experiment.state } : {}),
       });
     } catch (err) {
@@ -79,12 +96,33 @@ export class KatibService {
       throw err;
     }
     const stateSettings = Object.entries(result.state ?? experiment.state).map(([name, value]) => ({ name: `${STATE_PREFIX}${name}`, value }));
+    // A labelled trial is named here, so that its labels can be remembered by its name (katib-labels.ts).
+    const taken = new Set(trials.map((t) => t.name));
+    const assignments = result.assignments.slice(0, count).map((a, i) => {
+      const labels = result.labels?.[i];
+      const named = labels && Object.keys(labels).length > 0 ? { trialName: experiment.labels.name(experiment.name, labels, taken), labels: { ...labels } } : {};
+      return { assignments: experiment.space.parameters.map((p) => ({ name: p.name, value: String(a[p.name]) })), ...named };
+    });
+    await this.prepareCheckpoints(experiment, assignments);
     return {
-      parameterAssignments: result.assignments.slice(0, count).map((a) => ({
-        assignments: experiment.space.parameters.map((p) => ({ name: p.name, value: String(a[p.name]) })),
-      })),
-      algorithm: { algorithmName: experiment.algorithmName, algorithmSettings: [...experiment.settings, ...stateSettings] },
+      parameterAssignments: assignments,
+      algorithm: { algorithmName: experiment.algorithmName, algorithmSettings: [...experiment.settings, ...stateSettings, ...experiment.labels.settings()] },
     };
+  }
+
+  /** With Katib's suggestion volume: each named trial's checkpoint folder, as Katib's pbt service makes it. */
+  private async prepareCheckpoints(experiment: KatibExperiment, assignments: readonly { trialName?: string; labels?: Record<string, string> }[]): Promise<void> {
+    const volume = this.options.katibDataDir;
+    if (volume === undefined || !experiment.settings.some((s) => s.name === 'suggestion_trial_dir' && s.value.trim() !== '')) return;
+    for (const { trialName, labels } of assignments) {
+      if (trialName === undefined) continue;
+      const parent = labels?.[PARENT_LABEL];
+      try {
+        await prepareFolder(katibCheckpointDir(volume, experiment.name, trialName), parent ? { trial: parent, dir: katibCheckpointDir(volume, experiment.name, parent) } : undefined);
+      } catch (err) {
+        throw precondition(`cannot prepare the checkpoint folder of trial ${trialName}: ${(err as Error).message}`, 'experiment.name');
+      }
+    }
   }
 
   validateAlgorithmSettings(r: Req): Req {
@@ -244,10 +282,12 @@ export function readExperiment(experiment: Req | undefined): KatibExperiment {
   if (!algorithm) throw invalid('experiment.spec.algorithm.algorithm_name', `unknown algorithm ${shown(algorithmName)} (known: ${algorithmNames().join(', ')})`);
   const state: Record<string, string> = {};
   const settings: { name: string; value: string }[] = [];
+  const labels: string[] = [];
   for (const s of readList(e.algorithm?.algorithmSettings ?? [], PATHS.settings, LIMITS.maxListEntries) as Req[]) {
     const name = text(s?.name, `${PATHS.settings}.name`);
     // Sibyl's own state comes back from an earlier reply: it may be long (a CMA-ES snapshot).
     if (name.startsWith(STATE_PREFIX)) state[name.slice(STATE_PREFIX.length)] = text(s?.value, `${PATHS.settings}[${name}]`, LIMITS.maxStringLength);
+    else if (name.startsWith(LABELS_PREFIX)) labels.push(text(s?.value, `${PATHS.settings}[${name}]`, LIMITS.maxStringLength));
     else settings.push({ name, value: text(s?.value, `${PATHS.settings}[${name}]`) });
   }
   let parameters;
@@ -265,7 +305,8 @@ export function readExperiment(experiment: Req | undefined): KatibExperiment {
     if (err instanceof SettingsError) throw invalid(settingsErrorField(err.target, PATHS), err.reason);
     throw err;
   }
-  return { name: text(experiment?.name, 'experiment.name') || 'katib-experiment', algorithmName, metricName, space, settings, state };
+  const memory = LabelMemory.read(labels, `${PATHS.settings}[${LABELS_PREFIX}*]`);
+  return { name: text(experiment?.name, 'experiment.name') || 'katib-experiment', algorithmName, metricName, space, settings, state, labels: memory };
 }
 
 /** Katib's trials → what algorithms see. */
@@ -288,8 +329,28 @@ function readTrials(experiment: KatibExperiment, raw: unknown): TrialView[] {
     const metric = ((t?.status?.observation?.metrics ?? []) as { name?: string; value?: string }[]).find((m) => m?.name === experiment.metricName);
     const value = typeof metric?.value === 'string' && metric.value !== '' ? Number(metric.value) : NaN;
     const done = state === 'SUCCEEDED' || state === 'EARLY_STOPPED';
-    return { name: typeof t?.name === 'string' && t.name ? t.name : `trial-${i}`, state, assignment, ...(done && Number.isFinite(value) ? { objectiveValue: value } : {}) };
+    const name = typeof t?.name === 'string' && t.name ? t.name : `trial-${i}`;
+    // Katib's controller sends the Trial's spec.labels, which it never sets; those Sibyl named are remembered.
+    const labels = readLabels(t?.spec?.labels, `trials[${i}].spec.labels`) ?? experiment.labels.get(name);
+    return {
+      name, state, assignment,
+      ...(done && Number.isFinite(value) ? { objectiveValue: value } : {}),
+      ...(labels ? { labels } : {}),
+    };
   });
+}
+
+/** A trial's labels (a proto map: a plain object of strings); undefined when it has none. */
+function readLabels(raw: unknown, field: string): Record<string, string> | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalid(field, `must be a map of strings (got ${shown(raw)})`);
+  const entries = Object.entries(raw as Record<string, unknown>);
+  if (entries.length === 0) return undefined;
+  if (entries.length > LIMITS.maxListEntries) throw invalid(field, `must have at most ${LIMITS.maxListEntries} entries (got ${entries.length})`);
+  return Object.fromEntries(entries.map(([key, value]) => {
+    readOptionalString(key, `${field} key`, LIMITS.maxStringLength);
+    return [key, text(value, `${field}[${excerpt(key)}]`, LIMITS.maxStringLength)];
+  }));
 }
 
 /** A stable seed per experiment when no random_state is set (FNV-1a of its name). */

@@ -11,6 +11,7 @@ import { isActiveTrialState, isTerminalStudyState, TRIAL_STATES, type TrialState
 import { checkLocalCommand } from '../runtimes/local/argv.js';
 import { validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
 import { deleteTrialLogs, tailLog } from '../runtimes/logs.js';
+import { deleteStudyCheckpoints } from '../runtimes/local/checkpoints.js';
 import type { RuntimeListener, TrialRuntime } from '../runtimes/types.js';
 import { Scheduler, type RetryPolicy, type SchedulerEvent } from '../scheduler/scheduler.js';
 import { parseStudyDocument, parseStudyText, readBudgets } from '../spec/parse.js';
@@ -167,7 +168,7 @@ export class StudyService {
     return this.getStudy(study.name);
   }
 
-  /** Stops the study's trials, then deletes it with everything it owns: trials, observations, logs. */
+  /** Stops the study's trials, then deletes it with everything it owns: trials, observations, logs, checkpoints. */
   async deleteStudy(name: unknown): Promise<void> {
     const study = this.study(name);
     if (!isTerminalStudyState(study.state)) await this.scheduler.stopStudy(study.id, 'the study was deleted');
@@ -177,6 +178,7 @@ export class StudyService {
     this.scheduler.forget(study.id);
     this.events.emit(`${study.name}\u0000end`);
     if (this.options.dataDir) await deleteTrialLogs(this.logDir(), trials);
+    if (this.options.dataDir) await deleteStudyCheckpoints(this.options.dataDir, study.name);
   }
 
   /** Changes the budgets Katib lets users edit; a study that ended at its trial budget reopens when given more. */

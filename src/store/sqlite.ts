@@ -23,6 +23,7 @@ import {
   type StudyRecord,
   type TrialChange,
   type TrialCounts,
+  type TrialLabels,
   type TrialRecord,
 } from './store.js';
 
@@ -35,6 +36,7 @@ interface TrialRow {
   id: number; study_id: number; seq: number; name: string; assignment_json: string; state: TrialState;
   reason: string | null; message: string | null; runtime_ref: string | null; objective_value: number | null;
   attempts: number; created_at: string; started_at: string | null; completed_at: string | null; heartbeat_at: string | null;
+  labels_json: string | null;
   stop_step: number | null; stop_message: string | null;
 }
 
@@ -74,8 +76,8 @@ export class SqliteStore implements Store {
       trialsPage: db.prepare('SELECT * FROM trials WHERE study_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       trialsPageByState: db.prepare('SELECT * FROM trials WHERE study_id = ? AND seq > ? AND state = ? ORDER BY seq LIMIT ?'),
       trialsOfClient: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND runtime_ref = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
-      insertStartedTrial: db.prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, runtime_ref, attempts, created_at, started_at, heartbeat_at)
-        VALUES (?, ?, ?, ?, 'RUNNING', ?, 1, ?, ?, ?)`),
+      insertStartedTrial: db.prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, runtime_ref, attempts, created_at, started_at, heartbeat_at, labels_json)
+        VALUES (?, ?, ?, ?, 'RUNNING', ?, 1, ?, ?, ?, ?)`),
       insertLog: db.prepare('INSERT INTO observation_logs (trial_name, metric_name, value, time, time_ms) VALUES (?, ?, ?, ?, ?)'),
       logsOf: db.prepare(`SELECT trial_name AS trialName, metric_name AS metricName, value, time FROM observation_logs
         WHERE trial_name = ? AND (? IS NULL OR metric_name = ?) AND time_ms >= ? AND time_ms <= ? ORDER BY time_ms, id`),
@@ -84,13 +86,13 @@ export class SqliteStore implements Store {
       studyByName: db.prepare('SELECT * FROM studies WHERE name = ?'),
       allStudies: db.prepare('SELECT * FROM studies ORDER BY id'),
       nextSeq: db.prepare('SELECT coalesce(max(seq), 0) + 1 AS seq FROM trials WHERE study_id = ?'),
-      insertTrial: db.prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, created_at)
-        VALUES (?, ?, ?, ?, 'CREATED', ?)`),
+      insertTrial: db.prepare(`INSERT INTO trials (study_id, seq, name, assignment_json, state, created_at, labels_json)
+        VALUES (?, ?, ?, ?, 'CREATED', ?, ?)`),
       setAlgorithmState: db.prepare('UPDATE studies SET algorithm_state = ? WHERE id = ?'),
       trialById: db.prepare('SELECT * FROM trials WHERE id = ?'),
       trialByName: db.prepare('SELECT * FROM trials WHERE name = ?'),
       trialsOfStudy: db.prepare('SELECT * FROM trials WHERE study_id = ? ORDER BY seq'),
-      viewsOfStudy: db.prepare('SELECT name, state, assignment_json, objective_value FROM trials WHERE study_id = ? ORDER BY seq'),
+      viewsOfStudy: db.prepare('SELECT name, state, assignment_json, objective_value, labels_json FROM trials WHERE study_id = ? ORDER BY seq'),
       activeTrials: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
       countsByState: db.prepare('SELECT state, n FROM trial_counts WHERE study_id = ?'),
       bestMin: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_value IS NOT NULL
@@ -188,31 +190,32 @@ export class SqliteStore implements Store {
 
   // ── trials ───────────────────────────────────────────────────────────────
 
-  addTrials(studyId: number, assignments: readonly Assignment[], algorithmState?: Record<string, string>): TrialRecord[] {
-    return this.insertTrials(studyId, assignments, algorithmState, (study, seq, a, at) =>
-      this.stmt.insertTrial.run(studyId, seq, trialName(study, seq), JSON.stringify(a), at));
+  addTrials(studyId: number, assignments: readonly Assignment[], algorithmState?: Record<string, string>, labels?: TrialLabels): TrialRecord[] {
+    return this.insertTrials(studyId, assignments, algorithmState, labels, (study, seq, a, at, l) =>
+      this.stmt.insertTrial.run(studyId, seq, trialName(study, seq), JSON.stringify(a), at, l));
   }
 
-  addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>): TrialRecord[] {
-    return this.insertTrials(studyId, assignments, algorithmState, (study, seq, a, at) =>
-      this.stmt.insertStartedTrial.run(studyId, seq, trialName(study, seq), JSON.stringify(a), clientRef, at, at, at));
+  addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>, labels?: TrialLabels): TrialRecord[] {
+    return this.insertTrials(studyId, assignments, algorithmState, labels, (study, seq, a, at, l) =>
+      this.stmt.insertStartedTrial.run(studyId, seq, trialName(study, seq), JSON.stringify(a), clientRef, at, at, at, l));
   }
 
   private insertTrials(
     studyId: number,
     assignments: readonly Assignment[],
     algorithmState: Record<string, string> | undefined,
-    insert: (studyName: string, seq: number, a: Assignment, at: string) => Database.RunResult,
+    labels: TrialLabels | undefined,
+    insert: (studyName: string, seq: number, a: Assignment, at: string, labelsJson: string | null) => Database.RunResult,
   ): TrialRecord[] {
     return this.db.transaction(() => {
       const study = this.stmt.studyById.get(studyId) as StudyRow | undefined;
       if (!study || isTerminalStudyState(study.state)) return []; // it ended while its algorithm was asked
       let seq = (this.stmt.nextSeq.get(studyId) as { seq: number }).seq;
       const ids: number[] = [];
-      for (const a of assignments) {
-        ids.push(Number(insert(study.name, seq, a, now()).lastInsertRowid));
+      assignments.forEach((a, i) => {
+        ids.push(Number(insert(study.name, seq, a, now(), labelsJson(labels?.[i])).lastInsertRowid));
         seq += 1;
-      }
+      });
       if (algorithmState) this.stmt.setAlgorithmState.run(JSON.stringify(algorithmState), studyId);
       return ids.map((id) => this.getTrial(id)!);
     })();
@@ -240,7 +243,7 @@ export class SqliteStore implements Store {
   expireTrial(id: number, message: string): { expired: TrialRecord; retry?: TrialRecord } {
     return this.db.transaction(() => {
       const expired = this.transitionTrial(id, 'fail', { reason: 'HeartbeatExpired', message });
-      const [retry] = this.addTrials(expired.studyId, [expired.assignment]);
+      const [retry] = this.addTrials(expired.studyId, [expired.assignment], undefined, [expired.labels]);
       return retry ? { expired, retry } : { expired };
     })();
   }
@@ -271,11 +274,12 @@ export class SqliteStore implements Store {
   }
 
   trialViews(studyId: number): TrialView[] {
-    return (this.stmt.viewsOfStudy.all(studyId) as { name: string; state: TrialState; assignment_json: string; objective_value: number | null }[]).map((r) => ({
+    return (this.stmt.viewsOfStudy.all(studyId) as { name: string; state: TrialState; assignment_json: string; objective_value: number | null; labels_json: string | null }[]).map((r) => ({
       name: r.name,
       state: r.state,
       assignment: JSON.parse(r.assignment_json) as Assignment,
       ...(r.objective_value === null ? {} : { objectiveValue: r.objective_value }),
+      ...(r.labels_json === null ? {} : { labels: JSON.parse(r.labels_json) as Record<string, string> }),
     }));
   }
 
@@ -455,6 +459,10 @@ function page<T>(rows: T[], limit: number, cursor: (item: T) => number): Page<T>
 
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
+/** Labels as stored: none (or an empty set) is NULL. */
+const labelsJson = (labels: Readonly<Record<string, string>> | undefined): string | null =>
+  labels === undefined || Object.keys(labels).length === 0 ? null : JSON.stringify(labels);
+
 function toStudy(r: StudyRow): StudyRecord {
   return {
     id: r.id,
@@ -491,5 +499,6 @@ function toTrial(r: TrialRow): TrialRecord {
     attempts: r.attempts,
     createdAt: r.created_at,
     ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+    ...(r.labels_json === null ? {} : { labels: JSON.parse(r.labels_json) as Record<string, string> }),
   };
 }

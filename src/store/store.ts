@@ -82,6 +82,9 @@ export interface Page<T> {
   readonly next?: number;
 }
 
+/** The algorithm's labels for new trials, aligned with their assignments (an entry may be undefined). */
+export type TrialLabels = readonly (Readonly<Record<string, string>> | undefined)[];
+
 /** What a trial transition writes besides the state. */
 export interface TrialChange {
   readonly reason?: string;
@@ -118,9 +121,9 @@ export interface Store {
    * Write-ahead: records new trials as CREATED with the algorithm's new state, in one
    * transaction, unless the study has ended (then none).
    */
-  addTrials(studyId: number, assignments: readonly Assignment[], algorithmState?: Record<string, string>): TrialRecord[];
+  addTrials(studyId: number, assignments: readonly Assignment[], algorithmState?: Record<string, string>, labels?: TrialLabels): TrialRecord[];
   /** Ask/tell: new trials already RUNNING for a client, likewise in one transaction. */
-  addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>): TrialRecord[];
+  addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>, labels?: TrialLabels): TrialRecord[];
   /** Ask/tell: hands up to `limit` queued trials (CREATED, no client: re-offered ones) to a client. */
   claimQueued(studyId: number, clientRef: string, limit: number): TrialRecord[];
   /** Ask/tell: the client of these active trials is alive now. */

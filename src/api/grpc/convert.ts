@@ -66,6 +66,7 @@ export function trialMessage(t: TrialShape) {
     ...(t.objectiveValue === null ? {} : { objectiveValue: t.objectiveValue }),
     metrics: t.metrics,
     clientId: t.clientId ?? '',
+    labels: t.labels,
     ...(t.stoppedAtStep === null ? {} : { stoppedAtStep: t.stoppedAtStep }),
     createTime: t.createdAt,
     startTime: t.startedAt ?? '',

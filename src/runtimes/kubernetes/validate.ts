@@ -1,6 +1,7 @@
 // What the kubernetes runtime needs from a study beyond what the spec parser checks: a trialSpec
 // of a namespaced API-group kind, a primary container in it, and success/failure conditions
 // (Katib's defaults per kind, or given) written in the GJSON subset conditions.ts implements.
+import { checkpointMountPath, CHECKPOINT_SETTING } from '../checkpoint.js';
 import { findContainer } from '../../spec/containers.js';
 import { SpecError } from '../../spec/errors.js';
 import type { StudySpec } from '../../spec/types.js';
@@ -8,6 +9,15 @@ import { compileCondition } from './conditions.js';
 import { defaultConditions, resourceOf } from './resources.js';
 
 export function validateForKubernetes(spec: StudySpec): void {
+  // Katib mounts a ReadWriteMany volume's folder per trial at this path and copies a parent's
+  // folder into its child's; Sibyl provisions no such volume (yet): refused rather than run
+  // with checkpoints that silently go nowhere.
+  if (checkpointMountPath(spec) !== undefined) {
+    throw new SpecError(
+      `spec.algorithm.algorithmSettings[${CHECKPOINT_SETTING}]`,
+      `trial checkpoint folders (algorithm ${spec.algorithm.algorithmName}) need a volume shared by all trials (ReadWriteMany), which the kubernetes runtime does not provide yet: run this study on the local runtime`,
+    );
+  }
   const t = spec.trialTemplate;
   const trialSpec = t.trialSpec;
   if (!trialSpec) throw new SpecError('spec.trialTemplate.trialSpec', 'required by the kubernetes runtime');

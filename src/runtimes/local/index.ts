@@ -1,6 +1,7 @@
 // The local runtime: one child process per trial, in its own process group, with its output
 // going line by line to the listener and raw to a log file per trial. A trial ends when its
 // process exits (not when its output pipes close: a child it left behind may hold them open).
+// A trial that keeps a checkpoint (pbt) gets its folder prepared first (checkpoints.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,6 +11,7 @@ import { trialParameterValues } from '../../spec/template.js';
 import { TrialLogFile } from '../logs.js';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { trialArgv } from './argv.js';
+import { prepareCheckpoint, rewriteMountPath } from './checkpoints.js';
 import { killOwnedProcesses, OWNER_ENV } from './orphans.js';
 
 export interface LocalRuntimeOptions {
@@ -36,8 +38,15 @@ interface RunningTrial {
 
 type Exit = { readonly code: number | null; readonly signal: NodeJS.Signals | null } | { readonly error: Error };
 
+/** A trial whose checkpoint folder is being prepared: not running yet, but it may be stopped. */
+interface PreparingTrial {
+  readonly done: Promise<unknown>;
+  stopReason?: string;
+}
+
 export class LocalRuntime implements TrialRuntime {
   private readonly running = new Map<string, RunningTrial>();
+  private readonly preparing = new Map<string, PreparingTrial>();
   private readonly owner: string;
   private readonly logDir: string;
   private readonly grace: number;
@@ -54,9 +63,28 @@ export class LocalRuntime implements TrialRuntime {
   }
 
   async launch(req: LaunchRequest): Promise<void> {
-    if (this.running.has(req.trialName)) return;
+    if (this.running.has(req.trialName) || this.preparing.has(req.trialName)) return;
     const values = trialParameterValues(req.template, req.assignment, { trialName: req.trialName, namespace: req.namespace });
-    const argv = trialArgv(req.template, values);
+    let argv = trialArgv(req.template, values);
+    let checkpointEnv: Record<string, string> = {};
+    if (req.checkpoint) {
+      const checkpoint = req.checkpoint;
+      const done = prepareCheckpoint(this.owner, req.studyName, req.trialName, checkpoint);
+      const entry: PreparingTrial = { done: done.catch(() => {}) };
+      this.preparing.set(req.trialName, entry);
+      let dir: string;
+      try {
+        dir = await done;
+      } finally {
+        this.preparing.delete(req.trialName);
+      }
+      if (entry.stopReason !== undefined) {
+        this.options.listener.finished(req.trialName, { kind: 'stopped', reason: entry.stopReason });
+        return;
+      }
+      argv = rewriteMountPath(argv, checkpoint.mountPath, dir);
+      checkpointEnv = { SIBYL_CHECKPOINT_DIR: dir, ...(checkpoint.parentTrial ? { SIBYL_PARENT_TRIAL: checkpoint.parentTrial } : {}) };
+    }
     const [file, ...args] = argv as [string, ...string[]];
     const log = new TrialLogFile(this.logPath(req.trialName));
     log.write(`── ${new Date().toISOString()} ${argv.map(quote).join(' ')}\n`);
@@ -71,6 +99,7 @@ export class LocalRuntime implements TrialRuntime {
         KATIB_TRIAL_NAME: req.trialName,
         SIBYL_TRIAL_NAME: req.trialName,
         SIBYL_STUDY_NAME: req.studyName,
+        ...checkpointEnv,
         ...(this.options.pushToken?.(req.trialName) ? { SIBYL_PUSH_TOKEN: this.options.pushToken(req.trialName)! } : {}),
         [OWNER_ENV]: this.owner,
       },
@@ -128,6 +157,12 @@ export class LocalRuntime implements TrialRuntime {
   }
 
   async stop(trialName: string, reason: string): Promise<void> {
+    const preparing = this.preparing.get(trialName);
+    if (preparing) {
+      preparing.stopReason ??= reason; // it reports itself stopped instead of starting
+      await preparing.done;
+      return;
+    }
     const entry = this.running.get(trialName);
     if (!entry) return;
     entry.stopReason ??= reason;
@@ -147,7 +182,7 @@ export class LocalRuntime implements TrialRuntime {
   }
 
   async shutdown(reason: string): Promise<void> {
-    await Promise.all([...this.running.keys()].map((name) => this.stop(name, reason)));
+    await Promise.all([...this.preparing.keys(), ...this.running.keys()].map((name) => this.stop(name, reason)));
   }
 
   get runningCount(): number {

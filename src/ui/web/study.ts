@@ -1,10 +1,12 @@
 // The study page: the spec (in brief and as YAML), the best trial, the plots, the trials table
-// (sort, filter, pages) and the actions. The study's event stream keeps it live: events update
+// (sort, filter, pages) and the actions; with an early-stopping policy, the steps it saved and
+// the step each trial was stopped at. The study's event stream keeps it live: events update
 // the in-memory trials, and the table and plots are redrawn at most every 250 ms.
 import { stringify } from 'yaml';
 import { api, ApiError, followStudy, listStudyTrials } from './api.js';
-import { completedInOrder, curvesOption, draw, historyOption, mountChart, parallelOption, sliceOption, type Chart } from './charts.js';
+import { completedInOrder, curvesOption, draw, historyOption, mountChart, parallelOption, sliceOption, type Chart, type CurveLine } from './charts.js';
 import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, notify, replace, stateBadge, throttle } from './dom.js';
+import { SAVED_HINT, savedText } from './early-stopping.js';
 import { counts } from './studies.js';
 import { ACTIVE_TRIAL_STATES, TERMINAL_STUDY_STATES, TRIAL_STATES, type Observation, type Study, type StudyEvent, type Trial } from './types.js';
 
@@ -129,6 +131,7 @@ export function studyPage(root: HTMLElement, name: string): () => void {
     if (key === 'seq') return t.seq;
     if (key === 'state') return t.state;
     if (key === 'duration') { const d = duration(t); return Number.isFinite(d) ? d : null; }
+    if (key === 'stopped') return t.stoppedAtStep;
     if (key === 'objective') return t.objectiveValue;
     if (key.startsWith('p:')) return t.assignment[key.slice(2)] ?? null;
     if (key.startsWith('m:')) return strategyValue(study!, t, key.slice(2));
@@ -166,11 +169,12 @@ export function studyPage(root: HTMLElement, name: string): () => void {
     replace(headerInfo,
       h('p', null, h('span', { id: 'study-state', 'data-state': s.state }, stateBadge(s.state, s.message)), s.reason ? ` ${s.reason}` : ''),
       s.message ? h('p', { class: 'muted' }, s.message) : null,
+      s.earlyStopping ? h('p', { id: 'early-stopping-summary', title: `steps saved: ${SAVED_HINT}` }, savedText(s.earlyStopping)) : null,
       h('dl', { class: 'facts' },
         h('dt', null, 'Objective'), h('dd', null, `${s.objective.type} ${s.objective.metric}${s.objective.goal === null ? '' : ` (goal ${s.objective.goal})`}`),
         h('dt', null, 'Algorithm'), h('dd', null, s.algorithm),
         h('dt', null, 'Runtime'), h('dd', null, s.runtime),
-        h('dt', null, 'Progress'), h('dd', { id: 'study-progress' }, `${c.completed} / ${s.maxTrialCount ?? '∞'} completed · ${c.running} running · ${c.failed} failed`),
+        h('dt', null, 'Progress'), h('dd', { id: 'study-progress' }, `${c.completed} / ${s.maxTrialCount ?? '∞'} completed · ${c.running} running · ${c.failed} failed${s.trials.EARLY_STOPPED ? ` · ${s.trials.EARLY_STOPPED} early stopped` : ''}`),
         h('dt', null, 'Budget'), h('dd', null, `parallel ${s.parallelTrialCount} · max ${s.maxTrialCount ?? '∞'} · max failed ${s.maxFailedTrialCount ?? '∞'}`),
         h('dt', null, 'Created'), h('dd', null, fmtTime(s.createdAt)),
         h('dt', null, 'Elapsed'), h('dd', null, fmtDuration(elapsed))));
@@ -237,6 +241,10 @@ export function studyPage(root: HTMLElement, name: string): () => void {
       spec.algorithm.algorithmSettings.length
         ? h('p', { class: 'small' }, 'Settings: ', spec.algorithm.algorithmSettings.map((x) => `${x.name}=${x.value}`).join(', '))
         : null,
+      spec.earlyStopping
+        ? h('p', { class: 'small', id: 'early-stopping-spec' }, `Early stopping: ${spec.earlyStopping.algorithmName}`,
+          spec.earlyStopping.algorithmSettings.length ? ` (${spec.earlyStopping.algorithmSettings.map((x) => `${x.name}=${x.value}`).join(', ')})` : '')
+        : null,
       h('p', { class: 'small' }, 'Metrics: ', spec.objective.metricStrategies.map((x) => `${x.name} (${x.value})`).join(', ')));
     yamlPre.textContent = stringify(spec);
     const metrics = [s.objective.metric, ...spec.objective.additionalMetricNames];
@@ -260,10 +268,12 @@ export function studyPage(root: HTMLElement, name: string): () => void {
     const s = study;
     const params = s.spec.parameters.map((p) => p.name);
     const extra = s.spec.objective.additionalMetricNames;
+    // The step a policy stopped each trial at: a column of its own when the study has a policy.
+    const stops = s.earlyStopping !== null;
     replace(thead, h('tr', null,
       h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Show curve')),
       header('Trial', 'seq'), header('State', 'state'), header(s.objective.metric, 'objective'),
-      extra.map((m) => header(m, `m:${m}`)), params.map((p) => header(p, `p:${p}`)), header('Duration', 'duration'),
+      extra.map((m) => header(m, `m:${m}`)), params.map((p) => header(p, `p:${p}`)), stops ? header('Stopped at', 'stopped') : null, header('Duration', 'duration'),
       h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions'))));
     const list = currentView();
     const pages = Math.max(1, Math.ceil(list.length / view.pageSize));
@@ -281,6 +291,7 @@ export function studyPage(root: HTMLElement, name: string): () => void {
       h('td', { class: 'num' }, fmtNumber(t.objectiveValue)),
       extra.map((m) => h('td', { class: 'num' }, fmtNumber(strategyValue(s, t, m)))),
       params.map((p) => h('td', { class: 'num' }, fmtValue(t.assignment[p]))),
+      stops ? h('td', { class: 'num', 'data-col': 'stopped-at' }, t.stoppedAtStep === null ? '—' : `step ${t.stoppedAtStep}`) : null,
       h('td', { class: 'num' }, fmtDuration(duration(t))),
       h('td', null, ACTIVE_TRIAL_STATES.includes(t.state) ? confirmButton('Stop', 'Confirm', async () => {
         try {
@@ -348,11 +359,11 @@ export function studyPage(root: HTMLElement, name: string): () => void {
 
   const renderCurves = (): Promise<void> => {
     curves ??= mountChart('curves', curvesEl);
-    const lines: { name: string; points: Observation[] }[] = [];
+    const lines: CurveLine[] = [];
     for (const t of selected) {
       const obs = observations.get(t);
       if (!obs) { void loadObservations(t); continue; }
-      lines.push({ name: t, points: obs.filter((o) => o.metric === curveMetric) });
+      lines.push({ name: t, points: obs.filter((o) => o.metric === curveMetric), stoppedAt: trials.get(t)?.stoppedAtStep ?? null });
     }
     curvesNote.textContent = selected.size ? `Trials: ${[...selected].join(', ')} (tick trials in the table to change)` : 'Tick trials in the table to show their curves.';
     return draw(curves, curvesOption(lines, curveMetric));

@@ -1,5 +1,6 @@
-// The trial page: assignment, state and reason, timing, metrics (min, max, latest and the
-// strategy's value), the curves and the tail of its log. While the trial runs, its curves and
+// The trial page: assignment, state and reason (for an early-stopped trial, the step and the
+// policy's why), timing, metrics (min, max, latest and the strategy's value), the curves (the
+// stop marked on the objective's) and the tail of its log. While the trial runs, its curves and
 // log are read again every 2 s (one call at a time); its state comes from the study's events.
 import { api, ApiError, followStudy } from './api.js';
 import { curvesOption, draw, mountChart, type Chart } from './charts.js';
@@ -44,7 +45,10 @@ export function trialPage(root: HTMLElement, name: string): () => void {
     replace(head,
       h('h1', null, t.name),
       h('p', null, h('span', { id: 'trial-state', 'data-state': t.state }, stateBadge(t.state, t.reason)), t.reason ? ` ${t.reason}` : ''),
-      t.message ? h('pre', { class: 'message' }, t.message) : null,
+      t.stoppedAtStep === null ? null : h('p', { id: 'trial-early-stop' },
+        t.state === 'EARLY_STOPPED' ? 'Early stopped at step ' : 'Being stopped early at step ', h('strong', null, String(t.stoppedAtStep)),
+        study?.earlyStopping ? ` by ${study.earlyStopping.algorithm}` : ''),
+      t.message ? h('pre', { class: 'message', id: 'trial-message' }, t.message) : null,
       h('div', { class: 'actions' }, active() ? confirmButton('Stop trial', 'Press again to stop', async () => {
         try {
           trial = await api<Trial>('POST', `/trials/${encodeURIComponent(t.name)}/stop`);
@@ -81,7 +85,9 @@ export function trialPage(root: HTMLElement, name: string): () => void {
     curves ??= mountChart('trial-curves', curvesEl);
     const byMetric = new Map<string, Observation[]>();
     for (const o of observations) byMetric.set(o.metric, [...(byMetric.get(o.metric) ?? []), o]);
-    return draw(curves, curvesOption([...byMetric].map(([metric, points]) => ({ name: metric, points })), 'value'));
+    // The stop is marked on the objective's curve: that is the curve its policy judged.
+    const stoppedAt = (metric: string) => (metric === study?.objective.metric ? trial?.stoppedAtStep ?? null : null);
+    return draw(curves, curvesOption([...byMetric].map(([metric, points]) => ({ name: metric, points, stoppedAt: stoppedAt(metric) })), 'value'));
   };
 
   const renderLog = () => {
