@@ -121,7 +121,10 @@ const sha256 = (file: string) => createHash('sha256').update(readFileSync(file))
 function trainOnce(config: { learning_rate: number; hidden_layers: number; units: number }, epochs = STEPS): Promise<MlpRow> {
   const args = [TRAIN, '--epochs', String(epochs), '--seed', String(MLP_SEED), '--learning-rate', String(config.learning_rate), '--hidden-layers', String(config.hidden_layers), '--units', String(config.units)];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // No checkpoint folder: every run trains from scratch (a pbt study's SIBYL_CHECKPOINT_DIR would resume one).
+    const env = { ...process.env };
+    delete env['SIBYL_CHECKPOINT_DIR'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
     child.stderr.resume();
