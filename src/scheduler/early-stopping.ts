@@ -22,6 +22,8 @@ interface TrialCurve {
 export class EarlyStopper {
   /** Per study with a policy: each trial's curve, by name. */
   private readonly studies = new Map<number, Map<string, TrialCurve>>();
+  /** Judged steps of trials restarted before their study's curves were first read. */
+  private readonly pendingJudged = new Map<string, number>();
 
   constructor(private readonly store: Store) {}
 
@@ -35,13 +37,13 @@ export class EarlyStopper {
     const metric = study.spec.objective.objectiveMetricName;
     const curves = this.curvesOf(study);
     const own = this.entry(curves, trial.name, trial.state);
-    let changed = false;
+    let reached = -Infinity;
     for (const r of rows) {
       if (r.metric !== metric) continue;
       own.points.set(r.step, r.value);
-      changed = true;
+      reached = Math.max(reached, r.step);
     }
-    if (!changed) return undefined;
+    if (reached === -Infinity) return undefined;
     own.curve = undefined;
     const decision = getPolicy(study.spec.earlyStopping!.algorithmName)!.decide({
       ...input,
@@ -49,7 +51,7 @@ export class EarlyStopper {
       trial: trial.name,
       judgedThrough: own.judgedThrough,
     });
-    own.judgedThrough = Math.max(own.judgedThrough, ...own.points.keys());
+    own.judgedThrough = Math.max(own.judgedThrough, reached);
     return decision.stop ? decision : undefined;
   }
 
@@ -84,9 +86,6 @@ export class EarlyStopper {
   forget(studyId: number): void {
     this.studies.delete(studyId);
   }
-
-  /** Judged steps of trials restarted before their study's curves were first read. */
-  private readonly pendingJudged = new Map<string, number>();
 
   private curvesOf(study: StudyRecord): Map<string, TrialCurve> {
     let curves = this.studies.get(study.id);

@@ -68,6 +68,8 @@ export class Scheduler {
   private readonly history: TrialHistory;
   private readonly stopper: EarlyStopper;
   private readonly launching = new Set<string>();
+  /** Running trials of studies with an early-stopping policy, whose printed reports are judged. */
+  private readonly judgedTrials = new Set<number>();
   /** Trials whose outcome is being recorded: their last reports are not judged any more. */
   private readonly finishing = new Set<string>();
   private readonly endWaiters = new Map<number, ((s: StudyRecord) => void)[]>();
@@ -357,6 +359,7 @@ export class Scheduler {
   }
 
   private collectorFor(study: StudyRecord, trial: TrialRecord): TrialMetricsCollector {
+    if (study.spec.earlyStopping) this.judgedTrials.add(trial.id);
     return new TrialMetricsCollector(study.spec, (rows) => this.observations.add(trial.id, rows));
   }
 
@@ -442,6 +445,7 @@ export class Scheduler {
   }
 
   private observedId(trialId: number, rows: readonly ObservationInput[]): void {
+    if (!this.judgedTrials.has(trialId)) return; // no policy: no reads on the output path
     const trial = this.store.getTrial(trialId);
     if (trial) this.judge(trial, rows);
   }
@@ -543,6 +547,7 @@ export class Scheduler {
   }
 
   private emitTrial(trial: TrialRecord): void {
+    if (!isActiveTrialState(trial.state)) this.judgedTrials.delete(trial.id);
     this.history.update(trial);
     this.stopper.update(trial);
     this.options.onEvent?.({ type: 'trial', trial });
