@@ -13,7 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive, lockDataDir, type DataDirLock } from '../../src/store/lock.js';
+import { DataDirBusyError, isAlive, lockDataDir, type DataDirLock } from '../../src/store/lock.js';
 import { ensureKubeBinaries, exited, freePort, httpGet, repoRoot, runScript, stopChild, tail, waitFor, type KubeBinaries } from './kube-apiserver.js';
 
 export const WORK = process.env['SIBYL_KUBE_WORK'] ?? '/var/tmp/sibyl-kube';
@@ -168,17 +168,30 @@ function certificates(dir: string): void {
 }
 
 /** Starts a cluster and waits for its node to be Ready; fails with the reason when a prerequisite is missing. */
+/**
+ * One kubelet per machine: a cluster test file waits for the one before it (node --test runs two
+ * files at a time) instead of failing, for as long as a cluster run may take.
+ */
+async function takeClusterLock(timeoutMs = 45 * 60_000): Promise<DataDirLock> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return lockDataDir(WORK);
+    } catch (err) {
+      if (!(err instanceof DataDirBusyError) || Date.now() > deadline) {
+        throw new Error(`another cluster runs on this machine (one kubelet per machine): ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+}
+
 export async function startCluster(log: (m: string) => void = (m) => process.stderr.write(`[kube-cluster] ${m}\n`)): Promise<KubeCluster> {
   if (process.getuid?.() !== 0) throw new Error('the cluster tier runs dockerd and a kubelet: run the tests as root');
   await runScript('kube-host.sh');
   const bins = await ensureKubeBinaries();
   mkdirSync(WORK, { recursive: true });
-  let lock: DataDirLock;
-  try {
-    lock = lockDataDir(WORK);
-  } catch (err) {
-    throw new Error(`another cluster runs on this machine (one kubelet per machine): ${(err as Error).message}`);
-  }
+  const lock = await takeClusterLock();
   if (readState()) log('a cluster left behind by an earlier run: cleaning it up first');
   await cleanUp(log);
   const children: ChildProcess[] = [];
