@@ -68,7 +68,7 @@ function podTemplates(root: unknown, out: KubeObject[] = []): KubeObject[] {
 }
 
 /** Label values: at most 63 characters of [A-Za-z0-9._-], starting and ending alphanumeric. */
-function labelValue(text: string): string {
+export function labelValue(text: string): string {
   const v = text.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return v;
 }
