@@ -9,7 +9,7 @@ import { primaryContainer } from '../../spec/containers.js';
 import type { TrialTemplateSpec } from '../../spec/types.js';
 import type { LaunchRequest } from '../types.js';
 import { compileCondition, type JobConditions } from './conditions.js';
-import { defaultConditions, defaultPrimaryPodLabels, isArgoWorkflow, PRIMARY_LABEL, primaryPodSelector, resourceOf, STUDY_LABEL, TRIAL_LABEL, type Resource } from './resources.js';
+import { defaultConditions, defaultPrimaryPodLabels, primaryPodSelector, resourceOf, STUDY_LABEL, TRIAL_LABEL, type Resource } from './resources.js';
 
 export type KubeObject = Record<string, any>;
 
@@ -46,9 +46,9 @@ export function renderTrial(req: LaunchRequest, options: RenderOptions = {}): Re
   const name = req.template.primaryContainerName;
   const found = name ? primaryContainer(object, name, req.template.primaryPodLabels, true) : undefined;
   if (found && 'podMetadataOf' in found && found.podMetadataOf) {
-    // An Argo template's labels go to its pod: this one marks the primary pod among the workflow's.
+    // An Argo template's labels go to its pod, which has no pod template Sibyl could label.
     const m = (found.podMetadataOf['metadata'] ??= {}) as KubeObject;
-    m['labels'] = { ...(m['labels'] ?? {}), ...labels, [PRIMARY_LABEL]: 'true' };
+    m['labels'] = { ...(m['labels'] ?? {}), ...labels };
   }
   const container = found && 'container' in found ? (found.container as KubeObject) : undefined;
   if (container) {
@@ -89,16 +89,13 @@ export interface TrialPlan {
 
 /**
  * The labels of a trial's primary pod besides its controller's own: the template's, else what the
- * kind's rule found in the spec (Tekton's task, the Argo template Sibyl marks), else Katib's default.
+ * kind's rule found in the spec (Tekton's task of the primary step), else Katib's default.
  */
 function primaryPodLabelsOf(template: TrialTemplateSpec, resource: Resource): Readonly<Record<string, string>> {
   if (template.primaryPodLabels) return template.primaryPodLabels;
   const spec = template.trialSpec;
   const found = spec && template.primaryContainerName ? primaryContainer(spec, template.primaryContainerName) : undefined;
-  if (found && 'container' in found) {
-    if (found.podLabels) return found.podLabels;
-    if (isArgoWorkflow(resource) && found.podMetadataOf) return { [PRIMARY_LABEL]: 'true' };
-  }
+  if (found && 'container' in found && found.podLabels) return found.podLabels;
   return defaultPrimaryPodLabels(resource);
 }
 

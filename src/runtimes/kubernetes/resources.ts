@@ -80,8 +80,6 @@ export function defaultPrimaryPodLabels(r: Resource): Readonly<Record<string, st
 
 export const STUDY_LABEL = 'sibyl.dev/study';
 export const TRIAL_LABEL = 'sibyl.dev/trial';
-/** On the pod template of an Argo Workflow's primary template: picks its pod among the workflow's. */
-export const PRIMARY_LABEL = 'sibyl.dev/primary';
 
 /**
  * The label the kind's controller puts on every pod of the object named `trialName`; for kinds

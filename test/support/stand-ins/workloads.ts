@@ -7,8 +7,8 @@
 // the object's status from the pods' phases the way the real controller reports it:
 //   TrainJob     numNodes pods of the JobSet's replicated job "node", container "node" built from
 //                spec.trainer; conditions Complete / Failed
-//   Workflow     one pod per step of the entrypoint's `steps` (or the entrypoint itself), container
-//                "main", the template's metadata.labels on the pod; status.phase Succeeded / Failed
+//   Workflow     one pod per step of the entrypoint's `steps` (or the entrypoint itself), containers
+//                "wait" and "main", the template's metadata.labels on the pod; status.phase Succeeded / Failed
 //   PipelineRun  one pod per task of spec.pipelineSpec, container "step-<name>" per step;
 //                condition Succeeded True / False
 // Not played: the runtimes a TrainJob refers to (the trainer must carry image and command), Argo
@@ -116,7 +116,9 @@ export const argoWorkflowRule: WorkloadRule = {
       group.map((t, j) => ({
         name: `${name}-${t['name']}-${suffix(`${name}${i}${j}`)}`,
         labels: { ...(t['metadata']?.labels ?? {}), 'workflows.argoproj.io/workflow': name },
-        containers: [container('main', t['container'] ?? t['script'] ?? {})],
+        // Argo's executor sidecar comes first; it prints nothing a trial needs (a cluster stand-in
+        // gives it a command that exits at once).
+        containers: [{ name: 'wait' }, container('main', t['container'] ?? t['script'] ?? {})],
       })),
     );
   },
