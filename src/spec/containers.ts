@@ -18,8 +18,6 @@ export type PrimaryContainer =
   | {
       /** The container-like object in the trialSpec (its env reaches the primary container). */
       readonly container: Doc;
-      /** Where it is, for messages ("spec.trainer", "template model-training", …). */
-      readonly where: string;
       /** The object whose `metadata.labels` the primary pod gets (an Argo template). */
       readonly podMetadataOf?: Doc;
       /** Labels the kind's controller gives the primary pod, known from the spec (Tekton's task). */
@@ -58,7 +56,7 @@ export function primaryContainer(trialSpec: Doc, name: string, primaryPodLabels?
       return tektonStep(spec, name, primaryPodLabels);
     case 'PodTemplates': {
       const found = findContainer(spec, name);
-      if (found) return { container: found as Doc, where: `container ${name}` };
+      if (found) return { container: found as Doc };
       const names = containerNames(spec);
       return { problem: `no container named "${name}" in the trialSpec (${names.length > 0 ? `its containers: ${names.join(', ')}` : 'it has no pod template with a containers list'})` };
     }
@@ -73,7 +71,7 @@ function trainJobContainer(spec: unknown, name: string, create: boolean): Primar
   if (spec['trainer'] !== undefined && !isObject(spec['trainer'])) return { problem: 'spec.trainer of the TrainJob must be an object' };
   if (spec['trainer'] === undefined && create) spec['trainer'] = {};
   // No trainer: the runtime's own container runs as it is; the env still goes into spec.trainer.
-  return { container: (spec['trainer'] as Doc | undefined) ?? {}, where: 'spec.trainer' };
+  return { container: (spec['trainer'] as Doc | undefined) ?? {} };
 }
 
 function argoContainer(spec: unknown, name: string, labels: Readonly<Record<string, string>> | undefined): PrimaryContainer {
@@ -89,7 +87,7 @@ function argoContainer(spec: unknown, name: string, labels: Readonly<Record<stri
   }
   if (runnable.length === 0) return { problem: 'the Argo Workflow has no template with a container or script (spec.templates[].container)' };
   const matching = labels ? runnable.filter((t) => hasLabels(t, labels)) : runnable;
-  if (matching.length === 1) return { container: body(matching[0]!), where: label(matching[0]!), podMetadataOf: matching[0]! };
+  if (matching.length === 1) return { container: body(matching[0]!), podMetadataOf: matching[0]! };
   if (matching.length === 0) {
     return { problem: `no template with a container has the primaryPodLabels (${formatLabels(labels!)}) in its metadata.labels (templates: ${runnable.map((t) => String(t['name'])).join(', ')})` };
   }
@@ -116,7 +114,7 @@ function tektonStep(spec: unknown, name: string, labels: Readonly<Record<string,
   const stepName = name.slice(TEKTON_STEP_PREFIX.length);
   const task = labels?.['tekton.dev/pipelineTask'];
   const found = steps.filter((s) => s.step['name'] === stepName && (task === undefined || s.task === task));
-  if (found.length === 1) return { container: found[0]!.step, where: `step ${stepName} of task ${found[0]!.task}`, podLabels: { 'tekton.dev/pipelineTask': found[0]!.task } };
+  if (found.length === 1) return { container: found[0]!.step, podLabels: { 'tekton.dev/pipelineTask': found[0]!.task } };
   if (found.length === 0) {
     return { problem: `no step named "${stepName}" in spec.pipelineSpec.tasks[].taskSpec.steps${task !== undefined ? ` of task ${task} (primaryPodLabels tekton.dev/pipelineTask)` : ''} (steps: ${steps.map((s) => `${s.task}/${String(s.step['name'])}`).join(', ') || 'none'})` };
   }
