@@ -152,6 +152,11 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
         assert.equal(await allowed('update', kind), false, `update ${kind}`);
       }
       assert.equal(await allowed('create', 'paddlejobs'), false, 'create paddlejobs');
+      // The other trial kinds of Katib's examples: TrainJob, Argo Workflow, Tekton PipelineRun.
+      for (const [group, kind] of [['trainer.kubeflow.org', 'trainjobs'], ['argoproj.io', 'workflows'], ['tekton.dev', 'pipelineruns']] as const) {
+        for (const verb of ['create', 'get', 'list', 'watch', 'delete']) assert.equal(await allowed(verb, kind, group), true, `${verb} ${kind}.${group}`);
+        assert.equal(await allowed('patch', kind, group), false, `patch ${kind}.${group}`);
+      }
       // Experiments (the controller, either group): read, watch, patch the object (the finalizer) and its status; never create, update or delete them.
       for (const group of ['kubeflow.org', 'sibyl.dev']) {
         for (const verb of ['get', 'list', 'watch', 'patch']) assert.equal(await allowed(verb, 'experiments', group), true, `${verb} experiments.${group}`);
