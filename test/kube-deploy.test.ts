@@ -165,6 +165,9 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
         assert.equal(await allowed('update', 'experiments', group, 'status'), false, `update experiments/status.${group}`);
       }
       assert.equal(await allowed('patch', 'trials', 'kubeflow.org'), false, 'patch trials.kubeflow.org (Katib\'s)');
+      for (const verb of ['create', 'get', 'list', 'delete']) assert.equal(await allowed(verb, 'trials', 'sibyl.dev'), true, `${verb} trials.sibyl.dev`);
+      assert.equal(await allowed('patch', 'trials', 'sibyl.dev', 'status'), true, 'patch trials.sibyl.dev/status');
+      assert.equal(await allowed('update', 'trials', 'sibyl.dev'), false, 'update trials.sibyl.dev');
     });
 
     // A kubeconfig with a token of the service account, so the servers below run with the Role's rights only.

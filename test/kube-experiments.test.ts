@@ -162,7 +162,7 @@ test('Experiment objects: kubectl apply makes the study, status and Events as Ka
   try {
     k('apply', '-k', repoPath('deploy', 'crds'));
     k('apply', '-f', repoPath('deploy', 'crds', 'experiment-sibyl.yaml'));
-    k('wait', '--for=condition=Established', '--timeout=60s', 'crd/tfjobs.kubeflow.org', 'crd/experiments.kubeflow.org', 'crd/experiments.sibyl.dev');
+    k('wait', '--for=condition=Established', '--timeout=60s', 'crd/tfjobs.kubeflow.org', 'crd/experiments.kubeflow.org', 'crd/experiments.sibyl.dev', 'crd/trials.sibyl.dev');
     k('create', 'namespace', NS);
     await until('experiments served', 60_000, () => kubectl(srv, ['-n', NS, 'get', 'experiments.kubeflow.org']).status === 0 || undefined);
     runner.start();
@@ -206,6 +206,25 @@ test('Experiment objects: kubectl apply makes the study, status and Events as Ka
       assert.equal(seen.filter((e) => e.reason === 'TrialSucceeded').length, 3, 'one Event per transition, not per reconcile');
       // kubectl describe shows them.
       assert.match(k('-n', NS, 'describe', 'experiments.kubeflow.org', 'grid-a'), /TrialSucceeded/);
+      // The trials as objects: kubectl get answers what the dashboard answers.
+      const objects = await until('3 Trial objects, all SUCCEEDED', 30_000, () => {
+        const items = JSON.parse(k('-n', NS, 'get', 'trials.sibyl.dev', '-l', 'sibyl.dev/study=grid-a', '-o', 'json')).items as any[];
+        return items.length === 3 && items.every((o) => o.status?.state === 'SUCCEEDED') ? items : undefined;
+      });
+      for (const trial of trials) {
+        const o = objects.find((x) => x.metadata.name === trial.name);
+        assert.ok(o, `${trial.name} has an object`);
+        assert.deepEqual(o.spec.parameterAssignments, [{ name: 'lr', value: String(trial.assignment.lr) }]);
+        assert.equal(o.status.objectiveValue, String(trial.objectiveValue));
+        assert.deepEqual(o.status.conditions.map((c: any) => [c.type, c.status, c.reason]), [['Succeeded', 'True', 'TrialSucceeded']]);
+        const m = trial.metrics[0];
+        assert.deepEqual(o.status.observation.metrics, [{ name: 'accuracy', min: String(m.min), max: String(m.max), latest: String(m.latest) }]);
+        assert.deepEqual(o.metadata.ownerReferences.map((r: any) => [r.kind, r.name, r.uid]), [['Experiment', 'grid-a', done.metadata.uid]]);
+      }
+      const rows = k('-n', NS, 'get', 'trials.sibyl.dev', '-l', 'sibyl.dev/study=grid-a').trim().split('\n');
+      assert.match(rows[0]!, /NAME\s+STUDY\s+STATE\s+OBJECTIVE\s+ASSIGNMENT\s+AGE/);
+      assert.equal(rows.length, 4);
+      assert.ok(rows.slice(1).every((r) => /\sgrid-a\s+SUCCEEDED\s+0\.\d+\s+lr=0\.\d+\s/.test(r)), rows.join('\n'));
     });
 
     await t.test('an invalid Experiment gets a Failed condition and a Warning Event naming the field; no study is made', async () => {
@@ -280,6 +299,7 @@ test('Experiment objects: kubectl apply makes the study, status and Events as Ka
       assert.equal(get('running-f'), undefined, 'the Experiment is gone');
       assert.equal(jobs(), 0, 'its TFJobs were gone before the finalizer was removed');
       assert.equal((await rest(sibyl, 'GET', '/studies/running-f')).status, 404, 'the study is deleted');
+      assert.deepEqual(JSON.parse(k('-n', NS, 'get', 'trials.sibyl.dev', '-l', 'sibyl.dev/study=running-f', '-o', 'json')).items, [], 'and its Trial objects');
       assert.ok(events('running-f').some((e) => e.reason === 'ExperimentDeleted'));
     });
 

@@ -29,6 +29,7 @@ import type { StudyShape } from '../service/shapes.js';
 import type { StudyService } from '../service/study-service.js';
 import { parseStudyDocument } from '../spec/parse.js';
 import { EventRecorder } from './kube-events.js';
+import { TrialMirror } from './trial-mirror.js';
 import {
   experimentStatus,
   invalidStatus,
@@ -77,6 +78,7 @@ interface Tracked {
 export class ExperimentController {
   private readonly api: KubeApi;
   private readonly events: EventRecorder;
+  private readonly trialObjects: TrialMirror;
   private readonly resource: Resource;
   private readonly log: (message: string) => void;
   private readonly tracked = new Map<string, Tracked>();
@@ -87,6 +89,7 @@ export class ExperimentController {
     this.api = new KubeApi(o.kubeConfig);
     this.log = o.log ?? (() => {});
     this.events = new EventRecorder(this.api, o.instance, this.log);
+    this.trialObjects = new TrialMirror(this.api, this.log);
     this.resource = experimentResource(o.group);
   }
 
@@ -211,6 +214,7 @@ export class ExperimentController {
       t.unwatch = undefined;
       if (ours) {
         await this.o.service.deleteStudy(name);
+        await this.trialObjects.remove(md.namespace, name);
         const left = await this.trialObjectsGone(ours);
         this.events.record(object, left === 0 ? 'Normal' : 'Warning', 'ExperimentDeleted', left === 0
           ? `stopped the study's trials, deleted their objects and the study "${name}"`
@@ -277,7 +281,9 @@ export class ExperimentController {
 
   private async mirror(t: Tracked, study: StudyShape): Promise<void> {
     const previous = (t.object['status'] ?? {}) as Partial<ExperimentStatus>;
-    const next = experimentStatus(study, this.o.service.allTrials(study.name), previous.conditions ?? [], new Date().toISOString());
+    const trials = this.o.service.allTrials(study.name);
+    await this.trialObjects.sync(t.object, study.name, trials, [study.spec.objective.objectiveMetricName, ...study.spec.objective.additionalMetricNames]);
+    const next = experimentStatus(study, trials, previous.conditions ?? [], new Date().toISOString());
     if (sameStatus(withoutNulls(previous), next)) return;
     const patch = { status: { ...next, completionTime: next.completionTime ?? null, bestObjectiveValue: next.bestObjectiveValue ?? null } };
     t.object = await this.api.mergePatch(this.resource, t.object['metadata'].namespace, t.object['metadata'].name, patch, 'status');
