@@ -231,7 +231,7 @@ test('gp_hedge carries its gains in the returned state and updates them next cal
 test('settings are validated with field-named errors', () => {
   const p: ParameterSpec[] = [{ name: 'x', parameterType: 'double', min: 0, max: 1, distribution: 'uniform' }];
   const field = (name: string) => `spec.algorithm.algorithmSettings[${name}]`;
-  throwsSpecError(() => validateAlgorithm(spec(p, { n_initial_points: '0' })), field('n_initial_points'), /integer ≥ 1/);
+  throwsSpecError(() => validateAlgorithm(spec(p, { n_initial_points: '-1' })), field('n_initial_points'), /integer ≥ 0/);
   throwsSpecError(() => validateAlgorithm(spec(p, { acq_func: 'foo' })), field('acq_func'), /gp_hedge, EI, PI, LCB, UCB/);
   throwsSpecError(() => validateAlgorithm(spec(p, { acq_func: 'EIps' })), field('acq_func'), /not supported/);
   throwsSpecError(() => validateAlgorithm(spec(p, { base_estimator: 'RF' })), field('base_estimator'), /only GP is supported/);

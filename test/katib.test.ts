@@ -96,7 +96,7 @@ test('Katib ValidateAlgorithmSettings: a bad setting is INVALID_ARGUMENT with a 
     await call(suggestion, 'validateAlgorithmSettings', { experiment: experiment('bayesianoptimization', [{ name: 'acq_func', value: 'gp_hedge' }]) });
     for (const [exp, message] of [
       [experiment('random', [{ name: 'random_state', value: '-1' }]), /experiment.spec.algorithm.algorithm_settings\[random_state\]: must be an integer ≥ 0/],
-      [experiment('bayesianoptimization', [{ name: 'n_initial_points', value: '0' }]), /n_initial_points/],
+      [experiment('bayesianoptimization', [{ name: 'n_initial_points', value: '-1' }]), /n_initial_points/],
       [{ name: 'g', spec: { ...experiment('random').spec, algorithm: { algorithmName: 'grid', algorithmSettings: [] } } }, /feasibleSpace\.step: required by algorithm "grid"/],
       [experiment('nope'), /unknown algorithm "nope"/],
       [{ name: 'x', spec: { ...experiment('random').spec, objective: { objectiveMetricName: 'a' } } }, /objective\.type: must be MINIMIZE or MAXIMIZE/],

@@ -129,8 +129,8 @@ test('validateMetricsFormat', () => {
   assert.equal(validateMetricsFormat('(?P<n>\\w+)=(\\d+)'), undefined);
   assert.match(validateMetricsFormat('([a-z]+=(\\d+)') ?? '', /is not an RE2 regular expression \(the dialect of Katib's Go collector\): missing \)/);
   // JavaScript-only syntax is refused, as Katib's Go collector refuses it.
-  assert.match(validateMetricsFormat('(\\w+)=(\\d+)\\1') ?? '', /is not an RE2 regular expression.*invalid escape/);
-  assert.match(validateMetricsFormat('(\\w+)(?==)=(\\d+)') ?? '', /is not an RE2 regular expression.*invalid perl operator/);
+  assert.match(validateMetricsFormat('(\\w+)=(\\d+)\\1') ?? '', /is not Go regular-expression syntax.*\\1 is a backreference/);
+  assert.match(validateMetricsFormat('(\\w+)(?==)=(\\d+)') ?? '', /is not Go regular-expression syntax.*\(\?= is a lookahead/);
   assert.match(validateMetricsFormat(`(a)(b)${'x'.repeat(5000)}`) ?? '', /at most 4096 characters/);
   assert.match(validateMetricsFormat('(\\w+)=\\d+') ?? '', /1 capture group/);
   assert.match(validateMetricsFormat('\\w+=\\d+') ?? '', /0 capture group/);

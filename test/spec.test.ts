@@ -539,10 +539,10 @@ const REJECTED: readonly Rejection[] = [
     reason: /not allowed for categorical parameters \(use list\)/,
   },
   {
-    name: 'distribution on a categorical',
-    study: mutate((s) => { s.spec.parameters[1] = { name: 'hidden_layers', parameterType: 'categorical', feasibleSpace: { list: ['1', '2'], distribution: 'uniform' } }; }),
+    name: 'a non-uniform distribution on a categorical (uniform is accepted: test/katib-quirks.test.ts)',
+    study: mutate((s) => { s.spec.parameters[1] = { name: 'hidden_layers', parameterType: 'categorical', feasibleSpace: { list: ['1', '2'], distribution: 'logUniform' } }; }),
     field: 'spec.parameters[1].feasibleSpace.distribution',
-    reason: /not allowed for categorical parameters/,
+    reason: /logUniform has no meaning for a categorical list/,
   },
   {
     name: 'duplicate parameter names',
@@ -654,10 +654,10 @@ const REJECTED: readonly Rejection[] = [
     reason: /unknown metadata reference "\$\{trialSpec\.UID\}"/,
   },
   {
-    name: 'trial template from a ConfigMap',
+    name: 'trial template from a ConfigMap without its namespace (Katib: all three fields required; the rest: test/katib-quirks.test.ts)',
     study: mutate((s) => { s.spec.trialTemplate.configMap = { configMapName: 'templates', templatePath: 'job.yaml' }; }),
-    field: 'spec.trialTemplate.configMap',
-    reason: /not supported; inline the template as trialSpec/,
+    field: 'spec.trialTemplate.configMap.configMapNamespace',
+    reason: /is required/,
   },
   {
     name: 'trialSpec with metadata.name set',
@@ -719,10 +719,10 @@ const REJECTED: readonly Rejection[] = [
     reason: /has 1 capture group\(s\); it needs two \(metric name, value\)/,
   },
   {
-    name: 'File collector without a path',
-    study: mutate((s) => { s.spec.metricsCollectorSpec = { collector: { kind: 'File' } }; }),
-    field: 'spec.metricsCollectorSpec.source.fileSystemPath.path',
-    reason: /is required/,
+    name: 'File collector of a Directory (a bare File collector gets Katib\'s default path: test/katib-quirks.test.ts)',
+    study: mutate((s) => { s.spec.metricsCollectorSpec = { collector: { kind: 'File' }, source: { fileSystemPath: { kind: 'Directory' } } }; }),
+    field: 'spec.metricsCollectorSpec.source.fileSystemPath.kind',
+    reason: /must be File for the File collector/,
   },
   {
     name: 'File collector with a relative path',

@@ -4,9 +4,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { LIMITS } from '../model/limits.js';
 import { dirname, resolve } from 'node:path';
 import { isTerminalStudyState } from '../model/trial.js';
-import { runtimeFactory, validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
+import { runtimeFactory, trialTemplateSource, validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
 import { StudyService } from '../service/study-service.js';
-import { parseStudyText } from '../spec/parse.js';
+import { parseStudyDocument, readStudyDocument } from '../spec/parse.js';
+import { resolveConfigMapTemplate } from '../spec/template-source.js';
 import type { Store, StudyRecord } from '../store/store.js';
 import { UsageError } from './args.js';
 import { ProgressDisplay } from './progress.js';
@@ -48,7 +49,9 @@ export function readStudyText(file: string): string {
 /** Returns the process exit code: 0 when the study succeeded, 1 when it failed or stopped. */
 export async function runStudy(options: RunOptions): Promise<number> {
   const { store, out, err } = options;
-  const spec = parseStudyText(readStudyText(options.file));
+  const doc = readStudyDocument(readStudyText(options.file));
+  const configMapTemplate = await resolveConfigMapTemplate(doc, await trialTemplateSource(options.runtime, options.kubeconfig));
+  const spec = parseStudyDocument(doc, configMapTemplate === undefined ? {} : { configMapTemplate });
   validateForRuntime(options.runtime, spec);
   const baseDir = dirname(resolve(options.file));
   const pushWanted = options.pushPort !== undefined || options.pushHost !== undefined || options.pushUrl !== undefined || options.runtime === 'kubernetes';

@@ -3,6 +3,7 @@
 import { RE2, type RE2ExecArray } from 're2-wasm';
 import { excerpt, LIMITS } from '../model/limits.js';
 import { DEFAULT_METRICS_FORMAT } from '../spec/types.js';
+import { translateGoRegexp } from './go-regexp.js';
 
 export interface ParsedObservation {
   readonly metric: string;
@@ -31,21 +32,29 @@ export function isRfc3339(text: string): boolean {
   return RFC3339.test(text) && Number.isFinite(Date.parse(text));
 }
 
-/** Why a `metricsFormat` regex is unusable, or undefined when it is fine. */
+// Katib's webhook rule for each metricsFormat ("two top subexpressions are required"), as Katib
+// writes it: the text must hold two (…) pairs. Sibyl also counts real capture groups below.
+const KATIB_TWO_GROUPS = new RE2(String.raw`.*\(.*\).*\(.*\).*`, 'u');
+
+/** Why a `metricsFormat` regex (Go syntax) is unusable, or undefined when it is fine. */
 export function validateMetricsFormat(regex: string): string | undefined {
   if (regex.length > LIMITS.maxRegexLength) return `metrics format must be at most ${LIMITS.maxRegexLength} characters (got ${regex.length})`;
+  const shown = JSON.stringify(excerpt(regex));
+  const translated = translateGoRegexp(regex);
+  if ('refused' in translated) return `metrics format ${shown} is not Go regular-expression syntax (the dialect of Katib's Go collector): ${translated.refused}`;
   try {
-    compileUserRegex(regex);
+    compileUserRegex(translated.source);
   } catch (err) {
     // re2-wasm says "Invalid regular expression: /<source>/<flags>: <why>".
-    const message = (err as Error).message;
-    const prefix = `Invalid regular expression: /${regex}/${USER_REGEX_FLAGS}: `;
-    const why = message.startsWith(prefix) ? message.slice(prefix.length) : message;
-    return `metrics format ${JSON.stringify(excerpt(regex))} is not an RE2 regular expression (the dialect of Katib's Go collector): ${why}`;
+    const why = (err as Error).message.replace(/^Invalid regular expression: \/[\s\S]*\/gu: /, '');
+    return `metrics format ${shown} is not an RE2 regular expression (the dialect of Katib's Go collector): ${why}`;
   }
-  const groups = countCaptureGroups(regex);
+  const groups = countCaptureGroups(translated.source);
   if (groups < 2) {
-    return `metrics format ${JSON.stringify(excerpt(regex))} has ${groups} capture group(s); it needs two (metric name, value)`;
+    return `metrics format ${shown} has ${groups} capture group(s); it needs two (metric name, value)`;
+  }
+  if (!KATIB_TWO_GROUPS.test(regex)) {
+    return `metrics format ${shown} needs two top subexpressions (…)(…), metric name then value (Katib's rule: its text must match .*\\(.*\\).*\\(.*\\).*)`;
   }
   return undefined;
 }
@@ -100,7 +109,9 @@ function parseTextLine(line: string, names: ReadonlySet<string>, matchers: reado
 
 function createMatcher(source: string): PairMatcher {
   if (source === DEFAULT_METRICS_FORMAT) return matchDefaultFormat;
-  const regex = compileUserRegex(source);
+  const translated = translateGoRegexp(source);
+  if ('refused' in translated) throw new Error(`metrics format ${JSON.stringify(source)} is refused: ${translated.refused}`);
+  const regex = compileUserRegex(translated.source);
   return (line) => userRegexPairs(regex, line.slice(0, USER_REGEX_SEARCH_CHARS));
 }
 
@@ -201,7 +212,7 @@ function withOptional(
   return { ...o, ...(step !== undefined && { step }), ...(time !== undefined && { time }) };
 }
 
-/** Katib's regexes are Go (RE2) syntax, compiled by RE2 itself (re2-wasm needs its unicode flag). */
+/** A translated Go pattern (go-regexp.ts), compiled by RE2 (re2-wasm needs its unicode flag). */
 const USER_REGEX_FLAGS = 'gu';
 function compileUserRegex(source: string): RE2 {
   return new RE2(source, USER_REGEX_FLAGS);

@@ -5,6 +5,7 @@ import { validateForLocal } from './local/argv.js';
 import { validateForKubernetes } from './kubernetes/validate.js';
 import type { RuntimeListener, TrialRuntime } from './types.js';
 import type { StudySpec } from '../spec/types.js';
+import type { TrialTemplateSource } from '../spec/template-source.js';
 
 export type LaunchingRuntime = 'local' | 'kubernetes';
 
@@ -29,11 +30,7 @@ export async function runtimeFactory(kind: LaunchingRuntime, o: RuntimeOptions):
     const env = o.pushEndpoint ? { env: { SIBYL_PUSH_ENDPOINT: o.pushEndpoint } } : {};
     return (listener) => new LocalRuntime({ dataDir: o.dataDir, listener, ...env, ...(o.pushToken ? { pushToken: o.pushToken } : {}) });
   }
-  // Loaded only when used: the Kubernetes client is large.
-  const [{ KubeConfig }, { KubernetesRuntime }] = await Promise.all([import('@kubernetes/client-node'), import('./kubernetes/index.js')]);
-  const kubeConfig = new KubeConfig();
-  if (o.kubeconfig) kubeConfig.loadFromFile(o.kubeconfig);
-  else kubeConfig.loadFromDefault();
+  const [kubeConfig, { KubernetesRuntime }] = await Promise.all([loadKubeConfig(o.kubeconfig), import('./kubernetes/index.js')]);
   return (listener) => new KubernetesRuntime({
     kubeConfig,
     listener,
@@ -45,6 +42,22 @@ export async function runtimeFactory(kind: LaunchingRuntime, o: RuntimeOptions):
     ...(o.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: o.pendingTimeoutMs } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
+}
+
+/** Where a server reads `trialTemplate.configMap` templates: the cluster on the kubernetes runtime, nowhere on the local one. */
+export async function trialTemplateSource(kind: LaunchingRuntime, kubeconfig?: string): Promise<TrialTemplateSource | undefined> {
+  if (kind === 'local') return undefined;
+  const [kubeConfig, { ClusterTrialTemplates }] = await Promise.all([loadKubeConfig(kubeconfig), import('./kubernetes/trial-templates.js')]);
+  return new ClusterTrialTemplates(kubeConfig);
+}
+
+// Loaded only when used: the Kubernetes client is large.
+async function loadKubeConfig(file: string | undefined) {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kubeConfig = new KubeConfig();
+  if (file) kubeConfig.loadFromFile(file);
+  else kubeConfig.loadFromDefault();
+  return kubeConfig;
 }
 
 /** What a runtime needs beyond a valid spec; throws SpecError. */

@@ -10,7 +10,7 @@ import { KatibService } from '../service/katib.js';
 import type { RetryPolicy } from '../scheduler/scheduler.js';
 import { bindGrpc, buildGrpcServer } from '../api/grpc/server.js';
 import { buildRestServer } from '../api/rest/server.js';
-import { runtimeFactory, type LaunchingRuntime } from '../runtimes/factory.js';
+import { runtimeFactory, trialTemplateSource, type LaunchingRuntime } from '../runtimes/factory.js';
 import { StudyService } from '../service/study-service.js';
 import type { ExperimentController, ExperimentGroup } from '../controller/experiment-controller.js';
 import type { LeaderElectionConfig, LeaderElector } from './leader.js';
@@ -121,6 +121,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       ...(pushUrl ? { pushEndpoint: pushUrl.replace(/\/+$/, ''), pushToken: (name: string) => auth.trialToken(name) } : {}),
       ...(o.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: o.pendingTimeoutMs } : {}),
     });
+    const trialTemplates = await trialTemplateSource(launchRuntime, o.kubeconfig);
     const leader = o.leaderElection ? await import('./leader.js') : undefined;
     const algorithms = new AlgorithmPool({
       ...(o.algorithmTimeoutMs ? { timeoutMs: o.algorithmTimeoutMs } : {}),
@@ -137,6 +138,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       baseDir: resolve(o.baseDir ?? process.cwd()),
       dataDir,
       onError: (e) => log(`error: ${e.message}`),
+      ...(trialTemplates ? { trialTemplates } : {}),
     });
     const logError = (e: Error) => log(`error: ${e.stack ?? e.message}`);
     const scheduler = service.scheduler;

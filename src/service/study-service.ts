@@ -14,7 +14,8 @@ import { deleteTrialLogs, tailLog } from '../runtimes/logs.js';
 import { deleteStudyCheckpoints } from '../runtimes/local/checkpoints.js';
 import type { RuntimeListener, TrialRuntime } from '../runtimes/types.js';
 import { Scheduler, type RetryPolicy, type SchedulerEvent } from '../scheduler/scheduler.js';
-import { parseStudyDocument, parseStudyText, readBudgets } from '../spec/parse.js';
+import { parseStudyDocument, readBudgets, readStudyDocument } from '../spec/parse.js';
+import { resolveConfigMapTemplate, TemplateSourceError, type TrialTemplateSource } from '../spec/template-source.js';
 import { SpecError } from '../spec/errors.js';
 import type { StudySpec } from '../spec/types.js';
 import { RUNTIME_KINDS, StateConflictError, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
@@ -41,6 +42,8 @@ export interface StudyServiceOptions {
   readonly onError?: (error: Error) => void;
   /** Every scheduler event, as is (before it is published to watchers). */
   readonly onEvent?: (event: SchedulerEvent) => void;
+  /** Where `spec.trialTemplate.configMap` templates are read (the cluster, on the kubernetes runtime). */
+  readonly trialTemplates?: TrialTemplateSource;
 }
 
 export interface CreateStudyRequest {
@@ -111,7 +114,7 @@ export class StudyService {
   /** Idempotent by name: the same spec returns the existing study, a different one is ALREADY_EXISTS. */
   async createStudy(req: CreateStudyRequest): Promise<{ study: StudyShape; created: boolean }> {
     const runtime = this.readRuntime(req.runtime);
-    const spec = this.readSpec(req);
+    const spec = await this.readSpec(req);
     const heartbeatSeconds = readOptionalInteger(req.heartbeatSeconds, 'heartbeatSeconds', LIMITS.minHeartbeatSeconds, LIMITS.maxHeartbeatSeconds);
     if (heartbeatSeconds !== undefined && runtime !== 'external') throw invalid('heartbeatSeconds', 'only ask/tell (external) studies have heartbeats');
     // The working directory matters to local trials only; a client that cannot know the runtime may send it anyway.
@@ -142,7 +145,7 @@ export class StudyService {
    */
   async createOwnedStudy(spec: unknown, owner: string): Promise<StudyShape> {
     const req: CreateStudyRequest = { spec, runtime: this.options.launchRuntime };
-    const parsed = this.readSpec(req);
+    const parsed = await this.readSpec(req);
     this.specCheck(() => validateForRuntime(this.options.launchRuntime, parsed), req);
     if (this.options.launchRuntime === 'local') await this.specCheckAsync(() => checkLocalCommand(parsed, this.options.baseDir), req);
     const existing = this.store.getStudyByName(parsed.name);
@@ -431,12 +434,24 @@ export class StudyService {
     return runtime as RuntimeKind;
   }
 
-  private readSpec(req: CreateStudyRequest): StudySpec {
+  private async readSpec(req: CreateStudyRequest): Promise<StudySpec> {
     const hasDoc = req.spec !== undefined && req.spec !== null;
     const hasText = req.specText !== undefined && req.specText !== null && req.specText !== '';
     if (hasDoc === hasText) throw invalid('spec', 'give exactly one of spec (a Katib Experiment) or specText (its YAML or JSON text)');
     if (hasText && typeof req.specText !== 'string') throw invalid('specText', `must be a string (got ${shown(req.specText)})`);
-    return this.specCheck(() => (hasText ? parseStudyText(req.specText as string) : parseStudyDocument(req.spec)), req);
+    const doc = this.specCheck(() => (hasText ? readStudyDocument(req.specText as string) : req.spec), req);
+    const configMapTemplate = await this.readConfigMapTemplate(doc, req);
+    return this.specCheck(() => parseStudyDocument(doc, configMapTemplate === undefined ? {} : { configMapTemplate }), req);
+  }
+
+  /** The template a study's `trialTemplate.configMap` names, read before the template checks run. */
+  private async readConfigMapTemplate(doc: unknown, req: CreateStudyRequest): Promise<unknown> {
+    try {
+      return await resolveConfigMapTemplate(doc, this.options.trialTemplates);
+    } catch (err) {
+      if (err instanceof TemplateSourceError) throw new ServiceError('UNAVAILABLE', err.message, `${this.specField(req)}.spec.trialTemplate.configMap`);
+      throw asServiceError(err, this.specField(req));
+    }
   }
 
   private specField(req: CreateStudyRequest): string {

@@ -7,6 +7,9 @@ import type { Distribution, ParameterSpec } from './types.js';
 
 const PARAMETER_TYPES = ['double', 'int', 'discrete', 'categorical'] as const;
 const DISTRIBUTIONS: readonly Distribution[] = ['uniform', 'logUniform', 'normal', 'logNormal'];
+// Katib's "no distribution": empty, or `unknown` (its validator allows it; its services then
+// use their default, uniform). Its defaulting webhook writes `uniform` on every parameter.
+const UNSPECIFIED_DISTRIBUTIONS: readonly unknown[] = [undefined, '', 'unknown'];
 
 /** `pointRanges`: parameters whose value the algorithm sets itself, so min = max is allowed for them. */
 export function readParameters(v: unknown, path: string, pointRanges: readonly string[] = []): ParameterSpec[] {
@@ -41,7 +44,7 @@ function readParameter(v: unknown, path: string, pointRanges: readonly string[])
       if (parameterType === 'int' && !Number.isInteger(step)) throw new SpecError(`${fsPath}.step`, `must be an integer for int parameters (got ${step})`);
       if (step > max - min) throw new SpecError(`${fsPath}.step`, `must not exceed max − min (got ${step} > ${max - min})`);
     }
-    const distribution = fs['distribution'] === undefined || fs['distribution'] === ''
+    const distribution = UNSPECIFIED_DISTRIBUTIONS.includes(fs['distribution'])
       ? 'uniform'
       : read.oneOf(fs['distribution'], `${fsPath}.distribution`, DISTRIBUTIONS);
     if ((distribution === 'logUniform' || distribution === 'logNormal') && min <= 0) {
@@ -53,8 +56,11 @@ function readParameter(v: unknown, path: string, pointRanges: readonly string[])
   for (const key of ['min', 'max', 'step'] as const) {
     if (fs[key] !== undefined) throw new SpecError(`${fsPath}.${key}`, `not allowed for ${parameterType} parameters (use list)`);
   }
-  if (fs['distribution'] !== undefined && fs['distribution'] !== '') {
-    throw new SpecError(`${fsPath}.distribution`, `not allowed for ${parameterType} parameters`);
+  // A list is drawn uniformly: `uniform` (what Katib's webhook writes) says so. Katib ignores
+  // any other distribution on a list; Sibyl refuses it rather than ignore what was asked.
+  if (!UNSPECIFIED_DISTRIBUTIONS.includes(fs['distribution']) && fs['distribution'] !== 'uniform') {
+    const given = read.oneOf(fs['distribution'], `${fsPath}.distribution`, DISTRIBUTIONS);
+    throw new SpecError(`${fsPath}.distribution`, `${given} has no meaning for a ${parameterType} list (its values are drawn uniformly): use uniform or leave it out`);
   }
   const raw = read.list(fs['list'], `${fsPath}.list`, LIMITS.maxListItems);
   if (raw.length === 0) throw new SpecError(`${fsPath}.list`, 'must not be empty');

@@ -9,6 +9,7 @@ import { SpecError } from './errors.js';
 import { readParameters } from './parameters.js';
 import * as read from './read.js';
 import { parseMetaReference, placeholdersIn } from './template.js';
+import { readConfigMapReference, type ConfigMapReference } from './template-source.js';
 import {
   DEFAULT_METRICS_FORMAT,
   type AlgorithmSpec,
@@ -26,9 +27,16 @@ const MAX_NAME_LENGTH = 40;
 const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Katib requires a name; Sibyl defaults to its best general-purpose algorithm.
 const DEFAULT_ALGORITHM = 'bayesianoptimization';
+// Katib's webhook default for a File collector's path (common_types.go DefaultFilePath).
+const KATIB_METRICS_FILE = '/var/log/katib/metrics.log';
 
 /** Parses YAML or JSON text (JSON is YAML) into a validated StudySpec. */
-export function parseStudyText(text: string): StudySpec {
+export function parseStudyText(text: string, options: ParseOptions = {}): StudySpec {
+  return parseStudyDocument(readStudyDocument(text), options);
+}
+
+/** YAML or JSON text as a plain document, unchecked; bad YAML is a SpecError with its position. */
+export function readStudyDocument(text: string): unknown {
   // With prettyErrors off, yaml leaves error.linePos unset: the LineCounter supplies the position.
   const lineCounter = new LineCounter();
   if (text.length > LIMITS.maxBodyBytes) throw new SpecError('', `the study text must be at most ${LIMITS.maxBodyBytes} characters (got ${text.length})`);
@@ -50,10 +58,15 @@ export function parseStudyText(text: string): StudySpec {
     if (err instanceof RangeError) throw new SpecError('', `the YAML is nested too deeply (at most ${LIMITS.maxDocumentDepth} levels)`);
     throw err;
   }
-  return parseStudyDocument(document);
+  return document;
 }
 
-export function parseStudyDocument(input: unknown): StudySpec {
+export interface ParseOptions {
+  /** The trial object read from `spec.trialTemplate.configMap` (template-source.ts), when it has one. */
+  readonly configMapTemplate?: unknown;
+}
+
+export function parseStudyDocument(input: unknown, options: ParseOptions = {}): StudySpec {
   if (input === undefined || input === null) throw new SpecError('', 'the study is empty (expected a Katib Experiment)');
   read.checkDepth(input, '');
   const doc = read.object(input, '');
@@ -90,7 +103,7 @@ export function parseStudyDocument(input: unknown): StudySpec {
   // Ask/tell studies need no template: their clients run the trials.
   const trialTemplate = s['trialTemplate'] === undefined || s['trialTemplate'] === null
     ? { trialParameters: [], retain: false }
-    : readTrialTemplate(s['trialTemplate'], 'spec.trialTemplate', parameters);
+    : readTrialTemplate(s['trialTemplate'], 'spec.trialTemplate', parameters, options.configMapTemplate);
   const metricsCollector = readMetricsCollector(s['metricsCollectorSpec'], 'spec.metricsCollectorSpec');
 
   const spec: StudySpec = {
@@ -190,18 +203,35 @@ export function readBudgets(s: read.Doc) {
   return { parallelTrialCount, maxTrialCount, maxFailedTrialCount };
 }
 
-function readTrialTemplate(v: unknown, path: string, parameters: readonly ParameterSpec[]): TrialTemplateSpec {
+function readTrialTemplate(v: unknown, path: string, parameters: readonly ParameterSpec[], configMapTemplate: unknown): TrialTemplateSpec {
   const o = read.object(v, path);
   read.noUnknownKeys(o, path, [
     'trialParameters', 'trialSpec', 'configMap', 'primaryContainerName', 'primaryPodLabels',
     'successCondition', 'failureCondition', 'retain', 'command',
   ]);
-  if (o['configMap'] !== undefined) throw new SpecError(`${path}.configMap`, 'templates from ConfigMaps are not supported; inline the template as trialSpec');
+  const configMap = o['configMap'] === undefined || o['configMap'] === null ? undefined : readConfigMapReference(o['configMap'], `${path}.configMap`);
+  if (configMap && o['trialSpec'] !== undefined && o['trialSpec'] !== null) {
+    throw new SpecError(path, 'give only one of trialSpec or configMap (Katib\'s rule)');
+  }
+  if (configMap && configMapTemplate === undefined) {
+    throw new SpecError(`${path}.configMap`, 'a trial template in a ConfigMap is read from the cluster, and only a server on the kubernetes runtime reads it (this one has no Kubernetes API): inline the template as trialSpec');
+  }
+  // The template checks below run on the ConfigMap's template too; their errors then name the
+  // ConfigMap key they came from.
+  try {
+    return readTemplateBody(o, path, parameters, configMap ? configMapTemplate : o['trialSpec'], configMap);
+  } catch (err) {
+    if (!(err instanceof SpecError) || !configMap || !err.field.startsWith(`${path}.trialSpec`)) throw err;
+    const inner = err.field.slice(`${path}.`.length);
+    throw new SpecError(`${path}.configMap.templatePath`, `in the template of ConfigMap ${configMap.configMapNamespace}/${configMap.configMapName}, key ${JSON.stringify(configMap.templatePath)}: ${inner}: ${err.reason}`);
+  }
+}
 
+function readTemplateBody(o: read.Doc, path: string, parameters: readonly ParameterSpec[], rawTrialSpec: unknown, configMap: ConfigMapReference | undefined): TrialTemplateSpec {
   const command = o['command'] === undefined ? undefined : read.list(o['command'], `${path}.command`).map((x, i) => read.string(x, `${path}.command[${i}]`));
   if (command !== undefined && command.length === 0) throw new SpecError(`${path}.command`, 'must not be empty');
 
-  const trialSpec = read.optionalObject(o['trialSpec'], `${path}.trialSpec`);
+  const trialSpec = read.optionalObject(rawTrialSpec, `${path}.trialSpec`);
   if (trialSpec) {
     read.string(trialSpec['apiVersion'], `${path}.trialSpec.apiVersion`);
     read.string(trialSpec['kind'], `${path}.trialSpec.kind`);
@@ -227,6 +257,7 @@ function readTrialTemplate(v: unknown, path: string, parameters: readonly Parame
   const failureCondition = read.optionalString(o['failureCondition'], `${path}.failureCondition`);
   return {
     trialParameters,
+    ...(configMap ? { configMap } : {}),
     ...(trialSpec ? { trialSpec } : {}),
     ...(primaryContainerName === undefined ? {} : { primaryContainerName }),
     ...(primaryPodLabels ? { primaryPodLabels } : {}),
@@ -298,7 +329,7 @@ function readMetricsCollector(v: unknown, path: string): MetricsCollectorSpec {
 
   let filePath: string | undefined;
   if (kind === 'File') {
-    filePath = read.string(fsp?.['path'], `${path}.source.fileSystemPath.path`);
+    filePath = fsp?.['path'] === undefined || fsp['path'] === '' ? KATIB_METRICS_FILE : read.string(fsp['path'], `${path}.source.fileSystemPath.path`);
     if (!filePath.startsWith('/')) throw new SpecError(`${path}.source.fileSystemPath.path`, `must be an absolute path (got "${filePath}")`);
     if (fsp?.['kind'] !== undefined && fsp['kind'] !== 'File') throw new SpecError(`${path}.source.fileSystemPath.kind`, 'must be File for the File collector');
   }

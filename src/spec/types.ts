@@ -12,6 +12,7 @@ export type {
   RangeParameter,
 } from '../../suggestion-algorithms/model.js';
 import type { Parameter as ParameterSpec } from '../../suggestion-algorithms/model.js';
+import type { ConfigMapReference } from './template-source.js';
 
 export interface ObjectiveSpec {
   readonly type: ObjectiveType;
@@ -35,6 +36,8 @@ export interface TrialParameterSpec {
 
 export interface TrialTemplateSpec {
   readonly trialParameters: readonly TrialParameterSpec[];
+  /** Katib's `configMap` source, as given; `trialSpec` then holds the template read from it. */
+  readonly configMap?: ConfigMapReference;
   /** Any Kubernetes object (TFJob by default on a cluster); absent for purely local studies. */
   readonly trialSpec?: Readonly<Record<string, unknown>>;
   readonly primaryContainerName?: string;

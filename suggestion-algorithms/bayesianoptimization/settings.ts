@@ -18,7 +18,9 @@ export interface BayesianOptimizationSettings {
 
 export function readSettings(settings: Settings): BayesianOptimizationSettings {
   rejectUnknownSettings(settings, NAME, KNOWN_SETTINGS);
-  const nInitialPoints = readIntSetting(settings, 'n_initial_points', { min: 1 }) ?? 10;
+  // Katib's skopt service accepts 0; with no history the model has nothing to fit, so the first
+  // points still come from the design until two observations exist (index.ts).
+  const nInitialPoints = readIntSetting(settings, 'n_initial_points', { min: 0 }) ?? 10;
   const randomState = readIntSetting(settings, 'random_state', { min: 0 });
 
   const estimator = readSetting(settings, 'base_estimator')?.toUpperCase() ?? 'GP';

@@ -1,9 +1,9 @@
 // The cmaes settings Katib's goptuna service knows: `sigma`, `restart_strategy`, `random_state`.
+// Like goptuna (converter.go reads only these three), other names are ignored, not refused.
 import { SettingsError, type SearchSpace, type Settings } from '../model.js';
-import { readIntSetting, readNumberSetting, readSetting, rejectUnknownSettings, settingError } from '../settings.js';
+import { readIntSetting, readNumberSetting, readSetting, settingError } from '../settings.js';
 
 export const NAME = 'cmaes';
-const KNOWN_SETTINGS = ['sigma', 'restart_strategy', 'random_state'];
 
 export type RestartStrategy = 'none' | 'ipop' | 'bipop';
 const RESTART_STRATEGIES: readonly RestartStrategy[] = ['none', 'ipop', 'bipop'];
@@ -21,7 +21,6 @@ export interface CmaesSettings {
 }
 
 export function readCmaesSettings(settings: Settings): CmaesSettings {
-  rejectUnknownSettings(settings, NAME, KNOWN_SETTINGS);
   const sigma = readNumberSetting(settings, 'sigma', { min: 0, minExclusive: true }) ?? DEFAULT_SIGMA;
   const raw = readSetting(settings, 'restart_strategy');
   // Case-insensitive: Katib's optuna variant spells the default "None".

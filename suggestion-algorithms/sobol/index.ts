@@ -9,12 +9,13 @@
 // low-discrepancy across choices.
 import { SettingsError, type Settings, type SuggestRequest, type SuggestResult, type SuggestionAlgorithm } from '../model.js';
 import { withoutRepeats } from '../repeats.js';
-import { readIntSetting, rejectUnknownSettings } from '../settings.js';
+import { readIntSetting } from '../settings.js';
 import { unitCube } from '../transform.js';
 import { MAX_DIMENSIONS, scrambledSobol } from './sequence.js';
 
 const NAME = 'sobol';
-const KNOWN_SETTINGS = ['random_state'];
+// Katib's goptuna sobol sampler takes no settings and ignores any given; Sibyl reads
+// random_state (the scrambling seed) and ignores the rest as goptuna does.
 
 function readRandomState(settings: Settings): number | undefined {
   return readIntSetting(settings, 'random_state', { min: 0 });
@@ -24,7 +25,6 @@ export const sobolAlgorithm: SuggestionAlgorithm = {
   name: NAME,
 
   validateSettings(space, settings) {
-    rejectUnknownSettings(settings, NAME, KNOWN_SETTINGS);
     readRandomState(settings);
     const { dims } = unitCube(space);
     if (dims > MAX_DIMENSIONS) {

@@ -79,6 +79,12 @@ export class KubeApi {
     return list.items as unknown as KubeObject[];
   }
 
+  /** A ConfigMap's string data (trial templates kept in ConfigMaps). */
+  async configMapData(namespace: string, name: string): Promise<Record<string, string>> {
+    const cm = await this.core.readNamespacedConfigMap({ namespace, name }, this.deadline());
+    return cm.data ?? {};
+  }
+
   /** The whole log of a pod's container (not following). */
   podLog(namespace: string, pod: string, container: string | undefined): Promise<string> {
     return this.core.readNamespacedPodLog({ namespace, name: pod, ...(container ? { container } : {}) }, this.deadline());
