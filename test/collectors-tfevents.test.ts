@@ -2,25 +2,13 @@
 // test/support/tfevents_writer.py builds TFRecord framing and Event/Summary protobuf messages
 // from the published formats with Python's standard library (TensorFlow cannot be had here).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { crc32c, maskedCrc32c } from '../src/metrics/crc32c.js';
 import { TfEventMetrics } from '../src/metrics/tfevent-metrics.js';
 import type { ParsedObservation } from '../src/metrics/parse.js';
 import { tempDir } from './support/study.js';
-
-export const WRITER = join(process.cwd(), 'test', 'support', 'tfevents_writer.py');
-
-interface Value { tag: string; kind: 'simple' | 'float_tensor' | 'double_tensor' | 'float_content' | 'image'; value?: number; metadata?: boolean }
-interface WriterSpec { events: { step: number; wall_time?: number; values: Value[] }[]; corrupt?: string; corrupt_record?: number; cut?: number }
-
-export function writeSummaryFile(file: string, spec: WriterSpec): Buffer {
-  mkdirSync(join(file, '..'), { recursive: true });
-  execFileSync('python3', [WRITER, file, JSON.stringify(spec)]);
-  return readFileSync(file);
-}
+import { writeSummaryFile } from './support/tfevents.js';
 
 /** Feeds the bytes in chunks of `chunk` bytes, as a growing file delivers them. */
 function read(root: string, files: Record<string, Buffer>, metrics: string[], chunk = Infinity) {

@@ -10,6 +10,7 @@ SPEC_JSON: {"events": [{"step": 1, "wall_time": 1.5, "values": [
 A file_version event comes first, as TensorFlow writes it.
 """
 import json
+import os
 import struct
 import sys
 
@@ -109,6 +110,7 @@ def main() -> None:
         blob += record(event_message(e), bad_length_crc=corrupt == "bad_length_crc" and i == target, bad_data_crc=corrupt == "bad_data_crc" and i == target)
     if corrupt == "truncate":
         blob = blob[: len(blob) - spec.get("cut", 5)]
+    os.makedirs(os.path.dirname(out_file) or ".", exist_ok=True)  # as TensorFlow's writer makes its logdir
     with open(out_file, "wb") as f:
         f.write(blob)
 
