@@ -6,6 +6,7 @@ import { findContainer } from '../../spec/containers.js';
 import { SpecError } from '../../spec/errors.js';
 import type { StudySpec } from '../../spec/types.js';
 import { compileCondition } from './conditions.js';
+import { validateMetricsDump } from './metrics-dump.js';
 import { defaultConditions, resourceOf } from './resources.js';
 
 export function validateForKubernetes(spec: StudySpec): void {
@@ -34,6 +35,7 @@ export function validateForKubernetes(spec: StudySpec): void {
   if (!findContainer(trialSpec['spec'], name)) {
     throw new SpecError('spec.trialTemplate.primaryContainerName', `no container named "${name}" in the trialSpec`);
   }
+  validateMetricsDump(spec);
   const defaults = defaultConditions(resource);
   for (const [field, given, fallback] of [
     ['successCondition', t.successCondition, defaults?.success],
