@@ -98,4 +98,12 @@ test('a dump cut short is reported with what came; the container is wrapped with
   assert.deepEqual([main.command[0], main.command[1], ...main.command.slice(3)], ['sh', '-c', 'sibyl-trial', 'python3', 'train.py', '--lr=0.1']);
   assert.equal(main.args, undefined);
   assert.deepEqual(job.spec.template.spec.containers[0]!.command, ['x']);
+  // Katib's emptyDir at the collector's folder, so a non-root image can write it.
+  assert.deepEqual((main as any).volumeMounts, [{ name: 'sibyl-metrics', mountPath: '/var/log/katib' }]);
+  assert.deepEqual((job.spec.template.spec as any).volumes, [{ name: 'sibyl-metrics', emptyDir: {} }]);
+  // A TensorFlowEvent directory the container mounts itself is left to it.
+  const own = { spec: { template: { spec: { volumes: [{ name: 'logs', persistentVolumeClaim: { claimName: 'l' } }], containers: [{ name: 'main', command: ['t'], volumeMounts: [{ name: 'logs', mountPath: '/logs/' }] }] } } } };
+  wrapPrimaryContainer(own, 'main', tfCollector('/logs'));
+  assert.deepEqual(own.spec.template.spec.volumes.map((v) => v.name), ['logs']);
+  assert.deepEqual(own.spec.template.spec.containers[0]!.volumeMounts.map((m) => m.mountPath), ['/logs/']);
 });

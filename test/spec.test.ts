@@ -719,10 +719,10 @@ const REJECTED: readonly Rejection[] = [
     reason: /has 1 capture group\(s\); it needs two \(metric name, value\)/,
   },
   {
-    name: 'File collector without a path',
-    study: mutate((s) => { s.spec.metricsCollectorSpec = { collector: { kind: 'File' } }; }),
+    name: 'File collector with a directory for a path (with none, Katib\'s default file)',
+    study: mutate((s) => { s.spec.metricsCollectorSpec = { collector: { kind: 'File' }, source: { fileSystemPath: { path: '/var/log/' } } }; }),
     field: 'spec.metricsCollectorSpec.source.fileSystemPath.path',
-    reason: /is required/,
+    reason: /must name a file, not a directory/,
   },
   {
     name: 'File collector with a relative path',

@@ -7,9 +7,11 @@
 // takes the marked lines out of the log and hands the decoded bytes to the collector.
 //
 // Encoding: `base64` when the image has it (coreutils, busybox), else POSIX `od -An -v -tx1`
-// (hex), so any image with a POSIX shell works. The files arrive when the trial ends (Katib's
+// (hex), so any image with a POSIX shell works. An emptyDir is mounted at the collector's
+// folder (unless the container mounts one there), so a non-root trial can write it. The files arrive when the trial ends (Katib's
 // own collectors also report once, after the training process exits); their size is bounded
 // by what the kubelet keeps of a container's log (containerLogMaxSize, 10 MiB by default).
+import { posix } from 'node:path';
 import { SpecError } from '../../spec/errors.js';
 import { findContainer } from '../../spec/containers.js';
 import type { MetricsCollectorSpec, StudySpec } from '../../spec/types.js';
@@ -57,13 +59,46 @@ export function dumpScript(c: MetricsCollectorSpec & { path: string }): string {
   ].join('\n');
 }
 
-/** Wraps the primary container of a rendered trial object (in place). */
+/**
+ * Wraps the primary container of a rendered trial object (in place), and mounts an emptyDir at
+ * the collector's folder (the File's directory, the TensorFlowEvent directory) as Katib does:
+ * a trial image that runs as a non-root user can write there.
+ */
 export function wrapPrimaryContainer(object: KubeObject, containerName: string | undefined, c: MetricsCollectorSpec & { path: string }): void {
-  const container = containerName ? (findContainer(object['spec'], containerName) as KubeObject | undefined) : undefined;
-  if (!container || !Array.isArray(container['command'])) return; // validateMetricsDump refused it
+  const found = containerName ? podSpecOf(object['spec'], containerName) : undefined;
+  if (!found || !Array.isArray(found.container['command'])) return; // validateMetricsDump refused it
+  const { container, podSpec } = found;
   const argv = [...container['command'], ...(Array.isArray(container['args']) ? container['args'] : [])];
   container['command'] = ['sh', '-c', dumpScript(c), 'sibyl-trial', ...argv];
   delete container['args'];
+  const path = c.path.replace(/\/+$/, '') || '/';
+  const mountPath = c.kind === 'File' ? posix.dirname(path) : path;
+  const mounts: KubeObject[] = Array.isArray(container['volumeMounts']) ? container['volumeMounts'] : [];
+  if (mountPath === '/' || mounts.some((m) => String(m['mountPath']).replace(/\/+$/, '') === mountPath)) return; // the user's own volume
+  podSpec['volumes'] = [...(Array.isArray(podSpec['volumes']) ? podSpec['volumes'] : []), { name: METRICS_VOLUME, emptyDir: {} }];
+  container['volumeMounts'] = [...mounts, { name: METRICS_VOLUME, mountPath }];
+}
+
+const METRICS_VOLUME = 'sibyl-metrics';
+
+/** The pod spec holding the first container named `name`, depth-first in document order. */
+function podSpecOf(root: unknown, name: string): { podSpec: KubeObject; container: KubeObject } | undefined {
+  if (Array.isArray(root)) {
+    for (const item of root) {
+      const found = podSpecOf(item, name);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (root === null || typeof root !== 'object') return undefined;
+  const o = root as KubeObject;
+  const container = Array.isArray(o['containers']) ? o['containers'].find((x: KubeObject) => x?.['name'] === name) : undefined;
+  if (container) return { podSpec: o, container };
+  for (const value of Object.values(o)) {
+    const found = podSpecOf(value, name);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**
