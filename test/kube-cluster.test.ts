@@ -120,7 +120,7 @@ test('Sibyl\'s image from deploy/Containerfile runs as the Deployment of deploy/
   assert.deepEqual(served, { status: 'SERVING' });
 });
 
-test('the MLP example\'s TFJob study runs as real pods (stand-in operator): 9 trials ran train.mjs with their values, accuracies as the pods printed them, objects deleted', { timeout: 15 * 60_000 }, async () => {
+test('kubectl apply -f examples/mlp/tfjob.yaml: the in-cluster Sibyl runs the Experiment as real pods (stand-in operator) to Succeeded: 9 trials ran train.mjs with their values, accuracies as the pods printed them, objects deleted; kubectl get experiments shows the best trial', { timeout: 15 * 60_000 }, async () => {
   kubectl('apply', '-k', repoPath('deploy', 'crds'));
   await until('the TFJob CRD is served', 60_000, () => cluster.kubectl(['get', 'tfjobs', '-A']).status === 0);
   // The study's namespace: Sibyl's Role bound there too, as deploy/rbac.yaml says for another namespace.
@@ -130,10 +130,14 @@ test('the MLP example\'s TFJob study runs as real pods (stand-in operator): 9 tr
   const operator = new TFJobOperatorStandIn(kc, 'kubeflow');
   operator.start();
   try {
-    const pod = await sibylPod();
-    const created = await api(pod.ip, 'POST', '/api/v1/studies', { specText: readFileSync(repoPath('examples', 'mlp', 'tfjob.yaml'), 'utf8') });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    const study = await waitForStudy(async () => (await sibylPod()).ip, 'mlp-tfjob', 12 * 60_000);
+    await sibylPod();
+    await until('the Experiment CRD is served', 60_000, () => cluster.kubectl(['get', 'experiments.kubeflow.org', '-A']).status === 0);
+    kubectl('apply', '-f', repoPath('examples', 'mlp', 'tfjob.yaml'));
+    const succeeded = await until('the Experiment is Succeeded', 12 * 60_000, () => {
+      const o = json('-n', 'kubeflow', 'get', 'experiments.kubeflow.org', 'mlp-tfjob');
+      return o.status?.conditions?.some((c: any) => c.type === 'Succeeded' && c.status === 'True') ? o : undefined;
+    }, () => JSON.stringify(json('-n', 'kubeflow', 'get', 'experiments.kubeflow.org', 'mlp-tfjob').status ?? {}).slice(0, 3000));
+    const study = await waitForStudy(async () => (await sibylPod()).ip, 'mlp-tfjob', 60_000);
     assert.deepEqual([study.state, study.reason, study.trials.SUCCEEDED], ['SUCCEEDED', 'MaxTrialsReached', 9], JSON.stringify(study.trials));
     const trials = (await api((await sibylPod()).ip, 'GET', '/api/v1/studies/mlp-tfjob/trials')).body.trials as any[];
     assert.equal(trials.length, 9);
@@ -146,6 +150,16 @@ test('the MLP example\'s TFJob study runs as real pods (stand-in operator): 9 tr
       assert.ok(printed.length > 100, `${t.name}: the pod printed its epochs (${printed.length})`);
       assert.equal(t.objectiveValue, printed.at(-1), `${t.name}: the stored accuracy is the pod's last one`);
     }
+    // The object mirrors the store: Katib's status fields, and the printer columns of `kubectl get`.
+    const st = succeeded.status;
+    assert.equal(st.conditions.at(-1).reason, 'ExperimentMaxTrialsReached');
+    assert.deepEqual([st.trials, st.trialsSucceeded, st.trialsFailed, st.trialsRunning], [9, 9, 0, 0]);
+    assert.equal(st.currentOptimalTrial.bestTrialName, study.best.trial);
+    assert.deepEqual(Object.fromEntries(st.currentOptimalTrial.parameterAssignments.map((a: any) => [a.name, a.value])),
+      Object.fromEntries(Object.entries(study.best.assignment).map(([k, v]) => [k, String(v)])));
+    assert.equal(st.bestObjectiveValue, String(study.best.value));
+    const table = kubectl('-n', 'kubeflow', 'get', 'experiments');
+    assert.match(table, new RegExp(`mlp-tfjob\\s+Succeeded\\s+True\\s+${String(study.best.value).replace('.', '\\.')}\\s+${study.best.trial}\\s+9\\s+9\\s+0\\s+0\\s`), table);
     await until('every TFJob is deleted', 120_000, () => (json('-n', 'kubeflow', 'get', 'tfjobs').items as unknown[]).length === 0);
     await until('and their pods', 120_000, () => (json('-n', 'kubeflow', 'get', 'pods').items as unknown[]).length === 0);
     assert.deepEqual(operator.errors, []);
@@ -178,6 +192,42 @@ function jobStudy(name: string, script: string, budget: { parallel: number; max:
     },
   });
 }
+
+test('kubectl delete of a running Experiment stops its trials and removes their Jobs and pods; an invalid Experiment gets a condition and an Event naming the field', { timeout: 10 * 60_000 }, async () => {
+  await sibylPod();
+  const apply = (text: string) => assert.equal(cluster.kubectl(['apply', '-f', '-'], text).status, 0);
+  const running = (study: string) => (json('-n', 'sibyl', 'get', 'pods', '-l', `sibyl.dev/study=${study}`).items as any[]).filter((p) => p.status.phase === 'Running').length;
+  // Trials that print an epoch a second for two minutes: still running when the Experiment is deleted.
+  apply(jobStudy('exp-delete', 'for i in $(seq 1 120); do echo "epoch=$i accuracy=0.${x}"; sleep 1; done', { parallel: 2, max: 4 }));
+  await until('two trial pods run', 180_000, () => running('exp-delete') === 2 || undefined,
+    () => JSON.stringify(json('-n', 'sibyl', 'get', 'experiments.kubeflow.org', 'exp-delete').status ?? {}).slice(0, 2000));
+  const live = await until('the Experiment shows two running trials', 60_000, () => {
+    const o = json('-n', 'sibyl', 'get', 'experiments.kubeflow.org', 'exp-delete');
+    return o.status?.trialsRunning === 2 ? o : undefined;
+  });
+  assert.deepEqual(live.metadata.finalizers, ['sibyl.dev/study']);
+  const deleted = cluster.kubectl(['-n', 'sibyl', 'delete', 'experiments.kubeflow.org', 'exp-delete', '--timeout=240s']);
+  assert.equal(deleted.status, 0, deleted.stderr);
+  // Gone only after its trials: the Jobs (deleted in the foreground, so after their pods) are gone too.
+  assert.deepEqual(json('-n', 'sibyl', 'get', 'jobs', '-l', 'sibyl.dev/study=exp-delete').items, []);
+  await until('and the pods', 60_000, () => (json('-n', 'sibyl', 'get', 'pods', '-l', 'sibyl.dev/study=exp-delete').items as unknown[]).length === 0 || undefined);
+  assert.equal((await api((await sibylPod()).ip, 'GET', '/api/v1/studies/exp-delete')).status, 404, 'the study is deleted');
+  const deletedEvent = (json('-n', 'sibyl', 'get', 'events', '--field-selector', 'involvedObject.name=exp-delete').items as any[]).find((e) => e.reason === 'ExperimentDeleted');
+  assert.ok(deletedEvent, 'an ExperimentDeleted Event');
+
+  // An invalid Experiment: a Failed condition and a Warning Event, both naming the field; no crash, no study.
+  const invalid = jobStudy('exp-invalid', 'echo accuracy=0.5', { parallel: 1, max: 1 }).replace('algorithmName: grid', 'algorithmName: no-such-algorithm');
+  apply(invalid);
+  const failed = await until('the invalid Experiment is refused', 60_000, () => json('-n', 'sibyl', 'get', 'experiments.kubeflow.org', 'exp-invalid').status?.conditions?.find((c: any) => c.type === 'Failed'));
+  assert.equal(failed.reason, 'ExperimentInvalid');
+  assert.match(failed.message, /^spec\.algorithm\.algorithmName: .*no-such-algorithm/);
+  const warning = await until('its Warning Event', 30_000, () => (json('-n', 'sibyl', 'get', 'events', '--field-selector', 'involvedObject.name=exp-invalid').items as any[]).find((e) => e.type === 'Warning'));
+  assert.equal(warning.message, failed.message);
+  assert.match(kubectl('-n', 'sibyl', 'describe', 'experiments.kubeflow.org', 'exp-invalid'), /ExperimentInvalid/);
+  assert.equal((await api((await sibylPod()).ip, 'GET', '/api/v1/studies/exp-invalid')).status, 404);
+  assert.equal((await sibylPod()).restarts, 0, 'Sibyl did not crash');
+  kubectl('-n', 'sibyl', 'delete', 'experiments.kubeflow.org', 'exp-invalid', '--timeout=60s');
+});
 
 test('batch Job trials: metrics come from the real kubelet\'s log stream while the pods run; a trial pushes with its own credential, never the API token', { timeout: 10 * 60_000 }, async () => {
   const pod = await sibylPod();

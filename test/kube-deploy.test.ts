@@ -144,14 +144,22 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
       }
       // The other trial kinds have no CRD here (kubectl can-i needs discovery): ask the authorizer directly.
       const authz = kc.makeApiClient(AuthorizationV1Api);
-      const allowed = async (verb: string, resource: string, group = 'kubeflow.org') => (await authz.createSubjectAccessReview({ body: {
-        spec: { user: SA, groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`], resourceAttributes: { namespace: NS, verb, group, resource } },
+      const allowed = async (verb: string, resource: string, group = 'kubeflow.org', subresource?: string) => (await authz.createSubjectAccessReview({ body: {
+        spec: { user: SA, groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`], resourceAttributes: { namespace: NS, verb, group, resource, ...(subresource ? { subresource } : {}) } },
       } })).status?.allowed === true;
       for (const kind of ['pytorchjobs', 'mpijobs', 'xgboostjobs']) {
         for (const verb of ['create', 'get', 'list', 'watch', 'delete']) assert.equal(await allowed(verb, kind), true, `${verb} ${kind}`);
         assert.equal(await allowed('update', kind), false, `update ${kind}`);
       }
       assert.equal(await allowed('create', 'paddlejobs'), false, 'create paddlejobs');
+      // Experiments (the controller, either group): read, watch, patch the object (the finalizer) and its status; never create, update or delete them.
+      for (const group of ['kubeflow.org', 'sibyl.dev']) {
+        for (const verb of ['get', 'list', 'watch', 'patch']) assert.equal(await allowed(verb, 'experiments', group), true, `${verb} experiments.${group}`);
+        for (const verb of ['create', 'update', 'delete']) assert.equal(await allowed(verb, 'experiments', group), false, `${verb} experiments.${group}`);
+        assert.equal(await allowed('patch', 'experiments', group, 'status'), true, `patch experiments/status.${group}`);
+        assert.equal(await allowed('update', 'experiments', group, 'status'), false, `update experiments/status.${group}`);
+      }
+      assert.equal(await allowed('patch', 'trials', 'kubeflow.org'), false, 'patch trials.kubeflow.org (Katib\'s)');
     });
 
     // A kubeconfig with a token of the service account, so the servers below run with the Role's rights only.

@@ -269,7 +269,7 @@ test('pbt labels are stored with their trials (one transaction), read back, kept
   const store = SqliteStore.open(dir);
   try {
     const spec = studySpec({ name: 'labelled', parameters: [{ name: 'x', parameterType: 'int', feasibleSpace: { min: '1', max: '3' } }], trialParameters: [{ name: 'x', reference: 'x' }], command: ['echo', '${trialParameters.x}'] });
-    const study = store.createStudy(spec, dir, 1, 'external', 5);
+    const study = store.createStudy(spec, dir, 1, 'external', { heartbeatSeconds: 5 });
     const [a, b] = store.addTrials(study.id, [{ x: 1 }, { x: 2 }], undefined, [{ [GENERATION_LABEL]: '0' }, undefined]);
     assert.deepEqual(a!.labels, { [GENERATION_LABEL]: '0' });
     assert.equal(b!.labels, undefined);

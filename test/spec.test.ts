@@ -312,7 +312,7 @@ const REJECTED: readonly Rejection[] = [
     name: 'wrong apiVersion',
     study: mutate((s) => { s.apiVersion = 'kubeflow.org/v1alpha3'; }),
     field: 'apiVersion',
-    reason: /must be kubeflow\.org\/v1beta1 \(got "kubeflow\.org\/v1alpha3"\)/,
+    reason: /must be kubeflow\.org\/v1beta1 \(got "kubeflow\.org\/v1alpha3"; sibyl\.dev\/v1beta1 is the same kind/,
   },
   { name: 'wrong kind', study: mutate((s) => { s.kind = 'Suggestion'; }), field: 'kind', reason: /must be Experiment \(got "Suggestion"\)/ },
   { name: 'unknown top-level field', study: mutate((s) => { s.specs = {}; }), field: 'specs', reason: /unknown field \(known: apiVersion, kind, metadata, spec, status\)/ },

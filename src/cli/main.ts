@@ -58,12 +58,18 @@ serve options (flags first, then environment):
   --leader-elect         $SIBYL_LEADER_ELECTION=true: only the holder of the Lease $SIBYL_LEASE_NAME
                          (default sibyl-leader) in $SIBYL_NAMESPACE (default $POD_NAMESPACE or the
                          pod's namespace) schedules and launches; exits 1 when it loses the Lease
+  --watch-experiments <namespaces>
+                         $SIBYL_EXPERIMENT_NAMESPACES: kubernetes: be the controller of Experiment
+                         objects in these namespaces (comma-separated): kubectl apply creates the study
+  --experiment-group <g> $SIBYL_EXPERIMENT_GROUP: kubeflow.org (default; left alone where Katib runs)
+                         or sibyl.dev (Sibyl's own Experiment kind, beside Katib)
 `;
 
 const BOOLEAN_FLAGS = ['json', 'help', 'leader-elect'];
 const VALUE_FLAGS = [
   'data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url',
   'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout', 'katib-data-dir',
+  'watch-experiments', 'experiment-group',
 ];
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -198,6 +204,7 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
   const katibDataDir = setting('katib-data-dir', 'SIBYL_KATIB_DATA_DIR');
   const [allowedHosts, tlsCert, tlsKey] = [setting('allowed-hosts', 'SIBYL_ALLOWED_HOSTS'), setting('tls-cert', 'SIBYL_TLS_CERT'), setting('tls-key', 'SIBYL_TLS_KEY')];
   const leaderElection = args.flags.has('leader-elect') || env['SIBYL_LEADER_ELECTION'] === 'true' ? await leaderElectionConfig() : undefined;
+  const experiments = await experimentsConfig(setting('watch-experiments', 'SIBYL_EXPERIMENT_NAMESPACES'), setting('experiment-group', 'SIBYL_EXPERIMENT_GROUP'), leaderElection?.identity);
   // Loaded only here: the servers' libraries would slow down every other command.
   const { startServer } = await import('../server/app.js');
   const running = await startServer({
@@ -216,6 +223,7 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
     ...(katibDataDir ? { katibDataDir } : {}),
     ...(stringFlag(args, 'kubeconfig') ? { kubeconfig: stringFlag(args, 'kubeconfig')! } : {}),
     ...(leaderElection ? { leaderElection } : {}),
+    ...(experiments ? { experiments } : {}),
     log: (m) => process.stderr.write(`sibyl: ${m}\n`),
   });
   const shown = host.includes(':') ? `[${host}]` : host;
@@ -252,6 +260,22 @@ async function leaderElectionConfig(): Promise<{ namespace: string; leaseName: s
     leaseName: env['SIBYL_LEASE_NAME'] || 'sibyl-leader',
     identity: defaultIdentity(env),
   };
+}
+
+/** serve --watch-experiments: the namespaces (Kubernetes names), the group, and this process in Events. */
+async function experimentsConfig(namespaces: string | undefined, group: string | undefined, identity: string | undefined) {
+  if (namespaces === undefined) {
+    if (group !== undefined) throw new UsageError('--experiment-group needs --watch-experiments');
+    return undefined;
+  }
+  const { EXPERIMENT_GROUPS } = await import('../controller/experiment-controller.js');
+  const list = [...new Set(namespaces.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
+  const bad = list.find((n) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) || n.length > 63);
+  if (list.length === 0 || bad !== undefined) throw new UsageError(`--watch-experiments: expected namespace names, comma-separated (got ${JSON.stringify(bad ?? namespaces)})`);
+  const g = group ?? 'kubeflow.org';
+  if (!(EXPERIMENT_GROUPS as readonly string[]).includes(g)) throw new UsageError(`--experiment-group: must be one of ${EXPERIMENT_GROUPS.join(', ')} (got ${JSON.stringify(g)})`);
+  const { defaultIdentity } = await import('../server/leader.js');
+  return { namespaces: list, group: g as (typeof EXPERIMENT_GROUPS)[number], instance: identity ?? defaultIdentity(process.env) };
 }
 
 /** Readers share the store; a runner owns it (and the trial processes tagged with it). */

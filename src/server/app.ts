@@ -12,6 +12,7 @@ import { bindGrpc, buildGrpcServer } from '../api/grpc/server.js';
 import { buildRestServer } from '../api/rest/server.js';
 import { runtimeFactory, type LaunchingRuntime } from '../runtimes/factory.js';
 import { StudyService } from '../service/study-service.js';
+import type { ExperimentController, ExperimentGroup } from '../controller/experiment-controller.js';
 import type { LeaderElectionConfig, LeaderElector } from './leader.js';
 import { lockDataDir, type DataDirLock } from '../store/lock.js';
 import { type Store, type RuntimeKind } from '../store/store.js';
@@ -54,6 +55,11 @@ export interface ServerOptions {
    * `leaderLost`; it does not campaign again (restart the process).
    */
   readonly leaderElection?: LeaderElectionConfig;
+  /**
+   * Kubernetes: act as the controller of Experiment objects in these namespaces
+   * (src/controller/experiment-controller.ts). Runs only while this process leads.
+   */
+  readonly experiments?: { readonly namespaces: readonly string[]; readonly group: ExperimentGroup; readonly instance: string };
 }
 
 export interface RunningServer {
@@ -82,6 +88,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     throw new ConfigError(`refusing to listen on ${o.host} without a token: set SIBYL_TOKEN (or --token), or listen on 127.0.0.1`);
   }
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together');
+  if (o.experiments && o.runtime !== 'kubernetes') throw new ConfigError('watching Experiment objects needs the kubernetes runtime (--runtime kubernetes)');
   const tls = o.tlsCert && o.tlsKey ? { cert: readPem(o.tlsCert, '--tls-cert'), key: readPem(o.tlsKey, '--tls-key') } : undefined;
   const allowedHosts = o.allowedHosts ? HostAllowList.parse(o.allowedHosts) : HostAllowList.defaults(o.host);
   const log = o.log ?? (() => {});
@@ -96,6 +103,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let pool: AlgorithmPool | undefined;
   let ready = false;
   let elector: LeaderElector | undefined;
+  let controller: ExperimentController | undefined;
   let leading = !o.leaderElection;
   let lost: () => void = () => {};
   const leaderLost = new Promise<void>((r) => { lost = r; });
@@ -141,21 +149,33 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : o.httpPort;
     const svc = service;
-    if (leader && o.leaderElection) {
+    const kubeConfig = async () => {
       const { KubeConfig } = await import('@kubernetes/client-node');
       const kc = new KubeConfig();
       if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
       else kc.loadFromDefault();
-      elector = new leader.LeaderElector(kc, o.leaderElection, {
+      return kc;
+    };
+    // The Experiment controller writes objects: only the process that schedules runs it.
+    const startController = async () => {
+      if (!o.experiments) return;
+      const { ExperimentController } = await import('../controller/experiment-controller.js');
+      controller = new ExperimentController({ kubeConfig: await kubeConfig(), service: svc, log, ...o.experiments });
+      await controller.start();
+    };
+    if (leader && o.leaderElection) {
+      elector = new leader.LeaderElector(await kubeConfig(), o.leaderElection, {
         log,
         onStartedLeading: async () => {
           leading = true;
           await svc.start();
+          await startController();
         },
         onStoppedLeading: async () => {
           // Stop scheduling: the loops end and the runtime detaches (trial objects keep running
           // for the next leader to re-adopt).
           leading = false;
+          await controller?.stop();
           await svc.scheduler.close('LeadershipLost');
           lost();
         },
@@ -163,6 +183,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       elector.start();
     } else {
       await service.start();
+      await startController();
     }
     ready = true;
 
@@ -179,6 +200,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       close: () => (closing ??= (async () => {
         ready = false;
         await el?.halt(); // no leadership change while closing; a held Lease is kept until released below
+        await controller?.stop();
         // Stop accepting, let open calls finish, then stop trials (recovered on the next start).
         await Promise.all([
           shutdownGrpc(g, 3000),
@@ -193,6 +215,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       })()),
     };
   } catch (err) {
+    await controller?.stop();
     await elector?.stop();
     grpcServer?.forceShutdown();
     await http?.close();

@@ -130,9 +130,42 @@ export class StudyService {
       if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return { study: studyShape(this.store, existing), created: false };
       throw new ServiceError('ALREADY_EXISTS', `a different study named "${spec.name}" exists`, 'metadata.name');
     }
-    const record = this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, heartbeatSeconds);
+    const record = this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, heartbeatSeconds === undefined ? {} : { heartbeatSeconds });
     this.scheduler.wake(record.id);
     return { study: studyShape(this.store, record), created: true };
+  }
+
+  /**
+   * A study made from a Kubernetes object (the Experiment controller), validated as every study
+   * is and recorded with its owner, so that after a restart the controller adopts it and no
+   * other. Idempotent for the same owner; a study of the name that another owner (or the API)
+   * made is ALREADY_EXISTS.
+   */
+  async createOwnedStudy(spec: unknown, owner: string): Promise<StudyShape> {
+    const req: CreateStudyRequest = { spec, runtime: this.options.launchRuntime };
+    const parsed = this.readSpec(req);
+    this.specCheck(() => validateForRuntime(this.options.launchRuntime, parsed), req);
+    if (this.options.launchRuntime === 'local') await this.specCheckAsync(() => checkLocalCommand(parsed, this.options.baseDir), req);
+    const existing = this.store.getStudyByName(parsed.name);
+    if (existing) {
+      if (existing.owner === owner) return studyShape(this.store, existing);
+      throw new ServiceError('ALREADY_EXISTS', `a study named "${parsed.name}" exists already (${existing.owner ? `made from ${existing.owner}` : 'created through the API'})`, 'metadata.name');
+    }
+    const record = this.store.createStudy(parsed, this.options.baseDir, randomInt(2 ** 31), this.options.launchRuntime, { owner });
+    this.scheduler.wake(record.id);
+    return studyShape(this.store, record);
+  }
+
+  /** A study and the object it was made from (undefined: no such study; owner undefined: made through the API). */
+  findStudy(name: string): { study: StudyShape; owner?: string } | undefined {
+    const record = this.store.getStudyByName(name);
+    return record && { study: studyShape(this.store, record), ...(record.owner ? { owner: record.owner } : {}) };
+  }
+
+  /** Every trial of a study, in creation order (for mirrors that need all of them at once). */
+  allTrials(name: string): TrialShape[] {
+    const study = this.study(name);
+    return this.store.listTrials(study.id).map((t) => trialShape(this.store, study.name, t));
   }
 
   /**

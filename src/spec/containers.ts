@@ -1,6 +1,12 @@
-// Finding the primary container in any Kubernetes object (TFJob, PyTorchJob, batch Job, …):
-// every pod template keeps its containers in a `containers` list, wherever it is nested.
-import { isObject } from './read.js';
+// Finding the primary container of a trial in its trialSpec, per kind. Most kinds (TFJob,
+// PyTorchJob, MPIJob, XGBoostJob, batch Job, …) keep it in a pod template's `containers` list,
+// under the name the pod will show. Three kinds describe it otherwise, and their controllers
+// name the pod's container after a convention, which primaryContainerName follows (as Katib's
+// examples do):
+//   TrainJob (trainer.kubeflow.org)  `spec.trainer` overrides the runtime's container "node"
+//   Argo Workflow (argoproj.io)      a template's `container` or `script` runs as "main"
+//   Tekton PipelineRun (tekton.dev)  step <s> of an embedded task runs as "step-<s>"
+import { isObject, type Doc } from './read.js';
 
 export interface ContainerView {
   readonly name?: string;
@@ -8,7 +14,123 @@ export interface ContainerView {
   readonly args?: readonly string[];
 }
 
-/** The first container named `name`, searched depth-first in document order. */
+export type PrimaryContainer =
+  | {
+      /** The container-like object in the trialSpec (its env reaches the primary container). */
+      readonly container: Doc;
+      /** The object whose `metadata.labels` the primary pod gets (an Argo template). */
+      readonly podMetadataOf?: Doc;
+      /** Labels the kind's controller gives the primary pod, known from the spec (Tekton's task). */
+      readonly podLabels?: Readonly<Record<string, string>>;
+    }
+  | { readonly problem: string };
+
+export const TRAINJOB_CONTAINER = 'node';
+export const ARGO_CONTAINER = 'main';
+export const TEKTON_STEP_PREFIX = 'step-';
+
+type TrialKindName = 'TrainJob' | 'ArgoWorkflow' | 'TektonPipelineRun' | 'PodTemplates';
+
+/** Which rule finds the primary container of an object of this apiVersion and kind. */
+export function containerRuleOf(apiVersion: unknown, kind: unknown): TrialKindName {
+  const group = typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  if (group === 'trainer.kubeflow.org' && kind === 'TrainJob') return 'TrainJob';
+  if (group === 'argoproj.io' && kind === 'Workflow') return 'ArgoWorkflow';
+  if (group === 'tekton.dev' && kind === 'PipelineRun') return 'TektonPipelineRun';
+  return 'PodTemplates';
+}
+
+/**
+ * The primary container `name` of a trialSpec, or what is wrong. `primaryPodLabels` narrows the
+ * search where the kind puts a pod's labels in the spec (Argo templates, Tekton tasks). With
+ * `create`, a TrainJob without `spec.trainer` gets one (to carry the trial's env).
+ */
+export function primaryContainer(trialSpec: Doc, name: string, primaryPodLabels?: Readonly<Record<string, string>>, create = false): PrimaryContainer {
+  const spec = trialSpec['spec'];
+  switch (containerRuleOf(trialSpec['apiVersion'], trialSpec['kind'])) {
+    case 'TrainJob':
+      return trainJobContainer(spec, name, create);
+    case 'ArgoWorkflow':
+      return argoContainer(spec, name, primaryPodLabels);
+    case 'TektonPipelineRun':
+      return tektonStep(spec, name, primaryPodLabels);
+    case 'PodTemplates': {
+      const found = findContainer(spec, name);
+      if (found) return { container: found as Doc };
+      const names = containerNames(spec);
+      return { problem: `no container named "${name}" in the trialSpec (${names.length > 0 ? `its containers: ${names.join(', ')}` : 'it has no pod template with a containers list'})` };
+    }
+  }
+}
+
+function trainJobContainer(spec: unknown, name: string, create: boolean): PrimaryContainer {
+  if (name !== TRAINJOB_CONTAINER) {
+    return { problem: `a TrainJob runs its trainer (spec.trainer) in the runtime's container "${TRAINJOB_CONTAINER}": "${name}" is not a container Sibyl can find in it; set primaryContainerName to "${TRAINJOB_CONTAINER}"` };
+  }
+  if (!isObject(spec)) return { problem: 'a TrainJob needs a spec (with runtimeRef and, usually, trainer)' };
+  if (spec['trainer'] !== undefined && !isObject(spec['trainer'])) return { problem: 'spec.trainer of the TrainJob must be an object' };
+  if (spec['trainer'] === undefined && create) spec['trainer'] = {};
+  // No trainer: the runtime's own container runs as it is; the env still goes into spec.trainer.
+  return { container: (spec['trainer'] as Doc | undefined) ?? {} };
+}
+
+function argoContainer(spec: unknown, name: string, labels: Readonly<Record<string, string>> | undefined): PrimaryContainer {
+  const templates = isObject(spec) && Array.isArray(spec['templates']) ? spec['templates'].filter(isObject) : undefined;
+  if (!templates) return { problem: 'an Argo Workflow needs spec.templates (a list)' };
+  const runnable = templates.filter((t) => isObject(t['container']) || isObject(t['script']));
+  const body = (t: Doc) => (isObject(t['container']) ? t['container'] : t['script']) as Doc;
+  const label = (t: Doc) => `template ${String(t['name'] ?? '?')}`;
+  if (name !== ARGO_CONTAINER) {
+    const named = runnable.find((t) => body(t)['name'] === name);
+    const what = named ? `"${name}" is the container of ${label(named)}, but Argo runs a template's container as "${ARGO_CONTAINER}" in its pod` : `Argo runs a template's container as "${ARGO_CONTAINER}" in its pod, and no template's container is named "${name}"`;
+    return { problem: `${what}: set primaryContainerName to "${ARGO_CONTAINER}"` };
+  }
+  if (runnable.length === 0) return { problem: 'the Argo Workflow has no template with a container or script (spec.templates[].container)' };
+  const matching = labels ? runnable.filter((t) => hasLabels(t, labels)) : runnable;
+  if (matching.length === 1) return { container: body(matching[0]!), podMetadataOf: matching[0]! };
+  if (matching.length === 0) {
+    return { problem: `no template with a container has the primaryPodLabels (${formatLabels(labels!)}) in its metadata.labels (templates: ${runnable.map((t) => String(t['name'])).join(', ')})` };
+  }
+  return {
+    problem: `${matching.length} templates run a container (${matching.map((t) => String(t['name'])).join(', ')}): set primaryPodLabels to labels that only the primary one has in its metadata.labels`,
+  };
+}
+
+function tektonStep(spec: unknown, name: string, labels: Readonly<Record<string, string>> | undefined): PrimaryContainer {
+  if (!isObject(spec)) return { problem: 'a PipelineRun needs a spec' };
+  const pipeline = spec['pipelineSpec'];
+  if (!isObject(pipeline)) {
+    return { problem: spec['pipelineRef'] !== undefined ? 'the PipelineRun refers to a Pipeline (spec.pipelineRef) whose steps Sibyl cannot see: embed it as spec.pipelineSpec' : 'a PipelineRun trial needs spec.pipelineSpec' };
+  }
+  const steps: { task: string; step: Doc }[] = [];
+  for (const task of [...listOf(pipeline['tasks']), ...listOf(pipeline['finally'])]) {
+    const taskSpec = task['taskSpec'];
+    for (const step of isObject(taskSpec) ? listOf(taskSpec['steps']) : []) steps.push({ task: String(task['name'] ?? '?'), step });
+  }
+  if (!name.startsWith(TEKTON_STEP_PREFIX)) {
+    const same = steps.some((s) => s.step['name'] === name);
+    return { problem: `Tekton runs step <s> as container "${TEKTON_STEP_PREFIX}<s>"${same ? `: set primaryContainerName to "${TEKTON_STEP_PREFIX}${name}" for step ${name}` : `, and "${name}" has no such prefix`}` };
+  }
+  const stepName = name.slice(TEKTON_STEP_PREFIX.length);
+  const task = labels?.['tekton.dev/pipelineTask'];
+  const found = steps.filter((s) => s.step['name'] === stepName && (task === undefined || s.task === task));
+  if (found.length === 1) return { container: found[0]!.step, podLabels: { 'tekton.dev/pipelineTask': found[0]!.task } };
+  if (found.length === 0) {
+    return { problem: `no step named "${stepName}" in spec.pipelineSpec.tasks[].taskSpec.steps${task !== undefined ? ` of task ${task} (primaryPodLabels tekton.dev/pipelineTask)` : ''} (steps: ${steps.map((s) => `${s.task}/${String(s.step['name'])}`).join(', ') || 'none'})` };
+  }
+  return { problem: `step "${stepName}" is in tasks ${found.map((s) => s.task).join(', ')}: set primaryPodLabels {tekton.dev/pipelineTask: <task>} to pick one` };
+}
+
+const listOf = (v: unknown): Doc[] => (Array.isArray(v) ? v.filter(isObject) : []);
+
+function hasLabels(template: Doc, labels: Readonly<Record<string, string>>): boolean {
+  const own = isObject(template['metadata']) && isObject(template['metadata']['labels']) ? template['metadata']['labels'] : {};
+  return Object.entries(labels).every(([k, v]) => own[k] === v);
+}
+
+const formatLabels = (labels: Readonly<Record<string, string>>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ');
+
+/** The first container named `name` in a `containers` list, searched depth-first in document order. */
 export function findContainer(root: unknown, name: string): ContainerView | undefined {
   if (Array.isArray(root)) {
     for (const item of root) {
@@ -28,6 +150,16 @@ export function findContainer(root: unknown, name: string): ContainerView | unde
     if (found) return found;
   }
   return undefined;
+}
+
+/** Every container name in `containers` lists, for messages. */
+function containerNames(root: unknown, out: string[] = []): string[] {
+  if (Array.isArray(root)) for (const item of root) containerNames(item, out);
+  else if (isObject(root)) {
+    if (Array.isArray(root['containers'])) for (const c of root['containers']) if (isObject(c) && typeof c['name'] === 'string' && !out.includes(c['name'])) out.push(c['name']);
+    for (const value of Object.values(root)) containerNames(value, out);
+  }
+  return out;
 }
 
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');

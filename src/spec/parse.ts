@@ -60,8 +60,9 @@ export function parseStudyDocument(input: unknown): StudySpec {
   read.checkDepth(input, '');
   const doc = read.object(input, '');
   read.noUnknownKeys(doc, '', ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
-  if (doc['apiVersion'] !== undefined && doc['apiVersion'] !== 'kubeflow.org/v1beta1') {
-    throw new SpecError('apiVersion', `must be kubeflow.org/v1beta1 (got ${read.describe(doc['apiVersion'])})`);
+  // sibyl.dev/v1beta1: the same kind in Sibyl's own group, for clusters where Katib runs.
+  if (doc['apiVersion'] !== undefined && doc['apiVersion'] !== 'kubeflow.org/v1beta1' && doc['apiVersion'] !== 'sibyl.dev/v1beta1') {
+    throw new SpecError('apiVersion', `must be kubeflow.org/v1beta1 (got ${read.describe(doc['apiVersion'])}; sibyl.dev/v1beta1 is the same kind in Sibyl's own group)`);
   }
   if (doc['kind'] !== undefined && doc['kind'] !== 'Experiment') {
     throw new SpecError('kind', `must be Experiment (got ${read.describe(doc['kind'])})`);

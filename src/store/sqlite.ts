@@ -22,6 +22,7 @@ import {
   type Store,
   type StudyRecord,
   type TrialChange,
+  type NewStudyOptions,
   type TrialCounts,
   type TrialLabels,
   type TrialRecord,
@@ -30,7 +31,7 @@ import {
 interface StudyRow {
   id: number; name: string; spec_json: string; base_dir: string; runtime: RuntimeKind; state: StudyState; reason: string | null;
   message: string | null; seed: number; algorithm_state: string | null; created_at: string;
-  started_at: string | null; completed_at: string | null; heartbeat_seconds: number | null;
+  started_at: string | null; completed_at: string | null; heartbeat_seconds: number | null; owner: string | null;
 }
 interface TrialRow {
   id: number; study_id: number; seq: number; name: string; assignment_json: string; state: TrialState;
@@ -64,8 +65,8 @@ export class SqliteStore implements Store {
     }
     const db = this.db;
     this.stmt = {
-      insertStudy: db.prepare(`INSERT INTO studies (name, spec_json, base_dir, runtime, state, seed, created_at, heartbeat_seconds)
-        VALUES (?, ?, ?, ?, 'CREATED', ?, ?, ?)`),
+      insertStudy: db.prepare(`INSERT INTO studies (name, spec_json, base_dir, runtime, state, seed, created_at, heartbeat_seconds, owner)
+        VALUES (?, ?, ?, ?, 'CREATED', ?, ?, ?, ?)`),
       beat: db.prepare(`UPDATE trials SET heartbeat_at = ? WHERE id = ? AND state IN ('CREATED', 'RUNNING')`),
       silent: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state = 'RUNNING' AND runtime_ref LIKE 'client:%'
         AND coalesce(heartbeat_at, started_at) < ? ORDER BY seq`),
@@ -142,8 +143,8 @@ export class SqliteStore implements Store {
 
   // ── studies ──────────────────────────────────────────────────────────────
 
-  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local', heartbeatSeconds?: number): StudyRecord {
-    const info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), heartbeatSeconds ?? null);
+  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local', options: NewStudyOptions = {}): StudyRecord {
+    const info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), options.heartbeatSeconds ?? null, options.owner ?? null);
     return this.getStudy(Number(info.lastInsertRowid))!;
   }
 
@@ -480,6 +481,7 @@ function toStudy(r: StudyRow): StudyRecord {
     ...(r.started_at === null ? {} : { startedAt: r.started_at }),
     ...(r.completed_at === null ? {} : { completedAt: r.completed_at }),
     ...(r.heartbeat_seconds === null ? {} : { heartbeatSeconds: r.heartbeat_seconds }),
+    ...(r.owner === null ? {} : { owner: r.owner }),
   };
 }
 

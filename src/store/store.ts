@@ -22,6 +22,13 @@ export interface StudyRecord {
   readonly completedAt?: string;
   /** Ask/tell: a client that neither reports nor beats for this long loses its trial. */
   readonly heartbeatSeconds?: number;
+  /** The Kubernetes object it was created from (see migrations/0009), if any. */
+  readonly owner?: string;
+}
+
+export interface NewStudyOptions {
+  readonly heartbeatSeconds?: number;
+  readonly owner?: string;
 }
 
 export interface TrialRecord extends TrialView {
@@ -104,7 +111,7 @@ export interface Store {
   close(): void;
 
   // studies
-  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime?: RuntimeKind, heartbeatSeconds?: number): StudyRecord;
+  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime?: RuntimeKind, options?: NewStudyOptions): StudyRecord;
   getStudy(id: number): StudyRecord | undefined;
   getStudyByName(name: string): StudyRecord | undefined;
   listStudies(): StudyRecord[];

@@ -1,6 +1,6 @@
 // The few API calls the runtime makes, through @kubernetes/client-node, each with a deadline
 // (client-node has none: a hung apiserver would hang the call forever), and error helpers.
-import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from './render.js';
 import type { Resource } from './resources.js';
 
@@ -53,6 +53,27 @@ export class KubeApi {
     return this.custom.deleteNamespacedCustomObject({ group: r.group, version: r.version, namespace, plural: r.plural, name, propagationPolicy }, this.deadline());
   }
 
+  /** A JSON merge patch (RFC 7386) of an object, or of its status subresource. */
+  mergePatch(r: Resource, namespace: string, name: string, body: KubeObject, subresource?: 'status'): Promise<KubeObject> {
+    const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch, this.deadline());
+    const param = { group: r.group, version: r.version, namespace, plural: r.plural, name, body };
+    return subresource === 'status' ? this.custom.patchNamespacedCustomObjectStatus(param, options) : this.custom.patchNamespacedCustomObject(param, options);
+  }
+
+  createEvent(namespace: string, body: CoreV1Event): Promise<CoreV1Event> {
+    return this.core.createNamespacedEvent({ namespace, body }, this.deadline());
+  }
+
+  /** Whether the API server serves a kind (from discovery, which every authenticated user may read). */
+  async serves(apiVersion: string, kind: string): Promise<boolean> {
+    try {
+      return (await this.kubeConfig.makeApiClient(Discovery).kindOf(apiVersion, kind)) !== undefined;
+    } catch (err) {
+      if (statusOf(err) === 404) return false; // not even the group-version
+      throw err;
+    }
+  }
+
   async pods(namespace: string, labelSelector: string): Promise<KubeObject[]> {
     const list = await this.core.listNamespacedPod({ namespace, labelSelector }, this.deadline());
     return list.items as unknown as KubeObject[];
@@ -61,6 +82,13 @@ export class KubeApi {
   /** The whole log of a pod's container (not following). */
   podLog(namespace: string, pod: string, container: string | undefined): Promise<string> {
     return this.core.readNamespacedPodLog({ namespace, name: pod, ...(container ? { container } : {}) }, this.deadline());
+  }
+}
+
+/** client-node reads an API group's discovery document only inside its generic object API. */
+class Discovery extends KubernetesObjectApi {
+  kindOf(apiVersion: string, kind: string) {
+    return this.resource(apiVersion, kind);
   }
 }
 

@@ -9,12 +9,17 @@
 //   #(k=="v")        the first array element matching a query
 //   #(k=="v")#       every matching element (an array)
 //   p|q              q applied to the whole result of p (`.` after `#(..)#` maps q over each element)
+//   @this            the current value (GJSON's modifier)
+//   [p1,p2]          a multipath: the array of what each path gives (missing ones left out), so
+//                    `status.[@this].#(phase=="Succeeded")#` queries an object as a one-element array
 // Queries: `<key path> <op> <value>` with op one of == != < <= > >= % !% (% is a * ? glob) and
 // value a JSON literal ("text", 1.5, true, false, null). Anything else is rejected by
 // `compileCondition`, so a study with an unsupported condition fails validation, not at run time.
 
 type Step =
   | { readonly kind: 'key'; readonly key: string }
+  | { readonly kind: 'this' }
+  | { readonly kind: 'multipath'; readonly paths: readonly CompiledCondition[] }
   | { readonly kind: 'query'; readonly all: boolean; readonly path: readonly string[]; readonly op: string; readonly value: unknown };
 
 /** Steps joined by '.', and groups of them joined by '|'. */
@@ -33,6 +38,13 @@ export function compileCondition(expr: string): CompiledCondition {
 }
 
 function compileStep(part: string, expr: string): Step {
+  if (part === '@this') return { kind: 'this' };
+  if (part.startsWith('@')) throw new Error(`unsupported modifier "${part}" in ${JSON.stringify(expr)} (only @this is implemented)`);
+  if (part.startsWith('{')) throw new Error(`unsupported object multipath "${part}" in ${JSON.stringify(expr)}`);
+  if (part.startsWith('[')) {
+    if (!part.endsWith(']') || part.length === 2) throw new Error(`unsupported multipath "${part}" in ${JSON.stringify(expr)}`);
+    return { kind: 'multipath', paths: splitTopLevel(part.slice(1, -1), ',').map((p) => compileCondition(p)) };
+  }
   if (part.startsWith('#(')) {
     const all = part.endsWith(')#');
     if (!all && !part.endsWith(')')) throw new Error(`unsupported query "${part}" in ${JSON.stringify(expr)}`);
@@ -53,7 +65,7 @@ function compileStep(part: string, expr: string): Step {
     }
     throw new Error(`unsupported query "${part}" in ${JSON.stringify(expr)} (expected k==v, k!=v, k<v, …)`);
   }
-  if (part === '' || /[#@*?!]/.test(part.replace(/\\./g, ''))) throw new Error(`unsupported path component "${part}" in ${JSON.stringify(expr)}`);
+  if (part === '' || /[#@*?!\[\]{}]/.test(part.replace(/\\./g, ''))) throw new Error(`unsupported path component "${part}" in ${JSON.stringify(expr)}`);
   return { kind: 'key', key: part.replace(/\\(.)/g, '$1') };
 }
 
@@ -78,7 +90,7 @@ function findOp(text: string, op: string): number {
   return -1;
 }
 
-function splitTopLevel(text: string, sep: '.' | '|'): string[] {
+function splitTopLevel(text: string, sep: '.' | '|' | ','): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quoted = false;
@@ -91,8 +103,8 @@ function splitTopLevel(text: string, sep: '.' | '|'): string[] {
     }
     if (ch === '"' && depth > 0) quoted = !quoted;
     if (quoted) continue;
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
+    if (ch === '(' || ch === '[' || ch === '{') depth++;
+    if (ch === ')' || ch === ']' || ch === '}') depth--;
     if (ch === sep && depth === 0) {
       parts.push(text.slice(start, i));
       start = i + 1;
@@ -115,6 +127,12 @@ function evalSteps(steps: readonly Step[], value: unknown): unknown {
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
     if (value === undefined || value === null) return undefined;
+    if (step.kind === 'this') continue;
+    if (step.kind === 'multipath') {
+      const current = value;
+      value = step.paths.map((p) => evaluateCondition(p, current)).filter((v) => v !== undefined);
+      continue;
+    }
     if (step.kind === 'key') {
       if (Array.isArray(value)) value = /^\d+$/.test(step.key) ? value[Number(step.key)] : undefined;
       else value = typeof value === 'object' ? (value as Record<string, unknown>)[step.key] : undefined;

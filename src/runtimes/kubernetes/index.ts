@@ -18,7 +18,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { backoffMs, describeError, isRetryable, KubeApi, statusOf } from './api.js';
 import { judgeJob } from './conditions.js';
-import { pendingProblem, terminationProblem } from './pods.js';
+import { pendingProblem, terminationProblem, type PodProblem } from './pods.js';
 import { TrialLogFile } from '../logs.js';
 import { TrialLog } from './logs.js';
 import { dumpsFiles, MetricsDumpReader, wrapPrimaryContainer } from './metrics-dump.js';
@@ -223,6 +223,7 @@ export class KubernetesRuntime implements TrialRuntime {
         log: (m) => this.log(`${req.trialName}: ${m}`),
         ...(this.options.podPollMs !== undefined ? { pollMs: this.options.podPollMs } : {}),
         notRunning: (pods) => this.notRunning(req.trialName, pods),
+        wrongContainer: (problem) => this.podProblem(req.trialName, problem),
       }),
     };
     this.trials.set(trial.name, trial);
@@ -323,6 +324,12 @@ export class KubernetesRuntime implements TrialRuntime {
     }
   }
 
+  /** The trial's pod can never give what the trial needs: it fails now, with what is wrong. */
+  private podProblem(trialName: string, problem: PodProblem): void {
+    const trial = this.trials.get(trialName);
+    if (trial?.phase === 'active') void this.end(trial, { kind: 'failed', reason: problem.reason, message: problem.message }, true);
+  }
+
   /** The object disappeared while the trial was active (deleted by someone else, a TTL…). */
   private async vanished(trial: Trial): Promise<void> {
     if (trial.phase !== 'active') return;
@@ -333,9 +340,12 @@ export class KubernetesRuntime implements TrialRuntime {
     if (trial.ended) return trial.ended;
     trial.phase = 'ending';
     trial.ended = (async () => {
-      const outcome = detail ? await detail() : given;
+      let outcome = detail ? await detail() : given;
       await trial.log.finish();
       trial.dump?.end();
+      // A job that succeeded before its pod was looked at: its log was unreadable all along.
+      const problem = trial.log.problem;
+      if (outcome.kind === 'succeeded' && problem) outcome = { kind: 'failed', reason: problem.reason, message: problem.message };
       await trial.file?.close(); // the file is complete when the trial is reported finished
       if (!this.alive) return; // detached meanwhile: the next runtime re-adopts and ends it
       this.untrack(trial);

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { Log, type KubeConfig } from '@kubernetes/client-node';
 import { LineSplitter } from '../../metrics/lines.js';
 import { backoffMs, describeError, statusOf, type KubeApi } from './api.js';
+import { missingContainer, type PodProblem } from './pods.js';
 import type { KubeObject } from './render.js';
 
 export interface TrialLogOptions {
@@ -21,6 +22,8 @@ export interface TrialLogOptions {
   readonly pollMs?: number;
   /** The trial's pods, each time they are looked at and none of them runs yet. */
   readonly notRunning?: (pods: readonly KubeObject[]) => void;
+  /** The primary pod runs but has no container of that name: its log will never be read. */
+  readonly wrongContainer?: (problem: PodProblem) => void;
 }
 
 const READY_PHASES = new Set(['Running', 'Succeeded', 'Failed']);
@@ -35,6 +38,8 @@ export class TrialLog {
   private abort?: AbortController;
   private wakeUp?: () => void;
   private pod?: string;
+  /** Why the log cannot be read, once seen (the trial cannot succeed with it). */
+  problem?: PodProblem;
 
   constructor(private readonly o: TrialLogOptions) {}
 
@@ -91,6 +96,12 @@ export class TrialLog {
   private async findPod(): Promise<string | undefined> {
     const pods = await this.o.api.pods(this.o.namespace, this.o.podSelector);
     const ready = pods.find((p) => READY_PHASES.has(p['status']?.phase));
+    const problem = ready && missingContainer(ready, this.o.container);
+    if (problem) {
+      this.problem = problem;
+      if (!this.closed) this.o.wrongContainer?.(problem);
+      return undefined;
+    }
     if (ready) this.pod = ready['metadata'].name as string;
     else if (!this.closed) this.o.notRunning?.(pods);
     return this.pod;

@@ -13,7 +13,6 @@
 // by what the kubelet keeps of a container's log (containerLogMaxSize, 10 MiB by default).
 import { posix } from 'node:path';
 import { SpecError } from '../../spec/errors.js';
-import { findContainer } from '../../spec/containers.js';
 import type { MetricsCollectorSpec, StudySpec } from '../../spec/types.js';
 import type { KubeObject } from './render.js';
 
@@ -26,13 +25,22 @@ export function dumpsFiles(c: MetricsCollectorSpec | undefined): c is MetricsCol
   return (c?.kind === 'File' || c?.kind === 'TensorFlowEvent') && c.path !== undefined;
 }
 
-/** The wrap needs the argv to wrap: an image's own entrypoint is not known here. */
-export function validateMetricsDump(spec: StudySpec): void {
+/**
+ * The wrap needs the argv to wrap (an image's own entrypoint is not known here), in a pod
+ * template's container: kinds that keep their primary container elsewhere (TrainJob's trainer,
+ * Argo and Tekton steps) are not wrapped yet. `primary` is the container the runtime found.
+ */
+export function validateMetricsDump(spec: StudySpec, primary: unknown): void {
   if (!dumpsFiles(spec.metricsCollector)) return;
-  const name = spec.trialTemplate.primaryContainerName;
-  const container = name && spec.trialTemplate.trialSpec ? findContainer(spec.trialTemplate.trialSpec['spec'], name) : undefined;
-  if (container && !(Array.isArray(container.command) && container.command.length > 0)) {
-    throw new SpecError('spec.trialTemplate.trialSpec', `the primary container "${name}" needs a command: the ${spec.metricsCollector.kind} collector wraps it to read its files when it exits`);
+  const name = spec.trialTemplate.primaryContainerName ?? '';
+  const kind = spec.metricsCollector.kind;
+  const trialSpec = spec.trialTemplate.trialSpec ?? {};
+  if (podSpecOf(trialSpec['spec'], name)?.container !== primary) {
+    throw new SpecError('spec.metricsCollectorSpec.collector.kind', `the ${kind} collector reads files through the primary container of a pod template, which a ${String(trialSpec['kind'])} trial does not have: use StdOut or Push`);
+  }
+  const command = (primary as KubeObject)['command'];
+  if (!(Array.isArray(command) && command.length > 0)) {
+    throw new SpecError('spec.trialTemplate.trialSpec', `the primary container "${name}" needs a command: the ${kind} collector wraps it to read its files when it exits`);
   }
 }
 

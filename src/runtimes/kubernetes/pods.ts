@@ -58,3 +58,18 @@ export function terminationProblem(pods: readonly KubeObject[], container: strin
   }
   return undefined;
 }
+
+/**
+ * The primary container is not in the pod that the primary pod labels picked: its log can never be
+ * read, whatever the job does (the selector or the container name points elsewhere).
+ */
+export function missingContainer(pod: KubeObject, container: string | undefined): PodProblem | undefined {
+  if (container === undefined) return undefined;
+  const names = ((pod['spec']?.containers ?? []) as { name?: string }[]).map((c) => c.name);
+  if (names.includes(container)) return undefined;
+  return {
+    reason: 'PrimaryContainerNotFound',
+    message: `pod ${pod['metadata']?.name} (picked by the primary pod labels) has no container "${container}" (its containers: ${names.join(', ') || 'none'}): check primaryContainerName and primaryPodLabels`,
+    terminal: true,
+  };
+}

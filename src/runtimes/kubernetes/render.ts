@@ -2,13 +2,14 @@
 // (Katib substitutes over the serialized template; here over its JSON, with each value
 // JSON-escaped so a quote in a categorical value cannot break the document), named after the
 // trial, in the study's namespace, labelled (object and every pod template) so the runtime can
-// find it and its pods, and with the trial's name in the primary container's environment.
+// find it and its pods, and with the trial's name in the primary container's environment
+// (wherever the kind keeps it: a pod template, a TrainJob's trainer, an Argo template, a Tekton step).
 import { trialParameterValues, substitute } from '../../spec/template.js';
-import { findContainer } from '../../spec/containers.js';
+import { primaryContainer } from '../../spec/containers.js';
 import type { TrialTemplateSpec } from '../../spec/types.js';
 import type { LaunchRequest } from '../types.js';
 import { compileCondition, type JobConditions } from './conditions.js';
-import { defaultConditions, primaryPodSelector, resourceOf, STUDY_LABEL, TRIAL_LABEL, type Resource } from './resources.js';
+import { defaultConditions, defaultPrimaryPodLabels, primaryPodSelector, resourceOf, STUDY_LABEL, TRIAL_LABEL, type Resource } from './resources.js';
 
 export type KubeObject = Record<string, any>;
 
@@ -43,7 +44,13 @@ export function renderTrial(req: LaunchRequest, options: RenderOptions = {}): Re
   }
 
   const name = req.template.primaryContainerName;
-  const container = name ? (findContainer(object['spec'], name) as KubeObject | undefined) : undefined;
+  const found = name ? primaryContainer(object, name, req.template.primaryPodLabels, true) : undefined;
+  if (found && 'podMetadataOf' in found && found.podMetadataOf) {
+    // An Argo template's labels go to its pod, which has no pod template Sibyl could label.
+    const m = (found.podMetadataOf['metadata'] ??= {}) as KubeObject;
+    m['labels'] = { ...(m['labels'] ?? {}), ...labels };
+  }
+  const container = found && 'container' in found ? (found.container as KubeObject) : undefined;
   if (container) {
     const env: KubeObject[] = Array.isArray(container['env']) ? container['env'] : [];
     const extra: Record<string, string> = { KATIB_TRIAL_NAME: req.trialName, SIBYL_TRIAL_NAME: req.trialName, SIBYL_STUDY_NAME: req.studyName };
@@ -68,7 +75,7 @@ function podTemplates(root: unknown, out: KubeObject[] = []): KubeObject[] {
 }
 
 /** Label values: at most 63 characters of [A-Za-z0-9._-], starting and ending alphanumeric. */
-function labelValue(text: string): string {
+export function labelValue(text: string): string {
   const v = text.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
   return v;
 }
@@ -80,10 +87,23 @@ export interface TrialPlan {
   readonly container?: string;
 }
 
+/**
+ * The labels of a trial's primary pod besides its controller's own: the template's, else what the
+ * kind's rule found in the spec (Tekton's task of the primary step), else Katib's default.
+ */
+function primaryPodLabelsOf(template: TrialTemplateSpec, resource: Resource): Readonly<Record<string, string>> {
+  if (template.primaryPodLabels) return template.primaryPodLabels;
+  const spec = template.trialSpec;
+  const found = spec && template.primaryContainerName ? primaryContainer(spec, template.primaryContainerName) : undefined;
+  if (found && 'container' in found && found.podLabels) return found.podLabels;
+  return defaultPrimaryPodLabels(resource);
+}
+
 /** How a template's trials are followed: conditions (Katib's defaults per kind) and pods. */
 export function planFor(template: TrialTemplateSpec): TrialPlan {
   const spec = template.trialSpec ?? {};
   const resource = resourceOf(String(spec['apiVersion'] ?? ''), String(spec['kind'] ?? ''));
+  const podLabels = primaryPodLabelsOf(template, resource);
   const defaults = defaultConditions(resource);
   const success = template.successCondition ?? defaults?.success;
   const failure = template.failureCondition ?? defaults?.failure;
@@ -93,7 +113,7 @@ export function planFor(template: TrialTemplateSpec): TrialPlan {
   return {
     resource,
     conditions: { success: compileCondition(success), failure: compileCondition(failure) },
-    podSelector: (trialName) => primaryPodSelector(resource, trialName, template.primaryPodLabels),
+    podSelector: (trialName) => primaryPodSelector(resource, trialName, podLabels),
     ...(template.primaryContainerName ? { container: template.primaryContainerName } : {}),
   };
 }

@@ -48,13 +48,27 @@ const KUBEFLOW_JOBS = new Set(['TFJob', 'PyTorchJob', 'MPIJob', 'XGBoostJob', 'P
 export const isKubeflowJob = (r: Resource) => r.group === 'kubeflow.org' && KUBEFLOW_JOBS.has(r.kind);
 export const isBatchJob = (r: Resource) => r.group === 'batch' && r.kind === 'Job';
 export const isTrainJob = (r: Resource) => r.group === 'trainer.kubeflow.org' && r.kind === 'TrainJob';
+export const isArgoWorkflow = (r: Resource) => r.group === 'argoproj.io' && r.kind === 'Workflow';
+export const isTektonPipelineRun = (r: Resource) => r.group === 'tekton.dev' && r.kind === 'PipelineRun';
 
-const conditionPath = (type: string) => `status.conditions.#(type=="${type}")#|#(status=="True")#`;
+const conditionPath = (type: string, status = 'True') => `status.conditions.#(type=="${type}")#|#(status=="${status}")#`;
+
+export interface Conditions {
+  readonly success: string;
+  readonly failure: string;
+}
 
 /** Katib's defaults (experiment_defaults.go); undefined for kinds that have none. */
-export function defaultConditions(r: Resource): { success: string; failure: string } | undefined {
+export function defaultConditions(r: Resource): Conditions | undefined {
   if (isKubeflowJob(r)) return { success: conditionPath('Succeeded'), failure: conditionPath('Failed') };
   if (isBatchJob(r) || isTrainJob(r)) return { success: conditionPath('Complete'), failure: conditionPath('Failed') };
+  return undefined;
+}
+
+/** For kinds Katib has no default for: the conditions its examples use, to name in the refusal. */
+export function exampleConditions(r: Resource): Conditions | undefined {
+  if (isArgoWorkflow(r)) return { success: 'status.[@this].#(phase=="Succeeded")#', failure: 'status.[@this].#(phase=="Failed")#' };
+  if (isTektonPipelineRun(r)) return { success: conditionPath('Succeeded'), failure: conditionPath('Succeeded', 'False') };
   return undefined;
 }
 
@@ -68,12 +82,20 @@ export const STUDY_LABEL = 'sibyl.dev/study';
 export const TRIAL_LABEL = 'sibyl.dev/trial';
 
 /**
- * The labels that pick a trial's primary pod: the controller's own job label (Kubeflow jobs:
- * training.kubeflow.org/job-name; batch Jobs: job-name; other kinds: Sibyl's trial label, which
- * the runtime puts on every pod template) plus the primary pod labels.
+ * The label the kind's controller puts on every pod of the object named `trialName`; for kinds
+ * Sibyl does not know, Sibyl's trial label, which the runtime puts on every pod template.
  */
-export function primaryPodSelector(r: Resource, trialName: string, primaryPodLabels: Readonly<Record<string, string>> | undefined): string {
-  const own = isKubeflowJob(r) ? { 'training.kubeflow.org/job-name': trialName } : isBatchJob(r) ? { 'job-name': trialName } : { [TRIAL_LABEL]: trialName };
-  const labels = { ...own, ...(primaryPodLabels ?? defaultPrimaryPodLabels(r)) };
+export function ownPodLabels(r: Resource, trialName: string): Readonly<Record<string, string>> {
+  if (isKubeflowJob(r)) return { 'training.kubeflow.org/job-name': trialName };
+  if (isBatchJob(r)) return { 'job-name': trialName };
+  if (isTrainJob(r)) return { 'jobset.sigs.k8s.io/jobset-name': trialName };
+  if (isArgoWorkflow(r)) return { 'workflows.argoproj.io/workflow': trialName };
+  if (isTektonPipelineRun(r)) return { 'tekton.dev/pipelineRun': trialName };
+  return { [TRIAL_LABEL]: trialName };
+}
+
+/** The labels that pick a trial's primary pod: the controller's own plus the primary pod labels. */
+export function primaryPodSelector(r: Resource, trialName: string, primaryPodLabels: Readonly<Record<string, string>>): string {
+  const labels = { ...ownPodLabels(r, trialName), ...primaryPodLabels };
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
 }

@@ -1,13 +1,14 @@
 // What the kubernetes runtime needs from a study beyond what the spec parser checks: a trialSpec
-// of a namespaced API-group kind, a primary container in it, and success/failure conditions
-// (Katib's defaults per kind, or given) written in the GJSON subset conditions.ts implements.
+// of a namespaced API-group kind, its primary container (found by the kind's rule, see
+// spec/containers.ts), and success/failure conditions (Katib's defaults per kind, or given)
+// written in the GJSON subset conditions.ts implements.
 import { checkpointMountPath, CHECKPOINT_SETTING } from '../checkpoint.js';
-import { findContainer } from '../../spec/containers.js';
+import { primaryContainer } from '../../spec/containers.js';
 import { SpecError } from '../../spec/errors.js';
 import type { StudySpec } from '../../spec/types.js';
 import { compileCondition } from './conditions.js';
 import { validateMetricsDump } from './metrics-dump.js';
-import { defaultConditions, resourceOf } from './resources.js';
+import { defaultConditions, exampleConditions, resourceOf } from './resources.js';
 
 export function validateForKubernetes(spec: StudySpec): void {
   // Katib mounts a ReadWriteMany volume's folder per trial at this path and copies a parent's
@@ -28,21 +29,24 @@ export function validateForKubernetes(spec: StudySpec): void {
   if (typeof kind !== 'string' || kind === '') throw new SpecError('spec.trialTemplate.trialSpec.kind', 'required by the kubernetes runtime');
   const resource = resourceOf(apiVersion, kind);
   if (resource.group === '') {
-    throw new SpecError('spec.trialTemplate.trialSpec.apiVersion', `core-group kinds (${apiVersion} ${kind}) are not supported as trials: use a Job (batch/v1) or a training job`);
+    // A bare Pod (or any core kind) has no controller whose status says the trial ended.
+    throw new SpecError('spec.trialTemplate.trialSpec.apiVersion', `core-group kinds (${apiVersion} ${kind}) are not supported as trials, as they have no job status to judge: wrap the pod in a Job (batch/v1) or a training job`);
   }
   const name = t.primaryContainerName;
   if (!name) throw new SpecError('spec.trialTemplate.primaryContainerName', 'required by the kubernetes runtime');
-  if (!findContainer(trialSpec['spec'], name)) {
-    throw new SpecError('spec.trialTemplate.primaryContainerName', `no container named "${name}" in the trialSpec`);
-  }
-  validateMetricsDump(spec);
+  const found = primaryContainer(trialSpec, name, t.primaryPodLabels);
+  if ('problem' in found) throw new SpecError('spec.trialTemplate.primaryContainerName', found.problem);
+  validateMetricsDump(spec, found.container);
   const defaults = defaultConditions(resource);
-  for (const [field, given, fallback] of [
-    ['successCondition', t.successCondition, defaults?.success],
-    ['failureCondition', t.failureCondition, defaults?.failure],
+  const examples = exampleConditions(resource);
+  for (const [field, given, fallback, example] of [
+    ['successCondition', t.successCondition, defaults?.success, examples?.success],
+    ['failureCondition', t.failureCondition, defaults?.failure, examples?.failure],
   ] as const) {
     const expr = given ?? fallback;
-    if (expr === undefined) throw new SpecError(`spec.trialTemplate.${field}`, `required for kind ${kind} (Katib has no default for it)`);
+    if (expr === undefined) {
+      throw new SpecError(`spec.trialTemplate.${field}`, `required for kind ${kind} (${apiVersion}): Katib has no default for it${example ? `; Katib's example uses ${example}` : ''}`);
+    }
     try {
       compileCondition(expr);
     } catch (err) {

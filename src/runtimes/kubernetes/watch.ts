@@ -1,5 +1,5 @@
 // One watch per (namespace, resource) over every Sibyl trial object (label `sibyl.dev/study`
-// exists). It lists first, then watches from the list's resourceVersion and keeps the latest
+// exists), or over every object of a kind (the Experiment controller). It lists first, then watches from the list's resourceVersion and keeps the latest
 // resourceVersion it saw (events and bookmarks). A dropped watch is resumed from there; a 410
 // Expired (an ERROR event or an HTTP 410) means the history is gone, so it lists again. Every
 // list is handed over whole, so the runtime can notice objects deleted while it was not looking.
@@ -22,6 +22,8 @@ export interface WatcherOptions {
   readonly namespace: string;
   readonly handler: WatchHandler;
   readonly log: (message: string) => void;
+  /** Which objects (default: Sibyl's trial objects, those with the study label; '' for all). */
+  readonly labelSelector?: string;
   /** How long to wait for a watch to be answered before giving up on it. */
   readonly connectTimeoutMs?: number;
   /** The server closes each watch after this long; it is then resumed (guards half-open sockets). */
@@ -68,7 +70,7 @@ export class ResourceWatcher {
     while (!this.stopped) {
       if (this.resourceVersion === undefined) {
         try {
-          const list = await this.o.api.list(this.o.resource, this.o.namespace, STUDY_LABEL);
+          const list = await this.o.api.list(this.o.resource, this.o.namespace, this.o.labelSelector ?? STUDY_LABEL);
           if (this.stopped) return;
           this.resourceVersion = list.metadata?.resourceVersion ?? '0';
           this.o.handler.listed(list.items ?? []);
@@ -121,7 +123,7 @@ export class ResourceWatcher {
       }, this.o.connectTimeoutMs ?? 15_000);
       connectTimer.unref();
       const query = {
-        labelSelector: STUDY_LABEL,
+        labelSelector: this.o.labelSelector ?? STUDY_LABEL,
         allowWatchBookmarks: true,
         resourceVersion: this.resourceVersion,
         timeoutSeconds: this.o.watchTimeoutSeconds ?? 300,

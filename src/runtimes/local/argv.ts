@@ -4,15 +4,15 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join, resolve } from 'node:path';
 import { SpecError } from '../../spec/errors.js';
-import { containerArgv, findContainer } from '../../spec/containers.js';
+import { containerArgv, primaryContainer } from '../../spec/containers.js';
 import { placeholdersIn, substitute } from '../../spec/template.js';
 import type { StudySpec, TrialTemplateSpec } from '../../spec/types.js';
 
 export function templateArgv(template: TrialTemplateSpec): readonly string[] | undefined {
   if (template.command) return template.command;
   if (!template.trialSpec || !template.primaryContainerName) return undefined;
-  const container = findContainer(template.trialSpec, template.primaryContainerName);
-  return container && containerArgv(container);
+  const found = primaryContainer(template.trialSpec, template.primaryContainerName, template.primaryPodLabels);
+  return 'container' in found ? containerArgv(found.container) : undefined;
 }
 
 export function trialArgv(template: TrialTemplateSpec, values: ReadonlyMap<string, string>): string[] {

@@ -1,6 +1,7 @@
 // The fake's controllers: a Kubeflow training operator (TFJob, PyTorchJob) and the batch Job
-// controller create pods with the real label sets (k8s.md §2.4–2.5), and a kubelet runs each
-// pod's first container (command + args, the container's env, its workingDir mapped to a local
+// controller create pods with the real label sets (k8s.md §2.4–2.5), the stand-ins of
+// ../stand-ins/workloads.ts play TrainJob, Argo Workflow and Tekton PipelineRun controllers, and a
+// kubelet runs each pod's first container that has a command (command + args, the container's env, its workingDir mapped to a local
 // folder) as a local child process whose stdout+stderr is the pod log. Job status moves through
 // the operator's conditions: Created → Running → Succeeded | Failed.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,6 +9,9 @@ import { existsSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { FakeKube, Obj } from './server.js';
 import { status } from './server.js';
+import { nextStage, ruleFor, type PodPhase, type WorkloadRule } from '../stand-ins/workloads.js';
+
+const STAGE_ANNOTATION = 'stand-in.sibyl.dev/stage';
 
 export interface OperatorOptions {
   /** The local folder a container's workingDir runs in (default: the workingDir if it exists, else cwd). */
@@ -24,6 +28,8 @@ interface PodRun {
   readonly chunks: { time: number; data: Buffer }[];
   readonly followers: Set<ServerResponse>;
   exited: boolean;
+  /** The container the kubelet runs (the others of the pod print nothing). */
+  container?: string;
 }
 
 const KUBEFLOW_PLURALS = new Set(['tfjobs', 'pytorchjobs', 'xgboostjobs', 'mpijobs']);
@@ -71,6 +77,26 @@ export class Operator {
     if (obj['metadata'].generation !== 1 || obj['status']) return; // only fresh creates
     if (group === 'kubeflow.org' && KUBEFLOW_PLURALS.has(plural)) setImmediate(() => this.startKubeflowJob(collection, namespace, obj['metadata'].name));
     else if (group === 'batch' && plural === 'jobs') setImmediate(() => this.startBatchJob(collection, namespace, obj['metadata'].name));
+    else {
+      const rule = ruleFor(group, plural);
+      if (rule) setImmediate(() => this.reconcileWorkload(collection, namespace, obj['metadata'].name, rule));
+    }
+  }
+
+  /** A stand-in controller's pass: status from the pods' phases, then the next stage's pods. */
+  private reconcileWorkload(collection: string, namespace: string, name: string, rule: WorkloadRule): void {
+    const job = this.kube.get(collection, name);
+    if (!job) return;
+    const stages = rule.stages(job);
+    const pods = this.kube.list(this.kube.collectionKey('', 'v1', namespace, 'pods')).filter((p) => p['metadata'].ownerReferences?.[0]?.uid === job['metadata'].uid);
+    const phases: PodPhase[][] = stages.map((_, i) => pods.filter((p) => p['metadata'].annotations?.[STAGE_ANNOTATION] === String(i)).map((p) => p['status'].phase));
+    job['status'] = rule.status(job, phases, job['status']);
+    this.kube.write(collection, job, 'MODIFIED');
+    const next = nextStage(stages, phases);
+    if (next === undefined) return;
+    for (const plan of stages[next]!) {
+      this.createPod(namespace, job, plan.name, { metadata: { annotations: { [STAGE_ANNOTATION]: String(next) } }, spec: { restartPolicy: 'Never', containers: plan.containers } }, plan.labels);
+    }
   }
 
   deleted(collection: string, obj: Obj): void {
@@ -129,6 +155,7 @@ export class Operator {
         name,
         namespace,
         labels: { ...(template['metadata']?.labels ?? {}), ...labels },
+        ...(template['metadata']?.annotations ? { annotations: template['metadata'].annotations } : {}),
         ownerReferences: [{ apiVersion: owner['apiVersion'], kind: owner['kind'], name: owner['metadata'].name, uid: owner['metadata'].uid, controller: true }],
       },
       spec: structuredClone(template['spec'] ?? {}),
@@ -145,7 +172,9 @@ export class Operator {
   private runPod(run: PodRun): void {
     const pod = this.kube.get(run.collection, run.name);
     if (!pod) return;
-    const container = (pod['spec'].containers ?? [])[0] as Obj | undefined;
+    const containers = (pod['spec'].containers ?? []) as Obj[];
+    const container = containers.find((c) => (c['command'] ?? c['args'] ?? []).length > 0) ?? containers[0];
+    run.container = container?.['name'];
     const argv = [...(container?.['command'] ?? []), ...(container?.['args'] ?? [])] as string[];
     if (!container || argv.length === 0) return this.podExited(run, 1, 'the fake kubelet needs a command');
     const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' };
@@ -176,7 +205,7 @@ export class Operator {
     run.followers.clear();
     const pod = this.kube.get(run.collection, run.name);
     if (!pod) return; // deleted: killed with its job
-    const name = pod['spec'].containers?.[0]?.name ?? 'main';
+    const name = run.container ?? pod['spec'].containers?.[0]?.name ?? 'main';
     pod['status'] = {
       ...pod['status'],
       phase: exitCode === 0 ? 'Succeeded' : 'Failed',
@@ -194,6 +223,8 @@ export class Operator {
     const [group, version] = String(owner['apiVersion']).split('/') as [string, string];
     const plural = group === 'batch' ? 'jobs' : `${String(owner['kind']).toLowerCase()}s`;
     const collection = this.kube.collectionKey(group, version, namespace, plural);
+    const rule = ruleFor(group, plural);
+    if (rule) return this.reconcileWorkload(collection, namespace, owner['name'], rule);
     const job = this.kube.get(collection, owner['name']);
     if (!job || job['metadata'].uid !== owner['uid']) return;
     const pods = this.kube.list(this.kube.collectionKey('', 'v1', namespace, 'pods')).filter((p) => p['metadata'].ownerReferences?.[0]?.uid === owner['uid']);
@@ -249,9 +280,18 @@ export class Operator {
     };
     if (!pod) return send(404, status(404, 'NotFound', `pods "${name}" not found`, { name, kind: 'pods' }));
     const run = this.runs.get(`${namespace}/${name}`);
-    const container = query.get('container') ?? pod['spec'].containers?.[0]?.name;
+    // The apiserver's answers for a container the pod does not have, or none named in a pod of several.
+    const names = ((pod['spec'].containers ?? []) as Obj[]).map((c) => c['name'] as string);
+    const asked = query.get('container');
+    if (asked !== null && asked !== '' && !names.includes(asked)) return send(400, status(400, 'BadRequest', `container ${asked} is not valid for pod ${name}`));
+    if ((asked === null || asked === '') && names.length > 1) return send(400, status(400, 'BadRequest', `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`));
+    const container = asked || names[0];
     if (!run?.child && !run?.exited) return send(400, status(400, 'BadRequest', `container "${container}" in pod "${name}" is waiting to start: ContainerCreating`));
     const since = query.get('sinceTime') ? Date.parse(query.get('sinceTime')!) : undefined;
+    if (run.container !== undefined && container !== run.container) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      return void res.end(''); // a container the fake kubelet does not run prints nothing
+    }
     let text = Buffer.concat(run.chunks.filter((c) => since === undefined || c.time >= since).map((c) => c.data)).toString('utf8');
     const tail = query.get('tailLines');
     if (tail !== null) {
