@@ -695,10 +695,10 @@ const REJECTED: readonly Rejection[] = [
 
   // metrics collector
   {
-    name: 'unsupported collector kind (TensorFlowEvent)',
-    study: mutate((s) => { s.spec.metricsCollectorSpec = { collector: { kind: 'TensorFlowEvent' } }; }),
+    name: 'unsupported collector kind (PrometheusMetric)',
+    study: mutate((s) => { s.spec.metricsCollectorSpec = { collector: { kind: 'PrometheusMetric' } }; }),
     field: 'spec.metricsCollectorSpec.collector.kind',
-    reason: /TensorFlowEvent is not supported by Sibyl \(supported: StdOut, File, Push\)/,
+    reason: /PrometheusMetric is not supported: Katib's shipped configuration has no collector image for it/,
   },
   {
     name: 'unknown collector kind',
@@ -723,6 +723,12 @@ const REJECTED: readonly Rejection[] = [
     study: mutate((s) => { s.spec.metricsCollectorSpec = { collector: { kind: 'File' }, source: { fileSystemPath: { kind: 'Directory' } } }; }),
     field: 'spec.metricsCollectorSpec.source.fileSystemPath.kind',
     reason: /must be File for the File collector/,
+  },
+  {
+    name: 'File collector with a directory for a path (with none, Katib\'s default file)',
+    study: mutate((s) => { s.spec.metricsCollectorSpec = { collector: { kind: 'File' }, source: { fileSystemPath: { path: '/var/log/' } } }; }),
+    field: 'spec.metricsCollectorSpec.source.fileSystemPath.path',
+    reason: /must name a file, not a directory/,
   },
   {
     name: 'File collector with a relative path',
@@ -833,12 +839,12 @@ const LOCAL_REJECTED: readonly LocalRejection[] = [
     reason: /the primary container "trainer" has no command or args/,
   },
   {
-    name: 'a File collector',
+    name: 'a Push collector',
     spec: () => parseStudyDocument(mutate((s) => {
-      s.spec.metricsCollectorSpec = { collector: { kind: 'File' }, source: { fileSystemPath: { path: '/tmp/metrics.log' } } };
+      s.spec.metricsCollectorSpec = { collector: { kind: 'Push' } };
     })),
     field: 'spec.metricsCollectorSpec.collector.kind',
-    reason: /File is not supported by the local runtime yet/,
+    reason: /Push is not supported by the local runtime yet/,
   },
 ];
 

@@ -1,6 +1,6 @@
 // The contract between the scheduler and whatever runs trials (local processes, Kubernetes).
 import type { Assignment } from '../model/trial.js';
-import type { TrialTemplateSpec } from '../spec/types.js';
+import type { MetricsCollectorSpec, TrialTemplateSpec } from '../spec/types.js';
 
 export interface LaunchRequest {
   readonly trialName: string;
@@ -12,6 +12,8 @@ export interface LaunchRequest {
   readonly baseDir: string;
   /** The trial keeps a checkpoint (pbt): the runtime gives it its own folder, started as a copy of its parent's. */
   readonly checkpoint?: CheckpointRequest;
+  /** The study's collector: for File and TensorFlowEvent the runtime delivers the files at its path. */
+  readonly metricsCollector?: MetricsCollectorSpec;
 }
 
 export interface CheckpointRequest {
@@ -30,6 +32,14 @@ export type TrialOutcome =
 export interface RuntimeListener {
   started(trialName: string, runtimeRef: string): void;
   output(trialName: string, line: string): void;
+  /**
+   * Bytes of a file the trial wrote at its collector's path (File, TensorFlowEvent), in file
+   * order; `file` is relative to that path ('' for the File collector's one file). All of them
+   * come before `finished`.
+   */
+  metricsData?(trialName: string, file: string, chunk: Buffer): void;
+  /** A problem reading those files (none there, unreadable), for the trial's record. */
+  metricsProblem?(trialName: string, problem: string): void;
   finished(trialName: string, outcome: TrialOutcome): void;
 }
 

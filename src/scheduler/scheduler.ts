@@ -98,6 +98,8 @@ export class Scheduler {
     this.runtime = options.runtime({
       started: guarded((name: string, ref: string) => this.onStarted(name, ref)),
       output: guarded((name: string, line: string) => this.collectors.get(name)?.onLine(line)),
+      metricsData: guarded((name: string, file: string, chunk: Buffer) => this.collectors.get(name)?.onFileData(file, chunk)),
+      metricsProblem: guarded((name: string, problem: string) => this.collectors.get(name)?.onFileProblem(problem)),
       finished: guarded((name: string, outcome: TrialOutcome) => this.onFinished(name, outcome)),
     });
   }
@@ -360,7 +362,11 @@ export class Scheduler {
 
   private collectorFor(study: StudyRecord, trial: TrialRecord): TrialMetricsCollector {
     if (study.spec.earlyStopping) this.judgedTrials.add(trial.id);
-    return new TrialMetricsCollector(study.spec, (rows) => this.observations.add(trial.id, rows));
+    return new TrialMetricsCollector(
+      study.spec,
+      (rows) => this.observations.add(trial.id, rows),
+      (problem) => this.options.onError?.(new Error(`trial ${trial.name}: ${problem}`)),
+    );
   }
 
   private async launch(study: StudyRecord, trial: TrialRecord): Promise<void> {
@@ -384,6 +390,7 @@ export class Scheduler {
       assignment: trial.assignment,
       template: study.spec.trialTemplate,
       baseDir: study.baseDir,
+      metricsCollector: study.spec.metricsCollector,
       ...checkpointOf(study.spec, trial),
     };
   }
@@ -395,6 +402,9 @@ export class Scheduler {
   }
 
   private onFinished(trialName: string, outcome: TrialOutcome): void {
+    const collector = this.collectors.get(trialName);
+    collector?.finish(); // the files are complete: what is cut short is reported now
+    const problems = collector?.problems.length ? `; metrics: ${collector.problems.join('; ')}` : '';
     this.collectors.delete(trialName);
     this.finishing.add(trialName);
     try {
@@ -411,16 +421,16 @@ export class Scheduler {
       // A shutdown of the runner is not the trial's end: it is relaunched on the next start.
       if (!this.closing) this.finishTrial(trial, 'kill', { reason: outcome.reason === 'StoppedByUser' ? 'StoppedByUser' : 'StudyEnded', message: 'stopped by Sibyl' });
     } else if (outcome.kind === 'failed') {
-      this.finishTrial(trial, 'fail', { reason: outcome.reason, message: outcome.message });
+      this.finishTrial(trial, 'fail', { reason: outcome.reason, message: `${outcome.message}${problems}` });
     } else {
       const study = this.store.getStudy(trial.studyId)!;
       const metric = study.spec.objective.objectiveMetricName;
       const strategy = study.spec.objective.metricStrategies.find((s) => s.name === metric)?.value ?? 'latest';
       const value = this.store.strategyValue(trial.id, metric, strategy);
       if (value === undefined) {
-        this.finishTrial(trial, 'missMetrics', { reason: 'MetricsUnavailable', message: `the trial succeeded but never reported the objective metric "${metric}"` });
+        this.finishTrial(trial, 'missMetrics', { reason: 'MetricsUnavailable', message: `the trial succeeded but never reported the objective metric "${metric}"${problems}` });
       } else {
-        this.finishTrial(trial, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value });
+        this.finishTrial(trial, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value, ...(problems ? { message: problems.slice(2) } : {}) });
       }
     }
     this.wake(trial.studyId);

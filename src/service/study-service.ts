@@ -12,6 +12,7 @@ import { checkLocalCommand } from '../runtimes/local/argv.js';
 import { validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
 import { deleteTrialLogs, tailLog } from '../runtimes/logs.js';
 import { deleteStudyCheckpoints } from '../runtimes/local/checkpoints.js';
+import { deleteStudyMetrics } from '../runtimes/local/metrics-files.js';
 import type { RuntimeListener, TrialRuntime } from '../runtimes/types.js';
 import { Scheduler, type RetryPolicy, type SchedulerEvent } from '../scheduler/scheduler.js';
 import { parseStudyDocument, readBudgets, readStudyDocument } from '../spec/parse.js';
@@ -215,6 +216,7 @@ export class StudyService {
     this.events.emit(`${study.name}\u0000end`);
     if (this.options.dataDir) await deleteTrialLogs(this.logDir(), trials);
     if (this.options.dataDir) await deleteStudyCheckpoints(this.options.dataDir, study.name);
+    if (this.options.dataDir) await deleteStudyMetrics(this.options.dataDir, study.name);
   }
 
   /** Changes the budgets Katib lets users edit; a study that ended at its trial budget reopens when given more. */

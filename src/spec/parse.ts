@@ -14,6 +14,8 @@ import {
   DEFAULT_METRICS_FORMAT,
   type AlgorithmSpec,
   type MetricStrategy,
+  DEFAULT_METRICS_FILE,
+  DEFAULT_TFEVENT_DIR,
   type MetricsCollectorSpec,
   type ObjectiveSpec,
   type ParameterSpec,
@@ -27,8 +29,6 @@ const MAX_NAME_LENGTH = 40;
 const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Katib requires a name; Sibyl defaults to its best general-purpose algorithm.
 const DEFAULT_ALGORITHM = 'bayesianoptimization';
-// Katib's webhook default for a File collector's path (common_types.go DefaultFilePath).
-const KATIB_METRICS_FILE = '/var/log/katib/metrics.log';
 
 /** Parses YAML or JSON text (JSON is YAML) into a validated StudySpec. */
 export function parseStudyText(text: string, options: ParseOptions = {}): StudySpec {
@@ -318,22 +318,36 @@ function readMetricsCollector(v: unknown, path: string): MetricsCollectorSpec {
   if (collector) read.noUnknownKeys(collector, `${path}.collector`, ['kind', 'customCollector']);
   const kindValue = collector?.['kind'] ?? 'StdOut';
   const kind = read.oneOf(kindValue, `${path}.collector.kind`, ['StdOut', 'File', 'Push', 'TensorFlowEvent', 'PrometheusMetric', 'Custom'] as const);
-  if (kind === 'TensorFlowEvent' || kind === 'PrometheusMetric' || kind === 'Custom') {
-    throw new SpecError(`${path}.collector.kind`, `${kind} is not supported by Sibyl (supported: StdOut, File, Push)`);
+  if (kind === 'PrometheusMetric') {
+    throw new SpecError(`${path}.collector.kind`, "PrometheusMetric is not supported: Katib's shipped configuration has no collector image for it, so Katib refuses it too (use StdOut, File, TensorFlowEvent, Push or Custom)");
   }
+  const customCollector = read.optionalObject(collector?.['customCollector'], `${path}.collector.customCollector`);
+  if (kind === 'Custom' && !customCollector) throw new SpecError(`${path}.collector.customCollector`, 'is required for the Custom collector (the container that collects and reports the metrics)');
+  if (kind !== 'Custom' && customCollector) throw new SpecError(`${path}.collector.customCollector`, `is only used by the Custom collector (kind is ${kind})`);
   const source = read.optionalObject(o?.['source'], `${path}.source`);
   if (source) read.noUnknownKeys(source, `${path}.source`, ['fileSystemPath', 'filter', 'httpGet']);
   const fsp = read.optionalObject(source?.['fileSystemPath'], `${path}.source.fileSystemPath`);
   if (fsp) read.noUnknownKeys(fsp, `${path}.source.fileSystemPath`, ['path', 'kind', 'format']);
-  const format = fsp?.['format'] === undefined ? 'TEXT' : read.oneOf(fsp['format'], `${path}.source.fileSystemPath.format`, ['TEXT', 'JSON'] as const);
-
-  let filePath: string | undefined;
-  if (kind === 'File') {
-    filePath = fsp?.['path'] === undefined || fsp['path'] === '' ? KATIB_METRICS_FILE : read.string(fsp['path'], `${path}.source.fileSystemPath.path`);
-    if (!filePath.startsWith('/')) throw new SpecError(`${path}.source.fileSystemPath.path`, `must be an absolute path (got "${filePath}")`);
-    if (fsp?.['kind'] !== undefined && fsp['kind'] !== 'File') throw new SpecError(`${path}.source.fileSystemPath.kind`, 'must be File for the File collector');
-  }
   const filter = read.optionalObject(source?.['filter'], `${path}.source.filter`);
+
+  let format: 'TEXT' | 'JSON' = 'TEXT';
+  let filePath: string | undefined;
+  if (kind === 'TensorFlowEvent') {
+    // Summary files are binary: neither a text format nor a regex applies (Katib: format must be empty).
+    if (fsp?.['format'] !== undefined && fsp['format'] !== '') throw new SpecError(`${path}.source.fileSystemPath.format`, 'must be empty for the TensorFlowEvent collector (summary files are binary)');
+    if (filter) throw new SpecError(`${path}.source.filter`, 'not used by the TensorFlowEvent collector (it reads scalars by tag)');
+    fileSystemKind(fsp, path, 'Directory', kind);
+    filePath = collectorPath(fsp, path, DEFAULT_TFEVENT_DIR);
+  } else {
+    format = fsp?.['format'] === undefined || fsp['format'] === '' ? 'TEXT' : read.oneOf(fsp['format'], `${path}.source.fileSystemPath.format`, ['TEXT', 'JSON'] as const);
+    if (kind === 'File') {
+      fileSystemKind(fsp, path, 'File', kind);
+      filePath = collectorPath(fsp, path, DEFAULT_METRICS_FILE);
+      if (filePath.endsWith('/')) throw new SpecError(`${path}.source.fileSystemPath.path`, `must name a file, not a directory (got "${filePath}")`);
+    } else if (kind === 'Custom' && fsp?.['path'] !== undefined) {
+      filePath = collectorPath(fsp, path, DEFAULT_METRICS_FILE); // where the user's collector looks; kept for them
+    }
+  }
   if (filter && format === 'JSON') throw new SpecError(`${path}.source.filter`, 'not allowed with the JSON format');
   const regexes = filter?.['metricsFormat'] === undefined ? [] : read.list(filter['metricsFormat'], `${path}.source.filter.metricsFormat`, LIMITS.maxMetricsFormats);
   const metricsFormat = regexes.map((x, i) => {
@@ -348,5 +362,27 @@ function readMetricsCollector(v: unknown, path: string): MetricsCollectorSpec {
     format,
     ...(filePath === undefined ? {} : { path: filePath }),
     metricsFormat: metricsFormat.length > 0 ? metricsFormat : [DEFAULT_METRICS_FORMAT],
+    ...(customCollector ? { customCollector } : {}),
   };
+}
+
+/** `fileSystemPath.kind`: the one each collector reads (Katib: File for File, Directory for TensorFlowEvent). */
+function fileSystemKind(fsp: read.Doc | undefined, path: string, expected: 'File' | 'Directory', kind: string): void {
+  const given = fsp?.['kind'];
+  if (given === undefined || given === '') return;
+  const value = read.oneOf(given, `${path}.source.fileSystemPath.kind`, ['File', 'Directory'] as const);
+  if (value !== expected) throw new SpecError(`${path}.source.fileSystemPath.kind`, `must be ${expected} for the ${kind} collector (got ${value})`);
+}
+
+/**
+ * An absolute path without `.`/`..` segments: runtimes re-root it (a local trial's own folder,
+ * a dump from the pod), which must never reach outside the place it is re-rooted in.
+ */
+function collectorPath(fsp: read.Doc | undefined, path: string, fallback: string): string {
+  const field = `${path}.source.fileSystemPath.path`;
+  const given = fsp?.['path'] === undefined || fsp['path'] === '' ? fallback : read.string(fsp['path'], field);
+  if (!given.startsWith('/')) throw new SpecError(field, `must be an absolute path (got "${excerpt(given)}")`);
+  if (given.split('/').some((segment) => segment === '.' || segment === '..')) throw new SpecError(field, `must not contain "." or ".." segments (got "${excerpt(given)}")`);
+  if (/[\u0000-\u001f]/.test(given)) throw new SpecError(field, 'must not contain control characters');
+  return given;
 }

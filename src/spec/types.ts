@@ -49,15 +49,24 @@ export interface TrialTemplateSpec {
   readonly command?: readonly string[];
 }
 
-export type CollectorKind = 'StdOut' | 'File' | 'Push';
+export type CollectorKind = 'StdOut' | 'File' | 'TensorFlowEvent' | 'Push' | 'Custom';
+
+/** Katib's default paths: a File collector's file, a TensorFlowEvent collector's directory. */
+export const DEFAULT_METRICS_FILE = '/var/log/katib/metrics.log';
+export const DEFAULT_TFEVENT_DIR = '/var/log/katib/tfevent/';
 
 export interface MetricsCollectorSpec {
   readonly kind: CollectorKind;
-  /** For `File`: the file the trial writes metrics to. */
+  /**
+   * File: the file the trial writes metrics to; TensorFlowEvent: the directory of its summary
+   * files (searched recursively). Absolute, Katib's default when none is given.
+   */
   readonly path?: string;
   readonly format: 'TEXT' | 'JSON';
   /** Regexes with two groups (name, value); Katib's default when none is given. */
   readonly metricsFormat: readonly string[];
+  /** Custom: the user's own collector container (run by the user; it reports through Katib's DBManager API). */
+  readonly customCollector?: Readonly<Record<string, unknown>>;
 }
 
 export interface StudySpec {

@@ -21,6 +21,7 @@ import { judgeJob } from './conditions.js';
 import { pendingProblem, terminationProblem, type PodProblem } from './pods.js';
 import { TrialLogFile } from '../logs.js';
 import { TrialLog } from './logs.js';
+import { dumpsFiles, MetricsDumpReader, wrapPrimaryContainer } from './metrics-dump.js';
 import { planFor, renderTrial, type KubeObject, type TrialPlan } from './render.js';
 import { STUDY_LABEL, TRIAL_LABEL, type Resource } from './resources.js';
 import { ResourceWatcher } from './watch.js';
@@ -67,6 +68,8 @@ interface Trial {
   /** Reads the primary pod's log; `file` keeps its lines for the dashboard. */
   readonly log: TrialLog;
   readonly file?: TrialLogFile;
+  /** File and TensorFlowEvent collectors: takes the files dumped at the container's exit out of the log. */
+  readonly dump?: MetricsDumpReader;
   phase: Phase;
   /** The object was seen to exist (so its absence later means it was deleted). */
   seen: boolean;
@@ -99,6 +102,7 @@ export class KubernetesRuntime implements TrialRuntime {
       ...(this.options.pushEndpoint ? { pushEndpoint: this.options.pushEndpoint } : {}),
       ...(this.options.pushToken?.(req.trialName) ? { pushToken: this.options.pushToken(req.trialName)! } : {}),
     });
+    if (dumpsFiles(req.metricsCollector)) wrapPrimaryContainer(rendered.object, req.template.primaryContainerName, req.metricsCollector);
     const trial = this.track(req, plan, 'creating');
     const first = await this.tryCreate(trial, rendered.object, 0);
     if (first === 'rejected') return; // tryCreate threw for a permanent error
@@ -180,6 +184,18 @@ export class KubernetesRuntime implements TrialRuntime {
     const watchKey = this.ensureWatcher(req.namespace, plan.resource);
     // The pod log is read again from its start after a restart: the file starts over with it.
     const file = this.options.logDir ? new TrialLogFile(join(this.options.logDir, `${req.trialName}.log`), { startOver: true }) : undefined;
+    const listener = this.options.listener;
+    const dump = dumpsFiles(req.metricsCollector)
+      ? new MetricsDumpReader(
+        req.metricsCollector,
+        (f, chunk) => listener.metricsData?.(req.trialName, f, chunk),
+        (problem) => {
+          file?.write(`── metrics: ${problem}\n`);
+          listener.metricsProblem?.(req.trialName, problem);
+        },
+        (line) => file?.write(`${line}\n`),
+      )
+      : undefined;
     const trial: Trial = {
       name: req.trialName,
       namespace: req.namespace,
@@ -192,6 +208,7 @@ export class KubernetesRuntime implements TrialRuntime {
       seen: false,
       startedReported: false,
       ...(file ? { file } : {}),
+      ...(dump ? { dump } : {}),
       log: new TrialLog({
         api: this.api,
         kubeConfig: this.options.kubeConfig,
@@ -199,6 +216,7 @@ export class KubernetesRuntime implements TrialRuntime {
         podSelector: plan.podSelector(req.trialName),
         ...(plan.container ? { container: plan.container } : {}),
         emit: (line) => {
+          if (dump?.consume(line)) return;
           file?.write(`${line}\n`);
           this.options.listener.output(req.trialName, line);
         },
@@ -324,6 +342,7 @@ export class KubernetesRuntime implements TrialRuntime {
     trial.ended = (async () => {
       let outcome = detail ? await detail() : given;
       await trial.log.finish();
+      trial.dump?.end();
       // A job that succeeded before its pod was looked at: its log was unreadable all along.
       const problem = trial.log.problem;
       if (outcome.kind === 'succeeded' && problem) outcome = { kind: 'failed', reason: problem.reason, message: problem.message };

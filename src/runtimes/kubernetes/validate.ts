@@ -7,6 +7,7 @@ import { primaryContainer } from '../../spec/containers.js';
 import { SpecError } from '../../spec/errors.js';
 import type { StudySpec } from '../../spec/types.js';
 import { compileCondition } from './conditions.js';
+import { validateMetricsDump } from './metrics-dump.js';
 import { defaultConditions, exampleConditions, resourceOf } from './resources.js';
 
 export function validateForKubernetes(spec: StudySpec): void {
@@ -35,6 +36,7 @@ export function validateForKubernetes(spec: StudySpec): void {
   if (!name) throw new SpecError('spec.trialTemplate.primaryContainerName', 'required by the kubernetes runtime');
   const found = primaryContainer(trialSpec, name, t.primaryPodLabels);
   if ('problem' in found) throw new SpecError('spec.trialTemplate.primaryContainerName', found.problem);
+  validateMetricsDump(spec, found.container);
   const defaults = defaultConditions(resource);
   const examples = exampleConditions(resource);
   for (const [field, given, fallback, example] of [

@@ -21,6 +21,9 @@ export function trialArgv(template: TrialTemplateSpec, values: ReadonlyMap<strin
   return argv.map((arg) => substitute(arg, values));
 }
 
+/** The collectors the local runtime reads itself: its output, a metrics file, summary files. */
+const LOCAL_COLLECTORS: readonly string[] = ['StdOut', 'File', 'TensorFlowEvent'];
+
 /** What the local runtime needs beyond a valid spec. */
 export function validateForLocal(spec: StudySpec): void {
   const t = spec.trialTemplate;
@@ -30,10 +33,10 @@ export function validateForLocal(spec: StudySpec): void {
       : 'there is no trialSpec';
     throw new SpecError('spec.trialTemplate.command', `required to run trials locally: ${why}`);
   }
-  if (spec.metricsCollector.kind !== 'StdOut') {
+  if (!LOCAL_COLLECTORS.includes(spec.metricsCollector.kind)) {
     throw new SpecError(
       'spec.metricsCollectorSpec.collector.kind',
-      `${spec.metricsCollector.kind} is not supported by the local runtime yet (it reads metrics from the trial's output: use StdOut)`,
+      `${spec.metricsCollector.kind} is not supported by the local runtime yet (it reads the trial's output or the files it writes: use ${LOCAL_COLLECTORS.join(', ')})`,
     );
   }
 }

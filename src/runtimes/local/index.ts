@@ -12,6 +12,7 @@ import { TrialLogFile } from '../logs.js';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { trialArgv } from './argv.js';
 import { prepareCheckpoint, rewriteMountPath } from './checkpoints.js';
+import { MetricsFileFollower, prepareMetricsPlace, readsFiles, type LocalMetricsPlace } from './metrics-files.js';
 import { killOwnedProcesses, OWNER_ENV } from './orphans.js';
 
 export interface LocalRuntimeOptions {
@@ -66,15 +67,17 @@ export class LocalRuntime implements TrialRuntime {
     if (this.running.has(req.trialName) || this.preparing.has(req.trialName)) return;
     const values = trialParameterValues(req.template, req.assignment, { trialName: req.trialName, namespace: req.namespace });
     let argv = trialArgv(req.template, values);
-    let checkpointEnv: Record<string, string> = {};
-    if (req.checkpoint) {
-      const checkpoint = req.checkpoint;
-      const done = prepareCheckpoint(this.owner, req.studyName, req.trialName, checkpoint);
+    let env: Record<string, string> = {};
+    let metricsPlace: LocalMetricsPlace | undefined;
+    if (req.checkpoint || readsFiles(req.metricsCollector)) {
+      // Folders are prepared before the start (async: a large copy never blocks the event loop);
+      // a stop meanwhile is answered once they are, instead of starting.
+      const done = this.prepareFolders(req, argv);
       const entry: PreparingTrial = { done: done.catch(() => {}) };
       this.preparing.set(req.trialName, entry);
-      let dir: string;
+      let prepared: Awaited<typeof done>;
       try {
-        dir = await done;
+        prepared = await done;
       } finally {
         this.preparing.delete(req.trialName);
       }
@@ -82,12 +85,20 @@ export class LocalRuntime implements TrialRuntime {
         this.options.listener.finished(req.trialName, { kind: 'stopped', reason: entry.stopReason });
         return;
       }
-      argv = rewriteMountPath(argv, checkpoint.mountPath, dir);
-      checkpointEnv = { SIBYL_CHECKPOINT_DIR: dir, ...(checkpoint.parentTrial ? { SIBYL_PARENT_TRIAL: checkpoint.parentTrial } : {}) };
+      ({ argv, env, metricsPlace } = prepared);
     }
     const [file, ...args] = argv as [string, ...string[]];
     const log = new TrialLogFile(this.logPath(req.trialName));
     log.write(`── ${new Date().toISOString()} ${argv.map(quote).join(' ')}\n`);
+    const listener = this.options.listener;
+    const follower = metricsPlace && new MetricsFileFollower({
+      place: metricsPlace,
+      data: (f, chunk) => listener.metricsData?.(req.trialName, f, chunk),
+      problem: (message) => {
+        log.write(`── metrics: ${message}\n`);
+        listener.metricsProblem?.(req.trialName, message);
+      },
+    });
 
     const child = spawn(file, args, {
       cwd: req.baseDir,
@@ -99,7 +110,7 @@ export class LocalRuntime implements TrialRuntime {
         KATIB_TRIAL_NAME: req.trialName,
         SIBYL_TRIAL_NAME: req.trialName,
         SIBYL_STUDY_NAME: req.studyName,
-        ...checkpointEnv,
+        ...env,
         ...(this.options.pushToken?.(req.trialName) ? { SIBYL_PUSH_TOKEN: this.options.pushToken(req.trialName)! } : {}),
         [OWNER_ENV]: this.owner,
       },
@@ -115,6 +126,7 @@ export class LocalRuntime implements TrialRuntime {
       exited: (async () => {
         const result = await exit;
         await Promise.race([Promise.all(outputs), delay(OUTPUT_DRAIN_MS)]);
+        await follower?.finish(); // every metric written before the exit is delivered before `finished`
         // The trial is over: whatever it left running in its group goes with it, and so do the pipes it held.
         if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
         child.stdout!.destroy();
@@ -126,7 +138,22 @@ export class LocalRuntime implements TrialRuntime {
       })(),
     };
     this.running.set(req.trialName, entry);
+    follower?.start();
     if (child.pid !== undefined) this.options.listener.started(req.trialName, `pid:${child.pid}`);
+  }
+
+  /** The trial's checkpoint folder (pbt) and metrics folder (File, TensorFlowEvent), made afresh; the argv and env that point to them. */
+  private async prepareFolders(req: LaunchRequest, argv: string[]): Promise<{ argv: string[]; env: Record<string, string>; metricsPlace?: LocalMetricsPlace }> {
+    let env: Record<string, string> = {};
+    if (req.checkpoint) {
+      const checkpoint = req.checkpoint;
+      const dir = await prepareCheckpoint(this.owner, req.studyName, req.trialName, checkpoint);
+      argv = rewriteMountPath(argv, checkpoint.mountPath, dir);
+      env = { SIBYL_CHECKPOINT_DIR: dir, ...(checkpoint.parentTrial ? { SIBYL_PARENT_TRIAL: checkpoint.parentTrial } : {}) };
+    }
+    if (!readsFiles(req.metricsCollector)) return { argv, env };
+    const metricsPlace = await prepareMetricsPlace(this.owner, req.studyName, req.trialName, req.metricsCollector, argv);
+    return { argv: metricsPlace.argv, env: { ...env, ...metricsPlace.env }, metricsPlace };
   }
 
   /** Lines to the listener as they come; resolves when the stream ends. */
