@@ -217,7 +217,7 @@ test('kubectl delete of a running Experiment stops its trials and removes their 
   assert.ok(deletedEvent, 'an ExperimentDeleted Event');
 
   // An invalid Experiment: a Failed condition and a Warning Event, both naming the field; no crash, no study.
-  const invalid = jobStudy('exp-invalid', 'echo accuracy=0.5', { parallel: 1, max: 1 }).replace('algorithmName: grid', 'algorithmName: no-such-algorithm');
+  const invalid = jobStudy('exp-invalid', 'echo accuracy=0.${x}', { parallel: 1, max: 1 }).replace('algorithmName: grid', 'algorithmName: no-such-algorithm');
   apply(invalid);
   const failed = await until('the invalid Experiment is refused', 60_000, () => json('-n', 'sibyl', 'get', 'experiments.kubeflow.org', 'exp-invalid').status?.conditions?.find((c: any) => c.type === 'Failed'));
   assert.equal(failed.reason, 'ExperimentInvalid');
