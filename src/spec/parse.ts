@@ -88,6 +88,10 @@ export function parseStudyDocument(input: unknown, options: ParseOptions = {}): 
   if (!NAMESPACE_PATTERN.test(namespace)) throw new SpecError('metadata.namespace', `must be a Kubernetes namespace name: lower-case letters, digits and '-' (got ${read.describe(namespace)})`);
 
   const s = read.object(doc['spec'], 'spec');
+  // A Katib field Sibyl leaves out on purpose: named as such, not as an unknown field.
+  if (s['nasConfig'] !== undefined) {
+    throw new SpecError('spec.nasConfig', "neural architecture search (Katib's nasConfig, with its enas and darts algorithms) is not supported by Sibyl: it tunes spec.parameters only");
+  }
   read.noUnknownKeys(s, 'spec', [
     'parameters', 'objective', 'algorithm', 'earlyStopping', 'parallelTrialCount', 'maxTrialCount',
     'maxFailedTrialCount', 'trialTemplate', 'metricsCollectorSpec', 'resumePolicy',
