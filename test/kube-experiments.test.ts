@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { startServer, type RunningServer } from '../src/server/app.js';
 import { freePort, kubectl, repoPath, startKubeApiServer, type KubeApiServer } from './support/kube-apiserver.js';
+import { PollLoop } from './support/poll-loop.js';
 import { until } from './support/wait.js';
 
 const NS = 'kubeflow';
@@ -55,31 +56,22 @@ class JobRunner {
   readonly ran = new Map<string, number>();
   readonly held = new Set<string>();
   readonly errors: string[] = [];
-  private stopped = false;
   private readonly co: CustomObjectsApi;
-  private loop?: Promise<void>;
+  private readonly loop = new PollLoop(async () => {
+    const list = (await this.co.listNamespacedCustomObject({ ...TFJOBS })) as { items: any[] };
+    for (const job of list.items) await this.step(job);
+  }, this.errors);
 
   constructor(kc: KubeConfig) {
     this.co = kc.makeApiClient(CustomObjectsApi);
   }
 
   start(): void {
-    this.loop = (async () => {
-      while (!this.stopped) {
-        try {
-          const list = (await this.co.listNamespacedCustomObject({ ...TFJOBS })) as { items: any[] };
-          for (const job of list.items) await this.step(job);
-        } catch (err) {
-          this.errors.push(String(err));
-        }
-        await sleep(300);
-      }
-    })();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.loop;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private async step(job: any): Promise<void> {

@@ -10,6 +10,7 @@
 // It also keeps what the tests compare against: every TFJob uid seen per name (one create per
 // trial), each job's container args, and each primary pod's log as the pod printed it.
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { PollLoop } from './poll-loop.js';
 
 const G = { group: 'kubeflow.org', version: 'v1', plural: 'tfjobs' } as const;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -32,9 +33,7 @@ export class TFJobOperatorStandIn {
   readonly errors: string[] = [];
   private readonly co: CustomObjectsApi;
   private readonly core: CoreV1Api;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
-  private stopped = false;
+  private readonly loop = new PollLoop(() => this.reconcileAll(), this.errors);
 
   constructor(kc: KubeConfig, private readonly namespace: string) {
     this.co = kc.makeApiClient(CustomObjectsApi);
@@ -42,19 +41,11 @@ export class TFJobOperatorStandIn {
   }
 
   start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = this.reconcileAll().catch((e) => void this.errors.push(String(e))).finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, 300);
-      });
-    };
-    tick();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private async reconcileAll(): Promise<void> {

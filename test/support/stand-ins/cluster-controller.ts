@@ -4,6 +4,7 @@
 // it), stage after stage, and the object's status from the pods' phases, through the API as the
 // real controller would. It keeps each pod's log once the pod ended, for the tests to compare.
 import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { PollLoop } from '../poll-loop.js';
 import { nextStage, type Obj, type PodPhase, type WorkloadRule } from './workloads.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -24,9 +25,7 @@ export class WorkloadControllerStandIn {
   readonly ended = new Map<string, EndedPod>();
   private readonly co: CustomObjectsApi;
   private readonly core: CoreV1Api;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
-  private stopped = false;
+  private readonly loop = new PollLoop(() => this.reconcileAll(), this.errors);
 
   constructor(private readonly kc: KubeConfig, private readonly namespace: string, private readonly rule: WorkloadRule) {
     this.co = kc.makeApiClient(CustomObjectsApi);
@@ -62,19 +61,11 @@ export class WorkloadControllerStandIn {
   }
 
   start(): void {
-    const tick = () => {
-      if (this.stopped) return;
-      this.running = this.reconcileAll().catch((e) => void this.errors.push(String(e))).finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, 300);
-      });
-    };
-    tick();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   private async reconcileAll(): Promise<void> {
