@@ -54,8 +54,8 @@ interface LiveCurve {
   curve: { steps: number[]; values: number[] };
 }
 
-/** A sequential TPE study with an optional early-stopping policy, on a budget of `budget` steps. */
-export function runTpeStudy(problem: Problem, policyName: string | undefined, seed: number, budget: number): TrialRecord[] {
+/** A sequential TPE study with an optional early-stopping policy, on a budget of `budget` steps and at most `maxTrials` trials. */
+export function runTpeStudy(problem: Problem, policyName: string | undefined, seed: number, budget: number, maxTrials = Infinity): TrialRecord[] {
   const tpe = getAlgorithm('tpe');
   if (!tpe) throw new Error('tpe is not registered');
   let policy: EarlyStoppingPolicy | undefined;
@@ -74,7 +74,7 @@ export function runTpeStudy(problem: Problem, policyName: string | undefined, se
   const records: TrialRecord[] = [];
   let state: Record<string, string> | undefined;
   let spent = 0;
-  for (let i = 0; spent < budget; i++) {
+  for (let i = 0; spent < budget && i < maxTrials; i++) {
     const result = tpe.suggest({ space, trials: views, count: 1, seed, settings, ...(state ? { state } : {}) });
     state = result.state;
     const assignment: Assignment | undefined = result.assignments[0];
@@ -174,13 +174,15 @@ export interface SibylRun {
 }
 
 /**
- * One Sibyl study on the budget of `trials` full trials. The tpe studies give both readings; Sibyl's
- * hyperband runs on that budget in both (its schedule fixes its trials, and it ends within it).
+ * One Sibyl study on the budget of `trials` full trials; with `equalCompute` false, also at most
+ * `trials` trials (the fixed-trial reading only, much shorter for policies that cut a lot). The tpe
+ * studies give both readings; Sibyl's hyperband runs on that budget in both (its schedule fixes
+ * its trials, and it ends within it).
  */
-export function runSibylMethod(problem: Problem, method: string, seed: number, trials: number): SibylRun {
+export function runSibylMethod(problem: Problem, method: string, seed: number, trials: number, equalCompute = true): SibylRun {
   const budget = trials * STEPS;
   const tpeStudy = (policy: string | undefined): SibylRun => {
-    const records = runTpeStudy(problem, policy, seed, budget);
+    const records = runTpeStudy(problem, policy, seed, budget, equalCompute ? Infinity : trials);
     return { records, fixedTrials: Math.min(trials, records.length) };
   };
   switch (method) {

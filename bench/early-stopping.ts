@@ -14,7 +14,7 @@
 // bench/results/early-stopping.json. See bench/README.md for the definitions.
 //
 //   --seeds N (20)  --trials N (both problems; default mlp 64, crossing 100)  --problems a,b
-//   --methods a,b  --quick (3 seeds)  --no-optuna  --optuna-workers N (2)  --target Q (0.95)
+//   --methods a,b  --quick (3 seeds)  --no-optuna  --optuna-workers N (2)  --target Q (0.95)  --equal-compute
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -78,6 +78,8 @@ interface Options {
   optuna: boolean;
   optunaWorkers: number;
   target: number;
+  /** Also run every study on the no-stopping study's steps (the equal-compute reading; much longer). */
+  equalCompute: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -86,7 +88,7 @@ function parseOptions(argv: readonly string[]): Options {
     const arg = argv[i] as string;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
     const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    if (['quick', 'no-optuna'].includes(name)) flags.set(name, 'true');
+    if (['quick', 'no-optuna', 'equal-compute'].includes(name)) flags.set(name, 'true');
     else if (['seeds', 'trials', 'problems', 'methods', 'optuna-workers', 'target'].includes(name)) {
       const value = inline ?? argv[(i += 1)];
       if (value === undefined) throw new Error(`--${name} needs a value`);
@@ -115,6 +117,7 @@ function parseOptions(argv: readonly string[]): Options {
     optuna: !flags.has('no-optuna'),
     optunaWorkers: int('optuna-workers', 2),
     target,
+    equalCompute: flags.has('equal-compute'),
   };
 }
 
@@ -256,6 +259,7 @@ function startOptuna(o: Options, methods: string[], out: string): Promise<Optuna
     '--mlp-table', o.problems.includes('mlp') ? MLP_TABLE : '',
     '--workers', String(o.optunaWorkers),
     '--out', out,
+    ...(o.equalCompute ? [] : ['--fixed-trials']),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(PYTHON, args, { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -562,7 +566,7 @@ async function main(): Promise<void> {
   let done = 0;
   for (const job of jobs) {
     const t0 = performance.now();
-    const result = runSibylMethod(problems[job.problem]!, job.method, job.seed, o.trials[job.problem]!);
+    const result = runSibylMethod(problems[job.problem]!, job.method, job.seed, o.trials[job.problem]!, o.equalCompute);
     done += 1;
     if (result.records) runs.push({ ...job, trials: result.records.slice(0, result.fixedTrials), budgetTrials: result.records });
     else notes[job.method] = result.note ?? 'not run';
@@ -616,38 +620,44 @@ async function main(): Promise<void> {
   for (const x of v) console.log(`  ${x.text}`);
 
   // The same studies at equal compute: every method on the budget B of the no-stopping study's steps.
-  const budgets = Object.fromEntries(o.problems.map((p) => [p, o.trials[p]! * STEPS]));
-  const qualities = Object.fromEntries(o.problems.map((p) => [p, qualitiesOf(runs, p, budgets[p]!, targets[p]!)]));
-  const budgetSummaries = summariseBudget(runs, budgets, qualities).sort((a, b) => order(a) - order(b));
-  console.log(`\nEqual compute: every method gets the budget B of the no-stopping study's steps and runs as many trials as fit; medians [IQR] over seeds`);
-  for (const p of o.problems) console.log(`  ${p}: B = ${budgets[p]} steps; ${qualities[p]!.map((q) => `${q.key} = ${fmt(q.value, 4)}, ${q.meaning}`).join('; ')}`);
-  const qualityKeys = qualities[o.problems[0]!]!.map((q) => q.key);
-  const budgetHeader = [
-    'problem', 'method', 'trials', 'steps', 'cut short',
-    ...ANYTIME.map((a) => `best full at ${a.label}`),
-    ...qualityKeys.flatMap((k) => [`steps to ${k}`, 'reached', '×fewer']),
-  ];
-  const budgetLine = (s: BudgetSummary) => [
-    s.problem,
-    LABELS[s.method] ?? s.method,
-    steps(s.trials),
-    steps(s.steps),
-    `${(s.cutShortFraction * 100).toFixed(0)}%`,
-    ...s.bestWithin.map((b, i) => (i === ANYTIME.length - 1 ? `${fmt(b.median, 4)} [${fmt(b.q25, 4)}, ${fmt(b.q75, 4)}]` : fmt(b.median, 4))),
-    ...s.toQuality.flatMap((q) => [`${steps(q.steps.median)} [${steps(q.steps.q25)}, ${steps(q.steps.q75)}]`, `${q.reached}/${s.seeds}`, times(q.fewer)]),
-  ];
-  console.log('');
-  printTable(budgetHeader, budgetSummaries.map(budgetLine));
-  console.log('  best full at x: the best trial that ran its whole curve once x steps were spent (— : none yet in most seeds).');
-  console.log('  steps to a quality: steps spent when a full trial first reached it; a seed that never did within B counts as +∞ (—).');
-  const budgetVerdicts = o.problems.flatMap((p) =>
-    qualities[p]!.map((q) =>
-      verdict(p, q.key === 'final' ? `no stopping's final best ${fmt(q.value, 4)}` : `the target ${fmt(q.value, 4)}`,
-        budgetSummaries.map((s) => ({ problem: s.problem, method: s.method, toQuality: s.toQuality.find((t) => t.quality === q.key)!.steps.median, steps: s.steps }))),
-    ),
-  );
-  console.log('\nTarget at equal compute:');
-  for (const x of budgetVerdicts) console.log(`  ${x.text}`);
+  let equalCompute: Record<string, unknown> | null = null;
+  if (o.equalCompute) {
+    const budgets = Object.fromEntries(o.problems.map((p) => [p, o.trials[p]! * STEPS]));
+    const qualities = Object.fromEntries(o.problems.map((p) => [p, qualitiesOf(runs, p, budgets[p]!, targets[p]!)]));
+    const budgetSummaries = summariseBudget(runs, budgets, qualities).sort((a, b) => order(a) - order(b));
+    console.log(`\nEqual compute: every method gets the budget B of the no-stopping study's steps and runs as many trials as fit; medians [IQR] over seeds`);
+    for (const p of o.problems) console.log(`  ${p}: B = ${budgets[p]} steps; ${qualities[p]!.map((q) => `${q.key} = ${fmt(q.value, 4)}, ${q.meaning}`).join('; ')}`);
+    const qualityKeys = qualities[o.problems[0]!]!.map((q) => q.key);
+    const budgetHeader = [
+      'problem', 'method', 'trials', 'steps', 'cut short',
+      ...ANYTIME.map((a) => `best full at ${a.label}`),
+      ...qualityKeys.flatMap((k) => [`steps to ${k}`, 'reached', '×fewer']),
+    ];
+    const budgetLine = (s: BudgetSummary) => [
+      s.problem,
+      LABELS[s.method] ?? s.method,
+      steps(s.trials),
+      steps(s.steps),
+      `${(s.cutShortFraction * 100).toFixed(0)}%`,
+      ...s.bestWithin.map((b, i) => (i === ANYTIME.length - 1 ? `${fmt(b.median, 4)} [${fmt(b.q25, 4)}, ${fmt(b.q75, 4)}]` : fmt(b.median, 4))),
+      ...s.toQuality.flatMap((q) => [`${steps(q.steps.median)} [${steps(q.steps.q25)}, ${steps(q.steps.q75)}]`, `${q.reached}/${s.seeds}`, times(q.fewer)]),
+    ];
+    console.log('');
+    printTable(budgetHeader, budgetSummaries.map(budgetLine));
+    console.log('  best full at x: the best trial that ran its whole curve once x steps were spent (— : none yet in most seeds).');
+    console.log('  steps to a quality: steps spent when a full trial first reached it; a seed that never did within B counts as +∞ (—).');
+    const budgetVerdicts = o.problems.flatMap((p) =>
+      qualities[p]!.map((q) =>
+        verdict(p, q.key === 'final' ? `no stopping's final best ${fmt(q.value, 4)}` : `the target ${fmt(q.value, 4)}`,
+          budgetSummaries.map((s) => ({ problem: s.problem, method: s.method, toQuality: s.toQuality.find((t) => t.quality === q.key)!.steps.median, steps: s.steps }))),
+      ),
+    );
+    console.log('\nTarget at equal compute:');
+    for (const x of budgetVerdicts) console.log(`  ${x.text}`);
+    equalCompute = { budgets, qualities, summaries: budgetSummaries, verdicts: budgetVerdicts };
+  } else {
+    console.log('\n(--equal-compute adds the reading at equal compute, every method on the no-stopping study\'s steps; it takes far longer: bench/README.md)');
+  }
   const seconds = (performance.now() - started) / 1000;
   console.log(`\nSibyl studies ${sibylSeconds.toFixed(0)} s${optuna.seconds === undefined ? '' : `, Optuna ${optuna.seconds.toFixed(0)} s (${optuna.version}, in parallel)`}${optuna.note ? `; Optuna: ${optuna.note}` : ''}; total ${seconds.toFixed(0)} s${tableNote ? `; MLP table ${tableNote}` : ''}`);
 
@@ -666,7 +676,7 @@ async function main(): Promise<void> {
         targets,
         summaries,
         verdicts: v,
-        equalCompute: { budgets, qualities, summaries: budgetSummaries, verdicts: budgetVerdicts },
+        equalCompute,
         // `trials`: every trial within the budget; the first `fixedTrials` make the fixed-trial study.
         runs: runs.map((r) => ({ problem: r.problem, method: r.method, seed: r.seed, metrics: metrics.get(r), fixedTrials: r.trials.length, trials: r.budgetTrials.map((t) => [t.steps, t.stopped, t.full, t.value, t.fullValue]) })),
         seconds,

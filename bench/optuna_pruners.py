@@ -60,7 +60,7 @@ def init(mlp_table):
 
 
 def run(task):
-    problem, method, seed, n_trials = task
+    problem, method, seed, n_trials, fixed_trials = task
     suggest, curve_of = PROBLEMS[problem]
     started = time.time()
     study = optuna.create_study(
@@ -72,7 +72,7 @@ def run(task):
     records = []
     budget = n_trials * STEPS
     spent = 0
-    while spent < budget:
+    while spent < budget and not (fixed_trials and len(records) >= n_trials):
         trial = study.ask()
         curve = curve_of(suggest(trial))
         stopped = False
@@ -110,6 +110,7 @@ def main():
     parser.add_argument("--mlp-table", default="", help="the cached MLP curves (bench/results/mlp-curves.json)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--fixed-trials", action="store_true", help="stop at --trials trials too (no equal-compute reading)")
     args = parser.parse_args()
 
     trials = dict((k, int(v)) for k, v in (kv.split("=") for kv in args.trials.split(",") if kv))
@@ -123,7 +124,7 @@ def main():
         if p not in PROBLEMS:
             sys.exit(f"unknown problem {p} (or no --mlp-table)")
 
-    tasks = [(p, m, s, trials[p]) for p in problems for m in methods for s in range(1, args.seeds + 1)]
+    tasks = [(p, m, s, trials[p], args.fixed_trials) for p in problems for m in methods for s in range(1, args.seeds + 1)]
     started = time.time()
     print(f"optuna {optuna.__version__}: {len(tasks)} studies on {args.workers} process(es)", file=sys.stderr)
     if args.workers > 1:
