@@ -7,6 +7,12 @@
 // whole curve is SUCCEEDED, a stopped one EARLY_STOPPED; both carry the metric strategy `max`
 // of what they reported as their objective value, and `tpe` learns from both
 // (suggestion-algorithms/history.ts), as it does in the scheduler.
+//
+// A study runs on a budget of steps (the steps a no-stopping study of the bench's trial count
+// spends): trials start while steps are left, and the one that would overspend is cut at the
+// budget. A sequential study does not depend on how long it will run, so its first `trials`
+// trials are exactly the study of that many trials: one run gives both of the bench's readings,
+// the fixed trial count and equal compute.
 import type { Assignment, Settings, TrialState, TrialView } from '../suggestion-algorithms/model.js';
 import type { CurveView, EarlyStoppingPolicy } from '../suggestion-algorithms/early-stopping/model.js';
 import { getPolicy } from '../suggestion-algorithms/early-stopping/registry.js';
@@ -19,7 +25,7 @@ export interface TrialRecord {
   readonly steps: number;
   /** Stopped by the policy or pruner before its curve ended. */
   readonly stopped: boolean;
-  /** Ran every step of the full curve (the problem's end, or the trial's own end when training diverged). */
+  /** Ran every step of the full curve (the problem's end, or the trial's own end when training diverged); false when stopped or cut by the end of the budget. */
   readonly full: boolean;
   /** The metric strategy `max` of the values it reported. */
   readonly value: number;
@@ -48,8 +54,8 @@ interface LiveCurve {
   curve: { steps: number[]; values: number[] };
 }
 
-/** A sequential TPE study of `trials` trials with an optional early-stopping policy. */
-export function runTpeStudy(problem: Problem, policyName: string | undefined, seed: number, trials: number): TrialRecord[] {
+/** A sequential TPE study with an optional early-stopping policy, on a budget of `budget` steps and at most `maxTrials` trials. */
+export function runTpeStudy(problem: Problem, policyName: string | undefined, seed: number, budget: number, maxTrials = Infinity): TrialRecord[] {
   const tpe = getAlgorithm('tpe');
   if (!tpe) throw new Error('tpe is not registered');
   let policy: EarlyStoppingPolicy | undefined;
@@ -67,7 +73,8 @@ export function runTpeStudy(problem: Problem, policyName: string | undefined, se
   const curves: LiveCurve[] = [];
   const records: TrialRecord[] = [];
   let state: Record<string, string> | undefined;
-  for (let i = 0; i < trials; i++) {
+  let spent = 0;
+  for (let i = 0; spent < budget && i < maxTrials; i++) {
     const result = tpe.suggest({ space, trials: views, count: 1, seed, settings, ...(state ? { state } : {}) });
     state = result.state;
     const assignment: Assignment | undefined = result.assignments[0];
@@ -80,12 +87,18 @@ export function runTpeStudy(problem: Problem, policyName: string | undefined, se
     views.push(view);
 
     let stopped = false;
+    let outOfBudget = false;
     let judgedThrough = 0;
     for (let s = 1; s <= full.length; s++) {
       live.curve.steps.push(s);
       live.curve.values.push(full[s - 1]!);
       // The last report ends the trial: there is nothing left to stop.
-      if (!policy || s === full.length) continue;
+      if (s === full.length) break;
+      if (spent + s === budget) {
+        outOfBudget = true;
+        break;
+      }
+      if (!policy) continue;
       const decision = policy.decide({ direction: 'maximize', settings: policySettings, trials: curves as readonly CurveView[], trial: name, judgedThrough });
       judgedThrough = s;
       if (decision.stop) {
@@ -94,10 +107,11 @@ export function runTpeStudy(problem: Problem, policyName: string | undefined, se
       }
     }
     const steps = live.curve.steps.length;
+    spent += steps;
     const value = strategyMax(live.curve.values);
     live.state = view.state = stopped ? 'EARLY_STOPPED' : 'SUCCEEDED';
     view.objectiveValue = value;
-    records.push({ steps, stopped, full: !stopped, value, fullValue: strategyMax(full) });
+    records.push({ steps, stopped, full: !stopped && !outOfBudget, value, fullValue: strategyMax(full) });
   }
   return records;
 }
@@ -151,17 +165,37 @@ export function runHyperbandStudy(problem: Problem, seed: number, maxSteps: numb
   return { records };
 }
 
-/** One Sibyl study of `trials` trials (for hyperband: of at most the steps that many full trials take). */
-export function runSibylMethod(problem: Problem, method: string, seed: number, trials: number): { records?: TrialRecord[]; note?: string } {
+export interface SibylRun {
+  /** Every trial the study ran within its budget of steps (the equal-compute reading). */
+  readonly records?: TrialRecord[];
+  /** How many of the first records make the study of the bench's trial count (the fixed-trial reading). */
+  readonly fixedTrials?: number;
+  readonly note?: string;
+}
+
+/**
+ * One Sibyl study on the budget of `trials` full trials; with `equalCompute` false, also at most
+ * `trials` trials (the fixed-trial reading only, much shorter for policies that cut a lot). The tpe
+ * studies give both readings; Sibyl's hyperband runs on that budget in both (its schedule fixes
+ * its trials, and it ends within it).
+ */
+export function runSibylMethod(problem: Problem, method: string, seed: number, trials: number, equalCompute = true): SibylRun {
+  const budget = trials * STEPS;
+  const tpeStudy = (policy: string | undefined): SibylRun => {
+    const records = runTpeStudy(problem, policy, seed, budget, equalCompute ? Infinity : trials);
+    return { records, fixedTrials: Math.min(trials, records.length) };
+  };
   switch (method) {
     case 'sibyl-none':
-      return { records: runTpeStudy(problem, undefined, seed, trials) };
+      return tpeStudy(undefined);
     case 'sibyl-medianstop':
-      return { records: runTpeStudy(problem, 'medianstop', seed, trials) };
+      return tpeStudy('medianstop');
     case 'sibyl-asha':
-      return { records: runTpeStudy(problem, 'asha', seed, trials) };
-    case 'sibyl-hyperband':
-      return runHyperbandStudy(problem, seed, trials * STEPS);
+      return tpeStudy('asha');
+    case 'sibyl-hyperband': {
+      const run = runHyperbandStudy(problem, seed, budget);
+      return run.records ? { records: run.records, fixedTrials: run.records.length } : run;
+    }
     default:
       throw new Error(`unknown Sibyl method ${method}`);
   }

@@ -6,12 +6,15 @@
 // Methods: Sibyl's `tpe` alone, with `medianstop`, with `asha`, Sibyl's `hyperband` algorithm
 // (given the no-stopping study's steps as its budget), and Optuna's TPESampler with NopPruner,
 // MedianPruner, SuccessiveHalvingPruner and HyperbandPruner (bench/optuna_pruners.py).
-// Sequential studies of the same trial count, seeds 1..N. The Sibyl studies run on this thread
-// while Optuna's run in a child process. Table on stdout, progress on stderr, everything in
+// Sequential studies, seeds 1..N, read two ways from the same run: at a fixed trial count (64 for
+// mlp, 100 for crossing; the first table) and at equal compute (every method gets the steps the
+// no-stopping study of that many trials spends and runs as many trials as fit; the second table,
+// bench/early-stopping-accounting.ts). The Sibyl studies run on this thread while Optuna's run in
+// a child process. Tables on stdout, progress on stderr, everything in
 // bench/results/early-stopping.json. See bench/README.md for the definitions.
 //
 //   --seeds N (20)  --trials N (both problems; default mlp 64, crossing 100)  --problems a,b
-//   --methods a,b  --quick (3 seeds)  --no-optuna  --optuna-workers N (2)  --target Q (0.95)
+//   --methods a,b  --quick (3 seeds)  --no-optuna  --optuna-workers N (2)  --target Q (0.95)  --equal-compute
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../suggestion-algorithms/rng.js';
 import { sampleAssignment } from '../suggestion-algorithms/space.js';
+import { bestFullWithin, firstReaching, lowerMedian, totalSteps as stepsOfTrace } from './early-stopping-accounting.js';
 import { runSibylMethod, SIBYL_METHODS, type TrialRecord } from './early-stopping-sibyl.js';
 import {
   crossingProblem,
@@ -74,6 +78,8 @@ interface Options {
   optuna: boolean;
   optunaWorkers: number;
   target: number;
+  /** Also run every study on the no-stopping study's steps (the equal-compute reading; much longer). */
+  equalCompute: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -82,7 +88,7 @@ function parseOptions(argv: readonly string[]): Options {
     const arg = argv[i] as string;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
     const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    if (['quick', 'no-optuna'].includes(name)) flags.set(name, 'true');
+    if (['quick', 'no-optuna', 'equal-compute'].includes(name)) flags.set(name, 'true');
     else if (['seeds', 'trials', 'problems', 'methods', 'optuna-workers', 'target'].includes(name)) {
       const value = inline ?? argv[(i += 1)];
       if (value === undefined) throw new Error(`--${name} needs a value`);
@@ -111,6 +117,7 @@ function parseOptions(argv: readonly string[]): Options {
     optuna: !flags.has('no-optuna'),
     optunaWorkers: int('optuna-workers', 2),
     target,
+    equalCompute: flags.has('equal-compute'),
   };
 }
 
@@ -252,6 +259,7 @@ function startOptuna(o: Options, methods: string[], out: string): Promise<Optuna
     '--mlp-table', o.problems.includes('mlp') ? MLP_TABLE : '',
     '--workers', String(o.optunaWorkers),
     '--out', out,
+    ...(o.equalCompute ? [] : ['--fixed-trials']),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(PYTHON, args, { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -273,7 +281,10 @@ interface Run {
   readonly problem: string;
   readonly method: string;
   readonly seed: number;
+  /** The study of the bench's trial count (the fixed-trial reading). */
   readonly trials: TrialRecord[];
+  /** Every trial the study ran within its budget of steps (the equal-compute reading); `trials` is its beginning. */
+  readonly budgetTrials: TrialRecord[];
 }
 
 interface RunMetrics {
@@ -292,23 +303,19 @@ interface RunMetrics {
 }
 
 function runMetrics(trials: readonly TrialRecord[], target: number): RunMetrics {
-  let totalSteps = 0;
-  let stepsToTarget: number | null = null;
-  let trialsToTarget: number | null = null;
-  let best = NaN;
-  let bestReported = -Infinity;
-  trials.forEach((t, i) => {
-    totalSteps += t.steps;
-    bestReported = Math.max(bestReported, t.value);
-    if (!t.full) return;
-    if (!(t.value <= best)) best = t.value;
-    if (stepsToTarget === null && t.value >= target) {
-      stepsToTarget = totalSteps;
-      trialsToTarget = i + 1;
-    }
-  });
+  const totalSteps = stepsOfTrace(trials);
+  const reached = firstReaching(trials, target);
   const good = trials.filter((t) => t.fullValue >= target);
-  return { totalSteps, stopped: trials.filter((t) => t.stopped).length, best, bestReported, stepsToTarget, trialsToTarget, targetTrials: good.length, targetTrialsCut: good.filter((t) => !t.full).length };
+  return {
+    totalSteps,
+    stopped: trials.filter((t) => t.stopped).length,
+    best: bestFullWithin(trials, totalSteps),
+    bestReported: trials.reduce((m, t) => Math.max(m, t.value), -Infinity),
+    stepsToTarget: reached?.steps ?? null,
+    trialsToTarget: reached?.trials ?? null,
+    targetTrials: good.length,
+    targetTrialsCut: good.filter((t) => !t.full).length,
+  };
 }
 
 interface Summary {
@@ -399,6 +406,8 @@ function printTable(header: readonly string[], lines: readonly string[][], leftC
 
 interface Verdict {
   readonly problem: string;
+  /** Which quality was to be reached, in words. */
+  readonly quality: string;
   readonly sibylBest?: string;
   readonly optunaBest?: string;
   readonly sibylFewer: number;
@@ -407,24 +416,116 @@ interface Verdict {
   readonly text: string;
 }
 
-function verdicts(summaries: readonly Summary[], problems: readonly string[]): Verdict[] {
-  return problems.map((problem) => {
-    const of = (m: string) => summaries.find((s) => s.problem === problem && s.method === m);
-    const bestOf = (methods: readonly string[]) =>
-      methods.map(of).filter((s): s is Summary => s !== undefined).sort((a, b) => a.stepsToTarget.median - b.stepsToTarget.median || a.steps.median - b.steps.median)[0];
-    const none = of('sibyl-none');
-    const sibyl = bestOf(SIBYL_POLICIES);
-    const optuna = bestOf(OPTUNA_PRUNERS);
-    if (!none || !sibyl) return { problem, sibylFewer: NaN, beatsOptuna: false, met: false, text: `${problem}: not measured (no Sibyl baseline or policy in this run)` };
-    const sibylFewer = none.stepsToTarget.median / sibyl.stepsToTarget.median;
-    const beatsOptuna = optuna !== undefined && sibyl.stepsToTarget.median < optuna.stepsToTarget.median;
-    const met = sibylFewer >= 3 && beatsOptuna;
-    const text =
-      `${problem}: Sibyl's best policy ${LABELS[sibyl.method]} reaches the target in ${steps(sibyl.stepsToTarget.median)} steps (median), ` +
-      `${times(sibylFewer)} fewer than no stopping (${steps(none.stepsToTarget.median)}; needs ≥ 3×: ${sibylFewer >= 3 ? 'yes' : 'no'}); ` +
-      (optuna ? `Optuna's best pruner ${LABELS[optuna.method]} ${steps(optuna.stepsToTarget.median)} (fewer for Sibyl: ${beatsOptuna ? 'yes' : 'no'})` : 'Optuna not measured') +
-      ` → ${met ? 'MET' : 'NOT MET'}`;
-    return { problem, sibylBest: sibyl.method, ...(optuna ? { optunaBest: optuna.method } : {}), sibylFewer, beatsOptuna, met, text };
+/** One method's figures for a verdict: its median steps to the quality (+∞ when most seeds did not reach it) and in all. */
+interface VerdictRow {
+  readonly problem: string;
+  readonly method: string;
+  readonly toQuality: number;
+  readonly steps: number;
+}
+
+/** The issue's target on one problem and one reading of "equal final quality". */
+function verdict(problem: string, quality: string, rows: readonly VerdictRow[]): Verdict {
+  const of = (m: string) => rows.find((r) => r.problem === problem && r.method === m);
+  const bestOf = (methods: readonly string[]) =>
+    methods.map(of).filter((r): r is VerdictRow => r !== undefined).sort((a, b) => a.toQuality - b.toQuality || a.steps - b.steps)[0];
+  const none = of('sibyl-none');
+  const sibyl = bestOf(SIBYL_POLICIES);
+  const optuna = bestOf(OPTUNA_PRUNERS);
+  if (!none || !sibyl) return { problem, quality, sibylFewer: NaN, beatsOptuna: false, met: false, text: `${problem}: not measured (no Sibyl baseline or policy in this run)` };
+  const sibylFewer = none.toQuality / sibyl.toQuality;
+  const beatsOptuna = optuna !== undefined && sibyl.toQuality < optuna.toQuality;
+  const met = sibylFewer >= 3 && beatsOptuna;
+  const text =
+    `${problem}, ${quality}: Sibyl's best policy ${LABELS[sibyl.method]} reaches it in ${steps(sibyl.toQuality)} steps (median), ` +
+    `${times(sibylFewer)} fewer than no stopping (${steps(none.toQuality)}; needs ≥ 3×: ${sibylFewer >= 3 ? 'yes' : 'no'}); ` +
+    (optuna ? `Optuna's best pruner ${LABELS[optuna.method]} ${steps(optuna.toQuality)} (fewer for Sibyl: ${beatsOptuna ? 'yes' : 'no'})` : 'Optuna not measured') +
+    ` → ${met ? 'MET' : 'NOT MET'}`;
+  return { problem, quality, sibylBest: sibyl.method, ...(optuna ? { optunaBest: optuna.method } : {}), sibylFewer, beatsOptuna, met, text };
+}
+
+const verdicts = (summaries: readonly Summary[], problems: readonly string[]): Verdict[] =>
+  problems.map((p) => verdict(p, 'the target', summaries.map((s) => ({ problem: s.problem, method: s.method, toQuality: s.stepsToTarget.median, steps: s.steps.median }))));
+
+// ---------------------------------------------------------------------------- equal compute
+
+/** Where the equal-compute table shows the best full trial: these fractions of the budget (anytime performance). */
+const ANYTIME = [{ label: 'B/9', fraction: 1 / 9 }, { label: 'B/3', fraction: 1 / 3 }, { label: 'B', fraction: 1 }] as const;
+
+/** A quality the equal-compute reading counts the steps to. */
+interface Quality {
+  readonly key: 'final' | 'target';
+  readonly value: number;
+  readonly meaning: string;
+}
+
+interface ToQuality {
+  readonly quality: Quality['key'];
+  /** Unreached seeds count as +Infinity. */
+  readonly steps: Stat;
+  readonly reached: number;
+  /** Own side's no-stopping median ÷ this method's. */
+  readonly fewer: number;
+}
+
+interface BudgetSummary {
+  readonly problem: string;
+  readonly method: string;
+  readonly seeds: number;
+  readonly budget: number;
+  readonly trials: number;
+  readonly steps: number;
+  readonly cutShortFraction: number;
+  /** Best full trial once each ANYTIME fraction of the budget was spent (median [IQR] over seeds; NaN-free). */
+  readonly bestWithin: Stat[];
+  readonly toQuality: ToQuality[];
+}
+
+/** Medians where a seed without a value (no full trial yet) counts as the worst: −Infinity. */
+const statOrWorst = (xs: readonly number[]): Stat => {
+  const neg = statWithInfinity(xs.map((x) => (Number.isNaN(x) ? Infinity : -x)));
+  return { median: -neg.median, q25: -neg.q75, q75: -neg.q25 };
+};
+
+/**
+ * "Equal final quality" at equal compute, per problem: the quality no stopping ends with (the
+ * lower median over seeds of its best full trial at the whole budget; Sibyl's no-stopping study,
+ * or Optuna's when Sibyl's did not run), and the fixed target of the first table. One quality for
+ * every method of both sides, so their steps to it compare.
+ */
+function qualitiesOf(runs: readonly Run[], problem: string, budget: number, target: Target): Quality[] {
+  const finals = (method: string) => runs.filter((r) => r.problem === problem && r.method === method).map((r) => bestFullWithin(r.budgetTrials, budget));
+  const reference = ['sibyl-none', 'optuna-none'].find((m) => finals(m).length > 0);
+  const qualities: Quality[] = [];
+  if (reference) qualities.push({ key: 'final', value: lowerMedian(finals(reference)), meaning: `the lower median over seeds of ${LABELS[reference]}'s final best` });
+  qualities.push({ key: 'target', value: target.value, meaning: `the target (${Math.round(target.q * 100)}th percentile)` });
+  return qualities;
+}
+
+function summariseBudget(runs: readonly Run[], budgets: Record<string, number>, qualities: Record<string, Quality[]>): BudgetSummary[] {
+  const groups = new Map<string, Run[]>();
+  for (const r of runs) groups.set(`${r.problem}\0${r.method}`, [...(groups.get(`${r.problem}\0${r.method}`) ?? []), r]);
+  const partial = [...groups.values()].map((g) => {
+    const { problem, method } = g[0]!;
+    const budget = budgets[problem]!;
+    return {
+      problem,
+      method,
+      seeds: g.length,
+      budget,
+      trials: quantile(g.map((r) => r.budgetTrials.length), 0.5),
+      steps: quantile(g.map((r) => stepsOfTrace(r.budgetTrials)), 0.5),
+      cutShortFraction: g.reduce((n, r) => n + r.budgetTrials.filter((t) => !t.full).length, 0) / g.reduce((n, r) => n + r.budgetTrials.length, 0),
+      bestWithin: ANYTIME.map((a) => statOrWorst(g.map((r) => bestFullWithin(r.budgetTrials, Math.floor(budget * a.fraction))))),
+      toQuality: qualities[problem]!.map((q) => {
+        const reached = g.map((r) => firstReaching(r.budgetTrials, q.value)?.steps ?? Infinity);
+        return { quality: q.key, steps: statWithInfinity(reached), reached: reached.filter(Number.isFinite).length };
+      }),
+    };
+  });
+  return partial.map((s) => {
+    const base = partial.find((b) => b.problem === s.problem && b.method === baselineOf(s.method));
+    return { ...s, toQuality: s.toQuality.map((q, i) => ({ ...q, fewer: base ? base.toQuality[i]!.steps.median / q.steps.median : NaN })) };
   });
 }
 
@@ -465,9 +566,9 @@ async function main(): Promise<void> {
   let done = 0;
   for (const job of jobs) {
     const t0 = performance.now();
-    const result = runSibylMethod(problems[job.problem]!, job.method, job.seed, o.trials[job.problem]!);
+    const result = runSibylMethod(problems[job.problem]!, job.method, job.seed, o.trials[job.problem]!, o.equalCompute);
     done += 1;
-    if (result.records) runs.push({ ...job, trials: result.records });
+    if (result.records) runs.push({ ...job, trials: result.records.slice(0, result.fixedTrials), budgetTrials: result.records });
     else notes[job.method] = result.note ?? 'not run';
     process.stderr.write(`[${done}/${jobs.length}] sibyl ${job.problem} ${job.method} seed ${job.seed}: ${result.records ? `${((performance.now() - t0) / 1000).toFixed(1)} s` : result.note}\n`);
   }
@@ -476,12 +577,15 @@ async function main(): Promise<void> {
   if (optunaRun) {
     const out = await optunaRun;
     optuna = { available: true, version: out.optuna_version, seconds: (performance.now() - optunaStarted) / 1000 };
-    for (const r of out.runs) runs.push({ problem: r.problem, method: r.method, seed: r.seed, trials: r.trials.map(([s, stopped, full, value, fullValue]) => ({ steps: s, stopped, full, value, fullValue })) });
+    for (const r of out.runs) {
+      const all = r.trials.map(([s, stopped, full, value, fullValue]) => ({ steps: s, stopped, full, value, fullValue }));
+      runs.push({ problem: r.problem, method: r.method, seed: r.seed, trials: all.slice(0, o.trials[r.problem]), budgetTrials: all });
+    }
   }
 
   const metrics = new Map(runs.map((r) => [r, runMetrics(r.trials, targets[r.problem]!.value)]));
   const summaries = summarise(runs, metrics);
-  const order = (s: Summary) => o.problems.indexOf(s.problem) * 100 + ALL_METHODS.indexOf(s.method);
+  const order = (s: { problem: string; method: string }) => o.problems.indexOf(s.problem) * 100 + ALL_METHODS.indexOf(s.method);
   summaries.sort((a, b) => order(a) - order(b));
 
   console.log(`\nEarly stopping on learning curves: sequential studies, seeds 1..${o.seeds}, ${STEPS} steps per full trial; medians [IQR] over seeds`);
@@ -512,7 +616,48 @@ async function main(): Promise<void> {
 
   const v = verdicts(summaries, o.problems);
   console.log('\nTarget: at equal final quality, Sibyl\'s best policy spends ≥ 3× fewer steps than no stopping and fewer than Optuna\'s best pruner');
+  console.log('  at a fixed trial count:');
   for (const x of v) console.log(`  ${x.text}`);
+
+  // The same studies at equal compute: every method on the budget B of the no-stopping study's steps.
+  let equalCompute: Record<string, unknown> | null = null;
+  if (o.equalCompute) {
+    const budgets = Object.fromEntries(o.problems.map((p) => [p, o.trials[p]! * STEPS]));
+    const qualities = Object.fromEntries(o.problems.map((p) => [p, qualitiesOf(runs, p, budgets[p]!, targets[p]!)]));
+    const budgetSummaries = summariseBudget(runs, budgets, qualities).sort((a, b) => order(a) - order(b));
+    console.log(`\nEqual compute: every method gets the budget B of the no-stopping study's steps and runs as many trials as fit; medians [IQR] over seeds`);
+    for (const p of o.problems) console.log(`  ${p}: B = ${budgets[p]} steps; ${qualities[p]!.map((q) => `${q.key} = ${fmt(q.value, 4)}, ${q.meaning}`).join('; ')}`);
+    const qualityKeys = qualities[o.problems[0]!]!.map((q) => q.key);
+    const budgetHeader = [
+      'problem', 'method', 'trials', 'steps', 'cut short',
+      ...ANYTIME.map((a) => `best full at ${a.label}`),
+      ...qualityKeys.flatMap((k) => [`steps to ${k}`, 'reached', '×fewer']),
+    ];
+    const budgetLine = (s: BudgetSummary) => [
+      s.problem,
+      LABELS[s.method] ?? s.method,
+      steps(s.trials),
+      steps(s.steps),
+      `${(s.cutShortFraction * 100).toFixed(0)}%`,
+      ...s.bestWithin.map((b, i) => (i === ANYTIME.length - 1 ? `${fmt(b.median, 4)} [${fmt(b.q25, 4)}, ${fmt(b.q75, 4)}]` : fmt(b.median, 4))),
+      ...s.toQuality.flatMap((q) => [`${steps(q.steps.median)} [${steps(q.steps.q25)}, ${steps(q.steps.q75)}]`, `${q.reached}/${s.seeds}`, times(q.fewer)]),
+    ];
+    console.log('');
+    printTable(budgetHeader, budgetSummaries.map(budgetLine));
+    console.log('  best full at x: the best trial that ran its whole curve once x steps were spent (— : none yet in most seeds).');
+    console.log('  steps to a quality: steps spent when a full trial first reached it; a seed that never did within B counts as +∞ (—).');
+    const budgetVerdicts = o.problems.flatMap((p) =>
+      qualities[p]!.map((q) =>
+        verdict(p, q.key === 'final' ? `no stopping's final best ${fmt(q.value, 4)}` : `the target ${fmt(q.value, 4)}`,
+          budgetSummaries.map((s) => ({ problem: s.problem, method: s.method, toQuality: s.toQuality.find((t) => t.quality === q.key)!.steps.median, steps: s.steps }))),
+      ),
+    );
+    console.log('\nTarget at equal compute:');
+    for (const x of budgetVerdicts) console.log(`  ${x.text}`);
+    equalCompute = { budgets, qualities, summaries: budgetSummaries, verdicts: budgetVerdicts };
+  } else {
+    console.log('\n(--equal-compute adds the reading at equal compute, every method on the no-stopping study\'s steps; it takes far longer: bench/README.md)');
+  }
   const seconds = (performance.now() - started) / 1000;
   console.log(`\nSibyl studies ${sibylSeconds.toFixed(0)} s${optuna.seconds === undefined ? '' : `, Optuna ${optuna.seconds.toFixed(0)} s (${optuna.version}, in parallel)`}${optuna.note ? `; Optuna: ${optuna.note}` : ''}; total ${seconds.toFixed(0)} s${tableNote ? `; MLP table ${tableNote}` : ''}`);
 
@@ -531,7 +676,9 @@ async function main(): Promise<void> {
         targets,
         summaries,
         verdicts: v,
-        runs: runs.map((r) => ({ problem: r.problem, method: r.method, seed: r.seed, metrics: metrics.get(r), trials: r.trials.map((t) => [t.steps, t.stopped, t.full, t.value, t.fullValue]) })),
+        equalCompute,
+        // `trials`: every trial within the budget; the first `fixedTrials` make the fixed-trial study.
+        runs: runs.map((r) => ({ problem: r.problem, method: r.method, seed: r.seed, metrics: metrics.get(r), fixedTrials: r.trials.length, trials: r.budgetTrials.map((t) => [t.steps, t.stopped, t.full, t.value, t.fullValue]) })),
         seconds,
       },
       (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value),

@@ -7,6 +7,12 @@ trial at a time, ask/tell): a trial reports its curve step by step with trial.re
 step) and asks trial.should_prune() after every step but the last; a pruned trial is told
 PRUNED, a finished one COMPLETE with the metric strategy `max` of its reports.
 
+A study runs on a budget of steps, the steps its trial count of full trials takes (as on Sibyl's
+side): trials start while steps are left, and the one that would overspend is cut at the budget
+(full = false). The sequence of trials does not depend on the budget, so the first --trials
+records are the study of that many trials (the bench's fixed-trial reading) and all of them its
+equal-compute reading.
+
 Writes one JSON document to --out:
   {"optuna_version", "runs": [{problem, method, seed, trials: [[steps, stopped, full, value, full_value], ...]}]}
 (full_value: what the value would have been had the trial run its whole curve.)
@@ -54,7 +60,7 @@ def init(mlp_table):
 
 
 def run(task):
-    problem, method, seed, n_trials = task
+    problem, method, seed, n_trials, fixed_trials = task
     suggest, curve_of = PROBLEMS[problem]
     started = time.time()
     study = optuna.create_study(
@@ -64,24 +70,33 @@ def run(task):
         pruner=make_pruner(method),
     )
     records = []
-    for _ in range(n_trials):
+    budget = n_trials * STEPS
+    spent = 0
+    while spent < budget and not (fixed_trials and len(records) >= n_trials):
         trial = study.ask()
         curve = curve_of(suggest(trial))
         stopped = False
+        out_of_budget = False
         steps = 0
         for step, value in enumerate(curve, start=1):
             trial.report(value, step)
             steps = step
             # The last report ends the trial: there is nothing left to prune.
-            if step < len(curve) and trial.should_prune():
+            if step == len(curve):
+                break
+            if spent + step == budget:
+                out_of_budget = True
+                break
+            if trial.should_prune():
                 stopped = True
                 break
+        spent += steps
         best = max(curve[:steps])
-        if stopped:
+        if stopped or out_of_budget:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             study.tell(trial, best)
-        records.append([steps, stopped, not stopped, best, max(curve)])
+        records.append([steps, stopped, not stopped and not out_of_budget, best, max(curve)])
     print(f"  optuna {problem} {method} seed {seed}: {time.time() - started:.1f} s", file=sys.stderr)
     return {"problem": problem, "method": method, "seed": seed, "trials": records}
 
@@ -91,10 +106,11 @@ def main():
     parser.add_argument("--problems", default="mlp,crossing")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--trials", default="mlp=64,crossing=100", help="trials per study, per problem")
+    parser.add_argument("--trials", default="mlp=64,crossing=100", help="trials per study, per problem (its budget: that many full trials' steps)")
     parser.add_argument("--mlp-table", default="", help="the cached MLP curves (bench/results/mlp-curves.json)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--fixed-trials", action="store_true", help="stop at --trials trials too (no equal-compute reading)")
     args = parser.parse_args()
 
     trials = dict((k, int(v)) for k, v in (kv.split("=") for kv in args.trials.split(",") if kv))
@@ -108,7 +124,7 @@ def main():
         if p not in PROBLEMS:
             sys.exit(f"unknown problem {p} (or no --mlp-table)")
 
-    tasks = [(p, m, s, trials[p]) for p in problems for m in methods for s in range(1, args.seeds + 1)]
+    tasks = [(p, m, s, trials[p], args.fixed_trials) for p in problems for m in methods for s in range(1, args.seeds + 1)]
     started = time.time()
     print(f"optuna {optuna.__version__}: {len(tasks)} studies on {args.workers} process(es)", file=sys.stderr)
     if args.workers > 1:
