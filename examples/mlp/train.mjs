@@ -15,6 +15,9 @@
 //   --epochs         int >= 1           (default 400) epochs this run trains
 //   --seed           int                (default 1)   weight init + shuffling
 //   --checkpoint     folder             (default $SIBYL_CHECKPOINT_DIR, else none)
+//   --epoch-ms       int >= 0           (default 0)   wait this long after each epoch, as a
+//                                       bigger model's training would take: the early-stopping
+//                                       examples use it so a stop lands while the trial runs
 // Upper bounds: learning-rate <= 1000, hidden-layers <= 20, units <= 1024,
 // epochs <= 100000. Bad arguments (unknown flag, missing value, non-numeric,
 // non-integer where an integer is needed, out of range) -> one-line message on
@@ -76,6 +79,7 @@ const DEFAULTS = {
   units: 8,
   epochs: 400,
   seed: 1,
+  'epoch-ms': 0,
 };
 
 function fail(msg) {
@@ -119,6 +123,7 @@ function parseArgs(argv) {
     units: num('units', { integer: true, min: 1 }),
     epochs: num('epochs', { integer: true, min: 1 }),
     seed: num('seed', { integer: true }),
+    epochMs: num('epoch-ms', { integer: true, min: 0 }),
     checkpoint: 'checkpoint' in raw ? String(raw.checkpoint) : process.env.SIBYL_CHECKPOINT_DIR || undefined,
   };
   if (opts.checkpoint === '') fail('--checkpoint must name a folder');
@@ -392,7 +397,7 @@ function fmt(x) {
   return Number(x.toFixed(6)).toString();
 }
 
-function main() {
+async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const { train, val } = makeSpirals();
   const sizes = [FEATURES];
@@ -423,7 +428,8 @@ function main() {
     if (opts.checkpoint !== undefined) saveCheckpoint(opts.checkpoint, { epoch, model, rand, order, lastFiniteLoss });
     const acc = accuracy(model, val);
     console.log(`epoch=${epoch} loss=${fmt(loss)} accuracy=${fmt(acc)}`);
+    if (opts.epochMs > 0) await new Promise((r) => setTimeout(r, opts.epochMs));
   }
 }
 
-main();
+await main();
