@@ -137,23 +137,28 @@ export class SqliteStore implements Store {
     return new SqliteStore(join(dataDir, DB_FILE));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
+  }
+
+  /** One process owns a SQLite store, and its scheduler serialises each study's work already. */
+  exclusive<T>(_studyId: number, fn: () => Promise<T>): Promise<T> {
+    return fn();
   }
 
   // ── studies ──────────────────────────────────────────────────────────────
 
-  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local', options: NewStudyOptions = {}): StudyRecord {
+  async createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local', options: NewStudyOptions = {}): Promise<StudyRecord> {
     const info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), options.heartbeatSeconds ?? null, options.owner ?? null);
-    return this.getStudy(Number(info.lastInsertRowid))!;
+    return toStudy(this.stmt.studyById.get(Number(info.lastInsertRowid)) as StudyRow);
   }
 
-  listStudiesPage(after: number, limit: number): Page<StudyRecord> {
+  async listStudiesPage(after: number, limit: number): Promise<Page<StudyRecord>> {
     const rows = (this.stmt.studiesPage.all(after, limit + 1) as StudyRow[]).map(toStudy);
     return page(rows, limit, (s) => s.id);
   }
 
-  deleteStudy(id: number): boolean {
+  async deleteStudy(id: number): Promise<boolean> {
     return this.db.transaction(() => {
       // Katib's observation log is keyed by trial name, not by a foreign key.
       this.stmt.deleteStudyLogs.run(id);
@@ -161,28 +166,32 @@ export class SqliteStore implements Store {
     })();
   }
 
-  updateBudget(id: number, spec: StudySpec, reopen: boolean): void {
+  async updateBudget(id: number, spec: StudySpec, reopen: boolean): Promise<void> {
     this.db.transaction(() => {
       this.stmt.updateSpec.run(JSON.stringify(spec), id);
-      if (reopen) this.transitionStudy(id, 'reopen');
+      if (reopen) this.runStudyTransition(id, 'reopen');
     })();
   }
 
-  getStudy(id: number): StudyRecord | undefined {
+  async getStudy(id: number): Promise<StudyRecord | undefined> {
     const row = this.stmt.studyById.get(id) as StudyRow | undefined;
     return row && toStudy(row);
   }
 
-  getStudyByName(name: string): StudyRecord | undefined {
+  async getStudyByName(name: string): Promise<StudyRecord | undefined> {
     const row = this.stmt.studyByName.get(name) as StudyRow | undefined;
     return row && toStudy(row);
   }
 
-  listStudies(): StudyRecord[] {
+  async listStudies(): Promise<StudyRecord[]> {
     return (this.stmt.allStudies.all() as StudyRow[]).map(toStudy);
   }
 
-  transitionStudy(id: number, transition: StudyTransition, reason?: string, message?: string): void {
+  async transitionStudy(id: number, transition: StudyTransition, reason?: string, message?: string): Promise<void> {
+    this.runStudyTransition(id, transition, reason, message);
+  }
+
+  private runStudyTransition(id: number, transition: StudyTransition, reason?: string, message?: string): void {
     const t = STUDY_TRANSITIONS[transition];
     checkReason('study', transition, t, reason);
     const info = this.studyTransitions.get(transition)!.run({ id, reason: reason ?? null, message: message ?? null, now: now() });
@@ -191,12 +200,16 @@ export class SqliteStore implements Store {
 
   // ── trials ───────────────────────────────────────────────────────────────
 
-  addTrials(studyId: number, assignments: readonly Assignment[], algorithmState?: Record<string, string>, labels?: TrialLabels): TrialRecord[] {
+  async addTrials(studyId: number, assignments: readonly Assignment[], algorithmState?: Record<string, string>, labels?: TrialLabels): Promise<TrialRecord[]> {
+    return this.insertCreatedTrials(studyId, assignments, algorithmState, labels);
+  }
+
+  private insertCreatedTrials(studyId: number, assignments: readonly Assignment[], algorithmState?: Record<string, string>, labels?: TrialLabels): TrialRecord[] {
     return this.insertTrials(studyId, assignments, algorithmState, labels, (study, seq, a, at, l) =>
       this.stmt.insertTrial.run(studyId, seq, trialName(study, seq), JSON.stringify(a), at, l));
   }
 
-  addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>, labels?: TrialLabels): TrialRecord[] {
+  async addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>, labels?: TrialLabels): Promise<TrialRecord[]> {
     return this.insertTrials(studyId, assignments, algorithmState, labels, (study, seq, a, at, l) =>
       this.stmt.insertStartedTrial.run(studyId, seq, trialName(study, seq), JSON.stringify(a), clientRef, at, at, at, l));
   }
@@ -218,18 +231,18 @@ export class SqliteStore implements Store {
         seq += 1;
       });
       if (algorithmState) this.stmt.setAlgorithmState.run(JSON.stringify(algorithmState), studyId);
-      return ids.map((id) => this.getTrial(id)!);
+      return ids.map((id) => this.trialRow(id));
     })();
   }
 
-  claimQueued(studyId: number, clientRef: string, limit: number): TrialRecord[] {
+  async claimQueued(studyId: number, clientRef: string, limit: number): Promise<TrialRecord[]> {
     return this.db.transaction(() => {
       const ids = (this.stmt.queued.all(studyId, limit) as { id: number }[]).map((r) => r.id);
-      return ids.map((id) => this.transitionTrial(id, 'claim', { runtimeRef: clientRef }));
+      return ids.map((id) => this.runTrialTransition(id, 'claim', { runtimeRef: clientRef }));
     })();
   }
 
-  beat(trialIds: readonly number[]): void {
+  async beat(trialIds: readonly number[]): Promise<void> {
     if (trialIds.length === 0) return;
     const at = now();
     this.db.transaction(() => {
@@ -237,44 +250,49 @@ export class SqliteStore implements Store {
     })();
   }
 
-  silentTrials(studyId: number, before: string): TrialRecord[] {
+  async silentTrials(studyId: number, before: string): Promise<TrialRecord[]> {
     return (this.stmt.silent.all(studyId, before) as TrialRow[]).map(toTrial);
   }
 
-  expireTrial(id: number, message: string): { expired: TrialRecord; retry?: TrialRecord } {
+  async expireTrial(id: number, message: string): Promise<{ expired: TrialRecord; retry?: TrialRecord }> {
     return this.db.transaction(() => {
-      const expired = this.transitionTrial(id, 'fail', { reason: 'HeartbeatExpired', message });
-      const [retry] = this.addTrials(expired.studyId, [expired.assignment], undefined, [expired.labels]);
+      const expired = this.runTrialTransition(id, 'fail', { reason: 'HeartbeatExpired', message });
+      const [retry] = this.insertCreatedTrials(expired.studyId, [expired.assignment], undefined, [expired.labels]);
       return retry ? { expired, retry } : { expired };
     })();
   }
 
-  trialsOfRuntimeRef(studyId: number, runtimeRef: string): TrialRecord[] {
+  async trialsOfRuntimeRef(studyId: number, runtimeRef: string): Promise<TrialRecord[]> {
     return (this.stmt.trialsOfClient.all(studyId, runtimeRef) as TrialRow[]).map(toTrial);
   }
 
-  listTrialsPage(studyId: number, after: number, limit: number, state?: TrialState): Page<TrialRecord> {
+  async listTrialsPage(studyId: number, after: number, limit: number, state?: TrialState): Promise<Page<TrialRecord>> {
     const rows = (state === undefined
       ? this.stmt.trialsPage.all(studyId, after, limit + 1)
       : this.stmt.trialsPageByState.all(studyId, after, state, limit + 1)) as TrialRow[];
     return page(rows.map(toTrial), limit, (t) => t.seq);
   }
 
-  getTrial(id: number): TrialRecord | undefined {
+  /** A trial this transaction has just written (so it exists). */
+  private trialRow(id: number): TrialRecord {
+    return toTrial(this.stmt.trialById.get(id) as TrialRow);
+  }
+
+  async getTrial(id: number): Promise<TrialRecord | undefined> {
     const row = this.stmt.trialById.get(id) as TrialRow | undefined;
     return row && toTrial(row);
   }
 
-  getTrialByName(name: string): TrialRecord | undefined {
+  async getTrialByName(name: string): Promise<TrialRecord | undefined> {
     const row = this.stmt.trialByName.get(name) as TrialRow | undefined;
     return row && toTrial(row);
   }
 
-  listTrials(studyId: number): TrialRecord[] {
+  async listTrials(studyId: number): Promise<TrialRecord[]> {
     return (this.stmt.trialsOfStudy.all(studyId) as TrialRow[]).map(toTrial);
   }
 
-  trialViews(studyId: number): TrialView[] {
+  async trialViews(studyId: number): Promise<TrialView[]> {
     return (this.stmt.viewsOfStudy.all(studyId) as { name: string; state: TrialState; assignment_json: string; objective_value: number | null; labels_json: string | null }[]).map((r) => ({
       name: r.name,
       state: r.state,
@@ -284,22 +302,26 @@ export class SqliteStore implements Store {
     }));
   }
 
-  activeTrials(studyId: number): TrialRecord[] {
+  async activeTrials(studyId: number): Promise<TrialRecord[]> {
     return (this.stmt.activeTrials.all(studyId) as TrialRow[]).map(toTrial);
   }
 
-  trialCounts(studyId: number): TrialCounts {
+  async trialCounts(studyId: number): Promise<TrialCounts> {
     const counts = Object.fromEntries(TRIAL_STATES.map((s) => [s, 0])) as TrialCounts;
     for (const r of this.stmt.countsByState.all(studyId) as { state: TrialState; n: number }[]) counts[r.state] = r.n;
     return counts;
   }
 
-  bestTrial(studyId: number, objective: 'minimize' | 'maximize'): TrialRecord | undefined {
+  async bestTrial(studyId: number, objective: 'minimize' | 'maximize'): Promise<TrialRecord | undefined> {
     const row = (objective === 'minimize' ? this.stmt.bestMin : this.stmt.bestMax).get(studyId) as TrialRow | undefined;
     return row && toTrial(row);
   }
 
-  transitionTrial(id: number, transition: TrialTransition, change: TrialChange = {}): TrialRecord {
+  async transitionTrial(id: number, transition: TrialTransition, change: TrialChange = {}): Promise<TrialRecord> {
+    return this.runTrialTransition(id, transition, change);
+  }
+
+  private runTrialTransition(id: number, transition: TrialTransition, change: TrialChange = {}): TrialRecord {
     const t = TRIAL_TRANSITIONS[transition];
     checkReason('trial', transition, t, change.reason);
     return this.db.transaction(() => {
@@ -310,18 +332,18 @@ export class SqliteStore implements Store {
         value: change.objectiveValue ?? null, ref: change.runtimeRef ?? null,
       });
       if (info.changes !== 1) throw new StateConflictError(`trial ${id}: cannot ${transition}: it is no longer ${t.from.join('/')}`);
-      return this.getTrial(id)!;
+      return this.trialRow(id);
     })();
   }
 
-  requestEarlyStop(id: number, step: number, message: string): TrialRecord {
+  async requestEarlyStop(id: number, step: number, message: string): Promise<TrialRecord> {
     return this.db.transaction(() => {
       if (this.stmt.requestStop.run(step, message, id).changes !== 1) throw new StateConflictError(`trial ${id}: cannot be early stopped: it has ended or is being stopped already`);
-      return this.getTrial(id)!;
+      return this.trialRow(id);
     })();
   }
 
-  earlyStoppingSummary(studyId: number, metric: string): { trialsStopped: number; stepsRun: number; stepsSaved: number } {
+  async earlyStoppingSummary(studyId: number, metric: string): Promise<{ trialsStopped: number; stepsRun: number; stepsSaved: number }> {
     const rows = this.stmt.stepsByState.all(metric, studyId) as { state: TrialState; n: number; steps: number; longest: number }[];
     const full = rows.find((r) => r.state === 'SUCCEEDED')?.longest ?? 0;
     const stopped = rows.find((r) => r.state === 'EARLY_STOPPED');
@@ -332,11 +354,11 @@ export class SqliteStore implements Store {
     };
   }
 
-  curveRows(studyId: number, metric: string): CurveRow[] {
+  async curveRows(studyId: number, metric: string): Promise<CurveRow[]> {
     return this.stmt.curves.all(metric, studyId) as CurveRow[];
   }
 
-  clearObservations(id: number): void {
+  async clearObservations(id: number): Promise<void> {
     this.db.transaction(() => this.forgetObservations(id))();
   }
 
@@ -347,7 +369,7 @@ export class SqliteStore implements Store {
 
   // ── observations ─────────────────────────────────────────────────────────
 
-  addObservations(batches: readonly { readonly trialId: number; readonly observations: readonly ObservationInput[] }[]): void {
+  async addObservations(batches: readonly { readonly trialId: number; readonly observations: readonly ObservationInput[] }[]): Promise<void> {
     if (batches.every((b) => b.observations.length === 0)) return;
     this.db.transaction(() => {
       for (const { trialId, observations } of batches) {
@@ -387,32 +409,32 @@ export class SqliteStore implements Store {
   }
 
   /** The value a strategy picks from a trial's observations of one metric. */
-  strategyValue(trialId: number, metric: string, strategy: MetricStrategy): number | undefined {
+  async strategyValue(trialId: number, metric: string, strategy: MetricStrategy): Promise<number | undefined> {
     const stmt = strategy === 'min' ? this.stmt.metricMin : strategy === 'max' ? this.stmt.metricMax : this.stmt.metricLatest;
     const row = stmt.get(trialId, metric) as { v: number | null } | undefined;
     return row?.v ?? undefined;
   }
 
   /** The highest step recorded for a metric of a trial (0 when none). */
-  maxStep(trialId: number, metric: string): number {
+  async maxStep(trialId: number, metric: string): Promise<number> {
     return (this.stmt.maxStep.get(trialId, metric) as { s: number } | undefined)?.s ?? 0;
   }
 
-  metricValues(trialId: number, metric: string): number[] {
+  async metricValues(trialId: number, metric: string): Promise<number[]> {
     return (this.stmt.metricValues.all(trialId, metric) as { value: number }[]).map((r) => r.value);
   }
 
-  metricSummaries(trialId: number): MetricSummary[] {
+  async metricSummaries(trialId: number): Promise<MetricSummary[]> {
     return this.stmt.metricSummaries.all(trialId) as MetricSummary[];
   }
 
-  observations(trialId: number): ObservationInput[] {
+  async observations(trialId: number): Promise<ObservationInput[]> {
     return this.stmt.observationsOf.all(trialId) as ObservationInput[];
   }
 
   // ── Katib's observation log ──────────────────────────────────────────────
 
-  appendObservationLog(entries: readonly ObservationLogEntry[], observations: readonly { trialId: number; observation: ObservationInput }[]): void {
+  async appendObservationLog(entries: readonly ObservationLogEntry[], observations: readonly { trialId: number; observation: ObservationInput }[]): Promise<void> {
     this.db.transaction(() => {
       for (const e of entries) this.stmt.insertLog.run(e.trialName, e.metricName, e.value, e.time, Date.parse(e.time));
       for (const id of new Set(observations.map((o) => o.trialId))) this.requireActive(id);
@@ -424,11 +446,11 @@ export class SqliteStore implements Store {
     })();
   }
 
-  observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number): ObservationLogEntry[] {
+  async observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number): Promise<ObservationLogEntry[]> {
     return this.stmt.logsOf.all(trialName, metricName ?? null, metricName ?? null, fromMs, toMs) as ObservationLogEntry[];
   }
 
-  deleteObservationLog(trialName: string): number {
+  async deleteObservationLog(trialName: string): Promise<number> {
     return this.stmt.deleteLogs.run(trialName).changes;
   }
 }

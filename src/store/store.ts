@@ -108,81 +108,87 @@ export class StateConflictError extends Error {
 }
 
 export interface Store {
-  close(): void;
+  close(): Promise<void>;
+  /**
+   * Runs `fn` while no other Sibyl process runs an exclusive section of the same study (ask/tell
+   * suggestions from several replicas). SQLite has one process, whose scheduler serialises per
+   * study already, so `fn` runs at once; PostgreSQL holds an advisory lock for its length.
+   */
+  exclusive<T>(studyId: number, fn: () => Promise<T>): Promise<T>;
 
   // studies
-  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime?: RuntimeKind, options?: NewStudyOptions): StudyRecord;
-  getStudy(id: number): StudyRecord | undefined;
-  getStudyByName(name: string): StudyRecord | undefined;
-  listStudies(): StudyRecord[];
+  createStudy(spec: StudySpec, baseDir: string, seed: number, runtime?: RuntimeKind, options?: NewStudyOptions): Promise<StudyRecord>;
+  getStudy(id: number): Promise<StudyRecord | undefined>;
+  getStudyByName(name: string): Promise<StudyRecord | undefined>;
+  listStudies(): Promise<StudyRecord[]>;
   /** Studies in creation order, `limit` at a time after the cursor `after` (a study id). */
-  listStudiesPage(after: number, limit: number): Page<StudyRecord>;
+  listStudiesPage(after: number, limit: number): Promise<Page<StudyRecord>>;
   /** Deletes a study with its trials, observations and their observation logs (one transaction). */
-  deleteStudy(id: number): boolean;
-  transitionStudy(id: number, transition: StudyTransition, reason?: string, message?: string): void;
+  deleteStudy(id: number): Promise<boolean>;
+  transitionStudy(id: number, transition: StudyTransition, reason?: string, message?: string): Promise<void>;
   /** Replaces the spec (budget changes), and reopens the study in the same transaction when asked. */
-  updateBudget(id: number, spec: StudySpec, reopen: boolean): void;
+  updateBudget(id: number, spec: StudySpec, reopen: boolean): Promise<void>;
 
   // trials
   /**
    * Write-ahead: records new trials as CREATED with the algorithm's new state, in one
    * transaction, unless the study has ended (then none).
    */
-  addTrials(studyId: number, assignments: readonly Assignment[], algorithmState?: Record<string, string>, labels?: TrialLabels): TrialRecord[];
+  addTrials(studyId: number, assignments: readonly Assignment[], algorithmState?: Record<string, string>, labels?: TrialLabels): Promise<TrialRecord[]>;
   /** Ask/tell: new trials already RUNNING for a client, likewise in one transaction. */
-  addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>, labels?: TrialLabels): TrialRecord[];
+  addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>, labels?: TrialLabels): Promise<TrialRecord[]>;
   /** Ask/tell: hands up to `limit` queued trials (CREATED, no client: re-offered ones) to a client. */
-  claimQueued(studyId: number, clientRef: string, limit: number): TrialRecord[];
+  claimQueued(studyId: number, clientRef: string, limit: number): Promise<TrialRecord[]>;
   /** Ask/tell: the client of these active trials is alive now. */
-  beat(trialIds: readonly number[]): void;
+  beat(trialIds: readonly number[]): Promise<void>;
   /** Ask/tell: running client trials whose last sign of life is before `before` (ISO time). */
-  silentTrials(studyId: number, before: string): TrialRecord[];
+  silentTrials(studyId: number, before: string): Promise<TrialRecord[]>;
   /** Fails a silent trial (HeartbeatExpired) and, unless its study ended, queues its assignment again, in one transaction. */
-  expireTrial(id: number, message: string): { expired: TrialRecord; retry?: TrialRecord };
+  expireTrial(id: number, message: string): Promise<{ expired: TrialRecord; retry?: TrialRecord }>;
   /** The active trials a runtime reference (an ask/tell client) holds. */
-  trialsOfRuntimeRef(studyId: number, runtimeRef: string): TrialRecord[];
-  getTrial(id: number): TrialRecord | undefined;
-  getTrialByName(name: string): TrialRecord | undefined;
-  listTrials(studyId: number): TrialRecord[];
+  trialsOfRuntimeRef(studyId: number, runtimeRef: string): Promise<TrialRecord[]>;
+  getTrial(id: number): Promise<TrialRecord | undefined>;
+  getTrialByName(name: string): Promise<TrialRecord | undefined>;
+  listTrials(studyId: number): Promise<TrialRecord[]>;
   /** What algorithms see of a study's trials, in creation order (fewer columns than listTrials). */
-  trialViews(studyId: number): TrialView[];
+  trialViews(studyId: number): Promise<TrialView[]>;
   /** A study's trials in order, `limit` at a time after the cursor `after` (a seq). */
-  listTrialsPage(studyId: number, after: number, limit: number, state?: TrialState): Page<TrialRecord>;
-  activeTrials(studyId: number): TrialRecord[];
-  trialCounts(studyId: number): TrialCounts;
+  listTrialsPage(studyId: number, after: number, limit: number, state?: TrialState): Promise<Page<TrialRecord>>;
+  activeTrials(studyId: number): Promise<TrialRecord[]>;
+  trialCounts(studyId: number): Promise<TrialCounts>;
   /** The best trial by objective value among those that completed with one (SUCCEEDED or EARLY_STOPPED, as Katib). */
-  bestTrial(studyId: number, objective: 'minimize' | 'maximize'): TrialRecord | undefined;
+  bestTrial(studyId: number, objective: 'minimize' | 'maximize'): Promise<TrialRecord | undefined>;
   /** Throws StateConflictError when the trial is not in a state the transition leaves. */
-  transitionTrial(id: number, transition: TrialTransition, change?: TrialChange): TrialRecord;
+  transitionTrial(id: number, transition: TrialTransition, change?: TrialChange): Promise<TrialRecord>;
 
   /**
    * What early stopping did in a study: trials stopped, objective steps all trials reported,
    * and the steps the stopped ones did not run (each counted up to the longest SUCCEEDED trial).
    */
-  earlyStoppingSummary(studyId: number, metric: string): { trialsStopped: number; stepsRun: number; stepsSaved: number };
+  earlyStoppingSummary(studyId: number, metric: string): Promise<{ trialsStopped: number; stepsRun: number; stepsSaved: number }>;
   /** Records an early-stopping decision for an active trial (once); StateConflictError when it ended or has one. */
-  requestEarlyStop(id: number, step: number, message: string): TrialRecord;
+  requestEarlyStop(id: number, step: number, message: string): Promise<TrialRecord>;
 
   // observations
   /** Every trial's observations of one metric, by trial (creation order), then in recorded order. */
-  curveRows(studyId: number, metric: string): CurveRow[];
+  curveRows(studyId: number, metric: string): Promise<CurveRow[]>;
   /** Appends observations to active trials, all in one transaction; throws StateConflictError if one has ended. */
-  addObservations(batches: readonly { readonly trialId: number; readonly observations: readonly ObservationInput[] }[]): void;
+  addObservations(batches: readonly { readonly trialId: number; readonly observations: readonly ObservationInput[] }[]): Promise<void>;
   /** Forgets a trial's observations (its output is about to be read again from the start). */
-  clearObservations(trialId: number): void;
+  clearObservations(trialId: number): Promise<void>;
   /** The value a strategy picks from a trial's observations of one metric. */
-  strategyValue(trialId: number, metric: string, strategy: MetricStrategy): number | undefined;
+  strategyValue(trialId: number, metric: string, strategy: MetricStrategy): Promise<number | undefined>;
   /** The highest step recorded for a metric of a trial (0 when none). */
-  maxStep(trialId: number, metric: string): number;
-  metricValues(trialId: number, metric: string): number[];
-  metricSummaries(trialId: number): MetricSummary[];
-  observations(trialId: number): ObservationInput[];
+  maxStep(trialId: number, metric: string): Promise<number>;
+  metricValues(trialId: number, metric: string): Promise<number[]>;
+  metricSummaries(trialId: number): Promise<MetricSummary[]>;
+  observations(trialId: number): Promise<ObservationInput[]>;
 
   // Katib's observation log
   /** Appends log entries verbatim and, for Sibyl's active trials, their numeric values as observations. */
-  appendObservationLog(entries: readonly ObservationLogEntry[], observations: readonly { trialId: number; observation: ObservationInput }[]): void;
-  observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number): ObservationLogEntry[];
-  deleteObservationLog(trialName: string): number;
+  appendObservationLog(entries: readonly ObservationLogEntry[], observations: readonly { trialId: number; observation: ObservationInput }[]): Promise<void>;
+  observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number): Promise<ObservationLogEntry[]>;
+  deleteObservationLog(trialName: string): Promise<number>;
 }
 
 export function trialName(studyName: string, seq: number): string {
