@@ -328,21 +328,21 @@ async function restIngest(c: Child, agent: http.Agent, trialsClient: any) {
 // ── responsiveness while an expensive algorithm suggests ────────────────────
 
 /** A study with RESPONSIVE_TRIALS completed Branin trials, written through the store before the server starts. */
-function seedBoStudy(dataDir: string, name: string): void {
+async function seedBoStudy(dataDir: string, name: string): Promise<void> {
   const store = SqliteStore.open(dataDir);
   try {
-    const study = store.createStudy(parseStudyText(braninStudy(name, 'bayesianoptimization', 100_000)), dataDir, 1, 'external');
-    store.transitionStudy(study.id, 'start');
+    const study = await store.createStudy(parseStudyText(braninStudy(name, 'bayesianoptimization', 100_000)), dataDir, 1, 'external');
+    (await store.transitionStudy(study.id, 'start'));
     let seed = 42;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const points = Array.from({ length: RESPONSIVE_TRIALS }, () => ({ x1: -5 + 15 * random(), x2: 15 * random() }));
-    for (const t of store.addClientTrials(study.id, points, 'client:seed')) {
+    for (const t of (await store.addClientTrials(study.id, points, 'client:seed'))) {
       const value = branin.f([t.assignment['x1'] as number, t.assignment['x2'] as number]);
-      store.addObservations([{ trialId: t.id, observations: [{ metric: 'f', value, step: 1, time: new Date().toISOString() }] }]);
-      store.transitionTrial(t.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value });
+      (await store.addObservations([{ trialId: t.id, observations: [{ metric: 'f', value, step: 1, time: new Date().toISOString() }] }]));
+      (await store.transitionTrial(t.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value }));
     }
   } finally {
-    store.close();
+    (await store.close());
   }
 }
 
@@ -369,7 +369,7 @@ async function probe(c: Child, agent: http.Agent, studiesClient: any, study: str
 async function responsiveness(profDir: string | undefined) {
   const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-responsive-'));
   const name = 'responsive';
-  seedBoStudy(join(dataDir, 'data'), name);
+  await seedBoStudy(join(dataDir, 'data'), name);
   const c = await startChild(join(dataDir, 'data'), profDir);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
   const studiesClient = grpcClient(protos.sibyl.Studies, `127.0.0.1:${c.grpcPort}`);

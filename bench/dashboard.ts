@@ -51,14 +51,14 @@ const spec: StudySpec = {
   metricsCollector: { kind: 'StdOut', format: 'TEXT', metricsFormat: [] },
 };
 
-function seed(dataDir: string): number {
+async function seed(dataDir: string): Promise<number> {
   const t0 = performance.now();
   const store = SqliteStore.open(dataDir);
   let rnd = 12345;
   const random = () => ((rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   try {
-    const study = store.createStudy(spec, dataDir, 1);
-    store.transitionStudy(study.id, 'start');
+    const study = await store.createStudy(spec, dataDir, 1);
+    (await store.transitionStudy(study.id, 'start'));
     for (let done = 0; done < TRIALS; done += 1000) {
       {
         const assignments = Array.from({ length: Math.min(1000, TRIALS - done) }, () => ({
@@ -67,9 +67,9 @@ function seed(dataDir: string): number {
           dropout: random() * 0.5,
           optimizer: ['sgd', 'adam', 'rmsprop'][Math.floor(random() * 3)]!,
         }));
-        const trials = store.addTrials(study.id, assignments);
+        const trials = await store.addTrials(study.id, assignments);
         for (const t of trials) {
-          store.transitionTrial(t.id, 'start');
+          (await store.transitionTrial(t.id, 'start'));
           const a = t.assignment as { lr: number; layers: number; dropout: number };
           const final = Math.max(0, Math.min(1, 0.95 - 0.08 * Math.abs(Math.log10(a.lr) + 2) - 0.1 * a.dropout + 0.01 * a.layers + 0.05 * (random() - 0.5)));
           const time = new Date().toISOString();
@@ -79,14 +79,14 @@ function seed(dataDir: string): number {
                 { metric: 'loss', step: i + 1, value: 2 * Math.exp(-(i + 1) / 5) + (1 - final), time },
               ]).flat()
             : [{ metric: 'accuracy', step: 1, value: final, time }, { metric: 'loss', step: 1, value: 1 - final, time }];
-          store.addObservations([{ trialId: t.id, observations: obs }]);
-          store.transitionTrial(t.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: final });
+          (await store.addObservations([{ trialId: t.id, observations: obs }]));
+          (await store.transitionTrial(t.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: final }));
         }
       }
     }
-    store.transitionStudy(study.id, 'succeed', 'MaxTrialsReached');
+    (await store.transitionStudy(study.id, 'succeed', 'MaxTrialsReached'));
   } finally {
-    store.close();
+    (await store.close());
   }
   return performance.now() - t0;
 }
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sibyl-bench-dashboard-'));
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir);
-  const seedMs = seed(dataDir);
+  const seedMs = await seed(dataDir);
   console.log(`seeded ${TRIALS} trials (${WITH_OBSERVATIONS} with ${STEPS} steps of 2 metrics) in ${(seedMs / 1000).toFixed(1)} s`);
   const server = await startServer({ dataDir, host: '127.0.0.1', grpcPort: 0, httpPort: 0, runtime: 'local' });
   const base = `http://127.0.0.1:${server.httpPort}`;

@@ -72,13 +72,13 @@ async function viaSibyl(kubeconfig: string, round: number): Promise<Sample[]> {
   if (run.code !== 0) throw new Error(`sibyl run failed (${run.code}): ${run.stderr.slice(-3000)}`);
   const store = SqliteStore.open(dataDir);
   try {
-    const study = store.getStudyByName(`bench-kube-${round}`)!;
-    return store.listTrials(study.id).map((t) => {
+    const study = (await store.getStudyByName(`bench-kube-${round}`))!;
+    return (await store.listTrials(study.id)).map((t) => {
       const { started, ended } = times(readFileSync(join(dataDir, 'logs', `${t.name}.log`), 'utf8'));
       return { toStart: (started - Date.parse(t.createdAt)) / 1000, toEnd: (Date.parse(t.completedAt!) - ended) / 1000 };
     });
   } finally {
-    store.close();
+    (await store.close());
   }
 }
 

@@ -65,12 +65,12 @@ function stats(values: readonly number[]): Stats {
 }
 const f = (x: number) => x.toFixed(3).padStart(8);
 
-function main(): void {
+async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-store-'));
   const store = SqliteStore.open(dataDir);
   try {
-    const study = store.createStudy(spec, dataDir, 1);
-    store.transitionStudy(study.id, 'start');
+    const study = await store.createStudy(spec, dataDir, 1);
+    (await store.transitionStudy(study.id, 'start'));
     const objective = spec.objective.metricStrategies[0]!;
 
     const total: number[] = [];
@@ -79,18 +79,18 @@ function main(): void {
     const listTrials: { trials: number; stats: Stats; rows: number }[] = [];
 
     // A little warm-up on another study so the first measured trials do not pay for JIT.
-    const warm = store.createStudy({ ...spec, name: 'warmup' }, dataDir, 1);
+    const warm = await store.createStudy({ ...spec, name: 'warmup' }, dataDir, 1);
     for (let i = 0; i < 200; i += 1) {
-      const [tr] = store.addTrials(warm.id, [{ lr: 0.01, optimizer: 'sgd' }], { n: String(i) });
-      store.transitionTrial(tr!.id, 'start', { runtimeRef: 'pgid:1' });
-      store.addObservations([{ trialId: tr!.id, observations: [
+      const [tr] = await store.addTrials(warm.id, [{ lr: 0.01, optimizer: 'sgd' }], { n: String(i) });
+      (await store.transitionTrial(tr!.id, 'start', { runtimeRef: 'pgid:1' }));
+      (await store.addObservations([{ trialId: tr!.id, observations: [
         { metric: 'accuracy', value: 0.5, step: 1, time: new Date().toISOString() },
         { metric: 'loss', value: 0.5, step: 1, time: new Date().toISOString() },
-      ] }]);
-      store.transitionTrial(tr!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: store.strategyValue(tr!.id, 'accuracy', 'max') });
-      store.trialCounts(warm.id);
-      store.activeTrials(warm.id);
-      store.bestTrial(warm.id, 'maximize');
+      ] }]));
+      (await store.transitionTrial(tr!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: (await store.strategyValue(tr!.id, 'accuracy', 'max')) }));
+      (await store.trialCounts(warm.id));
+      (await store.activeTrials(warm.id));
+      (await store.bestTrial(warm.id, 'maximize'));
     }
 
     let sink = 0;
@@ -101,27 +101,27 @@ function main(): void {
       const quality = Math.random();
 
       const t0 = ns();
-      const [trial] = store.addTrials(study.id, [assignment], algorithmState);
+      const [trial] = await store.addTrials(study.id, [assignment], algorithmState);
       const t1 = ns();
-      store.transitionTrial(trial!.id, 'start', { runtimeRef: `pgid:${100_000 + i}` });
+      (await store.transitionTrial(trial!.id, 'start', { runtimeRef: `pgid:${100_000 + i}` }));
       const t2 = ns();
       for (let step = 1; step <= LINES_PER_TRIAL; step += 1) {
         const time = new Date().toISOString();
         const p = step / LINES_PER_TRIAL;
-        store.addObservations([{ trialId: trial!.id, observations: [
+        (await store.addObservations([{ trialId: trial!.id, observations: [
           { metric: 'accuracy', value: quality * p + 0.01 * Math.random(), step, time },
           { metric: 'loss', value: (1 - quality) / p + 0.01 * Math.random(), step, time },
-        ] }]);
+        ] }]));
       }
       const t3 = ns();
-      const value = store.strategyValue(trial!.id, objective.name, objective.value);
-      store.transitionTrial(trial!.id, 'succeed', { reason: 'TrialSucceeded', message: 'completed', objectiveValue: value });
+      const value = await store.strategyValue(trial!.id, objective.name, objective.value);
+      (await store.transitionTrial(trial!.id, 'succeed', { reason: 'TrialSucceeded', message: 'completed', objectiveValue: value }));
       const t4 = ns();
-      const counts = store.trialCounts(study.id);
+      const counts = await store.trialCounts(study.id);
       const r1 = ns();
-      const active = store.activeTrials(study.id);
+      const active = await store.activeTrials(study.id);
       const r2 = ns();
-      const best = store.bestTrial(study.id, spec.objective.type);
+      const best = await store.bestTrial(study.id, spec.objective.type);
       const t5 = ns();
       readSplit.trialCounts.push(ms(r1 - t4));
       readSplit.activeTrials.push(ms(r2 - r1));
@@ -140,7 +140,7 @@ function main(): void {
         let rows = 0;
         for (let r = 0; r < LIST_REPEATS; r += 1) {
           const a = ns();
-          rows = store.listTrials(study.id).length;
+          rows = (await store.listTrials(study.id)).length;
           times.push(ms(ns() - a));
         }
         listTrials.push({ trials: i, rows, stats: stats(times) });
@@ -212,9 +212,9 @@ function main(): void {
     );
     console.log(`results: ${out}`);
   } finally {
-    store.close();
+    (await store.close());
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-main();
+void main();

@@ -29,8 +29,8 @@ function study([script, ...args]: string[], metricsCollectorSpec: unknown, objec
   });
 }
 
-const observed = (h: ReturnType<typeof harness>, trialId: number) =>
-  h.store.observations(trialId).map((o) => [o.metric, o.step, o.value]);
+const observed = async (h: ReturnType<typeof harness>, trialId: number) =>
+  (await h.store.observations(trialId)).map((o) => [o.metric, o.step, o.value]);
 
 test('File (TEXT, Katib default path): the lines of the file, not of the output; parallel trials each have their own file', async () => {
   const h = harness();
@@ -59,17 +59,17 @@ test('File (JSON) through SIBYL_METRICS_PATH, a last line without a newline; the
   try {
     const script = `printf '{"step": 1, "loss": "0.5"}\\n' >> "$SIBYL_METRICS_PATH"; while [ ! -e ${gate} ]; do sleep 0.1; done; printf '{"step": 2, "loss": 0.25}' >> "$SIBYL_METRICS_PATH"`;
     const spec = study([script], { collector: { kind: 'File' }, source: { fileSystemPath: { path: '/out/m.json', kind: 'File', format: 'JSON' } } }, undefined, 1);
-    const created = h.store.createStudy(spec, process.cwd(), 1);
+    const created = await h.store.createStudy(spec, process.cwd(), 1);
     await h.scheduler.adopt([created.id]);
     // While the trial waits at its gate, its first line is stored already.
-    const running = await until('the first line stored while the trial runs', 10_000, () => {
-      const t = h.store.listTrials(created.id)[0];
-      return t && t.state === 'RUNNING' && h.store.observations(t.id).length === 1 ? t : undefined;
+    const running = await until('the first line stored while the trial runs', 10_000, async () => {
+      const t = (await h.store.listTrials(created.id))[0];
+      return t && t.state === 'RUNNING' && (await h.store.observations(t.id)).length === 1 ? t : undefined;
     });
     assert.deepEqual(observed(h, running.id), [['loss', 1, 0.5]]);
     writeFileSync(gate, '');
     await h.scheduler.waitForEnd(created.id);
-    const [t] = h.store.listTrials(created.id);
+    const [t] = await h.store.listTrials(created.id);
     assert.equal(t!.state, 'SUCCEEDED', t!.message);
     assert.deepEqual(observed(h, t!.id), [['loss', 1, 0.5], ['loss', 2, 0.25]]);
     assert.equal(t!.objectiveValue, 0.25);
@@ -91,13 +91,13 @@ test('TensorFlowEvent (Katib TFJob example layout): --logdir re-rooted, test/acc
     const { trials } = await runToEnd(h, spec);
     const t = trials[0]!;
     assert.equal(t.state, 'SUCCEEDED', t.message);
-    const rows = observed(h, t.id).sort((a, b) => String(a[0]).localeCompare(String(b[0])) || Number(a[1]) - Number(b[1]));
+    const rows = (await observed(h, t.id)).sort((a, b) => String(a[0]).localeCompare(String(b[0])) || Number(a[1]) - Number(b[1]));
     assert.deepEqual(rows, [
       ['test/accuracy', 100, 0.25], ['test/accuracy', 200, 0.5], ['test/accuracy', 300, 0.75],
       ['train/loss', 100, 1], ['train/loss', 200, 2], ['train/loss', 300, 3],
     ]);
     assert.equal(t.objectiveValue, 0.75);
-    assert.equal(h.store.observations(t.id)[0]!.time, new Date(1700000001000).toISOString());
+    assert.equal((await h.store.observations(t.id))[0]!.time, new Date(1700000001000).toISOString());
   } finally {
     await h.close();
   }

@@ -77,9 +77,9 @@ test('sibyl run killed with SIGKILL at random moments finishes the 12-point grid
   assert.match(final!.stdout, /Best trial crash-grid-\d+: loss=1\.1 with a=1 b=/);
 
   const store = SqliteStore.open(dataDir);
-  const study = store.getStudyByName('crash-grid')!;
-  const trials = store.listTrials(study.id);
-  store.close();
+  const study = (await store.getStudyByName('crash-grid'))!;
+  const trials = await store.listTrials(study.id);
+  (await store.close());
   assert.equal(study.state, 'SUCCEEDED');
   const succeeded = trials.filter((t) => t.state === 'SUCCEEDED');
   const points = succeeded.map((t) => `${t.assignment['a']}${t.assignment['b']}`).sort();

@@ -50,15 +50,16 @@ spec:
     command: [node, ${JSON.stringify(CURVE_TRIAL)}, "\${trialParameters.q}", "${steps}", "${pauseMs}"]
 `;
 
-function readStudy(dataDir: string, name: string): { trials: TrialRecord[]; observations: Map<string, number[]>; summary: ReturnType<SqliteStore['earlyStoppingSummary']>; state: string } {
+async function readStudy(dataDir: string, name: string): Promise<{ trials: TrialRecord[]; observations: Map<string, number[]>; summary: Awaited<ReturnType<SqliteStore['earlyStoppingSummary']>>; state: string }> {
   const store = SqliteStore.open(dataDir);
   try {
-    const study = store.getStudyByName(name)!;
-    const trials = store.listTrials(study.id);
-    const observations = new Map(trials.map((t) => [t.name, store.metricValues(t.id, 'accuracy')]));
-    return { trials, observations, summary: store.earlyStoppingSummary(study.id, 'accuracy'), state: `${study.state} ${study.reason}` };
+    const study = (await store.getStudyByName(name))!;
+    const trials = await store.listTrials(study.id);
+    const observations = new Map<string, number[]>();
+    for (const t of trials) observations.set(t.name, await store.metricValues(t.id, 'accuracy'));
+    return { trials, observations, summary: (await store.earlyStoppingSummary(study.id, 'accuracy')), state: `${study.state} ${study.reason}` };
   } finally {
-    store.close();
+    (await store.close());
   }
 }
 
@@ -72,7 +73,7 @@ test('medianstop on the local runtime stops laggards while they run; they end EA
   writeFileSync(file, studyYaml('median-local', steps, 60));
   const result = await runCli(['run', file, '--data-dir', join(dir, 'data')]);
   assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
-  const { trials, observations, summary, state } = readStudy(join(dir, 'data'), 'median-local');
+  const { trials, observations, summary, state } = await readStudy(join(dir, 'data'), 'median-local');
   assert.equal(state, 'SUCCEEDED MaxTrialsReached');
   assert.deepEqual(stopsOf(trials), LAGGARDS.map((q) => `${q}@4`).sort());
   for (const t of trials) {
@@ -120,12 +121,12 @@ test('medianstop: sibyl run killed with SIGKILL mid-study and resumed takes the 
   await new Promise((r) => setTimeout(r, 500));
   run.child.kill('SIGKILL');
   assert.equal((await run.done).signal, 'SIGKILL', `ended before it was killed:\n${out}`);
-  const before = readStudy(dataDir, 'median-crash');
+  const before = await readStudy(dataDir, 'median-crash');
   assert.deepEqual(stopsOf(before.trials), ['0.2@4'], 'one decision was taken before the kill');
 
   const resumed = await runCli(args);
   assert.equal(resumed.code, 0, `${resumed.stdout}\n${resumed.stderr}`);
-  const after = readStudy(dataDir, 'median-crash');
+  const after = await readStudy(dataDir, 'median-crash');
   assert.equal(after.state, 'SUCCEEDED MaxTrialsReached');
   assert.deepEqual(stopsOf(after.trials), LAGGARDS.map((q) => `${q}@4`).sort(), 'the same decisions as a run without a crash');
   assert.deepEqual(after.trials.map((t) => t.assignment['q']), QUALITIES, 'every assignment once');

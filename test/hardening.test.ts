@@ -314,7 +314,7 @@ test('#11 an algorithm that throws, and one that never returns, each end their s
   const scheduler = new Scheduler({ store: h.store, algorithms: pool, retry: { attempts: 2, backoffMs: 100 }, runtime: (listener) => new LocalRuntime({ dataDir: h.dataDir, listener }) });
   try {
     const spec = studySpec({ name: 'run-hangs', parameters: [{ name: 'x', parameterType: 'int', feasibleSpace: { min: '1', max: '3' } }], trialParameters: [{ name: 'x', reference: 'x' }], command: ['echo', 'score=${trialParameters.x}'] });
-    const created = h.store.createStudy(spec, process.cwd(), 1);
+    const created = await h.store.createStudy(spec, process.cwd(), 1);
     await scheduler.adopt([created.id]);
     const ended = await Promise.race([scheduler.waitForEnd(created.id), new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000))]);
     assert.ok(ended, 'the study ended');

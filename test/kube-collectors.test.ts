@@ -50,14 +50,14 @@ async function runStudy(name: string, trials: number, script: string, metricsCol
   assert.equal(run.code, 0, `${run.stdout}\n${run.stderr.slice(-4000)}`);
   const store = SqliteStore.open(dataDir);
   try {
-    const study = store.listStudies().find((s) => s.name === name)!;
-    return store.listTrials(study.id).map((t) => ({
+    const study = (await store.listStudies()).find((s) => s.name === name)!;
+    return Promise.all((await store.listTrials(study.id)).map(async (t) => ({
       ...t,
       x: Number(t.assignment['x']),
-      rows: store.observations(t.id).map((o) => [o.metric, o.step, o.value] as const),
-    }));
+      rows: (await store.observations(t.id)).map((o) => [o.metric, o.step, o.value] as const),
+    })));
   } finally {
-    store.close();
+    (await store.close());
   }
 }
 

@@ -266,9 +266,9 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
         assert.equal(a.isLeader(), true);
         assert.equal(b.isLeader(), false);
         assert.equal(added.size, 2, `creates: ${[...added.values()].map((v) => v.name).join(', ')}`);
-        const trialsOf = (s: RunningServer) => s.service.listTrials('lease-shared', {}).trials;
-        assert.deepEqual(trialsOf(a).map((x) => x.state), ['RUNNING', 'RUNNING']);
-        assert.deepEqual(trialsOf(b).map((x) => x.state), ['CREATED', 'CREATED'], 'the follower launched nothing');
+        const trialsOf = async (s: RunningServer) => (await s.service.listTrials('lease-shared', {})).trials;
+        assert.deepEqual((await trialsOf(a)).map((x) => x.state), ['RUNNING', 'RUNNING']);
+        assert.deepEqual((await trialsOf(b)).map((x) => x.state), ['CREATED', 'CREATED'], 'the follower launched nothing');
         const lease = await leases.readNamespacedLease({ name: 'sibyl-leader', namespace: NS });
         assert.equal(lease.spec?.holderIdentity, 'sibyl-a');
 
@@ -279,11 +279,11 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
         const tookMs = Date.now() - stopped;
         t.diagnostic(`b took over ${tookMs} ms after a stopped`);
         // b re-adopts the TFJobs a created (same trial names): nothing is created twice.
-        await until('b re-adopted the running trials', 10_000, () => trialsOf(b).every((x) => x.state === 'RUNNING'));
+        await until('b re-adopted the running trials', 10_000, async () => (await trialsOf(b)).every((x) => x.state === 'RUNNING'));
         assert.equal(added.size, 2);
 
         // The test plays the operator: the first trial's TFJob fails. b records it and launches the next trial.
-        const first = trialsOf(b)[0]!.name;
+        const first = (await trialsOf(b))[0]!.name;
         const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
         await co.patchNamespacedCustomObjectStatus({ ...G, name: first, body: { status: {
           conditions: [{ type: 'Failed', status: 'True', reason: 'TFJobFailed', message: 'injected by the test', lastUpdateTime: now, lastTransitionTime: now }],
@@ -291,8 +291,8 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
         await until('b launched the third trial', 15_000, () => added.size === 3);
         const third = [...added.values()][2]!;
         assert.ok(third.at > stopped, 'created after the old leader stopped');
-        assert.equal(trialsOf(b).find((x) => x.name === first)?.state, 'FAILED');
-        assert.equal(trialsOf(b).filter((x) => x.state === 'RUNNING').length, 2);
+        assert.equal((await trialsOf(b)).find((x) => x.name === first)?.state, 'FAILED');
+        assert.equal((await trialsOf(b)).filter((x) => x.state === 'RUNNING').length, 2);
       } catch (e) {
         t.diagnostic(`server a log:\n${logs.a!.join('\n')}\nserver b log:\n${logs.b!.join('\n')}`);
         throw e;

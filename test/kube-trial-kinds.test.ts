@@ -55,7 +55,7 @@ async function runStudy(spec: StudySpec): Promise<{ store: SqliteStore; studyId:
     onError: (e) => errors.push(e),
   });
   try {
-    const created = store.createStudy(spec, dataDir, 1);
+    const created = await store.createStudy(spec, dataDir, 1);
     await scheduler.adopt([created.id]);
     await scheduler.waitForEnd(created.id);
     assert.deepEqual(errors, []);
@@ -76,7 +76,7 @@ function primaryLog(spec: StudySpec, trialName: string): string {
 async function check(spec: StudySpec, failure: { reason: RegExp; message: RegExp }): Promise<void> {
   const { store, studyId, logs } = await runStudy(spec);
   try {
-    const trials = store.listTrials(studyId);
+    const trials = await store.listTrials(studyId);
     assert.equal(trials.length, 2);
     const good = trials.find((t) => Number(t.assignment['hidden_layers']) === GOOD_LAYERS)!;
     const bad = trials.find((t) => Number(t.assignment['hidden_layers']) === BAD_LAYERS)!;
@@ -86,10 +86,10 @@ async function check(spec: StudySpec, failure: { reason: RegExp; message: RegExp
     assert.match(bad.message ?? '', failure.message);
     const accuracy = metricsInLog(primaryLog(spec, good.name), 'accuracy');
     assert.equal(accuracy.length, EPOCHS, 'the primary pod trained every epoch');
-    assert.deepEqual(store.metricValues(good.id, 'accuracy'), accuracy, 'Sibyl recorded the primary pod\'s metrics, each once');
+    assert.deepEqual((await store.metricValues(good.id, 'accuracy')), accuracy, 'Sibyl recorded the primary pod\'s metrics, each once');
     assert.equal(good.objectiveValue, accuracy.at(-1));
   } finally {
-    store.close();
+    (await store.close());
   }
 }
 

@@ -75,7 +75,7 @@ function kubeHarness(kubeConfig: KubeConfig, dataDir = tempDir()): KubeHarness {
     store, scheduler, events, errors, logs,
     close: async () => {
       await scheduler.close();
-      store.close();
+      (await store.close());
     },
   };
 }
@@ -89,14 +89,14 @@ function metricsInLog(log: string, metric: string): number[] {
   return [...log.matchAll(new RegExp(`\\b${metric}=([-+0-9.eE]+)`, 'g'))].map((m) => Number(m[1]));
 }
 
-function assertMetricsMatchLogs(kube: FakeKube, store: Store, namespace: string, trials: TrialRecord[], lines = 20, logDir?: string) {
+async function assertMetricsMatchLogs(kube: FakeKube, store: Store, namespace: string, trials: TrialRecord[], lines = 20, logDir?: string) {
   for (const t of trials) {
     const log = kube.operator.podLog(namespace, `${t.name}-worker-0`);
     if (logDir) assert.equal(readFileSync(join(logDir, `${t.name}.log`), 'utf8'), log.endsWith('\n') ? log : `${log}\n`, `${t.name}: the pod log is kept in the data dir`);
     const accuracy = metricsInLog(log, 'accuracy');
     assert.equal(accuracy.length, lines, `${t.name}: ${lines} metrics lines in the pod log`);
-    assert.deepEqual(store.metricValues(t.id, 'accuracy'), accuracy, `${t.name}: every accuracy line recorded exactly once`);
-    assert.deepEqual(store.metricValues(t.id, 'loss'), metricsInLog(log, 'loss'), `${t.name}: loss lines`);
+    assert.deepEqual((await store.metricValues(t.id, 'accuracy')), accuracy, `${t.name}: every accuracy line recorded exactly once`);
+    assert.deepEqual((await store.metricValues(t.id, 'loss')), metricsInLog(log, 'loss'), `${t.name}: loss lines`);
     assert.equal(t.objectiveValue, accuracy[accuracy.length - 1], `${t.name}: objective = latest accuracy`);
   }
 }
@@ -107,10 +107,10 @@ test('examples/mlp/tfjob.yaml runs to SUCCEEDED as TFJobs: one per trial, values
   try {
     const spec = parseStudyText(shortTfjobText());
     validateForKubernetes(spec);
-    const created = h.store.createStudy(spec, MLP, 1);
+    const created = await h.store.createStudy(spec, MLP, 1);
     await h.scheduler.adopt([created.id]);
     const study = await h.scheduler.waitForEnd(created.id);
-    const trials = h.store.listTrials(created.id);
+    const trials = await h.store.listTrials(created.id);
     assert.equal(study.state, 'SUCCEEDED', study.message ?? '');
     assert.equal(trials.length, 9);
     assert.ok(trials.every((t) => t.state === 'SUCCEEDED'), trials.map((t) => `${t.name} ${t.state} ${t.reason} ${t.message}`).join('\n'));
@@ -166,11 +166,11 @@ test('500s, hung requests, 409s, an expired watch and cut log streams lose no tr
     kube.operator.dropLogStreams();
   }, 400);
   try {
-    const created = h.store.createStudy(spec, MLP, 1);
+    const created = await h.store.createStudy(spec, MLP, 1);
     await h.scheduler.adopt([created.id]);
     const study = await h.scheduler.waitForEnd(created.id);
     clearInterval(chaos);
-    const trials = h.store.listTrials(created.id);
+    const trials = await h.store.listTrials(created.id);
     assert.equal(study.state, 'SUCCEEDED', study.message ?? '');
     assert.equal(trials.length, 6);
     assert.ok(trials.every((t) => t.state === 'SUCCEEDED'), trials.map((t) => `${t.name} ${t.state} ${t.reason} ${t.message}`).join('\n'));
@@ -197,10 +197,10 @@ test('a TFJob that fails (its command exits 1) is a FAILED trial naming the pod\
     Object.assign(doc.spec, { parallelTrialCount: 1, maxTrialCount: 2, maxFailedTrialCount: 1 });
   });
   try {
-    const created = h.store.createStudy(spec, MLP, 1);
+    const created = await h.store.createStudy(spec, MLP, 1);
     await h.scheduler.adopt([created.id]);
     const study = await h.scheduler.waitForEnd(created.id);
-    const trials = h.store.listTrials(created.id);
+    const trials = await h.store.listTrials(created.id);
     assert.equal(study.state, 'FAILED');
     assert.ok(trials.length >= 1);
     for (const t of trials) {
@@ -228,7 +228,7 @@ test('a restart while the TFJobs run re-adopts them: none is created twice and t
   const first = kubeHarness(kubeConfig, dataDir);
   let second: KubeHarness | undefined;
   try {
-    const created = first.store.createStudy(spec, MLP, 1);
+    const created = await first.store.createStudy(spec, MLP, 1);
     await first.scheduler.adopt([created.id]);
     // Wait until the three TFJobs run (their pods' processes are in their sleep).
     for (let i = 0; i < 100 && kube.all('pods').filter((p) => p['status'].phase === 'Running').length < 3; i++) await sleep(50);
@@ -243,7 +243,7 @@ test('a restart while the TFJobs run re-adopts them: none is created twice and t
     second = kubeHarness(kubeConfig, dataDir);
     await second.scheduler.adopt([created.id]);
     const study = await second.scheduler.waitForEnd(created.id);
-    const trials = second.store.listTrials(created.id);
+    const trials = await second.store.listTrials(created.id);
     assert.equal(study.state, 'SUCCEEDED', study.message ?? '');
     assert.equal(trials.length, 3);
     assert.ok(trials.every((t) => t.state === 'SUCCEEDED'), trials.map((t) => `${t.name} ${t.state} ${t.reason} ${t.message}`).join('\n'));
@@ -303,11 +303,11 @@ test('medianstop on the kubernetes runtime: a stopped trial\'s TFJob is deleted 
   const { kube, kubeConfig } = await fakeFor();
   const h = kubeHarness(kubeConfig);
   try {
-    const created = h.store.createStudy(spec, MLP, 1);
+    const created = await h.store.createStudy(spec, MLP, 1);
     await h.scheduler.adopt([created.id]);
     const study = await h.scheduler.waitForEnd(created.id);
     assert.equal(study.state, 'SUCCEEDED', study.message ?? '');
-    const trials = h.store.listTrials(created.id);
+    const trials = await h.store.listTrials(created.id);
     const stopped = trials.filter((t) => t.state === 'EARLY_STOPPED');
     assert.deepEqual(stopped.map((t) => `${t.assignment['q']}@${t.earlyStop?.step}`), ['0.2@4'], trials.map((t) => `${t.name} ${t.state} ${t.message}`).join('\n'));
     const laggard = stopped[0]!;
@@ -315,7 +315,7 @@ test('medianstop on the kubernetes runtime: a stopped trial\'s TFJob is deleted 
     assert.ok(metricsInLog(log, 'accuracy').length < 20, 'stopped while it ran: its pod printed fewer than its 20 steps');
     assert.doesNotMatch(log, /done/);
     assert.ok(kube.count('DELETE', `/tfjobs/${laggard.name}`) >= 1, 'its TFJob was deleted');
-    assert.equal(laggard.objectiveValue, Math.max(...h.store.metricValues(laggard.id, 'accuracy')));
+    assert.equal(laggard.objectiveValue, Math.max(...(await h.store.metricValues(laggard.id, 'accuracy'))));
     for (const t of trials.filter((x) => x !== laggard)) assert.equal(t.state, 'SUCCEEDED');
     assert.deepEqual(h.errors, []);
   } finally {

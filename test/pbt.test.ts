@@ -264,22 +264,22 @@ test('pbt explore: resample_probability 1 draws every value afresh; 0 keeps ever
 
 // ---- store, APIs, Katib ----
 
-test('pbt labels are stored with their trials (one transaction), read back, kept by a heartbeat retry', () => {
+test('pbt labels are stored with their trials (one transaction), read back, kept by a heartbeat retry', async () => {
   const dir = tempDir();
   const store = SqliteStore.open(dir);
   try {
     const spec = studySpec({ name: 'labelled', parameters: [{ name: 'x', parameterType: 'int', feasibleSpace: { min: '1', max: '3' } }], trialParameters: [{ name: 'x', reference: 'x' }], command: ['echo', '${trialParameters.x}'] });
-    const study = store.createStudy(spec, dir, 1, 'external', { heartbeatSeconds: 5 });
-    const [a, b] = store.addTrials(study.id, [{ x: 1 }, { x: 2 }], undefined, [{ [GENERATION_LABEL]: '0' }, undefined]);
+    const study = await store.createStudy(spec, dir, 1, 'external', { heartbeatSeconds: 5 });
+    const [a, b] = await store.addTrials(study.id, [{ x: 1 }, { x: 2 }], undefined, [{ [GENERATION_LABEL]: '0' }, undefined]);
     assert.deepEqual(a!.labels, { [GENERATION_LABEL]: '0' });
     assert.equal(b!.labels, undefined);
-    const [c] = store.addClientTrials(study.id, [{ x: 3 }], 'client:w', undefined, [{ [GENERATION_LABEL]: '1', [PARENT_LABEL]: a!.name }]);
-    assert.deepEqual(store.getTrialByName(c!.name)!.labels, { [GENERATION_LABEL]: '1', [PARENT_LABEL]: a!.name });
-    assert.deepEqual(store.trialViews(study.id).map((t) => t.labels), [a!.labels, undefined, c!.labels]);
-    const { retry } = store.expireTrial(c!.id, 'silent');
+    const [c] = await store.addClientTrials(study.id, [{ x: 3 }], 'client:w', undefined, [{ [GENERATION_LABEL]: '1', [PARENT_LABEL]: a!.name }]);
+    assert.deepEqual((await store.getTrialByName(c!.name))!.labels, { [GENERATION_LABEL]: '1', [PARENT_LABEL]: a!.name });
+    assert.deepEqual((await store.trialViews(study.id)).map((t) => t.labels), [a!.labels, undefined, c!.labels]);
+    const { retry } = await store.expireTrial(c!.id, 'silent');
     assert.deepEqual(retry!.labels, c!.labels, 'the re-queued assignment keeps its generation and parent');
   } finally {
-    store.close();
+    (await store.close());
   }
 });
 

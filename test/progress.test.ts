@@ -11,20 +11,20 @@ function fakeStream(isTTY: boolean) {
   return { writes, stream: { isTTY, write: (s: string) => (writes.push(s), true) } as unknown as NodeJS.WriteStream };
 }
 
-function storeWithTrials() {
+async function storeWithTrials() {
   const store = SqliteStore.open(tempDir());
   const spec = intStudy('echo score=${trialParameters.x}', { max: 9, budget: { maxTrialCount: 4, parallelTrialCount: 2 } });
-  const study = store.createStudy(spec, '/', 1);
-  const [a, b, c] = store.addTrials(study.id, [{ x: 1 }, { x: 2 }, { x: 3 }]);
-  store.transitionTrial(a!.id, 'start', { runtimeRef: 'pid:1' });
-  store.transitionTrial(a!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: 0.75 });
-  store.transitionTrial(b!.id, 'start', { runtimeRef: 'pid:2' });
-  store.transitionTrial(c!.id, 'fail', { reason: 'NonZeroExit', message: 'exit code 1' });
-  return { store, study, trial: store.getTrial(b!.id)! };
+  const study = await store.createStudy(spec, '/', 1);
+  const [a, b, c] = await store.addTrials(study.id, [{ x: 1 }, { x: 2 }, { x: 3 }]);
+  (await store.transitionTrial(a!.id, 'start', { runtimeRef: 'pid:1' }));
+  (await store.transitionTrial(a!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: 0.75 }));
+  (await store.transitionTrial(b!.id, 'start', { runtimeRef: 'pid:2' }));
+  (await store.transitionTrial(c!.id, 'fail', { reason: 'NonZeroExit', message: 'exit code 1' }));
+  return { store, study, trial: (await store.getTrial(b!.id))! };
 }
 
-test('on a terminal the display redraws one bar with counts, best value and elapsed time', () => {
-  const { store, study, trial } = storeWithTrials();
+test('on a terminal the display redraws one bar with counts, best value and elapsed time', async () => {
+  const { store, study, trial } = await storeWithTrials();
   const { writes, stream } = fakeStream(true);
   const display = new ProgressDisplay(store, study.id, stream);
   display.onEvent({ type: 'trial', trial });
@@ -32,18 +32,18 @@ test('on a terminal the display redraws one bar with counts, best value and elap
   assert.equal(writes.length, 2);
   assert.match(writes[0]!, /^\r\x1b\[2K\[█{12}░{12}\] 2\/4 done · 1 running · 1 failed · best score 0\.75 · 00:00$/);
   assert.equal(writes[1], '\n');
-  store.close();
+  (await store.close());
 });
 
-test('off a terminal the display writes a plain line per trial event', () => {
-  const { store, study, trial } = storeWithTrials();
+test('off a terminal the display writes a plain line per trial event', async () => {
+  const { store, study, trial } = await storeWithTrials();
   const { writes, stream } = fakeStream(false);
   const display = new ProgressDisplay(store, study.id, stream);
   display.onEvent({ type: 'trial', trial });
-  display.onEvent({ type: 'trial', trial: store.getTrial(trial.id - 1)! });
+  display.onEvent({ type: 'trial', trial: (await store.getTrial(trial.id - 1))! });
   display.stop();
   assert.match(writes[0]!, /^\[00:00\] test-study-0002 RUNNING x=2 {2}\(2\/4 done · 1 running · 1 failed · best score 0\.75\)\n$/);
   assert.match(writes[1]!, /^\[00:00\] test-study-0001 SUCCEEDED value=0\.75 /);
   assert.ok(writes.every((w) => !w.includes('\r')));
-  store.close();
+  (await store.close());
 });

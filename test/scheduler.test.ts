@@ -127,7 +127,7 @@ test('garbage in trial output never stores a non-finite value and never stops th
   for (const t of trials) {
     assert.equal(t.state, 'SUCCEEDED');
     assert.equal(t.objectiveValue, Number(t.assignment['v']));
-    const observations = h.store.observations(t.id);
+    const observations = await h.store.observations(t.id);
     assert.deepEqual(observations.map((o) => [o.step, o.value]), [[1, 0.25], [2, Number(t.assignment['v'])]]);
   }
   const all = inspect(h.store).prepare('SELECT value FROM observations').all() as { value: number }[];
@@ -174,16 +174,16 @@ test('after a restart, CREATED trials are launched and RUNNING ones rerun with t
   const spec = intStudy('echo "score=${trialParameters.x}"', { max: 4, budget: { parallelTrialCount: 2, maxTrialCount: 10 } });
   // What a runner killed mid-pass leaves behind: two write-ahead rows, one marked running.
   const first = harness(dir);
-  const study = first.store.createStudy(spec, process.cwd(), 7);
-  const [a, b] = first.store.addTrials(study.id, [{ x: 4 }, { x: 2 }]);
-  first.store.transitionTrial(a!.id, 'start', { runtimeRef: 'pid:999999' });
-  first.store.addObservations([{ trialId: a!.id, observations: [{ metric: 'score', value: 100, step: 1, time: new Date().toISOString() }] }]);
+  const study = await first.store.createStudy(spec, process.cwd(), 7);
+  const [a, b] = await first.store.addTrials(study.id, [{ x: 4 }, { x: 2 }]);
+  (await first.store.transitionTrial(a!.id, 'start', { runtimeRef: 'pid:999999' }));
+  (await first.store.addObservations([{ trialId: a!.id, observations: [{ metric: 'score', value: 100, step: 1, time: new Date().toISOString() }] }]));
   await first.close();
 
   const second = harness(dir);
   await second.scheduler.adopt([study.id]);
   const ended = await second.scheduler.waitForEnd(study.id);
-  const trials = second.store.listTrials(study.id);
+  const trials = await second.store.listTrials(study.id);
   await second.close();
   assert.equal(ended.reason, 'SearchSpaceExhausted');
   assert.equal(trials.length, 4);

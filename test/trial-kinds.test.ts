@@ -208,7 +208,7 @@ async function runStudy(spec: StudySpec, plural: string, body: (run: KindRun) =>
   });
   try {
     validateForKubernetes(spec);
-    const created = store.createStudy(spec, MLP, 1);
+    const created = await store.createStudy(spec, MLP, 1);
     await scheduler.adopt([created.id]);
     await scheduler.waitForEnd(created.id);
     const posts = kube.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/${plural}`)).map((r) => r.body!);
@@ -216,14 +216,14 @@ async function runStudy(spec: StudySpec, plural: string, body: (run: KindRun) =>
     assert.deepEqual(errors, []);
   } finally {
     await scheduler.close();
-    store.close();
+    (await store.close());
     await kube.close();
   }
 }
 
 /** The good trial SUCCEEDED with every metric of its primary pod's log, the bad one FAILED with its exit code. */
-function assertOutcomes(run: KindRun, namespace: string, container: string, primaryPod: RegExp, failed = { reason: /^NonZeroExit$/, message: new RegExp(`container ${container}: exit code 2`) }): void {
-  const trials = run.store.listTrials(run.studyId);
+async function assertOutcomes(run: KindRun, namespace: string, container: string, primaryPod: RegExp, failed = { reason: /^NonZeroExit$/, message: new RegExp(`container ${container}: exit code 2`) }): Promise<void> {
+  const trials = await run.store.listTrials(run.studyId);
   assert.equal(trials.length, 2);
   const good = trials.find((t) => Number(t.assignment['hidden_layers']) === GOOD_LAYERS)!;
   const bad = trials.find((t) => Number(t.assignment['hidden_layers']) === BAD_LAYERS)!;
@@ -241,7 +241,7 @@ function assertOutcomes(run: KindRun, namespace: string, container: string, prim
   const pod = /\/pods\/([^/]+)\/log$/.exec(reads[0]!.path)![1]!;
   const accuracy = metricsInLog(run.kube.operator.podLog(namespace, pod), 'accuracy');
   assert.equal(accuracy.length, EPOCHS);
-  assert.deepEqual(run.store.metricValues(good.id, 'accuracy'), accuracy, 'every accuracy line of the primary pod, once, and nothing of the others');
+  assert.deepEqual((await run.store.metricValues(good.id, 'accuracy')), accuracy, 'every accuracy line of the primary pod, once, and nothing of the others');
   assert.equal(good.objectiveValue, accuracy.at(-1));
   // Every trial's env was in its primary container.
   for (const body of run.posts) assert.ok(JSON.stringify(body).includes(`"name":"KATIB_TRIAL_NAME","value":"${body['metadata'].name}"`), `${body['metadata'].name}: env`);
@@ -280,8 +280,8 @@ test('a primary pod without the primary container fails its trial with what is w
   // Where only the running pod shows it: a batch Job whose pod's containers are not the template's
   // (as if a mutating webhook renamed them), played by renaming the fake's pods as they are created.
   const job = batchJobStudy('kinds');
-  await runStudyWithRename(job, (run) => {
-    const trials = run.store.listTrials(run.studyId);
+  await runStudyWithRename(job, async (run) => {
+    const trials = await run.store.listTrials(run.studyId);
     for (const t of trials) {
       assert.equal(t.state, 'FAILED', `${t.name}: ${t.state} ${t.reason}`);
       assert.equal(t.reason, 'PrimaryContainerNotFound');
@@ -304,13 +304,13 @@ async function runStudyWithRename(spec: StudySpec, body: (run: KindRun) => void)
     runtime: (listener) => new KubernetesRuntime({ kubeConfig, listener, log: (m) => logs.push(m), requestTimeoutMs: 2000, podPollMs: 100 }),
   });
   try {
-    const created = store.createStudy(spec, MLP, 1);
+    const created = await store.createStudy(spec, MLP, 1);
     await scheduler.adopt([created.id]);
     await scheduler.waitForEnd(created.id);
     body({ kube, store, studyId: created.id, logs, posts: [] });
   } finally {
     await scheduler.close();
-    store.close();
+    (await store.close());
     await kube.close();
   }
 }

@@ -136,21 +136,21 @@ interface Source {
 }
 
 function localSource(store: Store, dataDir: string): Source {
-  const record = (name: string) => {
-    const s = store.getStudyByName(name);
+  const record = async (name: string) => {
+    const s = await store.getStudyByName(name);
     if (!s) throw new UsageError(`no study named "${name}" in ${dataDir}`);
     return s;
   };
   return {
-    studies: async () => store.listStudies().map((s) => studyShape(store, s)),
-    study: async (name) => studyShape(store, record(name)),
+    studies: async () => Promise.all((await store.listStudies()).map((s) => studyShape(store, s))),
+    study: async (name) => studyShape(store, await record(name)),
     trials: async (name) => {
-      const s = record(name);
-      return store.listTrials(s.id).map((t) => trialShape(store, s.name, t));
+      const s = await record(name);
+      return Promise.all((await store.listTrials(s.id)).map((t) => trialShape(store, s.name, t)));
     },
     trial: async (name) => {
-      const t = store.getTrialByName(name)!;
-      return trialShape(store, store.getStudy(t.studyId)!.name, t);
+      const t = (await store.getTrialByName(name))!;
+      return trialShape(store, (await store.getStudy(t.studyId))!.name, t);
     },
   };
 }
@@ -287,7 +287,7 @@ async function withStore(dataDir: string, fn: (store: Store) => number | Promise
     try {
       return await fn(store);
     } finally {
-      store.close();
+      await store.close();
     }
   } finally {
     lock?.release();

@@ -114,6 +114,7 @@ export async function runStudy(options: RunOptions): Promise<number> {
     // After the adoption, which drops what re-adopted trials recorded (their logs are read again).
     push?.attach(service);
     const result = await Promise.race([scheduler.waitForEnd(study.id).then(() => undefined), interrupted]);
+    await progress.idle();
     progress.stop();
     if (result !== undefined) return result;
     await scheduler.close();
@@ -122,9 +123,10 @@ export async function runStudy(options: RunOptions): Promise<number> {
     await push?.close();
   }
 
-  const ended = store.getStudy(studyId)!;
-  const shaped = studyShape(store, ended);
-  out.write(`\n${trialsTable(shaped, store.listTrials(ended.id).map((t) => trialShape(store, ended.name, t)))}\n\n`);
+  const ended = (await store.getStudy(studyId))!;
+  const shaped = await studyShape(store, ended);
+  const trials = await Promise.all((await store.listTrials(ended.id)).map((t) => trialShape(store, ended.name, t)));
+  out.write(`\n${trialsTable(shaped, trials)}\n\n`);
   out.write(`Study ${ended.name} ${ended.state} (${ended.reason}): ${ended.message ?? ''}\n`);
   out.write(`${bestText(shaped)}\n`);
   return ended.state === 'SUCCEEDED' ? 0 : 1;

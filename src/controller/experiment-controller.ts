@@ -205,7 +205,7 @@ export class ExperimentController {
     const md = object['metadata'];
     const name: string = md.name;
     const owner = ownerOf(object);
-    const found = this.o.service.findStudy(name);
+    const found = await this.o.service.findStudy(name);
     const ours = found?.owner === owner ? found.study : undefined;
 
     if (md.deletionTimestamp) {
@@ -245,14 +245,14 @@ export class ExperimentController {
     }
     if (!study) return;
     const key = keyOf(object);
-    t.unwatch ??= this.o.service.watch(name, () => this.studyChanged(key), () => this.studyChanged(key));
+    t.unwatch ??= (await this.o.service.watch(name, () => this.studyChanged(key), () => this.studyChanged(key))).unsubscribe;
 
-    study = this.applyEdits(t, study) ?? study;
+    study = (await this.applyEdits(t, study)) ?? study;
     await this.mirror(t, study);
   }
 
   /** Budgets edited on the object go to the study; any other edit is reported and ignored (as Katib's webhook refuses it). */
-  private applyEdits(t: Tracked, study: StudyShape): StudyShape | undefined {
+  private async applyEdits(t: Tracked, study: StudyShape): Promise<StudyShape | undefined> {
     const spec = t.object['spec'] ?? {};
     const generation: number = t.object['metadata'].generation ?? 0;
     const changes: Record<string, unknown> = {};
@@ -262,7 +262,7 @@ export class ExperimentController {
     let updated: StudyShape | undefined;
     if (Object.keys(changes).length > 0) {
       try {
-        updated = this.o.service.updateBudget(study.name, changes);
+        updated = await this.o.service.updateBudget(study.name, changes);
         t.reportedBudgetError = undefined;
         this.events.record(t.object, 'Normal', 'BudgetChanged', Object.entries(changes).map(([k, v]) => `${k} ${String(study[k as keyof StudyShape])} → ${String(v)}`).join(', '));
       } catch (err) {
@@ -281,7 +281,7 @@ export class ExperimentController {
 
   private async mirror(t: Tracked, study: StudyShape): Promise<void> {
     const previous = (t.object['status'] ?? {}) as Partial<ExperimentStatus>;
-    const trials = this.o.service.allTrials(study.name);
+    const trials = await this.o.service.allTrials(study.name);
     await this.trialObjects.sync(t.object, study.name, trials, [study.spec.objective.objectiveMetricName, ...study.spec.objective.additionalMetricNames]);
     const next = experimentStatus(study, trials, previous.conditions ?? [], new Date().toISOString());
     if (sameStatus(withoutNulls(previous), next)) return;
@@ -289,14 +289,14 @@ export class ExperimentController {
     t.object = await this.api.mergePatch(this.resource, t.object['metadata'].namespace, t.object['metadata'].name, patch, 'status');
     this.conditionEvents(t.object, previous.conditions ?? [], next.conditions);
     for (const { trial, list } of trialTransitions(previous, next)) {
-      const shown = this.trialLine(study.name, trial);
+      const shown = await this.trialLine(study.name, trial);
       this.events.record(t.object, list === 'failedTrialList' || list === 'metricsUnavailableTrialList' ? 'Warning' : 'Normal', TRIAL_EVENT_REASON[list]!, shown);
     }
   }
 
-  private trialLine(studyName: string, trialName: string): string {
+  private async trialLine(studyName: string, trialName: string): Promise<string> {
     try {
-      const trial = this.o.service.getTrial(trialName);
+      const trial = await this.o.service.getTrial(trialName);
       const assignment = Object.entries(trial.assignment).map(([k, v]) => `${k}=${v}`).join(' ');
       const value = trial.objectiveValue === null ? '' : `, ${trial.metrics[0]?.name ?? 'objective'}=${trial.objectiveValue}`;
       const why = trial.reason && trial.state !== 'RUNNING' && trial.state !== 'CREATED' ? ` (${trial.reason}${trial.message ? `: ${trial.message}` : ''})` : '';

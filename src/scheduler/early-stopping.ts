@@ -8,6 +8,7 @@ import type { Curve, CurveView, StopDecision } from '../../suggestion-algorithms
 import { isActiveTrialState, type TrialState } from '../model/trial.js';
 import { policyInput } from '../spec/algorithm.js';
 import type { ObservationInput, Store, StudyRecord, TrialRecord } from '../store/store.js';
+import { StudyCache } from './study-cache.js';
 
 interface TrialCurve {
   state: TrialState;
@@ -21,21 +22,30 @@ interface TrialCurve {
 
 export class EarlyStopper {
   /** Per study with a policy: each trial's curve, by name. */
-  private readonly studies = new Map<number, Map<string, TrialCurve>>();
+  private readonly studies: StudyCache<Map<string, TrialCurve>>;
   /** Judged steps of trials restarted before their study's curves were first read. */
   private readonly pendingJudged = new Map<string, number>();
 
-  constructor(private readonly store: Store) {}
+  constructor(store: Store) {
+    this.studies = new StudyCache(async (studyId) => {
+      const study = await store.getStudy(studyId);
+      const curves = new Map<string, TrialCurve>();
+      for (const row of study ? await store.curveRows(studyId, study.spec.objective.objectiveMetricName) : []) {
+        this.entry(curves, row.name, row.state).points.set(row.step, row.value);
+      }
+      return curves;
+    });
+  }
 
   /**
    * Observations of an active trial were written: the policy's decision for it, now. Undefined
    * when the study has no policy or the trial is being stopped already.
    */
-  observed(study: StudyRecord, trial: TrialRecord, rows: readonly ObservationInput[]): Extract<StopDecision, { stop: true }> | undefined {
+  async observed(study: StudyRecord, trial: TrialRecord, rows: readonly ObservationInput[]): Promise<Extract<StopDecision, { stop: true }> | undefined> {
     const input = policyInput(study.spec);
     if (!input || !isActiveTrialState(trial.state) || trial.earlyStop) return undefined;
     const metric = study.spec.objective.objectiveMetricName;
-    const curves = this.curvesOf(study);
+    const curves = await this.studies.get(study.id);
     const own = this.entry(curves, trial.name, trial.state);
     let reached = -Infinity;
     for (const r of rows) {
@@ -57,14 +67,14 @@ export class EarlyStopper {
 
   /** A trial changed state; one put back to CREATED starts its curve afresh (its observations went). */
   update(trial: TrialRecord): void {
-    const curves = this.studies.get(trial.studyId);
-    if (!curves) return;
-    const entry = this.entry(curves, trial.name, trial.state);
-    entry.state = trial.state;
-    if (trial.state === 'CREATED') {
-      entry.points.clear();
-      entry.curve = undefined;
-    }
+    this.studies.change(trial.studyId, (curves) => {
+      const entry = this.entry(curves, trial.name, trial.state);
+      entry.state = trial.state;
+      if (trial.state === 'CREATED') {
+        entry.points.clear();
+        entry.curve = undefined;
+      }
+    });
   }
 
   /**
@@ -72,30 +82,17 @@ export class EarlyStopper {
    * the steps it had reached were judged already and are not judged again.
    */
   restart(trial: TrialRecord, judgedThrough: number): void {
-    const curves = this.studies.get(trial.studyId);
-    const entry = curves && this.entry(curves, trial.name, trial.state);
-    if (entry) {
+    const applied = this.studies.change(trial.studyId, (curves) => {
+      const entry = this.entry(curves, trial.name, trial.state);
       entry.points.clear();
       entry.curve = undefined;
       entry.judgedThrough = Math.max(entry.judgedThrough, judgedThrough);
-    } else {
-      this.pendingJudged.set(trial.name, judgedThrough);
-    }
+    });
+    if (!applied) this.pendingJudged.set(trial.name, judgedThrough);
   }
 
   forget(studyId: number): void {
-    this.studies.delete(studyId);
-  }
-
-  private curvesOf(study: StudyRecord): Map<string, TrialCurve> {
-    let curves = this.studies.get(study.id);
-    if (curves) return curves;
-    curves = new Map();
-    for (const row of this.store.curveRows(study.id, study.spec.objective.objectiveMetricName)) {
-      this.entry(curves, row.name, row.state).points.set(row.step, row.value);
-    }
-    this.studies.set(study.id, curves);
-    return curves;
+    this.studies.forget(studyId);
   }
 
   private entry(curves: Map<string, TrialCurve>, name: string, state: TrialState): TrialCurve {

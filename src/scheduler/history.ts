@@ -4,6 +4,7 @@
 // decoding every trial (~140 ms) and cloning them to a worker (~50 ms) on the server's thread.
 import type { TrialView } from '../model/trial.js';
 import type { Store, TrialRecord } from '../store/store.js';
+import { StudyCache } from './study-cache.js';
 
 const viewJson = (t: TrialView): string =>
   JSON.stringify({
@@ -14,27 +15,27 @@ const viewJson = (t: TrialView): string =>
 
 export class TrialHistory {
   /** Per study: the JSON of each trial's view, by seq − 1. */
-  private readonly studies = new Map<number, string[]>();
+  private readonly studies: StudyCache<string[]>;
 
-  constructor(private readonly store: Store) {}
+  constructor(store: Store) {
+    this.studies = new StudyCache(async (studyId) => (await store.trialViews(studyId)).map(viewJson));
+  }
 
   /** Every trial of the study, in creation order, as a JSON array. */
-  json(studyId: number): string {
-    let views = this.studies.get(studyId);
-    if (!views) this.studies.set(studyId, (views = this.store.trialViews(studyId).map(viewJson)));
-    return `[${views.join(',')}]`;
+  async json(studyId: number): Promise<string> {
+    return `[${(await this.studies.get(studyId)).join(',')}]`;
   }
 
   /** A trial was added or changed state. */
   update(trial: TrialRecord): void {
-    const views = this.studies.get(trial.studyId);
-    if (!views) return; // read whole when first needed
-    const index = trial.seq - 1;
-    if (index > views.length) this.studies.delete(trial.studyId); // a gap: read again next time
-    else views[index] = viewJson(trial);
+    this.studies.change(trial.studyId, (views) => {
+      const index = trial.seq - 1;
+      if (index > views.length) return false; // a gap: read again next time
+      views[index] = viewJson(trial);
+    });
   }
 
   forget(studyId: number): void {
-    this.studies.delete(studyId);
+    this.studies.forget(studyId);
   }
 }

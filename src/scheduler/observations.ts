@@ -5,12 +5,14 @@ import { StateConflictError, type ObservationInput, type Store } from '../store/
 export class ObservationBatcher {
   private pending = new Map<number, ObservationInput[]>();
   private scheduled = false;
+  /** The write in flight: one at a time, so rows are stored in the order they came. */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
     private readonly onError: (err: Error) => void,
     /** Told of each trial's rows once they are written. */
-    private readonly onWritten: (trialId: number, rows: readonly ObservationInput[]) => void = () => {},
+    private readonly onWritten: (trialId: number, rows: readonly ObservationInput[]) => Promise<void> | void = () => {},
   ) {}
 
   add(trialId: number, rows: readonly ObservationInput[]): void {
@@ -20,35 +22,43 @@ export class ObservationBatcher {
     else this.pending.set(trialId, [...rows]);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => void this.flush());
     }
   }
 
-  /** Writes what is pending now (called before a trial's outcome is judged, so it sees every value). */
-  flush(): void {
+  /**
+   * Writes what is pending now, after any write in flight (awaited before a trial's outcome is
+   * judged, so it sees every value). Never rejects: errors go to onError.
+   */
+  flush(): Promise<void> {
     this.scheduled = false;
+    this.writing = this.writing.then(() => this.write());
+    return this.writing;
+  }
+
+  private async write(): Promise<void> {
     if (this.pending.size === 0) return;
     const batches = [...this.pending].map(([trialId, observations]) => ({ trialId, observations }));
     this.pending = new Map();
-    let written = batches;
+    const written: typeof batches = [];
     try {
-      this.store.addObservations(batches);
+      await this.store.addObservations(batches);
+      written.push(...batches);
     } catch (err) {
       if (!(err instanceof StateConflictError)) return this.onError(err as Error);
       // A trial ended meanwhile (stopped from the API): keep the others' observations.
-      written = batches.filter((batch) => {
+      for (const batch of batches) {
         try {
-          this.store.addObservations([batch]);
-          return true;
+          await this.store.addObservations([batch]);
+          written.push(batch);
         } catch (e) {
           if (!(e instanceof StateConflictError)) this.onError(e as Error);
-          return false;
         }
-      });
+      }
     }
     for (const { trialId, observations } of written) {
       try {
-        this.onWritten(trialId, observations);
+        await this.onWritten(trialId, observations);
       } catch (err) {
         this.onError(err as Error);
       }

@@ -73,6 +73,8 @@ export class Scheduler {
   /** Trials whose outcome is being recorded: their last reports are not judged any more. */
   private readonly finishing = new Set<string>();
   private readonly endWaiters = new Map<number, ((s: StudyRecord) => void)[]>();
+  /** Per trial: the tail of its runtime events (started, finished), recorded in the order they came. */
+  private readonly trialEvents = new Map<string, Promise<void>>();
   /** Aborts algorithm calls in flight when the scheduler closes. */
   private readonly closed = new AbortController();
   private closing = false;
@@ -96,11 +98,11 @@ export class Scheduler {
       }
     };
     this.runtime = options.runtime({
-      started: guarded((name: string, ref: string) => this.onStarted(name, ref)),
+      started: (name: string, ref: string) => this.inTrialOrder(name, () => this.onStarted(name, ref)),
       output: guarded((name: string, line: string) => this.collectors.get(name)?.onLine(line)),
       metricsData: guarded((name: string, file: string, chunk: Buffer) => this.collectors.get(name)?.onFileData(file, chunk)),
       metricsProblem: guarded((name: string, problem: string) => this.collectors.get(name)?.onFileProblem(problem)),
-      finished: guarded((name: string, outcome: TrialOutcome) => this.onFinished(name, outcome)),
+      finished: (name: string, outcome: TrialOutcome) => this.inTrialOrder(name, () => this.onFinished(name, outcome)),
     });
   }
 
@@ -112,33 +114,38 @@ export class Scheduler {
   async adopt(studyIds: readonly number[]): Promise<void> {
     // Ask/tell trials live with their clients, not in a runtime: they survive a restart as is,
     // and their clients' deadlines start afresh (they could not beat while the server was down).
-    const external = studyIds.filter((id) => this.store.getStudy(id)?.runtime === 'external');
-    this.store.beat(external.flatMap((id) => this.store.activeTrials(id).map((t) => t.id)));
-    const launched = studyIds.filter((id) => !external.includes(id));
-    const active = launched.flatMap((id) => this.store.activeTrials(id));
-    const adopted = await this.runtime.recover(active.map((t) => this.launchRequest(this.store.getStudy(t.studyId)!, t)));
+    const studies = new Map<number, StudyRecord>();
+    for (const id of studyIds) {
+      const study = await this.store.getStudy(id);
+      if (study) studies.set(id, study);
+    }
+    const activeOf = async (ids: number[]) => (await Promise.all(ids.map((id) => this.store.activeTrials(id)))).flat();
+    const external = [...studies.values()].filter((s) => s.runtime === 'external').map((s) => s.id);
+    await this.store.beat((await activeOf(external)).map((t) => t.id));
+    const active = await activeOf([...studies.keys()].filter((id) => !external.includes(id)));
+    const adopted = await this.runtime.recover(active.map((t) => this.launchRequest(studies.get(t.studyId)!, t)));
     for (const trial of active) {
-      const study = this.store.getStudy(trial.studyId)!;
+      const study = studies.get(trial.studyId)!;
       if (trial.earlyStop) {
         // Its policy's decision was taken before the restart: carried out, never revisited.
         if (adopted.has(trial.name)) await this.runtime.stop(trial.name, 'EarlyStopped');
-        else this.finishEarlyStopped(trial);
+        else await this.finishEarlyStopped(trial);
         continue;
       }
       if (isTerminalStudyState(study.state)) {
         if (adopted.has(trial.name)) await this.runtime.stop(trial.name, 'StudyEnded');
-        else this.finishTrial(trial, 'kill', { reason: 'StudyEnded', message: 'the study ended while this trial was active' });
+        else await this.finishTrial(trial, 'kill', { reason: 'StudyEnded', message: 'the study ended while this trial was active' });
         continue;
       }
       // Its output is read again from the start (re-adopted) or it runs again (requeued): the
       // steps it had reached were judged already.
-      this.stopper.restart(trial, this.store.maxStep(trial.id, study.spec.objective.objectiveMetricName));
+      this.stopper.restart(trial, await this.store.maxStep(trial.id, study.spec.objective.objectiveMetricName));
       if (adopted.has(trial.name)) {
         // A re-adopted trial's output is read again from its start: drop what was recorded.
-        this.store.clearObservations(trial.id);
+        await this.store.clearObservations(trial.id);
         this.collectors.set(trial.name, this.collectorFor(study, trial));
       } else if (trial.state === 'RUNNING') {
-        this.history.update(this.store.transitionTrial(trial.id, 'requeue'));
+        this.history.update(await this.store.transitionTrial(trial.id, 'requeue'));
       }
     }
     for (const id of studyIds) this.wake(id);
@@ -146,14 +153,24 @@ export class Scheduler {
 
   /** Resolves when the study reaches a terminal state. */
   waitForEnd(studyId: number): Promise<StudyRecord> {
-    const study = this.store.getStudy(studyId);
-    if (study && isTerminalStudyState(study.state) && this.store.activeTrials(studyId).length === 0) return Promise.resolve(study);
-    return new Promise((resolve) => this.endWaiters.set(studyId, [...(this.endWaiters.get(studyId) ?? []), resolve]));
+    return new Promise((resolve, reject) => {
+      // Registered before the check, so an end that lands while the store is read is not missed.
+      this.endWaiters.set(studyId, [...(this.endWaiters.get(studyId) ?? []), resolve]);
+      this.resolveIfEnded(studyId).catch(reject);
+    });
+  }
+
+  private async resolveIfEnded(studyId: number): Promise<void> {
+    const study = await this.store.getStudy(studyId);
+    if (!study || !isTerminalStudyState(study.state) || (await this.store.activeTrials(studyId)).length > 0) return;
+    const waiters = this.endWaiters.get(studyId) ?? [];
+    this.endWaiters.delete(studyId);
+    for (const resolve of waiters) resolve(study);
   }
 
   /** Ends a study by a user's request; its active trials are stopped. */
   async stopStudy(studyId: number, message = 'stopped by the user'): Promise<void> {
-    this.endStudy(studyId, 'stop', 'StoppedByUser', message);
+    await this.endStudy(studyId, 'stop', 'StoppedByUser', message);
     this.wake(studyId);
     await this.loops.get(studyId)?.idle;
   }
@@ -195,8 +212,18 @@ export class Scheduler {
     this.closed.abort(new Error('the scheduler is closing'));
     await Promise.all([...this.loops.values()].map((l) => l.idle));
     await this.runtime.shutdown(reason);
-    this.observations.flush();
+    await Promise.all(this.trialEvents.values());
+    await this.observations.flush();
     if (this.ownsAlgorithms) await this.algorithms.close();
+  }
+
+  /** Records a trial's runtime events one after another, in the order they came; errors are reported. */
+  private inTrialOrder(trialName: string, fn: () => Promise<void>): void {
+    const run = (this.trialEvents.get(trialName) ?? Promise.resolve()).then(fn).catch((err: Error) => this.options.onError?.(err));
+    this.trialEvents.set(trialName, run);
+    void run.then(() => {
+      if (this.trialEvents.get(trialName) === run) this.trialEvents.delete(trialName);
+    });
   }
 
   /** Runs `fn` after every earlier piece of work of the same study. */
@@ -211,14 +238,15 @@ export class Scheduler {
   }
 
   private async reconcile(studyId: number): Promise<void> {
-    let study = this.store.getStudy(studyId);
+    let study = await this.store.getStudy(studyId);
+    if (!study) return;
+    if (study.state === 'CREATED') study = await this.startStudy(studyId);
     if (!study) return;
     if (isTerminalStudyState(study.state)) return this.drain(study);
-    if (study.state === 'CREATED') study = this.startStudy(studyId);
     const spec = study.spec;
-    const best = () => this.store.bestTrial(studyId, spec.objective.type)?.objectiveValue;
-    let counts = this.store.trialCounts(studyId);
-    const end = decideEnd(spec, counts, best(), false);
+    const best = async () => (await this.store.bestTrial(studyId, spec.objective.type))?.objectiveValue;
+    let counts = await this.store.trialCounts(studyId);
+    const end = decideEnd(spec, counts, await best(), false);
     if (end) return this.endAndDrain(studyId, end.state === 'SUCCEEDED' ? 'succeed' : 'fail', end.reason, end.message);
 
     // Ask/tell studies get trials only when a client asks (suggestForClient).
@@ -230,14 +258,14 @@ export class Scheduler {
       if (this.closing) return;
       if (!proposal.ok) return this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
       // Recorded only while the study still runs (it may have been stopped meanwhile).
-      const created = this.store.addTrials(studyId, proposal.result.assignments.slice(0, batch), proposal.result.state, proposal.result.labels);
+      const created = await this.store.addTrials(studyId, proposal.result.assignments.slice(0, batch), proposal.result.state, proposal.result.labels);
       created.forEach((t) => this.emitTrial(t));
-      counts = this.store.trialCounts(studyId);
-      const exhausted = proposal.result.exhausted && created.length === 0 ? decideEnd(spec, counts, best(), true) : undefined;
+      counts = await this.store.trialCounts(studyId);
+      const exhausted = proposal.result.exhausted && created.length === 0 ? decideEnd(spec, counts, await best(), true) : undefined;
       if (exhausted) return this.endAndDrain(studyId, 'succeed', exhausted.reason, exhausted.message);
       if (created.length === batch && wanted > batch) this.wake(studyId); // the rest in the next pass
     }
-    for (const trial of this.store.activeTrials(studyId)) {
+    for (const trial of await this.store.activeTrials(studyId)) {
       if (trial.state !== 'CREATED' || this.closing) continue;
       await this.launch(study, trial);
       await yieldToEventLoop(); // a thousand launches must not starve requests
@@ -251,7 +279,7 @@ export class Scheduler {
   private async propose(study: StudyRecord, count: number): Promise<Proposal> {
     const request = {
       ...algorithmInput(study.spec),
-      trials: { json: this.history.json(study.id) },
+      trials: { json: await this.history.json(study.id) },
       count,
       seed: study.seed,
       ...(study.algorithmState ? { state: study.algorithmState } : {}),
@@ -277,18 +305,19 @@ export class Scheduler {
    * for one study run one at a time, so two clients can never be handed the same trial.
    */
   suggestForClient(studyId: number, count: number, clientId: string): Promise<TrialRecord[]> {
-    return this.serially(studyId, async () => {
-      let study = this.store.getStudy(studyId);
+    // Serial in this process, and exclusive across replicas on one database.
+    return this.serially(studyId, () => this.store.exclusive(studyId, async () => {
+      let study = await this.store.getStudy(studyId);
+      if (study?.state === 'CREATED') study = await this.startStudy(studyId);
       if (!study || isTerminalStudyState(study.state)) return [];
-      if (study.state === 'CREATED') study = this.startStudy(studyId);
       const ref = clientRef(clientId);
-      const own = this.store.trialsOfRuntimeRef(studyId, ref);
-      this.store.beat(own.map((t) => t.id)); // asking again is a sign of life
+      const own = await this.store.trialsOfRuntimeRef(studyId, ref);
+      await this.store.beat(own.map((t) => t.id)); // asking again is a sign of life
       if (own.length >= count) return own.slice(0, count);
       // Assignments offered again (their client went silent) come before new ones; they are in the budget already.
-      const claimed = this.store.claimQueued(studyId, ref, count - own.length);
+      const claimed = await this.store.claimQueued(studyId, ref, count - own.length);
       claimed.forEach((t) => this.emitTrial(t));
-      const counts = this.store.trialCounts(studyId);
+      const counts = await this.store.trialCounts(studyId);
       const room = study.spec.maxTrialCount === undefined ? Infinity : study.spec.maxTrialCount - completedCount(counts) - activeCount(counts);
       const wanted = Math.max(0, Math.min(count - own.length - claimed.length, room));
       if (wanted === 0) return [...own, ...claimed];
@@ -297,26 +326,26 @@ export class Scheduler {
         await this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
         return [];
       }
-      const created = this.store.addClientTrials(studyId, proposal.result.assignments.slice(0, wanted), ref, proposal.result.state, proposal.result.labels);
+      const created = await this.store.addClientTrials(studyId, proposal.result.assignments.slice(0, wanted), ref, proposal.result.state, proposal.result.labels);
       created.forEach((t) => this.emitTrial(t));
-      if (proposal.result.exhausted && created.length === 0) this.endIfExhausted(studyId);
+      if (proposal.result.exhausted && created.length === 0) await this.endIfExhausted(studyId);
       return [...own, ...claimed, ...created];
-    });
+    }));
   }
 
   /** Ask/tell: a client's outcome for its trial. */
-  completeExternalTrial(trialName: string, outcome: TrialOutcome): TrialRecord {
-    this.onFinished(trialName, outcome);
-    return this.store.getTrialByName(trialName)!;
+  async completeExternalTrial(trialName: string, outcome: TrialOutcome): Promise<TrialRecord> {
+    await this.onFinished(trialName, outcome);
+    return (await this.store.getTrialByName(trialName))!;
   }
 
   /** Stops one trial: a local process is signalled, an ask/tell trial ends at once. */
   async stopTrial(trialName: string, reason: 'StoppedByUser' = 'StoppedByUser'): Promise<void> {
-    const trial = this.store.getTrialByName(trialName);
+    const trial = await this.store.getTrialByName(trialName);
     if (!trial || !isActiveTrialState(trial.state)) return;
-    const study = this.store.getStudy(trial.studyId)!;
+    const study = (await this.store.getStudy(trial.studyId))!;
     if (study.runtime === 'external' || trial.state === 'CREATED') {
-      this.finishTrial(trial, 'kill', { reason, message: 'stopped by the user' });
+      await this.finishTrial(trial, 'kill', { reason, message: 'stopped by the user' });
       this.wake(trial.studyId);
       return;
     }
@@ -330,34 +359,38 @@ export class Scheduler {
    */
   private expireSilentClients(): void {
     for (const studyId of this.loops.keys()) {
-      const study = this.store.getStudy(studyId);
-      if (!study?.heartbeatSeconds || study.runtime !== 'external' || study.state !== 'RUNNING') continue;
-      const seconds = study.heartbeatSeconds;
-      void this.serially(studyId, async () => {
+      void this.serially(studyId, () => this.store.exclusive(studyId, async () => {
+        const study = await this.store.getStudy(studyId);
+        if (!study?.heartbeatSeconds || study.runtime !== 'external' || study.state !== 'RUNNING') return;
+        const seconds = study.heartbeatSeconds;
         const before = new Date(Date.now() - seconds * 1000).toISOString();
-        const silent = this.store.silentTrials(studyId, before);
+        const silent = await this.store.silentTrials(studyId, before);
         for (const trial of silent) {
           if (trial.earlyStop) {
-            this.finishEarlyStopped(trial); // stopped by its policy: the silence is the client obeying
+            await this.finishEarlyStopped(trial); // stopped by its policy: the silence is the client obeying
             continue;
           }
           const client = trial.runtimeRef?.slice('client:'.length) ?? '';
-          const { expired, retry } = this.store.expireTrial(trial.id, `client ${JSON.stringify(client)} neither reported nor beat for ${seconds} s`);
-          this.emitTrial(expired);
-          if (retry) this.emitTrial(retry);
+          try {
+            const { expired, retry } = await this.store.expireTrial(trial.id, `client ${JSON.stringify(client)} neither reported nor beat for ${seconds} s`);
+            this.emitTrial(expired);
+            if (retry) this.emitTrial(retry);
+          } catch (err) {
+            if (!(err instanceof StateConflictError)) throw err; // it reported or ended meanwhile
+          }
         }
         if (silent.length > 0) this.wake(studyId);
-      }).catch((err: Error) => this.options.onError?.(err));
+      })).catch((err: Error) => this.options.onError?.(err));
     }
   }
 
   /** Ends a study whose space is used up, if nothing is active any more. */
-  private endIfExhausted(studyId: number): void {
-    const study = this.store.getStudy(studyId)!;
-    const counts = this.store.trialCounts(studyId);
-    const best = this.store.bestTrial(studyId, study.spec.objective.type)?.objectiveValue;
+  private async endIfExhausted(studyId: number): Promise<void> {
+    const study = (await this.store.getStudy(studyId))!;
+    const counts = await this.store.trialCounts(studyId);
+    const best = (await this.store.bestTrial(studyId, study.spec.objective.type))?.objectiveValue;
     const end = decideEnd(study.spec, counts, best, true);
-    if (end) void this.endAndDrain(studyId, end.state === 'SUCCEEDED' ? 'succeed' : 'fail', end.reason, end.message);
+    if (end) await this.endAndDrain(studyId, end.state === 'SUCCEEDED' ? 'succeed' : 'fail', end.reason, end.message);
   }
 
   private collectorFor(study: StudyRecord, trial: TrialRecord): TrialMetricsCollector {
@@ -376,7 +409,7 @@ export class Scheduler {
     try {
       await this.runtime.launch(this.launchRequest(study, trial));
     } catch (err) {
-      this.finishTrial(trial, 'fail', { reason: 'LaunchFailed', message: (err as Error).message });
+      await this.finishTrial(trial, 'fail', { reason: 'LaunchFailed', message: (err as Error).message });
     } finally {
       this.launching.delete(trial.name);
     }
@@ -395,42 +428,46 @@ export class Scheduler {
     };
   }
 
-  private onStarted(trialName: string, runtimeRef: string): void {
-    const trial = this.store.getTrialByName(trialName);
+  private async onStarted(trialName: string, runtimeRef: string): Promise<void> {
+    const trial = await this.store.getTrialByName(trialName);
     if (!trial || !isActiveTrialState(trial.state)) return;
-    this.emitTrial(this.store.transitionTrial(trial.id, 'start', { runtimeRef }));
+    try {
+      this.emitTrial(await this.store.transitionTrial(trial.id, 'start', { runtimeRef }));
+    } catch (err) {
+      if (!(err instanceof StateConflictError)) throw err; // it ended meanwhile (stopped while starting)
+    }
   }
 
-  private onFinished(trialName: string, outcome: TrialOutcome): void {
+  private async onFinished(trialName: string, outcome: TrialOutcome): Promise<void> {
     const collector = this.collectors.get(trialName);
     collector?.finish(); // the files are complete: what is cut short is reported now
     const problems = collector?.problems.length ? `; metrics: ${collector.problems.join('; ')}` : '';
     this.collectors.delete(trialName);
     this.finishing.add(trialName);
     try {
-      this.observations.flush(); // the outcome is judged on every value the trial printed
+      await this.observations.flush(); // the outcome is judged on every value the trial printed
     } finally {
       this.finishing.delete(trialName);
     }
-    const trial = this.store.getTrialByName(trialName);
+    const trial = await this.store.getTrialByName(trialName);
     if (!trial || !isActiveTrialState(trial.state)) return;
     if (trial.earlyStop) {
       // However it ended after its policy's decision (signalled, or done before the signal came).
-      this.finishEarlyStopped(trial);
+      await this.finishEarlyStopped(trial);
     } else if (outcome.kind === 'stopped') {
       // A shutdown of the runner is not the trial's end: it is relaunched on the next start.
-      if (!this.closing) this.finishTrial(trial, 'kill', { reason: outcome.reason === 'StoppedByUser' ? 'StoppedByUser' : 'StudyEnded', message: 'stopped by Sibyl' });
+      if (!this.closing) await this.finishTrial(trial, 'kill', { reason: outcome.reason === 'StoppedByUser' ? 'StoppedByUser' : 'StudyEnded', message: 'stopped by Sibyl' });
     } else if (outcome.kind === 'failed') {
-      this.finishTrial(trial, 'fail', { reason: outcome.reason, message: `${outcome.message}${problems}` });
+      await this.finishTrial(trial, 'fail', { reason: outcome.reason, message: `${outcome.message}${problems}` });
     } else {
-      const study = this.store.getStudy(trial.studyId)!;
+      const study = (await this.store.getStudy(trial.studyId))!;
       const metric = study.spec.objective.objectiveMetricName;
       const strategy = study.spec.objective.metricStrategies.find((s) => s.name === metric)?.value ?? 'latest';
-      const value = this.store.strategyValue(trial.id, metric, strategy);
+      const value = await this.store.strategyValue(trial.id, metric, strategy);
       if (value === undefined) {
-        this.finishTrial(trial, 'missMetrics', { reason: 'MetricsUnavailable', message: `the trial succeeded but never reported the objective metric "${metric}"${problems}` });
+        await this.finishTrial(trial, 'missMetrics', { reason: 'MetricsUnavailable', message: `the trial succeeded but never reported the objective metric "${metric}"${problems}` });
       } else {
-        this.finishTrial(trial, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value, ...(problems ? { message: problems.slice(2) } : {}) });
+        await this.finishTrial(trial, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value, ...(problems ? { message: problems.slice(2) } : {}) });
       }
     }
     this.wake(trial.studyId);
@@ -440,31 +477,31 @@ export class Scheduler {
    * Observations of a trial were written (by the scheduler's batcher, or pushed through the
    * service): its study's policy judges it, and a trial it stops is stopped.
    */
-  observed(trialName: string, rows: readonly ObservationInput[]): void {
-    const trial = this.store.getTrialByName(trialName);
-    if (trial) this.judge(trial, rows);
+  async observed(trialName: string, rows: readonly ObservationInput[]): Promise<void> {
+    const trial = await this.store.getTrialByName(trialName);
+    if (trial) await this.judge(trial, rows);
   }
 
   /** Ask/tell: a report of a trial its policy had stopped ends it EARLY_STOPPED (its observations kept). */
-  endIfEarlyStopped(trialName: string): TrialRecord | undefined {
-    const trial = this.store.getTrialByName(trialName);
+  async endIfEarlyStopped(trialName: string): Promise<TrialRecord | undefined> {
+    const trial = await this.store.getTrialByName(trialName);
     if (!trial?.earlyStop || !isActiveTrialState(trial.state)) return undefined;
-    this.finishEarlyStopped(trial);
+    await this.finishEarlyStopped(trial);
     this.wake(trial.studyId);
     return this.store.getTrial(trial.id);
   }
 
-  private observedId(trialId: number, rows: readonly ObservationInput[]): void {
+  private async observedId(trialId: number, rows: readonly ObservationInput[]): Promise<void> {
     if (!this.judgedTrials.has(trialId)) return; // no policy: no reads on the output path
-    const trial = this.store.getTrial(trialId);
-    if (trial) this.judge(trial, rows);
+    const trial = await this.store.getTrial(trialId);
+    if (trial) await this.judge(trial, rows);
   }
 
-  private judge(trial: TrialRecord, rows: readonly ObservationInput[]): void {
-    const study = this.store.getStudy(trial.studyId);
+  private async judge(trial: TrialRecord, rows: readonly ObservationInput[]): Promise<void> {
+    const study = await this.store.getStudy(trial.studyId);
     if (!study || isTerminalStudyState(study.state) || this.finishing.has(trial.name)) return;
-    const decision = this.stopper.observed(study, trial, rows);
-    if (decision) this.stopEarly(study, trial, decision.step, decision.reason);
+    const decision = await this.stopper.observed(study, trial, rows);
+    if (decision) await this.stopEarly(study, trial, decision.step, decision.reason);
   }
 
   /**
@@ -472,22 +509,22 @@ export class Scheduler {
    * ends EARLY_STOPPED at the last step it reported, as if Sibyl's policy had stopped it.
    * False when no active trial has that name.
    */
-  trialStoppedByRules(trialName: string): boolean {
-    const trial = this.store.getTrialByName(trialName);
-    const study = trial && this.store.getStudy(trial.studyId);
+  async trialStoppedByRules(trialName: string): Promise<boolean> {
+    const trial = await this.store.getTrialByName(trialName);
+    const study = trial && (await this.store.getStudy(trial.studyId));
     if (!trial || !study || !isActiveTrialState(trial.state)) return false;
     if (!trial.earlyStop) {
-      const step = this.store.maxStep(trial.id, study.spec.objective.objectiveMetricName);
-      this.stopEarly(study, trial, step, "its metrics collector applied the study's early-stopping rules");
+      const step = await this.store.maxStep(trial.id, study.spec.objective.objectiveMetricName);
+      await this.stopEarly(study, trial, step, "its metrics collector applied the study's early-stopping rules");
     }
     return true;
   }
 
   /** Records the decision, then stops the trial (ask/tell: its client is told by should-stop). */
-  private stopEarly(study: StudyRecord, trial: TrialRecord, step: number, reason: string): void {
+  private async stopEarly(study: StudyRecord, trial: TrialRecord, step: number, reason: string): Promise<void> {
     let marked: TrialRecord;
     try {
-      marked = this.store.requestEarlyStop(trial.id, step, reason);
+      marked = await this.store.requestEarlyStop(trial.id, step, reason);
     } catch (err) {
       if (err instanceof StateConflictError) return; // it ended meanwhile
       throw err;
@@ -496,7 +533,7 @@ export class Scheduler {
     // Ask/tell clients learn it from should-stop and their next report; runtimes stop it now.
     if (study.runtime === 'external') return;
     if (marked.state === 'CREATED' && !this.launching.has(marked.name)) {
-      this.finishEarlyStopped(marked);
+      await this.finishEarlyStopped(marked);
       this.wake(study.id);
     } else {
       this.runtime.stop(marked.name, 'EarlyStopped').catch((err: Error) => this.options.onError?.(err));
@@ -504,56 +541,70 @@ export class Scheduler {
   }
 
   /** EARLY_STOPPED, with the value its metric strategy picks from what it reported (Katib counts it as completed). */
-  private finishEarlyStopped(trial: TrialRecord): void {
-    const spec = this.store.getStudy(trial.studyId)!.spec;
+  private async finishEarlyStopped(trial: TrialRecord): Promise<void> {
+    const spec = (await this.store.getStudy(trial.studyId))!.spec;
     const metric = spec.objective.objectiveMetricName;
     const strategy = spec.objective.metricStrategies.find((s) => s.name === metric)?.value ?? 'latest';
-    const value = this.store.strategyValue(trial.id, metric, strategy);
-    this.finishTrial(trial, 'earlyStop', {
+    const value = await this.store.strategyValue(trial.id, metric, strategy);
+    await this.finishTrial(trial, 'earlyStop', {
       reason: 'EarlyStopped',
       message: `stopped at step ${trial.earlyStop?.step}: ${trial.earlyStop?.message ?? ''}`,
       ...(value === undefined ? {} : { objectiveValue: value }),
     });
   }
 
-  private finishTrial(trial: TrialRecord, transition: Exclude<TrialTransition, 'start' | 'claim' | 'requeue'>, change: TrialChange): void {
-    this.emitTrial(this.store.transitionTrial(trial.id, transition, change));
+  /** Ends an active trial; one that another path ended meanwhile (a stop, a report, another replica) is left as it is. */
+  private async finishTrial(trial: TrialRecord, transition: Exclude<TrialTransition, 'start' | 'claim' | 'requeue'>, change: TrialChange): Promise<void> {
+    try {
+      this.emitTrial(await this.store.transitionTrial(trial.id, transition, change));
+    } catch (err) {
+      if (!(err instanceof StateConflictError)) throw err;
+    }
   }
 
-  private startStudy(studyId: number): StudyRecord {
-    this.store.transitionStudy(studyId, 'start');
+  /** Starts a CREATED study; undefined when it is gone. One a user ended meanwhile is returned as it is now. */
+  private async startStudy(studyId: number): Promise<StudyRecord | undefined> {
+    try {
+      await this.store.transitionStudy(studyId, 'start');
+    } catch (err) {
+      if (!(err instanceof StateConflictError)) throw err;
+      return this.store.getStudy(studyId);
+    }
     return this.emitStudy(studyId);
   }
 
-  private endStudy(studyId: number, transition: 'succeed' | 'fail' | 'stop', reason: StudyEndReason, message: string): void {
-    const study = this.store.getStudy(studyId);
+  private async endStudy(studyId: number, transition: 'succeed' | 'fail' | 'stop', reason: StudyEndReason, message: string): Promise<void> {
+    const study = await this.store.getStudy(studyId);
     if (!study || isTerminalStudyState(study.state)) return;
-    this.store.transitionStudy(studyId, transition, reason, message);
-    this.emitStudy(studyId);
+    try {
+      await this.store.transitionStudy(studyId, transition, reason, message);
+    } catch (err) {
+      if (!(err instanceof StateConflictError)) throw err; // it ended by another path meanwhile
+      return;
+    }
+    await this.emitStudy(studyId);
   }
 
   private async endAndDrain(studyId: number, transition: 'succeed' | 'fail', reason: StudyEndReason, message: string): Promise<void> {
-    this.endStudy(studyId, transition, reason, message);
-    await this.drain(this.store.getStudy(studyId)!);
+    await this.endStudy(studyId, transition, reason, message);
+    const study = await this.store.getStudy(studyId);
+    if (study) await this.drain(study);
   }
 
   /** A terminal study keeps no active trials: stop them, then tell whoever waits. */
   private async drain(study: StudyRecord): Promise<void> {
     const ended = { reason: 'StudyEnded', message: `the study ended (${study.reason})` } as const;
-    for (const trial of this.store.activeTrials(study.id)) {
+    for (const trial of await this.store.activeTrials(study.id)) {
       if (trial.state === 'CREATED' && !this.launching.has(trial.name)) {
-        this.finishTrial(trial, 'kill', ended);
+        await this.finishTrial(trial, 'kill', ended);
       } else {
         await this.runtime.stop(trial.name, 'StudyEnded');
         // A trial the runtime did not know (its process died with an earlier runner, or an ask/tell trial).
-        const after = this.store.getTrial(trial.id)!;
-        if (isActiveTrialState(after.state) && !this.launching.has(trial.name)) this.finishTrial(after, 'kill', ended);
+        const after = await this.store.getTrial(trial.id);
+        if (after && isActiveTrialState(after.state) && !this.launching.has(trial.name)) await this.finishTrial(after, 'kill', ended);
       }
     }
-    if (this.store.activeTrials(study.id).length > 0) return; // finished events wake us again
-    const waiters = this.endWaiters.get(study.id) ?? [];
-    this.endWaiters.delete(study.id);
-    for (const resolve of waiters) resolve(this.store.getStudy(study.id)!);
+    await this.resolveIfEnded(study.id); // while trials are active, their finished events wake us again
   }
 
   private emitTrial(trial: TrialRecord): void {
@@ -563,8 +614,8 @@ export class Scheduler {
     this.options.onEvent?.({ type: 'trial', trial });
   }
 
-  private emitStudy(studyId: number): StudyRecord {
-    const study = this.store.getStudy(studyId)!;
+  private async emitStudy(studyId: number): Promise<StudyRecord> {
+    const study = (await this.store.getStudy(studyId))!;
     this.options.onEvent?.({ type: 'study', study });
     return study;
   }

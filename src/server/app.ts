@@ -212,7 +212,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         await pool?.close();
         // Released only once nothing is launched here any more.
         await el?.stop();
-        s.close();
+        await s.close();
         lock.release();
       })()),
     };
@@ -223,7 +223,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     await http?.close();
     await service?.close().catch(() => {});
     await pool?.close();
-    store?.close();
+    await store?.close().catch(() => {});
     lock.release();
     throw err;
   }

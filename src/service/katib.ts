@@ -71,9 +71,9 @@ export class KatibService {
     private readonly store: Store,
     private readonly algorithms: AlgorithmRunner,
     /** Told of observations written for one of Sibyl's trials (its early-stopping policy judges them). */
-    private readonly onObserved: (trialName: string, rows: readonly ObservationInput[]) => void = () => {},
+    private readonly onObserved: (trialName: string, rows: readonly ObservationInput[]) => Promise<void> | void = () => {},
     /** Told of a trial Katib's metrics collector stopped by the rules. */
-    private readonly onStoppedByRules: (trialName: string) => void = () => {},
+    private readonly onStoppedByRules: (trialName: string) => Promise<unknown> | void = () => {},
     private readonly options: KatibServiceOptions = {},
   ) {}
 
@@ -140,19 +140,20 @@ export class KatibService {
    * for the metrics collector, from the completed trials' observation logs (Sibyl as Katib's
    * DB manager holds them). A trial's log is its reports in time order, numbered as steps.
    */
-  getEarlyStoppingRules(r: Req): Req {
+  async getEarlyStoppingRules(r: Req): Promise<Req> {
     const e = r.experiment?.spec;
     const { policy, settings } = readEarlyStopping(e?.earlyStopping, 'experiment.spec.early_stopping');
     const metricName = text(e?.objective?.objectiveMetricName, 'experiment.spec.objective.objective_metric_name');
     if (metricName === '') throw invalid('experiment.spec.objective.objective_metric_name', 'is required');
     const type = e?.objective?.type;
     if (type !== 'MINIMIZE' && type !== 'MAXIMIZE') throw invalid('experiment.spec.objective.type', `must be MINIMIZE or MAXIMIZE (got ${shown(type ?? 'UNKNOWN')})`);
-    const trials = (readList(r.trials ?? [], 'trials', LIMITS.maxKatibTrials) as Req[]).flatMap((t, i): CurveView[] => {
+    const trials: CurveView[] = [];
+    for (const [i, t] of (readList(r.trials ?? [], 'trials', LIMITS.maxKatibTrials) as Req[]).entries()) {
       const name = readName(t?.name, `trials[${i}].name`);
       const state = CONDITIONS[t?.status?.condition ?? 'CREATED'] ?? 'RUNNING';
-      const curve = this.curveOf(name, metricName, state === 'SUCCEEDED');
-      return curve.steps.length === 0 ? [] : [{ name, state, curve }];
-    });
+      const curve = await this.curveOf(name, metricName, state === 'SUCCEEDED');
+      if (curve.steps.length > 0) trials.push({ name, state, curve });
+    }
     const rules = policy.katibRules({ direction: type === 'MINIMIZE' ? 'minimize' : 'maximize', settings, trials });
     return { earlyStoppingRules: rules.map((rule) => ({ name: metricName, value: String(rule.value), comparison: rule.comparison, startStep: rule.startStep })) };
   }
@@ -162,17 +163,17 @@ export class KatibService {
    * EARLY_STOPPED; for Katib's own trials Katib's controller records the stop (Sibyl keeps no
    * Trial objects), so the call is acknowledged.
    */
-  setTrialStatus(r: Req): Req {
-    this.onStoppedByRules(readName(r.trialName, 'trial_name'));
+  async setTrialStatus(r: Req): Promise<Req> {
+    await this.onStoppedByRules(readName(r.trialName, 'trial_name'));
     return {};
   }
 
   /** A trial's objective reports from its observation log; a completed trial's are kept (they no longer change). */
-  private curveOf(trialName: string, metricName: string, completed: boolean): Curve {
+  private async curveOf(trialName: string, metricName: string, completed: boolean): Promise<Curve> {
     const key = `${trialName}\u0000${metricName}`;
     const cached = this.completedCurves.get(key);
     if (cached) return cached;
-    const values = this.store.observationLog(trialName, metricName, -8.64e15, 8.64e15).map((e) => Number(e.value)).filter(Number.isFinite);
+    const values = (await this.store.observationLog(trialName, metricName, -8.64e15, 8.64e15)).map((e) => Number(e.value)).filter(Number.isFinite);
     const curve = { steps: values.map((_, i) => i + 1), values };
     if (completed && values.length > 0) {
       if (this.completedCurves.size >= LIMITS.maxKatibTrials) this.completedCurves.delete(this.completedCurves.keys().next().value!);
@@ -184,7 +185,7 @@ export class KatibService {
   private readonly completedCurves = new Map<string, Curve>();
 
   /** Katib's metrics collectors report here; a log for one of Sibyl's active trials also becomes its observations. */
-  reportObservationLog(r: Req): Req {
+  async reportObservationLog(r: Req): Promise<Req> {
     const trialName = readName(r.trialName, 'trial_name');
     const logs = readList(r.observationLog?.metricLogs ?? [], 'observation_log.metric_logs', LIMITS.maxObservationBatch) as Req[];
     const entries: ObservationLogEntry[] = [];
@@ -196,40 +197,40 @@ export class KatibService {
       if (metricName === '') throw invalid(`${at}.metric.name`, 'is required');
       entries.push({ trialName, metricName, value: text(l.metric?.value, `${at}.metric.value`), time });
     });
-    const trial = this.store.getTrialByName(trialName);
-    const study = trial && this.store.getStudy(trial.studyId);
+    const trial = await this.store.getTrialByName(trialName);
+    const study = trial && (await this.store.getStudy(trial.studyId));
     // Katib refuses nothing here, but a finished trial of Sibyl's keeps the metrics it ended with.
     if (trial && !isActiveTrialState(trial.state)) throw precondition(`trial "${trial.name}" has ended (${trial.state}); it takes no more observations`, 'trial_name');
     const metrics = study ? [study.spec.objective.objectiveMetricName, ...study.spec.objective.additionalMetricNames] : [];
     const steps = new Map<string, number>();
-    const observations = trial
-      ? entries.filter((e) => metrics.includes(e.metricName) && e.value.trim() !== '' && Number.isFinite(Number(e.value))).map((e) => {
-        const step = (steps.get(e.metricName) ?? this.store.maxStep(trial.id, e.metricName)) + 1;
-        steps.set(e.metricName, step);
-        return { trialId: trial.id, observation: { metric: e.metricName, value: Number(e.value), step, time: e.time } };
-      })
-      : [];
+    const observations: { trialId: number; observation: ObservationInput }[] = [];
+    for (const e of trial ? entries : []) {
+      if (!metrics.includes(e.metricName) || e.value.trim() === '' || !Number.isFinite(Number(e.value))) continue;
+      const step = (steps.get(e.metricName) ?? (await this.store.maxStep(trial!.id, e.metricName))) + 1;
+      steps.set(e.metricName, step);
+      observations.push({ trialId: trial!.id, observation: { metric: e.metricName, value: Number(e.value), step, time: e.time } });
+    }
     try {
-      this.store.appendObservationLog(entries, observations);
+      await this.store.appendObservationLog(entries, observations);
     } catch (err) {
       if (err instanceof StateConflictError) throw precondition(`trial "${trialName}" has ended; it takes no more observations`, 'trial_name');
       throw err;
     }
-    if (observations.length > 0) this.onObserved(trialName, observations.map((o) => o.observation));
+    if (observations.length > 0) await this.onObserved(trialName, observations.map((o) => o.observation));
     return {};
   }
 
-  getObservationLog(r: Req): Req {
+  async getObservationLog(r: Req): Promise<Req> {
     const trialName = readName(r.trialName, 'trial_name');
     const metricName = readOptionalString(r.metricName, 'metric_name', LIMITS.maxIdentifierLength);
     const from = Date.parse(readTime(r.startTime, 'start_time', new Date(-8.64e15).toISOString()));
     const to = Date.parse(readTime(r.endTime, 'end_time', new Date(8.64e15).toISOString()));
-    const rows = this.store.observationLog(trialName, metricName, from, to);
+    const rows = await this.store.observationLog(trialName, metricName, from, to);
     return { observationLog: { metricLogs: rows.map((e) => ({ timeStamp: e.time, metric: { name: e.metricName, value: e.value } })) } };
   }
 
-  deleteObservationLog(r: Req): Req {
-    this.store.deleteObservationLog(readName(r.trialName, 'trial_name'));
+  async deleteObservationLog(r: Req): Promise<Req> {
+    await this.store.deleteObservationLog(readName(r.trialName, 'trial_name'));
     return {};
   }
 }

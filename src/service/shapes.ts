@@ -70,8 +70,13 @@ export type TrialShape = Static<typeof TrialSchema>;
 export type MetricShape = Static<typeof MetricSummarySchema>;
 export type ObservationShape = Static<typeof ObservationSchema>;
 
-export function studyShape(store: Store, s: StudyRecord): StudyShape {
-  const best = store.bestTrial(s.id, s.spec.objective.type);
+export async function studyShape(store: Store, s: StudyRecord): Promise<StudyShape> {
+  const metric = s.spec.objective.objectiveMetricName;
+  const [best, trials, earlyStopping] = await Promise.all([
+    store.bestTrial(s.id, s.spec.objective.type),
+    store.trialCounts(s.id),
+    s.spec.earlyStopping ? store.earlyStoppingSummary(s.id, metric) : undefined,
+  ]);
   return {
     name: s.name,
     state: s.state,
@@ -84,11 +89,9 @@ export function studyShape(store: Store, s: StudyRecord): StudyShape {
     maxTrialCount: s.spec.maxTrialCount ?? null,
     maxFailedTrialCount: s.spec.maxFailedTrialCount ?? null,
     heartbeatSeconds: s.heartbeatSeconds ?? null,
-    trials: store.trialCounts(s.id),
+    trials,
     best: best ? { trial: best.name, value: best.objectiveValue ?? null, assignment: { ...best.assignment } } : null,
-    earlyStopping: s.spec.earlyStopping
-      ? { algorithm: s.spec.earlyStopping.algorithmName, ...store.earlyStoppingSummary(s.id, s.spec.objective.objectiveMetricName) }
-      : null,
+    earlyStopping: s.spec.earlyStopping && earlyStopping ? { algorithm: s.spec.earlyStopping.algorithmName, ...earlyStopping } : null,
     spec: s.spec,
     createdAt: s.createdAt,
     startedAt: s.startedAt ?? null,
@@ -96,7 +99,8 @@ export function studyShape(store: Store, s: StudyRecord): StudyShape {
   };
 }
 
-export function trialShape(store: Store, studyName: string, t: TrialRecord): TrialShape {
+export async function trialShape(store: Store, studyName: string, t: TrialRecord): Promise<TrialShape> {
+  const metrics = await store.metricSummaries(t.id);
   const ref = t.runtimeRef ?? '';
   return {
     name: t.name,
@@ -107,7 +111,7 @@ export function trialShape(store: Store, studyName: string, t: TrialRecord): Tri
     message: t.message ?? null,
     assignment: { ...t.assignment },
     objectiveValue: t.objectiveValue ?? null,
-    metrics: store.metricSummaries(t.id),
+    metrics,
     clientId: ref.startsWith('client:') ? ref.slice('client:'.length) : null,
     labels: { ...t.labels },
     stoppedAtStep: t.earlyStop?.step ?? null,

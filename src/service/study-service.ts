@@ -19,7 +19,7 @@ import { parseStudyDocument, readBudgets, readStudyDocument } from '../spec/pars
 import { resolveConfigMapTemplate, TemplateSourceError, type TrialTemplateSource } from '../spec/template-source.js';
 import { SpecError } from '../spec/errors.js';
 import type { StudySpec } from '../spec/types.js';
-import { RUNTIME_KINDS, StateConflictError, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
+import { RUNTIME_KINDS, StateConflictError, StudyNameTakenError, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
 import { asServiceError, invalid, notFound, precondition, ServiceError } from './errors.js';
 import { encodeToken, readFinite, readInteger, readList, readName, readOptionalBoolean, readOptionalInteger, readOptionalString, readPage, readTime, readWorkingDir, shown, type PageRequest } from './requests.js';
 import { studyShape, trialShape, type StudyEvent, type StudyShape, type TrialShape } from './shapes.js';
@@ -82,6 +82,8 @@ export class StudyService {
   readonly scheduler: Scheduler;
   private readonly store: Store;
   private readonly events = new EventEmitter();
+  /** The tail of the event publication queue. */
+  private published: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: StudyServiceOptions) {
     this.store = options.store;
@@ -101,7 +103,10 @@ export class StudyService {
 
   /** Takes charge of every study that still has work: unfinished ones and active trials of ended ones. */
   async start(): Promise<void> {
-    const studies = this.store.listStudies().filter((s) => !isTerminalStudyState(s.state) || this.store.activeTrials(s.id).length > 0);
+    const studies: StudyRecord[] = [];
+    for (const s of await this.store.listStudies()) {
+      if (!isTerminalStudyState(s.state) || (await this.store.activeTrials(s.id)).length > 0) studies.push(s);
+    }
     await this.scheduler.adopt(studies.map((s) => s.id));
   }
 
@@ -128,14 +133,14 @@ export class StudyService {
       this.specCheck(() => validateForRuntime(runtime, spec), req);
     }
     if (runtime === 'local') await this.specCheckAsync(() => checkLocalCommand(spec, baseDir), req);
-    const existing = this.store.getStudyByName(spec.name);
-    if (existing) {
-      if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return { study: studyShape(this.store, existing), created: false };
-      throw new ServiceError('ALREADY_EXISTS', `a different study named "${spec.name}" exists`, 'metadata.name');
-    }
-    const record = this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, heartbeatSeconds === undefined ? {} : { heartbeatSeconds });
-    this.scheduler.wake(record.id);
-    return { study: studyShape(this.store, record), created: true };
+    const { record, created } = await this.createOnce(spec.name,
+      () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, heartbeatSeconds === undefined ? {} : { heartbeatSeconds }),
+      (existing) => {
+        if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return;
+        throw new ServiceError('ALREADY_EXISTS', `a different study named "${spec.name}" exists`, 'metadata.name');
+      });
+    if (created) this.scheduler.wake(record.id);
+    return { study: await studyShape(this.store, record), created };
   }
 
   /**
@@ -149,26 +154,26 @@ export class StudyService {
     const parsed = await this.readSpec(req);
     this.specCheck(() => validateForRuntime(this.options.launchRuntime, parsed), req);
     if (this.options.launchRuntime === 'local') await this.specCheckAsync(() => checkLocalCommand(parsed, this.options.baseDir), req);
-    const existing = this.store.getStudyByName(parsed.name);
-    if (existing) {
-      if (existing.owner === owner) return studyShape(this.store, existing);
-      throw new ServiceError('ALREADY_EXISTS', `a study named "${parsed.name}" exists already (${existing.owner ? `made from ${existing.owner}` : 'created through the API'})`, 'metadata.name');
-    }
-    const record = this.store.createStudy(parsed, this.options.baseDir, randomInt(2 ** 31), this.options.launchRuntime, { owner });
-    this.scheduler.wake(record.id);
+    const { record, created } = await this.createOnce(parsed.name,
+      () => this.store.createStudy(parsed, this.options.baseDir, randomInt(2 ** 31), this.options.launchRuntime, { owner }),
+      (existing) => {
+        if (existing.owner === owner) return;
+        throw new ServiceError('ALREADY_EXISTS', `a study named "${parsed.name}" exists already (${existing.owner ? `made from ${existing.owner}` : 'created through the API'})`, 'metadata.name');
+      });
+    if (created) this.scheduler.wake(record.id);
     return studyShape(this.store, record);
   }
 
   /** A study and the object it was made from (undefined: no such study; owner undefined: made through the API). */
-  findStudy(name: string): { study: StudyShape; owner?: string } | undefined {
-    const record = this.store.getStudyByName(name);
-    return record && { study: studyShape(this.store, record), ...(record.owner ? { owner: record.owner } : {}) };
+  async findStudy(name: string): Promise<{ study: StudyShape; owner?: string } | undefined> {
+    const record = await this.store.getStudyByName(name);
+    return record && { study: await studyShape(this.store, record), ...(record.owner ? { owner: record.owner } : {}) };
   }
 
   /** Every trial of a study, in creation order (for mirrors that need all of them at once). */
-  allTrials(name: string): TrialShape[] {
-    const study = this.study(name);
-    return this.store.listTrials(study.id).map((t) => trialShape(this.store, study.name, t));
+  async allTrials(name: string): Promise<TrialShape[]> {
+    const study = await this.study(name);
+    return Promise.all((await this.store.listTrials(study.id)).map((t) => trialShape(this.store, study.name, t)));
   }
 
   /**
@@ -177,29 +182,26 @@ export class StudyService {
    */
   async openStudy(spec: StudySpec, baseDir: string, runtime: LaunchingRuntime, where: string): Promise<StudyRecord> {
     validateForRuntime(runtime, spec);
-    const existing = this.store.getStudyByName(spec.name);
-    if (existing) {
-      if (existing.specJson !== JSON.stringify(spec) || existing.runtime !== runtime) {
-        throw new SpecError('metadata.name', `a different study named "${spec.name}" already exists in ${where}; rename the study or use another --data-dir`);
-      }
-      return existing;
-    }
     if (runtime === 'local') await checkLocalCommand(spec, baseDir);
-    return this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime);
+    const { record } = await this.createOnce(spec.name, () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime), (existing) => {
+      if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return;
+      throw new SpecError('metadata.name', `a different study named "${spec.name}" already exists in ${where}; rename the study or use another --data-dir`);
+    });
+    return record;
   }
 
-  getStudy(name: unknown): StudyShape {
-    return studyShape(this.store, this.study(name));
+  async getStudy(name: unknown): Promise<StudyShape> {
+    return studyShape(this.store, await this.study(name));
   }
 
-  listStudies(req: PageRequest): { studies: StudyShape[]; nextPageToken: string } {
+  async listStudies(req: PageRequest): Promise<{ studies: StudyShape[]; nextPageToken: string }> {
     const { after, size } = readPage(req);
-    const page = this.store.listStudiesPage(after, size);
-    return { studies: page.items.map((s) => studyShape(this.store, s)), nextPageToken: encodeToken(page.next) };
+    const page = await this.store.listStudiesPage(after, size);
+    return { studies: await Promise.all(page.items.map((s) => studyShape(this.store, s))), nextPageToken: encodeToken(page.next) };
   }
 
   async stopStudy(name: unknown): Promise<StudyShape> {
-    const study = this.study(name);
+    const study = await this.study(name);
     if (isTerminalStudyState(study.state)) throw precondition(`study "${study.name}" has already ended (${study.state})`, 'name');
     await this.scheduler.stopStudy(study.id);
     return this.getStudy(study.name);
@@ -207,11 +209,11 @@ export class StudyService {
 
   /** Stops the study's trials, then deletes it with everything it owns: trials, observations, logs, checkpoints. */
   async deleteStudy(name: unknown): Promise<void> {
-    const study = this.study(name);
+    const study = await this.study(name);
     if (!isTerminalStudyState(study.state)) await this.scheduler.stopStudy(study.id, 'the study was deleted');
     await this.scheduler.waitForEnd(study.id);
-    const trials = this.store.listTrials(study.id).map((t) => t.name);
-    this.store.deleteStudy(study.id);
+    const trials = (await this.store.listTrials(study.id)).map((t) => t.name);
+    await this.store.deleteStudy(study.id);
     this.scheduler.forget(study.id);
     this.events.emit(`${study.name}\u0000end`);
     if (this.options.dataDir) await deleteTrialLogs(this.logDir(), trials);
@@ -220,8 +222,8 @@ export class StudyService {
   }
 
   /** Changes the budgets Katib lets users edit; a study that ended at its trial budget reopens when given more. */
-  updateBudget(name: unknown, changes: BudgetRequest): StudyShape {
-    const study = this.study(name);
+  async updateBudget(name: unknown, changes: BudgetRequest): Promise<StudyShape> {
+    const study = await this.study(name);
     const spec = study.spec;
     if (changes.parallelTrialCount === undefined && changes.maxTrialCount === undefined && changes.maxFailedTrialCount === undefined) {
       throw invalid('budget', 'give at least one of parallelTrialCount, maxTrialCount, maxFailedTrialCount');
@@ -239,7 +241,8 @@ export class StudyService {
     }
     const reopen = isTerminalStudyState(study.state);
     if (reopen) {
-      const completed = TRIAL_STATES.filter((s) => !isActiveTrialState(s)).reduce((n, s) => n + this.store.trialCounts(study.id)[s], 0);
+      const counts = await this.store.trialCounts(study.id);
+      const completed = TRIAL_STATES.filter((s) => !isActiveTrialState(s)).reduce((n, s) => n + counts[s], 0);
       if (study.reason !== 'MaxTrialsReached' || budgets.maxTrialCount === undefined || budgets.maxTrialCount <= completed) {
         throw precondition(`study "${study.name}" has ended (${study.state}, ${study.reason}); only a study that ended with MaxTrialsReached can be reopened, by a maxTrialCount above its ${completed} completed trials`, 'maxTrialCount');
       }
@@ -250,17 +253,17 @@ export class StudyService {
       ...(budgets.maxTrialCount === undefined ? {} : { maxTrialCount: budgets.maxTrialCount }),
       ...(budgets.maxFailedTrialCount === undefined ? {} : { maxFailedTrialCount: budgets.maxFailedTrialCount }),
     };
-    this.store.updateBudget(study.id, next, reopen);
+    await this.store.updateBudget(study.id, next, reopen);
     this.scheduler.wake(study.id);
-    const shaped = this.getStudy(study.name);
+    const shaped = await this.getStudy(study.name);
     this.events.emit(study.name, { type: 'study', study: shaped } satisfies StudyEvent);
     return shaped;
   }
 
   // ── trials ───────────────────────────────────────────────────────────────
 
-  listTrials(studyName: unknown, req: PageRequest & { state?: unknown; afterId?: unknown }): { trials: TrialShape[]; nextPageToken: string } {
-    const study = this.study(studyName, 'study');
+  async listTrials(studyName: unknown, req: PageRequest & { state?: unknown; afterId?: unknown }): Promise<{ trials: TrialShape[]; nextPageToken: string }> {
+    const study = await this.study(studyName, 'study');
     let { after, size } = readPage(req);
     const afterId = readOptionalInteger(req.afterId, 'afterId', 0, Number.MAX_SAFE_INTEGER);
     if (afterId !== undefined) after = Math.max(after, afterId);
@@ -268,31 +271,31 @@ export class StudyService {
     if (state !== undefined && !(TRIAL_STATES as readonly string[]).includes(state)) {
       throw invalid('state', `must be one of ${TRIAL_STATES.join(', ')} (got ${shown(state)})`);
     }
-    const page = this.store.listTrialsPage(study.id, after, size, state as TrialState | undefined);
-    return { trials: page.items.map((t) => trialShape(this.store, study.name, t)), nextPageToken: encodeToken(page.next) };
+    const page = await this.store.listTrialsPage(study.id, after, size, state as TrialState | undefined);
+    return { trials: await Promise.all(page.items.map((t) => trialShape(this.store, study.name, t))), nextPageToken: encodeToken(page.next) };
   }
 
-  getTrial(name: unknown): TrialShape {
-    const { study, trial } = this.trial(name);
+  async getTrial(name: unknown): Promise<TrialShape> {
+    const { study, trial } = await this.trial(name);
     return trialShape(this.store, study.name, trial);
   }
 
   async stopTrial(name: unknown): Promise<TrialShape> {
-    const { trial } = this.trial(name);
+    const { trial } = await this.trial(name);
     if (!isActiveTrialState(trial.state)) throw precondition(`trial "${trial.name}" has already ended (${trial.state})`, 'name');
     await this.scheduler.stopTrial(trial.name);
     return this.getTrial(trial.name);
   }
 
   /** Every intermediate observation of a trial, in the order they were recorded. */
-  trialObservations(name: unknown): { observations: { metric: string; step: number; value: number; time: string }[] } {
-    const { trial } = this.trial(name);
-    return { observations: this.store.observations(trial.id).map((o) => ({ metric: o.metric, step: o.step, value: o.value, time: o.time })) };
+  async trialObservations(name: unknown): Promise<{ observations: { metric: string; step: number; value: number; time: string }[] }> {
+    const { trial } = await this.trial(name);
+    return { observations: (await this.store.observations(trial.id)).map((o) => ({ metric: o.metric, step: o.step, value: o.value, time: o.time })) };
   }
 
   /** The last `tail` lines of a trial's log (local and Kubernetes runtimes); none when it has no log here. */
   async trialLog(name: unknown, tail: unknown): Promise<{ lines: string[]; size: number }> {
-    const { trial } = this.trial(name);
+    const { trial } = await this.trial(name);
     const n = readInteger(tail, 'tail', 1, LIMITS.maxLogTailLines, 100);
     if (this.options.dataDir === undefined) return { lines: [], size: 0 };
     return tailLog(join(this.logDir(), `${trial.name}.log`), n);
@@ -300,111 +303,152 @@ export class StudyService {
 
   /** Ask/tell: the client's active trials first, then queued ones, then new ones (Vizier's SuggestTrials). */
   async suggestTrials(studyName: unknown, count: unknown, clientId: unknown): Promise<TrialShape[]> {
-    const study = this.study(studyName, 'study');
+    const study = await this.study(studyName, 'study');
     const n = readInteger(count, 'count', 1, LIMITS.maxSuggestCount, 1);
     const client = readOptionalString(clientId, 'clientId', LIMITS.maxClientIdLength);
     if (client === undefined || client.trim() === '') throw invalid('clientId', 'is required');
     this.requireAskTell(study, 'study');
     if (isTerminalStudyState(study.state)) throw precondition(`study "${study.name}" has ended (${study.state}, ${study.reason})`, 'study');
     const trials = await this.scheduler.suggestForClient(study.id, n, client);
-    const ended = this.store.getStudy(study.id)!;
+    const ended = (await this.store.getStudy(study.id))!;
     if (trials.length === 0 && ended.reason === 'AlgorithmFailed') throw precondition(`study "${study.name}" has ended: ${ended.message}`, 'study');
-    return trials.map((t) => trialShape(this.store, study.name, t));
+    return Promise.all(trials.map((t) => trialShape(this.store, study.name, t)));
   }
 
   /** Intermediate metrics, pushed by a trial or an ask/tell client; all or nothing per batch. */
-  reportObservations(trialName: unknown, observations: unknown): { accepted: number } {
-    const { study, trial } = this.trial(trialName, 'trial');
+  async reportObservations(trialName: unknown, observations: unknown): Promise<{ accepted: number }> {
+    const { study, trial } = await this.trial(trialName, 'trial');
     const list = readList(observations, 'observations', LIMITS.maxObservationBatch);
     this.requireActive(trial);
-    const rows = this.readObservations(study, trial, list, 'observations');
-    this.write(() => this.store.addObservations([{ trialId: trial.id, observations: rows }]), trial);
+    const rows = await this.readObservations(study, trial, list, 'observations');
+    await this.write(() => this.store.addObservations([{ trialId: trial.id, observations: rows }]), trial);
     if (study.runtime === 'external') {
-      this.store.beat([trial.id]);
+      await this.store.beat([trial.id]);
       // A client that goes on reporting after its trial was stopped: this report is its last.
       if (trial.earlyStop) {
-        this.scheduler.endIfEarlyStopped(trial.name);
+        await this.scheduler.endIfEarlyStopped(trial.name);
         return { accepted: rows.length };
       }
     }
-    this.scheduler.observed(trial.name, rows);
+    await this.scheduler.observed(trial.name, rows);
     return { accepted: rows.length };
   }
 
   /** Ask/tell: the trial's outcome, with its final metrics or as infeasible. */
-  completeTrial(trialName: unknown, req: CompleteTrialRequest): TrialShape {
-    const { study, trial } = this.trial(trialName, 'trial');
+  async completeTrial(trialName: unknown, req: CompleteTrialRequest): Promise<TrialShape> {
+    const { study, trial } = await this.trial(trialName, 'trial');
     this.requireAskTell(study, 'trial', trial);
     const metrics = req.metrics === undefined || req.metrics === null ? [] : readList(req.metrics, 'metrics', LIMITS.maxObservationBatch);
     const infeasible = readOptionalBoolean(req.infeasible, 'infeasible') ?? false;
     const reason = readOptionalString(req.reason, 'reason', LIMITS.maxReasonLength)?.trim();
     this.requireActive(trial);
-    const rows = this.readObservations(study, trial, metrics, 'metrics');
-    this.write(() => this.store.addObservations([{ trialId: trial.id, observations: rows }]), trial);
+    const rows = await this.readObservations(study, trial, metrics, 'metrics');
+    await this.write(() => this.store.addObservations([{ trialId: trial.id, observations: rows }]), trial);
     const outcome = infeasible
       ? { kind: 'failed' as const, reason: 'Infeasible', message: reason || 'reported infeasible by the client' }
       : { kind: 'succeeded' as const };
-    return trialShape(this.store, study.name, this.scheduler.completeExternalTrial(trial.name, outcome));
+    return trialShape(this.store, study.name, await this.scheduler.completeExternalTrial(trial.name, outcome));
   }
 
   /** Ask/tell: the client of an active trial is alive (it also counts as a beat to report or to ask should-stop). */
-  heartbeat(trialName: unknown): TrialShape {
-    const { study, trial } = this.trial(trialName, 'trial');
+  async heartbeat(trialName: unknown): Promise<TrialShape> {
+    const { study, trial } = await this.trial(trialName, 'trial');
     this.requireAskTell(study, 'trial', trial);
     this.requireActive(trial);
-    this.store.beat([trial.id]);
-    return trialShape(this.store, study.name, this.store.getTrial(trial.id)!);
+    await this.store.beat([trial.id]);
+    return trialShape(this.store, study.name, (await this.store.getTrial(trial.id))!);
   }
 
   /** Yes for an ended trial and for one its study's early-stopping policy has stopped. */
-  shouldStopTrial(trialName: unknown): { shouldStop: boolean } {
-    const { study, trial } = this.trial(trialName, 'trial');
+  async shouldStopTrial(trialName: unknown): Promise<{ shouldStop: boolean }> {
+    const { study, trial } = await this.trial(trialName, 'trial');
     const active = isActiveTrialState(trial.state);
-    if (active && study.runtime === 'external') this.store.beat([trial.id]);
+    if (active && study.runtime === 'external') await this.store.beat([trial.id]);
     return { shouldStop: !active || trial.earlyStop !== undefined };
   }
 
   /**
-   * Subscribes to a study's events; `onEnd` runs when the study is deleted. Returns the
-   * unsubscribe function. Throws (NOT_FOUND, INVALID_ARGUMENT) before subscribing.
+   * Subscribes to a study's events; `onEnd` runs when the study is deleted. Resolves to the
+   * study as it is now (to send first) and the unsubscribe function; events that happen while
+   * the snapshot is read reach the listener after it, in order. Throws (NOT_FOUND,
+   * INVALID_ARGUMENT) before subscribing.
    */
-  watch(studyName: unknown, listener: (event: StudyEvent) => void, onEnd?: () => void): () => void {
-    const study = this.study(studyName, 'name');
-    this.events.on(study.name, listener);
+  async watch(studyName: unknown, listener: (event: StudyEvent) => void, onEnd?: () => void): Promise<{ first: StudyShape; unsubscribe: () => void }> {
+    const study = await this.study(studyName, 'name');
+    let held: StudyEvent[] | undefined = [];
+    const deliver = (event: StudyEvent) => (held ? held.push(event) : listener(event));
+    this.events.on(study.name, deliver);
     if (onEnd) this.events.once(`${study.name}\u0000end`, onEnd);
-    return () => {
-      this.events.off(study.name, listener);
+    const unsubscribe = () => {
+      this.events.off(study.name, deliver);
       if (onEnd) this.events.off(`${study.name}\u0000end`, onEnd);
     };
+    try {
+      const first = await studyShape(this.store, study);
+      // After the caller's continuation has sent `first` (a macrotask comes after its microtasks).
+      setImmediate(() => {
+        const early = held ?? [];
+        held = undefined;
+        for (const event of early) listener(event);
+      });
+      return { first, unsubscribe };
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────
+
+  /**
+   * Creates a study unless its name is taken; a taken name is given to `matches`, which throws
+   * when the existing study is not the one asked for. A create that another request (or
+   * replica) wins between the check and the insert ends the same way.
+   */
+  private async createOnce(name: string, create: () => Promise<StudyRecord>, matches: (existing: StudyRecord) => void): Promise<{ record: StudyRecord; created: boolean }> {
+    const existing = await this.store.getStudyByName(name);
+    if (existing) {
+      matches(existing);
+      return { record: existing, created: false };
+    }
+    try {
+      return { record: await create(), created: true };
+    } catch (err) {
+      const winner = err instanceof StudyNameTakenError ? await this.store.getStudyByName(name) : undefined;
+      if (!winner) throw err;
+      matches(winner);
+      return { record: winner, created: false };
+    }
+  }
 
   private logDir(): string {
     return join(this.options.dataDir!, 'logs');
   }
 
+  /** Events are shaped (store reads) one after another, so watchers see them in the order they happened. */
   private publish(e: SchedulerEvent): void {
-    if (e.type === 'study') {
-      this.events.emit(e.study.name, { type: 'study', study: studyShape(this.store, e.study) } satisfies StudyEvent);
-    } else {
-      const study = this.store.getStudy(e.trial.studyId);
-      if (study) this.events.emit(study.name, { type: 'trial', trial: trialShape(this.store, study.name, e.trial) } satisfies StudyEvent);
-    }
+    this.published = this.published.then(async () => {
+      if (e.type === 'study') {
+        this.events.emit(e.study.name, { type: 'study', study: await studyShape(this.store, e.study) } satisfies StudyEvent);
+      } else {
+        const study = await this.store.getStudy(e.trial.studyId);
+        if (study) this.events.emit(study.name, { type: 'trial', trial: await trialShape(this.store, study.name, e.trial) } satisfies StudyEvent);
+      }
+    }).catch((err: Error) => this.options.onError?.(err));
   }
 
-  private study(name: unknown, field = 'name'): StudyRecord {
+  private async study(name: unknown, field = 'name'): Promise<StudyRecord> {
     const n = readName(name, field);
-    const study = this.store.getStudyByName(n);
+    const study = await this.store.getStudyByName(n);
     if (!study) throw notFound(`study "${excerpt(n)}"`, field);
     return study;
   }
 
-  private trial(name: unknown, field = 'name'): { study: StudyRecord; trial: TrialRecord } {
+  private async trial(name: unknown, field = 'name'): Promise<{ study: StudyRecord; trial: TrialRecord }> {
     const n = readName(name, field);
-    const trial = this.store.getTrialByName(n);
+    const trial = await this.store.getTrialByName(n);
     if (!trial) throw notFound(`trial "${excerpt(n)}"`, field);
-    return { study: this.store.getStudy(trial.studyId)!, trial };
+    return { study: (await this.store.getStudy(trial.studyId))!, trial };
   }
 
   private requireActive(trial: TrialRecord): void {
@@ -419,9 +463,9 @@ export class StudyService {
   }
 
   /** A store write that lost a race with the trial's end is the same refusal as a check before it. */
-  private write(fn: () => void, trial: TrialRecord): void {
+  private async write(fn: () => Promise<void>, trial: TrialRecord): Promise<void> {
     try {
-      fn();
+      await fn();
     } catch (err) {
       if (err instanceof StateConflictError) throw precondition(`trial "${trial.name}" has ended; it takes no more observations`, 'trial');
       throw err;
@@ -476,11 +520,12 @@ export class StudyService {
     }
   }
 
-  private readObservations(study: StudyRecord, trial: TrialRecord, list: readonly unknown[], field: string): ObservationInput[] {
+  private async readObservations(study: StudyRecord, trial: TrialRecord, list: readonly unknown[], field: string): Promise<ObservationInput[]> {
     const metrics = [study.spec.objective.objectiveMetricName, ...study.spec.objective.additionalMetricNames];
     const nextStep = new Map<string, number>();
     const now = new Date().toISOString();
-    return list.map((item, i) => {
+    const rows: ObservationInput[] = [];
+    for (const [i, item] of list.entries()) {
       const at = `${field}[${i}]`;
       if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalid(at, 'must be an object');
       const o = item as ObservationRequest;
@@ -489,10 +534,11 @@ export class StudyService {
       }
       const value = readFinite(o.value, `${at}.value`);
       const step = readOptionalInteger(o.step, `${at}.step`, 0, Number.MAX_SAFE_INTEGER)
-        ?? (nextStep.get(o.metric) ?? this.store.maxStep(trial.id, o.metric)) + 1;
+        ?? (nextStep.get(o.metric) ?? (await this.store.maxStep(trial.id, o.metric))) + 1;
       nextStep.set(o.metric, Math.max(step, nextStep.get(o.metric) ?? 0));
-      return { metric: o.metric, value, step, time: readTime(o.time, `${at}.time`, now) };
-    });
+      rows.push({ metric: o.metric, value, step, time: readTime(o.time, `${at}.time`, now) });
+    }
+    return rows;
   }
 }
 

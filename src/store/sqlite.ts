@@ -12,6 +12,7 @@ import type { MetricStrategy, StudySpec } from '../spec/types.js';
 import { migrate } from './migrate.js';
 import {
   StateConflictError,
+  StudyNameTakenError,
   trialName,
   type CurveRow,
   type MetricSummary,
@@ -149,7 +150,13 @@ export class SqliteStore implements Store {
   // ── studies ──────────────────────────────────────────────────────────────
 
   async createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local', options: NewStudyOptions = {}): Promise<StudyRecord> {
-    const info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), options.heartbeatSeconds ?? null, options.owner ?? null);
+    let info: Database.RunResult;
+    try {
+      info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), options.heartbeatSeconds ?? null, options.owner ?? null);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new StudyNameTakenError(`a study named "${spec.name}" exists`);
+      throw err;
+    }
     return toStudy(this.stmt.studyById.get(Number(info.lastInsertRowid)) as StudyRow);
   }
 

@@ -107,6 +107,11 @@ export class StateConflictError extends Error {
   override name = 'StateConflictError';
 }
 
+/** createStudy: a study of that name exists (possibly created a moment ago by another request or replica). */
+export class StudyNameTakenError extends Error {
+  override name = 'StudyNameTakenError';
+}
+
 export interface Store {
   close(): Promise<void>;
   /**
@@ -117,6 +122,7 @@ export interface Store {
   exclusive<T>(studyId: number, fn: () => Promise<T>): Promise<T>;
 
   // studies
+  /** Throws StudyNameTakenError when the name is taken, leaving nothing written. */
   createStudy(spec: StudySpec, baseDir: string, seed: number, runtime?: RuntimeKind, options?: NewStudyOptions): Promise<StudyRecord>;
   getStudy(id: number): Promise<StudyRecord | undefined>;
   getStudyByName(name: string): Promise<StudyRecord | undefined>;

@@ -71,15 +71,15 @@ export function harness(dataDir = tempDir(), gracePeriodMs = 2000): Harness {
     dataDir, store, scheduler, events, errors,
     close: async () => {
       await scheduler.close();
-      store.close();
+      (await store.close());
     },
   };
 }
 
 /** Creates the study and runs it to its end. */
 export async function runToEnd(h: Harness, spec: StudySpec, seed = 1): Promise<{ study: StudyRecord; trials: TrialRecord[] }> {
-  const created = h.store.createStudy(spec, process.cwd(), seed);
+  const created = await h.store.createStudy(spec, process.cwd(), seed);
   await h.scheduler.adopt([created.id]);
   const study = await h.scheduler.waitForEnd(created.id);
-  return { study, trials: h.store.listTrials(created.id) };
+  return { study, trials: (await h.store.listTrials(created.id)) };
 }

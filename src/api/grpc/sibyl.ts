@@ -14,9 +14,9 @@ export function studiesHandlers(service: StudyService, ctx: HandlerContext): grp
       if (!source) throw invalid('spec', 'give exactly one of spec (a Katib Experiment) or spec_text (its YAML or JSON text)');
       return studyMessage((await service.createStudy({ ...source, runtime: r.runtime, workingDir: r.workingDir, heartbeatSeconds: r.heartbeatSeconds })).study);
     }),
-    getStudy: unary(ctx, (r: Req) => studyMessage(service.getStudy(r.name))),
-    listStudies: unary(ctx, (r: Req) => {
-      const page = service.listStudies({ pageSize: r.pageSize, pageToken: r.pageToken });
+    getStudy: unary(ctx, async (r: Req) => studyMessage(await service.getStudy(r.name))),
+    listStudies: unary(ctx, async (r: Req) => {
+      const page = await service.listStudies({ pageSize: r.pageSize, pageToken: r.pageToken });
       return { studies: page.studies.map(studyMessage), nextPageToken: page.nextPageToken };
     }),
     deleteStudy: unary(ctx, async (r: Req) => {
@@ -24,19 +24,19 @@ export function studiesHandlers(service: StudyService, ctx: HandlerContext): grp
       return {};
     }),
     stopStudy: unary(ctx, async (r: Req) => studyMessage(await service.stopStudy(r.name))),
-    updateStudyBudget: unary(ctx, (r: Req) =>
-      studyMessage(service.updateBudget(r.name, { parallelTrialCount: r.parallelTrialCount, maxTrialCount: r.maxTrialCount, maxFailedTrialCount: r.maxFailedTrialCount }))),
-    watchStudy: (call: grpc.ServerWritableStream<Req, unknown>) => {
+    updateStudyBudget: unary(ctx, async (r: Req) =>
+      studyMessage(await service.updateBudget(r.name, { parallelTrialCount: r.parallelTrialCount, maxTrialCount: r.maxTrialCount, maxFailedTrialCount: r.maxFailedTrialCount }))),
+    watchStudy: async (call: grpc.ServerWritableStream<Req, unknown>) => {
       // A stream ends with its status through an 'error' event (destroying it would send none).
       const fail = (err: unknown) => call.emit('error', toGrpcError(err, ctx.log));
       try {
         authorize(ctx.check, call.metadata);
-        const first = service.getStudy(call.request.name);
-        const unsubscribe = service.watch(
+        const { first, unsubscribe } = await service.watch(
           call.request.name,
           (e) => call.write(e.type === 'study' ? { study: studyMessage(e.study) } : { trial: trialMessage(e.trial) }),
           () => call.end(), // the study was deleted: nothing more will come
         );
+        if (call.cancelled) return unsubscribe();
         call.on('cancelled', unsubscribe);
         call.on('close', unsubscribe);
         call.write({ study: studyMessage(first) });
@@ -49,16 +49,16 @@ export function studiesHandlers(service: StudyService, ctx: HandlerContext): grp
 
 export function trialsHandlers(service: StudyService, ctx: HandlerContext): grpc.UntypedServiceImplementation {
   return {
-    listTrials: unary(ctx, (r: Req) => {
-      const page = service.listTrials(r.study, { pageSize: r.pageSize, pageToken: r.pageToken, state: r.state, afterId: r.afterId });
+    listTrials: unary(ctx, async (r: Req) => {
+      const page = await service.listTrials(r.study, { pageSize: r.pageSize, pageToken: r.pageToken, state: r.state, afterId: r.afterId });
       return { trials: page.trials.map(trialMessage), nextPageToken: page.nextPageToken };
     }),
-    getTrial: unary(ctx, (r: Req) => trialMessage(service.getTrial(r.name))),
+    getTrial: unary(ctx, async (r: Req) => trialMessage(await service.getTrial(r.name))),
     stopTrial: unary(ctx, async (r: Req) => trialMessage(await service.stopTrial(r.name))),
     suggestTrials: unary(ctx, async (r: Req) => ({ trials: (await service.suggestTrials(r.study, r.count, r.clientId)).map(trialMessage) })),
     reportObservations: unary(ctx, (r: Req) => service.reportObservations(r.trial, r.observations ?? [])),
-    completeTrial: unary(ctx, (r: Req) => trialMessage(service.completeTrial(r.trial, { metrics: r.metrics ?? [], infeasible: r.infeasible ?? false, reason: r.reason }))),
+    completeTrial: unary(ctx, async (r: Req) => trialMessage(await service.completeTrial(r.trial, { metrics: r.metrics ?? [], infeasible: r.infeasible ?? false, reason: r.reason }))),
     shouldStopTrial: unary(ctx, (r: Req) => service.shouldStopTrial(r.trial)),
-    heartbeatTrial: unary(ctx, (r: Req) => trialMessage(service.heartbeat(r.trial))),
+    heartbeatTrial: unary(ctx, async (r: Req) => trialMessage(await service.heartbeat(r.trial))),
   };
 }

@@ -53,7 +53,7 @@ export async function startPushServer(o: PushServerOptions): Promise<PushServer>
       const studyName = o.studyName;
       api.addHook('preHandler', async (req) => {
         const name = (req.params as { name?: string }).name;
-        if (api.service.getTrial(name).study !== studyName) throw notFound(`trial "${name}" in study "${studyName}"`, 'name');
+        if ((await api.service.getTrial(name)).study !== studyName) throw notFound(`trial "${name}" in study "${studyName}"`, 'name');
       });
     }
     observationsRoute(api);

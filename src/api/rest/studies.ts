@@ -58,18 +58,19 @@ export const studyRoutes: FastifyPluginAsync = async (app) => {
     schema: { summary: "A study's events as Server-Sent Events (study and trial changes)", tags: ['studies'], params: NameParams },
   }, async (req, reply) => {
     const name = (req.params as Name).name;
-    const first = service.getStudy(name); // 404 before the stream starts
+    let res: typeof reply.raw | undefined;
+    let id = 0;
+    const send = (e: StudyEvent) => res!.write(`id: ${++id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.type === 'study' ? e.study : e.trial)}\n\n`);
+    // 404 before the stream starts; events come after `first`; a deleted study's stream ends.
+    const { first, unsubscribe } = await service.watch(name, send, () => res?.end());
     reply.hijack();
-    const res = reply.raw;
+    res = reply.raw;
     res.writeHead(200, {
       'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no',
       'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'none'",
     });
-    let id = 0;
-    const send = (e: StudyEvent) => res.write(`id: ${++id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.type === 'study' ? e.study : e.trial)}\n\n`);
     send({ type: 'study', study: first });
-    const unsubscribe = service.watch(name, send, () => res.end()); // a deleted study's stream ends
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    const heartbeat = setInterval(() => res!.write(': keep-alive\n\n'), 15_000);
     req.raw.on('close', () => {
       clearInterval(heartbeat);
       unsubscribe();
