@@ -58,7 +58,7 @@ function parseInt8(text: string): number {
   return n;
 }
 const INT8_OID = 20;
-const types = {
+export const pgTypes = {
   getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text'))),
 } as unknown as pg.CustomTypesConfig;
 
@@ -77,7 +77,7 @@ export class PostgresStore implements Store {
   /** Connects to `url` and applies the migrations not yet applied (safe when several processes open at once). */
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
     const config = (max: number): pg.PoolConfig => ({
-      connectionString: url, types, max, application_name: 'sibyl',
+      connectionString: url, types: pgTypes, max, application_name: 'sibyl',
       statement_timeout: options.statementTimeoutMs ?? 30_000, lock_timeout: options.lockTimeoutMs ?? 10_000,
     });
     const pool = new pg.Pool(config(options.poolSize ?? 8));
