@@ -4,6 +4,7 @@
 // surfacing a deadlock; exclusive() across instances; int8 and float8 round trips.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 
 import { loadMigrations } from '../src/store/migrate.js';
 import { loadPostgresMigrations } from '../src/store/pg-migrate.js';
@@ -251,4 +252,34 @@ test('a lost race is a StateConflictError on PostgreSQL too: two replicas ending
   }
   const c = await a!.trialCounts(s.id);
   assert.equal(c.SUCCEEDED + c.KILLED, 20);
+});
+
+test('a deadlock ends the store\'s transaction, which runs again from its start and succeeds', async (t) => {
+  const { url, stores: [store], raw } = await replicas(t, 1);
+  const s = await store!.createStudy(spec('alpha'), '/a', 1);
+  const [tr] = await store!.addTrials(s.id, [{ lr: 1 }]);
+  // Another session holds the study's CREATED count row and, once the store's transition holds
+  // the trial row and waits for that count row, asks for the trial row: a cycle. Its longer
+  // deadlock_timeout makes PostgreSQL end the store's transaction, not this one.
+  const other = new pg.Client({ connectionString: url });
+  await other.connect();
+  t.after(() => other.end());
+  await other.query(`SET deadlock_timeout = '30s'`);
+  await other.query('BEGIN');
+  await other.query(`SELECT 1 FROM trial_counts WHERE study_id = $1 AND state = 'CREATED' FOR UPDATE`, [s.id]);
+  const transition = store!.transitionTrial(tr!.id, 'start', { runtimeRef: 'pgid:1' });
+  for (let i = 0; ; i++) {
+    const [w] = await raw.all('SELECT count(*) AS n FROM pg_locks WHERE NOT granted');
+    if ((w!.n as number) > 0) break;
+    assert.ok(i < 200, 'the store\'s transition never waited for the count row');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await other.query(`UPDATE trials SET message = 'from the other session' WHERE id = $1`, [tr!.id]);
+  await other.query('COMMIT');
+  const done = await transition;
+  assert.equal(done.state, 'RUNNING');
+  assert.equal(done.attempts, 1, 'the aborted attempt left nothing behind');
+  assert.equal(done.message, 'from the other session', 'the retry ran after the other session committed');
+  assert.match(server.log(), /deadlock detected/);
+  assert.deepEqual(await store!.trialCounts(s.id), { CREATED: 0, RUNNING: 1, SUCCEEDED: 0, FAILED: 0, KILLED: 0, EARLY_STOPPED: 0, METRICS_UNAVAILABLE: 0 });
 });
