@@ -21,6 +21,8 @@ Commands:
   studies                list the studies
   trials <study>         list a study's trials
   best <study>           show a study's best trial
+  migrate-store          copy a SQLite store into an empty PostgreSQL database, checked row by row:
+                         --from <data dir> --to postgres://user@host/db
 
 Options:
   --data-dir <dir>       where the store and trial logs live (default $SIBYL_DATA_DIR or ./.sibyl)
@@ -69,7 +71,7 @@ const BOOLEAN_FLAGS = ['json', 'help', 'leader-elect'];
 const VALUE_FLAGS = [
   'data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url',
   'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout', 'katib-data-dir',
-  'watch-experiments', 'experiment-group',
+  'watch-experiments', 'experiment-group', 'from', 'to',
 ];
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -121,6 +123,11 @@ async function main(argv: readonly string[]): Promise<number> {
       const source = server ? remoteSource(new RemoteClient(server)) : undefined;
       if (source) return query(command, name, args, source);
       return withStore(dataDir, (store) => query(command, name, args, localSource(store, dataDir)));
+    }
+    case 'migrate-store': {
+      none(rest, 'migrate-store --from <data dir> --to postgres://…');
+      const { migrateStoreCommand } = await import('./migrate-store.js');
+      return migrateStoreCommand(args, process.stdout, process.stderr);
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

@@ -19,7 +19,7 @@ import { parseStudyDocument, readBudgets, readStudyDocument } from '../spec/pars
 import { resolveConfigMapTemplate, TemplateSourceError, type TrialTemplateSource } from '../spec/template-source.js';
 import { SpecError } from '../spec/errors.js';
 import type { StudySpec } from '../spec/types.js';
-import { RUNTIME_KINDS, StateConflictError, StudyNameTakenError, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
+import { ConstraintError, RUNTIME_KINDS, StateConflictError, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
 import { asServiceError, invalid, notFound, precondition, ServiceError } from './errors.js';
 import { encodeToken, readFinite, readInteger, readList, readName, readOptionalBoolean, readOptionalInteger, readOptionalString, readPage, readTime, readWorkingDir, shown, type PageRequest } from './requests.js';
 import { studyShape, trialShape, type StudyEvent, type StudyShape, type TrialShape } from './shapes.js';
@@ -414,7 +414,7 @@ export class StudyService {
     try {
       return { record: await create(), created: true };
     } catch (err) {
-      const winner = err instanceof StudyNameTakenError ? await this.store.getStudyByName(name) : undefined;
+      const winner = err instanceof ConstraintError && err.kind === 'UNIQUE' ? await this.store.getStudyByName(name) : undefined;
       if (!winner) throw err;
       matches(winner);
       return { record: winner, created: false };

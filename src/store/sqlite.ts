@@ -5,14 +5,16 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Assignment, StudyState, TrialState, TrialView } from '../model/trial.js';
+import type { Assignment, TrialState, TrialView } from '../model/trial.js';
 import { isTerminalStudyState, TRIAL_STATES } from '../model/trial.js';
 import { checkReason, STUDY_TRANSITIONS, TRIAL_TRANSITIONS, type StudyTransition, type TrialTransition } from '../model/transitions.js';
 import type { MetricStrategy, StudySpec } from '../spec/types.js';
 import { migrate } from './migrate.js';
+import { foldMetrics, labelsJson, page, stoppingSummary, toStudy, toTrial, toTrialView, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
+import { studyTransitionSql, trialTransitionSql } from './transition-sql.js';
 import {
+  ConstraintError,
   StateConflictError,
-  StudyNameTakenError,
   trialName,
   type CurveRow,
   type MetricSummary,
@@ -29,22 +31,8 @@ import {
   type TrialRecord,
 } from './store.js';
 
-interface StudyRow {
-  id: number; name: string; spec_json: string; base_dir: string; runtime: RuntimeKind; state: StudyState; reason: string | null;
-  message: string | null; seed: number; algorithm_state: string | null; created_at: string;
-  started_at: string | null; completed_at: string | null; heartbeat_seconds: number | null; owner: string | null;
-}
-interface TrialRow {
-  id: number; study_id: number; seq: number; name: string; assignment_json: string; state: TrialState;
-  reason: string | null; message: string | null; runtime_ref: string | null; objective_value: number | null;
-  attempts: number; created_at: string; started_at: string | null; completed_at: string | null; heartbeat_at: string | null;
-  labels_json: string | null;
-  stop_step: number | null; stop_message: string | null;
-}
-
 export const DB_FILE = 'sibyl.db';
 const now = () => new Date().toISOString();
-const sqlList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -147,16 +135,19 @@ export class SqliteStore implements Store {
     return fn();
   }
 
+  /** One transaction (a savepoint when nested), its constraint errors as ConstraintError. */
+  private tx<T>(fn: () => T): T {
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      throw asConstraintError(err);
+    }
+  }
+
   // ── studies ──────────────────────────────────────────────────────────────
 
   async createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local', options: NewStudyOptions = {}): Promise<StudyRecord> {
-    let info: Database.RunResult;
-    try {
-      info = this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), options.heartbeatSeconds ?? null, options.owner ?? null);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new StudyNameTakenError(`a study named "${spec.name}" exists`);
-      throw err;
-    }
+    const info = this.tx(() => this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), options.heartbeatSeconds ?? null, options.owner ?? null));
     return toStudy(this.stmt.studyById.get(Number(info.lastInsertRowid)) as StudyRow);
   }
 
@@ -166,18 +157,18 @@ export class SqliteStore implements Store {
   }
 
   async deleteStudy(id: number): Promise<boolean> {
-    return this.db.transaction(() => {
+    return this.tx(() => {
       // Katib's observation log is keyed by trial name, not by a foreign key.
       this.stmt.deleteStudyLogs.run(id);
       return this.stmt.deleteStudy.run(id).changes === 1; // trials, observations, counts by cascade
-    })();
+    });
   }
 
   async updateBudget(id: number, spec: StudySpec, reopen: boolean): Promise<void> {
-    this.db.transaction(() => {
+    this.tx(() => {
       this.stmt.updateSpec.run(JSON.stringify(spec), id);
       if (reopen) this.runStudyTransition(id, 'reopen');
-    })();
+    });
   }
 
   async getStudy(id: number): Promise<StudyRecord | undefined> {
@@ -201,7 +192,7 @@ export class SqliteStore implements Store {
   private runStudyTransition(id: number, transition: StudyTransition, reason?: string, message?: string): void {
     const t = STUDY_TRANSITIONS[transition];
     checkReason('study', transition, t, reason);
-    const info = this.studyTransitions.get(transition)!.run({ id, reason: reason ?? null, message: message ?? null, now: now() });
+    const info = this.tx(() => this.studyTransitions.get(transition)!.run({ id, reason: reason ?? null, message: message ?? null, now: now() }));
     if (info.changes !== 1) throw new StateConflictError(`study ${id}: cannot ${transition}: not in ${t.from.join('/')}${'fromReasons' in t ? ` (${t.fromReasons.join('/')})` : ''}`);
   }
 
@@ -228,7 +219,7 @@ export class SqliteStore implements Store {
     labels: TrialLabels | undefined,
     insert: (studyName: string, seq: number, a: Assignment, at: string, labelsJson: string | null) => Database.RunResult,
   ): TrialRecord[] {
-    return this.db.transaction(() => {
+    return this.tx(() => {
       const study = this.stmt.studyById.get(studyId) as StudyRow | undefined;
       if (!study || isTerminalStudyState(study.state)) return []; // it ended while its algorithm was asked
       let seq = (this.stmt.nextSeq.get(studyId) as { seq: number }).seq;
@@ -239,22 +230,22 @@ export class SqliteStore implements Store {
       });
       if (algorithmState) this.stmt.setAlgorithmState.run(JSON.stringify(algorithmState), studyId);
       return ids.map((id) => this.trialRow(id));
-    })();
+    });
   }
 
   async claimQueued(studyId: number, clientRef: string, limit: number): Promise<TrialRecord[]> {
-    return this.db.transaction(() => {
+    return this.tx(() => {
       const ids = (this.stmt.queued.all(studyId, limit) as { id: number }[]).map((r) => r.id);
       return ids.map((id) => this.runTrialTransition(id, 'claim', { runtimeRef: clientRef }));
-    })();
+    });
   }
 
   async beat(trialIds: readonly number[]): Promise<void> {
     if (trialIds.length === 0) return;
     const at = now();
-    this.db.transaction(() => {
+    this.tx(() => {
       for (const id of trialIds) this.stmt.beat.run(at, id);
-    })();
+    });
   }
 
   async silentTrials(studyId: number, before: string): Promise<TrialRecord[]> {
@@ -262,11 +253,11 @@ export class SqliteStore implements Store {
   }
 
   async expireTrial(id: number, message: string): Promise<{ expired: TrialRecord; retry?: TrialRecord }> {
-    return this.db.transaction(() => {
+    return this.tx(() => {
       const expired = this.runTrialTransition(id, 'fail', { reason: 'HeartbeatExpired', message });
       const [retry] = this.insertCreatedTrials(expired.studyId, [expired.assignment], undefined, [expired.labels]);
       return retry ? { expired, retry } : { expired };
-    })();
+    });
   }
 
   async trialsOfRuntimeRef(studyId: number, runtimeRef: string): Promise<TrialRecord[]> {
@@ -300,13 +291,7 @@ export class SqliteStore implements Store {
   }
 
   async trialViews(studyId: number): Promise<TrialView[]> {
-    return (this.stmt.viewsOfStudy.all(studyId) as { name: string; state: TrialState; assignment_json: string; objective_value: number | null; labels_json: string | null }[]).map((r) => ({
-      name: r.name,
-      state: r.state,
-      assignment: JSON.parse(r.assignment_json) as Assignment,
-      ...(r.objective_value === null ? {} : { objectiveValue: r.objective_value }),
-      ...(r.labels_json === null ? {} : { labels: JSON.parse(r.labels_json) as Record<string, string> }),
-    }));
+    return (this.stmt.viewsOfStudy.all(studyId) as TrialViewRow[]).map(toTrialView);
   }
 
   async activeTrials(studyId: number): Promise<TrialRecord[]> {
@@ -331,7 +316,7 @@ export class SqliteStore implements Store {
   private runTrialTransition(id: number, transition: TrialTransition, change: TrialChange = {}): TrialRecord {
     const t = TRIAL_TRANSITIONS[transition];
     checkReason('trial', transition, t, change.reason);
-    return this.db.transaction(() => {
+    return this.tx(() => {
       // A requeued trial runs again from its start: its partial metrics go.
       if (t.to === 'CREATED') this.forgetObservations(id);
       const info = this.trialTransitions.get(transition)!.run({
@@ -340,25 +325,19 @@ export class SqliteStore implements Store {
       });
       if (info.changes !== 1) throw new StateConflictError(`trial ${id}: cannot ${transition}: it is no longer ${t.from.join('/')}`);
       return this.trialRow(id);
-    })();
+    });
   }
 
   async requestEarlyStop(id: number, step: number, message: string): Promise<TrialRecord> {
-    return this.db.transaction(() => {
+    return this.tx(() => {
       if (this.stmt.requestStop.run(step, message, id).changes !== 1) throw new StateConflictError(`trial ${id}: cannot be early stopped: it has ended or is being stopped already`);
       return this.trialRow(id);
-    })();
+    });
   }
 
   async earlyStoppingSummary(studyId: number, metric: string): Promise<{ trialsStopped: number; stepsRun: number; stepsSaved: number }> {
     const rows = this.stmt.stepsByState.all(metric, studyId) as { state: TrialState; n: number; steps: number; longest: number }[];
-    const full = rows.find((r) => r.state === 'SUCCEEDED')?.longest ?? 0;
-    const stopped = rows.find((r) => r.state === 'EARLY_STOPPED');
-    return {
-      trialsStopped: stopped?.n ?? 0,
-      stepsRun: rows.reduce((sum, r) => sum + r.steps, 0),
-      stepsSaved: stopped ? Math.max(0, stopped.n * full - stopped.steps) : 0,
-    };
+    return stoppingSummary(rows);
   }
 
   async curveRows(studyId: number, metric: string): Promise<CurveRow[]> {
@@ -366,7 +345,7 @@ export class SqliteStore implements Store {
   }
 
   async clearObservations(id: number): Promise<void> {
-    this.db.transaction(() => this.forgetObservations(id))();
+    this.tx(() => this.forgetObservations(id));
   }
 
   private forgetObservations(id: number): void {
@@ -378,14 +357,14 @@ export class SqliteStore implements Store {
 
   async addObservations(batches: readonly { readonly trialId: number; readonly observations: readonly ObservationInput[] }[]): Promise<void> {
     if (batches.every((b) => b.observations.length === 0)) return;
-    this.db.transaction(() => {
+    this.tx(() => {
       for (const { trialId, observations } of batches) {
         if (observations.length === 0) continue;
         this.requireActive(trialId);
         for (const o of observations) this.stmt.insertObservation.run(trialId, o.metric, o.step, o.value, o.time);
       }
       this.upsertMetrics(batches.flatMap(({ trialId, observations }) => observations.map((observation) => ({ trialId, observation }))));
-    })();
+    });
   }
 
   /** Observations never change an ended trial's metrics after the fact. */
@@ -398,21 +377,7 @@ export class SqliteStore implements Store {
 
   /** Folds rows just inserted (in insertion order) into trial_metrics: one upsert per trial and metric. */
   private upsertMetrics(rows: readonly { trialId: number; observation: ObservationInput }[]): void {
-    const acc = new Map<string, { trialId: number; metric: string; n: number; min: number; max: number; latest: number; maxStep: number }>();
-    for (const { trialId, observation: o } of rows) {
-      const key = `${trialId}\u0000${o.metric}`;
-      const a = acc.get(key);
-      if (!a) {
-        acc.set(key, { trialId, metric: o.metric, n: 1, min: o.value, max: o.value, latest: o.value, maxStep: o.step });
-      } else {
-        a.n += 1;
-        if (o.value < a.min) a.min = o.value;
-        if (o.value > a.max) a.max = o.value;
-        a.latest = o.value;
-        if (o.step > a.maxStep) a.maxStep = o.step;
-      }
-    }
-    for (const a of acc.values()) this.stmt.upsertMetric.run(a.trialId, a.metric, a.n, a.min, a.max, a.latest, a.maxStep);
+    for (const a of foldMetrics(rows)) this.stmt.upsertMetric.run(a.trialId, a.metric, a.n, a.min, a.max, a.latest, a.maxStep);
   }
 
   /** The value a strategy picks from a trial's observations of one metric. */
@@ -442,7 +407,7 @@ export class SqliteStore implements Store {
   // ── Katib's observation log ──────────────────────────────────────────────
 
   async appendObservationLog(entries: readonly ObservationLogEntry[], observations: readonly { trialId: number; observation: ObservationInput }[]): Promise<void> {
-    this.db.transaction(() => {
+    this.tx(() => {
       for (const e of entries) this.stmt.insertLog.run(e.trialName, e.metricName, e.value, e.time, Date.parse(e.time));
       for (const id of new Set(observations.map((o) => o.trialId))) this.requireActive(id);
       for (const o of observations) {
@@ -450,7 +415,7 @@ export class SqliteStore implements Store {
         this.stmt.insertObservation.run(o.trialId, metric, step, value, time);
       }
       this.upsertMetrics(observations);
-    })();
+    });
   }
 
   async observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number): Promise<ObservationLogEntry[]> {
@@ -458,78 +423,15 @@ export class SqliteStore implements Store {
   }
 
   async deleteObservationLog(trialName: string): Promise<number> {
-    return this.stmt.deleteLogs.run(trialName).changes;
+    return this.tx(() => this.stmt.deleteLogs.run(trialName).changes);
   }
 }
 
-/** One guarded UPDATE per trial transition, shaped by the state it enters. */
-function trialTransitionSql(from: readonly TrialState[], to: TrialState): string {
-  const set = to === 'RUNNING'
-    ? `state = 'RUNNING', runtime_ref = @ref, attempts = attempts + 1, started_at = coalesce(started_at, @now), heartbeat_at = @now`
-    : to === 'CREATED'
-      ? `state = 'CREATED', runtime_ref = NULL`
-      : `state = '${to}', reason = @reason, message = @message, objective_value = @value, completed_at = @now`;
-  return `UPDATE trials SET ${set} WHERE id = @id AND state IN (${sqlList(from)})`;
-}
-
-/** Entering RUNNING keeps the first start and clears an end (a reopened study); an end records when. */
-function studyTransitionSql(t: { from: readonly StudyState[]; to: StudyState; fromReasons?: readonly string[] }): string {
-  const set = t.to === 'RUNNING'
-    ? `state = 'RUNNING', reason = NULL, message = NULL, started_at = coalesce(started_at, @now), completed_at = NULL`
-    : `state = '${t.to}', reason = @reason, message = @message, completed_at = @now`;
-  const reasons = t.fromReasons ? ` AND reason IN (${sqlList(t.fromReasons)})` : '';
-  return `UPDATE studies SET ${set} WHERE id = @id AND state IN (${sqlList(t.from)})${reasons}`;
-}
-
-function page<T>(rows: T[], limit: number, cursor: (item: T) => number): Page<T> {
-  if (rows.length <= limit) return { items: rows };
-  const items = rows.slice(0, limit);
-  return { items, next: cursor(items[items.length - 1]!) };
-}
-
-const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
-
-/** Labels as stored: none (or an empty set) is NULL. */
-const labelsJson = (labels: Readonly<Record<string, string>> | undefined): string | null =>
-  labels === undefined || Object.keys(labels).length === 0 ? null : JSON.stringify(labels);
-
-function toStudy(r: StudyRow): StudyRecord {
-  return {
-    id: r.id,
-    name: r.name,
-    spec: JSON.parse(r.spec_json) as StudySpec,
-    specJson: r.spec_json,
-    baseDir: r.base_dir,
-    runtime: r.runtime,
-    state: r.state,
-    ...(r.reason === null ? {} : { reason: r.reason }),
-    ...(r.message === null ? {} : { message: r.message }),
-    seed: r.seed,
-    ...(r.algorithm_state === null ? {} : { algorithmState: JSON.parse(r.algorithm_state) as Record<string, string> }),
-    createdAt: r.created_at,
-    ...(r.started_at === null ? {} : { startedAt: r.started_at }),
-    ...(r.completed_at === null ? {} : { completedAt: r.completed_at }),
-    ...(r.heartbeat_seconds === null ? {} : { heartbeatSeconds: r.heartbeat_seconds }),
-    ...(r.owner === null ? {} : { owner: r.owner }),
-  };
-}
-
-function toTrial(r: TrialRow): TrialRecord {
-  const fields = {
-    reason: opt(r.reason), message: opt(r.message), runtimeRef: opt(r.runtime_ref),
-    objectiveValue: opt(r.objective_value), startedAt: opt(r.started_at), completedAt: opt(r.completed_at), heartbeatAt: opt(r.heartbeat_at),
-    earlyStop: r.stop_step === null ? undefined : { step: r.stop_step, message: r.stop_message ?? '' },
-  };
-  return {
-    id: r.id,
-    studyId: r.study_id,
-    seq: r.seq,
-    name: r.name,
-    assignment: JSON.parse(r.assignment_json) as Assignment,
-    state: r.state,
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
-    ...(r.labels_json === null ? {} : { labels: JSON.parse(r.labels_json) as Record<string, string> }),
-  };
+/** better-sqlite3's constraint errors as the store's one ConstraintError (postgres.ts maps its own). */
+function asConstraintError(err: unknown): unknown {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_CONSTRAINT_')) return err;
+  const kind = ({ UNIQUE: 'UNIQUE', PRIMARYKEY: 'UNIQUE', CHECK: 'CHECK', NOTNULL: 'NOT NULL', FOREIGNKEY: 'FOREIGN KEY' } as const)[code.slice('SQLITE_CONSTRAINT_'.length) as 'UNIQUE'];
+  if (!kind) return err;
+  return new ConstraintError(kind, (err as Error).message.replace(/^.*constraint failed: /, ''));
 }

@@ -1,6 +1,7 @@
 // The store's one interface: studies, trials and their observations. Every state change goes
 // through a named transition (src/model/transitions.ts) and is one transaction. SQLite
-// (sqlite.ts) is the embedded backend; nothing outside src/store sees a database handle.
+// (sqlite.ts) is the embedded backend, PostgreSQL (postgres.ts) the shared one; open.ts picks one.
+// Nothing outside src/store sees a database handle.
 import type { Assignment, StudyState, TrialState, TrialView } from '../model/trial.js';
 import type { StudyTransition, TrialTransition } from '../model/transitions.js';
 import type { MetricStrategy, StudySpec } from '../spec/types.js';
@@ -107,10 +108,17 @@ export class StateConflictError extends Error {
   override name = 'StateConflictError';
 }
 
-/** createStudy: a study of that name exists (possibly created a moment ago by another request or replica). */
-export class StudyNameTakenError extends Error {
-  override name = 'StudyNameTakenError';
+/**
+ * A value the schema refuses (a non-finite number, a duplicate name, a missing field): one class
+ * and one message shape, "<KIND> constraint failed: <where>", on every backend.
+ */
+export class ConstraintError extends Error {
+  override name = 'ConstraintError';
+  constructor(readonly kind: ConstraintKind, where: string) {
+    super(`${kind} constraint failed: ${where}`);
+  }
 }
+export type ConstraintKind = 'UNIQUE' | 'CHECK' | 'NOT NULL' | 'FOREIGN KEY';
 
 export interface Store {
   close(): Promise<void>;
@@ -122,7 +130,7 @@ export interface Store {
   exclusive<T>(studyId: number, fn: () => Promise<T>): Promise<T>;
 
   // studies
-  /** Throws StudyNameTakenError when the name is taken, leaving nothing written. */
+  /** Throws ConstraintError (UNIQUE) when the name is taken, leaving nothing written. */
   createStudy(spec: StudySpec, baseDir: string, seed: number, runtime?: RuntimeKind, options?: NewStudyOptions): Promise<StudyRecord>;
   getStudy(id: number): Promise<StudyRecord | undefined>;
   getStudyByName(name: string): Promise<StudyRecord | undefined>;

@@ -1,0 +1,11 @@
+// Which store a target names: a PostgreSQL URL (postgres:// or postgresql://) opens the shared
+// backend; anything else is a data directory with the embedded SQLite store.
+import { PostgresStore, type PostgresOptions } from './postgres.js';
+import { SqliteStore } from './sqlite.js';
+import type { Store } from './store.js';
+
+export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//i.test(target);
+
+export async function openStore(target: string, options: PostgresOptions = {}): Promise<Store> {
+  return isPostgresUrl(target) ? PostgresStore.open(target, options) : SqliteStore.open(target);
+}
