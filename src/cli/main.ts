@@ -10,7 +10,7 @@ import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args.js';
 import { RemoteClient, RemoteError } from './remote.js';
 import { bestText, studiesTable, trialsTable } from './report.js';
 import { readStudyText, runStudy } from './run.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { isPostgresUrl, redactUrl } from '../store/url.js';
 
 const USAGE = `Usage: sibyl <command> [options]
 
@@ -26,6 +26,8 @@ Commands:
 
 Options:
   --data-dir <dir>       where the store and trial logs live (default $SIBYL_DATA_DIR or ./.sibyl)
+  --store <url>          $SIBYL_STORE: keep the store on PostgreSQL (postgres://user@host/db) instead of
+                         SQLite in the data directory (trial logs stay in the data directory)
   --server <url>         talk to a running server (studies, trials, best, submit), e.g. http://127.0.0.1:8080
   --runtime <kind>       run/serve: where trials run, local (processes, default) or kubernetes
   --kubeconfig <file>    kubernetes: default $KUBECONFIG, ~/.kube/config, or in-cluster
@@ -69,7 +71,7 @@ serve options (flags first, then environment):
 
 const BOOLEAN_FLAGS = ['json', 'help', 'leader-elect'];
 const VALUE_FLAGS = [
-  'data-dir', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url',
+  'data-dir', 'store', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url',
   'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout', 'katib-data-dir',
   'watch-experiments', 'experiment-group', 'from', 'to',
 ];
@@ -83,6 +85,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (!command) throw new UsageError('no command given');
   const dataDir = resolve(stringFlag(args, 'data-dir') ?? process.env['SIBYL_DATA_DIR'] ?? '.sibyl');
+  const storeUrl = storeFlag(stringFlag(args, 'store') ?? process.env['SIBYL_STORE']);
   const server = stringFlag(args, 'server');
 
   switch (command) {
@@ -98,11 +101,11 @@ async function main(argv: readonly string[]): Promise<number> {
         file, dataDir, store, out: process.stdout, err: process.stderr, runtime, ...(kubeconfig ? { kubeconfig } : {}),
         ...(pushPort !== undefined ? { pushPort: Number(pushPort) } : {}), ...(pushHost ? { pushHost } : {}), ...(pushUrl ? { pushUrl } : {}),
         ...(pendingTimeoutMs !== undefined ? { pendingTimeoutMs } : {}),
-      }), { exclusive: true });
+      }), { exclusive: true, storeUrl });
     }
     case 'serve':
       none(rest, 'serve');
-      return serve(args, dataDir);
+      return serve(args, dataDir, storeUrl);
     case 'submit': {
       const file = single(rest, 'submit <study.yaml> --server <url>');
       if (!server) throw new UsageError('submit needs --server <url>');
@@ -122,7 +125,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const name = command === 'studies' ? (none(rest, 'studies'), '') : single(rest, `${command} <study>`);
       const source = server ? remoteSource(new RemoteClient(server)) : undefined;
       if (source) return query(command, name, args, source);
-      return withStore(dataDir, (store) => query(command, name, args, localSource(store, dataDir)));
+      return withStore(dataDir, (store) => query(command, name, args, localSource(store, storeUrl ? 'the store' : dataDir)), { storeUrl });
     }
     case 'migrate-store': {
       none(rest, 'migrate-store --from <data dir> --to postgres://…');
@@ -187,7 +190,7 @@ async function query(command: 'studies' | 'trials' | 'best', name: string, args:
   return 0;
 }
 
-async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
+async function serve(args: ParsedArgs, dataDir: string, storeUrl: string | undefined): Promise<number> {
   const env = process.env;
   const port = (flag: string, envName: string, fallback: number) => {
     const raw = stringFlag(args, flag) ?? env[envName];
@@ -216,6 +219,7 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
   const { startServer } = await import('../server/app.js');
   const running = await startServer({
     dataDir,
+    ...(storeUrl ? { storeUrl } : {}),
     host,
     grpcPort: port('grpc-port', 'SIBYL_GRPC_PORT', 6789),
     httpPort: port('http-port', 'SIBYL_HTTP_PORT', 8080),
@@ -234,7 +238,7 @@ async function serve(args: ParsedArgs, dataDir: string): Promise<number> {
     log: (m) => process.stderr.write(`sibyl: ${m}\n`),
   });
   const shown = host.includes(':') ? `[${host}]` : host;
-  process.stdout.write(`sibyl: serving gRPC${tlsCert ? ' (TLS)' : ''} on ${shown}:${running.grpcPort} and ${tlsCert ? 'HTTPS on https' : 'HTTP on http'}://${shown}:${running.httpPort} (data in ${dataDir})\n`);
+  process.stdout.write(`sibyl: serving gRPC${tlsCert ? ' (TLS)' : ''} on ${shown}:${running.grpcPort} and ${tlsCert ? 'HTTPS on https' : 'HTTP on http'}://${shown}:${running.httpPort} (data in ${dataDir}${storeUrl ? `, store ${redactUrl(storeUrl)}` : ''})\n`);
   return await new Promise<number>((done) => {
     const stop = (signal: NodeJS.Signals) => {
       process.stderr.write(`sibyl: ${signal}: shutting down\n`);
@@ -286,11 +290,12 @@ async function experimentsConfig(namespaces: string | undefined, group: string |
 }
 
 /** Readers share the store; a runner owns it (and the trial processes tagged with it). */
-async function withStore(dataDir: string, fn: (store: Store) => number | Promise<number>, { exclusive = false } = {}): Promise<number> {
+async function withStore(dataDir: string, fn: (store: Store) => number | Promise<number>, { exclusive = false, storeUrl = undefined as string | undefined } = {}): Promise<number> {
   mkdirSync(dataDir, { recursive: true });
   const lock = exclusive ? lockDataDir(dataDir) : undefined;
   try {
-    const store = SqliteStore.open(dataDir);
+    const { openStore } = await import('../store/open.js'); // the PostgreSQL client only when asked for
+    const store = await openStore(storeUrl ?? dataDir);
     try {
       return await fn(store);
     } finally {
@@ -301,6 +306,13 @@ async function withStore(dataDir: string, fn: (store: Store) => number | Promise
   }
 }
 
+
+/** --store / SIBYL_STORE: a PostgreSQL URL, or nothing (SQLite in the data directory). */
+function storeFlag(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!isPostgresUrl(raw)) throw new UsageError(`--store must be a postgres:// or postgresql:// URL (got ${JSON.stringify(redactUrl(raw))}); the SQLite store lives in --data-dir`);
+  return raw;
+}
 
 function print(args: ParsedArgs, json: unknown, text: () => string): void {
   process.stdout.write(args.flags.has('json') ? `${JSON.stringify(json, null, 2)}\n` : `${text()}\n`);

@@ -1,7 +1,7 @@
 // `sibyl migrate-store --from <sqlite data dir> --to postgres://…`: moves a store that outgrew
 // SQLite into PostgreSQL (src/store/migrate-store.ts) and reports what it copied and checked.
 import { resolve } from 'node:path';
-import { isPostgresUrl } from '../store/open.js';
+import { isPostgresUrl, redactUrl as redact } from '../store/url.js';
 import { MigrateStoreError, migrateStore } from '../store/migrate-store.js';
 import { stringFlag, UsageError, type ParsedArgs } from './args.js';
 
@@ -24,9 +24,4 @@ export async function migrateStoreCommand(args: ParsedArgs, out: NodeJS.Writable
     err.write(`sibyl: migrate-store: ${e.message}; nothing was copied\n`);
     return 1;
   }
-}
-
-/** The URL without its password, for messages. */
-function redact(url: string): string {
-  return url.replace(/^(\w+:\/\/[^:/@]+):[^@]*@/, '$1:***@');
 }

@@ -16,10 +16,13 @@ import type { ExperimentController, ExperimentGroup } from '../controller/experi
 import type { LeaderElectionConfig, LeaderElector } from './leader.js';
 import { lockDataDir, type DataDirLock } from '../store/lock.js';
 import { type Store, type RuntimeKind } from '../store/store.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 
 export interface ServerOptions {
+  /** Trial logs and checkpoints; also the SQLite store unless `storeUrl` names a PostgreSQL one. */
   readonly dataDir: string;
+  /** A PostgreSQL URL: the store several replicas share (default: SQLite in the data directory). */
+  readonly storeUrl?: string;
   readonly host: string;
   readonly grpcPort: number;
   readonly httpPort: number;
@@ -108,7 +111,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let lost: () => void = () => {};
   const leaderLost = new Promise<void>((r) => { lost = r; });
   try {
-    store = SqliteStore.open(dataDir);
+    store = await openStore(o.storeUrl ?? dataDir);
     const s = store;
     // External studies launch nothing; the others launch with the server's runtime.
     const auth = new Auth(o.token);

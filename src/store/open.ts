@@ -4,7 +4,9 @@ import { PostgresStore, type PostgresOptions } from './postgres.js';
 import { SqliteStore } from './sqlite.js';
 import type { Store } from './store.js';
 
-export const isPostgresUrl = (target: string): boolean => /^postgres(ql)?:\/\//i.test(target);
+import { isPostgresUrl } from './url.js';
+
+export { isPostgresUrl } from './url.js';
 
 export async function openStore(target: string, options: PostgresOptions = {}): Promise<Store> {
   return isPostgresUrl(target) ? PostgresStore.open(target, options) : SqliteStore.open(target);
