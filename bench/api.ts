@@ -332,17 +332,17 @@ async function seedBoStudy(dataDir: string, name: string): Promise<void> {
   const store = SqliteStore.open(dataDir);
   try {
     const study = await store.createStudy(parseStudyText(braninStudy(name, 'bayesianoptimization', 100_000)), dataDir, 1, 'external');
-    (await store.transitionStudy(study.id, 'start'));
+    await store.transitionStudy(study.id, 'start');
     let seed = 42;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const points = Array.from({ length: RESPONSIVE_TRIALS }, () => ({ x1: -5 + 15 * random(), x2: 15 * random() }));
-    for (const t of (await store.addClientTrials(study.id, points, 'client:seed'))) {
+    for (const t of await store.addClientTrials(study.id, points, 'client:seed')) {
       const value = branin.f([t.assignment['x1'] as number, t.assignment['x2'] as number]);
-      (await store.addObservations([{ trialId: t.id, observations: [{ metric: 'f', value, step: 1, time: new Date().toISOString() }] }]));
-      (await store.transitionTrial(t.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value }));
+      await store.addObservations([{ trialId: t.id, observations: [{ metric: 'f', value, step: 1, time: new Date().toISOString() }] }]);
+      await store.transitionTrial(t.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value });
     }
   } finally {
-    (await store.close());
+    await store.close();
   }
 }
 

@@ -58,7 +58,7 @@ async function seed(dataDir: string): Promise<number> {
   const random = () => ((rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   try {
     const study = await store.createStudy(spec, dataDir, 1);
-    (await store.transitionStudy(study.id, 'start'));
+    await store.transitionStudy(study.id, 'start');
     for (let done = 0; done < TRIALS; done += 1000) {
       {
         const assignments = Array.from({ length: Math.min(1000, TRIALS - done) }, () => ({
@@ -69,7 +69,7 @@ async function seed(dataDir: string): Promise<number> {
         }));
         const trials = await store.addTrials(study.id, assignments);
         for (const t of trials) {
-          (await store.transitionTrial(t.id, 'start'));
+          await store.transitionTrial(t.id, 'start');
           const a = t.assignment as { lr: number; layers: number; dropout: number };
           const final = Math.max(0, Math.min(1, 0.95 - 0.08 * Math.abs(Math.log10(a.lr) + 2) - 0.1 * a.dropout + 0.01 * a.layers + 0.05 * (random() - 0.5)));
           const time = new Date().toISOString();
@@ -79,14 +79,14 @@ async function seed(dataDir: string): Promise<number> {
                 { metric: 'loss', step: i + 1, value: 2 * Math.exp(-(i + 1) / 5) + (1 - final), time },
               ]).flat()
             : [{ metric: 'accuracy', step: 1, value: final, time }, { metric: 'loss', step: 1, value: 1 - final, time }];
-          (await store.addObservations([{ trialId: t.id, observations: obs }]));
-          (await store.transitionTrial(t.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: final }));
+          await store.addObservations([{ trialId: t.id, observations: obs }]);
+          await store.transitionTrial(t.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: final });
         }
       }
     }
-    (await store.transitionStudy(study.id, 'succeed', 'MaxTrialsReached'));
+    await store.transitionStudy(study.id, 'succeed', 'MaxTrialsReached');
   } finally {
-    (await store.close());
+    await store.close();
   }
   return performance.now() - t0;
 }

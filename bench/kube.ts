@@ -78,7 +78,7 @@ async function viaSibyl(kubeconfig: string, round: number): Promise<Sample[]> {
       return { toStart: (started - Date.parse(t.createdAt)) / 1000, toEnd: (Date.parse(t.completedAt!) - ended) / 1000 };
     });
   } finally {
-    (await store.close());
+    await store.close();
   }
 }
 

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const store = SqliteStore.open(dataDir);
   try {
     const study = await store.createStudy(spec, dataDir, 1);
-    (await store.transitionStudy(study.id, 'start'));
+    await store.transitionStudy(study.id, 'start');
     const objective = spec.objective.metricStrategies[0]!;
 
     const total: number[] = [];
@@ -82,15 +82,15 @@ async function main(): Promise<void> {
     const warm = await store.createStudy({ ...spec, name: 'warmup' }, dataDir, 1);
     for (let i = 0; i < 200; i += 1) {
       const [tr] = await store.addTrials(warm.id, [{ lr: 0.01, optimizer: 'sgd' }], { n: String(i) });
-      (await store.transitionTrial(tr!.id, 'start', { runtimeRef: 'pgid:1' }));
-      (await store.addObservations([{ trialId: tr!.id, observations: [
+      await store.transitionTrial(tr!.id, 'start', { runtimeRef: 'pgid:1' });
+      await store.addObservations([{ trialId: tr!.id, observations: [
         { metric: 'accuracy', value: 0.5, step: 1, time: new Date().toISOString() },
         { metric: 'loss', value: 0.5, step: 1, time: new Date().toISOString() },
-      ] }]));
-      (await store.transitionTrial(tr!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: (await store.strategyValue(tr!.id, 'accuracy', 'max')) }));
-      (await store.trialCounts(warm.id));
-      (await store.activeTrials(warm.id));
-      (await store.bestTrial(warm.id, 'maximize'));
+      ] }]);
+      await store.transitionTrial(tr!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: await store.strategyValue(tr!.id, 'accuracy', 'max') });
+      await store.trialCounts(warm.id);
+      await store.activeTrials(warm.id);
+      await store.bestTrial(warm.id, 'maximize');
     }
 
     let sink = 0;
@@ -103,19 +103,19 @@ async function main(): Promise<void> {
       const t0 = ns();
       const [trial] = await store.addTrials(study.id, [assignment], algorithmState);
       const t1 = ns();
-      (await store.transitionTrial(trial!.id, 'start', { runtimeRef: `pgid:${100_000 + i}` }));
+      await store.transitionTrial(trial!.id, 'start', { runtimeRef: `pgid:${100_000 + i}` });
       const t2 = ns();
       for (let step = 1; step <= LINES_PER_TRIAL; step += 1) {
         const time = new Date().toISOString();
         const p = step / LINES_PER_TRIAL;
-        (await store.addObservations([{ trialId: trial!.id, observations: [
+        await store.addObservations([{ trialId: trial!.id, observations: [
           { metric: 'accuracy', value: quality * p + 0.01 * Math.random(), step, time },
           { metric: 'loss', value: (1 - quality) / p + 0.01 * Math.random(), step, time },
-        ] }]));
+        ] }]);
       }
       const t3 = ns();
       const value = await store.strategyValue(trial!.id, objective.name, objective.value);
-      (await store.transitionTrial(trial!.id, 'succeed', { reason: 'TrialSucceeded', message: 'completed', objectiveValue: value }));
+      await store.transitionTrial(trial!.id, 'succeed', { reason: 'TrialSucceeded', message: 'completed', objectiveValue: value });
       const t4 = ns();
       const counts = await store.trialCounts(study.id);
       const r1 = ns();
@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     );
     console.log(`results: ${out}`);
   } finally {
-    (await store.close());
+    await store.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

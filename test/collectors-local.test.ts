@@ -44,7 +44,7 @@ test('File (TEXT, Katib default path): the lines of the file, not of the output;
     for (const t of trials) {
       const x = Number(t.assignment['x']);
       assert.equal(t.state, 'SUCCEEDED', t.message);
-      assert.deepEqual(observed(h, t.id), [1, 2, 3].map((i) => ['loss', i, Number(`0.${x * 10 + i}`)]));
+      assert.deepEqual(await observed(h, t.id), [1, 2, 3].map((i) => ['loss', i, Number(`0.${x * 10 + i}`)]));
       assert.ok(existsSync(join(h.dataDir, 'metrics', 'collect', t.name, 'var/log/katib/metrics.log')));
     }
     assert.deepEqual(h.errors, []);
@@ -66,12 +66,12 @@ test('File (JSON) through SIBYL_METRICS_PATH, a last line without a newline; the
       const t = (await h.store.listTrials(created.id))[0];
       return t && t.state === 'RUNNING' && (await h.store.observations(t.id)).length === 1 ? t : undefined;
     });
-    assert.deepEqual(observed(h, running.id), [['loss', 1, 0.5]]);
+    assert.deepEqual(await observed(h, running.id), [['loss', 1, 0.5]]);
     writeFileSync(gate, '');
     await h.scheduler.waitForEnd(created.id);
     const [t] = await h.store.listTrials(created.id);
     assert.equal(t!.state, 'SUCCEEDED', t!.message);
-    assert.deepEqual(observed(h, t!.id), [['loss', 1, 0.5], ['loss', 2, 0.25]]);
+    assert.deepEqual(await observed(h, t!.id), [['loss', 1, 0.5], ['loss', 2, 0.25]]);
     assert.equal(t!.objectiveValue, 0.25);
   } finally {
     await h.close();
@@ -112,7 +112,7 @@ test('TensorFlowEvent, default directory: a truncated summary file is reported i
     const { trials } = await runToEnd(h, spec);
     const t = trials[0]!;
     assert.equal(t.state, 'SUCCEEDED');
-    assert.deepEqual(observed(h, t.id), [['loss', 1, 1], ['loss', 2, 2]]);
+    assert.deepEqual(await observed(h, t.id), [['loss', 1, 1], ['loss', 2, 2]]);
     assert.match(t.message ?? '', /metrics: summary file \/var\/log\/katib\/tfevent\/events\.out\.tfevents\.9: the file ends inside a record .* truncated/);
     assert.equal(h.errors.length, 1, 'reported once, as it was found');
   } finally {

@@ -79,7 +79,7 @@ test('sibyl run killed with SIGKILL at random moments finishes the 12-point grid
   const store = SqliteStore.open(dataDir);
   const study = (await store.getStudyByName('crash-grid'))!;
   const trials = await store.listTrials(study.id);
-  (await store.close());
+  await store.close();
   assert.equal(study.state, 'SUCCEEDED');
   const succeeded = trials.filter((t) => t.state === 'SUCCEEDED');
   const points = succeeded.map((t) => `${t.assignment['a']}${t.assignment['b']}`).sort();

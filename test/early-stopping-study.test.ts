@@ -57,9 +57,9 @@ async function readStudy(dataDir: string, name: string): Promise<{ trials: Trial
     const trials = await store.listTrials(study.id);
     const observations = new Map<string, number[]>();
     for (const t of trials) observations.set(t.name, await store.metricValues(t.id, 'accuracy'));
-    return { trials, observations, summary: (await store.earlyStoppingSummary(study.id, 'accuracy')), state: `${study.state} ${study.reason}` };
+    return { trials, observations, summary: await store.earlyStoppingSummary(study.id, 'accuracy'), state: `${study.state} ${study.reason}` };
   } finally {
-    (await store.close());
+    await store.close();
   }
 }
 

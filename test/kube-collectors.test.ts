@@ -57,7 +57,7 @@ async function runStudy(name: string, trials: number, script: string, metricsCol
       rows: (await store.observations(t.id)).map((o) => [o.metric, o.step, o.value] as const),
     })));
   } finally {
-    (await store.close());
+    await store.close();
   }
 }
 

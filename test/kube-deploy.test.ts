@@ -232,11 +232,11 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
     await t.test('two sibyl servers on one Lease: only the leader launches TFJobs; after it stops the other takes over', async () => {
       const co = kc.makeApiClient(CustomObjectsApi);
       const G = { group: 'kubeflow.org', version: 'v1', namespace: NS, plural: 'tfjobs' };
-      await until('tfjobs served', 30_000, async () => (await co.listNamespacedCustomObject({ ...G })) as unknown);
+      await until('tfjobs served', 30_000, async () => await co.listNamespacedCustomObject({ ...G }) as unknown);
 
       // Count creates (ADDED events of new uids) of the study's TFJobs on the real API server.
       const added = new Map<string, { name: string; at: number }>();
-      const list = (await co.listNamespacedCustomObject({ ...G, labelSelector: 'sibyl.dev/study=lease-shared' })) as any;
+      const list = await co.listNamespacedCustomObject({ ...G, labelSelector: 'sibyl.dev/study=lease-shared' }) as any;
       const watch = await new Watch(kc).watch(`/apis/kubeflow.org/v1/namespaces/${NS}/tfjobs`,
         { resourceVersion: list.metadata.resourceVersion, labelSelector: 'sibyl.dev/study=lease-shared' },
         (type, obj: any) => { if (type === 'ADDED' && !added.has(obj.metadata.uid)) added.set(obj.metadata.uid, { name: obj.metadata.name, at: Date.now() }); },

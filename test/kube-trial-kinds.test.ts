@@ -86,10 +86,10 @@ async function check(spec: StudySpec, failure: { reason: RegExp; message: RegExp
     assert.match(bad.message ?? '', failure.message);
     const accuracy = metricsInLog(primaryLog(spec, good.name), 'accuracy');
     assert.equal(accuracy.length, EPOCHS, 'the primary pod trained every epoch');
-    assert.deepEqual((await store.metricValues(good.id, 'accuracy')), accuracy, 'Sibyl recorded the primary pod\'s metrics, each once');
+    assert.deepEqual(await store.metricValues(good.id, 'accuracy'), accuracy, 'Sibyl recorded the primary pod\'s metrics, each once');
     assert.equal(good.objectiveValue, accuracy.at(-1));
   } finally {
-    (await store.close());
+    await store.close();
   }
 }
 

@@ -75,7 +75,7 @@ function kubeHarness(kubeConfig: KubeConfig, dataDir = tempDir()): KubeHarness {
     store, scheduler, events, errors, logs,
     close: async () => {
       await scheduler.close();
-      (await store.close());
+      await store.close();
     },
   };
 }
@@ -95,8 +95,8 @@ async function assertMetricsMatchLogs(kube: FakeKube, store: Store, namespace: s
     if (logDir) assert.equal(readFileSync(join(logDir, `${t.name}.log`), 'utf8'), log.endsWith('\n') ? log : `${log}\n`, `${t.name}: the pod log is kept in the data dir`);
     const accuracy = metricsInLog(log, 'accuracy');
     assert.equal(accuracy.length, lines, `${t.name}: ${lines} metrics lines in the pod log`);
-    assert.deepEqual((await store.metricValues(t.id, 'accuracy')), accuracy, `${t.name}: every accuracy line recorded exactly once`);
-    assert.deepEqual((await store.metricValues(t.id, 'loss')), metricsInLog(log, 'loss'), `${t.name}: loss lines`);
+    assert.deepEqual(await store.metricValues(t.id, 'accuracy'), accuracy, `${t.name}: every accuracy line recorded exactly once`);
+    assert.deepEqual(await store.metricValues(t.id, 'loss'), metricsInLog(log, 'loss'), `${t.name}: loss lines`);
     assert.equal(t.objectiveValue, accuracy[accuracy.length - 1], `${t.name}: objective = latest accuracy`);
   }
 }
@@ -315,7 +315,7 @@ test('medianstop on the kubernetes runtime: a stopped trial\'s TFJob is deleted 
     assert.ok(metricsInLog(log, 'accuracy').length < 20, 'stopped while it ran: its pod printed fewer than its 20 steps');
     assert.doesNotMatch(log, /done/);
     assert.ok(kube.count('DELETE', `/tfjobs/${laggard.name}`) >= 1, 'its TFJob was deleted');
-    assert.equal(laggard.objectiveValue, Math.max(...(await h.store.metricValues(laggard.id, 'accuracy'))));
+    assert.equal(laggard.objectiveValue, Math.max(...await h.store.metricValues(laggard.id, 'accuracy')));
     for (const t of trials.filter((x) => x !== laggard)) assert.equal(t.state, 'SUCCEEDED');
     assert.deepEqual(h.errors, []);
   } finally {

@@ -279,7 +279,7 @@ test('pbt labels are stored with their trials (one transaction), read back, kept
     const { retry } = await store.expireTrial(c!.id, 'silent');
     assert.deepEqual(retry!.labels, c!.labels, 'the re-queued assignment keeps its generation and parent');
   } finally {
-    (await store.close());
+    await store.close();
   }
 });
 

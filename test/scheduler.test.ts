@@ -176,8 +176,8 @@ test('after a restart, CREATED trials are launched and RUNNING ones rerun with t
   const first = harness(dir);
   const study = await first.store.createStudy(spec, process.cwd(), 7);
   const [a, b] = await first.store.addTrials(study.id, [{ x: 4 }, { x: 2 }]);
-  (await first.store.transitionTrial(a!.id, 'start', { runtimeRef: 'pid:999999' }));
-  (await first.store.addObservations([{ trialId: a!.id, observations: [{ metric: 'score', value: 100, step: 1, time: new Date().toISOString() }] }]));
+  await first.store.transitionTrial(a!.id, 'start', { runtimeRef: 'pid:999999' });
+  await first.store.addObservations([{ trialId: a!.id, observations: [{ metric: 'score', value: 100, step: 1, time: new Date().toISOString() }] }]);
   await first.close();
 
   const second = harness(dir);

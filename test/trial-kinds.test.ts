@@ -216,7 +216,7 @@ async function runStudy(spec: StudySpec, plural: string, body: (run: KindRun) =>
     assert.deepEqual(errors, []);
   } finally {
     await scheduler.close();
-    (await store.close());
+    await store.close();
     await kube.close();
   }
 }
@@ -241,7 +241,7 @@ async function assertOutcomes(run: KindRun, namespace: string, container: string
   const pod = /\/pods\/([^/]+)\/log$/.exec(reads[0]!.path)![1]!;
   const accuracy = metricsInLog(run.kube.operator.podLog(namespace, pod), 'accuracy');
   assert.equal(accuracy.length, EPOCHS);
-  assert.deepEqual((await run.store.metricValues(good.id, 'accuracy')), accuracy, 'every accuracy line of the primary pod, once, and nothing of the others');
+  assert.deepEqual(await run.store.metricValues(good.id, 'accuracy'), accuracy, 'every accuracy line of the primary pod, once, and nothing of the others');
   assert.equal(good.objectiveValue, accuracy.at(-1));
   // Every trial's env was in its primary container.
   for (const body of run.posts) assert.ok(JSON.stringify(body).includes(`"name":"KATIB_TRIAL_NAME","value":"${body['metadata'].name}"`), `${body['metadata'].name}: env`);
@@ -310,7 +310,7 @@ async function runStudyWithRename(spec: StudySpec, body: (run: KindRun) => void)
     body({ kube, store, studyId: created.id, logs, posts: [] });
   } finally {
     await scheduler.close();
-    (await store.close());
+    await store.close();
     await kube.close();
   }
 }

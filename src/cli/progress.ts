@@ -30,11 +30,6 @@ export class ProgressDisplay {
     this.enqueue(() => this.write(event));
   }
 
-  /** Resolves when every line asked for so far is written. */
-  idle(): Promise<void> {
-    return this.writing;
-  }
-
   private enqueue(fn: () => Promise<void>): void {
     this.writing = this.writing.then(fn).catch(() => {}); // a store closed under a last redraw: nothing to show
   }
@@ -57,9 +52,13 @@ export class ProgressDisplay {
     this.out.write(`[${elapsed(this.started)}] ${t.name} ${t.state} ${detail}  (${await this.summary()})\n`);
   }
 
-  stop(): void {
+  /** Ends the display once the lines asked for so far are written (again: nothing more). */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.writing;
     if (this.interactive && this.lastLine) this.out.write('\n');
+    this.lastLine = '';
   }
 
   private async summary(): Promise<string> {

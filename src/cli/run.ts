@@ -114,12 +114,11 @@ export async function runStudy(options: RunOptions): Promise<number> {
     // After the adoption, which drops what re-adopted trials recorded (their logs are read again).
     push?.attach(service);
     const result = await Promise.race([scheduler.waitForEnd(study.id).then(() => undefined), interrupted]);
-    await progress.idle();
-    progress.stop();
+    await progress.stop();
     if (result !== undefined) return result;
     await scheduler.close();
   } finally {
-    progress?.stop();
+    await progress?.stop();
     await push?.close();
   }
 

@@ -95,7 +95,7 @@ export class ExperimentController {
 
   /** Starts watching (returns once each namespace was listed, or at once when refused). */
   async start(): Promise<void> {
-    if (this.o.group === 'kubeflow.org' && (await this.katibServes())) {
+    if (this.o.group === 'kubeflow.org' && await this.katibServes()) {
       this.log('experiments: Katib\'s controller runs on this cluster (kubeflow.org/v1beta1 Suggestion is served), so Sibyl leaves kubeflow.org Experiments to it; use SIBYL_EXPERIMENT_GROUP=sibyl.dev and deploy/crds/experiment-sibyl.yaml');
       return;
     }
@@ -247,7 +247,7 @@ export class ExperimentController {
     const key = keyOf(object);
     t.unwatch ??= (await this.o.service.watch(name, () => this.studyChanged(key), () => this.studyChanged(key))).unsubscribe;
 
-    study = (await this.applyEdits(t, study)) ?? study;
+    study = await this.applyEdits(t, study) ?? study;
     await this.mirror(t, study);
   }
 

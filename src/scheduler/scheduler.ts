@@ -511,7 +511,7 @@ export class Scheduler {
    */
   async trialStoppedByRules(trialName: string): Promise<boolean> {
     const trial = await this.store.getTrialByName(trialName);
-    const study = trial && (await this.store.getStudy(trial.studyId));
+    const study = trial && await this.store.getStudy(trial.studyId);
     if (!trial || !study || !isActiveTrialState(trial.state)) return false;
     if (!trial.earlyStop) {
       const step = await this.store.maxStep(trial.id, study.spec.objective.objectiveMetricName);

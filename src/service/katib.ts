@@ -198,7 +198,7 @@ export class KatibService {
       entries.push({ trialName, metricName, value: text(l.metric?.value, `${at}.metric.value`), time });
     });
     const trial = await this.store.getTrialByName(trialName);
-    const study = trial && (await this.store.getStudy(trial.studyId));
+    const study = trial && await this.store.getStudy(trial.studyId);
     // Katib refuses nothing here, but a finished trial of Sibyl's keeps the metrics it ended with.
     if (trial && !isActiveTrialState(trial.state)) throw precondition(`trial "${trial.name}" has ended (${trial.state}); it takes no more observations`, 'trial_name');
     const metrics = study ? [study.spec.objective.objectiveMetricName, ...study.spec.objective.additionalMetricNames] : [];
@@ -206,7 +206,7 @@ export class KatibService {
     const observations: { trialId: number; observation: ObservationInput }[] = [];
     for (const e of trial ? entries : []) {
       if (!metrics.includes(e.metricName) || e.value.trim() === '' || !Number.isFinite(Number(e.value))) continue;
-      const step = (steps.get(e.metricName) ?? (await this.store.maxStep(trial!.id, e.metricName))) + 1;
+      const step = (steps.get(e.metricName) ?? await this.store.maxStep(trial!.id, e.metricName)) + 1;
       steps.set(e.metricName, step);
       observations.push({ trialId: trial!.id, observation: { metric: e.metricName, value: Number(e.value), step, time: e.time } });
     }

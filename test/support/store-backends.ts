@@ -60,7 +60,7 @@ export const positional = (sql: string) => {
 export function rawPostgres(url: string): RawSql & { end(): Promise<void>; pool: pg.Pool } {
   const pool = new pg.Pool({ connectionString: url, types: numericTypes, max: 2 });
   const all = async (sql: string, ...params: unknown[]) => (await pool.query(positional(sql), params)).rows as Record<string, unknown>[];
-  return { pool, all, run: async (sql, ...params) => void (await pool.query(positional(sql), params)), count: counting(all), end: () => pool.end() };
+  return { pool, all, run: async (sql, ...params) => void await pool.query(positional(sql), params), count: counting(all), end: () => pool.end() };
 }
 
 export function postgresBackend(): StoreBackend & { server(): PostgresServer; freshDatabase(): Promise<string> } {

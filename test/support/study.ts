@@ -71,7 +71,7 @@ export function harness(dataDir = tempDir(), gracePeriodMs = 2000): Harness {
     dataDir, store, scheduler, events, errors,
     close: async () => {
       await scheduler.close();
-      (await store.close());
+      await store.close();
     },
   };
 }
@@ -81,5 +81,5 @@ export async function runToEnd(h: Harness, spec: StudySpec, seed = 1): Promise<{
   const created = await h.store.createStudy(spec, process.cwd(), seed);
   await h.scheduler.adopt([created.id]);
   const study = await h.scheduler.waitForEnd(created.id);
-  return { study, trials: (await h.store.listTrials(created.id)) };
+  return { study, trials: await h.store.listTrials(created.id) };
 }
