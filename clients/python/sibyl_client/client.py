@@ -46,6 +46,16 @@ class Client:
     def url(self) -> str:
         return self.transport.url
 
+    def close(self) -> None:
+        """Closes the client's connections."""
+        self.transport.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _call(self, method: str, path: str, body: Optional[Mapping[str, Any]] = None,
               query: Optional[Mapping[str, Any]] = None) -> Any:
         return self.transport.request(method, "/api/v1" + path, body, query)
@@ -175,11 +185,14 @@ class Client:
 
     def healthy(self) -> bool:
         """Whether the server is ready (``/readyz``), without retries."""
+        probe = Transport(self.transport.url, timeout=self.transport.timeout, retry=RetryPolicy(attempts=1))
         try:
-            Transport(self.transport.url, timeout=self.transport.timeout, retry=RetryPolicy(attempts=1)).request("GET", "/readyz")
+            probe.request("GET", "/readyz")
             return True
         except Exception:  # noqa: BLE001 - any failure means "not ready"
             return False
+        finally:
+            probe.close()
 
 
 def _observation(metric: str, value: float, step: Optional[int]) -> Json:

@@ -58,6 +58,8 @@ class Transport:
         self.retry = retry
         self._ssl = ssl_context
         self._local = threading.local()
+        self._open: "set[http.client.HTTPConnection]" = set()
+        self._open_lock = threading.Lock()
 
     # ── connections ──────────────────────────────────────────────────────
 
@@ -70,17 +72,25 @@ class Transport:
             else:
                 conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
             self._local.conn = conn
+            with self._open_lock:
+                self._open.add(conn)
         return conn
 
     def _drop_connection(self) -> None:
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
+            with self._open_lock:
+                self._open.discard(conn)
             conn.close()
 
     def close(self) -> None:
-        """Closes this thread's connection (others close when their threads end)."""
-        self._drop_connection()
+        """Closes every thread's connection; a later call opens a new one."""
+        with self._open_lock:
+            conns, self._open = list(self._open), set()
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
 
     # ── requests ─────────────────────────────────────────────────────────
 

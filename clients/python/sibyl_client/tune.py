@@ -161,7 +161,24 @@ def tune(objective: Objective, space: Mapping[str, Parameter], *, url: str = "ht
         raise ValueError("workers must be at least 1")
     if max_trials < 1:
         raise ValueError("max_trials must be at least 1")
+    own_client = client is None
     client = client or Client(url, token)
+    try:
+        return _tune(client, objective, space, name=name, metric=metric, direction=direction, max_trials=max_trials,
+                     workers=workers, algorithm=algorithm, algorithm_settings=algorithm_settings,
+                     additional_metrics=additional_metrics, goal=goal, max_failed_trials=max_failed_trials,
+                     early_stopping=early_stopping, early_stopping_settings=early_stopping_settings,
+                     heartbeat_seconds=heartbeat_seconds, processes=processes, progress=progress, stream=stream)
+    finally:
+        if own_client:
+            client.close()
+
+
+def _tune(client: Client, objective: Objective, space: Mapping[str, Parameter], *, name: Optional[str], metric: str,
+          direction: str, max_trials: int, workers: int, algorithm: str, algorithm_settings: Optional[Settings],
+          additional_metrics: Sequence[str], goal: Optional[float], max_failed_trials: Optional[int],
+          early_stopping: Optional[str], early_stopping_settings: Optional[Settings],
+          heartbeat_seconds: Optional[int], processes: bool, progress: bool, stream: Optional[TextIO]) -> Trial:
     name = name or f"tune-{uuid.uuid4().hex[:10]}"
     spec = study_spec(name, space, metric=metric, direction=direction, max_trials=max_trials, parallel=workers,
                       algorithm=algorithm, algorithm_settings=algorithm_settings, additional_metrics=additional_metrics,

@@ -53,7 +53,8 @@ class SibylServer:
             raise RuntimeError(f"sibyl serve did not start: {line!r} {err[-2000:]}")
         self.port = int(match.group(1))
         # Keep reading its pipes so it never blocks on a full one.
-        threading.Thread(target=self._drain, args=(self.proc,), daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, args=(self.proc,), daemon=True)
+        self._drainer.start()
         return self
 
     def _drain(self, proc: subprocess.Popen) -> None:
@@ -73,8 +74,10 @@ class SibylServer:
         except subprocess.TimeoutExpired:
             proc.kill()
             code = proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        self._drainer.join(10)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe:
+                pipe.close()
         return code
 
     def restart(self) -> None:
