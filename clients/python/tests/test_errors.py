@@ -24,7 +24,7 @@ class Refusals(ServerTestCase):
         self.assertEqual((err.status, err.code, err.attempts), (400, "INVALID_ARGUMENT", 1))
         # The request body field `spec`, then the path inside the Experiment.
         self.assertEqual(err.field, "spec.spec.parameters[0].feasibleSpace.min")
-        self.assertIn("min", err.reason)
+        self.assertIn("must be below max", err.reason)
         self.assertIsInstance(err, SibylError)
 
     def test_400_from_the_request_schema(self) -> None:
