@@ -12,6 +12,11 @@
 //   rest ingest  POST /api/v1/trials/:name/observations: 50 concurrent clients (keep-alive),
 //                batches of 100 points, for N seconds
 //
+//   tune()       trials/s through the Python client's tune() (clients/python) with a trivial
+//                objective and 1/4/16 worker threads against a fresh server child, and the same
+//                loop with Optuna 3.1's ask/tell on its SQLite storage (bench/tune_bench.py,
+//                Debian's python3 with python3-optuna); target: tune() at least 10× Optuna's rate
+//
 //   responsiveness  p50/p99 of /healthz (REST) and GetStudy (gRPC), polled one at a time, first on
 //                an idle server, then while an ask/tell client keeps a 500-trial Bayesian-
 //                optimisation study suggesting back to back (each suggestion runs in the
@@ -21,8 +26,9 @@
 // steps), so the load generator's CPU goes to sending, not to protobuf/JSON encoding.
 //
 // Flags: --seconds N (each ingest phase, default 10), --trials N (default 10000),
-//        --samples N (per read, default 500), --profile (server --cpu-prof into bench/results/prof)
-import { spawn, type ChildProcess } from 'node:child_process';
+//        --samples N (per read, default 500), --tune-trials N (per tune() row, default 150),
+//        --profile (server --cpu-prof into bench/results/prof)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, tmpdir } from 'node:os';
@@ -48,6 +54,7 @@ function flag(name: string, fallback: number): number {
 const SECONDS = flag('seconds', 10);
 const TRIALS = flag('trials', 10_000);
 const SAMPLES = flag('samples', 500);
+const TUNE_TRIALS = flag('tune-trials', 150);
 const PROFILE = process.argv.includes('--profile');
 const SUGGEST_BATCH = 100;
 const COMPLETE_FRACTION = 0.9;
@@ -61,7 +68,9 @@ const GRPC_BATCH = 1000;
 const REST_CLIENTS = 50;
 const REST_BATCH = 100;
 const WARMUP_SECONDS = 1;
-const TARGETS = { grpcPointsPerSecond: 50_000, readP99Ms: 20, responsivenessP99Ms: 20 };
+const TARGETS = { grpcPointsPerSecond: 50_000, readP99Ms: 20, responsivenessP99Ms: 20, tuneVsOptuna: 10 };
+const TUNE_WORKERS = [1, 4, 16];
+const PYTHON = '/usr/bin/python3';
 const RESPONSIVE_TRIALS = 500;
 const PROBE_GAP_MS = 10;
 
@@ -399,6 +408,33 @@ async function responsiveness(profDir: string | undefined) {
   }
 }
 
+// ── tune() against Optuna's ask/tell ────────────────────────────────────────
+
+interface TuneRow { workers: number; trials: number; seconds: number; trialsPerSecond: number; errors?: string[] }
+interface TuneResult { python: string; trials: number; sibyl: TuneRow[]; optuna: TuneRow[]; optunaVersion: string | null; optunaError?: string }
+
+/** bench/tune_bench.py against a fresh server child: one JSON document on its stdout. */
+async function tuneRates(): Promise<TuneResult> {
+  const script = join(ROOT, 'bench', 'tune_bench.py');
+  const probe = spawnSync(PYTHON, ['-c', 'import sys; print(sys.version)']);
+  if (probe.status !== 0) throw new Error(`${PYTHON} is missing: the tune() rows need Debian's python3`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-tune-'));
+  const c = await startChild(join(dataDir, 'data'), undefined);
+  try {
+    const out = await new Promise<string>((resolve, reject) => {
+      const py = spawn(PYTHON, [script, '--url', `http://127.0.0.1:${c.httpPort}`, '--trials', String(TUNE_TRIALS), '--workers', TUNE_WORKERS.join(',')], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      py.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+      py.on('error', reject);
+      py.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`tune_bench.py exited with ${code}`))));
+    });
+    return JSON.parse(out) as TuneResult;
+  } finally {
+    await stopChild(c);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-api-'));
   const profDir = PROFILE ? join(RESULTS, 'prof') : undefined;
@@ -434,6 +470,10 @@ async function main(): Promise<void> {
     const responsive = await responsiveness(undefined);
     console.log(`done (${responsive.suggestions} suggestions, median ${responsive.suggestMs.p50.toFixed(0)} ms each)\n`);
 
+    console.log(`tune(): ${TUNE_TRIALS} trials per row with ${TUNE_WORKERS.join('/')} workers, then Optuna ask/tell on SQLite ... `);
+    const tuned = await tuneRates();
+    console.log('done\n');
+
     const pad = (s: string, n: number) => s.padEnd(n);
     const num = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }).padStart(10);
     console.log(`${pad('ingest', 30)}${'calls/s'.padStart(10)}${'points/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}`);
@@ -449,12 +489,23 @@ async function main(): Promise<void> {
     }
     console.log(`${pad('SuggestTrials (BO, 500+ trials)', 30)}${num(responsive.suggestMs.p50, 0)}${num(responsive.suggestMs.p99, 0)}${num(responsive.suggestMs.max, 0)}${num(responsive.suggestMs.n)}`);
 
+    console.log(`\n${pad(`trials/s (${tuned.trials} trials, trivial objective)`, 40)}${'tune()'.padStart(10)}${`optuna ${tuned.optunaVersion ?? '-'}`.padStart(14)}${'ratio'.padStart(8)}`);
+    const ratios = tuned.sibyl.map((row) => {
+      const o = tuned.optuna.find((r) => r.workers === row.workers);
+      const ratio = o && o.trialsPerSecond > 0 && !o.errors ? row.trialsPerSecond / o.trialsPerSecond : Number.NaN;
+      console.log(`${pad(`${row.workers} worker${row.workers === 1 ? '' : 's'}`, 40)}${num(row.trialsPerSecond, 1)}${(o ? num(o.trialsPerSecond, 1) : '-'.padStart(10)).padStart(14)}${(Number.isNaN(ratio) ? '-' : `${ratio.toFixed(1)}×`).padStart(8)}`);
+      return ratio;
+    });
+    if (tuned.optunaError) console.log(`optuna: ${tuned.optunaError}`);
+
     const worstRead = Math.max(...Object.values(reads).map((l) => l.p99));
     const worstBusy = Math.max(responsive.busy.healthz.p99, responsive.busy.getStudy.p99);
-    const met = { grpcIngest: grpcIn.pointsPerSecond >= TARGETS.grpcPointsPerSecond, readsP99: worstRead <= TARGETS.readP99Ms, responsivenessP99: worstBusy <= TARGETS.responsivenessP99Ms };
+    const met = { grpcIngest: grpcIn.pointsPerSecond >= TARGETS.grpcPointsPerSecond, readsP99: worstRead <= TARGETS.readP99Ms, responsivenessP99: worstBusy <= TARGETS.responsivenessP99Ms, tuneVsOptuna: ratios.length > 0 && ratios.every((r) => r >= TARGETS.tuneVsOptuna) };
     console.log(`\ntarget gRPC ingest ≥ ${TARGETS.grpcPointsPerSecond.toLocaleString('en-US')} points/s: ${met.grpcIngest ? 'met' : 'MISSED'} (${Math.round(grpcIn.pointsPerSecond).toLocaleString('en-US')})`);
     console.log(`target read p99 ≤ ${TARGETS.readP99Ms} ms: ${met.readsP99 ? 'met' : 'MISSED'} (worst ${worstRead.toFixed(2)} ms)`);
     console.log(`target p99 of /healthz and GetStudy while BO suggests ≤ ${TARGETS.responsivenessP99Ms} ms: ${met.responsivenessP99 ? 'met' : 'MISSED'} (worst ${worstBusy.toFixed(2)} ms; idle ${Math.max(responsive.idle.healthz.p99, responsive.idle.getStudy.p99).toFixed(2)} ms)`);
+
+    console.log(`target tune() ≥ ${TARGETS.tuneVsOptuna}× Optuna's ask/tell rate at every worker count: ${met.tuneVsOptuna ? 'met' : 'MISSED'} (${ratios.map((r) => (Number.isNaN(r) ? '-' : `${r.toFixed(1)}×`)).join(', ')})`);
 
     mkdirSync(RESULTS, { recursive: true });
     const out = join(RESULTS, 'api.json');
@@ -474,6 +525,7 @@ async function main(): Promise<void> {
         whileSuggesting: { healthz: rounded(responsive.busy.healthz), getStudy: rounded(responsive.busy.getStudy) },
         suggestTrials: rounded(responsive.suggestMs),
       },
+      tune: { ...tuned, ratios: Object.fromEntries(tuned.sibyl.map((row, i) => [String(row.workers), Number.isNaN(ratios[i]!) ? null : round(ratios[i]!, 2)])) },
       targets: TARGETS,
       met,
     }, null, 2)}\n`);
