@@ -130,23 +130,42 @@ export function predict(gp: GaussianProcess, points: readonly ArrayLike<number>[
 
 // ---------------------------------------------------------------- hyperparameters
 
-/** θ = [log ℓ_1 … log ℓ_d, log signal, log noise]. */
-const fromTheta = (theta: Float64Array, d: number): Hyperparameters => ({
-  lengthscales: theta.slice(0, d).map(Math.exp),
-  signal: Math.exp(theta[d] as number),
-  noise: Math.exp(theta[d + 1] as number),
-});
+/**
+ * Which lengthscale each input column uses: column j has lengthscale θ[groups[j]]. The one-hot
+ * columns of a categorical parameter share one (the overlap kernel, see categories.ts); every
+ * other column has its own. Without groups, column j uses θ[j].
+ */
+export type LengthscaleGroups = Int32Array;
 
-export const toTheta = (h: Hyperparameters): Float64Array => Float64Array.from([...h.lengthscales, h.signal, h.noise].map(Math.log));
+const groupCount = (groups: LengthscaleGroups | undefined, d: number): number => (groups ? Math.max(-1, ...groups) + 1 : d);
+
+/** θ = [log ℓ of each group, log signal, log noise]; lengthscales come out per column. */
+const fromTheta = (theta: Float64Array, d: number, groups?: LengthscaleGroups): Hyperparameters => {
+  const g = groupCount(groups, d);
+  return {
+    lengthscales: Float64Array.from({ length: d }, (_, j) => Math.exp(theta[groups ? (groups[j] as number) : j] as number)),
+    signal: Math.exp(theta[g] as number),
+    noise: Math.exp(theta[g + 1] as number),
+  };
+};
+
+/** θ of per-column hyperparameters (a group takes the lengthscale of its first column). */
+export const toTheta = (h: Hyperparameters, groups?: LengthscaleGroups): Float64Array => {
+  const d = h.lengthscales.length;
+  const ls = new Float64Array(groupCount(groups, d));
+  for (let j = d - 1; j >= 0; j--) ls[groups ? (groups[j] as number) : j] = h.lengthscales[j] as number;
+  return Float64Array.from([...ls, h.signal, h.noise].map(Math.log));
+};
 
 /**
  * Negative log posterior of θ (negative log marginal likelihood minus log priors) and its
  * gradient: ∂LML/∂θ_j = ½ tr((ααᵀ − K⁻¹) ∂K/∂θ_j).
  */
-export function negativeLogPosterior(x: readonly ArrayLike<number>[], y: Float64Array, theta: Float64Array, withGradient = true) {
+export function negativeLogPosterior(x: readonly ArrayLike<number>[], y: Float64Array, theta: Float64Array, withGradient = true, groups?: LengthscaleGroups) {
   const n = x.length;
-  const d = theta.length - 2;
-  const h = fromTheta(theta, d);
+  const g = theta.length - 2;
+  const d = groups ? groups.length : g;
+  const h = fromTheta(theta, d, groups);
   const z = scaleInputs(x, h.lengthscales);
   const dist = new Float64Array(n * n);
   const k = new Float64Array(n * n);
@@ -171,18 +190,19 @@ export function negativeLogPosterior(x: readonly ArrayLike<number>[], y: Float64
   const lml = -0.5 * fit - 0.5 * logDet - 0.5 * n * LOG_2PI;
 
   // Log priors on the raw values (no Jacobian: the MAP point of the value, as GPyTorch/BoTorch).
+  // One prior term per lengthscale parameter (group), not per column.
   let prior = 0;
-  const gradient = new Float64Array(d + 2);
-  for (let j = 0; j < d; j++) {
-    const ls = h.lengthscales[j] as number;
+  const gradient = new Float64Array(g + 2);
+  for (let j = 0; j < g; j++) {
+    const ls = Math.exp(theta[j] as number);
     prior += (LENGTHSCALE_PRIOR.shape - 1) * Math.log(ls) - LENGTHSCALE_PRIOR.rate * ls;
     gradient[j] = -((LENGTHSCALE_PRIOR.shape - 1) - LENGTHSCALE_PRIOR.rate * ls);
   }
-  const logSignal = theta[d] as number;
+  const logSignal = theta[g] as number;
   prior += -0.5 * (logSignal / SIGNAL_LOG_SD) ** 2;
-  gradient[d] = logSignal / SIGNAL_LOG_SD ** 2;
+  gradient[g] = logSignal / SIGNAL_LOG_SD ** 2;
   prior += (NOISE_PRIOR.shape - 1) * Math.log(h.noise) - NOISE_PRIOR.rate * h.noise;
-  gradient[d + 1] = -((NOISE_PRIOR.shape - 1) - NOISE_PRIOR.rate * h.noise);
+  gradient[g + 1] = -((NOISE_PRIOR.shape - 1) - NOISE_PRIOR.rate * h.noise);
 
   const value = -(lml + prior);
   if (!withGradient) return { value, gradient };
@@ -225,9 +245,13 @@ export function negativeLogPosterior(x: readonly ArrayLike<number>[], y: Float64
       }
     }
   }
-  for (let j = 0; j < d; j++) gradient[j] = (gradient[j] as number) - (gLength[j] as number);
-  gradient[d] = (gradient[d] as number) - gSignal;
-  gradient[d + 1] = (gradient[d + 1] as number) - gNoise;
+  // A shared lengthscale collects the derivatives of all its columns (chain rule).
+  for (let j = 0; j < d; j++) {
+    const k = groups ? (groups[j] as number) : j;
+    gradient[k] = (gradient[k] as number) - (gLength[j] as number);
+  }
+  gradient[g] = (gradient[g] as number) - gSignal;
+  gradient[g + 1] = (gradient[g + 1] as number) - gNoise;
   return { value, gradient };
 }
 
@@ -238,24 +262,28 @@ export interface FitOptions {
   /** How many of the starts (best by value) are refined by L-BFGS. */
   readonly refinedStarts: number;
   readonly maxIterations: number;
+  /** Shared lengthscales (categorical columns); default one per column. */
+  readonly groups?: LengthscaleGroups;
 }
 
 /** MAP hyperparameters: a default start, an optional warm start and random starts (in log space) are screened by value, the best few refined. */
 export function fitHyperparameters(x: readonly ArrayLike<number>[], y: Float64Array, d: number, rng: Rng, o: FitOptions): Hyperparameters {
-  const lower = Float64Array.from([...Array<number>(d).fill(LENGTHSCALE_BOUNDS[0]), SIGNAL_BOUNDS[0], NOISE_BOUNDS[0]].map(Math.log));
-  const upper = Float64Array.from([...Array<number>(d).fill(LENGTHSCALE_BOUNDS[1]), SIGNAL_BOUNDS[1], NOISE_BOUNDS[1]].map(Math.log));
-  const starts: Float64Array[] = [toTheta({ lengthscales: new Float64Array(d).fill(0.3), signal: 1, noise: 1e-3 })];
-  if (o.warmStart && o.warmStart.lengthscales.length === d) starts.push(toTheta(o.warmStart));
+  const { groups } = o;
+  const g = groupCount(groups, d);
+  const lower = Float64Array.from([...Array<number>(g).fill(LENGTHSCALE_BOUNDS[0]), SIGNAL_BOUNDS[0], NOISE_BOUNDS[0]].map(Math.log));
+  const upper = Float64Array.from([...Array<number>(g).fill(LENGTHSCALE_BOUNDS[1]), SIGNAL_BOUNDS[1], NOISE_BOUNDS[1]].map(Math.log));
+  const starts: Float64Array[] = [toTheta({ lengthscales: new Float64Array(d).fill(0.3), signal: 1, noise: 1e-3 }, groups)];
+  if (o.warmStart && o.warmStart.lengthscales.length === d) starts.push(toTheta(o.warmStart, groups));
   for (let s = 0; s < o.randomStarts; s++) {
-    const ls = Array.from({ length: d }, () => Math.log(0.05) + rng.next() * (Math.log(2) - Math.log(0.05)));
+    const ls = Array.from({ length: g }, () => Math.log(0.05) + rng.next() * (Math.log(2) - Math.log(0.05)));
     starts.push(Float64Array.from([...ls, Math.log(0.5) + rng.next() * Math.log(4), Math.log(1e-5) + rng.next() * Math.log(1e3)]));
   }
-  const objective = (theta: Float64Array) => negativeLogPosterior(x, y, theta);
+  const objective = (theta: Float64Array) => negativeLogPosterior(x, y, theta, true, groups);
   // Screening by value alone costs one Cholesky per start; only the most promising are refined.
   const screened = starts
     .map((theta) => {
       try {
-        return { theta, value: negativeLogPosterior(x, y, theta.map((v, i) => Math.min(upper[i] as number, Math.max(lower[i] as number, v))), false).value };
+        return { theta, value: negativeLogPosterior(x, y, theta.map((v, i) => Math.min(upper[i] as number, Math.max(lower[i] as number, v))), false, groups).value };
       } catch {
         return { theta, value: Infinity };
       }
@@ -273,5 +301,5 @@ export function fitHyperparameters(x: readonly ArrayLike<number>[], y: Float64Ar
     }
     if (!best || result.value < best.value) best = result;
   }
-  return fromTheta(best?.x ?? (starts[0] as Float64Array), d);
+  return fromTheta(best?.x ?? (starts[0] as Float64Array), d, groups);
 }

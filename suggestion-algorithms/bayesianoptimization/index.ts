@@ -12,11 +12,12 @@ import { readHistory } from '../history.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
 import { unitCube } from '../transform.js';
+import { drawHeldValues, holdValues, valueOf, type HeldValues } from './categories.js';
 import { acquisitionValue, hedgeChoice, type AcquisitionContext, type AcquisitionName } from './acquisition.js';
 import { predict, type Hyperparameters } from './gp.js';
 import { ScrambledHalton } from './halton.js';
 import { FantasyModel, fitSurrogate, trainingSet } from './model.js';
-import { designDims, designToCube, layoutOf, perturbations, quasiRandomCandidates, refine, type Layout } from './optimize.js';
+import { designDims, designToCube, layoutOf, lengthscaleGroups, perturbations, polish, quasiRandomCandidates, type Layout } from './optimize.js';
 import { NAME, readSettings, type BayesianOptimizationSettings } from './settings.js';
 
 const KAPPA = 1.96;
@@ -36,6 +37,7 @@ const DESIGN_STREAM = 0x6a09e667;
 const FIT_STREAM = 0x3c6ef372;
 const CANDIDATE_STREAM = 0x510e527f;
 const HEDGE_STREAM = 0x1f83d9ab;
+const CATEGORY_STREAM = 0x5be0cd19;
 
 export const bayesianOptimizationAlgorithm: SuggestionAlgorithm = {
   name: NAME,
@@ -76,6 +78,8 @@ class BatchOptimizer {
   private readonly model: FantasyModel;
   private readonly candidates: Float64Array[];
   private readonly gains: number[];
+  private readonly ranked: readonly Float64Array[];
+  private readonly observations: number;
   private hedgeProposals: Float64Array[] | undefined;
   proposals = 0;
 
@@ -89,23 +93,41 @@ class BatchOptimizer {
     private readonly previous: Readonly<Record<string, string>> | undefined,
   ) {
     const training = trainingSet(history.observations);
-    const hyper = fitSurrogate(training, layout.dims, new Rng(base, FIT_STREAM + trialCount), readHyperparameters(previous, layout.dims));
+    // Without choice parameters every column has its own lengthscale: no groups needed.
+    const groups = layout.choices.length > 0 ? lengthscaleGroups(layout) : undefined;
+    const hyper = fitSurrogate(training, layout.dims, new Rng(base, FIT_STREAM + trialCount), readHyperparameters(previous, layout.dims), groups);
     this.model = new FantasyModel(training, hyper, fantasies);
     this.gains = updatedGains(previous, this.model, layout.dims);
 
+    this.observations = history.observations.length;
+    this.ranked = [...history.observations].sort((a, b) => a.loss - b.loss).map((o) => o.x);
     const rng = new Rng(base, CANDIDATE_STREAM + trialCount);
-    const incumbents = [...history.observations].sort((a, b) => a.loss - b.loss).slice(0, INCUMBENTS).map((o) => o.x);
-    this.candidates = [
-      ...quasiRandomCandidates(layout, QUASI_RANDOM_CANDIDATES, rng),
-      ...perturbations(layout, incumbents, PERTURBATIONS_PER_INCUMBENT, rng),
-    ];
+    this.candidates = quasiRandomCandidates(layout, QUASI_RANDOM_CANDIDATES, rng);
+    this.candidates.push(...perturbations(layout, this.ranked.slice(0, INCUMBENTS), PERTURBATIONS_PER_INCUMBENT, rng));
+  }
+
+  /**
+   * Candidates for one proposal: the shared ones, or, when some categorical values are held for
+   * exploration (categories.ts), the quasi-random points and perturbations of the best points
+   * that have those values, with the values held.
+   */
+  private candidatesFor(held: HeldValues, trialIndex: number): readonly Float64Array[] {
+    if (held.every((v) => v === undefined)) return this.candidates;
+    const matching = this.ranked.filter((x) => held.every((v, p) => v === undefined || valueOf(this.layout, x, p) === v));
+    const incumbents = (matching.length > 0 ? matching : this.ranked).slice(0, INCUMBENTS);
+    const rng = new Rng(this.base, CANDIDATE_STREAM + trialIndex + 0.5);
+    const quasiRandom = this.candidates.slice(0, QUASI_RANDOM_CANDIDATES);
+    return [...quasiRandom, ...perturbations(this.layout, incumbents, PERTURBATIONS_PER_INCUMBENT, rng)].map((x) => holdValues(this.layout, Float64Array.from(x), held));
   }
 
   propose(trialIndex: number): Float64Array {
     const context: AcquisitionContext = { best: this.model.best, kappa: KAPPA, xi: XI };
     const portfolio = this.settings.acquisition === 'gp_hedge' ? HEDGE_PORTFOLIO : [this.settings.acquisition];
-    const { mean, variance } = predict(this.model.gp, this.candidates);
-    const winners = portfolio.map((name) => this.maximize(name, context, mean, variance));
+    const held = drawHeldValues(this.layout, this.observations, new Rng(this.base, CATEGORY_STREAM + trialIndex));
+    const candidates = this.candidatesFor(held, trialIndex);
+    const free = held.flatMap((v, p) => (v === undefined ? [p] : []));
+    const { mean, variance } = predict(this.model.gp, candidates);
+    const winners = portfolio.map((name) => this.maximize(name, context, candidates, mean, variance, free));
     let pick = 0;
     if (winners.length > 1) {
       pick = hedgeChoice(this.gains, HEDGE_ETA, new Rng(this.base, HEDGE_STREAM + trialIndex).next());
@@ -117,17 +139,17 @@ class BatchOptimizer {
     return x;
   }
 
-  private maximize(name: AcquisitionName, context: AcquisitionContext, mean: Float64Array, variance: Float64Array): Float64Array {
-    const values = this.candidates.map((_, i) => acquisitionValue(name, mean[i] as number, variance[i] as number, context));
+  private maximize(name: AcquisitionName, context: AcquisitionContext, candidates: readonly Float64Array[], mean: Float64Array, variance: Float64Array, free: readonly number[]): Float64Array {
+    const values = candidates.map((_, i) => acquisitionValue(name, mean[i] as number, variance[i] as number, context));
     const order = values.map((_, i) => i).sort((a, b) => (values[b] as number) - (values[a] as number));
-    let best = { x: this.candidates[order[0] as number] as Float64Array, value: values[order[0] as number] as number };
+    let best = { x: candidates[order[0] as number] as Float64Array, value: values[order[0] as number] as number };
     if (!this.settings.refine) return best.x;
     const score = (x: Float64Array) => {
       const p = predict(this.model.gp, [x]);
       return acquisitionValue(name, p.mean[0] as number, p.variance[0] as number, context);
     };
     for (const i of order.slice(0, REFINED_STARTS)) {
-      const r = refine(this.layout, this.candidates[i] as Float64Array, values[i] as number, score, REFINE_EVALUATIONS);
+      const r = polish(this.layout, candidates[i] as Float64Array, values[i] as number, score, free, REFINE_EVALUATIONS);
       if (r.value > best.value) best = r;
     }
     return best.x;

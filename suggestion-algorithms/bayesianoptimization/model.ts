@@ -4,7 +4,7 @@
 import type { Rng } from '../rng.js';
 import type { Observation } from '../history.js';
 import { warpLosses } from './warping.js';
-import { conditionGp, fitHyperparameters, predict, type GaussianProcess, type Hyperparameters } from './gp.js';
+import { conditionGp, fitHyperparameters, predict, type GaussianProcess, type Hyperparameters, type LengthscaleGroups } from './gp.js';
 
 /** Above this many observations the GP sees the best KEEP_BEST plus a space-filling rest. */
 export const MAX_TRAINING_POINTS = 300;
@@ -55,7 +55,7 @@ export function trainingSet(observations: readonly Observation[]): TrainingSet {
   return { x: subset.map((i) => observations[i]!.x), y, best: Math.min(...y) };
 }
 
-export function fitSurrogate(t: TrainingSet, d: number, rng: Rng, warmStart: Hyperparameters | undefined): Hyperparameters {
+export function fitSurrogate(t: TrainingSet, d: number, rng: Rng, warmStart: Hyperparameters | undefined, groups?: LengthscaleGroups): Hyperparameters {
   // The training set starts with the best points, so a prefix keeps the region that matters.
   const n = Math.min(t.x.length, MAX_FIT_POINTS);
   return fitHyperparameters(t.x.slice(0, n), t.y.slice(0, n), d, rng, {
@@ -65,6 +65,7 @@ export function fitSurrogate(t: TrainingSet, d: number, rng: Rng, warmStart: Hyp
     refinedStarts: 1,
     maxIterations: FIT_MAX_ITERATIONS,
     ...(warmStart ? { warmStart } : {}),
+    ...(groups ? { groups } : {}),
   });
 }
 

@@ -1,6 +1,6 @@
 // Maximising an acquisition over the unit cube: quasi-random candidates plus perturbations of
 // the best observed points, then Nelder–Mead refinement of the best few over the continuous
-// coordinates. Candidates are generated per parameter (one "design" coordinate each) and then
+// coordinates, alternating with a pass over every value of each free choice parameter. Candidates are generated per parameter (one "design" coordinate each) and then
 // encoded, so categorical/discrete parameters always get valid one-hot columns.
 import type { Rng } from '../rng.js';
 import type { UnitCube } from '../transform.js';
@@ -22,6 +22,15 @@ export function layoutOf(cube: UnitCube): Layout {
     else choices.push({ index: c.index, size: c.size });
   }
   return { dims: cube.dims, ranges, choices };
+}
+
+/** Lengthscale group of each cube column: one per range column, one per choice parameter (its one-hot columns share it). */
+export function lengthscaleGroups(l: Layout): Int32Array {
+  const groups = new Int32Array(l.dims);
+  let next = 0;
+  l.ranges.forEach((col) => (groups[col] = next++));
+  l.choices.forEach((c) => groups.fill(next++, c.index, c.index + c.size));
+  return groups;
 }
 
 /** Number of design coordinates: one per parameter. */
@@ -125,4 +134,42 @@ export function refine(l: Layout, start: Float64Array, startValue: number, score
   simplex.sort((p, q) => p.f - q.f);
   const winner = simplex[0]!;
   return { x: embed(winner.v), value: -winner.f };
+}
+
+/**
+ * Alternates continuous refinement with a coordinate pass over the choice parameters that are
+ * not held (every value of one parameter tried, the best kept, then the next parameter), until
+ * a pass changes nothing or `rounds` passes are done. This is the categorical half of Optuna's
+ * mixed acquisition optimiser; without free choice parameters it is `refine` alone.
+ */
+export function polish(
+  l: Layout,
+  start: Float64Array,
+  startValue: number,
+  score: (x: Float64Array) => number,
+  free: readonly number[],
+  maxEvaluations: number,
+  rounds = 2,
+): { x: Float64Array; value: number } {
+  let best = refine(l, start, startValue, score, maxEvaluations);
+  for (let round = 0; round < rounds && free.length > 0; round++) {
+    let changed = false;
+    for (const p of free) {
+      const c = l.choices[p]!;
+      for (let k = 0; k < c.size; k++) {
+        if ((best.x[c.index + k] as number) === 1) continue;
+        const x = Float64Array.from(best.x);
+        x.fill(0, c.index, c.index + c.size);
+        x[c.index + k] = 1;
+        const value = score(x);
+        if (value > best.value) {
+          best = { x, value };
+          changed = true;
+        }
+      }
+    }
+    if (!changed) break;
+    best = refine(l, best.x, best.value, score, maxEvaluations);
+  }
+  return best;
 }
