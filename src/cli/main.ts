@@ -61,7 +61,9 @@ serve options (flags first, then environment):
                          suggestion pod): pbt trials Katib asks for get their checkpoint folders there
   --leader-elect         $SIBYL_LEADER_ELECTION=true: only the holder of the Lease $SIBYL_LEASE_NAME
                          (default sibyl-leader) in $SIBYL_NAMESPACE (default $POD_NAMESPACE or the
-                         pod's namespace) schedules and launches; exits 1 when it loses the Lease
+                         pod's namespace) schedules and launches; exits 1 when it loses the Lease.
+                         Without it, replicas on one --store postgres://… elect their leader with
+                         an advisory lock on that database (same rules: the others serve the API)
   --watch-experiments <namespaces>
                          $SIBYL_EXPERIMENT_NAMESPACES: kubernetes: be the controller of Experiment
                          objects in these namespaces (comma-separated): kubectl apply creates the study
@@ -246,9 +248,10 @@ async function serve(args: ParsedArgs, dataDir: string, storeUrl: string | undef
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
-    // A leader that lost its Lease has stopped scheduling; exit so that the container restarts and campaigns again.
+    // A leader that lost its Lease (or PostgreSQL lock) has stopped scheduling; exit so that the
+    // container (or supervisor) restarts it and it campaigns again.
     void running.leaderLost.then(() => {
-      process.stderr.write('sibyl: lost the leader Lease: shutting down\n');
+      process.stderr.write('sibyl: lost the leadership: shutting down\n');
       void running.close().then(() => done(1));
     });
   });

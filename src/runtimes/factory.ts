@@ -11,6 +11,8 @@ export type LaunchingRuntime = 'local' | 'kubernetes';
 
 export interface RuntimeOptions {
   readonly dataDir: string;
+  /** Local: the tag of trial processes, when not the data directory (LocalRuntimeOptions.owner). */
+  readonly owner?: string;
   /** A kubeconfig file; default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account. */
   readonly kubeconfig?: string;
   /** Kubernetes: what to do with running trial objects when this process stops. */
@@ -28,7 +30,7 @@ export interface RuntimeOptions {
 export async function runtimeFactory(kind: LaunchingRuntime, o: RuntimeOptions): Promise<(listener: RuntimeListener) => TrialRuntime> {
   if (kind === 'local') {
     const env = o.pushEndpoint ? { env: { SIBYL_PUSH_ENDPOINT: o.pushEndpoint } } : {};
-    return (listener) => new LocalRuntime({ dataDir: o.dataDir, listener, ...env, ...(o.pushToken ? { pushToken: o.pushToken } : {}) });
+    return (listener) => new LocalRuntime({ dataDir: o.dataDir, listener, ...env, ...(o.owner ? { owner: o.owner } : {}), ...(o.pushToken ? { pushToken: o.pushToken } : {}) });
   }
   const [kubeConfig, { KubernetesRuntime }] = await Promise.all([loadKubeConfig(o.kubeconfig), import('./kubernetes/index.js')]);
   return (listener) => new KubernetesRuntime({

@@ -6,7 +6,7 @@
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { AlgorithmError, AlgorithmPool, type AlgorithmRunner } from '../algorithms/pool.js';
 import type { SuggestResult } from '../../suggestion-algorithms/model.js';
-import { isActiveTrialState, isTerminalStudyState } from '../model/trial.js';
+import { isActiveTrialState, isTerminalStudyState, type TrialState } from '../model/trial.js';
 import type { StudyEndReason, TrialTransition } from '../model/transitions.js';
 import { checkpointOf } from '../runtimes/checkpoint.js';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../runtimes/types.js';
@@ -39,6 +39,12 @@ export interface SchedulerOptions {
   readonly onEvent?: (event: SchedulerEvent) => void;
   /** Where errors that no caller awaits end up (a failed launch, a store conflict). */
   readonly onError?: (error: Error) => void;
+  /**
+   * Whether this process schedules now (default: always). Of several replicas only the leader
+   * reconciles; the others serve ask/tell and the API's writes, and the leader hears of them
+   * (remoteChange).
+   */
+  readonly leads?: () => boolean;
 }
 
 /** Trials asked of the algorithm per call; a pass asks again for the rest (a large parallelTrialCount). */
@@ -79,9 +85,11 @@ export class Scheduler {
   private readonly closed = new AbortController();
   private closing = false;
   private readonly heartbeats = setInterval(() => this.expireSilentClients(), HEARTBEAT_CHECK_MS).unref();
+  readonly leads: () => boolean;
 
   constructor(private readonly options: SchedulerOptions) {
     this.store = options.store;
+    this.leads = options.leads ?? (() => true);
     this.algorithms = options.algorithms ?? new AlgorithmPool();
     this.ownsAlgorithms = options.algorithms === undefined;
     this.retry = { attempts: options.retry?.attempts ?? 3, backoffMs: options.retry?.backoffMs ?? 1000 };
@@ -177,7 +185,7 @@ export class Scheduler {
 
   /** Asks for a reconcile pass; passes of one study never overlap. */
   wake(studyId: number): void {
-    if (this.closing) return;
+    if (this.closing || !this.leads()) return;
     let loop = this.loops.get(studyId);
     if (!loop) this.loops.set(studyId, (loop = { running: false, dirty: false, idle: Promise.resolve() }));
     loop.dirty = true;
@@ -196,6 +204,21 @@ export class Scheduler {
         current.running = false;
       }
     })();
+  }
+
+  /**
+   * Another replica changed the study (the event bus heard it): what is cached of it is stale,
+   * the leader reconciles it, a trial ended there that runs here is stopped, and whoever waits
+   * here for its end looks again.
+   */
+  remoteChange(studyId: number, trial?: { readonly name: string; readonly state: TrialState }): void {
+    this.history.forget(studyId);
+    this.stopper.forget(studyId);
+    if (trial && !isActiveTrialState(trial.state) && this.collectors.has(trial.name)) {
+      this.runtime.stop(trial.name, 'StoppedByUser').catch((err: Error) => this.options.onError?.(err));
+    }
+    this.wake(studyId);
+    if (this.endWaiters.has(studyId)) this.resolveIfEnded(studyId).catch((err: Error) => this.options.onError?.(err));
   }
 
   /** A deleted study: nothing of it is kept (its id may be given to a new study). */
@@ -307,6 +330,11 @@ export class Scheduler {
   suggestForClient(studyId: number, count: number, clientId: string): Promise<TrialRecord[]> {
     // Serial in this process, and exclusive across replicas on one database.
     return this.serially(studyId, () => this.store.exclusive(studyId, async () => {
+      // Another replica may have handed out trials since: the algorithm sees the store as it is now.
+      if (this.store.shared) {
+        this.history.forget(studyId);
+        this.stopper.forget(studyId);
+      }
       let study = await this.store.getStudy(studyId);
       if (study?.state === 'CREATED') study = await this.startStudy(studyId);
       if (!study || isTerminalStudyState(study.state)) return [];
@@ -344,7 +372,8 @@ export class Scheduler {
     const trial = await this.store.getTrialByName(trialName);
     if (!trial || !isActiveTrialState(trial.state)) return;
     const study = (await this.store.getStudy(trial.studyId))!;
-    if (study.runtime === 'external' || trial.state === 'CREATED') {
+    // A replica that does not lead runs no trial: it records the stop, and the leader, hearing of it, ends the process.
+    if (study.runtime === 'external' || trial.state === 'CREATED' || !this.leads()) {
       await this.finishTrial(trial, 'kill', { reason, message: 'stopped by the user' });
       this.wake(trial.studyId);
       return;

@@ -13,10 +13,15 @@ import { buildRestServer } from '../api/rest/server.js';
 import { runtimeFactory, trialTemplateSource, type LaunchingRuntime } from '../runtimes/factory.js';
 import { StudyService } from '../service/study-service.js';
 import type { ExperimentController, ExperimentGroup } from '../controller/experiment-controller.js';
-import type { LeaderElectionConfig, LeaderElector } from './leader.js';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Elector, LeaderCallbacks, LeaderElectionConfig } from './leader.js';
+import { leaderOnlyRuntime } from './leader-only.js';
 import { lockDataDir, type DataDirLock } from '../store/lock.js';
 import { type Store, type RuntimeKind } from '../store/store.js';
 import { openStore } from '../store/open.js';
+import { PostgresStore } from '../store/postgres.js';
+import type { StudyEventBus } from '../service/event-bus.js';
 
 export interface ServerOptions {
   /** Trial logs and checkpoints; also the SQLite store unless `storeUrl` names a PostgreSQL one. */
@@ -56,8 +61,13 @@ export interface ServerOptions {
    * `service.start()` and launches; a follower serves reads and is ready, but launches nothing.
    * A leader that loses the Lease stops scheduling (trial objects keep running) and resolves
    * `leaderLost`; it does not campaign again (restart the process).
+   *
+   * Without it, a PostgreSQL store elects its leader with an advisory lock on that database
+   * (src/store/pg-leader.ts), the same way; SQLite has one process, which leads.
    */
   readonly leaderElection?: LeaderElectionConfig;
+  /** The PostgreSQL lock's timing (tests): how often candidates try, and the leader's deadline. */
+  readonly leaderLock?: { readonly retryPeriodMs?: number; readonly renewDeadlineMs?: number };
   /**
    * Kubernetes: act as the controller of Experiment objects in these namespaces
    * (src/controller/experiment-controller.ts). Runs only while this process leads.
@@ -105,27 +115,37 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let service: StudyService | undefined;
   let pool: AlgorithmPool | undefined;
   let ready = false;
-  let elector: LeaderElector | undefined;
+  let elector: Elector | undefined;
   let controller: ExperimentController | undefined;
-  let leading = !o.leaderElection;
+  let bus: StudyEventBus | undefined;
+  const shared = o.storeUrl !== undefined;
+  const elected = Boolean(o.leaderElection) || shared;
+  let leading = !elected;
   let lost: () => void = () => {};
   const leaderLost = new Promise<void>((r) => { lost = r; });
   try {
     store = await openStore(o.storeUrl ?? dataDir);
     const s = store;
+    // Replicas of one store: events reach every replica's watchers, and one tag marks the trial
+    // processes of all of them, so a new leader ends those its dead predecessor left running.
+    const owner = s instanceof PostgresStore ? await s.identity() : undefined;
+    if (o.storeUrl && s instanceof PostgresStore) {
+      const { PostgresEventBus } = await import('../store/pg-event-bus.js');
+      bus = new PostgresEventBus(o.storeUrl, log);
+    }
     // External studies launch nothing; the others launch with the server's runtime.
     const auth = new Auth(o.token);
     const podIp = process.env['POD_IP'];
     const pushUrl = o.pushUrl ?? (podIp && o.httpPort !== 0 ? `http://${podIp.includes(':') ? `[${podIp}]` : podIp}:${o.httpPort}` : undefined);
     const runtime = await runtimeFactory(launchRuntime, {
       dataDir,
+      ...(owner ? { owner } : {}),
       log,
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
       ...(pushUrl ? { pushEndpoint: pushUrl.replace(/\/+$/, ''), pushToken: (name: string) => auth.trialToken(name) } : {}),
       ...(o.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: o.pendingTimeoutMs } : {}),
     });
     const trialTemplates = await trialTemplateSource(launchRuntime, o.kubeconfig);
-    const leader = o.leaderElection ? await import('./leader.js') : undefined;
     const algorithms = new AlgorithmPool({
       ...(o.algorithmTimeoutMs ? { timeoutMs: o.algorithmTimeoutMs } : {}),
       ...(o.algorithmWorker ? { worker: o.algorithmWorker } : {}),
@@ -135,7 +155,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       algorithms,
       ...(o.algorithmRetry ? { retry: o.algorithmRetry } : {}),
       store: s,
-      runtime: leader ? leader.leaderOnlyRuntime(runtime, () => leading) : runtime,
+      runtime: elected ? leaderOnlyRuntime(runtime, () => leading) : runtime,
+      leads: () => leading,
+      ...(bus ? { events: bus } : {}),
       defaultRuntime: o.runtime,
       launchRuntime,
       baseDir: resolve(o.baseDir ?? process.cwd()),
@@ -143,13 +165,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       onError: (e) => log(`error: ${e.message}`),
       ...(trialTemplates ? { trialTemplates } : {}),
     });
+    await bus?.start(service.remote);
     const logError = (e: Error) => log(`error: ${e.stack ?? e.message}`);
     const scheduler = service.scheduler;
     const katib = new KatibService(s, algorithms, (trial, rows) => scheduler.observed(trial, rows), (trial) => scheduler.trialStoppedByRules(trial),
       o.katibDataDir ? { katibDataDir: resolve(o.katibDataDir) } : {});
     grpcServer = buildGrpcServer({ service, katib, authorized: auth.bearer, isReady: () => ready, log: logError });
     const grpcPort = await bindGrpc(grpcServer, `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.grpcPort}`, tls);
-    http = await buildRestServer({ service, auth, allowedHosts, isReady: () => ready, log: logError, ...(tls ? { tls } : {}) });
+    http = await buildRestServer({ service, auth, allowedHosts, isReady: () => ready, isLeader: () => leading, log: logError, ...(tls ? { tls } : {}) });
     await http.listen({ host: o.host, port: o.httpPort });
     const address = http.server.address();
     const httpPort = typeof address === 'object' && address ? address.port : o.httpPort;
@@ -168,8 +191,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       controller = new ExperimentController({ kubeConfig: await kubeConfig(), service: svc, log, ...o.experiments });
       await controller.start();
     };
-    if (leader && o.leaderElection) {
-      elector = new leader.LeaderElector(await kubeConfig(), o.leaderElection, {
+    if (elected) {
+      const callbacks: LeaderCallbacks = {
         log,
         onStartedLeading: async () => {
           leading = true;
@@ -184,7 +207,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
           await svc.scheduler.close('LeadershipLost');
           lost();
         },
-      });
+      };
+      if (o.leaderElection) {
+        const { LeaderElector } = await import('./leader.js');
+        elector = new LeaderElector(await kubeConfig(), o.leaderElection, callbacks);
+      } else {
+        const { PostgresLeaderElector } = await import('../store/pg-leader.js');
+        const identity = `${process.env['POD_NAME'] || hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
+        elector = new PostgresLeaderElector(o.storeUrl!, { identity, ...o.leaderLock }, callbacks);
+      }
       elector.start();
     } else {
       await service.start();
@@ -224,7 +255,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     await elector?.stop();
     grpcServer?.forceShutdown();
     await http?.close();
-    await service?.close().catch(() => {});
+    await (service ? service.close() : bus?.close())?.catch(() => {});
     await pool?.close();
     await store?.close().catch(() => {});
     lock.release();

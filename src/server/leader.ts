@@ -25,7 +25,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import type { LaunchRequest, RuntimeListener, TrialRuntime } from '../runtimes/types.js';
 
 export interface LeaderElectionConfig {
   readonly namespace: string;
@@ -39,6 +38,18 @@ export interface LeaderElectionConfig {
   readonly renewDeadlineMs?: number;
   /** Time limit of one call to the API server (default 5000). */
   readonly requestTimeoutMs?: number;
+}
+
+/** What `sibyl serve` needs of an elector: the Lease (here) or the PostgreSQL lock (src/store/pg-leader.ts). */
+export interface Elector {
+  readonly identity: string;
+  isLeader(): boolean;
+  /** Starts campaigning; the first attempt is made at once. */
+  start(): void;
+  /** Stops campaigning (no more attempts or callbacks) but keeps what it holds until stop(). */
+  halt(): Promise<void>;
+  /** Stops campaigning and gives up the leadership it holds. */
+  stop(): Promise<void>;
 }
 
 export interface LeaderCallbacks {
@@ -62,7 +73,7 @@ const statusOf = (err: unknown): number | undefined => (err instanceof ApiExcept
 const describe = (err: unknown): string =>
   err instanceof ApiException ? `HTTP ${err.code}` : err instanceof Error ? err.message : String(err);
 
-export class LeaderElector {
+export class LeaderElector implements Elector {
   private readonly api: CoordinationV1Api;
   private readonly leaseDurationSeconds: number;
   private readonly retryPeriodMs: number;
@@ -265,25 +276,4 @@ export class LeaderElector {
   }
 }
 
-/**
- * The runtime of a replica that may not be the leader: `launch` does nothing while this process
- * does not lead. The scheduler then leaves the trial CREATED in the store (a follower never
- * creates a Kubernetes object), and when this process becomes the leader, `service.start()`
- * adopts the study and launches its CREATED trials (or re-adopts the objects a previous leader
- * created under the same trial names: creates are idempotent by name).
- */
-export function leaderOnlyRuntime(
-  factory: (listener: RuntimeListener) => TrialRuntime,
-  isLeader: () => boolean,
-): (listener: RuntimeListener) => TrialRuntime {
-  return (listener) => {
-    const inner = factory(listener);
-    return new Proxy(inner, {
-      get(target, prop) {
-        if (prop === 'launch') return (req: LaunchRequest) => (isLeader() ? target.launch(req) : Promise.resolve());
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  };
-}
+export { leaderOnlyRuntime } from './leader-only.js';

@@ -2,7 +2,6 @@
 // CLI: it validates every request once (requests.ts, src/spec, the limits), writes the store
 // through the scheduler, and publishes study and trial events to watchers. Adapters only
 // translate wire formats.
-import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import type { AlgorithmRunner } from '../algorithms/pool.js';
@@ -23,6 +22,7 @@ import { ConstraintError, RUNTIME_KINDS, StateConflictError, type ObservationInp
 import { asServiceError, invalid, notFound, precondition, ServiceError } from './errors.js';
 import { encodeToken, readFinite, readInteger, readList, readName, readOptionalBoolean, readOptionalInteger, readOptionalString, readPage, readTime, readWorkingDir, shown, type PageRequest } from './requests.js';
 import { studyShape, trialShape, type StudyEvent, type StudyShape, type TrialShape } from './shapes.js';
+import { LocalEventBus, type BusEvent, type RemoteHandlers, type StudyEventBus, type StudyRef } from './event-bus.js';
 
 export type { StudyEvent } from './shapes.js';
 
@@ -45,6 +45,10 @@ export interface StudyServiceOptions {
   readonly onEvent?: (event: SchedulerEvent) => void;
   /** Where `spec.trialTemplate.configMap` templates are read (the cluster, on the kubernetes runtime). */
   readonly trialTemplates?: TrialTemplateSource;
+  /** Where events go to watchers (default: this process's only; several replicas: src/store/pg-event-bus.ts). */
+  readonly events?: StudyEventBus;
+  /** Whether this process schedules (default: always; a replica that does not lead serves the API only). */
+  readonly leads?: () => boolean;
 }
 
 export interface CreateStudyRequest {
@@ -81,16 +85,17 @@ export interface BudgetRequest {
 export class StudyService {
   readonly scheduler: Scheduler;
   private readonly store: Store;
-  private readonly events = new EventEmitter();
+  private readonly events: StudyEventBus;
   /** The tail of the event publication queue. */
   private published: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: StudyServiceOptions) {
     this.store = options.store;
-    this.events.setMaxListeners(0);
+    this.events = options.events ?? new LocalEventBus();
     this.scheduler = new Scheduler({
       store: options.store,
       runtime: options.runtime,
+      ...(options.leads ? { leads: options.leads } : {}),
       onEvent: (e) => {
         options.onEvent?.(e);
         this.publish(e);
@@ -107,13 +112,37 @@ export class StudyService {
     for (const s of await this.store.listStudies()) {
       if (!isTerminalStudyState(s.state) || (await this.store.activeTrials(s.id)).length > 0) studies.push(s);
     }
+    // A previous leader may have died between a write and its event: watchers everywhere get the
+    // state of what it may have changed last, after everything it sent and before what we send.
+    if (this.store.shared) await this.republish(studies);
     await this.scheduler.adopt(studies.map((s) => s.id));
   }
 
   async close(): Promise<void> {
     await this.scheduler.close();
-    this.events.removeAllListeners();
+    await this.published;
+    await this.events.close();
   }
+
+  /** What a bus that hears other replicas calls back (src/service/event-bus.ts). */
+  readonly remote: RemoteHandlers = {
+    resolve: async (ref, what) => {
+      if (what.type === 'study') {
+        const study = await this.store.getStudy(ref.id);
+        return study && { type: 'study', study: await studyShape(this.store, study) };
+      }
+      const trial = await this.store.getTrialByName(what.trial);
+      return trial && { type: 'trial', trial: await trialShape(this.store, ref.name, trial) };
+    },
+    changed: (ref, event) => this.scheduler.remoteChange(ref.id, event.type === 'trial' ? event.trial : undefined),
+    current: async (name) => {
+      const study = await this.store.getStudyByName(name);
+      if (!study) return [{ type: 'deleted' }];
+      this.scheduler.remoteChange(study.id);
+      const trials = await Promise.all((await this.store.listTrials(study.id)).map((t) => trialShape(this.store, study.name, t)));
+      return [...trials.map((trial) => ({ type: 'trial', trial }) as const), { type: 'study', study: await studyShape(this.store, study) }];
+    },
+  };
 
   // ── studies ──────────────────────────────────────────────────────────────
 
@@ -139,7 +168,7 @@ export class StudyService {
         if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return;
         throw new ServiceError('ALREADY_EXISTS', `a different study named "${spec.name}" exists`, 'metadata.name');
       });
-    if (created) this.scheduler.wake(record.id);
+    if (created) this.wake(record);
     return { study: await studyShape(this.store, record), created };
   }
 
@@ -160,7 +189,7 @@ export class StudyService {
         if (existing.owner === owner) return;
         throw new ServiceError('ALREADY_EXISTS', `a study named "${parsed.name}" exists already (${existing.owner ? `made from ${existing.owner}` : 'created through the API'})`, 'metadata.name');
       });
-    if (created) this.scheduler.wake(record.id);
+    if (created) this.wake(record);
     return studyShape(this.store, record);
   }
 
@@ -215,7 +244,8 @@ export class StudyService {
     const trials = (await this.store.listTrials(study.id)).map((t) => t.name);
     await this.store.deleteStudy(study.id);
     this.scheduler.forget(study.id);
-    this.events.emit(`${study.name}\u0000end`);
+    this.publishEvent(async () => ({ study, event: { type: 'deleted' } }));
+    await this.published;
     if (this.options.dataDir) await deleteTrialLogs(this.logDir(), trials);
     if (this.options.dataDir) await deleteStudyCheckpoints(this.options.dataDir, study.name);
     if (this.options.dataDir) await deleteStudyMetrics(this.options.dataDir, study.name);
@@ -254,9 +284,9 @@ export class StudyService {
       ...(budgets.maxFailedTrialCount === undefined ? {} : { maxFailedTrialCount: budgets.maxFailedTrialCount }),
     };
     await this.store.updateBudget(study.id, next, reopen);
-    this.scheduler.wake(study.id);
     const shaped = await this.getStudy(study.name);
-    this.events.emit(study.name, { type: 'study', study: shaped } satisfies StudyEvent);
+    this.publishEvent(async () => ({ study, event: { type: 'study', study: shaped } }));
+    this.scheduler.wake(study.id); // a replica that does not lead: the leader hears the event
     return shaped;
   }
 
@@ -376,13 +406,15 @@ export class StudyService {
   async watch(studyName: unknown, listener: (event: StudyEvent) => void, onEnd?: () => void): Promise<{ first: StudyShape; unsubscribe: () => void }> {
     const study = await this.study(studyName, 'name');
     let held: StudyEvent[] | undefined = [];
-    const deliver = (event: StudyEvent) => (held ? held.push(event) : listener(event));
-    this.events.on(study.name, deliver);
-    if (onEnd) this.events.once(`${study.name}\u0000end`, onEnd);
-    const unsubscribe = () => {
-      this.events.off(study.name, deliver);
-      if (onEnd) this.events.off(`${study.name}\u0000end`, onEnd);
+    let ended = false;
+    const deliver = (event: BusEvent) => {
+      if (event.type !== 'deleted') return held ? held.push(event) : listener(event);
+      if (ended) return;
+      ended = true;
+      unsubscribe();
+      onEnd?.();
     };
+    const unsubscribe = this.events.subscribe(study.name, deliver);
     try {
       const first = await studyShape(this.store, study);
       // After the caller's continuation has sent `first` (a macrotask comes after its microtasks).
@@ -425,16 +457,45 @@ export class StudyService {
     return join(this.options.dataDir!, 'logs');
   }
 
-  /** Events are shaped (store reads) one after another, so watchers see them in the order they happened. */
   private publish(e: SchedulerEvent): void {
+    if (e.type === 'study') {
+      this.publishEvent(async () => ({ study: e.study, event: { type: 'study', study: await studyShape(this.store, e.study) } }));
+      return;
+    }
+    this.publishEvent(async () => {
+      const study = await this.store.getStudy(e.trial.studyId);
+      return study && { study, event: { type: 'trial', trial: await trialShape(this.store, study.name, e.trial) } };
+    });
+  }
+
+  /** Events are shaped (store reads) and published one after another, so watchers see them in the order they happened. */
+  private publishEvent(shape: () => Promise<{ study: StudyRef; event: BusEvent } | undefined>): void {
     this.published = this.published.then(async () => {
-      if (e.type === 'study') {
-        this.events.emit(e.study.name, { type: 'study', study: await studyShape(this.store, e.study) } satisfies StudyEvent);
-      } else {
-        const study = await this.store.getStudy(e.trial.studyId);
-        if (study) this.events.emit(study.name, { type: 'trial', trial: await trialShape(this.store, study.name, e.trial) } satisfies StudyEvent);
-      }
+      const shaped = await shape();
+      if (shaped) await this.events.publish({ id: shaped.study.id, name: shaped.study.name }, shaped.event);
     }).catch((err: Error) => this.options.onError?.(err));
+  }
+
+  /**
+   * New work for the scheduler. A replica that does not lead does not schedule: it publishes
+   * the study, and the leader, hearing of it, does.
+   */
+  private wake(study: StudyRecord): void {
+    this.scheduler.wake(study.id);
+    if (!this.scheduler.leads()) this.publishEvent(async () => ({ study, event: { type: 'study', study: await studyShape(this.store, study) } }));
+  }
+
+  /** The studies' current state (each one's trials that are active or changed in the last minute, then the study) to every watcher. */
+  private async republish(studies: readonly StudyRecord[]): Promise<void> {
+    const since = new Date(Date.now() - 60_000).toISOString();
+    for (const study of studies) {
+      for (const trial of await this.store.listTrials(study.id)) {
+        const changed = [trial.createdAt, trial.startedAt, trial.completedAt].some((t) => t !== undefined && t >= since);
+        if (isActiveTrialState(trial.state) || changed) this.publish({ type: 'trial', trial });
+      }
+      this.publish({ type: 'study', study });
+    }
+    await this.published;
   }
 
   private async study(name: unknown, field = 'name'): Promise<StudyRecord> {

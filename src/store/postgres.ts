@@ -66,6 +66,7 @@ type Db = pg.Pool | pg.PoolClient;
 type TrialStatement = { text: string; names: string[] };
 
 export class PostgresStore implements Store {
+  readonly shared = true;
   private readonly trialTransitions: Map<string, TrialStatement>;
   private readonly studyTransitions: Map<string, TrialStatement>;
 
@@ -96,6 +97,17 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     await Promise.all([this.pool.end(), this.lockPool.end()]);
+  }
+
+  /**
+   * The database as the server knows it: its address, port, name and oid. The same for every
+   * replica on this database whatever URL each was given (a host name or an address), so
+   * replicas on one machine tag their trial processes alike (src/runtimes/local/orphans.ts).
+   */
+  async identity(): Promise<string> {
+    const [row] = await this.rows<{ addr: string | null; port: number | null; db: string; oid: number }>(`SELECT host(inet_server_addr()) AS addr,
+      inet_server_port() AS port, current_database() AS db, (SELECT oid::bigint FROM pg_database WHERE datname = current_database()) AS oid`);
+    return `postgres://${row!.addr ?? 'local-socket'}:${row!.port ?? ''}/${row!.db}#${row!.oid}`;
   }
 
   async exclusive<T>(studyId: number, fn: () => Promise<T>): Promise<T> {

@@ -35,6 +35,8 @@ export const DB_FILE = 'sibyl.db';
 const now = () => new Date().toISOString();
 
 export class SqliteStore implements Store {
+  /** One process owns the data directory (lock.ts). */
+  readonly shared = false;
   private readonly db: Database.Database;
   private readonly stmt;
 

@@ -121,6 +121,11 @@ export class ConstraintError extends Error {
 export type ConstraintKind = 'UNIQUE' | 'CHECK' | 'NOT NULL' | 'FOREIGN KEY';
 
 export interface Store {
+  /**
+   * Whether other Sibyl processes may write this store at the same time (PostgreSQL): what a
+   * process caches of a study is then only a hint, forgotten when another replica changes it.
+   */
+  readonly shared: boolean;
   close(): Promise<void>;
   /**
    * Runs `fn` while no other Sibyl process runs an exclusive section of the same study (ask/tell

@@ -29,6 +29,8 @@ export interface RestOptions {
   readonly auth: Auth;
   readonly allowedHosts: HostAllowList;
   readonly isReady: () => boolean;
+  /** Whether this replica schedules now (shown by /healthz; always true without leader election). */
+  readonly isLeader?: () => boolean;
   /** PEM certificate and key: HTTPS instead of HTTP. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   readonly log?: (err: Error) => void;
@@ -71,7 +73,7 @@ export async function buildRestServer(options: RestOptions): Promise<FastifyInst
   app.addSchema(StudySchema);
   app.addSchema(TrialSchema);
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', leader: options.isLeader?.() ?? true }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) =>
     options.isReady() ? { status: 'ready' } : sendError(reply.code(503), 'UNAVAILABLE', 'starting'));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

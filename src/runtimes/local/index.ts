@@ -17,6 +17,12 @@ import { killOwnedProcesses, OWNER_ENV } from './orphans.js';
 
 export interface LocalRuntimeOptions {
   readonly dataDir: string;
+  /**
+   * The tag of this runtime's trial processes (SIBYL_OWNER), which recover() ends: default the
+   * data directory. Replicas of one shared store give the store's identity, so that a new leader
+   * ends its dead predecessor's trials (on the same machine) before it relaunches them.
+   */
+  readonly owner?: string;
   readonly listener: RuntimeListener;
   /** Time between SIGTERM and SIGKILL when a trial is stopped. */
   readonly gracePeriodMs?: number;
@@ -49,12 +55,14 @@ export class LocalRuntime implements TrialRuntime {
   private readonly running = new Map<string, RunningTrial>();
   private readonly preparing = new Map<string, PreparingTrial>();
   private readonly owner: string;
+  private readonly dir: string;
   private readonly logDir: string;
   private readonly grace: number;
 
   constructor(private readonly options: LocalRuntimeOptions) {
-    this.owner = resolve(options.dataDir);
-    this.logDir = join(this.owner, 'logs');
+    this.dir = resolve(options.dataDir);
+    this.owner = options.owner ?? this.dir;
+    this.logDir = join(this.dir, 'logs');
     this.grace = options.gracePeriodMs ?? 5000;
     mkdirSync(this.logDir, { recursive: true });
   }
@@ -147,12 +155,12 @@ export class LocalRuntime implements TrialRuntime {
     let env: Record<string, string> = {};
     if (req.checkpoint) {
       const checkpoint = req.checkpoint;
-      const dir = await prepareCheckpoint(this.owner, req.studyName, req.trialName, checkpoint);
+      const dir = await prepareCheckpoint(this.dir, req.studyName, req.trialName, checkpoint);
       argv = rewriteMountPath(argv, checkpoint.mountPath, dir);
       env = { SIBYL_CHECKPOINT_DIR: dir, ...(checkpoint.parentTrial ? { SIBYL_PARENT_TRIAL: checkpoint.parentTrial } : {}) };
     }
     if (!readsFiles(req.metricsCollector)) return { argv, env };
-    const metricsPlace = await prepareMetricsPlace(this.owner, req.studyName, req.trialName, req.metricsCollector, argv);
+    const metricsPlace = await prepareMetricsPlace(this.dir, req.studyName, req.trialName, req.metricsCollector, argv);
     return { argv: metricsPlace.argv, env: { ...env, ...metricsPlace.env }, metricsPlace };
   }
 

@@ -1,6 +1,8 @@
 // Trial processes outlive a runner killed with SIGKILL (each trial has its own session).
-// Every trial carries SIBYL_OWNER=<data dir> in its environment, so the next runner of that
-// data directory can find and end them before it relaunches their trials.
+// Every trial carries SIBYL_OWNER=<data dir> in its environment (replicas of one PostgreSQL
+// store: the store's identity), so the next runner of that data directory (or store) can find
+// and end them before it relaunches their trials. /proc is this machine's: that guarantee holds
+// for replicas on one machine.
 import { readdirSync, readFileSync } from 'node:fs';
 
 export const OWNER_ENV = 'SIBYL_OWNER';
