@@ -362,3 +362,24 @@ test('the CLI\'s --server mode goes through the client: submit, studies, trials,
     await s.close();
   }
 });
+
+test('client runTrial: heartbeats keep a trial slower than heartbeatSeconds alive; returned metrics are told; a throw is told infeasible and rethrown', { timeout: 60_000 }, async () => {
+  const s = await startTestServer({ runtime: 'external' });
+  try {
+    const client = new SibylClient(s.base);
+    const study = await client.createStudy(askTellDoc('run-trial', 2), { runtime: 'external', heartbeatSeconds: 1 });
+    const slow = await study.runTrial(async (trial) => {
+      await new Promise((r) => setTimeout(r, 3000)); // three heartbeat deadlines, reporting nothing
+      return { accuracy: Number(trial.assignment['x']) / 10 };
+    });
+    assert.deepEqual([slow!.state, slow!.data.objectiveValue], ['SUCCEEDED', 0.1], 'the beats kept it');
+    await assert.rejects(study.runTrial(() => {
+      throw new RangeError('loss is NaN');
+    }), /loss is NaN/);
+    const [, failed] = await study.trials();
+    assert.deepEqual([failed!.state, failed!.data.reason, failed!.data.message], ['FAILED', 'Infeasible', 'RangeError: loss is NaN']);
+    assert.equal(await study.runTrial(() => ({ accuracy: 1 })), null, 'the study has ended');
+  } finally {
+    await s.close();
+  }
+});
