@@ -47,11 +47,16 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, 
   signal?.addEventListener('abort', aborted, { once: true });
 });
 
-/** fetch's own message is "fetch failed"; the reason is in its cause. */
-const why = (err: unknown): string => {
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-  return cause instanceof Error ? cause.message : String(cause);
-};
+/**
+ * A failed fetch as a lost connection (the time limit, or a network error: fetch's "fetch
+ * failed" or "terminated" with the reason as its cause); anything else, such as a token that
+ * is no valid header value, is the caller's and is thrown, never retried.
+ */
+function lostOr(err: unknown, timer: AbortSignal, timeoutMs: number): { lost: string } {
+  if (timer.aborted) return { lost: `no answer within ${timeoutMs} ms` };
+  if (err instanceof TypeError && err.cause instanceof Error) return { lost: err.cause.message };
+  throw err;
+}
 
 export class Transport {
   /** `http(s)://host:port/prefix/api/v1` */
@@ -114,7 +119,7 @@ export class Transport {
         res = await fetch(url, { headers: { ...this.headers, accept: 'text/event-stream' }, signal: AbortSignal.any([signal, timer.signal]) });
       } catch (err) {
         if (signal.aborted) throw signal.reason;
-        return { lost: timer.signal.aborted ? `no answer within ${this.timeoutMs} ms` : why(err) };
+        return lostOr(err, timer.signal, this.timeoutMs);
       } finally {
         clearTimeout(timeout);
       }
@@ -139,7 +144,7 @@ export class Transport {
       return { status: res.status, text, body: parseJson(text) };
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      return { lost: timer.signal.aborted ? `no answer within ${this.timeoutMs} ms` : why(err) };
+      return lostOr(err, timer.signal, this.timeoutMs);
     } finally {
       clearTimeout(timeout);
     }
