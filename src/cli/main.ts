@@ -7,7 +7,8 @@ import { DataDirBusyError, lockDataDir } from '../store/lock.js';
 import { type Store, RUNTIME_KINDS, type RuntimeKind } from '../store/store.js';
 import { studyShape, trialShape, type StudyShape, type TrialShape } from '../service/shapes.js';
 import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args.js';
-import { RemoteClient, RemoteError } from './remote.js';
+import { SibylError, type SibylClient } from '../client/index.js';
+import { connect, servesThisMachine } from './remote.js';
 import { bestText, studiesTable, trialsTable } from './report.js';
 import { readStudyText, runStudy } from './run.js';
 import { isPostgresUrl, redactUrl } from '../store/url.js';
@@ -111,12 +112,12 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'submit': {
       const file = single(rest, 'submit <study.yaml> --server <url>');
       if (!server) throw new UsageError('submit needs --server <url>');
-      const client = new RemoteClient(server);
+      const client = connect(server);
       const runtime = stringFlag(args, 'runtime');
       // A server on this machine runs a local study's commands from the study file's folder, as `sibyl run` does.
-      const study = await client.createStudy(readStudyText(file), {
-        ...(runtime ? { runtime } : {}),
-        ...(client.isLocal ? { workingDir: dirname(resolve(file)) } : {}),
+      const { data: study } = await client.createStudy(readStudyText(file), {
+        ...(runtime ? { runtime: runtime as RuntimeKind } : {}), // the server checks it
+        ...(servesThisMachine(client) ? { workingDir: dirname(resolve(file)) } : {}),
       });
       print(args, study, () => `Study ${study.name} ${study.state} on ${server}`);
       return 0;
@@ -125,7 +126,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'trials':
     case 'best': {
       const name = command === 'studies' ? (none(rest, 'studies'), '') : single(rest, `${command} <study>`);
-      const source = server ? remoteSource(new RemoteClient(server)) : undefined;
+      const source = server ? remoteSource(connect(server)) : undefined;
       if (source) return query(command, name, args, source);
       return withStore(dataDir, (store) => query(command, name, args, localSource(store, storeUrl ? 'the store' : dataDir)), { storeUrl });
     }
@@ -167,12 +168,12 @@ function localSource(store: Store, dataDir: string): Source {
   };
 }
 
-function remoteSource(client: RemoteClient): Source {
+function remoteSource(client: SibylClient): Source {
   return {
-    studies: () => client.listStudies(),
-    study: (name) => client.getStudy(name),
-    trials: (name) => client.listTrials(name),
-    trial: (name) => client.getTrial(name),
+    studies: async () => (await client.allStudies()).map((s) => s.data),
+    study: async (name) => (await client.getStudy(name)).data,
+    trials: async (name) => (await client.allTrials(name)).map((t) => t.data),
+    trial: async (name) => (await client.getTrial(name)).data,
   };
 }
 
@@ -345,7 +346,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`sibyl: invalid study: ${err.message}\n`);
       process.exit(2);
     }
-    if (err instanceof RemoteError) {
+    if (err instanceof SibylError) {
       process.stderr.write(`sibyl: ${err.message}\n`);
       process.exit(err.status === 400 || err.status === 404 || err.status === 409 ? 2 : 1);
     }
