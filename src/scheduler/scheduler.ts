@@ -81,6 +81,12 @@ export class Scheduler {
   private readonly endWaiters = new Map<number, ((s: StudyRecord) => void)[]>();
   /** Per trial: the tail of its runtime events (started, finished), recorded in the order they came. */
   private readonly trialEvents = new Map<string, Promise<void>>();
+  /**
+   * While `adopt` prepares re-adopted trials (store reads, their collectors), what the runtime
+   * already reports of them waits: output here, started/finished behind `adoption`.
+   */
+  private heldOutput: Map<string, ((collector: TrialMetricsCollector) => void)[]> | undefined;
+  private adoption: Promise<void> = Promise.resolve();
   /** Aborts algorithm calls in flight when the scheduler closes. */
   private readonly closed = new AbortController();
   private closing = false;
@@ -107,9 +113,9 @@ export class Scheduler {
     };
     this.runtime = options.runtime({
       started: (name: string, ref: string) => this.inTrialOrder(name, () => this.onStarted(name, ref)),
-      output: guarded((name: string, line: string) => this.collectors.get(name)?.onLine(line)),
-      metricsData: guarded((name: string, file: string, chunk: Buffer) => this.collectors.get(name)?.onFileData(file, chunk)),
-      metricsProblem: guarded((name: string, problem: string) => this.collectors.get(name)?.onFileProblem(problem)),
+      output: guarded((name: string, line: string) => this.toCollector(name, (c) => c.onLine(line))),
+      metricsData: guarded((name: string, file: string, chunk: Buffer) => this.toCollector(name, (c) => c.onFileData(file, chunk))),
+      metricsProblem: guarded((name: string, problem: string) => this.toCollector(name, (c) => c.onFileProblem(problem))),
       finished: (name: string, outcome: TrialOutcome) => this.inTrialOrder(name, () => this.onFinished(name, outcome)),
     });
   }
@@ -131,6 +137,22 @@ export class Scheduler {
     const external = [...studies.values()].filter((s) => s.runtime === 'external').map((s) => s.id);
     await this.store.beat((await activeOf(external)).map((t) => t.id));
     const active = await activeOf([...studies.keys()].filter((id) => !external.includes(id)));
+    let adopting!: () => void;
+    this.adoption = new Promise((resolve) => (adopting = resolve));
+    this.heldOutput = new Map();
+    try {
+      await this.adoptTrials(studies, active);
+    } finally {
+      // What re-adopted trials printed meanwhile reaches their new collectors, in order.
+      const held = this.heldOutput;
+      this.heldOutput = undefined;
+      for (const [name, calls] of held) for (const call of calls) this.toCollector(name, call);
+      adopting();
+    }
+    for (const id of studyIds) this.wake(id);
+  }
+
+  private async adoptTrials(studies: ReadonlyMap<number, StudyRecord>, active: readonly TrialRecord[]): Promise<void> {
     const adopted = await this.runtime.recover(active.map((t) => this.launchRequest(studies.get(t.studyId)!, t)));
     for (const trial of active) {
       const study = studies.get(trial.studyId)!;
@@ -156,7 +178,16 @@ export class Scheduler {
         this.history.update(await this.store.transitionTrial(trial.id, 'requeue'));
       }
     }
-    for (const id of studyIds) this.wake(id);
+  }
+
+  /** Hands a runtime report to the trial's collector, or holds it while `adopt` prepares the trial. */
+  private toCollector(trialName: string, call: (collector: TrialMetricsCollector) => void): void {
+    const collector = this.collectors.get(trialName);
+    if (collector) return call(collector);
+    if (!this.heldOutput) return;
+    const held = this.heldOutput.get(trialName);
+    if (held) held.push(call);
+    else this.heldOutput.set(trialName, [call]);
   }
 
   /** Resolves when the study reaches a terminal state. */
@@ -242,7 +273,7 @@ export class Scheduler {
 
   /** Records a trial's runtime events one after another, in the order they came; errors are reported. */
   private inTrialOrder(trialName: string, fn: () => Promise<void>): void {
-    const run = (this.trialEvents.get(trialName) ?? Promise.resolve()).then(fn).catch((err: Error) => this.options.onError?.(err));
+    const run = (this.trialEvents.get(trialName) ?? this.adoption).then(fn).catch((err: Error) => this.options.onError?.(err));
     this.trialEvents.set(trialName, run);
     void run.then(() => {
       if (this.trialEvents.get(trialName) === run) this.trialEvents.delete(trialName);
