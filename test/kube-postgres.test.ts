@@ -5,7 +5,9 @@
 // address, where pods on the docker bridge reach it with a password. Then a study of batch/v1
 // Job trials, and the leader's pod deleted mid-study: the other replica takes the Lease and the
 // study finishes with every trial once, none lost, none created twice (counted by a watch on
-// the API server).
+// the API server); and the leader's container SIGKILLed mid-study (no release of the Lease: a
+// crash), where trials finish while no one leads and the next leader must collect their metrics
+// from the finished pods' logs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -258,4 +260,21 @@ test('the leader\'s pod deleted mid-study: the other replica takes the Lease ove
   assert.equal(after.leader.name, r.successor, 'the successor still leads');
   assert.ok([after.leader, ...after.followers].every((p) => p.restarts === 0));
   t.diagnostic(`pod deleted: ${r.successor} took the Lease ${r.takeoverSeconds.toFixed(1)} s after the deletion; the first Job after it was created ${r.firstLaunchSeconds.toFixed(1)} s after it`);
+});
+
+test('the leader\'s container SIGKILLed mid-study (no release): a candidate takes the Lease only once it expired, and the study finishes with every trial once', { timeout: 6 * 60_000 }, async (t) => {
+  const r = await studyAcrossFailover('crash', 6, (leader) => {
+    const id = cluster.docker(['ps', '-q', '--filter', `label=io.kubernetes.pod.name=${leader.name}`, '--filter', 'label=io.kubernetes.container.name=sibyl']).stdout.trim();
+    assert.match(id, /^[0-9a-f]+$/, `the leader's container: ${id}`);
+    const killed = cluster.docker(['kill', '--signal', 'KILL', id]);
+    assert.equal(killed.status, 0, killed.stderr);
+  });
+  // Nobody released it: the Lease is taken over once its record went unchanged for its duration
+  // (the other replica, or the killed container restarted under a new identity).
+  const duration = r.next.leaseDurationSeconds ?? 15;
+  assert.ok(r.afterLastRenewSeconds >= duration, `taken ${r.afterLastRenewSeconds} s after the last renew (the Lease lasts ${duration} s)`);
+  assert.ok(r.afterLastRenewSeconds < duration + 15, `taken ${r.afterLastRenewSeconds} s after the last renew`);
+  const after = await replicas(2);
+  assert.equal(after.leader.name, r.successor);
+  t.diagnostic(`container killed: ${r.successor}${r.successor === r.leader.name ? ' (the same pod, restarted)' : ''} took the Lease ${r.takeoverSeconds.toFixed(1)} s after the kill, ${r.afterLastRenewSeconds.toFixed(1)} s after the last renew; the first Job after it was created ${r.firstLaunchSeconds.toFixed(1)} s after the kill`);
 });
