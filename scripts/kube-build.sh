@@ -19,6 +19,7 @@
 #
 # Environment:
 #   SIBYL_KUBE_CACHE   cache directory (default /var/cache/sibyl/kubernetes-1.20.2)
+#   SIBYL_KUBECTL_ONLY=1     fetch kubectl only, build nothing
 #   SIBYL_KUBE_KEEP_BUILD=1  keep the build tree (source, GOPATH, GOCACHE; ~2 GB) after a successful build
 #
 # Output: the last line on stdout is the cache directory, holding kube-apiserver, kubelet,
@@ -108,6 +109,8 @@ if [ ! -x "$KUBECTL" ]; then
   mv -f "$KUBECTL.tmp" "$KUBECTL"
   log "kubectl: $("$KUBECTL" version --client --short 2>/dev/null || true)"
 fi
+# SIBYL_KUBECTL_ONLY=1: kubectl alone (`kubectl kustomize` in the fast tier needs no cluster).
+if [ "${SIBYL_KUBECTL_ONLY:-}" = 1 ]; then echo "$CACHE"; exit 0; fi
 
 if ! built; then
   start=$(date +%s)

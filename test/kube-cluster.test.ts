@@ -123,9 +123,9 @@ test('Sibyl\'s image from deploy/Containerfile runs as the Deployment of deploy/
 test('kubectl apply -f examples/mlp/tfjob.yaml: the in-cluster Sibyl runs the Experiment as real pods (stand-in operator) to Succeeded: 9 trials ran train.mjs with their values, accuracies as the pods printed them, objects deleted; kubectl get experiments shows the best trial', { timeout: 15 * 60_000 }, async () => {
   kubectl('apply', '-k', repoPath('deploy', 'crds'));
   await until('the TFJob CRD is served', 60_000, () => cluster.kubectl(['get', 'tfjobs', '-A']).status === 0);
-  // The study's namespace: Sibyl's Role bound there too, as deploy/rbac.yaml says for another namespace.
+  // The study's namespace: Sibyl's Role bound there too, as deploy/base/rbac.yaml says for another namespace.
   kubectl('create', 'namespace', 'kubeflow');
-  const rbac = readFileSync(repoPath('deploy', 'rbac.yaml'), 'utf8').replace(/namespace: sibyl\n(\s+labels)/g, 'namespace: kubeflow\n$1');
+  const rbac = readFileSync(repoPath('deploy', 'base', 'rbac.yaml'), 'utf8').replace(/namespace: sibyl\n(\s+labels)/g, 'namespace: kubeflow\n$1');
   assert.equal(cluster.kubectl(['apply', '-f', '-'], rbac).status, 0);
   const operator = new TFJobOperatorStandIn(kc, 'kubeflow');
   operator.start();

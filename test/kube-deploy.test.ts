@@ -88,8 +88,8 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
 
     await t.test('every manifest in deploy/ passes a server-side dry run', () => {
       // Namespaced objects are dry-run into an existing namespace: dry-run the Namespace, then create it.
-      ok(kubectl(srv, ['apply', '--dry-run=server', '-f', repoPath('deploy', 'namespace.yaml')]), 'namespace dry run');
-      ok(kubectl(srv, ['apply', '-f', repoPath('deploy', 'namespace.yaml')]), 'namespace');
+      ok(kubectl(srv, ['apply', '--dry-run=server', '-f', repoPath('deploy', 'base', 'namespace.yaml')]), 'namespace dry run');
+      ok(kubectl(srv, ['apply', '-f', repoPath('deploy', 'base', 'namespace.yaml')]), 'namespace');
       const out = ok(kubectl(srv, ['apply', '--dry-run=server', '-k', repoPath('deploy')]), 'kustomization dry run');
       for (const obj of [
         'namespace/sibyl', 'serviceaccount/sibyl', 'role.rbac.authorization.k8s.io/sibyl', 'rolebinding.rbac.authorization.k8s.io/sibyl',
@@ -99,7 +99,7 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
       const crd = ok(kubectl(srv, ['apply', '--dry-run=server', '-k', repoPath('deploy', 'crds')]), 'crds dry run');
       assert.match(crd, /customresourcedefinition\.apiextensions\.k8s\.io\/tfjobs\.kubeflow\.org .*\(server dry run\)/);
       // The server defaulted and validated the Deployment: probes, security context, the PVC mount.
-      const dep = JSON.parse(ok(kubectl(srv, ['apply', '--dry-run=server', '-o', 'json', '-f', repoPath('deploy', 'deployment.yaml')]), 'deployment'));
+      const dep = JSON.parse(ok(kubectl(srv, ['apply', '--dry-run=server', '-o', 'json', '-f', repoPath('deploy', 'base', 'deployment.yaml')]), 'deployment'));
       const c = dep.spec.template.spec.containers[0];
       assert.deepEqual(c.args, ['serve', '--runtime', 'kubernetes', '--host', '0.0.0.0', '--leader-elect']);
       assert.equal(c.readinessProbe.httpGet.path, '/readyz');

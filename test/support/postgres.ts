@@ -6,7 +6,7 @@
 // PostgreSQL refuses to run as root. As root, initdb and the server run as Debian's `postgres`
 // system user (Node's spawn uid/gid, so the pid we hold is the postmaster's own, not a wrapper's).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -33,6 +33,11 @@ export interface PostgresOptions {
   /** Extra server settings (`-c name=value`), e.g. { statement_timeout: '1s' }. */
   readonly settings?: Readonly<Record<string, string>>;
   readonly readyTimeoutMs?: number;
+  /**
+   * Clients from another network (pods on the docker bridge): the server listens on `address`
+   * too and lets `network` in as the role `sibyl` with `password` (the loopback stays trusted).
+   */
+  readonly remote?: { readonly address: string; readonly network: string; readonly password: string };
 }
 
 /** The newest installed server's bin directory, installing Debian's package first if there is none. */
@@ -100,8 +105,11 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     const init = await run(join(bin, 'initdb'), ['-D', data, '-U', ROLE, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'], user, dir);
     if (init.status !== 0) throw new Error(`initdb failed (${init.status}):\n${init.output.slice(-2000)}`);
 
+    const remote = options.remote;
+    if (remote) appendFileSync(join(data, 'pg_hba.conf'), `host all ${ROLE} ${remote.network} scram-sha-256\n`);
     const port = await freePort();
-    const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: dir, ...options.settings };
+    const listen = remote ? `127.0.0.1,${remote.address}` : '127.0.0.1';
+    const settings = { listen_addresses: listen, unix_socket_directories: dir, ...options.settings };
     const fd = openSync(logFile, 'a');
     try {
       server = spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
@@ -118,6 +126,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
 
     const url = `postgres://${ROLE}@127.0.0.1:${port}/postgres`;
     await waitUntilAccepting(url, server, options.readyTimeoutMs ?? 30_000, log);
+    if (remote) await withClient(url, (c) => c.query(`ALTER ROLE ${ROLE} PASSWORD ${c.escapeLiteral(remote.password)}`));
     const pid = server.pid!;
     return {
       url, port, pid, dir, log, stop,
