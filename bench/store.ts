@@ -12,8 +12,10 @@
 // (Debian's `postgresql`, initdb in a temp dir, default durability) and removes afterwards. On
 // a URL of yours the bench's studies are named bench-<run id>-… and deleted at the end.
 //
-// Flags: --store <url>, --trials N (default 2000), --seconds N (each ingest phase, default 5),
-//        --pg-setting name=value (repeatable; the bench's own server only), --no-api
+// Flags: --store <url>, --trials N (default 1000), --seconds N (each ingest phase, default 5),
+//        --rounds N (API configurations measured in turn N times, default 3: the machine's load
+//        moves more than the difference between them), --pg-setting name=value (repeatable; the
+//        bench's own server only), --no-api
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,7 +30,7 @@ import { ingest, LINES_PER_TRIAL, PHASES, perTrial, READS, type IngestResult, ty
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const WARMUP_TRIALS = 200;
+const WARMUP_TRIALS = 100;
 /** 10 trials printing a line per tick, and a busy tick: 50 trials × 10 lines. */
 const SHAPES: IngestShape[] = [{ trials: 10, linesPerTick: 1 }, { trials: 50, linesPerTick: 10 }];
 
@@ -54,8 +56,9 @@ function pgSettings(): Record<string, string> {
   return out;
 }
 
-const TRIALS = count('trials', 2000);
+const TRIALS = count('trials', 1000);
 const SECONDS = count('seconds', 5);
+const ROUNDS = count('rounds', 3);
 const API = !process.argv.includes('--no-api');
 const GIVEN_URL = option('store') ?? process.env['SIBYL_STORE'];
 const SETTINGS = pgSettings();
@@ -68,7 +71,7 @@ async function measure(store: Store, label: string): Promise<BackendResult> {
   const trials = await perTrial(store, `bench-${RUN}-trials`, TRIALS, WARMUP_TRIALS);
   const rates: IngestResult[] = [];
   for (const shape of SHAPES) {
-    process.stderr.write(`${label}: ingest, ${shape.trials} trials × ${shape.linesPerTick} lines a tick…\n`);
+    process.stderr.write(`${label}: ingest, ${shape.trials} trials × ${shape.linesPerTick} line(s) a tick…\n`);
     rates.push(await ingest(store, `bench-${RUN}-ingest-${shape.trials}x${shape.linesPerTick}`, shape, SECONDS));
   }
   return { perTrial: trials, ingest: rates };
@@ -121,13 +124,24 @@ function report(lite: BackendResult, pg: BackendResult, api: ApiIngestResult[], 
     return [`${a.trials} trials × ${a.linesPerTick} line${a.linesPerTick > 1 ? 's' : ''}`, String(a.rowsPerWrite), int(a.rowsPerSecond), n3(a.writeMs.median), n3(a.writeMs.p99), int(b.rowsPerSecond), n3(b.writeMs.median), n3(b.writeMs.p99), ratio(a.rowsPerSecond, b.rowsPerSecond)];
   })));
   if (api.length > 0) {
-    out.push(`\nREST ingest, POST /api/v1/trials/:name/observations × ${api[0]!.batch} points, ${api[0]!.clients} clients, round-robin over the replicas, ${SECONDS} s`);
-    out.push(table(['store', 'replicas', 'requests/s', 'points/s', 'p50 ms', 'p99 ms', 'requests per replica'], api.map((r) => [
-      r.store, String(r.replicas), int(r.requestsPerSecond), int(r.pointsPerSecond), n3(r.latencyMs.median), n3(r.latencyMs.p99), r.perReplicaRequests.join(' / '),
+    out.push(`\nREST ingest, POST /api/v1/trials/:name/observations × ${api[0]!.batch} points, ${api[0]!.clients} clients, round-robin over the replicas, ${SECONDS} s × ${ROUNDS} rounds`);
+    out.push(table(['store', 'replicas', 'points/s, median round', 'rounds (points/s)', 'p50 ms', 'p99 ms', 'requests per replica'], apiSummary(api).map(({ runs, median }) => [
+      median.store, String(median.replicas), int(median.pointsPerSecond), runs.map((r) => int(r.pointsPerSecond)).join(' / '),
+      n3(median.latencyMs.median), n3(median.latencyMs.p99), median.perReplicaRequests.join(' / '),
     ])));
   }
   out.push(`\nPostgreSQL: ${pgLabel}`);
   return out.join('\n');
+}
+
+/** Per configuration, its rounds in order and the round with the median rate. */
+function apiSummary(api: readonly ApiIngestResult[]): { runs: ApiIngestResult[]; median: ApiIngestResult }[] {
+  const keys = [...new Set(api.map((r) => `${r.store} ${r.replicas}`))];
+  return keys.map((k) => {
+    const runs = api.filter((r) => `${r.store} ${r.replicas}` === k);
+    const sorted = [...runs].sort((a, b) => a.pointsPerSecond - b.pointsPerSecond);
+    return { runs, median: sorted[Math.floor((sorted.length - 1) / 2)]! };
+  });
 }
 
 // ── main ───────────────────────────────────────────────────────────────────
@@ -155,10 +169,10 @@ async function main(): Promise<void> {
     const pg = await measure(postgres, 'PostgreSQL').finally(() => postgres.close());
 
     const api: ApiIngestResult[] = [];
-    if (API) {
+    for (let round = 1; API && round <= ROUNDS; round += 1) {
       for (const [label, url, replicas] of [['SQLite', undefined, 1], ['PostgreSQL', pgUrl, 1], ['PostgreSQL', pgUrl, 2]] as const) {
-        process.stderr.write(`REST ingest: ${label}, ${replicas} replica(s)…\n`);
-        api.push(await apiIngest(MAIN, label, url, replicas, `bench-${RUN}-api-${label.toLowerCase()}-${replicas}`, SECONDS));
+        process.stderr.write(`REST ingest, round ${round}: ${label}, ${replicas} replica(s)…\n`);
+        api.push(await apiIngest(MAIN, label, url, replicas, `bench-${RUN}-api-${label.toLowerCase()}-${replicas}-${round}`, SECONDS));
       }
     }
     if (GIVEN_URL) await cleanUp(GIVEN_URL);
@@ -179,7 +193,8 @@ async function main(): Promise<void> {
       seconds: (Date.now() - started) / 1000,
       unit: 'ms', trials: TRIALS, linesPerTrial: LINES_PER_TRIAL, metricsPerLine: 2, ingestSeconds: SECONDS,
       postgres: pgLabel,
-      sqlite: lite, postgresql: pg, api,
+      sqlite: lite, postgresql: pg,
+      api: { rounds: ROUNDS, runs: api, medians: apiSummary(api).map((s) => s.median) },
     }, null, 2)}\n`);
     console.log(`\nresults: ${file}`);
   } finally {
