@@ -123,13 +123,16 @@ export async function apiIngest(main: string, label: string, storeUrl: string | 
         }
       }
     });
-    await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
+    // A failed request ends the measurement at once (and the finally below stops the replicas).
+    const all = Promise.all(loops).finally(() => (stop = true));
+    const pause = (s: number) => Promise.race([new Promise((r) => setTimeout(r, s * 1000)), all]);
+    await pause(warmupSeconds);
     measuring = true;
     const start = nowMs();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
+    await pause(seconds);
     stop = true;
     const elapsed = (nowMs() - start) / 1000;
-    await Promise.all(loops);
+    await all;
     agent.destroy();
 
     // Every point every replica accepted is in the store, once.

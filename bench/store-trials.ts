@@ -11,6 +11,7 @@
 // ingest     observation rows/s written the way ObservationBatcher writes them: one
 //            addObservations per tick carrying a batch for every trial that printed, awaited
 //            before the next (the batcher keeps one write in flight).
+import { tmpdir } from 'node:os';
 import type { StudySpec } from '../src/spec/types.js';
 import type { Store } from '../src/store/store.js';
 import { nowMs, stats, type Stats } from './stats.js';
@@ -95,11 +96,11 @@ async function oneTrial(store: Store, studyId: number, i: number): Promise<{ pha
 
 export async function perTrial(store: Store, studyName: string, trials: number, warmup: number): Promise<PerTrialResult> {
   // Warm-up on another study so the first measured trials do not pay for JIT and cold caches.
-  const warm = await store.createStudy(benchSpec(`${studyName}-warmup`, warmup), '/tmp', 1);
+  const warm = await store.createStudy(benchSpec(`${studyName}-warmup`, warmup), tmpdir(), 1);
   await store.transitionStudy(warm.id, 'start');
   for (let i = 0; i < warmup; i += 1) await oneTrial(store, warm.id, i);
 
-  const study = await store.createStudy(benchSpec(studyName, trials), '/tmp', 1);
+  const study = await store.createStudy(benchSpec(studyName, trials), tmpdir(), 1);
   await store.transitionStudy(study.id, 'start');
   const window = Math.max(1, Math.floor(trials / 10));
   const checkpoints = [window, Math.floor(trials / 2), trials];
@@ -146,7 +147,7 @@ export interface IngestResult extends IngestShape { rowsPerWrite: number; second
  * tick is one addObservations, awaited before the next. Measured for `seconds` after a warm-up.
  */
 export async function ingest(store: Store, studyName: string, shape: IngestShape, seconds: number, warmupSeconds = 1): Promise<IngestResult> {
-  const study = await store.createStudy(benchSpec(studyName, shape.trials), '/tmp', 1);
+  const study = await store.createStudy(benchSpec(studyName, shape.trials), tmpdir(), 1);
   await store.transitionStudy(study.id, 'start');
   const created = await store.addTrials(study.id, Array.from({ length: shape.trials }, (_, i) => ({ lr: 0.001 * (i + 1), optimizer: 'adam' })));
   for (const t of created) await store.transitionTrial(t.id, 'start', { runtimeRef: `pgid:${t.id}` });
