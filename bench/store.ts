@@ -77,7 +77,7 @@ async function measure(store: Store, label: string): Promise<BackendResult> {
   return { perTrial: trials, ingest: rates };
 }
 
-/** Deletes this run's studies from a database that is not ours to throw away. */
+/** Deletes this run's studies (from a database that may not be ours to throw away). */
 async function cleanUp(url: string): Promise<void> {
   const store = await openStore(url);
   try {
@@ -168,6 +168,9 @@ async function main(): Promise<void> {
     const postgres = await openStore(pgUrl);
     const pg = await measure(postgres, 'PostgreSQL').finally(() => postgres.close());
 
+    // Unfinished studies would be taken up by the replicas below (each leader adopts every
+    // unfinished study it finds) and launch trials during the measurement: remove them first.
+    await cleanUp(pgUrl);
     const api: ApiIngestResult[] = [];
     for (let round = 1; API && round <= ROUNDS; round += 1) {
       for (const [label, url, replicas] of [['SQLite', undefined, 1], ['PostgreSQL', pgUrl, 1], ['PostgreSQL', pgUrl, 2]] as const) {
