@@ -1,220 +1,212 @@
-// Per-trial store overhead: the store calls one trial costs the scheduler, over 10,000 trials of
-// one study, against a real SQLite file in a temp data dir. No processes are started.
+// The store side by side on SQLite and PostgreSQL, in one run:
 //
-//   create        addTrials (one assignment, with algorithm state)
-//   running       markTrialRunning
-//   observations  10 output lines, each its own addObservations call with 2 metrics
-//   complete      strategyValue of the objective, then completeTrial
-//   reads         the scheduler's reads per pass: trialCounts, activeTrials, bestTrial
+//   per trial   the store calls one trial costs the scheduler (bench/store-trials.ts), TRIALS
+//               trials of one study on each backend: median and p99, per phase
+//   ingest      observation rows/s through Store.addObservations, written as ObservationBatcher
+//               writes them (one call per tick for every trial that printed, one at a time)
+//   api         the REST API's ingest rate (bench/store-api.ts): 1 `sibyl serve` on SQLite, and
+//               1 and 2 on the PostgreSQL store behind a round-robin client
 //
-// Separately: listTrials (the whole history the scheduler hands the algorithm each pass) at
-// 1k/5k/10k trials, since it grows with the history by design.
+// SQLite is a file in a temp data dir (WAL, synchronous=NORMAL). PostgreSQL is the --store URL
+// (or $SIBYL_STORE), or else a server this bench starts itself with test/support/postgres.ts
+// (Debian's `postgresql`, initdb in a temp dir, default durability) and removes afterwards. On
+// a URL of yours the bench's studies are named bench-<run id>-… and deleted at the end.
+//
+// Flags: --store <url>, --trials N (default 1000), --seconds N (each ingest phase, default 5),
+//        --rounds N (API configurations measured in turn N times, default 3: the machine's load
+//        moves more than the difference between them), --pg-setting name=value (repeatable; the
+//        bench's own server only), --no-api
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StudySpec } from '../src/spec/types.js';
+import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { isPostgresUrl, redactUrl } from '../src/store/url.js';
+import { startPostgres, type PostgresServer } from '../test/support/postgres.js';
+import { apiIngest, type ApiIngestResult } from './store-api.js';
+import type { Stats } from './stats.js';
+import { ingest, LINES_PER_TRIAL, PHASES, perTrial, READS, type IngestResult, type IngestShape, type PerTrialResult } from './store-trials.js';
 
-const TRIALS = 10_000;
-const LINES_PER_TRIAL = 10;
-const WINDOW = 1000;
-const CHECKPOINTS = [1000, 5000, 10_000];
-const LIST_REPEATS = 20;
-const PHASES = ['create', 'running', 'observations', 'complete', 'reads'] as const;
-type Phase = (typeof PHASES)[number];
-const READS = ['trialCounts', 'activeTrials', 'bestTrial'] as const;
-type ReadCall = (typeof READS)[number];
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const WARMUP_TRIALS = 100;
+/** 10 trials printing a line per tick, and a busy tick: 50 trials × 10 lines. */
+const SHAPES: IngestShape[] = [{ trials: 10, linesPerTick: 1 }, { trials: 50, linesPerTick: 10 }];
 
-const spec: StudySpec = {
-  name: 'bench',
-  namespace: 'default',
-  parameters: [
-    { name: 'lr', parameterType: 'double', min: 0.0001, max: 0.1, distribution: 'logUniform' },
-    { name: 'optimizer', parameterType: 'categorical', list: ['sgd', 'adam'] },
-  ],
-  objective: {
-    type: 'maximize',
-    objectiveMetricName: 'accuracy',
-    additionalMetricNames: ['loss'],
-    metricStrategies: [
-      { name: 'accuracy', value: 'max' },
-      { name: 'loss', value: 'min' },
-    ],
-  },
-  algorithm: { algorithmName: 'random', algorithmSettings: [] },
-  parallelTrialCount: 1,
-  maxTrialCount: TRIALS,
-  trialTemplate: { trialParameters: [{ name: 'lr', reference: 'lr' }], retain: false, command: ['true'] },
-  metricsCollector: { kind: 'StdOut', format: 'TEXT', metricsFormat: [] },
-};
-
-const ns = () => process.hrtime.bigint();
-const ms = (n: bigint) => Number(n) / 1e6;
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
 }
-interface Stats { median: number; p90: number; p99: number; max: number }
-function stats(values: readonly number[]): Stats {
-  const s = [...values].sort((a, b) => a - b);
-  return { median: quantile(s, 0.5), p90: quantile(s, 0.9), p99: quantile(s, 0.99), max: s[s.length - 1] ?? Number.NaN };
+function count(name: string, fallback: number): number {
+  const raw = option(name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} needs a positive integer (got ${JSON.stringify(raw)})`);
+  return n;
 }
-const f = (x: number) => x.toFixed(3).padStart(8);
+function pgSettings(): Record<string, string> {
+  const out: Record<string, string> = {};
+  process.argv.forEach((a, i) => {
+    if (a !== '--pg-setting') return;
+    const m = /^(\w+)=(.*)$/.exec(process.argv[i + 1] ?? '');
+    if (!m) throw new Error(`--pg-setting needs name=value (got ${JSON.stringify(process.argv[i + 1])})`);
+    out[m[1]!] = m[2]!;
+  });
+  return out;
+}
 
-async function main(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-store-'));
-  const store = SqliteStore.open(dataDir);
+const TRIALS = count('trials', 1000);
+const SECONDS = count('seconds', 5);
+const ROUNDS = count('rounds', 3);
+const API = !process.argv.includes('--no-api');
+const GIVEN_URL = option('store') ?? process.env['SIBYL_STORE'];
+const SETTINGS = pgSettings();
+const RUN = Date.now().toString(36);
+
+interface BackendResult { perTrial: PerTrialResult; ingest: IngestResult[] }
+
+async function measure(store: Store, label: string): Promise<BackendResult> {
+  process.stderr.write(`${label}: ${TRIALS} trials…\n`);
+  const trials = await perTrial(store, `bench-${RUN}-trials`, TRIALS, WARMUP_TRIALS);
+  const rates: IngestResult[] = [];
+  for (const shape of SHAPES) {
+    process.stderr.write(`${label}: ingest, ${shape.trials} trials × ${shape.linesPerTick} line(s) a tick…\n`);
+    rates.push(await ingest(store, `bench-${RUN}-ingest-${shape.trials}x${shape.linesPerTick}`, shape, SECONDS));
+  }
+  return { perTrial: trials, ingest: rates };
+}
+
+/** Deletes this run's studies (from a database that may not be ours to throw away). */
+async function cleanUp(url: string): Promise<void> {
+  const store = await openStore(url);
   try {
-    const study = await store.createStudy(spec, dataDir, 1);
-    await store.transitionStudy(study.id, 'start');
-    const objective = spec.objective.metricStrategies[0]!;
-
-    const total: number[] = [];
-    const phase: Record<Phase, number[]> = { create: [], running: [], observations: [], complete: [], reads: [] };
-    const readSplit: Record<ReadCall, number[]> = { trialCounts: [], activeTrials: [], bestTrial: [] };
-    const listTrials: { trials: number; stats: Stats; rows: number }[] = [];
-
-    // A little warm-up on another study so the first measured trials do not pay for JIT.
-    const warm = await store.createStudy({ ...spec, name: 'warmup' }, dataDir, 1);
-    for (let i = 0; i < 200; i += 1) {
-      const [tr] = await store.addTrials(warm.id, [{ lr: 0.01, optimizer: 'sgd' }], { n: String(i) });
-      await store.transitionTrial(tr!.id, 'start', { runtimeRef: 'pgid:1' });
-      await store.addObservations([{ trialId: tr!.id, observations: [
-        { metric: 'accuracy', value: 0.5, step: 1, time: new Date().toISOString() },
-        { metric: 'loss', value: 0.5, step: 1, time: new Date().toISOString() },
-      ] }]);
-      await store.transitionTrial(tr!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: await store.strategyValue(tr!.id, 'accuracy', 'max') });
-      await store.trialCounts(warm.id);
-      await store.activeTrials(warm.id);
-      await store.bestTrial(warm.id, 'maximize');
-    }
-
-    let sink = 0;
-    for (let i = 1; i <= TRIALS; i += 1) {
-      const assignment = { lr: 10 ** (-4 + 3 * Math.random()), optimizer: i % 2 === 0 ? 'sgd' : 'adam' };
-      const algorithmState = { seed: '1', drawn: String(i) };
-      // Values as a training run prints them: accuracy rising, loss falling, with noise.
-      const quality = Math.random();
-
-      const t0 = ns();
-      const [trial] = await store.addTrials(study.id, [assignment], algorithmState);
-      const t1 = ns();
-      await store.transitionTrial(trial!.id, 'start', { runtimeRef: `pgid:${100_000 + i}` });
-      const t2 = ns();
-      for (let step = 1; step <= LINES_PER_TRIAL; step += 1) {
-        const time = new Date().toISOString();
-        const p = step / LINES_PER_TRIAL;
-        await store.addObservations([{ trialId: trial!.id, observations: [
-          { metric: 'accuracy', value: quality * p + 0.01 * Math.random(), step, time },
-          { metric: 'loss', value: (1 - quality) / p + 0.01 * Math.random(), step, time },
-        ] }]);
-      }
-      const t3 = ns();
-      const value = await store.strategyValue(trial!.id, objective.name, objective.value);
-      await store.transitionTrial(trial!.id, 'succeed', { reason: 'TrialSucceeded', message: 'completed', objectiveValue: value });
-      const t4 = ns();
-      const counts = await store.trialCounts(study.id);
-      const r1 = ns();
-      const active = await store.activeTrials(study.id);
-      const r2 = ns();
-      const best = await store.bestTrial(study.id, spec.objective.type);
-      const t5 = ns();
-      readSplit.trialCounts.push(ms(r1 - t4));
-      readSplit.activeTrials.push(ms(r2 - r1));
-      readSplit.bestTrial.push(ms(t5 - r2));
-      sink += counts.SUCCEEDED + active.length + (best?.seq ?? 0);
-
-      total.push(ms(t5 - t0));
-      phase.create.push(ms(t1 - t0));
-      phase.running.push(ms(t2 - t1));
-      phase.observations.push(ms(t3 - t2));
-      phase.complete.push(ms(t4 - t3));
-      phase.reads.push(ms(t5 - t4));
-
-      if (CHECKPOINTS.includes(i)) {
-        const times: number[] = [];
-        let rows = 0;
-        for (let r = 0; r < LIST_REPEATS; r += 1) {
-          const a = ns();
-          rows = (await store.listTrials(study.id)).length;
-          times.push(ms(ns() - a));
-        }
-        listTrials.push({ trials: i, rows, stats: stats(times) });
-      }
-    }
-    if (sink === 42) console.log(''); // keep the reads observable
-
-    // ---- report ----
-    const overall = stats(total);
-    const byPhase = Object.fromEntries(PHASES.map((p) => [p, stats(phase[p])])) as Record<Phase, Stats>;
-    const windows = CHECKPOINTS.map((c) => ({
-      trial: c,
-      total: stats(total.slice(c - WINDOW, c)),
-      phases: Object.fromEntries(PHASES.map((p) => [p, stats(phase[p].slice(c - WINDOW, c))])) as Record<Phase, Stats>,
-      reads: Object.fromEntries(READS.map((r) => [r, stats(readSplit[r].slice(c - WINDOW, c))])) as Record<ReadCall, Stats>,
-    }));
-
-    const cpu = cpus();
-    const machine = `${cpu.length} cores, ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}/${process.arch}`;
-    console.log(`Store overhead per trial — ${TRIALS} trials of one study, ${LINES_PER_TRIAL} observation lines × 2 metrics each`);
-    console.log(`machine: ${machine}`);
-    console.log(`data dir: ${dataDir} (WAL, synchronous=NORMAL)\n`);
-    console.log(`${'ms per trial'.padEnd(14)}${'median'.padStart(8)}${'p90'.padStart(9)}${'p99'.padStart(9)}${'max'.padStart(9)}`);
-    const line = (label: string, s: Stats) => console.log(`${label.padEnd(14)}${f(s.median)} ${f(s.p90)} ${f(s.p99)} ${f(s.max)}`);
-    line('whole trial', overall);
-    for (const p of PHASES) line(`  ${p}`, byPhase[p]);
-
-    console.log(`\nmedian of the ${WINDOW} trials before trial N (ms)`);
-    console.log(`${'N'.padEnd(8)}${['whole', ...PHASES].map((h) => h.padStart(13)).join('')}`);
-    for (const w of windows) {
-      console.log(`${String(w.trial).padEnd(8)}${[w.total, ...PHASES.map((p) => w.phases[p])].map((s) => s.median.toFixed(3).padStart(13)).join('')}`);
-    }
-
-    console.log(`\nthe reads, split (median of the ${WINDOW} trials before trial N, ms)`);
-    console.log(`${'N'.padEnd(8)}${READS.map((h) => h.padStart(13)).join('')}`);
-    for (const w of windows) console.log(`${String(w.trial).padEnd(8)}${READS.map((r) => w.reads[r].median.toFixed(3).padStart(13)).join('')}`);
-
-    console.log(`\nlistTrials (full history read, ${LIST_REPEATS} reads each; grows with history by design)`);
-    console.log(`${'trials'.padEnd(8)}${'median'.padStart(9)}${'p90'.padStart(9)}${'max'.padStart(9)}`);
-    for (const l of listTrials) console.log(`${String(l.trials).padEnd(8)}${f(l.stats.median)} ${f(l.stats.p90)} ${f(l.stats.max)}`);
-
-    const target = 1;
-    console.log(`\ntarget ≤ ${target} ms median per trial: ${overall.median <= target ? 'met' : 'MISSED'} (${overall.median.toFixed(3)} ms)`);
-
-    const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
-    mkdirSync(resultsDir, { recursive: true });
-    const out = join(resultsDir, 'store.json');
-    writeFileSync(
-      out,
-      `${JSON.stringify(
-        {
-          benchmark: 'store-overhead',
-          date: new Date().toISOString(),
-          machine: { cores: cpu.length, cpu: cpu[0]?.model.trim(), node: process.version, platform: process.platform, arch: process.arch },
-          trials: TRIALS,
-          linesPerTrial: LINES_PER_TRIAL,
-          metricsPerLine: 2,
-          unit: 'ms',
-          perTrial: overall,
-          perPhase: byPhase,
-          windows: windows.map((w) => ({ trial: w.trial, window: WINDOW, median: w.total.median, p90: w.total.p90, phasesMedian: Object.fromEntries(PHASES.map((p) => [p, w.phases[p].median])), readsMedian: Object.fromEntries(READS.map((r) => [r, w.reads[r].median])) })),
-          listTrials: listTrials.map((l) => ({ trials: l.trials, rows: l.rows, repeats: LIST_REPEATS, ...l.stats })),
-          targetMedianMs: target,
-          targetMet: overall.median <= target,
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    console.log(`results: ${out}`);
+    for (const s of await store.listStudies()) if (s.name.startsWith(`bench-${RUN}-`)) await store.deleteStudy(s.id);
   } finally {
     await store.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-void main();
+// ── report ─────────────────────────────────────────────────────────────────
+
+const n3 = (x: number) => x.toFixed(3);
+const ratio = (pg: number, lite: number) => `${(pg / lite).toFixed(1)}×`;
+const int = (x: number) => Math.round(x).toLocaleString('en-US');
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
+}
+
+function report(lite: BackendResult, pg: BackendResult, api: ApiIngestResult[], pgLabel: string): string {
+  const phaseRow = (label: string, a: Stats, b: Stats) => [label, n3(a.median), n3(a.p99), n3(b.median), n3(b.p99), ratio(b.median, a.median)];
+  const out: string[] = [];
+  out.push(`Per trial, ${TRIALS} trials of one study (${LINES_PER_TRIAL} observation lines × 2 metrics each), ms`);
+  out.push(table(['', 'SQLite median', 'p99', 'PostgreSQL median', 'p99', 'PG/SQLite'], [
+    phaseRow('whole trial', lite.perTrial.perTrial, pg.perTrial.perTrial),
+    ...PHASES.map((p) => phaseRow(`  ${p}`, lite.perTrial.perPhase[p], pg.perTrial.perPhase[p])),
+  ]));
+  out.push(`\nMedian of the ${lite.perTrial.windows[0]!.window} trials before trial N, ms (flat = nothing grows with the history)`);
+  out.push(table(['N', 'SQLite whole', ...READS.map((r) => `SQLite ${r}`), 'PG whole', ...READS.map((r) => `PG ${r}`)],
+    lite.perTrial.windows.map((w, i) => {
+      const v = pg.perTrial.windows[i]!;
+      return [String(w.trial), n3(w.median), ...READS.map((r) => n3(w.readsMedian[r])), n3(v.median), ...READS.map((r) => n3(v.readsMedian[r]))];
+    })));
+  out.push('\nlistTrials, the whole history (20 reads each), median ms');
+  out.push(table(['trials', 'SQLite', 'PostgreSQL', 'PG/SQLite'], lite.perTrial.listTrials.map((l, i) => {
+    const m = pg.perTrial.listTrials[i]!;
+    return [String(l.trials), n3(l.median), n3(m.median), ratio(m.median, l.median)];
+  })));
+  out.push(`\nObservation ingest through Store.addObservations, one write per tick, one at a time, ${SECONDS} s each`);
+  out.push(table(['tick', 'rows/write', 'SQLite rows/s', 'write p50 ms', 'p99', 'PostgreSQL rows/s', 'write p50 ms', 'p99', 'SQLite/PG'], lite.ingest.map((a, i) => {
+    const b = pg.ingest[i]!;
+    return [`${a.trials} trials × ${a.linesPerTick} line${a.linesPerTick > 1 ? 's' : ''}`, String(a.rowsPerWrite), int(a.rowsPerSecond), n3(a.writeMs.median), n3(a.writeMs.p99), int(b.rowsPerSecond), n3(b.writeMs.median), n3(b.writeMs.p99), ratio(a.rowsPerSecond, b.rowsPerSecond)];
+  })));
+  if (api.length > 0) {
+    out.push(`\nREST ingest, POST /api/v1/trials/:name/observations × ${api[0]!.batch} points, ${api[0]!.clients} clients, round-robin over the replicas, ${SECONDS} s × ${ROUNDS} rounds`);
+    out.push(table(['store', 'replicas', 'points/s, median round', 'rounds (points/s)', 'p50 ms', 'p99 ms', 'requests per replica'], apiSummary(api).map(({ runs, median }) => [
+      median.store, String(median.replicas), int(median.pointsPerSecond), runs.map((r) => int(r.pointsPerSecond)).join(' / '),
+      n3(median.latencyMs.median), n3(median.latencyMs.p99), median.perReplicaRequests.join(' / '),
+    ])));
+  }
+  out.push(`\nPostgreSQL: ${pgLabel}`);
+  return out.join('\n');
+}
+
+/** Per configuration, its rounds in order and the round with the median rate. */
+function apiSummary(api: readonly ApiIngestResult[]): { runs: ApiIngestResult[]; median: ApiIngestResult }[] {
+  const keys = [...new Set(api.map((r) => `${r.store} ${r.replicas}`))];
+  return keys.map((k) => {
+    const runs = api.filter((r) => `${r.store} ${r.replicas}` === k);
+    const sorted = [...runs].sort((a, b) => a.pointsPerSecond - b.pointsPerSecond);
+    return { runs, median: sorted[Math.floor((sorted.length - 1) / 2)]! };
+  });
+}
+
+// ── main ───────────────────────────────────────────────────────────────────
+
+async function main(): Promise<void> {
+  if (GIVEN_URL !== undefined && !isPostgresUrl(GIVEN_URL)) throw new Error(`--store must be a postgres:// URL (got ${JSON.stringify(redactUrl(GIVEN_URL))})`);
+  if (GIVEN_URL && Object.keys(SETTINGS).length > 0) throw new Error('--pg-setting applies to the server the bench starts, not to a --store URL');
+  const loadBefore = loadavg();
+  const started = Date.now();
+  const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-store-'));
+  let server: PostgresServer | undefined;
+  try {
+    if (!GIVEN_URL) {
+      process.stderr.write('starting PostgreSQL (test/support/postgres.ts)…\n');
+      server = await startPostgres({ settings: SETTINGS });
+    }
+    const pgUrl = GIVEN_URL ?? (await server!.createDatabase('bench_store'));
+    const pgLabel = GIVEN_URL
+      ? `${redactUrl(GIVEN_URL)} (given)`
+      : `started by the bench on 127.0.0.1, ${Object.keys(SETTINGS).length ? Object.entries(SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ') : 'default settings (fsync on, synchronous_commit on)'}`;
+
+    const sqlite = await openStore(dataDir);
+    const lite = await measure(sqlite, 'SQLite').finally(() => sqlite.close());
+    const postgres = await openStore(pgUrl);
+    const pg = await measure(postgres, 'PostgreSQL').finally(() => postgres.close());
+
+    // Unfinished studies would be taken up by the replicas below (each leader adopts every
+    // unfinished study it finds) and launch trials during the measurement: remove them first.
+    await cleanUp(pgUrl);
+    const api: ApiIngestResult[] = [];
+    for (let round = 1; API && round <= ROUNDS; round += 1) {
+      for (const [label, url, replicas] of [['SQLite', undefined, 1], ['PostgreSQL', pgUrl, 1], ['PostgreSQL', pgUrl, 2]] as const) {
+        process.stderr.write(`REST ingest, round ${round}: ${label}, ${replicas} replica(s)…\n`);
+        api.push(await apiIngest(MAIN, label, url, replicas, `bench-${RUN}-api-${label.toLowerCase()}-${replicas}-${round}`, SECONDS));
+      }
+    }
+    if (GIVEN_URL) await cleanUp(GIVEN_URL);
+
+    const cpu = cpus();
+    const machine = `${cpu.length} cores, ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}/${process.arch}`;
+    const loadAfter = loadavg();
+    console.log(`Store: SQLite and PostgreSQL side by side — ${machine}`);
+    console.log(`load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before, ${loadAfter.map((l) => l.toFixed(1)).join(' ')} after; ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+    console.log(report(lite, pg, api, pgLabel));
+
+    const resultsDir = join(ROOT, 'bench', 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const file = join(resultsDir, 'store.json');
+    writeFileSync(file, `${JSON.stringify({
+      benchmark: 'store', date: new Date().toISOString(),
+      machine: { cores: cpu.length, cpu: cpu[0]?.model.trim(), node: process.version, platform: process.platform, arch: process.arch, loadBefore, loadAfter },
+      seconds: (Date.now() - started) / 1000,
+      unit: 'ms', trials: TRIALS, linesPerTrial: LINES_PER_TRIAL, metricsPerLine: 2, ingestSeconds: SECONDS,
+      postgres: pgLabel,
+      sqlite: lite, postgresql: pg,
+      api: { rounds: ROUNDS, runs: api, medians: apiSummary(api).map((s) => s.median) },
+    }, null, 2)}\n`);
+    console.log(`\nresults: ${file}`);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+    await server?.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack ?? err.message : err);
+  process.exitCode = 1;
+});
