@@ -86,6 +86,8 @@ export class LeaderElector implements Elector {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
+  /** Taking charge as the leader, which may outlast a renew period: renewing goes on meanwhile. */
+  private starting: Promise<void> = Promise.resolve();
   private lastRenewMs = 0;
   private observedKey = '';
   private observedAtMs = 0;
@@ -120,6 +122,7 @@ export class LeaderElector implements Elector {
     if (this.timer) clearTimeout(this.timer);
     clearTimeout(this.deadline);
     await this.running;
+    await this.starting;
   }
 
   /** Stops campaigning and, when leading, releases the Lease (unless `release: false`, which simulates a crash). */
@@ -160,11 +163,10 @@ export class LeaderElector implements Elector {
       if (!this.leading) {
         this.leading = true;
         this.log(`leader election: ${this.config.identity} is now the leader (${this.config.namespace}/${this.config.leaseName})`);
-        try {
-          await this.callbacks.onStartedLeading();
-        } catch (err) {
+        // Not awaited: a takeover longer than the renew deadline must not cost the Lease.
+        this.starting = (async () => this.callbacks.onStartedLeading())().catch((err: unknown) => {
           this.log(`leader election: starting as the leader failed (${describe(err)})`);
-        }
+        });
       }
     } else if (this.leading) {
       await this.stepDown('the Lease is no longer ours');

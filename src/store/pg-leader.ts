@@ -42,6 +42,8 @@ export class PostgresLeaderElector implements Elector {
   private timer: NodeJS.Timeout | undefined;
   private deadline: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
+  /** Taking charge as the leader (adopting every unfinished study), which may take longer than the deadline. */
+  private starting: Promise<void> = Promise.resolve();
 
   constructor(private readonly url: string, private readonly options: PostgresLeaderOptions, private readonly callbacks: LeaderCallbacks) {
     this.retryPeriodMs = options.retryPeriodMs ?? 1000;
@@ -69,6 +71,7 @@ export class PostgresLeaderElector implements Elector {
     clearTimeout(this.timer);
     clearTimeout(this.deadline);
     await this.running;
+    await this.starting;
   }
 
   /** Stops campaigning and ends the session: a held lock is released with it. */
@@ -101,11 +104,11 @@ export class PostgresLeaderElector implements Elector {
       this.confirmed();
       this.leading = true;
       this.log(`leader election: ${this.identity} is now the leader (PostgreSQL advisory lock)`);
-      try {
-        await this.callbacks.onStartedLeading();
-      } catch (err) {
-        this.log(`leader election: starting as the leader failed (${(err as Error).message})`);
-      }
+      // Not awaited: the session goes on being confirmed while the leader takes charge, so a
+      // long takeover (many unfinished studies, a loaded machine) is not taken for a lost session.
+      this.starting = (async () => this.callbacks.onStartedLeading())().catch((err: Error) => {
+        this.log(`leader election: starting as the leader failed (${err.message})`);
+      });
     } catch (err) {
       const message = (err as Error).message;
       if (this.leading) {
