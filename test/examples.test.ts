@@ -77,10 +77,13 @@ for (const policy of ['medianstop', 'asha']) {
     assert.equal(trials.length, 12);
     const stopped = trials.filter((t) => t.state === 'EARLY_STOPPED');
     assert.ok(stopped.length >= 1, 'some trial was stopped');
+    // Which trials completed first (the medians a decision compares with) depends on the
+    // machine's load, so a decision may come as late as a trial's last epoch; some must save epochs.
+    const epochsOf = (t: (typeof stopped)[number]) => t.metrics.find((m) => m.name === 'accuracy')!.count;
     for (const t of stopped) {
-      const epochs = t.metrics.find((m) => m.name === 'accuracy')!.count;
-      assert.ok(t.stoppedAtStep !== null && epochs >= t.stoppedAtStep && epochs < 60, `${t.name}: stopped at ${t.stoppedAtStep} after ${epochs} of 60 epochs`);
+      assert.ok(t.stoppedAtStep !== null && epochsOf(t) >= t.stoppedAtStep, `${t.name}: stopped at ${t.stoppedAtStep} after ${epochsOf(t)} of 60 epochs`);
     }
+    assert.ok(stopped.some((t) => epochsOf(t) < 60), `a stopped trial ran fewer than 60 epochs: ${stopped.map((t) => `${t.name} ${epochsOf(t)}`).join(', ')}`);
     for (const t of trials.filter((x) => x.state !== 'EARLY_STOPPED')) assert.equal(t.state, 'SUCCEEDED');
     // The good learning rates run to the end: the best trial is as good as without stopping.
     assert.ok(Math.max(...trials.map((t) => t.objectiveValue)) >= 0.9);
