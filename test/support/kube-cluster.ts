@@ -100,9 +100,19 @@ export async function cleanUp(log: (m: string) => void = () => {}): Promise<void
   // Pod containers: a dockerd of our own, started for this if needed, removes them (it kills
   // what its predecessor left running when it starts) and is stopped again.
   if (existsSync(join(DOCKER_DATA, 'containers')) && readdirSync(join(DOCKER_DATA, 'containers')).length > 0) {
-    const d = startDockerd();
+    let d = startDockerd();
     try {
-      await waitFor('dockerd (clean-up)', 60_000, async () => docker(['info']).status === 0, () => (exited(d) ? tail(join(WORK, 'logs', 'dockerd.log')) : undefined));
+      // On a loaded machine dockerd may give up waiting for its containerd and exit: start it again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await waitFor('dockerd (clean-up)', 60_000, async () => docker(['info']).status === 0, () => (exited(d) ? tail(join(WORK, 'logs', 'dockerd.log')) : undefined));
+          break;
+        } catch (err) {
+          if (attempt >= 3 || !exited(d)) throw err;
+          log(`dockerd (clean-up) exited while starting; starting it again (attempt ${attempt + 1})`);
+          d = startDockerd();
+        }
+      }
       const ids = docker(['ps', '-aq']).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) docker(['rm', '-f', ...ids], { timeoutMs: 120_000 });
     } finally {
