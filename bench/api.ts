@@ -31,6 +31,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { json, request } from './http.js';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -164,27 +165,6 @@ function rawUnary(client: grpc.Client, method: MethodDef, body: Buffer): Promise
   });
 }
 
-interface HttpResult { status: number; body: string }
-function request(agent: http.Agent, port: number, method: string, path: string, body?: string): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: '127.0.0.1', port, method, path, agent,
-      headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-async function json(agent: http.Agent, port: number, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await request(agent, port, method, path, body === undefined ? undefined : JSON.stringify(body));
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body}`);
-  return res.body ? JSON.parse(res.body) : undefined;
-}
 
 /** Runs `fn` on `items` with at most `n` at a time. */
 async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
