@@ -85,6 +85,8 @@ const docker = (args: readonly string[], options: { cwd?: string; timeoutMs?: nu
  */
 export async function cleanUp(log: (m: string) => void = () => {}): Promise<void> {
   const state = readState();
+  // A cleaner still at work on this data root (the reaper of a killed test process) goes first.
+  await dockerdGone(state?.pids ?? []);
   // The kubelet first (it would restart containers), then the pod containers, then the rest.
   const pids = state?.pids.filter(isAlive) ?? [];
   for (const pid of pids) {
@@ -129,6 +131,21 @@ export async function cleanUp(log: (m: string) => void = () => {}): Promise<void
   run('ip', ['link', 'delete', 'docker0']);
   for (const dir of ['/var/log/pods', '/var/log/containers', join(WORK, 'volumes')]) rmSync(dir, { recursive: true, force: true });
   rmSync(STATE, { force: true });
+}
+
+/**
+ * Waits (up to 2 min) for a dockerd on this data root that is not one of the cluster's own
+ * processes (those are ended below): another cleaner's, whose pid file would stop ours.
+ */
+async function dockerdGone(clusterPids: readonly number[]): Promise<void> {
+  let pid = NaN;
+  try {
+    pid = Number(readFileSync(join(WORK, 'dockerd.pid'), 'utf8').trim());
+  } catch {
+    return; // no pid file
+  }
+  if (!Number.isInteger(pid) || clusterPids.includes(pid)) return;
+  for (let i = 0; i < 1200 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 function startDockerd(): ChildProcess {
