@@ -11,6 +11,8 @@ import { MAX_PAYLOAD_BYTES } from '../src/store/pg-event-bus.js';
 import { PostgresStore } from '../src/store/postgres.js';
 import { startPostgres, withClient, type PostgresServer } from './support/postgres.js';
 import { startReplica, stopReplicas, watchSse, leads, type Replica } from './support/replicas.js';
+import { braninStudy } from './support/branin.js';
+import { startTestServer } from './support/server.js';
 import { tempDir } from './support/study.js';
 import { until } from './support/wait.js';
 
@@ -176,5 +178,28 @@ test('ask/tell on two replicas: concurrent clients on both; each of the 40 trial
   } finally {
     await stopReplicas(replicas);
     await store.close();
+  }
+});
+
+test('ask/tell on PostgreSQL: reports sent at once without steps get steps after each other, none shared', async () => {
+  // On PostgreSQL each store call is a real wait, so two reports' reads and writes can interleave.
+  const s = await startTestServer({ storeUrl: await server.createDatabase('stepless') });
+  try {
+    await s.http('POST', '/api/v1/studies', { specText: braninStudy('stepless', 'random', 5) });
+    const [trial] = (await s.http('POST', '/api/v1/studies/stepless/suggest', { count: 1, clientId: 'c' })).body.trials;
+    // 20 reports in flight together, two values each, none naming a step.
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      s.http('POST', `/api/v1/trials/${trial.name}/observations`, { observations: [{ metric: 'f', value: 2 * i }, { metric: 'f', value: 2 * i + 1 }] })));
+    for (const r of replies) assert.equal(r.status, 200, JSON.stringify(r.body));
+    const { observations } = (await s.http('GET', `/api/v1/trials/${trial.name}/observations`)).body as { observations: { step: number; value: number }[] };
+    assert.equal(observations.length, 40);
+    assert.deepEqual(observations.map((o) => o.step).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1), 'steps 1..40, each once');
+    // Within a report the steps follow its order.
+    for (let i = 0; i < 20; i++) {
+      const [a, b] = [observations.find((o) => o.value === 2 * i)!, observations.find((o) => o.value === 2 * i + 1)!];
+      assert.equal(b.step, a.step + 1);
+    }
+  } finally {
+    await s.close();
   }
 });

@@ -86,6 +86,8 @@ export class StudyService {
   readonly scheduler: Scheduler;
   private readonly store: Store;
   private readonly events: StudyEventBus;
+  /** Per trial: the tail of its reports being stored (see recordObservations). */
+  private readonly reports = new Map<number, Promise<void>>();
   /** The tail of the event publication queue. */
   private published: Promise<void> = Promise.resolve();
 
@@ -350,8 +352,7 @@ export class StudyService {
     const { study, trial } = await this.trial(trialName, 'trial');
     const list = readList(observations, 'observations', LIMITS.maxObservationBatch);
     this.requireActive(trial);
-    const rows = await this.readObservations(study, trial, list, 'observations');
-    await this.write(() => this.store.addObservations([{ trialId: trial.id, observations: rows }]), trial);
+    const rows = await this.recordObservations(study, trial, list, 'observations');
     if (study.runtime === 'external') {
       await this.store.beat([trial.id]);
       // A client that goes on reporting after its trial was stopped: this report is its last.
@@ -372,8 +373,7 @@ export class StudyService {
     const infeasible = readOptionalBoolean(req.infeasible, 'infeasible') ?? false;
     const reason = readOptionalString(req.reason, 'reason', LIMITS.maxReasonLength)?.trim();
     this.requireActive(trial);
-    const rows = await this.readObservations(study, trial, metrics, 'metrics');
-    await this.write(() => this.store.addObservations([{ trialId: trial.id, observations: rows }]), trial);
+    await this.recordObservations(study, trial, metrics, 'metrics');
     const outcome = infeasible
       ? { kind: 'failed' as const, reason: 'Infeasible', message: reason || 'reported infeasible by the client' }
       : { kind: 'succeeded' as const };
@@ -521,6 +521,24 @@ export class StudyService {
     throw precondition(trial
       ? `trial "${trial.name}" runs on the ${study.runtime} runtime; its outcome comes from the runtime`
       : `study "${study.name}" runs its trials on the ${study.runtime} runtime; only external (ask/tell) studies hand out trials`, field);
+  }
+
+  /**
+   * Reads a report's observations and stores them, after the trial's earlier reports: a step
+   * left out is the next after those stored, so two reports sent at once never share one.
+   */
+  private recordObservations(study: StudyRecord, trial: TrialRecord, list: readonly unknown[], field: string): Promise<ObservationInput[]> {
+    const run = (this.reports.get(trial.id) ?? Promise.resolve()).then(async () => {
+      const rows = await this.readObservations(study, trial, list, field);
+      await this.write(() => this.store.addObservations([{ trialId: trial.id, observations: rows }]), trial);
+      return rows;
+    });
+    const tail = run.then(() => {}, () => {});
+    this.reports.set(trial.id, tail);
+    void tail.then(() => {
+      if (this.reports.get(trial.id) === tail) this.reports.delete(trial.id);
+    });
+    return run;
   }
 
   /** A store write that lost a race with the trial's end is the same refusal as a check before it. */
