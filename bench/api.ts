@@ -28,19 +28,19 @@
 // Flags: --seconds N (each ingest phase, default 10), --trials N (default 10000),
 //        --samples N (per read, default 500), --tune-trials N (per tune() row, default 150),
 //        --profile (server --cpu-prof into bench/results/prof)
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { json, request } from './http.js';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from '../src/api/grpc/protos.js';
 import { parseStudyText } from '../src/spec/parse.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { braninStudy } from '../test/support/branin.js';
+import { startServe, stopServe, type ServeChild } from './serve-child.js';
 import { branin } from './functions.js';
 
 // ── options ────────────────────────────────────────────────────────────────
@@ -113,35 +113,8 @@ spec:
 
 // ── the server child ───────────────────────────────────────────────────────
 
-interface Child { proc: ChildProcess; grpcPort: number; httpPort: number; stderr: string[] }
-
-async function startChild(dataDir: string, profDir: string | undefined): Promise<Child> {
-  const node = [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])];
-  const proc = spawn(process.execPath, [...node, MAIN, 'serve', '--data-dir', dataDir, '--grpc-port', '0', '--http-port', '0', '--runtime', 'external'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stderr: string[] = [];
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr.push(d);
-    if (stderr.length > 200) stderr.shift();
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: proc.stdout! });
-    rl.once('line', (l) => resolve(l));
-    proc.once('exit', (code) => reject(new Error(`server exited (${code}) before serving: ${stderr.join('')}`)));
-  });
-  const m = /gRPC on 127\.0\.0\.1:(\d+) and HTTP on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-  if (!m) throw new Error(`unexpected first line from the server: ${line}`);
-  return { proc, grpcPort: Number(m[1]), httpPort: Number(m[2]), stderr };
-}
-
-function stopChild(child: Child): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.proc.exitCode !== null) return resolve(child.proc.exitCode);
-    child.proc.once('exit', (code) => resolve(code));
-    child.proc.kill('SIGTERM');
-  });
-}
+const startChild = (dataDir: string, profDir: string | undefined): Promise<ServeChild> => startServe({ main: MAIN, dataDir, profDir });
+const stopChild = stopServe;
 
 // ── clients ────────────────────────────────────────────────────────────────
 
@@ -204,7 +177,7 @@ async function timed(workers: number, fn: (worker: number) => Promise<number>): 
 
 // ── phases ─────────────────────────────────────────────────────────────────
 
-async function buildStudy(c: Child, agent: http.Agent, trialsClient: any): Promise<{ name: string; suggestSeconds: number; completeSeconds: number; counts: unknown; best: unknown }> {
+async function buildStudy(c: ServeChild, agent: http.Agent, trialsClient: any): Promise<{ name: string; suggestSeconds: number; completeSeconds: number; counts: unknown; best: unknown }> {
   const name = 'bench-reads';
   await json(agent, c.httpPort, 'POST', '/api/v1/studies', { specText: studyText(name, TRIALS), runtime: 'external' });
   const t0 = now();
@@ -232,7 +205,7 @@ async function buildStudy(c: Child, agent: http.Agent, trialsClient: any): Promi
   return { name, suggestSeconds, completeSeconds, counts: study.trials, best: study.best };
 }
 
-async function measureReads(c: Child, study: string, agent: http.Agent, trialsClient: any, studiesClient: any): Promise<Record<string, Latency>> {
+async function measureReads(c: ServeChild, study: string, agent: http.Agent, trialsClient: any, studiesClient: any): Promise<Record<string, Latency>> {
   const maxAfter = TRIALS - PAGE;
   const ops: Record<string, () => Promise<void>> = {
     'REST ListTrials': async () => {
@@ -284,7 +257,7 @@ function batch(n: number): { metric: string; value: number }[] {
   return Array.from({ length: n }, (_, i) => (i % 2 === 0 ? { metric: 'loss', value: 1 / (1 + i) + Math.random() * 1e-3 } : { metric: 'accuracy', value: Math.random() }));
 }
 
-async function grpcIngest(c: Child, agent: http.Agent, trialsClient: any) {
+async function grpcIngest(c: ServeChild, agent: http.Agent, trialsClient: any) {
   const workers = GRPC_CHANNELS * GRPC_IN_FLIGHT;
   const trials = await ingestTrials(trialsClient, agent, c.httpPort, 'bench-ingest-grpc', workers);
   const method = trialsMethod('ReportObservations');
@@ -299,7 +272,7 @@ async function grpcIngest(c: Child, agent: http.Agent, trialsClient: any) {
   return { channels: GRPC_CHANNELS, inFlightPerChannel: GRPC_IN_FLIGHT, batch: GRPC_BATCH, seconds: round(r.seconds), calls: r.calls, points: r.points, callsPerSecond: r.calls / r.seconds, pointsPerSecond: r.points / r.seconds, latencyMs: latency(r.latencies) };
 }
 
-async function restIngest(c: Child, agent: http.Agent, trialsClient: any) {
+async function restIngest(c: ServeChild, agent: http.Agent, trialsClient: any) {
   const trials = await ingestTrials(trialsClient, agent, c.httpPort, 'bench-ingest-rest', REST_CLIENTS);
   const bodies = trials.map(() => JSON.stringify({ observations: batch(REST_BATCH) }));
   const loadAgent = new http.Agent({ keepAlive: true, maxSockets: REST_CLIENTS });
@@ -336,7 +309,7 @@ async function seedBoStudy(dataDir: string, name: string): Promise<void> {
 }
 
 /** /healthz and GetStudy, one at a time, PROBE_GAP_MS apart, until `until` resolves. */
-async function probe(c: Child, agent: http.Agent, studiesClient: any, study: string, until: Promise<unknown>): Promise<{ healthz: Latency; getStudy: Latency }> {
+async function probe(c: ServeChild, agent: http.Agent, studiesClient: any, study: string, until: Promise<unknown>): Promise<{ healthz: Latency; getStudy: Latency }> {
   let done = false;
   void until.finally(() => (done = true));
   const healthz: number[] = [];

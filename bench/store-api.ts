@@ -4,51 +4,32 @@
 // request k of every client going to replica k mod N.
 //
 // The replicas are `serve --runtime external` children, each with a data directory of its own
-// and the same --store. Observations for external trials need no scheduling, so no leader: any
-// replica takes them (leader election for several replicas is being built separately).
-import { spawn, type ChildProcess } from 'node:child_process';
+// and the same --store. Observations for external trials need no scheduling: any replica, leader or
+// follower, takes them.
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { json as call, request } from './http.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { openStore } from '../src/store/open.js';
+import { startServe, stopServe, type ServeChild } from './serve-child.js';
 import { nowMs, stats, type Stats } from './stats.js';
 
 export const CLIENTS = 50;
 export const BATCH = 100;
 
-interface Replica { proc: ChildProcess; port: number; dataDir: string; stderr: string[] }
+interface Replica { readonly child: ServeChild; readonly port: number; readonly dataDir: string }
 
 async function startReplica(main: string, storeUrl: string | undefined): Promise<Replica> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-replica-'));
-  const proc = spawn(process.execPath, [main, 'serve', '--data-dir', dataDir, '--grpc-port', '0', '--http-port', '0', '--runtime', 'external', ...(storeUrl ? ['--store', storeUrl] : [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stderr: string[] = [];
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr.push(d);
-    if (stderr.length > 100) stderr.shift();
-  });
-  const first = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).once('line', resolve);
-    proc.once('exit', (code) => reject(new Error(`serve exited (${code}) before serving: ${stderr.join('')}`)));
-  });
-  const m = /HTTP on http:\/\/127\.0\.0\.1:(\d+)/.exec(first);
-  if (!m) throw new Error(`unexpected first line from serve: ${first}`);
-  return { proc, port: Number(m[1]), dataDir, stderr };
+  const child = await startServe({ main, dataDir, store: storeUrl, keep: 100 });
+  return { child, port: child.httpPort, dataDir };
 }
 
 async function stopReplica(r: Replica): Promise<void> {
-  if (r.proc.exitCode === null && r.proc.signalCode === null) {
-    const gone = new Promise((resolve) => r.proc.once('exit', resolve));
-    r.proc.kill('SIGTERM');
-    await gone;
-  }
+  await stopServe(r.child);
   rmSync(r.dataDir, { recursive: true, force: true });
 }
-
 
 const studyText = (name: string) => `
 apiVersion: kubeflow.org/v1beta1
@@ -132,7 +113,7 @@ export async function apiIngest(main: string, label: string, storeUrl: string | 
       requestsPerSecond: requests / elapsed, pointsPerSecond: (requests * BATCH) / elapsed, latencyMs: stats(latencies), perReplicaRequests: perReplica,
     };
   } catch (err) {
-    const logs = servers.map((s, i) => `--- replica ${i} stderr ---\n${s.stderr.join('')}`).join('\n');
+    const logs = servers.map((s, i) => `--- replica ${i} stderr ---\n${s.child.stderr.join('')}`).join('\n');
     throw new Error(`${(err as Error).message}\n${logs}`);
   } finally {
     await Promise.all(servers.map(stopReplica));
