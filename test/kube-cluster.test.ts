@@ -10,16 +10,17 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { loadProtos } from '../src/api/grpc/protos.js';
 import { runCli } from './support/cli.js';
 import { repoPath } from './support/kube-apiserver.js';
 import { startCluster, WORK, type KubeCluster } from './support/kube-cluster.js';
 import { tempDir } from './support/study.js';
 import { TFJobOperatorStandIn } from './support/tfjob-operator.js';
+import { kubectlOf, overlayToken, readySibylPods, sibylApi, type Kubectl, type SibylPod } from './support/sibyl-in-cluster.js';
 import { until } from './support/wait.js';
 
-const TOKEN = (parse(readFileSync(repoPath('test', 'fixtures', 'kube-cluster', 'secret.yaml'), 'utf8')) as { stringData: { token: string } }).stringData.token;
+const TOKEN = overlayToken(repoPath('test', 'fixtures', 'kube-cluster', 'secret.yaml'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let cluster: KubeCluster;
@@ -29,39 +30,22 @@ before(async () => {
   cluster = await startCluster();
   kc = new KubeConfig();
   kc.loadFromFile(cluster.kubeconfigPath);
+  kubectl = kubectlOf(cluster);
 }, { timeout: 40 * 60_000 }); // a fresh machine: apt, a ~10 min build, the images
 
 after(async () => {
   await cluster?.stop();
 });
 
-const kubectl = (...args: string[]) => {
-  const r = cluster.kubectl(args);
-  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
-const json = (...args: string[]) => JSON.parse(kubectl(...args, '-o', 'json'));
+let kubectl: Kubectl;
+const json = (...args: string[]) => kubectl.json(...args);
 
 /** Sibyl's pod: its name and address, once it runs. */
-async function sibylPod(): Promise<{ name: string; ip: string; restarts: number; uid: string }> {
-  return until('Sibyl\'s pod runs and is Ready', 180_000, () => {
-    const pods = json('-n', 'sibyl', 'get', 'pods', '-l', 'app.kubernetes.io/name=sibyl').items as any[];
-    const pod = pods.find((p) => !p.metadata.deletionTimestamp && p.status.phase === 'Running' && p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
-    return pod ? { name: pod.metadata.name, ip: pod.status.podIP, restarts: pod.status.containerStatuses[0].restartCount, uid: pod.metadata.uid } : undefined;
-  }, () => cluster.kubectl(['-n', 'sibyl', 'describe', 'pods']).stdout.slice(-3000));
+async function sibylPod(): Promise<SibylPod> {
+  return until('Sibyl\'s pod runs and is Ready', 180_000, () => readySibylPods(kubectl)[0], () => cluster.kubectl(['-n', 'sibyl', 'describe', 'pods']).stdout.slice(-3000));
 }
 
-/** Sibyl's REST API at the pod's address (there is no kube-proxy: Services do not route). */
-async function api(ip: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://${ip}:8080${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = sibylApi(TOKEN);
 
 async function waitForStudy(ip: () => Promise<string>, name: string, timeoutMs: number): Promise<any> {
   return until(`study ${name} ends`, timeoutMs, async () => {

@@ -11,17 +11,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { repoPath } from './support/kube-apiserver.js';
 import { NODE_IP, startCluster, type KubeCluster } from './support/kube-cluster.js';
 import { startPostgres, withClient, type PostgresServer } from './support/postgres.js';
+import { kubectlOf, overlayToken, readySibylPods, sibylApi, type Kubectl, type SibylPod } from './support/sibyl-in-cluster.js';
 import { until } from './support/wait.js';
 
 const FIXTURE = repoPath('test', 'fixtures', 'kube-postgres');
-const TOKEN = (parse(readFileSync(`${FIXTURE}/secret.yaml`, 'utf8')) as { stringData: { token: string } }).stringData.token;
+const TOKEN = overlayToken(`${FIXTURE}/secret.yaml`);
 const PASSWORD = randomBytes(12).toString('hex');
 const DATABASE = 'sibyl_replicas';
 
@@ -46,6 +46,7 @@ before(async () => {
   cluster = await startCluster();
   kc = new KubeConfig();
   kc.loadFromFile(cluster.kubeconfigPath);
+  kubectl = kubectlOf(cluster);
   // After the cluster: the node's address (on lo) and docker0 exist only then.
   postgres = await startPostgres({ remote: { address: NODE_IP, network: podNetwork(), password: PASSWORD } });
   hostUrl = await postgres.createDatabase(DATABASE);
@@ -56,25 +57,15 @@ after(async () => {
   await postgres?.stop();
 });
 
-const kubectl = (...args: string[]) => {
-  const r = cluster.kubectl(args);
-  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
-const json = (...args: string[]) => JSON.parse(kubectl(...args, '-o', 'json'));
+let kubectl: Kubectl;
+const json = (...args: string[]) => kubectl.json(...args);
 
 interface Lease { holderIdentity?: string; acquireTime?: string; renewTime?: string; leaseDurationSeconds?: number }
 const lease = (): Lease => json('-n', 'sibyl', 'get', 'lease', 'sibyl-leader').spec;
 /** The pod a Lease holder identity names: `<pod name>_<random>` (src/server/leader.ts). */
 const podOf = (holder: string | undefined) => (holder ? holder.slice(0, holder.lastIndexOf('_')) : undefined);
 
-interface Pod { name: string; ip: string; uid: string; restarts: number }
-/** Sibyl's running, Ready pods that are not being deleted. */
-function readyPods(): Pod[] {
-  return (json('-n', 'sibyl', 'get', 'pods', '-l', 'app.kubernetes.io/name=sibyl').items as any[])
-    .filter((p) => !p.metadata.deletionTimestamp && p.status.phase === 'Running' && p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'))
-    .map((p) => ({ name: p.metadata.name, ip: p.status.podIP, uid: p.metadata.uid, restarts: p.status.containerStatuses[0].restartCount }));
-}
+const readyPods = () => readySibylPods(kubectl);
 
 /** What to look at when a wait fails: the pods, Sibyl's logs, the Lease, PostgreSQL's log. */
 function diagnostics(): string {
@@ -86,19 +77,10 @@ function diagnostics(): string {
   return `${pods}\n${events}\nLease: ${held}\n${logs}\n--- postgres ---\n${postgres.log().slice(-1500)}`;
 }
 
-async function api(ip: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://${ip}:8080${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = sibylApi(TOKEN);
 
 /** The leader's pod and the followers, once the Lease names one of the Ready pods. */
-async function replicas(count: number): Promise<{ leader: Pod; followers: Pod[] }> {
+async function replicas(count: number): Promise<{ leader: SibylPod; followers: SibylPod[] }> {
   return until(`${count} Ready replicas, one of them holding the Lease`, 180_000, () => {
     const pods = readyPods();
     const holder = podOf(lease().holderIdentity);
@@ -161,7 +143,7 @@ test('the PostgreSQL overlay, 2 replicas on a real PostgreSQL: no claim, both Re
 
   // Both Ready: the kubelet's readiness probe passes on the follower too.
   const { leader, followers } = await replicas(2);
-  const [follower] = followers as [Pod];
+  const [follower] = followers as [SibylPod];
   assert.notEqual(podOf(lease().holderIdentity), follower.name);
   // Both replicas opened the one database: its migrations ran (once, under their advisory lock).
   const migrations = await withClient(hostUrl, async (c) => (await c.query('SELECT count(*)::int AS n FROM schema_migrations')).rows[0].n as number);
@@ -205,7 +187,7 @@ async function followerIp(): Promise<string> {
  * study's end, and checks that every trial ran once: all of them SUCCEEDED, each value of the
  * grid once, one Job per trial created once (a watch on the API server counts them).
  */
-async function studyAcrossFailover(name: string, max: number, disrupt: (leader: Pod) => void) {
+async function studyAcrossFailover(name: string, max: number, disrupt: (leader: SibylPod) => void) {
   const { leader } = await replicas(2);
   const creates = recordCreates('/apis/batch/v1/namespaces/sibyl/jobs');
   try {

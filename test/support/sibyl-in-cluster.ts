@@ -1,0 +1,51 @@
+// What the real-cluster suites share about the cluster and Sibyl's pods in it: kubectl bound to
+// one cluster, Sibyl's Ready pods, and Sibyl's REST API at a pod's address with the token of a
+// test overlay's Secret (there is no kube-proxy in the test cluster: Services do not route).
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import type { KubeCluster } from './kube-cluster.js';
+
+export interface Kubectl {
+  /** Runs kubectl; its stdout, or an error with its stderr. */
+  (...args: string[]): string;
+  /** Runs kubectl with `-o json`; the parsed object. */
+  json(...args: string[]): any;
+}
+
+export function kubectlOf(cluster: Pick<KubeCluster, 'kubectl'>): Kubectl {
+  const run = (...args: string[]) => {
+    const r = cluster.kubectl(args);
+    if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  return Object.assign(run, { json: (...args: string[]) => JSON.parse(run(...args, '-o', 'json')) });
+}
+
+export interface SibylPod { name: string; ip: string; uid: string; restarts: number }
+
+/** Sibyl's running, Ready pods in namespace `sibyl` that are not being deleted. */
+export function readySibylPods(kubectl: Kubectl): SibylPod[] {
+  return (kubectl.json('-n', 'sibyl', 'get', 'pods', '-l', 'app.kubernetes.io/name=sibyl').items as any[])
+    .filter((p) => !p.metadata.deletionTimestamp && p.status.phase === 'Running' && p.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'))
+    .map((p) => ({ name: p.metadata.name, ip: p.status.podIP, uid: p.metadata.uid, restarts: p.status.containerStatuses[0].restartCount }));
+}
+
+export type SibylApi = (ip: string, method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>;
+
+/** The API token of a test overlay's Secret (`stringData.token`). */
+export const overlayToken = (secretFile: string): string =>
+  (parse(readFileSync(secretFile, 'utf8')) as { stringData: { token: string } }).stringData.token;
+
+/** Sibyl's REST API on port 8080 of a pod, authorised with `token`. */
+export function sibylApi(token: string): SibylApi {
+  return async (ip, method, path, body) => {
+    const res = await fetch(`http://${ip}:8080${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+}
