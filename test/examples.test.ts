@@ -116,6 +116,8 @@ test('examples/mlp/conditional.yaml: momentum only on the momentum branch, absen
       : ['hidden_layers', 'learning_rate', 'momentum', 'optimizer']);
   }
   assert.deepEqual([...branches].sort(), ['momentum', 'sgd'], 'both branches were tried');
+  const bestLine = run.stdout.split('\n').find((l) => l.startsWith('Best trial')) ?? '';
+  assert.match(bestLine, /with learning_rate=\S+ optimizer=(sgd|momentum momentum=0\.\d+) hidden_layers=\d$/, 'the best line names only active parameters');
 });
 
 test('train.mjs --optimizer momentum changes training; --momentum without it, or out of range, is refused', { timeout: 60_000 }, async () => {
