@@ -9,6 +9,8 @@ import { SpecError } from '../src/spec/errors.js';
 import { parseStudyDocument } from '../src/spec/parse.js';
 import { inactiveTrialParameters, trialParameterValues } from '../src/spec/template.js';
 import { trialArgv } from '../src/runtimes/local/argv.js';
+import { renderTrial } from '../src/runtimes/kubernetes/render.js';
+import { checkAssignmentTree } from '../src/spec/conditions.js';
 import type { StudySpec } from '../src/spec/types.js';
 import { activeNames, pruneInactive, treeProblem } from '../suggestion-algorithms/conditions.js';
 import type { Assignment, Parameter, ParamValue, SearchSpace, TrialView } from '../suggestion-algorithms/model.js';
@@ -326,6 +328,32 @@ test('an inactive parameter: its placeholder renders empty, and the local comman
   const sgd = { optimizer: 'sgd', momentum: 0.95, nesterov: 'on', layers: 2, lr: 0.1 };
   const sgdValues = trialParameterValues(template, sgd, { trialName: 't', namespace: 'default' });
   assert.deepEqual(trialArgv(template, sgdValues, inactiveTrialParameters(template, sgd)), ['train', '--optimizer', 'sgd', '--momentum', '0.95', '--lr=0.1', '--layers=2']);
+});
+
+test('a Kubernetes trialSpec gets an empty string for an inactive parameter', () => {
+  const spec = parseStudyDocument(treeDoc());
+  const trialSpec = {
+    apiVersion: 'batch/v1', kind: 'Job',
+    spec: { template: { spec: { containers: [{ name: 'training', image: 'x', command: ['train', '--optimizer=${trialParameters.optimizer}', '--momentum=${trialParameters.momentum}'] }] } } },
+  };
+  const template = { ...spec.trialTemplate, trialSpec, primaryContainerName: 'training' };
+  const { object } = renderTrial({ trialName: 'tree-0001', studyName: 'tree', namespace: 'default', assignment: { optimizer: 'adam', beta2: 0.99, layers: 1, lr: 0.1 }, template, baseDir: '/tmp' });
+  assert.deepEqual(object['spec'].template.spec.containers[0].command, ['train', '--optimizer=adam', '--momentum=']);
+});
+
+test('a client-supplied assignment is checked against the tree, the field named', () => {
+  const { parameters } = parseStudyDocument(treeDoc());
+  checkAssignmentTree(parameters, { optimizer: 'adam', beta2: 0.99, layers: 3, units_layer3: 16, lr: 0.1 }, 'assignment');
+  const refusedWith = (a: Assignment, field: string, reason: RegExp) => assert.throws(() => checkAssignmentTree(parameters, a, 'assignment'), (err: unknown) => {
+    assert.ok(err instanceof SpecError);
+    assert.equal(err.field, field);
+    assert.match(err.reason, reason);
+    return true;
+  });
+  refusedWith({ optimizer: 'adam', beta2: 0.99, momentum: 0.9, layers: 1, lr: 0.1 }, 'assignment.momentum', /inactive in this assignment \(its condition on "optimizer" does not hold\)/);
+  refusedWith({ optimizer: 'sgd', layers: 1, lr: 0.1 }, 'assignment.momentum', /active in this assignment but has no value/);
+  refusedWith({ optimizer: 'sgd', momentum: 0.95, layers: 1, lr: 0.1 }, 'assignment.nesterov', /active/);
+  refusedWith({ optimizer: 'sgd', momentum: 0.6, nesterov: 'on', layers: 1, lr: 0.1 }, 'assignment.nesterov', /inactive/);
 });
 
 // ---------------------------------------------------------------- over the APIs

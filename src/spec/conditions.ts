@@ -9,7 +9,8 @@
 // parent whose every value can occur once the parent is active, so a refused impossible
 // condition is the only way a parameter could never be active: whatever passes here can be.
 import { LIMITS } from '../model/limits.js';
-import type { Condition, ParamValue } from '../../suggestion-algorithms/model.js';
+import type { Assignment, Condition, ParamValue } from '../../suggestion-algorithms/model.js';
+import { treeProblem } from '../../suggestion-algorithms/conditions.js';
 import { gridPoints } from '../../suggestion-algorithms/space.js';
 import { SpecError } from './errors.js';
 import * as read from './read.js';
@@ -118,4 +119,14 @@ function rejectCycles(parameters: readonly ParameterSpec[], path: string): void 
       if (chain.length > parameters.length) break; // a cycle further up, reported at its own members
     }
   });
+}
+
+/**
+ * For any path that takes an assignment from a client (an enqueued trial, a seed from another
+ * study): refused, with the parameter's field under `path`, when it carries a parameter its
+ * tree leaves inactive or lacks one it makes active. Values themselves are checked elsewhere.
+ */
+export function checkAssignmentTree(parameters: readonly ParameterSpec[], assignment: Assignment, path: string): void {
+  const problem = treeProblem({ parameters, direction: 'minimize' }, assignment);
+  if (problem) throw new SpecError(`${path}.${problem.parameter}`, problem.reason);
 }
