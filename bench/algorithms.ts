@@ -4,7 +4,7 @@
 // over seeds. Then suggestion latency on hartmann6 histories of 100..2000 random trials, and
 // Optuna's samplers side by side when /usr/bin/python3 has optuna (bench/optuna_bench.py).
 // Jobs run on worker threads, two at a time by default. Everything goes to
-// bench/results/algorithms.json.
+// bench/results/algorithms.json. Then the conditional problem of bench/conditional.ts.
 //
 //   --seeds N  --budget N  --algorithms a,b  --problems p,q  --quick (3 seeds, budget 50)
 //   --workers N (default 2)  --no-optuna
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { algorithmNames } from '../suggestion-algorithms/registry.js';
 import type { Job, JobResult, LatencyResult, RunResult } from './algorithm-jobs.js';
+import { conditionalBench } from './conditional.js';
 import { BENCHMARK_FUNCTIONS } from './functions.js';
 import { quantile } from './simulate.js';
 
@@ -326,6 +327,8 @@ async function main(): Promise<void> {
     )}\n`,
   );
   console.log(`wrote ${file}`);
+  // The conditional problem, with its own table and results file (bench/conditional.ts).
+  await conditionalBench({ seeds: o.seeds, optuna: o.optuna });
 }
 
 main().catch((e: unknown) => {

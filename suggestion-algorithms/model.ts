@@ -16,6 +16,7 @@ export interface RangeParameter {
   readonly max: number;
   readonly step?: number;
   readonly distribution: Distribution;
+  readonly condition?: Condition;
 }
 
 /** A finite list: `discrete` (numbers) or `categorical` (strings). */
@@ -23,13 +24,25 @@ export interface DiscreteParameter {
   readonly name: string;
   readonly parameterType: 'discrete';
   readonly list: readonly number[];
+  readonly condition?: Condition;
 }
 
 export interface CategoricalParameter {
   readonly name: string;
   readonly parameterType: 'categorical';
   readonly list: readonly string[];
+  readonly condition?: Condition;
 }
+
+/**
+ * When a parameter is active (Vizier's conditional parameters): only while its `parent` is
+ * active and the parent's value is one of `values` (a list parent, or an int) or lies within
+ * [`min`, `max`] (a numeric parent; either bound may be open). An inactive parameter has no
+ * value: it is absent from the assignment. A parameter without a condition is always active.
+ */
+export type Condition =
+  | { readonly parent: string; readonly values: readonly ParamValue[] }
+  | { readonly parent: string; readonly min?: number; readonly max?: number };
 
 export type Parameter = RangeParameter | DiscreteParameter | CategoricalParameter;
 

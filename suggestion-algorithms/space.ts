@@ -3,6 +3,7 @@
 // and lazy grids over finite spaces.
 import type { Assignment, Parameter, ParamValue, RangeParameter, SearchSpace } from './model.js';
 import type { Rng } from './rng.js';
+import { activeNames, conditionHolds, isConditional, parentsFirst, pruneInactive } from './conditions.js';
 
 /** Rounds to 12 significant digits so that 0.1 + 0.2 is reported as 0.3. */
 export function roundSignificant(x: number): number {
@@ -87,6 +88,10 @@ export function gridSize(axes: readonly GridAxis[]): number {
  */
 export function* enumerateGrid(space: SearchSpace, axes: readonly GridAxis[]): Generator<Assignment> {
   if (axes.some((a) => a.size <= 0)) return;
+  if (isConditional(space)) {
+    yield* enumerateTree(space, axes);
+    return;
+  }
   const digits = axes.map(() => 0);
   for (;;) {
     const point: Record<string, ParamValue> = {};
@@ -107,9 +112,77 @@ export function* enumerateGrid(space: SearchSpace, axes: readonly GridAxis[]): G
   }
 }
 
+// ---------------------------------------------------------------- grids of trees
+
+/**
+ * The valid points of a conditional space, each once: a depth-first walk in parents-first
+ * order that branches on a parameter only where its condition holds (the last varies fastest).
+ */
+function* enumerateTree(space: SearchSpace, axes: readonly GridAxis[]): Generator<Assignment> {
+  const axisOf = new Map(space.parameters.map((p, i) => [p.name, axes[i] as GridAxis]));
+  const order = parentsFirst(space);
+  const values: Record<string, ParamValue> = {};
+  function* walk(k: number): Generator<Assignment> {
+    if (k === order.length) {
+      const point: Record<string, ParamValue> = {};
+      for (const p of space.parameters) if (values[p.name] !== undefined) point[p.name] = values[p.name] as ParamValue;
+      yield point;
+      return;
+    }
+    const p = order[k] as Parameter;
+    const c = p.condition;
+    const parentValue = c === undefined ? undefined : values[c.parent];
+    if (c !== undefined && (parentValue === undefined || !conditionHolds(c, parentValue))) {
+      yield* walk(k + 1);
+      return;
+    }
+    const axis = axisOf.get(p.name) as GridAxis;
+    for (let j = 0; j < axis.size; j++) {
+      values[p.name] = axis.valueAt(j);
+      yield* walk(k + 1);
+    }
+    delete values[p.name];
+  }
+  yield* walk(0);
+}
+
+/** Parent axes up to this size are walked value by value when counting a tree's points. */
+const COUNTED_AXIS_LIMIT = 1_000_000;
+
+/**
+ * Number of valid points of a finite space: for a tree, the sum over each parameter's values
+ * of the product of its active children's counts (exact; an upper bound when a parent with
+ * children has more than COUNTED_AXIS_LIMIT values, which only delays `exhausted`).
+ */
+export function pointCount(space: SearchSpace, axes: readonly GridAxis[]): number {
+  if (!isConditional(space)) return gridSize(axes);
+  const axisOf = new Map(space.parameters.map((p, i) => [p.name, axes[i] as GridAxis]));
+  const placed = new Set(parentsFirst(space).map((p) => p.name));
+  const children = new Map<string, Parameter[]>();
+  for (const p of space.parameters) {
+    if (p.condition !== undefined && placed.has(p.name)) children.set(p.condition.parent, [...(children.get(p.condition.parent) ?? []), p]);
+  }
+  const count = (p: Parameter): number => {
+    const axis = axisOf.get(p.name) as GridAxis;
+    const kids = children.get(p.name) ?? [];
+    if (kids.length === 0) return axis.size;
+    const kidCounts = kids.map(count);
+    if (axis.size > COUNTED_AXIS_LIMIT) return axis.size * kidCounts.reduce((n, c) => n * c, 1);
+    let total = 0;
+    for (let j = 0; j < axis.size; j++) {
+      const v = axis.valueAt(j);
+      total += kids.reduce((n, kid, i) => (conditionHolds(kid.condition!, v) ? n * (kidCounts[i] as number) : n), 1);
+    }
+    return total;
+  };
+  return space.parameters.filter((p) => p.condition === undefined).reduce((n, root) => n * count(root), 1);
+}
+
 /** Whether every parameter's value is one of its grid points (trials from an older space may not be). */
 export function isOnGrid(space: SearchSpace, axes: readonly GridAxis[], assignment: Assignment): boolean {
+  const active = isConditional(space) ? activeNames(space, assignment) : undefined;
   return space.parameters.every((p, i) => {
+    if (active !== undefined && !active.has(p.name)) return true;
     const v = normalizeValue(p, assignment[p.name]);
     return v !== undefined && (axes[i] as GridAxis).contains(v);
   });
@@ -131,7 +204,9 @@ export function normalizeValue(p: Parameter, v: ParamValue | undefined): ParamVa
 
 /** A canonical key of an assignment (values in parameter order) for detecting duplicates. */
 export function assignmentKey(space: SearchSpace, assignment: Assignment): string {
-  return JSON.stringify(space.parameters.map((p) => normalizeValue(p, assignment[p.name]) ?? null));
+  // In a tree, values of inactive parameters mean nothing: two assignments that differ only there are one point.
+  const active = isConditional(space) ? activeNames(space, assignment) : undefined;
+  return JSON.stringify(space.parameters.map((p) => (active === undefined || active.has(p.name) ? normalizeValue(p, assignment[p.name]) ?? null : null)));
 }
 
 // ---------------------------------------------------------------- random sampling
@@ -188,6 +263,8 @@ export function sampleParameter(p: Parameter, rng: Rng): ParamValue {
 
 export function sampleAssignment(space: SearchSpace, rng: Rng): Assignment {
   const point: Record<string, ParamValue> = {};
+  // Every parameter is drawn, so a tree consumes the stream as its flat space would; the
+  // inactive ones are then dropped (the draw of the active subtree, each from its prior).
   for (const p of space.parameters) point[p.name] = sampleParameter(p, rng);
-  return point;
+  return pruneInactive(space, point);
 }

@@ -6,7 +6,12 @@
 //   rounds to the nearest point. normal/logNormal are priors for random search only: model-based
 //   algorithms treat them as uniform on their (log) scale, as Katib's optuna and skopt services do.
 // - discrete/categorical: one column per choice (one-hot); decoding takes the largest column.
+// - conditional spaces: an inactive parameter is imputed (a range at 0.5, a list as all zeros),
+//   so an assignment of the active subtree still encodes; decoding yields every parameter and
+//   the caller prunes the inactive ones (repeats.ts). Lévesque, Durand, Gagné, Sabourin,
+//   "Bayesian optimization for conditional hyperparameter spaces", IJCNN 2017 (imputation).
 import type { Assignment, CategoricalParameter, DiscreteParameter, ParamValue, RangeParameter, SearchSpace } from './model.js';
+import { activeNames, isConditional, pruneInactive } from './conditions.js';
 import { normalizeValue, roundSignificant } from './space.js';
 
 export type Column =
@@ -36,6 +41,9 @@ export interface UnitCubeOptions {
   readonly rangesOnly?: boolean;
 }
 
+/** Where an inactive range parameter sits in the unit cube (encode imputes it there). */
+export const INACTIVE_RANGE_VALUE = 0.5;
+
 const clip01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : Number.isFinite(v) ? v : 0.5);
 
 function rangeColumn(p: RangeParameter, index: number): Column {
@@ -63,9 +71,17 @@ export function unitCube(space: SearchSpace, options: UnitCubeOptions = {}): Uni
     }
   }
 
+  const conditional = isConditional(space);
   const encode = (assignment: Assignment): Float64Array | undefined => {
     const x = new Float64Array(dims);
+    const active = conditional ? activeNames(space, assignment) : undefined;
     for (const c of columns) {
+      if (active !== undefined && !active.has(c.parameter.name)) {
+        // Inactive: imputed with a fixed value (Lévesque et al. 2017's imputation), the middle
+        // of a range, no choice at all (an all-zero one-hot) for a list.
+        if (c.kind === 'range') x[c.index] = INACTIVE_RANGE_VALUE;
+        continue;
+      }
       const v = normalizeValue(c.parameter, assignment[c.parameter.name]);
       if (v === undefined) return undefined;
       if (c.kind === 'range') {
@@ -95,6 +111,16 @@ export function unitCube(space: SearchSpace, options: UnitCubeOptions = {}): Uni
   };
 
   return { dims, columns, encode, decode };
+}
+
+/**
+ * The point a model should score for `x`: decoded, pruned to its active subtree and encoded
+ * again, so inactive dimensions sit at their imputed values as in the training data. The
+ * point itself in a space without conditions.
+ */
+export function canonicalPoint(space: SearchSpace, cube: UnitCube, x: Float64Array): Float64Array {
+  if (!isConditional(space)) return x;
+  return cube.encode(pruneInactive(space, cube.decode(x))) ?? x;
 }
 
 function decodeRange(c: Extract<Column, { kind: 'range' }>, u: number): number {

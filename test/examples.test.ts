@@ -90,3 +90,58 @@ for (const policy of ['medianstop', 'asha']) {
     assert.match(run.stdout, new RegExp(`Early stopping \\(${policy}\\): ${stopped.length} trials stopped, \\d+ steps run, [1-9]\\d* steps saved`));
   });
 }
+
+test('examples/mlp/conditional.yaml: momentum only on the momentum branch, absent from sgd trials and from their command', { timeout: 180_000 }, async () => {
+  const dataDir = join(tempDir(), 'data');
+  const run = await runCli(['run', join(EXAMPLES, 'conditional.yaml'), '--data-dir', dataDir]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /Study mlp-conditional SUCCEEDED \(MaxTrialsReached\)/);
+  const trials = JSON.parse((await runCli(['trials', 'mlp-conditional', '--json', '--data-dir', dataDir])).stdout) as {
+    state: string; assignment: Record<string, number | string>; objectiveValue: number;
+  }[];
+  assert.equal(trials.length, 10);
+  const branches = new Set<string>();
+  for (const t of trials) {
+    // train.mjs exits 2 on --momentum with --optimizer sgd: an sgd trial that succeeded got no --momentum.
+    assert.equal(t.state, 'SUCCEEDED', JSON.stringify(t));
+    branches.add(String(t.assignment['optimizer']));
+    if (t.assignment['optimizer'] === 'momentum') {
+      assert.ok((t.assignment['momentum'] as number) >= 0.5 && (t.assignment['momentum'] as number) <= 0.95);
+    } else {
+      assert.equal(t.assignment['optimizer'], 'sgd');
+      assert.equal('momentum' in t.assignment, false, JSON.stringify(t.assignment));
+    }
+    assert.deepEqual(Object.keys(t.assignment).sort(), t.assignment['optimizer'] === 'sgd'
+      ? ['hidden_layers', 'learning_rate', 'optimizer']
+      : ['hidden_layers', 'learning_rate', 'momentum', 'optimizer']);
+  }
+  assert.deepEqual([...branches].sort(), ['momentum', 'sgd'], 'both branches were tried');
+  const bestLine = run.stdout.split('\n').find((l) => l.startsWith('Best trial')) ?? '';
+  assert.match(bestLine, /with learning_rate=\S+ optimizer=(sgd|momentum momentum=0\.\d+) hidden_layers=\d$/, 'the best line names only active parameters');
+});
+
+test('train.mjs --optimizer momentum changes training; --momentum without it, or out of range, is refused', { timeout: 60_000 }, async () => {
+  const { spawnSync } = await import('node:child_process');
+  const trainer = join(EXAMPLES, 'train.mjs');
+  const last = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [trainer, '--epochs', '5', ...args], { encoding: 'utf8' });
+    return { code: r.status, line: r.stdout.trim().split('\n').pop() ?? '', stderr: r.stderr };
+  };
+  const sgd = last();
+  const heavy = last('--optimizer', 'momentum', '--momentum', '0.9');
+  const light = last('--optimizer=momentum', '--momentum=0.5');
+  assert.equal(sgd.code, 0);
+  assert.equal(heavy.code, 0);
+  assert.notEqual(heavy.line, sgd.line, 'momentum changes the run');
+  assert.notEqual(heavy.line, light.line, 'the momentum value matters');
+  assert.equal(last('--optimizer', 'sgd').line, sgd.line, '--optimizer sgd is the default');
+  for (const [args, message] of [
+    [['--momentum', '0.9'], /--momentum is only used with --optimizer momentum/],
+    [['--optimizer', 'momentum', '--momentum', '1'], /--momentum must be < 1/],
+    [['--optimizer', 'adam'], /--optimizer must be one of sgd, momentum/],
+  ] as const) {
+    const r = last(...args);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, message);
+  }
+});

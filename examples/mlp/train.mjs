@@ -15,6 +15,13 @@
 //   --epochs         int >= 1           (default 400) epochs this run trains
 //   --seed           int                (default 1)   weight init + shuffling
 //   --checkpoint     folder             (default $SIBYL_CHECKPOINT_DIR, else none)
+//   --optimizer      sgd | momentum     (default sgd) plain mini-batch SGD, or SGD with
+//                                       heavy-ball momentum (v = m v + g; w -= lr v)
+//   --momentum       float in [0, 1)    (default 0.9) the m above; only with --optimizer
+//                                       momentum (given with sgd it is refused, as a
+//                                       setting that would be silently ignored). The
+//                                       velocity is not checkpointed: a resumed run
+//                                       starts it at zero.
 //   --epoch-ms       int >= 0           (default 0)   wait this long after each epoch, as a
 //                                       bigger model's training would take: the early-stopping
 //                                       examples use it so a stop lands while the trial runs
@@ -72,7 +79,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const STRING_OPTIONS = ['checkpoint'];
+const STRING_OPTIONS = ['checkpoint', 'optimizer'];
+const OPTIMIZERS = ['sgd', 'momentum'];
 const DEFAULTS = {
   'learning-rate': 0.05,
   'hidden-layers': 2,
@@ -80,6 +88,7 @@ const DEFAULTS = {
   epochs: 400,
   seed: 1,
   'epoch-ms': 0,
+  momentum: 0.9,
 };
 
 function fail(msg) {
@@ -124,9 +133,15 @@ function parseArgs(argv) {
     epochs: num('epochs', { integer: true, min: 1 }),
     seed: num('seed', { integer: true }),
     epochMs: num('epoch-ms', { integer: true, min: 0 }),
+    optimizer: 'optimizer' in raw ? String(raw.optimizer) : 'sgd',
+    momentum: num('momentum', { integer: false, min: 0 }),
     checkpoint: 'checkpoint' in raw ? String(raw.checkpoint) : process.env.SIBYL_CHECKPOINT_DIR || undefined,
   };
   if (opts.checkpoint === '') fail('--checkpoint must name a folder');
+  if (!OPTIMIZERS.includes(opts.optimizer)) fail(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got '${opts.optimizer}'`);
+  if (opts.momentum >= 1) fail(`--momentum must be < 1, got ${opts.momentum}`);
+  if ('momentum' in raw && opts.optimizer !== 'momentum') fail(`--momentum is only used with --optimizer momentum (got --optimizer ${opts.optimizer})`);
+  if (opts.optimizer === 'sgd') opts.momentum = 0;
   if (opts.learningRate > 1000) fail(`--learning-rate must be <= 1000, got ${opts.learningRate}`);
   if (opts.hiddenLayers > 20) fail(`--hidden-layers must be <= 20, got ${opts.hiddenLayers}`);
   if (opts.units > 1024) fail(`--units must be <= 1024, got ${opts.units}`);
@@ -289,7 +304,9 @@ function accuracy(model, data) {
 
 // One epoch of mini-batch SGD. Returns the mean training cross-entropy
 // (computed from the forward passes made during the epoch).
-function trainEpoch(model, data, lr, batchSize, rand, order) {
+// `velocity` (one buffer per weight/bias array, kept across epochs) carries the heavy-ball
+// momentum term; with momentum 0 the update is plain SGD.
+function trainEpoch(model, data, lr, batchSize, rand, order, momentum, velocity) {
   const { sizes, W, B } = model;
   const L = sizes.length - 1;
   const acts = makeActs(sizes);
@@ -337,14 +354,22 @@ function trainEpoch(model, data, lr, batchSize, rand, order) {
         }
       }
     }
-    const scale = lr / (end - start);
+    const scale = 1 / (end - start);
     for (let l = 0; l < L; l++) {
       const w = W[l];
       const gw = gW[l];
-      for (let i = 0; i < w.length; i++) w[i] -= scale * gw[i];
+      const vw = velocity.W[l];
+      for (let i = 0; i < w.length; i++) {
+        vw[i] = momentum * vw[i] + scale * gw[i];
+        w[i] -= lr * vw[i];
+      }
       const b = B[l];
       const gb = gB[l];
-      for (let i = 0; i < b.length; i++) b[i] -= scale * gb[i];
+      const vb = velocity.B[l];
+      for (let i = 0; i < b.length; i++) {
+        vb[i] = momentum * vb[i] + scale * gb[i];
+        b[i] -= lr * vb[i];
+      }
     }
   }
   return lossSum / data.n;
@@ -412,11 +437,12 @@ async function main() {
   const BATCH = 32;
   let lastFiniteLoss = resumed ? resumed.lastFiniteLoss : Math.log(CLASSES);
   const start = resumed ? resumed.epoch : 0;
+  const velocity = { W: model.W.map((w) => new Float64Array(w.length)), B: model.B.map((b) => new Float64Array(b.length)) };
   for (let epoch = start + 1; epoch <= start + opts.epochs; epoch++) {
     const backup = cloneModel(model);
     // cosine decay from --learning-rate (this run's first epoch) towards 0 (after its last)
     const lr = 0.5 * opts.learningRate * (1 + Math.cos((Math.PI * (epoch - start - 1)) / opts.epochs));
-    const loss = trainEpoch(model, train, lr, BATCH, rand, order);
+    const loss = trainEpoch(model, train, lr, BATCH, rand, order, opts.momentum, velocity);
     if (!Number.isFinite(loss) || !modelFinite(model)) {
       process.stderr.write(`diverged at epoch ${epoch}\n`);
       model = backup;

@@ -45,7 +45,8 @@ export function bestText(study: StudyShape): string {
   const best = study.best;
   const metric = study.objective.metric;
   if (!best) return `No trial of ${study.name} has a ${metric} value yet.`;
-  const assignment = study.spec.parameters.map((p) => `${p.name}=${formatValue(best.assignment[p.name])}`).join(' ');
+  // An inactive conditional parameter has no value: it is left out, not shown empty.
+  const assignment = study.spec.parameters.filter((p) => best.assignment[p.name] !== undefined).map((p) => `${p.name}=${formatValue(best.assignment[p.name])}`).join(' ');
   return `Best trial ${best.trial}: ${metric}=${formatNumber(best.value)} with ${assignment}`;
 }
 

@@ -1,6 +1,8 @@
 // `spec.parameters[]`: Katib's search-space format, with the checks Katib forgets
-// (min < max, positive log bounds, positive steps, non-empty unique lists, unique names).
+// (min < max, positive log bounds, positive steps, non-empty unique lists, unique names), and
+// Sibyl's optional activation `condition` (conditions.ts).
 import { LIMITS } from '../model/limits.js';
+import { readConditions } from './conditions.js';
 import { SpecError } from './errors.js';
 import * as read from './read.js';
 import type { Distribution, ParameterSpec } from './types.js';
@@ -16,17 +18,20 @@ export function readParameters(v: unknown, path: string, pointRanges: readonly s
   const items = read.list(v, path, LIMITS.maxParameters);
   if (items.length === 0) throw new SpecError(path, 'must list at least one parameter');
   const seen = new Set<string>();
-  return items.map((item, i) => {
+  const parameters = items.map((item, i) => {
     const p = readParameter(item, `${path}[${i}]`, pointRanges);
     if (seen.has(p.name)) throw new SpecError(`${path}[${i}].name`, `duplicate parameter name "${p.name}"`);
     seen.add(p.name);
     return p;
   });
+  // Conditions name other parameters, so they are read once every parameter is known.
+  const conditions = items.map((item) => (item as read.Doc)['condition']);
+  return conditions.every((c) => c === undefined) ? parameters : readConditions(parameters, conditions, path, pointRanges);
 }
 
 function readParameter(v: unknown, path: string, pointRanges: readonly string[]): ParameterSpec {
   const o = read.object(v, path);
-  read.noUnknownKeys(o, path, ['name', 'parameterType', 'feasibleSpace']);
+  read.noUnknownKeys(o, path, ['name', 'parameterType', 'feasibleSpace', 'condition']);
   const name = read.identifier(o['name'], `${path}.name`);
   const parameterType = read.oneOf(o['parameterType'], `${path}.parameterType`, PARAMETER_TYPES);
   const fsPath = `${path}.feasibleSpace`;

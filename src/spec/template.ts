@@ -77,6 +77,19 @@ function metaValue(
   }
 }
 
+/**
+ * trialParameters bound to a study parameter the assignment leaves out (an inactive
+ * conditional parameter): their placeholders render as the empty string, and the local
+ * runtime drops the command arguments that carry them (src/runtimes/local/argv.ts).
+ */
+export function inactiveTrialParameters(template: TrialTemplateSpec, assignment: Assignment): Set<string> {
+  const names = new Set<string>();
+  for (const tp of template.trialParameters) {
+    if (parseMetaReference(tp.reference) === undefined && assignment[tp.reference] === undefined) names.add(tp.name);
+  }
+  return names;
+}
+
 export function formatValue(v: number | string | undefined): string {
   return v === undefined ? '' : String(v);
 }

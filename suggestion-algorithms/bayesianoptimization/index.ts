@@ -11,7 +11,8 @@ import type { Assignment, SuggestRequest, SuggestResult, SuggestionAlgorithm } f
 import { readHistory } from '../history.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
-import { unitCube } from '../transform.js';
+import { isConditional } from '../conditions.js';
+import { canonicalPoint, unitCube } from '../transform.js';
 import { drawHeldValues, holdValues, valueOf, type HeldValues } from './categories.js';
 import { acquisitionValue, hedgeChoice, type AcquisitionContext, type AcquisitionName } from './acquisition.js';
 import { predict, type Hyperparameters } from './gp.js';
@@ -50,7 +51,8 @@ export const bayesianOptimizationAlgorithm: SuggestionAlgorithm = {
     const settings = readSettings(raw);
     const base = settings.randomState ?? seed;
     const cube = unitCube(space);
-    const layout = layoutOf(cube);
+    // A tree is modelled flat, inactive dimensions imputed (transform.ts); candidates are scored as they will be run.
+    const layout: Layout = isConditional(space) ? { ...layoutOf(cube), canonical: (x) => canonicalPoint(space, cube, x) } : layoutOf(cube);
     const history = readHistory(space, trials, cube);
     const design = new ScrambledHalton(designDims(layout), new Rng(base, DESIGN_STREAM));
 
@@ -124,7 +126,9 @@ class BatchOptimizer {
     const context: AcquisitionContext = { best: this.model.best, kappa: KAPPA, xi: XI };
     const portfolio = this.settings.acquisition === 'gp_hedge' ? HEDGE_PORTFOLIO : [this.settings.acquisition];
     const held = drawHeldValues(this.layout, this.observations, new Rng(this.base, CATEGORY_STREAM + trialIndex));
-    const candidates = this.candidatesFor(held, trialIndex);
+    const offered = this.candidatesFor(held, trialIndex);
+    const canonical = this.layout.canonical;
+    const candidates = canonical ? offered.map((x) => canonical(x)) : offered;
     const free = held.flatMap((v, p) => (v === undefined ? [p] : []));
     const { mean, variance } = predict(this.model.gp, candidates);
     const winners = portfolio.map((name) => this.maximize(name, context, candidates, mean, variance, free));
@@ -145,7 +149,7 @@ class BatchOptimizer {
     let best = { x: candidates[order[0] as number] as Float64Array, value: values[order[0] as number] as number };
     if (!this.settings.refine) return best.x;
     const score = (x: Float64Array) => {
-      const p = predict(this.model.gp, [x]);
+      const p = predict(this.model.gp, [this.layout.canonical?.(x) ?? x]);
       return acquisitionValue(name, p.mean[0] as number, p.variance[0] as number, context);
     };
     for (const i of order.slice(0, REFINED_STARTS)) {

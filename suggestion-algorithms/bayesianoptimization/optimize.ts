@@ -12,6 +12,8 @@ export interface Layout {
   readonly ranges: readonly number[];
   /** First cube column and size of each categorical/discrete parameter. */
   readonly choices: readonly { readonly index: number; readonly size: number }[];
+  /** In a conditional space: the point as the model must see it (inactive dimensions imputed). */
+  readonly canonical?: (x: Float64Array) => Float64Array;
 }
 
 export function layoutOf(cube: UnitCube): Layout {

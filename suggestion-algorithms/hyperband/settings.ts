@@ -47,6 +47,8 @@ function readResource(space: SearchSpace, settings: Settings): RangeParameter {
   if (p.parameterType !== 'int' && p.parameterType !== 'double') {
     throw settingError('resource_name', `must name an int or double parameter (${JSON.stringify(name)} is ${p.parameterType})`);
   }
+  // Every config of a rung is given the budget, so it cannot be absent from some of them.
+  if (p.condition !== undefined) throw settingError('resource_name', `must name a parameter without a condition (${JSON.stringify(name)} is active only when its condition on "${p.condition.parent}" holds)`);
   return p;
 }
 

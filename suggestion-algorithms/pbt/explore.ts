@@ -7,6 +7,7 @@
 // their ends as Katib's do; discrete (ordered numbers) move inwards at an end.
 import type { Assignment, CategoricalParameter, DiscreteParameter, Parameter, ParamValue, RangeParameter, SearchSpace } from '../model.js';
 import type { Rng } from '../rng.js';
+import { pruneInactive } from '../conditions.js';
 import { gridAxis, normalizeValue, roundSignificant, sampleParameter } from '../space.js';
 
 export const PERTURB_FACTORS = [0.8, 1.2] as const;
@@ -54,5 +55,7 @@ export function explore(space: SearchSpace, assignment: Assignment, resampleProb
     else if (rng.next() < resampleProbability) out[p.name] = sampleParameter(p, rng);
     else out[p.name] = normalizeValue(p, value) ?? sampleParameter(p, rng);
   }
-  return out;
+  // In a tree, a parameter the parent's trial left inactive has no value to perturb or keep, so
+  // it was drawn afresh above; whatever the explored values leave inactive is dropped.
+  return pruneInactive(space, out);
 }

@@ -7,7 +7,7 @@ import {
   assignmentKey,
   enumerateGrid,
   gridAxes,
-  gridSize,
+  pointCount,
   isOnGrid,
   sampleAssignment,
   type GridAxis,
@@ -67,7 +67,7 @@ function suggestInFiniteSpace(
     used.add(key);
     if (isOnGrid(space, axes, t.assignment)) usedOnGrid.add(key);
   }
-  const total = gridSize(axes);
+  const total = pointCount(space, axes);
   const freeBefore = total - usedOnGrid.size;
   const wanted = Math.max(0, Math.min(count, freeBefore));
   // Enumeration costs O(total), acceptable when the space is small or the history is as large.

@@ -7,7 +7,9 @@
 // multivariate variant models all parameters jointly (one kernel per trial over every
 // dimension). Pending trials and earlier proposals of the same batch join the bad group
 // (Optuna's constant liar), so a batch spreads out. The first n_startup_trials are random.
-import type { Assignment, SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../model.js';
+import type { Assignment, SuggestRequest, SuggestionAlgorithm } from '../model.js';
+import { isConditional } from '../conditions.js';
+import { proposeByBranches } from './branches.js';
 import { readHistory } from '../history.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
@@ -24,7 +26,12 @@ function makeTpeAlgorithm(name: string, multivariate: boolean): SuggestionAlgori
       readTpeSettings(settings, name);
     },
     suggest(request) {
-      return suggestTpe(request, readTpeSettings(request.settings, name), multivariate);
+      const settings = readTpeSettings(request.settings, name);
+      // A tree is searched branch by branch (branches.ts), each part by the flat proposer below.
+      const proposals = isConditional(request.space)
+        ? proposeByBranches(request, settings, multivariate, proposeTpe)
+        : proposeTpe(request, settings, multivariate);
+      return withoutRepeats(request.space, request.trials, proposals, settings.randomState ?? request.seed);
     },
   };
 }
@@ -32,7 +39,8 @@ function makeTpeAlgorithm(name: string, multivariate: boolean): SuggestionAlgori
 export const tpeAlgorithm = makeTpeAlgorithm('tpe', false);
 export const multivariateTpeAlgorithm = makeTpeAlgorithm('multivariate-tpe', true);
 
-function suggestTpe({ space: searchSpace, trials, count, seed }: SuggestRequest, settings: TpeSettings, multivariate: boolean): SuggestResult {
+/** The proposals of TPE over a space without conditions (repeats not yet replaced). */
+function proposeTpe({ space: searchSpace, trials, count, seed }: SuggestRequest, settings: TpeSettings, multivariate: boolean): Assignment[] {
   const base = settings.randomState ?? seed;
   // One stream per trial index, as in `random`: a batch proposes what single asks would.
   const streamFor = (i: number) => new Rng(base, trials.length + i);
@@ -62,7 +70,7 @@ function suggestTpe({ space: searchSpace, trials, count, seed }: SuggestRequest,
       }
     }
   }
-  return withoutRepeats(searchSpace, trials, proposals, base);
+  return proposals;
 }
 
 type Proposer = (bad: GrowableGroup, rng: Rng) => Assignment;

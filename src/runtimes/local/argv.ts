@@ -15,10 +15,25 @@ export function templateArgv(template: TrialTemplateSpec): readonly string[] | u
   return 'container' in found ? containerArgv(found.container) : undefined;
 }
 
-export function trialArgv(template: TrialTemplateSpec, values: ReadonlyMap<string, string>): string[] {
+/**
+ * The trial's argv. `inactive` names trialParameters without a value (conditional parameters
+ * the assignment leaves out): an argument that carries one is dropped, `--momentum=${…}` as
+ * a whole and, where the placeholder is an argument of its own, the option just before it
+ * too (`--momentum`, `${…}`), so the program sees neither and uses its default.
+ */
+export function trialArgv(template: TrialTemplateSpec, values: ReadonlyMap<string, string>, inactive: ReadonlySet<string> = new Set()): string[] {
   const argv = templateArgv(template);
   if (!argv) throw new Error('the trial template has nothing to run'); // validateForLocal rules this out
-  return argv.map((arg) => substitute(arg, values));
+  const dropped = new Set<number>();
+  argv.forEach((arg, i) => {
+    const names = placeholdersIn(arg);
+    if (!names.some((n) => inactive.has(n))) return;
+    dropped.add(i);
+    const before = argv[i - 1];
+    const alone = arg.trim() === `\${trialParameters.${names[0]}}` && names.length === 1;
+    if (alone && i > 1 && before !== undefined && before.startsWith('-') && placeholdersIn(before).length === 0) dropped.add(i - 1);
+  });
+  return argv.filter((_, i) => !dropped.has(i)).map((arg) => substitute(arg, values));
 }
 
 /** The collectors the local runtime reads itself: its output, a metrics file, summary files. */

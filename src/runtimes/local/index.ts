@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LineSplitter } from '../../metrics/lines.js';
-import { trialParameterValues } from '../../spec/template.js';
+import { inactiveTrialParameters, trialParameterValues } from '../../spec/template.js';
 import { TrialLogFile } from '../logs.js';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { trialArgv } from './argv.js';
@@ -74,7 +74,7 @@ export class LocalRuntime implements TrialRuntime {
   async launch(req: LaunchRequest): Promise<void> {
     if (this.running.has(req.trialName) || this.preparing.has(req.trialName)) return;
     const values = trialParameterValues(req.template, req.assignment, { trialName: req.trialName, namespace: req.namespace });
-    let argv = trialArgv(req.template, values);
+    let argv = trialArgv(req.template, values, inactiveTrialParameters(req.template, req.assignment));
     let env: Record<string, string> = {};
     let metricsPlace: LocalMetricsPlace | undefined;
     if (req.checkpoint || readsFiles(req.metricsCollector)) {
