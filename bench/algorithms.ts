@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { algorithmNames } from '../suggestion-algorithms/registry.js';
 import type { Job, JobResult, LatencyResult, MixedResult, RunResult } from './algorithm-jobs.js';
-import { MIXED_BUDGET, MIXED_CHECKPOINTS, isMixedProblem, runOptunaMixed, type MixedRunResult } from './mixed-bench.js';
+import { MIXED_BUDGET, MIXED_CHECKPOINTS, isMixedProblem, mixedRefusal, runOptunaMixed, type MixedRunResult } from './mixed-bench.js';
 import { MIXED_PROBLEMS } from './mixed.js';
 import { BENCHMARK_FUNCTIONS } from './functions.js';
 import { quantile } from './simulate.js';
@@ -323,10 +323,17 @@ async function main(): Promise<void> {
   }
   if (o.latency) for (const algorithm of o.algorithms) jobs.push({ kind: 'latency', algorithm, sizes: LATENCY_SIZES, repeats: LATENCY_REPEATS });
   for (const problem of o.mixedProblems) {
-    for (const algorithm of o.algorithms) for (let seed = 1; seed <= o.seeds; seed += 1) jobs.push({ kind: 'mixed', problem, algorithm, seed });
+    for (const algorithm of o.algorithms) {
+      const refusal = mixedRefusal(problem, algorithm);
+      if (refusal !== undefined) {
+        console.log(`${algorithm} skipped on ${problem}: ${refusal}`);
+        continue;
+      }
+      for (let seed = 1; seed <= o.seeds; seed += 1) jobs.push({ kind: 'mixed', problem, algorithm, seed });
+    }
   }
 
-  console.log(`algorithms: ${o.algorithms.join(', ')}; problems: ${[...o.problems, ...o.mixedProblems].join(', ')}; seeds 1..${o.seeds}; budget ${o.budget}; ${jobs.length} jobs on ${o.workers} worker threads`);
+  console.log(`algorithms: ${o.algorithms.join(', ')}; problems: ${[...o.problems, ...o.mixedProblems].join(', ')}; seeds 1..${o.seeds}; budget ${o.problems.length > 0 ? o.budget : ''}${o.mixedProblems.length > 0 ? `${o.problems.length > 0 ? ', ' : ''}${MIXED_BUDGET} on mixed problems` : ''}; ${jobs.length} jobs on ${o.workers} worker threads`);
   const results = await runOnWorkers(jobs, o.workers, (r, done) => {
     const what =
       r.kind === 'run' ? `${r.job.problem} ${r.job.algorithm} ${modeName(r.job.batch)} seed ${r.job.seed}` : r.kind === 'mixed' ? `${r.job.problem} ${r.job.algorithm} seed ${r.job.seed}` : `latency ${r.job.algorithm}`;
@@ -356,8 +363,9 @@ async function main(): Promise<void> {
         for (const l of out.latency) latencyRows.push(l);
       }
       if (o.mixedProblems.length > 0) {
-        mixedRuns.push(...(await runOptunaMixed(PYTHON, benchSource, o.mixedProblems, o.seeds, o.workers)));
-        optuna = { ...optuna, available: true };
+        const out = await runOptunaMixed(PYTHON, benchSource, o.mixedProblems, o.seeds, o.workers);
+        mixedRuns.push(...out.runs);
+        optuna = { ...optuna, available: true, version: out.version };
       }
       optuna = { ...optuna, seconds: (performance.now() - optunaStarted) / 1000 };
     }

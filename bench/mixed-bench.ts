@@ -26,6 +26,18 @@ export function mixedProblem(name: string): MixedProblem {
   return p;
 }
 
+/** Why `algorithm` cannot run `problem` with only `random_state` set (pbt needs its own settings), or undefined. */
+export function mixedRefusal(problem: string, algorithm: string): string | undefined {
+  const a = getAlgorithm(algorithm);
+  if (!a) return 'not registered';
+  try {
+    a.validateSettings(mixedProblem(problem).space, [{ name: 'random_state', value: '1' }]);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
 /** One Sibyl run of a mixed problem. */
 export function runMixedJob(problem: string, algorithm: string, seed: number): MixedRunResult {
   const p = mixedProblem(problem);
@@ -42,7 +54,7 @@ export function runMixedJob(problem: string, algorithm: string, seed: number): M
 }
 
 /** Optuna's runs of the mixed problems (bench/optuna_mixed.py), `found` judged by the same rule. */
-export function runOptunaMixed(python: string, benchSource: string, problems: readonly string[], seeds: number, workers: number): Promise<MixedRunResult[]> {
+export function runOptunaMixed(python: string, benchSource: string, problems: readonly string[], seeds: number, workers: number): Promise<{ version: string; runs: MixedRunResult[] }> {
   const args = [
     join(benchSource, 'optuna_mixed.py'),
     '--seeds', String(seeds),
@@ -59,8 +71,9 @@ export function runOptunaMixed(python: string, benchSource: string, problems: re
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`optuna_mixed.py exited with ${code}`));
       try {
-        const parsed = JSON.parse(out) as { runs: Omit<MixedRunResult, 'found'>[] };
-        resolve(parsed.runs.map((r) => ({ ...r, found: (r.regret.at(-1) as number) + mixedProblem(r.problem).optimum < mixedProblem(r.problem).found })));
+        const parsed = JSON.parse(out) as { optuna_version: string; runs: Omit<MixedRunResult, 'found'>[] };
+        const runs = parsed.runs.map((r) => ({ ...r, found: (r.regret.at(-1) as number) + mixedProblem(r.problem).optimum < mixedProblem(r.problem).found }));
+        resolve({ version: parsed.optuna_version, runs });
       } catch (e) {
         reject(e instanceof Error ? e : new Error(String(e)));
       }

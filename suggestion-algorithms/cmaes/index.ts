@@ -5,7 +5,13 @@
 //   through the shared transform). Categorical and discrete parameters have a categorical
 //   distribution of their own next to the Gaussian, updated from the same ranking (CatCMA,
 //   categories.ts); goptuna and Optuna instead draw them at random, which never learns that
-//   one value is better.
+//   one value is better. A single Gaussian cannot hold a category whose optimum lies where
+//   the other categories' points are (bench/mixed.ts: 0 of 10 with CatCMA alone), so, as
+//   `bayesianoptimization` and `tpe` do, each categorical parameter is with probability ε_t
+//   (CoCaBO's rate, ../exploration.ts) held at a uniform value for a proposal, whose range
+//   part is then drawn uniformly from the box (a global probe, like a restart's random mean);
+//   the update tells such points as injected ones (step clipped). The draws come from the
+//   slot's own stream, so the replay reproduces them.
 // - The state is replayed from the trials on every call (see replay.ts): generation g owns λ
 //   consecutive trials in creation order, its samples come from Rng(seed, stream of g), and the
 //   update uses the trials' actual assignments re-encoded (as Optuna's CmaEsSampler tells them).
