@@ -5,6 +5,7 @@ import type { TrialView } from '../src/model/trial.js';
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { Rng } from '../suggestion-algorithms/rng.js';
 import { BENCHMARK_FUNCTIONS, hartmann6, type BenchmarkFunction } from './functions.js';
+import { runMixedJob, type MixedRunResult } from './mixed-bench.js';
 import { benchmarkStudy, median, simulate } from './simulate.js';
 import { algorithmInput, validateAlgorithm } from '../src/spec/algorithm.js';
 
@@ -27,7 +28,15 @@ export interface LatencyJob {
   readonly repeats: number;
 }
 
-export type Job = RunJob | LatencyJob;
+/** One run of a mixed-space problem (bench/mixed-bench.ts), sequential, 50 trials. */
+export interface MixedJob {
+  readonly kind: 'mixed';
+  readonly problem: string;
+  readonly algorithm: string;
+  readonly seed: number;
+}
+
+export type Job = RunJob | LatencyJob | MixedJob;
 
 export interface RunResult {
   readonly kind: 'run';
@@ -53,7 +62,14 @@ export interface LatencyResult {
   readonly seconds: number;
 }
 
-export type JobResult = RunResult | LatencyResult;
+export interface MixedResult {
+  readonly kind: 'mixed';
+  readonly job: MixedJob;
+  readonly run: MixedRunResult;
+  readonly seconds: number;
+}
+
+export type JobResult = RunResult | LatencyResult | MixedResult;
 
 /** After a call slower than this, no more calls are made at that history size. */
 const SLOW_CALL_MS = 10_000;
@@ -69,6 +85,7 @@ export function problemByName(name: string): BenchmarkFunction {
 
 export function runJob(job: Job): JobResult {
   const started = performance.now();
+  if (job.kind === 'mixed') return { kind: 'mixed', job, run: runMixedJob(job.problem, job.algorithm, job.seed), seconds: (performance.now() - started) / 1000 };
   if (job.kind === 'run') {
     const { regret, latencies } = simulate({ fn: problemByName(job.problem), algorithm: job.algorithm, budget: job.budget, batch: job.batch, seed: job.seed });
     return {

@@ -3,11 +3,15 @@
 // and in batches of 4; simple regret at 25/50/100 trials of the same trajectory, median [IQR]
 // over seeds. Then suggestion latency on hartmann6 histories of 100..2000 random trials, and
 // Optuna's samplers side by side when /usr/bin/python3 has optuna (bench/optuna_bench.py).
+// The mixed-space problems of bench/mixed.ts (hidden-optimizer, shifted-model) run too:
+// sequential, 50 trials, regret at 25 and 50 and how many seeds found the optimum, with
+// Optuna's samplers on the same problems and seeds (bench/optuna_mixed.py).
 // Jobs run on worker threads, two at a time by default. Everything goes to
 // bench/results/algorithms.json. Then the conditional problem of bench/conditional.ts.
 //
 //   --seeds N  --budget N  --algorithms a,b  --problems p,q  --quick (3 seeds, budget 50)
-//   --workers N (default 2)  --no-optuna
+//   --workers N (default 2)  --no-optuna  --no-latency
+//   (--problems hidden-optimizer,shifted-model runs only the mixed problems)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
@@ -15,8 +19,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { algorithmNames } from '../suggestion-algorithms/registry.js';
-import type { Job, JobResult, LatencyResult, RunResult } from './algorithm-jobs.js';
+import type { Job, JobResult, LatencyResult, MixedResult, RunResult } from './algorithm-jobs.js';
 import { conditionalBench } from './conditional.js';
+import { MIXED_BUDGET, MIXED_CHECKPOINTS, isMixedProblem, mixedRefusal, runOptunaMixed, type MixedRunResult } from './mixed-bench.js';
+import { MIXED_PROBLEMS } from './mixed.js';
 import { BENCHMARK_FUNCTIONS } from './functions.js';
 import { quantile } from './simulate.js';
 
@@ -34,8 +40,10 @@ interface Options {
   budget: number;
   algorithms: string[];
   problems: string[];
+  mixedProblems: string[];
   workers: number;
   optuna: boolean;
+  latency: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -44,7 +52,7 @@ function parseOptions(argv: readonly string[]): Options {
     const arg = argv[i] as string;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
     const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    if (['quick', 'no-optuna'].includes(name)) flags.set(name, 'true');
+    if (['quick', 'no-optuna', 'no-latency'].includes(name)) flags.set(name, 'true');
     else if (['seeds', 'budget', 'algorithms', 'problems', 'workers'].includes(name)) {
       const value = inline ?? argv[(i += 1)];
       if (value === undefined) throw new Error(`--${name} needs a value`);
@@ -64,7 +72,7 @@ function parseOptions(argv: readonly string[]): Options {
   const registered = algorithmNames().filter((a) => a !== 'grid' && a !== 'hyperband');
   const algorithms = list('algorithms') ?? registered;
   for (const a of algorithms) if (!registered.includes(a)) throw new Error(`unknown algorithm ${a} (registered: ${registered.join(', ')})`);
-  const known = BENCHMARK_FUNCTIONS.map((f) => f.name);
+  const known = [...BENCHMARK_FUNCTIONS.map((f) => f.name), ...MIXED_PROBLEMS.map((p) => p.name)];
   // `ackley` finds ackley5 and so on.
   const problems = (list('problems') ?? known).map((p) => {
     const found = known.find((k) => k === p) ?? known.find((k) => k.startsWith(p));
@@ -75,9 +83,11 @@ function parseOptions(argv: readonly string[]): Options {
     seeds: int('seeds', quick ? 3 : 10),
     budget: int('budget', quick ? 50 : 100),
     algorithms,
-    problems,
+    problems: problems.filter((p) => !isMixedProblem(p)),
+    mixedProblems: problems.filter(isMixedProblem),
     workers: int('workers', Math.min(2, cpus().length)),
     optuna: !flags.has('no-optuna'),
+    latency: !flags.has('no-latency'),
   };
 }
 
@@ -122,6 +132,7 @@ async function runOnWorkers(jobs: readonly Job[], size: number, onDone: (r: JobR
 
 /** Model-based sequential runs and latency jobs are the long ones: start them first. */
 function expectedCost(job: Job): number {
+  if (job.kind === 'mixed') return (job.algorithm === 'bayesianoptimization' ? 20 : 1) * MIXED_BUDGET;
   const heavy = job.algorithm === 'bayesianoptimization' ? 20 : ['random', 'sobol'].includes(job.algorithm) ? 0.1 : 1;
   if (job.kind === 'latency') return heavy * 50;
   return (heavy * job.budget) / Math.sqrt(job.batch);
@@ -248,6 +259,47 @@ function printLatency(rows: readonly LatencyRow[]): void {
   for (const r of rows) if (r.note) console.log(`  ${r.algorithm} @${r.trials}: ${r.note}`);
 }
 
+interface MixedRow {
+  readonly problem: string;
+  readonly algorithm: string;
+  readonly found: number;
+  readonly runs: number;
+  /** Median [q25, q75] regret at each of MIXED_CHECKPOINTS. */
+  readonly regret: { budget: number; median: number; q25: number; q75: number }[];
+}
+
+function mixedRows(runs: readonly MixedRunResult[]): MixedRow[] {
+  const groups = new Map<string, MixedRunResult[]>();
+  for (const r of runs) groups.set(`${r.problem}\0${r.algorithm}`, [...(groups.get(`${r.problem}\0${r.algorithm}`) ?? []), r]);
+  return [...groups.values()].map((g) => ({
+    problem: (g[0] as MixedRunResult).problem,
+    algorithm: (g[0] as MixedRunResult).algorithm,
+    found: g.filter((r) => r.found).length,
+    runs: g.length,
+    regret: MIXED_CHECKPOINTS.map((budget, k) => {
+      const values = g.map((r) => r.regret[k] as number);
+      return { budget, median: quantile(values, 0.5), q25: quantile(values, 0.25), q75: quantile(values, 0.75) };
+    }),
+  }));
+}
+
+function printMixed(rows: readonly MixedRow[], seeds: number): void {
+  console.log(`\nMixed spaces (bench/mixed.ts): simple regret, median [IQR] over ${seeds} seeds, sequential; found = seeds whose best beat the problem's threshold`);
+  const lines = rows.map((r) => [r.problem, r.algorithm, 'sequential', ...r.regret.map((x) => `${num(x.median)} [${num(x.q25)}, ${num(x.q75)}]`), `${r.found}/${r.runs}`]);
+  printTable(['problem', 'algorithm', 'mode', ...MIXED_CHECKPOINTS.map((c) => `@${c}`), 'found'], lines);
+  for (const problem of [...new Set(rows.map((r) => r.problem))]) {
+    const mine = rows.filter((r) => r.problem === problem);
+    const best = (side: MixedRow[]) => side.reduce<MixedRow | undefined>((b, r) => (b === undefined || (r.regret.at(-1)?.median ?? Infinity) < (b.regret.at(-1)?.median ?? Infinity) ? r : b), undefined);
+    const sibyl = best(mine.filter((r) => !r.algorithm.startsWith('optuna-')));
+    const optuna = best(mine.filter((r) => r.algorithm.startsWith('optuna-')));
+    if (sibyl && optuna) {
+      const s = sibyl.regret.at(-1)?.median as number;
+      const q = optuna.regret.at(-1)?.median as number;
+      console.log(`  ${problem} @${MIXED_BUDGET}: Sibyl's best ${sibyl.algorithm} ${num(s)} vs Optuna's best ${optuna.algorithm} ${num(q)}: ${s < q ? 'ahead' : s === q ? 'tied' : 'behind'}`);
+    }
+  }
+}
+
 function printTable(header: readonly string[], lines: readonly string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const row = (cells: readonly string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
@@ -270,15 +322,27 @@ async function main(): Promise<void> {
       }
     }
   }
-  for (const algorithm of o.algorithms) jobs.push({ kind: 'latency', algorithm, sizes: LATENCY_SIZES, repeats: LATENCY_REPEATS });
+  if (o.latency) for (const algorithm of o.algorithms) jobs.push({ kind: 'latency', algorithm, sizes: LATENCY_SIZES, repeats: LATENCY_REPEATS });
+  for (const problem of o.mixedProblems) {
+    for (const algorithm of o.algorithms) {
+      const refusal = mixedRefusal(problem, algorithm);
+      if (refusal !== undefined) {
+        console.log(`${algorithm} skipped on ${problem}: ${refusal}`);
+        continue;
+      }
+      for (let seed = 1; seed <= o.seeds; seed += 1) jobs.push({ kind: 'mixed', problem, algorithm, seed });
+    }
+  }
 
-  console.log(`algorithms: ${o.algorithms.join(', ')}; problems: ${o.problems.join(', ')}; seeds 1..${o.seeds}; budget ${o.budget}; ${jobs.length} jobs on ${o.workers} worker threads`);
+  console.log(`algorithms: ${o.algorithms.join(', ')}; problems: ${[...o.problems, ...o.mixedProblems].join(', ')}; seeds 1..${o.seeds}; budget ${o.problems.length > 0 ? o.budget : ''}${o.mixedProblems.length > 0 ? `${o.problems.length > 0 ? ', ' : ''}${MIXED_BUDGET} on mixed problems` : ''}; ${jobs.length} jobs on ${o.workers} worker threads`);
   const results = await runOnWorkers(jobs, o.workers, (r, done) => {
-    const what = r.kind === 'run' ? `${r.job.problem} ${r.job.algorithm} ${modeName(r.job.batch)} seed ${r.job.seed}` : `latency ${r.job.algorithm}`;
+    const what =
+      r.kind === 'run' ? `${r.job.problem} ${r.job.algorithm} ${modeName(r.job.batch)} seed ${r.job.seed}` : r.kind === 'mixed' ? `${r.job.problem} ${r.job.algorithm} seed ${r.job.seed}` : `latency ${r.job.algorithm}`;
     process.stderr.write(`[${done}/${jobs.length}] ${what}: ${r.seconds.toFixed(1)} s\n`);
   });
   const runs = results.filter((r): r is RunResult => r.kind === 'run');
   const latencies = results.filter((r): r is LatencyResult => r.kind === 'latency');
+  const mixedRuns: MixedRunResult[] = results.filter((r): r is MixedResult => r.kind === 'mixed').map((r) => r.run);
   const sibylSeconds = (performance.now() - started) / 1000;
 
   const allRuns = runs.map((r) => ({ problem: r.job.problem, algorithm: r.job.algorithm, mode: modeName(r.job.batch), seed: r.job.seed, regret: r.regret, medianSuggestMs: r.medianSuggestMs, seconds: r.seconds }));
@@ -293,16 +357,26 @@ async function main(): Promise<void> {
       console.log(`\nNote: Optuna comparison skipped: ${probe.note}.`);
     } else {
       const optunaStarted = performance.now();
-      const out = await runOptuna(o);
-      optuna = { available: true, version: out.optuna_version, seconds: (performance.now() - optunaStarted) / 1000 };
-      for (const r of out.runs) allRuns.push({ ...r, mode: 'sequential', medianSuggestMs: NaN, seconds: NaN });
-      for (const l of out.latency) latencyRows.push(l);
+      if (o.problems.length > 0) {
+        const out = await runOptuna(o);
+        optuna = { available: true, version: out.optuna_version };
+        for (const r of out.runs) allRuns.push({ ...r, mode: 'sequential', medianSuggestMs: NaN, seconds: NaN });
+        for (const l of out.latency) latencyRows.push(l);
+      }
+      if (o.mixedProblems.length > 0) {
+        const out = await runOptunaMixed(PYTHON, benchSource, o.mixedProblems, o.seeds, o.workers);
+        mixedRuns.push(...out.runs);
+        optuna = { ...optuna, available: true, version: out.version };
+      }
+      optuna = { ...optuna, seconds: (performance.now() - optunaStarted) / 1000 };
     }
   }
 
   const regret = regretRows(allRuns, checkpoints);
-  printRegret(regret, checkpoints, o.seeds);
-  printLatency(latencyRows);
+  if (o.problems.length > 0) printRegret(regret, checkpoints, o.seeds);
+  if (latencyRows.length > 0) printLatency(latencyRows);
+  const mixed = mixedRows(mixedRuns);
+  if (mixed.length > 0) printMixed(mixed, o.seeds);
   const seconds = (performance.now() - started) / 1000;
   console.log(`\nSibyl jobs ${sibylSeconds.toFixed(0)} s${optuna.seconds === undefined ? '' : `, Optuna ${optuna.seconds.toFixed(0)} s (${optuna.version})`}; total ${seconds.toFixed(0)} s`);
 
@@ -320,6 +394,7 @@ async function main(): Promise<void> {
         regret,
         latency: latencyRows,
         runs: allRuns,
+        mixed: { budget: MIXED_BUDGET, checkpoints: MIXED_CHECKPOINTS, rows: mixed, runs: mixedRuns },
         seconds,
       },
       null,

@@ -9,6 +9,18 @@
 // next-best value, 0.30). An algorithm finds the optimum only if it keeps proposing adagrad
 // while adagrad looks bad, and models adagrad's points apart from the others' (the four bowls
 // sit in different places). "Found" means a best value below 0.1 (only adagrad goes there).
+//
+// `shifted-model`: two categoricals and an int next to a double, where the category moves the
+// continuous optimum. model ∈ {linear, tree, net} sets a floor (0.2, 0.1, 0), the centre of x
+// (0.2, 0.5, 0.8) and the best layer count (2, 2, 6); activation ∈ {relu, tanh, gelu} adds
+// 0, 0.05 or 0.1 everywhere; f = floor + offset + 4·(x − centre)² + 0.02·(layers − best)².
+// The optimum 0 is (net, relu, 6 layers, x = 0.8); at random points net averages ≈0.84 and
+// tree ≈0.66, so the best model looks second-best until x and layers are right for it, and x
+// must move to where the other models are poor. "Found" means below 0.03: net with relu (tanh
+// costs 0.05), |x − 0.8| < 0.087 at 6 layers (< 0.05 at 5 or 7).
+//
+// The same functions in Python, for Optuna's side of the bench: bench/mixed_problems.py
+// (test/mixed-space.test.ts checks that both agree).
 import type { Assignment, Parameter, SearchSpace, SuggestionAlgorithm, TrialView } from '../suggestion-algorithms/model.js';
 
 export interface MixedProblem {
@@ -58,7 +70,38 @@ export const hiddenOptimizer: MixedProblem = {
   },
 };
 
-export const MIXED_PROBLEMS: readonly MixedProblem[] = [hiddenOptimizer];
+const MODELS = {
+  linear: { floor: 0.2, centre: 0.2, layers: 2 },
+  tree: { floor: 0.1, centre: 0.5, layers: 2 },
+  net: { floor: 0, centre: 0.8, layers: 6 },
+} as const;
+const ACTIVATIONS = { relu: 0, tanh: 0.05, gelu: 0.1 } as const;
+
+export const shiftedModel: MixedProblem = {
+  name: 'shifted-model',
+  space: {
+    parameters: [
+      { name: 'model', parameterType: 'categorical', list: Object.keys(MODELS) },
+      { name: 'activation', parameterType: 'categorical', list: Object.keys(ACTIVATIONS) },
+      { name: 'layers', parameterType: 'int', min: 1, max: 8, distribution: 'uniform' },
+      { name: 'x', parameterType: 'double', min: 0, max: 1, distribution: 'uniform' },
+    ],
+    direction: 'minimize',
+  },
+  optimum: 0,
+  categorical: 'model',
+  bestCategory: 'net',
+  runnerUp: 0.1,
+  found: 0.03,
+  f: (a) => {
+    const m = MODELS[String(a['model']) as keyof typeof MODELS];
+    const offset = ACTIVATIONS[String(a['activation']) as keyof typeof ACTIVATIONS];
+    if (!m || offset === undefined) throw new Error(`shifted-model: not in the space: ${JSON.stringify(a)}`);
+    return m.floor + offset + 4 * ((a['x'] as number) - m.centre) ** 2 + 0.02 * ((a['layers'] as number) - m.layers) ** 2;
+  },
+};
+
+export const MIXED_PROBLEMS: readonly MixedProblem[] = [hiddenOptimizer, shiftedModel];
 
 export interface MixedRun {
   readonly trials: TrialView[];

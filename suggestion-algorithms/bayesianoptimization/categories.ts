@@ -17,18 +17,15 @@
 // proposal, the acquisition then choosing the rest: ε-greedy at the level of categories
 // (De Ath et al. 2021, "Greed is good", show ε-greedy competitive for BO), with ε_t the anytime
 // EXP3 rate √(C ln C / ((e − 1) t)) that CoCaBO (Ru et al. 2020) uses for its category bandits,
-// so exploration fades as trials accumulate (≈0.28 for 4 values at 40 trials, 0.18 at 100).
+// so exploration fades as trials accumulate (the rate lives in ../exploration.ts, shared with tpe).
 import type { Rng } from '../rng.js';
 import type { Layout } from './optimize.js';
+import { explorationRate } from '../exploration.js';
+
+export { explorationRate };
 
 /** Per choice parameter (layout order): the value index it is held at, or undefined when free. */
 export type HeldValues = readonly (number | undefined)[];
-
-/** Exploration rate for a parameter of `values` values after `observations` finished trials. */
-export function explorationRate(values: number, observations: number): number {
-  if (values < 2) return 0;
-  return Math.min(1, Math.sqrt((values * Math.log(values)) / ((Math.E - 1) * Math.max(1, observations))));
-}
 
 /** Draws which choice parameters are held for one proposal, and at which value. */
 export function drawHeldValues(l: Layout, observations: number, rng: Rng): HeldValues {

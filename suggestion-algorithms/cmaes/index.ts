@@ -2,9 +2,16 @@
 // none/ipop/bipop, `random_state`), as a pure function of the trials.
 //
 // - Search happens in the unit cube of the RANGE parameters (double/int, log scales and steps
-//   through the shared transform). Categorical and discrete parameters are not part of the
-//   distribution: each trial draws them independently at random (as goptuna and Optuna do for
-//   parameters outside the relative search space).
+//   through the shared transform). Categorical and discrete parameters have a categorical
+//   distribution of their own next to the Gaussian, updated from the same ranking (CatCMA,
+//   categories.ts); goptuna and Optuna instead draw them at random, which never learns that
+//   one value is better. A single Gaussian cannot hold a category whose optimum lies where
+//   the other categories' points are (bench/mixed.ts: 0 of 10 with CatCMA alone), so, as
+//   `bayesianoptimization` and `tpe` do, each categorical parameter is with probability ε_t
+//   (CoCaBO's rate, ../exploration.ts) held at a uniform value for a proposal, whose range
+//   part is then drawn uniformly from the box (a global probe, like a restart's random mean);
+//   the update tells such points as injected ones (step clipped). The draws come from the
+//   slot's own stream, so the replay reproduces them.
 // - The state is replayed from the trials on every call (see replay.ts): generation g owns λ
 //   consecutive trials in creation order, its samples come from Rng(seed, stream of g), and the
 //   update uses the trials' actual assignments re-encoded (as Optuna's CmaEsSampler tells them).
@@ -14,11 +21,13 @@
 //   the extra points are drawn from the current distribution on a separate stream per slot, and
 //   take the first slots of the next generation (which tells them as injected points).
 // - Points outside [0,1] are resampled (up to 100 times) and then clipped.
-import type { Assignment, ParamValue, SearchSpace, SuggestRequest, SuggestResult, SuggestionAlgorithm, TrialView } from '../model.js';
+import type { Assignment, Parameter, ParamValue, SearchSpace, SuggestRequest, SuggestResult, SuggestionAlgorithm, TrialView } from '../model.js';
 import { lossOf } from '../history.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
-import { sampleParameter } from '../space.js';
+import { normalizeValue } from '../space.js';
+import { sampleCategories } from './categories.js';
+import { explorationRate } from '../exploration.js';
 import { unitCube, type UnitCube } from '../transform.js';
 import { defaultPopulationSize, eigenOf, sampleGeneration } from './distribution.js';
 import { choiceStream, extraStream, generationSamples, initialSearch, replay, type ReplayContext, type Search, type Slot } from './replay.js';
@@ -27,7 +36,7 @@ import { loadSnapshot, saveSnapshot } from './snapshot.js';
 
 /**
  * CMA-ES over the unit cube of the double/int parameters (at least two), replayed from the
- * trials; categorical and discrete parameters are sampled independently at random per trial.
+ * trials; categorical and discrete parameters are drawn from CatCMA's categorical distribution.
  * Settings: `sigma` (initial step in unit-cube units, default 1/6), `restart_strategy`
  * (none | ipop | bipop, case-insensitive), `random_state`.
  */
@@ -49,12 +58,26 @@ export const cmaesAlgorithm: SuggestionAlgorithm = {
       lambda0: defaultPopulationSize(cube.dims),
       sigma0: settings.sigma,
       strategy: settings.restartStrategy,
+      choiceSizes: choiceParameters(space).map((p) => p.list.length),
     };
     const slots = slotsOf(space, trials, cube);
     const context = contextKey(space, settings, ctx);
     const search = replay(slots, ctx, loadSnapshot(context, slots, state) ?? initialSearch(ctx));
     const points = proposePoints(search, slots.length, Math.max(0, count), ctx.seed);
-    const proposals = points.map(({ x, slot }) => withChoices(space, cube.decode(x), new Rng(ctx.seed, choiceStream(slot))));
+    const finished = slots.filter((s) => !s.active).length;
+    const proposals = points.map(({ x, slot }) => {
+      const rng = new Rng(ctx.seed, choiceStream(slot));
+      const choices = sampleCategories(search.categories, rng);
+      let explore = false;
+      ctx.choiceSizes.forEach((k, j) => {
+        if (rng.next() < explorationRate(k, finished)) {
+          choices[j] = rng.int(k);
+          explore = true;
+        }
+      });
+      const at = explore ? Float64Array.from(x, () => rng.next()) : x;
+      return withChoices(space, cube.decode(at), choices);
+    });
     const result = withoutRepeats(space, trials, proposals, ctx.seed);
     return { ...result, state: saveSnapshot(context, slots, search) };
   },
@@ -63,12 +86,15 @@ export const cmaesAlgorithm: SuggestionAlgorithm = {
 /** Trials of this range space in creation order (trials from another space take no slot). */
 function slotsOf(space: SearchSpace, trials: readonly TrialView[], cube: UnitCube): Slot[] {
   const slots: Slot[] = [];
+  const choiceParams = choiceParameters(space);
   for (const t of trials) {
     const x = cube.encode(t.assignment);
     if (!x) continue;
+    const choices = choiceParams.map((p) => (p.list as readonly ParamValue[]).indexOf(normalizeValue(p, t.assignment[p.name]) as ParamValue));
+    if (choices.some((c) => c < 0)) continue;
     const active = t.state === 'CREATED' || t.state === 'RUNNING';
     const usable = t.state === 'SUCCEEDED' && t.objectiveValue !== undefined && Number.isFinite(t.objectiveValue);
-    slots.push({ x, active, loss: usable ? lossOf(space, t.objectiveValue as number) : Infinity });
+    slots.push({ x, choices, active, loss: usable ? lossOf(space, t.objectiveValue as number) : Infinity });
   }
   return slots;
 }
@@ -86,12 +112,19 @@ function proposePoints(search: Search, filled: number, count: number, seed: numb
   });
 }
 
-/** Adds independently drawn categorical/discrete values, in the spec's parameter order. */
-function withChoices(space: SearchSpace, ranges: Assignment, rng: Rng): Assignment {
+type ChoiceParameter = Extract<Parameter, { parameterType: 'categorical' | 'discrete' }>;
+
+function choiceParameters(space: SearchSpace): ChoiceParameter[] {
+  return space.parameters.filter((p): p is ChoiceParameter => p.parameterType === 'categorical' || p.parameterType === 'discrete');
+}
+
+/** Adds the drawn categorical/discrete values (`choices`, value indexes), in the spec's parameter order. */
+function withChoices(space: SearchSpace, ranges: Assignment, choices: readonly number[]): Assignment {
   const out: Record<string, ParamValue> = {};
+  let next = 0;
   for (const p of space.parameters) {
-    const ranged = ranges[p.name];
-    out[p.name] = ranged !== undefined && (p.parameterType === 'double' || p.parameterType === 'int') ? ranged : sampleParameter(p, rng);
+    if (p.parameterType === 'categorical' || p.parameterType === 'discrete') out[p.name] = p.list[choices[next++] as number] as ParamValue;
+    else out[p.name] = ranges[p.name] as ParamValue;
   }
   return out;
 }
@@ -99,5 +132,6 @@ function withChoices(space: SearchSpace, ranges: Assignment, rng: Rng): Assignme
 /** What a snapshot depends on besides the slots: the range space, the settings and the seed. */
 function contextKey(space: SearchSpace, settings: CmaesSettings, ctx: ReplayContext): string {
   const ranges = space.parameters.filter((p) => p.parameterType === 'double' || p.parameterType === 'int');
-  return JSON.stringify({ ranges, sigma: settings.sigma, strategy: settings.restartStrategy, seed: ctx.seed });
+  const choices = choiceParameters(space);
+  return JSON.stringify({ ranges, choices, sigma: settings.sigma, strategy: settings.restartStrategy, seed: ctx.seed });
 }

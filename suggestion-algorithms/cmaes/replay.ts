@@ -6,6 +6,7 @@ import { Rng } from '../rng.js';
 import { eigenOf, sampleGeneration, strategyParameters, updateDistribution, type Eigen, type Evaluated } from './distribution.js';
 import { EMPTY_BOOK, newRun, recordGeneration, restart, shouldStop, type RestartBook, type Run } from './restarts.js';
 import type { RestartStrategy } from './settings.js';
+import { uniformCategories, updateCategories, type CategoricalDistribution } from './categories.js';
 
 /** A trial as CMA-ES sees it: its range parameters in the unit cube and its outcome. */
 export interface Slot {
@@ -14,6 +15,8 @@ export interface Slot {
   readonly loss: number;
   /** CREATED or RUNNING: the slot is taken but its generation cannot be told yet. */
   readonly active: boolean;
+  /** The value index of each categorical/discrete parameter (spec order). */
+  readonly choices: readonly number[];
 }
 
 /** Where the replay stands: the current (not yet complete) generation. */
@@ -23,6 +26,8 @@ export interface Search {
   readonly start: number;
   readonly run: Run;
   readonly book: RestartBook;
+  /** The categorical half of the distribution (categories.ts); kept across restarts. */
+  readonly categories: CategoricalDistribution;
 }
 
 export interface ReplayContext {
@@ -31,6 +36,8 @@ export interface ReplayContext {
   readonly lambda0: number;
   readonly sigma0: number;
   readonly strategy: RestartStrategy;
+  /** Number of values of each categorical/discrete parameter (spec order). */
+  readonly choiceSizes: readonly number[];
 }
 
 // Rng streams, one namespace per purpose so that none can collide: stream = 4·index + purpose.
@@ -47,7 +54,7 @@ const restartStream = (g: number): number => PURPOSES * g + 3;
 /** Generation 0: the centre of the box, step size σ0, default population. */
 export function initialSearch(ctx: ReplayContext): Search {
   const run = newRun(new Array<number>(ctx.n).fill(0.5), ctx.sigma0, ctx.lambda0, 'large');
-  return { generation: 0, start: 0, run, book: EMPTY_BOOK };
+  return { generation: 0, start: 0, run, book: EMPTY_BOOK, categories: uniformCategories(ctx.choiceSizes) };
 }
 
 /** The current generation's samples, exactly as they were (or will be) proposed. */
@@ -83,6 +90,7 @@ function tellGeneration(search: Search, members: readonly Slot[], ctx: ReplayCon
   const succeeded = population.filter((p) => Number.isFinite(p.loss)).length;
   // With fewer than μ usable results the ranking would be mostly failures: keep the distribution.
   const dist = succeeded >= params.mu ? updateDistribution(run.dist, eigen, params, population) : run.dist;
+  const categories = succeeded >= params.mu ? updateCategories(search.categories, rankedChoices(members, params.mu), params.weights) : search.categories;
   const generationBest = Math.min(...population.map((p) => p.loss));
   let next: { run: Run; book: RestartBook } = { run: recordGeneration(run, dist, generationBest), book: search.book };
   const generation = search.generation + 1;
@@ -92,7 +100,16 @@ function tellGeneration(search: Search, members: readonly Slot[], ctx: ReplayCon
     // Numerical breakdown without a restart strategy: start over from the centre.
     next = { run: newRun(new Array<number>(ctx.n).fill(0.5), ctx.sigma0, run.lambda, run.regime), book: next.book };
   }
-  return { generation, start: search.start + run.lambda, ...next };
+  return { generation, start: search.start + run.lambda, ...next, categories };
+}
+
+/** The choices of the μ best members, best first (ties in slot order, as the Gaussian ranks them). */
+function rankedChoices(members: readonly Slot[], mu: number): (readonly number[])[] {
+  return members
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => a.m.loss - b.m.loss || a.i - b.i)
+    .slice(0, mu)
+    .map(({ m }) => m.choices);
 }
 
 function isSamePoint(a: Float64Array, b: Float64Array | undefined): boolean {

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Search, Slot } from './replay.js';
 
 const STATE_KEY = 'cmaes';
-const VERSION = 1;
+/** 2: the search carries the categorical distribution, and slots hash their choices. */
+const VERSION = 2;
 
 interface Stored {
   readonly version: number;
@@ -23,6 +24,7 @@ export function fingerprint(context: string, slots: readonly Slot[], count: numb
     loss[0] = slot.loss;
     hash.update(new Uint8Array(slot.x.buffer, slot.x.byteOffset, slot.x.byteLength));
     hash.update(new Uint8Array(loss.buffer));
+    hash.update(new Uint8Array(Int32Array.from(slot.choices).buffer));
   }
   return hash.digest('hex');
 }

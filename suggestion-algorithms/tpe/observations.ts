@@ -146,3 +146,17 @@ export function splitHistory(space: ParameterSpace, history: History, goodCount:
     bad: new GrowableGroup(width, badRows, nBad, nBad + extraCapacity),
   };
 }
+
+/**
+ * The rows of `group` whose categorical values match `held` (undefined = any value), in their
+ * order, weighted by Optuna's rule for the smaller group: the observations of one category.
+ */
+export function rowsMatching(group: Group, width: number, held: readonly (number | undefined)[]): Group {
+  const keep: number[] = [];
+  for (let k = 0; k < group.n; k++) {
+    if (held.every((v, p) => v === undefined || group.rows[k * width + p] === v)) keep.push(k);
+  }
+  const rows = new Float64Array(keep.length * width);
+  keep.forEach((k, i) => rows.set(group.rows.subarray(k * width, k * width + width), i * width));
+  return { rows, n: keep.length, weights: observationWeights(keep.length) };
+}
