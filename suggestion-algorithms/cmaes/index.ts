@@ -16,6 +16,7 @@
 // - Points outside [0,1] are resampled (up to 100 times) and then clipped.
 import type { Assignment, ParamValue, SearchSpace, SuggestRequest, SuggestResult, SuggestionAlgorithm, TrialView } from '../model.js';
 import { lossOf } from '../history.js';
+import { violationOf } from '../constraints.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
 import { sampleParameter } from '../space.js';
@@ -68,7 +69,7 @@ function slotsOf(space: SearchSpace, trials: readonly TrialView[], cube: UnitCub
     if (!x) continue;
     const active = t.state === 'CREATED' || t.state === 'RUNNING';
     const usable = t.state === 'SUCCEEDED' && t.objectiveValue !== undefined && Number.isFinite(t.objectiveValue);
-    slots.push({ x, active, loss: usable ? lossOf(space, t.objectiveValue as number) : Infinity });
+    slots.push({ x, active, loss: usable ? lossOf(space, t.objectiveValue as number) : Infinity, violation: usable ? violationOf(t) : 0 });
   }
   return slots;
 }

@@ -12,6 +12,8 @@ export interface Slot {
   readonly x: Float64Array;
   /** Minimised; +∞ for trials that finished without a usable objective. */
   readonly loss: number;
+  /** Outcome constraints: 0 when feasible (or unconstrained), else how far past its bounds (Infinity: unknown). */
+  readonly violation?: number;
   /** CREATED or RUNNING: the slot is taken but its generation cannot be told yet. */
   readonly active: boolean;
 }
@@ -78,12 +80,14 @@ function tellGeneration(search: Search, members: readonly Slot[], ctx: ReplayCon
   const population: Evaluated[] = members.map((m, i) => ({
     x: m.x,
     loss: m.loss,
+    violation: m.violation,
     sampledHere: isSamePoint(m.x, sampled[i]),
   }));
   const succeeded = population.filter((p) => Number.isFinite(p.loss)).length;
   // With fewer than μ usable results the ranking would be mostly failures: keep the distribution.
   const dist = succeeded >= params.mu ? updateDistribution(run.dist, eigen, params, population) : run.dist;
-  const generationBest = Math.min(...population.map((p) => p.loss));
+  // Restarts track the best feasible loss (+∞ while a generation has none).
+  const generationBest = Math.min(...population.map((p) => ((p.violation ?? 0) === 0 ? p.loss : Infinity)));
   let next: { run: Run; book: RestartBook } = { run: recordGeneration(run, dist, generationBest), book: search.book };
   const generation = search.generation + 1;
   if (ctx.strategy !== 'none' && shouldStop(next.run, eigenOf(dist.C))) {
