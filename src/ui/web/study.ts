@@ -8,7 +8,7 @@ import { completedInOrder, curvesOption, draw, historyOption, mountChart, parall
 import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, notify, replace, stateBadge, throttle } from './dom.js';
 import { SAVED_HINT, savedText } from './early-stopping.js';
 import { counts } from './studies.js';
-import { feasibilityText } from './types.js';
+import { describeConstraint, feasibilityText } from './types.js';
 import { ACTIVE_TRIAL_STATES, TERMINAL_STUDY_STATES, TRIAL_STATES, type Observation, type Study, type StudyEvent, type Trial } from './types.js';
 
 type SortKey = string; // 'seq' | 'state' | 'duration' | 'objective' | 'p:<param>' | 'm:<metric>'
@@ -247,7 +247,8 @@ export function studyPage(root: HTMLElement, name: string): () => void {
         ? h('p', { class: 'small', id: 'early-stopping-spec' }, `Early stopping: ${spec.earlyStopping.algorithmName}`,
           spec.earlyStopping.algorithmSettings.length ? ` (${spec.earlyStopping.algorithmSettings.map((x) => `${x.name}=${x.value}`).join(', ')})` : '')
         : null,
-      h('p', { class: 'small' }, 'Metrics: ', spec.objective.metricStrategies.map((x) => `${x.name} (${x.value})`).join(', ')));
+      h('p', { class: 'small' }, 'Metrics: ', spec.objective.metricStrategies.map((x) => `${x.name} (${x.value})`).join(', ')),
+      spec.objective.constraints ? h('p', { class: 'small', id: 'study-constraints' }, 'Constraints: ', spec.objective.constraints.map(describeConstraint).join(', ')) : null);
     yamlPre.textContent = stringify(spec);
     const metrics = [s.objective.metric, ...spec.objective.additionalMetricNames];
     if (!curveMetric) curveMetric = s.objective.metric;
