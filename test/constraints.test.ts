@@ -144,3 +144,52 @@ test('REST, gRPC and the CLI: feasibility is recorded at completion; an infeasib
     await s.close();
   }
 });
+
+/** minimise (x − 0.8)² + (y − 0.8)² subject to x + y ≤ 1 (see constraints-algorithms.test.ts), as an ask/tell study. */
+const steeringStudy = (name: string, constrained: boolean): Doc => ({
+  apiVersion: 'kubeflow.org/v1beta1',
+  kind: 'Experiment',
+  metadata: { name },
+  spec: {
+    objective: { type: 'minimize', objectiveMetricName: 'loss', additionalMetricNames: ['load'], ...(constrained ? { constraints: [{ metricName: 'load', max: 1 }] } : {}) },
+    algorithm: { algorithmName: 'tpe', algorithmSettings: [{ name: 'n_startup_trials', value: '10' }, { name: 'random_state', value: '1' }] },
+    parallelTrialCount: 1,
+    maxTrialCount: 30,
+    parameters: [
+      { name: 'x', parameterType: 'double', feasibleSpace: { min: 0, max: 1 } },
+      { name: 'y', parameterType: 'double', feasibleSpace: { min: 0, max: 1 } },
+    ],
+  },
+});
+
+test('through the service: the scheduler hands each trial\'s feasibility to the algorithm (tpe keeps to the feasible side), and the best is feasible', { timeout: 180_000 }, async () => {
+  const s = await startTestServer();
+  try {
+    const drive = async (name: string, constrained: boolean) => {
+      assert.equal((await s.http('POST', '/api/v1/studies', { spec: steeringStudy(name, constrained), runtime: 'external' })).status, 201);
+      const loads: number[] = [];
+      for (;;) {
+        const asked = await s.http('POST', `/api/v1/studies/${name}/suggest`, { count: 1, clientId: 'w' });
+        if (asked.status === 409 || asked.body.trials.length === 0) break;
+        const t = asked.body.trials[0];
+        const [x, y] = [t.assignment.x as number, t.assignment.y as number];
+        loads.push(x + y);
+        const done = await s.http('POST', `/api/v1/trials/${t.name}/complete`, { metrics: [{ metric: 'loss', value: (x - 0.8) ** 2 + (y - 0.8) ** 2 }, { metric: 'load', value: x + y }] });
+        assert.equal(done.status, 200, JSON.stringify(done.body));
+        assert.equal(done.body.feasible, constrained ? x + y <= 1 : null);
+      }
+      assert.equal(loads.length, 30);
+      return { share: loads.slice(10).filter((l) => l <= 1).length / 20, study: (await s.http('GET', `/api/v1/studies/${name}`)).body };
+    };
+    const told = await drive('steer-told', true);
+    const blind = await drive('steer-blind', false);
+    assert.ok(told.share > 0.5, `feasible share after start-up ${told.share}`);
+    assert.ok(told.share > blind.share + 0.3, `told ${told.share} vs without constraints ${blind.share}`);
+    const best = (await s.http('GET', `/api/v1/trials/${told.study.best.trial}`)).body;
+    assert.equal(best.feasible, true);
+    assert.ok(told.study.best.value >= 0.18 - 1e-9 && told.study.best.value < 0.25, `best feasible ${told.study.best.value}`);
+    assert.ok(blind.study.best.value < 0.18, `without constraints the best (${blind.study.best.value}) is past the bound, which is what the constrained study must not report`);
+  } finally {
+    await s.close();
+  }
+});
