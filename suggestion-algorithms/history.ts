@@ -3,12 +3,15 @@
 // loss is always minimised, and active trials as pending points.
 import type { Assignment, SearchSpace, TrialView } from './model.js';
 import type { UnitCube } from './transform.js';
+import { violationOf } from './constraints.js';
 
 export interface Observation {
   readonly assignment: Assignment;
   readonly x: Float64Array;
   /** The objective, negated for maximisation so that smaller is always better. */
   readonly loss: number;
+  /** Outcome constraints: 0 when feasible (or unconstrained), else how far past its bounds (Infinity: unknown). */
+  readonly violation: number;
 }
 
 export interface History {
@@ -31,7 +34,7 @@ export function readHistory(space: SearchSpace, trials: readonly TrialView[], cu
       pending.push(x);
       pendingAssignments.push(t.assignment);
     } else if ((t.state === 'SUCCEEDED' || t.state === 'EARLY_STOPPED') && t.objectiveValue !== undefined && Number.isFinite(t.objectiveValue)) {
-      observations.push({ assignment: t.assignment, x, loss: lossOf(space, t.objectiveValue) });
+      observations.push({ assignment: t.assignment, x, loss: lossOf(space, t.objectiveValue), violation: violationOf(t) });
     }
   }
   return { observations, pending, pendingAssignments };

@@ -72,6 +72,13 @@ export interface TrialView {
   readonly assignment: Assignment;
   /** The objective's strategy value, for trials that completed with one. */
   readonly objectiveValue?: number;
+  /**
+   * Outcome constraints (set for completed trials of a study with constraints): false when the
+   * trial broke one. `violation` is how far past the bounds it went, summed (0 when feasible;
+   * absent when a constraint's metric never came, the worst case). See `constraints.ts`.
+   */
+  readonly feasible?: boolean;
+  readonly violation?: number;
   /** What the algorithm attached to the trial when it proposed it (Katib's trial labels; pbt uses them). */
   readonly labels?: Readonly<Record<string, string>>;
 }

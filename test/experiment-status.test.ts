@@ -25,7 +25,7 @@ function study(over: Partial<StudyShape> = {}): StudyShape {
 function trial(name: string, state: TrialShape['state'], over: Partial<TrialShape> = {}): TrialShape {
   return {
     name, study: 's', seq: 1, state, reason: null, message: null, assignment: { lr: 0.1 }, objectiveValue: null, metrics: [], clientId: null, labels: {},
-    stoppedAtStep: null, createdAt: T0, startedAt: null, completedAt: null, ...over,
+    stoppedAtStep: null, feasible: null, violation: null, createdAt: T0, startedAt: null, completedAt: null, ...over,
   };
 }
 

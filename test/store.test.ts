@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { StudySpec } from '../src/spec/types.js';
 import { ConstraintError, StateConflictError, trialName, type ObservationInput } from '../src/store/store.js';
 import { IllegalTransitionError } from '../src/model/transitions.js';
+import type { Feasibility } from '../src/model/constraints.js';
 import { postgresBackend, sqliteBackend, type StoreBackend } from './support/store-backends.js';
 import { spec } from './support/store-spec.js';
 
@@ -388,6 +389,41 @@ function contract(open: StoreBackend['open']): void {
     assert.equal((await store.bestTrial(s.id, 'minimize'))?.seq, 2);
     assert.equal((await store.bestTrial(b.id, 'minimize'))?.objectiveValue, -1000);
     assert.equal((await store.bestTrial(b.id, 'maximize'))?.objectiveValue, -1000);
+  });
+
+  test('outcome constraints: feasibility is written with the end, an infeasible trial is never best, and the schema refuses impossible verdicts', async (t) => {
+    const { store, raw } = await open(t);
+    const s = await store.createStudy(spec('alpha'), '/a', 1);
+    const trs = await store.addTrials(s.id, Array.from({ length: 6 }, (_, i) => ({ lr: i })));
+    const succeed = (i: number, objectiveValue: number, feasibility?: Feasibility) =>
+      store.transitionTrial(trs[i]!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue, ...(feasibility ? { feasibility } : {}) });
+    const infeasible = await succeed(0, -5, { feasible: false, violation: 2.5 }); // the lowest value, but infeasible
+    assert.equal(infeasible.feasible, false);
+    assert.equal(infeasible.violation, 2.5);
+    const unknown = await succeed(1, -4, { feasible: false }); // a constraint metric never came
+    assert.equal(unknown.feasible, false);
+    assert.equal(unknown.violation, undefined);
+    const ok = await succeed(2, 3, { feasible: true, violation: 0 });
+    assert.equal(ok.feasible, true);
+    assert.equal(ok.violation, 0);
+    assert.equal((await store.bestTrial(s.id, 'minimize'))?.seq, 3, 'the best feasible, not the lower infeasible values');
+    await succeed(3, 10, { feasible: false, violation: 0.001 });
+    assert.equal((await store.bestTrial(s.id, 'maximize'))?.seq, 3, 'maximize too');
+    // An early-stopped trial carries its verdict the same way.
+    const stopped = await store.transitionTrial(trs[4]!.id, 'earlyStop', { reason: 'EarlyStopped', objectiveValue: -100, feasibility: { feasible: false, violation: 1 } });
+    assert.equal(stopped.feasible, false);
+    assert.equal((await store.bestTrial(s.id, 'minimize'))?.seq, 3);
+    // What algorithms see, and what a study without constraints records (nothing).
+    const views = await store.trialViews(s.id);
+    assert.deepEqual(views.slice(0, 3).map((v) => [v.feasible, v.violation]), [[false, 2.5], [false, undefined], [true, 0]]);
+    const plain = await succeed(5, 1);
+    assert.equal(plain.feasible, undefined);
+    assert.equal(plain.violation, undefined);
+    // The schema's checks: no violation without a verdict, a feasible trial violates by 0, an infeasible one by more.
+    for (const [feasible, violation] of [[null, 1], [1, 0.5], [0, 0], [0, -1], [2, null]] as const) {
+      await assert.rejects(() => raw.run('UPDATE trials SET feasible = ?, violation = ? WHERE id = ?', feasible, violation, trs[2]!.id), (err: Error) => /check/i.test(err.message), `feasible ${feasible}, violation ${violation}`);
+    }
+    assert.equal((await store.getTrial(trs[2]!.id))?.feasible, true, 'a refused write changes nothing');
   });
 
   test('completeTrial: a non-finite objective value is refused and the trial stays active', async (t) => {

@@ -1,5 +1,6 @@
 // What the CLI prints about studies and trials: plain tables for people (the same whether
 // the data comes from the local store or from a server), JSON for programs.
+import { feasibilityText } from '../model/constraints.js';
 import { completedCount } from '../scheduler/policy.js';
 import { formatValue } from '../spec/template.js';
 import type { StudyShape, TrialShape } from '../service/shapes.js';
@@ -19,19 +20,24 @@ function duration(t: TrialShape): string {
   return `${((end - Date.parse(t.startedAt)) / 1000).toFixed(1)}s`;
 }
 
-/** The trials, and with an early-stopping policy the step each stopped trial was stopped at. */
+/**
+ * The trials; with an early-stopping policy the step each stopped trial was stopped at, and with
+ * outcome constraints whether each is feasible.
+ */
 export function trialsTable(study: StudyShape, trials: readonly TrialShape[]): string {
   const params = study.spec.parameters.map((p) => p.name);
   const stopping = study.earlyStopping !== null;
+  const constrained = (study.spec.objective.constraints?.length ?? 0) > 0;
   const rows = trials.map((t) => [
     `${t.name}${study.best?.trial === t.name ? ' *' : ''}`,
     t.state,
     ...params.map((p) => formatValue(t.assignment[p])),
     formatNumber(t.objectiveValue),
+    ...(constrained ? [feasibilityText(t.feasible, t.violation)] : []),
     ...(stopping ? [t.stoppedAtStep === null ? '-' : `step ${t.stoppedAtStep}`] : []),
     duration(t),
   ]);
-  const rendered = table(['trial', 'state', ...params, study.objective.metric, ...(stopping ? ['stopped'] : []), 'time'], rows);
+  const rendered = table(['trial', 'state', ...params, study.objective.metric, ...(constrained ? ['feasible'] : []), ...(stopping ? ['stopped'] : []), 'time'], rows);
   return study.earlyStopping ? `${rendered}\n\n${earlyStoppingText(study.earlyStopping)}` : rendered;
 }
 
@@ -44,7 +50,10 @@ export function earlyStoppingText(e: NonNullable<StudyShape['earlyStopping']>): 
 export function bestText(study: StudyShape): string {
   const best = study.best;
   const metric = study.objective.metric;
-  if (!best) return `No trial of ${study.name} has a ${metric} value yet.`;
+  if (!best) {
+    const constrained = (study.spec.objective.constraints?.length ?? 0) > 0;
+    return `No ${constrained ? 'feasible ' : ''}trial of ${study.name} has a ${metric} value yet.`;
+  }
   // An inactive conditional parameter has no value: it is left out, not shown empty.
   const assignment = study.spec.parameters.filter((p) => best.assignment[p.name] !== undefined).map((p) => `${p.name}=${formatValue(best.assignment[p.name])}`).join(' ');
   return `Best trial ${best.trial}: ${metric}=${formatNumber(best.value)} with ${assignment}`;

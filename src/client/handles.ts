@@ -133,6 +133,11 @@ export class Trial {
     return this.data.assignment;
   }
 
+  /** Outcome constraints: false when the completed trial broke a bound (never best), null when not judged. */
+  get feasible(): boolean | null {
+    return this.data.feasible;
+  }
+
   get active(): boolean {
     return isActiveTrialState(this.data.state);
   }

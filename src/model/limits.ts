@@ -40,6 +40,8 @@ export const LIMITS = {
   /** A metricsFormat regex, and how many a study may give (each runs on every metrics line). */
   maxRegexLength: 4096,
   maxMetricsFormats: 16,
+  /** Outcome constraints of a study (objective.constraints). */
+  maxConstraints: 100,
   /** Levels of nesting in a study document (a trialSpec is a Kubernetes object: a dozen is plenty). */
   maxDocumentDepth: 64,
   /** YAML aliases in a study text (each one expands; many of them would make a small text huge). */

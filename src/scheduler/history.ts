@@ -11,6 +11,8 @@ const viewJson = (t: TrialView): string =>
     name: t.name, state: t.state, assignment: t.assignment,
     ...(t.objectiveValue === undefined ? {} : { objectiveValue: t.objectiveValue }),
     ...(t.labels === undefined ? {} : { labels: t.labels }),
+    ...(t.feasible === undefined ? {} : { feasible: t.feasible }),
+    ...(t.violation === undefined ? {} : { violation: t.violation }),
   });
 
 export class TrialHistory {

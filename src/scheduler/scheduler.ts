@@ -8,6 +8,8 @@ import { AlgorithmError, AlgorithmPool, type AlgorithmRunner } from '../algorith
 import type { SuggestResult } from '../../suggestion-algorithms/model.js';
 import { isActiveTrialState, isTerminalStudyState, type TrialState } from '../model/trial.js';
 import type { StudyEndReason, TrialTransition } from '../model/transitions.js';
+import { feasibilityOf, type Feasibility } from '../model/constraints.js';
+import type { StudySpec } from '../spec/types.js';
 import { checkpointOf } from '../runtimes/checkpoint.js';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../runtimes/types.js';
 import { algorithmInput } from '../spec/algorithm.js';
@@ -527,7 +529,8 @@ export class Scheduler {
       if (value === undefined) {
         await this.finishTrial(trial, 'missMetrics', { reason: 'MetricsUnavailable', message: `the trial succeeded but never reported the objective metric "${metric}"${problems}` });
       } else {
-        await this.finishTrial(trial, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value, ...(problems ? { message: problems.slice(2) } : {}) });
+        const feasibility = await this.feasibility(study.spec, trial.id);
+        await this.finishTrial(trial, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value, ...feasibility, ...(problems ? { message: problems.slice(2) } : {}) });
       }
     }
     this.wake(trial.studyId);
@@ -609,8 +612,22 @@ export class Scheduler {
     await this.finishTrial(trial, 'earlyStop', {
       reason: 'EarlyStopped',
       message: `stopped at step ${trial.earlyStop?.step}: ${trial.earlyStop?.message ?? ''}`,
-      ...(value === undefined ? {} : { objectiveValue: value }),
+      ...(value === undefined ? {} : { objectiveValue: value, ...await this.feasibility(spec, trial.id) }),
     });
+  }
+
+  /**
+   * A completing trial's standing against its study's outcome constraints, from each constraint
+   * metric's strategy value; written by the same transition that ends the trial. Nothing for a
+   * study without constraints.
+   */
+  private async feasibility(spec: StudySpec, trialId: number): Promise<{ feasibility?: Feasibility }> {
+    const constraints = spec.objective.constraints;
+    if (!constraints) return {};
+    const strategyOf = (m: string) => spec.objective.metricStrategies.find((s) => s.name === m)?.value ?? 'latest';
+    const values = new Map<string, number | undefined>();
+    for (const c of constraints) values.set(c.metricName, await this.store.strategyValue(trialId, c.metricName, strategyOf(c.metricName)));
+    return { feasibility: feasibilityOf(constraints, (m) => values.get(m)) };
   }
 
   /** Ends an active trial; one that another path ended meanwhile (a stop, a report, another replica) is left as it is. */

@@ -5,6 +5,7 @@ import { excerpt } from '../model/limits.js';
 import { LIMITS } from '../model/limits.js';
 import { overwrittenParameters, validateAlgorithm, validateEarlyStopping } from './algorithm.js';
 import { validateMetricsFormat } from '../metrics/parse.js';
+import { readConstraints } from './constraints.js';
 import { SpecError } from './errors.js';
 import { readParameters } from './parameters.js';
 import * as read from './read.js';
@@ -130,7 +131,7 @@ export function parseStudyDocument(input: unknown, options: ParseOptions = {}): 
 
 function readObjective(v: unknown, path: string): ObjectiveSpec {
   const o = read.object(v, path);
-  read.noUnknownKeys(o, path, ['type', 'goal', 'objectiveMetricName', 'additionalMetricNames', 'metricStrategies']);
+  read.noUnknownKeys(o, path, ['type', 'goal', 'objectiveMetricName', 'additionalMetricNames', 'metricStrategies', 'constraints']);
   const type = read.oneOf(o['type'], `${path}.type`, ['minimize', 'maximize'] as const);
   const objectiveMetricName = read.identifier(o['objectiveMetricName'], `${path}.objectiveMetricName`);
   const goal = read.optionalNumber(o['goal'], `${path}.goal`);
@@ -156,12 +157,14 @@ function readObjective(v: unknown, path: string): ObjectiveSpec {
     if (given.has(n)) throw new SpecError(`${p}.name`, `duplicate strategy for "${n}"`);
     given.set(n, read.oneOf(so['value'], `${p}.value`, ['min', 'max', 'latest'] as const));
   });
+  const constraints = readConstraints(o['constraints'], `${path}.constraints`, objectiveMetricName, additionalMetricNames);
   return {
     type,
     objectiveMetricName,
     ...(goal === undefined ? {} : { goal }),
     additionalMetricNames,
     metricStrategies: metricNames.map((n) => ({ name: n, value: given.get(n) ?? fallback })),
+    ...(constraints ? { constraints } : {}),
   };
 }
 

@@ -13,6 +13,8 @@ export type {
 } from '../../suggestion-algorithms/model.js';
 import type { Parameter as ParameterSpec } from '../../suggestion-algorithms/model.js';
 import type { ConfigMapReference } from './template-source.js';
+import type { MetricConstraint } from '../model/constraints.js';
+export type { MetricConstraint } from '../model/constraints.js';
 
 export interface ObjectiveSpec {
   readonly type: ObjectiveType;
@@ -21,6 +23,8 @@ export interface ObjectiveSpec {
   readonly additionalMetricNames: readonly string[];
   /** One entry per metric (objective first), defaults applied. */
   readonly metricStrategies: readonly { readonly name: string; readonly value: MetricStrategy }[];
+  /** Sibyl's outcome constraints on additional metrics; absent when there are none. */
+  readonly constraints?: readonly MetricConstraint[];
 }
 
 export interface AlgorithmSpec {

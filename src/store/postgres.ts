@@ -15,7 +15,7 @@ import { isTerminalStudyState, TRIAL_STATES } from '../model/trial.js';
 import { checkReason, STUDY_TRANSITIONS, TRIAL_TRANSITIONS, type StudyTransition, type TrialTransition } from '../model/transitions.js';
 import type { MetricStrategy, StudySpec } from '../spec/types.js';
 import { migratePostgres } from './pg-migrate.js';
-import { foldMetrics, labelsJson, page, stoppingSummary, toStudy, toTrial, toTrialView, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
+import { feasibilityColumns, foldMetrics, labelsJson, page, stoppingSummary, toStudy, toTrial, toTrialView, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
 import {
   ConstraintError,
   StateConflictError,
@@ -318,7 +318,7 @@ export class PostgresStore implements Store {
   }
 
   async trialViews(studyId: number): Promise<TrialView[]> {
-    return (await this.rows<TrialViewRow>('SELECT name, state, assignment_json, objective_value, labels_json FROM trials WHERE study_id = $1 ORDER BY seq', [studyId]))
+    return (await this.rows<TrialViewRow>('SELECT name, state, assignment_json, objective_value, labels_json, feasible, violation FROM trials WHERE study_id = $1 ORDER BY seq', [studyId]))
       .map(toTrialView);
   }
 
@@ -341,7 +341,7 @@ export class PostgresStore implements Store {
 
   async bestTrial(studyId: number, objective: 'minimize' | 'maximize'): Promise<TrialRecord | undefined> {
     const order = objective === 'minimize' ? 'ASC' : 'DESC';
-    const [row] = await this.rows<TrialRow>(`SELECT * FROM trials WHERE study_id = $1 AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_value IS NOT NULL
+    const [row] = await this.rows<TrialRow>(`SELECT * FROM trials WHERE study_id = $1 AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_value IS NOT NULL AND coalesce(feasible, 1) = 1
       ORDER BY objective_value ${order}, seq ASC LIMIT 1`, [studyId]);
     return row && toTrial(row);
   }
@@ -357,7 +357,7 @@ export class PostgresStore implements Store {
     if (t.to === 'CREATED') await this.forgetObservations(c, id);
     const values: Record<string, unknown> = {
       id, now: now(), reason: change.reason ?? null, message: change.message ?? null,
-      value: change.objectiveValue ?? null, ref: change.runtimeRef ?? null,
+      value: change.objectiveValue ?? null, ref: change.runtimeRef ?? null, ...feasibilityColumns(change.feasibility),
     };
     const stmt = this.trialTransitions.get(transition)!;
     const { rows } = await c.query<TrialRow>(`${stmt.text} RETURNING *`, stmt.names.map((n) => values[n]));

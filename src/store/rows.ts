@@ -2,6 +2,7 @@
 // PostgreSQL (whose int8 columns arrive as Numbers, see postgres.ts), so the two cannot drift.
 import type { Assignment, StudyState, TrialState, TrialView } from '../model/trial.js';
 import type { StudySpec } from '../spec/types.js';
+import type { Feasibility } from '../model/constraints.js';
 import type { Page, RuntimeKind, StudyRecord, TrialRecord } from './store.js';
 
 export interface StudyRow {
@@ -15,9 +16,23 @@ export interface TrialRow {
   attempts: number; created_at: string; started_at: string | null; completed_at: string | null; heartbeat_at: string | null;
   labels_json: string | null;
   stop_step: number | null; stop_message: string | null;
+  feasible: number | null; violation: number | null;
 }
 export interface TrialViewRow {
   name: string; state: TrialState; assignment_json: string; objective_value: number | null; labels_json: string | null;
+  feasible: number | null; violation: number | null;
+}
+
+/** The columns a transition writes for a trial's feasibility (NULL, NULL: not judged). */
+export function feasibilityColumns(f: Feasibility | undefined): { feasible: number | null; violation: number | null } {
+  if (f === undefined) return { feasible: null, violation: null };
+  return f.feasible ? { feasible: 1, violation: 0 } : { feasible: 0, violation: f.violation ?? null };
+}
+
+/** TrialView's feasibility fields from the columns (none when not judged). */
+function feasibilityFields(r: { feasible: number | null; violation: number | null }): { feasible?: boolean; violation?: number } {
+  if (r.feasible === null) return {};
+  return { feasible: r.feasible === 1, ...(r.violation === null ? {} : { violation: r.violation }) };
 }
 
 export function page<T>(rows: T[], limit: number, cursor: (item: T) => number): Page<T> {
@@ -70,6 +85,7 @@ export function toTrial(r: TrialRow): TrialRecord {
     createdAt: r.created_at,
     ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
     ...(r.labels_json === null ? {} : { labels: JSON.parse(r.labels_json) as Record<string, string> }),
+    ...feasibilityFields(r),
   };
 }
 
@@ -80,6 +96,7 @@ export function toTrialView(r: TrialViewRow): TrialView {
     assignment: JSON.parse(r.assignment_json) as Assignment,
     ...(r.objective_value === null ? {} : { objectiveValue: r.objective_value }),
     ...(r.labels_json === null ? {} : { labels: JSON.parse(r.labels_json) as Record<string, string> }),
+    ...feasibilityFields(r),
   };
 }
 

@@ -10,7 +10,7 @@ import { isTerminalStudyState, TRIAL_STATES } from '../model/trial.js';
 import { checkReason, STUDY_TRANSITIONS, TRIAL_TRANSITIONS, type StudyTransition, type TrialTransition } from '../model/transitions.js';
 import type { MetricStrategy, StudySpec } from '../spec/types.js';
 import { migrate } from './migrate.js';
-import { foldMetrics, labelsJson, page, stoppingSummary, toStudy, toTrial, toTrialView, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
+import { feasibilityColumns, foldMetrics, labelsJson, page, stoppingSummary, toStudy, toTrial, toTrialView, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
 import { studyTransitionSql, trialTransitionSql } from './transition-sql.js';
 import {
   ConstraintError,
@@ -84,12 +84,12 @@ export class SqliteStore implements Store {
       trialById: db.prepare('SELECT * FROM trials WHERE id = ?'),
       trialByName: db.prepare('SELECT * FROM trials WHERE name = ?'),
       trialsOfStudy: db.prepare('SELECT * FROM trials WHERE study_id = ? ORDER BY seq'),
-      viewsOfStudy: db.prepare('SELECT name, state, assignment_json, objective_value, labels_json FROM trials WHERE study_id = ? ORDER BY seq'),
+      viewsOfStudy: db.prepare('SELECT name, state, assignment_json, objective_value, labels_json, feasible, violation FROM trials WHERE study_id = ? ORDER BY seq'),
       activeTrials: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
       countsByState: db.prepare('SELECT state, n FROM trial_counts WHERE study_id = ?'),
-      bestMin: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_value IS NOT NULL
+      bestMin: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_value IS NOT NULL AND coalesce(feasible, 1) = 1
         ORDER BY objective_value ASC, seq ASC LIMIT 1`),
-      bestMax: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_value IS NOT NULL
+      bestMax: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_value IS NOT NULL AND coalesce(feasible, 1) = 1
         ORDER BY objective_value DESC, seq ASC LIMIT 1`),
       insertObservation: db.prepare(`INSERT INTO observations (trial_id, metric_name, step, value, time) VALUES (?, ?, ?, ?, ?)`),
       metricValues: db.prepare('SELECT value FROM observations WHERE trial_id = ? AND metric_name = ? ORDER BY id'),
@@ -323,7 +323,7 @@ export class SqliteStore implements Store {
       if (t.to === 'CREATED') this.forgetObservations(id);
       const info = this.trialTransitions.get(transition)!.run({
         id, now: now(), reason: change.reason ?? null, message: change.message ?? null,
-        value: change.objectiveValue ?? null, ref: change.runtimeRef ?? null,
+        value: change.objectiveValue ?? null, ref: change.runtimeRef ?? null, ...feasibilityColumns(change.feasibility),
       });
       if (info.changes !== 1) throw new StateConflictError(`trial ${id}: cannot ${transition}: it is no longer ${t.from.join('/')}`);
       return this.trialRow(id);

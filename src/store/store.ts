@@ -5,6 +5,7 @@
 import type { Assignment, StudyState, TrialState, TrialView } from '../model/trial.js';
 import type { StudyTransition, TrialTransition } from '../model/transitions.js';
 import type { MetricStrategy, StudySpec } from '../spec/types.js';
+import type { Feasibility } from '../model/constraints.js';
 
 export interface StudyRecord {
   readonly id: number;
@@ -99,6 +100,8 @@ export interface TrialChange {
   readonly message?: string;
   /** The objective's strategy value (succeed). */
   readonly objectiveValue?: number;
+  /** Its standing against the study's outcome constraints (succeed, earlyStop; studies with constraints). */
+  readonly feasibility?: Feasibility;
   /** The runtime's handle (start, claim). */
   readonly runtimeRef?: string;
 }
@@ -175,7 +178,10 @@ export interface Store {
   listTrialsPage(studyId: number, after: number, limit: number, state?: TrialState): Promise<Page<TrialRecord>>;
   activeTrials(studyId: number): Promise<TrialRecord[]>;
   trialCounts(studyId: number): Promise<TrialCounts>;
-  /** The best trial by objective value among those that completed with one (SUCCEEDED or EARLY_STOPPED, as Katib). */
+  /**
+   * The best trial by objective value among those that completed with one (SUCCEEDED or
+   * EARLY_STOPPED, as Katib) and are not infeasible (outcome constraints): an infeasible trial is never best.
+   */
   bestTrial(studyId: number, objective: 'minimize' | 'maximize'): Promise<TrialRecord | undefined>;
   /** Throws StateConflictError when the trial is not in a state the transition leaves. */
   transitionTrial(id: number, transition: TrialTransition, change?: TrialChange): Promise<TrialRecord>;

@@ -18,6 +18,8 @@ import { acquisitionValue, hedgeChoice, type AcquisitionContext, type Acquisitio
 import { predict, type Hyperparameters } from './gp.js';
 import { ScrambledHalton } from './halton.js';
 import { FantasyModel, fitSurrogate, trainingSet } from './model.js';
+import { feasibilityModel, type FeasibilityModel } from './feasibility.js';
+import { compareConstrained } from '../constraints.js';
 import { designDims, designToCube, layoutOf, lengthscaleGroups, perturbations, polish, quasiRandomCandidates, type Layout } from './optimize.js';
 import { NAME, readSettings, type BayesianOptimizationSettings } from './settings.js';
 
@@ -39,6 +41,14 @@ const FIT_STREAM = 0x3c6ef372;
 const CANDIDATE_STREAM = 0x510e527f;
 const HEDGE_STREAM = 0x1f83d9ab;
 const CATEGORY_STREAM = 0x5be0cd19;
+const FEASIBILITY_STREAM = 0x7137449;
+/**
+ * Gelbart et al.'s confidence δ: a candidate less likely than this to be feasible ranks below
+ * every likelier one (on a bound-hugging optimum, EI × PoF alone spent ~⅔ of its trials just past
+ * the bound; with δ = ½, ~⅛, measured on test/constraints-algorithms' problem).
+ */
+const LOG_MIN_FEASIBILITY = Math.log(0.5);
+const UNSAFE_PENALTY = 1e3;
 
 export const bayesianOptimizationAlgorithm: SuggestionAlgorithm = {
   name: NAME,
@@ -82,6 +92,10 @@ class BatchOptimizer {
   private readonly gains: number[];
   private readonly ranked: readonly Float64Array[];
   private readonly observations: number;
+  /** Outcome constraints: the violation GP, once some trial broke a bound. */
+  private readonly feasibility: FeasibilityModel | undefined;
+  /** EI's and PI's threshold: the best feasible loss (+∞ while no trial is feasible). */
+  private readonly incumbent: number;
   private hedgeProposals: Float64Array[] | undefined;
   proposals = 0;
 
@@ -99,10 +113,13 @@ class BatchOptimizer {
     const groups = layout.choices.length > 0 ? lengthscaleGroups(layout) : undefined;
     const hyper = fitSurrogate(training, layout.dims, new Rng(base, FIT_STREAM + trialCount), readHyperparameters(previous, layout.dims), groups);
     this.model = new FantasyModel(training, hyper, fantasies);
+    this.feasibility = feasibilityModel(training.x, training.violation, layout.dims, new Rng(base, FEASIBILITY_STREAM + trialCount), groups);
+    this.incumbent = this.feasibility ? training.feasibleBest : this.model.best;
     this.gains = updatedGains(previous, this.model, layout.dims);
 
     this.observations = history.observations.length;
-    this.ranked = [...history.observations].sort((a, b) => a.loss - b.loss).map((o) => o.x);
+    // Incumbents to perturb: feasible ones first (by loss), then the least violating.
+    this.ranked = [...history.observations].sort(compareConstrained).map((o) => o.x);
     const rng = new Rng(base, CANDIDATE_STREAM + trialCount);
     this.candidates = quasiRandomCandidates(layout, QUASI_RANDOM_CANDIDATES, rng);
     this.candidates.push(...perturbations(layout, this.ranked.slice(0, INCUMBENTS), PERTURBATIONS_PER_INCUMBENT, rng));
@@ -123,7 +140,7 @@ class BatchOptimizer {
   }
 
   propose(trialIndex: number): Float64Array {
-    const context: AcquisitionContext = { best: this.model.best, kappa: KAPPA, xi: XI };
+    const context: AcquisitionContext = { best: this.incumbent, kappa: KAPPA, xi: XI };
     const portfolio = this.settings.acquisition === 'gp_hedge' ? HEDGE_PORTFOLIO : [this.settings.acquisition];
     const held = drawHeldValues(this.layout, this.observations, new Rng(this.base, CATEGORY_STREAM + trialIndex));
     const offered = this.candidatesFor(held, trialIndex);
@@ -144,19 +161,34 @@ class BatchOptimizer {
   }
 
   private maximize(name: AcquisitionName, context: AcquisitionContext, candidates: readonly Float64Array[], mean: Float64Array, variance: Float64Array, free: readonly number[]): Float64Array {
-    const values = candidates.map((_, i) => acquisitionValue(name, mean[i] as number, variance[i] as number, context));
+    const feasible = this.feasibility?.logFeasibility(candidates);
+    const values = candidates.map((_, i) => this.score(name, mean[i] as number, variance[i] as number, context, feasible?.[i]));
     const order = values.map((_, i) => i).sort((a, b) => (values[b] as number) - (values[a] as number));
     let best = { x: candidates[order[0] as number] as Float64Array, value: values[order[0] as number] as number };
     if (!this.settings.refine) return best.x;
     const score = (x: Float64Array) => {
-      const p = predict(this.model.gp, [this.layout.canonical?.(x) ?? x]);
-      return acquisitionValue(name, p.mean[0] as number, p.variance[0] as number, context);
+      const point = this.layout.canonical?.(x) ?? x;
+      const p = predict(this.model.gp, [point]);
+      return this.score(name, p.mean[0] as number, p.variance[0] as number, context, this.feasibility?.logFeasibility([point])[0]);
     };
     for (const i of order.slice(0, REFINED_STARTS)) {
       const r = polish(this.layout, candidates[i] as Float64Array, values[i] as number, score, free, REFINE_EVALUATIONS);
       if (r.value > best.value) best = r;
     }
     return best.x;
+  }
+
+  /**
+   * The acquisition, weighted by the probability of feasibility when constraints broke: log EI
+   * (or log PI) + log PoF is constrained EI's log; for LCB the log PoF acts as a barrier; points
+   * with PoF < δ rank last. While no trial is feasible there is nothing to improve on: PoF alone
+   * (Gelbart et al.).
+   */
+  private score(name: AcquisitionName, mean: number, variance: number, context: AcquisitionContext, logFeasible: number | undefined): number {
+    if (logFeasible === undefined) return acquisitionValue(name, mean, variance, context);
+    if (!Number.isFinite(context.best)) return logFeasible;
+    const value = acquisitionValue(name, mean, variance, context) + logFeasible;
+    return logFeasible >= LOG_MIN_FEASIBILITY ? value : value - UNSAFE_PENALTY;
   }
 
   /**

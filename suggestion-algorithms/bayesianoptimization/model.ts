@@ -20,6 +20,9 @@ export interface TrainingSet {
   /** Standardised losses (mean 0, sd 1). */
   readonly y: Float64Array;
   readonly best: number;
+  /** Outcome constraints: each point's violation (0 feasible), and the best feasible y (+∞ while none is). */
+  readonly violation: Float64Array;
+  readonly feasibleBest: number;
 }
 
 /** Indices of the best `keep` losses followed by a greedy farthest-point fill up to `limit`. */
@@ -52,7 +55,9 @@ export function selectSubset(observations: readonly Observation[], limit: number
 export function trainingSet(observations: readonly Observation[]): TrainingSet {
   const subset = selectSubset(observations, MAX_TRAINING_POINTS, KEEP_BEST);
   const y = warpLosses(subset.map((i) => observations[i]!.loss));
-  return { x: subset.map((i) => observations[i]!.x), y, best: Math.min(...y) };
+  const violation = Float64Array.from(subset, (i) => observations[i]!.violation);
+  const feasibleBest = Math.min(...Array.from(y).filter((_, k) => violation[k] === 0));
+  return { x: subset.map((i) => observations[i]!.x), y, best: Math.min(...y), violation, feasibleBest };
 }
 
 export function fitSurrogate(t: TrainingSet, d: number, rng: Rng, warmStart: Hyperparameters | undefined, groups?: LengthscaleGroups): Hyperparameters {

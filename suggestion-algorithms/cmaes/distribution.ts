@@ -2,6 +2,7 @@
 // ("The CMA Evolution Strategy: A Tutorial", 2016) with positive recombination weights only.
 // Everything here is plain numbers so that a distribution can be carried in the `state` map
 // and replayed bit for bit.
+import { compareConstrained } from '../constraints.js';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import type { Rng } from '../rng.js';
 
@@ -112,6 +113,8 @@ export interface Evaluated {
   readonly x: Float64Array;
   /** Smaller is better; +∞ for trials that failed. */
   readonly loss: number;
+  /** Outcome constraints: 0 when feasible, else how far past its bounds; infeasible ones rank below every feasible one. */
+  readonly violation?: number;
   /** Whether x is exactly what this distribution sampled (not rounded, injected or from another distribution). */
   readonly sampledHere: boolean;
 }
@@ -124,7 +127,7 @@ export interface Evaluated {
  */
 export function updateDistribution(dist: Distribution, eigen: Eigen, p: StrategyParameters, population: readonly Evaluated[]): Distribution {
   const { n, mu, weights, mueff, cs, ds, cc, c1, cmu, chiN } = p;
-  const ranked = [...population].sort((a, b) => a.loss - b.loss).slice(0, mu);
+  const ranked = [...population].sort((a, b) => compareConstrained({ violation: a.violation ?? 0, loss: a.loss }, { violation: b.violation ?? 0, loss: b.loss })).slice(0, mu);
   const clipLength = Math.sqrt(n) + (2 * n) / (n + 2);
   const steps = ranked.map((e) => {
     const y = e.x.map((v, i) => (v - (dist.mean[i] as number)) / dist.sigma);

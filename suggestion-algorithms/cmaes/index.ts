@@ -23,6 +23,7 @@
 // - Points outside [0,1] are resampled (up to 100 times) and then clipped.
 import type { Assignment, Parameter, ParamValue, SearchSpace, SuggestRequest, SuggestResult, SuggestionAlgorithm, TrialView } from '../model.js';
 import { lossOf } from '../history.js';
+import { violationOf } from '../constraints.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
 import { normalizeValue } from '../space.js';
@@ -94,7 +95,7 @@ function slotsOf(space: SearchSpace, trials: readonly TrialView[], cube: UnitCub
     if (choices.some((c) => c < 0)) continue;
     const active = t.state === 'CREATED' || t.state === 'RUNNING';
     const usable = t.state === 'SUCCEEDED' && t.objectiveValue !== undefined && Number.isFinite(t.objectiveValue);
-    slots.push({ x, choices, active, loss: usable ? lossOf(space, t.objectiveValue as number) : Infinity });
+    slots.push({ x, choices, active, loss: usable ? lossOf(space, t.objectiveValue as number) : Infinity, violation: usable ? violationOf(t) : 0 });
   }
   return slots;
 }

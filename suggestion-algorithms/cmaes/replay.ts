@@ -2,6 +2,7 @@
 // owns the next λ_g slots after generation g−1's. A generation whose slots are all filled by
 // finished trials is told (in slot order) and the next begins; the first generation that is
 // not complete is the current one, and new proposals fill its free slots.
+import { compareConstrained } from '../constraints.js';
 import { Rng } from '../rng.js';
 import { eigenOf, sampleGeneration, strategyParameters, updateDistribution, type Eigen, type Evaluated } from './distribution.js';
 import { EMPTY_BOOK, newRun, recordGeneration, restart, shouldStop, type RestartBook, type Run } from './restarts.js';
@@ -13,6 +14,8 @@ export interface Slot {
   readonly x: Float64Array;
   /** Minimised; +∞ for trials that finished without a usable objective. */
   readonly loss: number;
+  /** Outcome constraints: 0 when feasible (or unconstrained), else how far past its bounds (Infinity: unknown). */
+  readonly violation?: number;
   /** CREATED or RUNNING: the slot is taken but its generation cannot be told yet. */
   readonly active: boolean;
   /** The value index of each categorical/discrete parameter (spec order). */
@@ -85,13 +88,15 @@ function tellGeneration(search: Search, members: readonly Slot[], ctx: ReplayCon
   const population: Evaluated[] = members.map((m, i) => ({
     x: m.x,
     loss: m.loss,
+    violation: m.violation,
     sampledHere: isSamePoint(m.x, sampled[i]),
   }));
   const succeeded = population.filter((p) => Number.isFinite(p.loss)).length;
   // With fewer than μ usable results the ranking would be mostly failures: keep the distribution.
   const dist = succeeded >= params.mu ? updateDistribution(run.dist, eigen, params, population) : run.dist;
   const categories = succeeded >= params.mu ? updateCategories(search.categories, rankedChoices(members, params.mu), params.weights) : search.categories;
-  const generationBest = Math.min(...population.map((p) => p.loss));
+  // Restarts track the best feasible loss (+∞ while a generation has none).
+  const generationBest = Math.min(...population.map((p) => ((p.violation ?? 0) === 0 ? p.loss : Infinity)));
   let next: { run: Run; book: RestartBook } = { run: recordGeneration(run, dist, generationBest), book: search.book };
   const generation = search.generation + 1;
   if (ctx.strategy !== 'none' && shouldStop(next.run, eigenOf(dist.C))) {
@@ -107,7 +112,7 @@ function tellGeneration(search: Search, members: readonly Slot[], ctx: ReplayCon
 function rankedChoices(members: readonly Slot[], mu: number): (readonly number[])[] {
   return members
     .map((m, i) => ({ m, i }))
-    .sort((a, b) => a.m.loss - b.m.loss || a.i - b.i)
+    .sort((a, b) => compareConstrained({ violation: a.m.violation ?? 0, loss: a.m.loss }, { violation: b.m.violation ?? 0, loss: b.m.loss }) || a.i - b.i)
     .slice(0, mu)
     .map(({ m }) => m.choices);
 }

@@ -25,6 +25,10 @@ export function fingerprint(context: string, slots: readonly Slot[], count: numb
     hash.update(new Uint8Array(slot.x.buffer, slot.x.byteOffset, slot.x.byteLength));
     hash.update(new Uint8Array(loss.buffer));
     hash.update(new Uint8Array(Int32Array.from(slot.choices).buffer));
+    if ((slot.violation ?? 0) !== 0) { // unconstrained histories hash as before
+      loss[0] = slot.violation!;
+      hash.update(new Uint8Array(loss.buffer));
+    }
   }
   return hash.digest('hex');
 }

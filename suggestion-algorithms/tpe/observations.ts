@@ -3,6 +3,7 @@
 // finished trials into a good group (→ l(x)) and a bad group (→ g(x)) with Optuna's weights.
 import type { Assignment } from '../model.js';
 import type { History } from '../history.js';
+import { compareConstrained } from '../constraints.js';
 import type { Column, UnitCube } from '../transform.js';
 import type { Group, ParamKind } from './parzen.js';
 
@@ -122,13 +123,17 @@ export class GrowableGroup implements Group {
 
 /**
  * Splits finished trials by loss into the `goodCount` best and the rest, each kept in trial
+ * order (weights depend on age). With outcome constraints the ranking is Optuna's constrained
+ * TPE's: feasible trials by loss first, then infeasible ones by violation, so an infeasible
+ * trial is good only while fewer feasible trials than `goodCount` exist (the least violating
+ * then lead the search towards feasibility) and is otherwise always in the bad group. Each kept in trial
  * order (weights depend on age), and puts the pending points into the bad group: with the
  * constant liar, a point being evaluated is assumed bad, so new proposals keep away from it.
  */
 export function splitHistory(space: ParameterSpace, history: History, goodCount: number, extraCapacity: number): Split {
   const width = space.kinds.length;
   const obs = history.observations;
-  const order = obs.map((_, i) => i).sort((a, b) => (obs[a]!.loss - obs[b]!.loss) || a - b);
+  const order = obs.map((_, i) => i).sort((a, b) => compareConstrained(obs[a]!, obs[b]!) || a - b);
   const isGood = new Uint8Array(obs.length);
   for (let i = 0; i < goodCount && i < order.length; i++) isGood[order[i] as number] = 1;
 

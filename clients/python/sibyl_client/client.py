@@ -354,6 +354,18 @@ class Trial:
         return self.data.get("stoppedAtStep")
 
     @property
+    def feasible(self) -> Optional[bool]:
+        """Outcome constraints: False when the completed trial broke a bound (it is never best),
+        None when it was not judged (no constraints, or not completed)."""
+        return self.data.get("feasible")
+
+    @property
+    def violation(self) -> Optional[float]:
+        """How far past its constraint bounds it went, summed (0 when feasible; None when not
+        judged or a constraint's metric never came)."""
+        return self.data.get("violation")
+
+    @property
     def active(self) -> bool:
         return self.state in ACTIVE_TRIAL_STATES
 

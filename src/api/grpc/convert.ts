@@ -68,6 +68,8 @@ export function trialMessage(t: TrialShape) {
     clientId: t.clientId ?? '',
     labels: t.labels,
     ...(t.stoppedAtStep === null ? {} : { stoppedAtStep: t.stoppedAtStep }),
+    ...(t.feasible === null ? {} : { feasible: t.feasible }),
+    ...(t.violation === null ? {} : { violation: t.violation }),
     createTime: t.createdAt,
     startTime: t.startedAt ?? '',
     endTime: t.completedAt ?? '',

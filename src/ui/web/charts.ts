@@ -31,6 +31,9 @@ const AXIS = { axisLine: { lineStyle: { color: '#57606a' } }, axisLabel: { color
  * Early-stopped trials, in every chart: a cross (a filled X, drawn as a path) in near-black,
  * apart from the palette's colours, in a series of their own named in the legend.
  */
+/** Trials that broke an outcome constraint: hollow grey rings, never part of the best-so-far line. */
+const INFEASIBLE = { id: 'infeasible', name: 'infeasible' } as const;
+export const isInfeasible = (t: Trial): boolean => t.feasible === false;
 const STOPPED = { id: 'early-stopped', name: 'early stopped', symbol: 'path://M2 0L5 3L8 0L10 2L7 5L10 8L8 10L5 7L2 10L0 8L3 5L0 2Z', color: TEXT } as const;
 /** A dashed line, the legend's icon for the stopped trials' (dashed) lines in parallel coordinates. */
 const DASHES = 'path://M0 0L7 0L7 2L0 2ZM10 0L17 0L17 2L10 2ZM20 0L27 0L27 2L20 2Z';
@@ -125,10 +128,15 @@ export function historyOption(study: Study, done: readonly Trial[]): Option {
   const minimize = study.objective.type === 'minimize';
   const points: [number, number, string][] = [];
   const stopped: [number, number, string, number | null][] = [];
+  const infeasible: [number, number, string][] = [];
   const best: [number, number][] = [];
   let b = minimize ? Infinity : -Infinity;
   done.forEach((t, i) => {
     const v = t.objectiveValue!;
+    if (isInfeasible(t)) {
+      infeasible.push([i + 1, v, t.name]);
+      return; // never best: the line goes on without it
+    }
     if (isEarlyStopped(t)) stopped.push([i + 1, v, t.name, t.stoppedAtStep]);
     else points.push([i + 1, v, t.name]);
     b = minimize ? Math.min(b, v) : Math.max(b, v);
@@ -137,7 +145,7 @@ export function historyOption(study: Study, done: readonly Trial[]): Option {
   const point = (p: { seriesId?: string; data: [number, number, string?, (number | null)?] }) => {
     const [, value, trial] = p.data;
     if (!trial) return tooltipText(`best so far = ${fmtNumber(value)}`);
-    return tooltipText(trial, `${study.objective.metric} = ${fmtNumber(value)}`, ...stopLine(p));
+    return tooltipText(trial, `${study.objective.metric} = ${fmtNumber(value)}`, ...stopLine(p), ...(p.seriesId === INFEASIBLE.id ? ['infeasible: broke a constraint'] : []));
   };
   return {
     animation: false,
@@ -152,6 +160,10 @@ export function historyOption(study: Study, done: readonly Trial[]): Option {
       { id: 'objective', name: study.objective.metric, type: 'scatter', symbolSize: done.length > 2000 ? 3 : 7, large: done.length > 2000, progressive: 0, data: points },
       { id: 'best', name: 'best so far', type: 'line', step: 'end', showSymbol: false, lineStyle: { width: 2 }, data: best, color: '#b3261e', progressive: 0, sampling: 'lttb' },
       ...(showsStops(study, done) ? [stoppedScatter(stopped, 11)] : []),
+      ...(infeasible.length > 0 ? [{
+        id: INFEASIBLE.id, name: INFEASIBLE.name, type: 'scatter', symbol: 'emptyCircle', symbolSize: done.length > 2000 ? 3 : 8,
+        large: done.length > 2000, progressive: 0, itemStyle: { color: '#8c959f', borderWidth: 1.5 }, data: infeasible, z: 1,
+      }] : []),
     ],
   };
 }

@@ -8,6 +8,7 @@ import { completedInOrder, curvesOption, draw, historyOption, mountChart, parall
 import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, notify, replace, stateBadge, throttle } from './dom.js';
 import { SAVED_HINT, savedText } from './early-stopping.js';
 import { counts } from './studies.js';
+import { describeConstraint, feasibilityText } from './types.js';
 import { ACTIVE_TRIAL_STATES, TERMINAL_STUDY_STATES, TRIAL_STATES, type Observation, type Study, type StudyEvent, type Trial } from './types.js';
 
 type SortKey = string; // 'seq' | 'state' | 'duration' | 'objective' | 'p:<param>' | 'm:<metric>'
@@ -132,6 +133,7 @@ export function studyPage(root: HTMLElement, name: string): () => void {
     if (key === 'state') return t.state;
     if (key === 'duration') { const d = duration(t); return Number.isFinite(d) ? d : null; }
     if (key === 'stopped') return t.stoppedAtStep;
+    if (key === 'feasible') return t.violation ?? (t.feasible === false ? Infinity : t.feasible === null ? null : 0);
     if (key === 'objective') return t.objectiveValue;
     if (key.startsWith('p:')) return t.assignment[key.slice(2)] ?? null;
     if (key.startsWith('m:')) return strategyValue(study!, t, key.slice(2));
@@ -245,7 +247,8 @@ export function studyPage(root: HTMLElement, name: string): () => void {
         ? h('p', { class: 'small', id: 'early-stopping-spec' }, `Early stopping: ${spec.earlyStopping.algorithmName}`,
           spec.earlyStopping.algorithmSettings.length ? ` (${spec.earlyStopping.algorithmSettings.map((x) => `${x.name}=${x.value}`).join(', ')})` : '')
         : null,
-      h('p', { class: 'small' }, 'Metrics: ', spec.objective.metricStrategies.map((x) => `${x.name} (${x.value})`).join(', ')));
+      h('p', { class: 'small' }, 'Metrics: ', spec.objective.metricStrategies.map((x) => `${x.name} (${x.value})`).join(', ')),
+      spec.objective.constraints ? h('p', { class: 'small', id: 'study-constraints' }, 'Constraints: ', spec.objective.constraints.map(describeConstraint).join(', ')) : null);
     yamlPre.textContent = stringify(spec);
     const metrics = [s.objective.metric, ...spec.objective.additionalMetricNames];
     if (!curveMetric) curveMetric = s.objective.metric;
@@ -270,17 +273,19 @@ export function studyPage(root: HTMLElement, name: string): () => void {
     const extra = s.spec.objective.additionalMetricNames;
     // The step a policy stopped each trial at: a column of its own when the study has a policy.
     const stops = s.earlyStopping !== null;
+    // Outcome constraints: whether each trial met them, as text.
+    const constrained = (s.spec.objective.constraints?.length ?? 0) > 0;
     replace(thead, h('tr', null,
       h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Show curve')),
       header('Trial', 'seq'), header('State', 'state'), header(s.objective.metric, 'objective'),
-      extra.map((m) => header(m, `m:${m}`)), params.map((p) => header(p, `p:${p}`)), stops ? header('Stopped at', 'stopped') : null, header('Duration', 'duration'),
+      extra.map((m) => header(m, `m:${m}`)), params.map((p) => header(p, `p:${p}`)), constrained ? header('Feasible', 'feasible') : null, stops ? header('Stopped at', 'stopped') : null, header('Duration', 'duration'),
       h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions'))));
     const list = currentView();
     const pages = Math.max(1, Math.ceil(list.length / view.pageSize));
     view.page = Math.min(view.page, pages - 1);
     const rows = list.slice(view.page * view.pageSize, (view.page + 1) * view.pageSize);
     const bestName = s.best?.trial;
-    replace(tbody, rows.map((t) => h('tr', { 'data-trial': t.name, class: t.name === bestName ? 'best' : null },
+    replace(tbody, rows.map((t) => h('tr', { 'data-trial': t.name, class: t.name === bestName ? 'best' : t.feasible === false ? 'infeasible' : null },
       h('td', null, h('input', { type: 'checkbox', 'aria-label': `Show ${t.name} in the curves`, checked: selected.has(t.name), onchange: (e: Event) => {
         userSelected = true;
         if ((e.target as HTMLInputElement).checked) selected.add(t.name); else selected.delete(t.name);
@@ -291,6 +296,7 @@ export function studyPage(root: HTMLElement, name: string): () => void {
       h('td', { class: 'num' }, fmtNumber(t.objectiveValue)),
       extra.map((m) => h('td', { class: 'num' }, fmtNumber(strategyValue(s, t, m)))),
       params.map((p) => h('td', { class: 'num' }, fmtValue(t.assignment[p]))),
+      constrained ? h('td', { 'data-col': 'feasible' }, feasibilityText(t.feasible, t.violation)) : null,
       stops ? h('td', { class: 'num', 'data-col': 'stopped-at' }, t.stoppedAtStep === null ? '—' : `step ${t.stoppedAtStep}`) : null,
       h('td', { class: 'num' }, fmtDuration(duration(t))),
       h('td', null, ACTIVE_TRIAL_STATES.includes(t.state) ? confirmButton('Stop', 'Confirm', async () => {

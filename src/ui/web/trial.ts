@@ -5,7 +5,7 @@
 import { api, ApiError, followStudy } from './api.js';
 import { curvesOption, draw, mountChart, type Chart } from './charts.js';
 import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, notify, replace, stateBadge, throttle } from './dom.js';
-import { ACTIVE_TRIAL_STATES, type Observation, type Study, type Trial } from './types.js';
+import { ACTIVE_TRIAL_STATES, feasibilityText, type Observation, type Study, type Trial } from './types.js';
 
 const POLL_MS = 2000;
 
@@ -48,6 +48,8 @@ export function trialPage(root: HTMLElement, name: string): () => void {
       t.stoppedAtStep === null ? null : h('p', { id: 'trial-early-stop' },
         t.state === 'EARLY_STOPPED' ? 'Early stopped at step ' : 'Being stopped early at step ', h('strong', null, String(t.stoppedAtStep)),
         study?.earlyStopping ? ` by ${study.earlyStopping.algorithm}` : ''),
+      t.feasible === false ? h('p', { id: 'trial-infeasible', class: 'infeasible' },
+        'Infeasible: it broke an outcome constraint ', h('strong', null, feasibilityText(t.feasible, t.violation)), ', so it is never the best trial') : null,
       t.message ? h('pre', { class: 'message', id: 'trial-message' }, t.message) : null,
       h('div', { class: 'actions' }, active() ? confirmButton('Stop trial', 'Press again to stop', async () => {
         try {

@@ -12,4 +12,5 @@ export type { ParamValue, TrialState } from '../../model/trial.js';
 export type TrialCounts = import('../../service/shapes.js').StudyShape['trials'];
 
 export { ACTIVE_TRIAL_STATES, STUDY_STATES, TRIAL_STATES } from '../../model/trial.js';
+export { describeConstraint, feasibilityText } from '../../model/constraints.js';
 export const TERMINAL_STUDY_STATES: readonly string[] = ['SUCCEEDED', 'FAILED', 'STOPPED'];
