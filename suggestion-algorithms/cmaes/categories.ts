@@ -34,17 +34,22 @@ export const categoryMargin = (values: number, parameters: number): number => (1
 
 /**
  * q after one generation: `ranked` are the value indexes of the μ best members in rank order,
- * `weights` their recombination weights (Σ = 1).
+ * `weights` their recombination weights (Σ = 1); an index of −1 is an inactive parameter.
  */
 export function updateCategories(q: CategoricalDistribution, ranked: readonly (readonly number[])[], weights: readonly number[]): number[][] {
   const freedom = q.reduce((a, p) => a + p.length - 1, 0);
   if (freedom === 0) return q.map((p) => [...p]);
   const rate = 1 / freedom;
   return q.map((p, j) => {
-    const next = p.map((v) => (1 - rate) * v);
+    // Δq = η·Σᵢ wᵢ·(onehot(cᵢ) − q) over the members where the parameter was active (a
+    // conditional parameter's inactive members, index −1, say nothing about its values).
+    const next = [...p];
     ranked.forEach((choices, i) => {
       const c = choices[j] as number;
-      next[c] = (next[c] as number) + rate * (weights[i] as number);
+      if (c < 0) return;
+      const step = rate * (weights[i] as number);
+      p.forEach((v, k) => { next[k] = (next[k] as number) - step * v; });
+      next[c] = (next[c] as number) + step;
     });
     return withMargin(next, categoryMargin(p.length, q.length));
   });

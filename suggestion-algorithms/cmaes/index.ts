@@ -91,8 +91,10 @@ function slotsOf(space: SearchSpace, trials: readonly TrialView[], cube: UnitCub
   for (const t of trials) {
     const x = cube.encode(t.assignment);
     if (!x) continue;
-    const choices = choiceParams.map((p) => (p.list as readonly ParamValue[]).indexOf(normalizeValue(p, t.assignment[p.name]) as ParamValue));
-    if (choices.some((c) => c < 0)) continue;
+    // An absent value is an inactive conditional parameter (−1: no say in its categories); a
+    // value outside the list is another space's trial.
+    const choices = choiceParams.map((p) => (t.assignment[p.name] === undefined ? -1 : (p.list as readonly ParamValue[]).indexOf(normalizeValue(p, t.assignment[p.name]) as ParamValue)));
+    if (choices.some((c, j) => c < 0 && t.assignment[choiceParams[j]!.name] !== undefined)) continue;
     const active = t.state === 'CREATED' || t.state === 'RUNNING';
     const usable = t.state === 'SUCCEEDED' && t.objectiveValue !== undefined && Number.isFinite(t.objectiveValue);
     slots.push({ x, choices, active, loss: usable ? lossOf(space, t.objectiveValue as number) : Infinity, violation: usable ? violationOf(t) : 0 });

@@ -18,7 +18,7 @@ export interface Slot {
   readonly violation?: number;
   /** CREATED or RUNNING: the slot is taken but its generation cannot be told yet. */
   readonly active: boolean;
-  /** The value index of each categorical/discrete parameter (spec order). */
+  /** The value index of each categorical/discrete parameter (spec order); −1 where it was inactive. */
   readonly choices: readonly number[];
 }
 
