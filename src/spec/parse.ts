@@ -6,6 +6,7 @@ import { LIMITS } from '../model/limits.js';
 import { overwrittenParameters, validateAlgorithm, validateEarlyStopping } from './algorithm.js';
 import { validateMetricsFormat } from '../metrics/parse.js';
 import { SpecError } from './errors.js';
+import { readObjectives } from './objectives.js';
 import { readParameters } from './parameters.js';
 import * as read from './read.js';
 import { parseMetaReference, placeholdersIn } from './template.js';
@@ -130,21 +131,24 @@ export function parseStudyDocument(input: unknown, options: ParseOptions = {}): 
 
 function readObjective(v: unknown, path: string): ObjectiveSpec {
   const o = read.object(v, path);
-  read.noUnknownKeys(o, path, ['type', 'goal', 'objectiveMetricName', 'additionalMetricNames', 'metricStrategies']);
-  const type = read.oneOf(o['type'], `${path}.type`, ['minimize', 'maximize'] as const);
-  const objectiveMetricName = read.identifier(o['objectiveMetricName'], `${path}.objectiveMetricName`);
+  read.noUnknownKeys(o, path, ['type', 'goal', 'objectiveMetricName', 'additionalMetricNames', 'metricStrategies', 'objectives']);
+  const objectives = readObjectives(o, path);
+  const type = objectives ? objectives[0]!.type : read.oneOf(o['type'], `${path}.type`, ['minimize', 'maximize'] as const);
+  const objectiveMetricName = objectives ? objectives[0]!.objectiveMetricName : read.identifier(o['objectiveMetricName'], `${path}.objectiveMetricName`);
+  const objectiveMetrics = objectives ? objectives.map((x) => x.objectiveMetricName) : [objectiveMetricName];
   const goal = read.optionalNumber(o['goal'], `${path}.goal`);
   const additional = o['additionalMetricNames'] === undefined ? [] : read.list(o['additionalMetricNames'], `${path}.additionalMetricNames`);
   const additionalMetricNames = additional.map((x, i) => {
     const p = `${path}.additionalMetricNames[${i}]`;
     const n = read.identifier(x, p);
-    if (n === objectiveMetricName) throw new SpecError(p, `must not repeat the objective metric "${n}"`);
+    if (objectiveMetrics.includes(n)) throw new SpecError(p, `must not repeat the objective metric "${n}"`);
     if (additional.indexOf(x) !== i) throw new SpecError(p, `duplicate metric name "${n}"`);
     return n;
   });
-  const metricNames = [objectiveMetricName, ...additionalMetricNames];
-  // Katib's default: every metric takes the objective's direction.
-  const fallback: MetricStrategy = type === 'minimize' ? 'min' : 'max';
+  const metricNames = [...objectiveMetrics, ...additionalMetricNames];
+  // Katib's default: every metric takes the objective's direction (each objective its own).
+  const fallback = (n: string): MetricStrategy =>
+    (objectives?.find((x) => x.objectiveMetricName === n)?.type ?? type) === 'minimize' ? 'min' : 'max';
   const given = new Map<string, MetricStrategy>();
   const strategies = o['metricStrategies'] === undefined ? [] : read.list(o['metricStrategies'], `${path}.metricStrategies`);
   strategies.forEach((x, i) => {
@@ -160,8 +164,9 @@ function readObjective(v: unknown, path: string): ObjectiveSpec {
     type,
     objectiveMetricName,
     ...(goal === undefined ? {} : { goal }),
+    ...(objectives ? { objectives } : {}),
     additionalMetricNames,
-    metricStrategies: metricNames.map((n) => ({ name: n, value: given.get(n) ?? fallback })),
+    metricStrategies: metricNames.map((n) => ({ name: n, value: given.get(n) ?? fallback(n) })),
   };
 }
 
