@@ -101,5 +101,10 @@ export function objectivesOf(objective: ObjectiveSpec): readonly ObjectiveTarget
   return objective.objectives ?? [{ type: objective.type, objectiveMetricName: objective.objectiveMetricName }];
 }
 
+/** Every metric a study's trials report: the objectives' (in order), then the additional ones. */
+export function metricNamesOf(objective: ObjectiveSpec): string[] {
+  return [...objectivesOf(objective).map((o) => o.objectiveMetricName), ...objective.additionalMetricNames];
+}
+
 /** Katib's default metrics regex: group 1 is the name, group 2 the value. */
 export const DEFAULT_METRICS_FORMAT = String.raw`([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)`;
