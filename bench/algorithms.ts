@@ -25,6 +25,7 @@ import { MIXED_BUDGET, MIXED_CHECKPOINTS, isMixedProblem, mixedRefusal, runOptun
 import { MIXED_PROBLEMS } from './mixed.js';
 import { BENCHMARK_FUNCTIONS } from './functions.js';
 import { quantile } from './simulate.js';
+import { MULTI_OBJECTIVE_ALGORITHMS } from './multiobjective-problems.js';
 
 const PYTHON = '/usr/bin/python3';
 const CHECKPOINTS = [25, 50, 100];
@@ -69,7 +70,8 @@ function parseOptions(argv: readonly string[]): Options {
   const list = (name: string) => flags.get(name)?.split(',').map((s) => s.trim()).filter(Boolean);
 
   // grid needs steps and hyperband a budget parameter, which the benchmark functions lack.
-  const registered = algorithmNames().filter((a) => a !== 'grid' && a !== 'hyperband');
+  // The multi-objective algorithms have their own bench (bench/multiobjective.ts).
+  const registered = algorithmNames().filter((a) => a !== 'grid' && a !== 'hyperband' && !MULTI_OBJECTIVE_ALGORITHMS.includes(a));
   const algorithms = list('algorithms') ?? registered;
   for (const a of algorithms) if (!registered.includes(a)) throw new Error(`unknown algorithm ${a} (registered: ${registered.join(', ')})`);
   const known = [...BENCHMARK_FUNCTIONS.map((f) => f.name), ...MIXED_PROBLEMS.map((p) => p.name)];

@@ -50,8 +50,10 @@ export type Direction = 'minimize' | 'maximize';
 
 export interface SearchSpace {
   readonly parameters: readonly Parameter[];
-  /** Which way the objective is better. */
+  /** Which way the objective is better (the first objective, in a multi-objective study). */
   readonly direction: Direction;
+  /** A multi-objective study: each objective's direction, two or more (`direction` is the first). */
+  readonly directions?: readonly Direction[];
 }
 
 export const TRIAL_STATES = [
@@ -72,6 +74,8 @@ export interface TrialView {
   readonly assignment: Assignment;
   /** The objective's strategy value, for trials that completed with one. */
   readonly objectiveValue?: number;
+  /** A multi-objective study: each objective's value, in the order of `SearchSpace.directions`. */
+  readonly objectiveValues?: readonly number[];
   /**
    * Outcome constraints (set for completed trials of a study with constraints): false when the
    * trial broke one. `violation` is how far past the bounds it went, summed (0 when feasible;
@@ -134,6 +138,11 @@ export interface SuggestResult {
  */
 export interface SuggestionAlgorithm {
   readonly name: string;
+  /**
+   * Serves multi-objective studies (`SearchSpace.directions`): the multi-objective algorithms,
+   * and those that never read values (random, grid, sobol). Others are refused for them.
+   */
+  readonly multiObjective?: boolean;
   /** Throws SettingsError for settings or spaces this algorithm cannot serve. */
   validateSettings(space: SearchSpace, settings: Settings): void;
   suggest(request: SuggestRequest): SuggestResult;

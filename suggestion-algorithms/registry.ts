@@ -7,6 +7,9 @@ import { multivariateTpeAlgorithm, tpeAlgorithm } from './tpe/index.js';
 import { sobolAlgorithm } from './sobol/index.js';
 import { hyperbandAlgorithm } from './hyperband/index.js';
 import { pbtAlgorithm } from './pbt/index.js';
+import { nsga2Algorithm } from './nsga2/index.js';
+import { motpeAlgorithm } from './motpe/index.js';
+import { paregoAlgorithm } from './parego/index.js';
 import type { SuggestionAlgorithm } from './model.js';
 
 // One line per algorithm.
@@ -21,6 +24,9 @@ const ALGORITHMS: ReadonlyMap<string, SuggestionAlgorithm> = new Map(
     sobolAlgorithm,
     hyperbandAlgorithm,
     pbtAlgorithm,
+    nsga2Algorithm,
+    motpeAlgorithm,
+    paregoAlgorithm,
   ].map((a) => [a.name, a]),
 );
 

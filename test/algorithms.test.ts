@@ -360,12 +360,12 @@ test('grid: settings are validated with field names', () => {
 // ---------------------------------------------------------------- registry
 
 test('registry: known names and unknown algorithm error', () => {
-  assert.deepEqual(algorithmNames(), ['bayesianoptimization', 'cmaes', 'grid', 'hyperband', 'multivariate-tpe', 'pbt', 'random', 'sobol', 'tpe']);
+  assert.deepEqual(algorithmNames(), ['bayesianoptimization', 'cmaes', 'grid', 'hyperband', 'motpe', 'multivariate-tpe', 'nsga2', 'parego', 'pbt', 'random', 'sobol', 'tpe']);
   assert.equal(getAlgorithm('tpe-nope'), undefined);
   throwsSpecError(
     () => validateAlgorithm(makeSpec([int('a', 0, 3)], 'foo')),
     'spec.algorithm.algorithmName',
-    /^unknown algorithm "foo" \(known: bayesianoptimization, cmaes, grid, hyperband, multivariate-tpe, pbt, random, sobol, tpe\)$/,
+    /^unknown algorithm "foo" \(known: bayesianoptimization, cmaes, grid, hyperband, motpe, multivariate-tpe, nsga2, parego, pbt, random, sobol, tpe\)$/
   );
   throwsSpecError(() => validateAlgorithm(makeSpec([double('x', 0, 1)], 'grid')), 'spec.parameters[0].feasibleSpace.step');
   validateAlgorithm(makeSpec([double('x', 0, 1)], 'random'));

@@ -12,7 +12,7 @@ const T1 = '2026-12-01T10:05:00.000Z';
 function study(over: Partial<StudyShape> = {}): StudyShape {
   return {
     name: 's', state: 'RUNNING', reason: null, message: null, runtime: 'kubernetes', algorithm: 'grid',
-    objective: { type: 'maximize', metric: 'accuracy', goal: null }, parallelTrialCount: 2, maxTrialCount: 4, maxFailedTrialCount: null, heartbeatSeconds: null,
+    objective: { type: 'maximize', metric: 'accuracy', goal: null, objectives: [{ type: 'maximize', metric: 'accuracy' }] }, parallelTrialCount: 2, maxTrialCount: 4, maxFailedTrialCount: null, heartbeatSeconds: null,
     trials: { CREATED: 1, RUNNING: 1, SUCCEEDED: 1, FAILED: 1, KILLED: 0, EARLY_STOPPED: 0, METRICS_UNAVAILABLE: 0 },
     best: { trial: 's-b', value: 0.9, assignment: { lr: 0.1 } },
     earlyStopping: null,
@@ -24,7 +24,7 @@ function study(over: Partial<StudyShape> = {}): StudyShape {
 
 function trial(name: string, state: TrialShape['state'], over: Partial<TrialShape> = {}): TrialShape {
   return {
-    name, study: 's', seq: 1, state, reason: null, message: null, assignment: { lr: 0.1 }, objectiveValue: null, metrics: [], clientId: null, labels: {},
+    name, study: 's', seq: 1, state, reason: null, message: null, assignment: { lr: 0.1 }, objectiveValue: null, objectiveValues: null, metrics: [], clientId: null, labels: {},
     stoppedAtStep: null, feasible: null, violation: null, createdAt: T0, startedAt: null, completedAt: null, ...over,
   };
 }

@@ -585,7 +585,7 @@ const REJECTED: readonly Rejection[] = [
     name: 'unknown algorithm',
     study: mutate((s) => { s.spec.algorithm.algorithmName = 'hyperopt'; }),
     field: 'spec.algorithm.algorithmName',
-    reason: /unknown algorithm "hyperopt" \(known: bayesianoptimization, cmaes, grid, hyperband, multivariate-tpe, pbt, random, sobol, tpe\)/,
+    reason: /unknown algorithm "hyperopt" \(known: bayesianoptimization, cmaes, grid, hyperband, motpe, multivariate-tpe, nsga2, parego, pbt, random, sobol, tpe\)/,
   },
   {
     name: 'bad algorithm setting (random_state "abc")',

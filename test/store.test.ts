@@ -433,6 +433,52 @@ function contract(open: StoreBackend['open']): void {
     await assert.rejects(() => store.transitionTrial(tr!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: Number.POSITIVE_INFINITY }), (err: Error) => err instanceof ConstraintError && /^CHECK constraint failed/.test(err.message));
     assert.equal((await store.getTrial(tr!.id))?.state, 'CREATED');
   });
+
+  test('objectiveValues (multi-objective): written by the completing transition, read back by every read', async (t) => {
+    const { store } = await open(t);
+    const s = await store.createStudy(spec('alpha'), '/a', 1);
+    const trs = await store.addTrials(s.id, [{ lr: 0.01 }, { lr: 0.02 }, { lr: 0.03 }]);
+    const done = await store.transitionTrial(trs[0]!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: 0.5, objectiveValues: [0.5, -2, 1e-300] });
+    assert.deepEqual(done.objectiveValues, [0.5, -2, 1e-300]);
+    assert.deepEqual((await store.getTrial(trs[0]!.id))?.objectiveValues, [0.5, -2, 1e-300]);
+    assert.deepEqual((await store.getTrialByName(trs[0]!.name))?.objectiveValues, [0.5, -2, 1e-300]);
+    assert.deepEqual((await store.listTrials(s.id)).map((x) => x.objectiveValues), [[0.5, -2, 1e-300], undefined, undefined]);
+    assert.deepEqual((await store.trialViews(s.id)).map((x) => x.objectiveValues), [[0.5, -2, 1e-300], undefined, undefined]);
+    // A non-finite value is refused with the rest of the change: the trial stays active.
+    await assert.rejects(() => store.transitionTrial(trs[1]!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: 1, objectiveValues: [1, Number.NaN] }),
+      (err: Error) => err instanceof ConstraintError && /^CHECK constraint failed/.test(err.message));
+    assert.equal((await store.getTrial(trs[1]!.id))?.state, 'CREATED');
+    assert.equal((await store.getTrial(trs[1]!.id))?.objectiveValues, undefined);
+    // A single-objective completion stores none.
+    await store.transitionTrial(trs[2]!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: 3 });
+    assert.equal((await store.getTrial(trs[2]!.id))?.objectiveValues, undefined);
+  });
+
+  test('paretoTrials: the completed trials no other dominates, per direction, duplicates all kept, in creation order', async (t) => {
+    const { store } = await open(t);
+    const s = await store.createStudy(spec('alpha'), '/a', 1);
+    const values: [number, number][] = [[1, 5], [2, 2], [3, 1], [2, 3], [1, 5], [4, 4], [0, 9], [0.5, 0.5]];
+    const trs = await store.addTrials(s.id, values.map((_, i) => ({ lr: i })));
+    for (const [i, v] of values.entries()) {
+      if (i === values.length - 1) continue; // the best point stays active: not on the front
+      await store.transitionTrial(trs[i]!.id, 'succeed', { reason: 'TrialSucceeded', objectiveValue: v[0], objectiveValues: v });
+    }
+    const seqs = async (d: ('minimize' | 'maximize')[]) => (await store.paretoTrials(s.id, d)).map((x) => x.seq);
+    // Minimise both: [2,3] is dominated by [2,2], [4,4] by [2,2]; the duplicate [1,5]s both stay.
+    assert.deepEqual(await seqs(['minimize', 'minimize']), [1, 2, 3, 5, 7]);
+    // Maximise both: [4,4] (best first), [0,9] (best second) and the two [1,5] (between them).
+    assert.deepEqual(await seqs(['maximize', 'maximize']), [1, 5, 6, 7]);
+    // Minimise the first, maximise the second: [0,9] dominates everything.
+    assert.deepEqual(await seqs(['minimize', 'maximize']), [7]);
+    // A failed trial and an early-stopped one: only the early-stopped one (with values) counts.
+    const [failed, stopped] = await store.addTrials(s.id, [{ lr: 10 }, { lr: 11 }]);
+    await store.transitionTrial(failed!.id, 'fail', { reason: 'NonZeroExit' });
+    await store.transitionTrial(stopped!.id, 'earlyStop', { reason: 'EarlyStopped', objectiveValue: 0.1, objectiveValues: [0.1, 0.1] });
+    assert.deepEqual(await seqs(['minimize', 'minimize']), [7, 10], '[0.1,0.1] dominates all but [0,9]');
+    // Another study's trials are not on this one's front.
+    const b = await store.createStudy(spec('beta'), '/b', 1);
+    assert.deepEqual(await store.paretoTrials(b.id, ['minimize', 'minimize']), []);
+  });
 }
 
 for (const backend of [sqliteBackend(), postgresBackend()]) {

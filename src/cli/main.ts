@@ -5,11 +5,11 @@ import { dirname, resolve } from 'node:path';
 import { SpecError } from '../spec/errors.js';
 import { DataDirBusyError, lockDataDir } from '../store/lock.js';
 import { type Store, RUNTIME_KINDS, type RuntimeKind } from '../store/store.js';
-import { studyShape, trialShape, type StudyShape, type TrialShape } from '../service/shapes.js';
+import { paretoShape, studyShape, trialShape, type StudyShape, type TrialShape } from '../service/shapes.js';
 import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args.js';
 import { SibylError, type SibylClient } from '../client/index.js';
 import { connect, servesThisMachine } from './remote.js';
-import { bestText, studiesTable, trialsTable } from './report.js';
+import { bestText, paretoText, studiesTable, trialsTable } from './report.js';
 import { readStudyText, runStudy } from './run.js';
 import { isPostgresUrl, redactUrl } from '../store/url.js';
 
@@ -21,7 +21,7 @@ Commands:
   submit <study.yaml>    create a study on a running server (needs --server)
   studies                list the studies
   trials <study>         list a study's trials
-  best <study>           show a study's best trial
+  best <study>           show a study's best trial (a multi-objective study: its Pareto front)
   migrate-store          copy a SQLite store into an empty PostgreSQL database, checked row by row:
                          --from <data dir> --to postgres://user@host/db
 
@@ -146,6 +146,8 @@ interface Source {
   study(name: string): Promise<StudyShape>;
   trials(name: string): Promise<TrialShape[]>;
   trial(name: string): Promise<TrialShape>;
+  /** A multi-objective study's Pareto front. */
+  pareto(name: string): Promise<TrialShape[]>;
 }
 
 function localSource(store: Store, dataDir: string): Source {
@@ -165,6 +167,7 @@ function localSource(store: Store, dataDir: string): Source {
       const t = (await store.getTrialByName(name))!;
       return trialShape(store, (await store.getStudy(t.studyId))!.name, t);
     },
+    pareto: async (name) => (await paretoShape(store, await record(name))).trials,
   };
 }
 
@@ -174,6 +177,7 @@ function remoteSource(client: SibylClient): Source {
     study: async (name) => (await client.getStudy(name)).data,
     trials: async (name) => (await client.allTrials(name)).map((t) => t.data),
     trial: async (name) => (await client.getTrial(name)).data,
+    pareto: async (name) => (await client.paretoFront(name)).trials.map((t) => t.data),
   };
 }
 
@@ -187,6 +191,12 @@ async function query(command: 'studies' | 'trials' | 'best', name: string, args:
     print(args, trials, () => trialsTable(study, trials));
   } else {
     const study = await source.study(name);
+    if (study.objective.objectives.length > 1) {
+      // A multi-objective study has no one best trial: its Pareto front.
+      const front = await source.pareto(name);
+      print(args, front, () => paretoText(study, front));
+      return 0;
+    }
     const best = study.best ? await source.trial(study.best.trial) : null;
     print(args, best, () => bestText(study));
   }

@@ -59,6 +59,16 @@ export function bestText(study: StudyShape): string {
   return `Best trial ${best.trial}: ${metric}=${formatNumber(best.value)} with ${assignment}`;
 }
 
+/** A multi-objective study's Pareto front: one row per trial, each objective's value and the assignment. */
+export function paretoText(study: StudyShape, front: readonly TrialShape[]): string {
+  const objectives = study.objective.objectives;
+  if (front.length === 0) return `No trial of ${study.name} has completed with every objective (${objectives.map((o) => o.metric).join(', ')}) yet.`;
+  const params = study.spec.parameters.map((p) => p.name);
+  const rows = front.map((t) => [t.name, ...objectives.map((_, i) => formatNumber(t.objectiveValues?.[i])), ...params.map((p) => formatValue(t.assignment[p]))]);
+  const heading = `Pareto front of ${study.name}: ${front.length} trial${front.length === 1 ? '' : 's'} (${objectives.map((o) => `${o.type} ${o.metric}`).join(', ')})`;
+  return `${heading}\n${table(['trial', ...objectives.map((o) => o.metric), ...params], rows)}`;
+}
+
 export function studiesTable(studies: readonly StudyShape[]): string {
   const rows = studies.map((s) => [
     s.name, s.state, s.reason ?? '-', s.algorithm, `${completedCount(s.trials)}/${s.maxTrialCount ?? '∞'}`,

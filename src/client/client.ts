@@ -4,7 +4,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { BudgetBody, CompleteBody, CreateStudyBody, ObservationList, ObservationsBody, SuggestBody, TrialsQuery } from '../api/rest/schemas.js';
 import type { StudyService } from '../service/study-service.js';
-import type { StudyEvent, StudyShape, TrialShape } from '../service/shapes.js';
+import type { ParetoFrontShape, StudyEvent, StudyShape, TrialShape } from '../service/shapes.js';
 import { LIMITS } from '../model/limits.js';
 import { isActiveTrialState } from '../model/trial.js';
 import { FailedPreconditionError, UnavailableError } from './errors.js';
@@ -160,6 +160,15 @@ export class SibylClient {
   async bestTrial(study: string): Promise<Trial | null> {
     const best = (await this.getStudy(study)).data.best;
     return best ? this.getTrial(best.trial) : null;
+  }
+
+  /**
+   * The study's Pareto front: its completed trials no other dominates, in creation order, with
+   * each objective's value in `objectiveValues` (a single-objective study: its best trial).
+   */
+  async paretoFront(study: string): Promise<{ objectives: { type: 'minimize' | 'maximize'; metric: string }[]; trials: Trial[] }> {
+    const front = await this.call<ParetoFrontShape>('GET', `/studies/${seg(study)}/pareto`);
+    return { objectives: front.objectives, trials: front.trials.map((t) => this.trial(t)) };
   }
 
   // ── ask/tell, one call each (Study.ask and Trial.tell build on these) ──

@@ -30,6 +30,7 @@ import type { StudyService } from '../service/study-service.js';
 import { parseStudyDocument } from '../spec/parse.js';
 import { EventRecorder } from './kube-events.js';
 import { TrialMirror } from './trial-mirror.js';
+import { metricNamesOf } from '../spec/types.js';
 import {
   experimentStatus,
   invalidStatus,
@@ -282,7 +283,7 @@ export class ExperimentController {
   private async mirror(t: Tracked, study: StudyShape): Promise<void> {
     const previous = (t.object['status'] ?? {}) as Partial<ExperimentStatus>;
     const trials = await this.o.service.allTrials(study.name);
-    await this.trialObjects.sync(t.object, study.name, trials, [study.spec.objective.objectiveMetricName, ...study.spec.objective.additionalMetricNames]);
+    await this.trialObjects.sync(t.object, study.name, trials, metricNamesOf(study.spec.objective));
     const next = experimentStatus(study, trials, previous.conditions ?? [], new Date().toISOString());
     if (sameStatus(withoutNulls(previous), next)) return;
     const patch = { status: { ...next, completionTime: next.completionTime ?? null, bestObjectiveValue: next.bestObjectiveValue ?? null } };

@@ -5,6 +5,7 @@
 // controller decides when to write it, this module only what it says.
 import type { StudyShape, TrialShape } from '../service/shapes.js';
 import type { TrialState } from '../model/trial.js';
+import { metricNamesOf } from '../spec/types.js';
 
 export interface ExperimentCondition {
   readonly type: 'Created' | 'Running' | 'Succeeded' | 'Failed';
@@ -116,7 +117,7 @@ export function experimentStatus(study: StudyShape, trials: readonly TrialShape[
   for (const t of trials) lists[LIST_OF[t.state]]!.push(t.name);
   const c = study.trials;
   const best = study.best ? trials.find((t) => t.name === study.best!.trial) : undefined;
-  const metricNames = [study.spec.objective.objectiveMetricName, ...study.spec.objective.additionalMetricNames];
+  const metricNames = metricNamesOf(study.spec.objective);
   return {
     startTime: study.startedAt ?? study.createdAt,
     ...(study.completedAt ? { completionTime: study.completedAt } : {}),

@@ -33,6 +33,8 @@ export const LIMITS = {
   /** A reason given with an infeasible trial. */
   maxReasonLength: 10_000,
   maxParameters: 100,
+  /** spec.objective.objectives of a multi-objective study. */
+  maxObjectives: 8,
   /** Items of a discrete or categorical parameter's list. */
   maxListItems: 10_000,
   /** Additional metrics, algorithm settings, trialParameters, metricsFormat regexes. */

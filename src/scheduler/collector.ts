@@ -9,7 +9,7 @@
 import { LineSplitter } from '../metrics/lines.js';
 import { createLineParser, type MetricsLineParser, type ParsedObservation } from '../metrics/parse.js';
 import { TfEventMetrics } from '../metrics/tfevent-metrics.js';
-import type { StudySpec } from '../spec/types.js';
+import { metricNamesOf, type StudySpec } from '../spec/types.js';
 import type { ObservationInput } from '../store/store.js';
 
 const MAX_PROBLEMS = 10;
@@ -30,7 +30,7 @@ export class TrialMetricsCollector {
     private readonly sink: (rows: readonly ObservationInput[]) => void,
     private readonly onProblem: (problem: string) => void = () => {},
   ) {
-    const names = [spec.objective.objectiveMetricName, ...spec.objective.additionalMetricNames];
+    const names = metricNamesOf(spec.objective);
     const c = spec.metricsCollector;
     this.kind = c.kind;
     this.parser = createLineParser(c.format, names, c.metricsFormat);

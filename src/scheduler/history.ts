@@ -10,6 +10,7 @@ const viewJson = (t: TrialView): string =>
   JSON.stringify({
     name: t.name, state: t.state, assignment: t.assignment,
     ...(t.objectiveValue === undefined ? {} : { objectiveValue: t.objectiveValue }),
+    ...(t.objectiveValues === undefined ? {} : { objectiveValues: t.objectiveValues }),
     ...(t.labels === undefined ? {} : { labels: t.labels }),
     ...(t.feasible === undefined ? {} : { feasible: t.feasible }),
     ...(t.violation === undefined ? {} : { violation: t.violation }),

@@ -3,6 +3,7 @@
 // (write-ahead) and launches them. Passes of one study are serialised and triggered by events
 // (a trial started or finished), so the loop never polls. This is the only code that launches
 // or stops trials, and with the service layer the only code that writes states.
+import { readObjectiveValues } from './objective-values.js';
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { AlgorithmError, AlgorithmPool, type AlgorithmRunner } from '../algorithms/pool.js';
 import type { SuggestResult } from '../../suggestion-algorithms/model.js';
@@ -523,14 +524,13 @@ export class Scheduler {
       await this.finishTrial(trial, 'fail', { reason: outcome.reason, message: `${outcome.message}${problems}` });
     } else {
       const study = (await this.store.getStudy(trial.studyId))!;
-      const metric = study.spec.objective.objectiveMetricName;
-      const strategy = study.spec.objective.metricStrategies.find((s) => s.name === metric)?.value ?? 'latest';
-      const value = await this.store.strategyValue(trial.id, metric, strategy);
-      if (value === undefined) {
-        await this.finishTrial(trial, 'missMetrics', { reason: 'MetricsUnavailable', message: `the trial succeeded but never reported the objective metric "${metric}"${problems}` });
+      const { change, missing } = await readObjectiveValues(this.store, study.spec, trial.id);
+      if (missing.length > 0) {
+        const what = missing.length === 1 ? `the objective metric "${missing[0]}"` : `the objective metrics ${missing.map((m) => `"${m}"`).join(', ')}`;
+        await this.finishTrial(trial, 'missMetrics', { reason: 'MetricsUnavailable', message: `the trial succeeded but never reported ${what}${problems}` });
       } else {
         const feasibility = await this.feasibility(study.spec, trial.id);
-        await this.finishTrial(trial, 'succeed', { reason: 'TrialSucceeded', objectiveValue: value, ...feasibility, ...(problems ? { message: problems.slice(2) } : {}) });
+        await this.finishTrial(trial, 'succeed', { reason: 'TrialSucceeded', ...change, ...feasibility, ...(problems ? { message: problems.slice(2) } : {}) });
       }
     }
     this.wake(trial.studyId);
@@ -606,13 +606,12 @@ export class Scheduler {
   /** EARLY_STOPPED, with the value its metric strategy picks from what it reported (Katib counts it as completed). */
   private async finishEarlyStopped(trial: TrialRecord): Promise<void> {
     const spec = (await this.store.getStudy(trial.studyId))!.spec;
-    const metric = spec.objective.objectiveMetricName;
-    const strategy = spec.objective.metricStrategies.find((s) => s.name === metric)?.value ?? 'latest';
-    const value = await this.store.strategyValue(trial.id, metric, strategy);
+    const { change } = await readObjectiveValues(this.store, spec, trial.id);
     await this.finishTrial(trial, 'earlyStop', {
       reason: 'EarlyStopped',
       message: `stopped at step ${trial.earlyStop?.step}: ${trial.earlyStop?.message ?? ''}`,
-      ...(value === undefined ? {} : { objectiveValue: value, ...await this.feasibility(spec, trial.id) }),
+      ...change,
+      ...(change.objectiveValue === undefined ? {} : await this.feasibility(spec, trial.id)),
     });
   }
 

@@ -20,6 +20,7 @@ import { PARENT_LABEL } from '../../suggestion-algorithms/pbt/labels.js';
 import { invalid, precondition, ServiceError } from './errors.js';
 import { LabelMemory, LABELS_PREFIX } from './katib-labels.js';
 import { readInteger, readList, readName, readOptionalString, readTime, shown } from './requests.js';
+import { metricNamesOf } from '../spec/types.js';
 
 type Req = Record<string, any>; // proto-loader's plain objects: every field is read and checked here
 
@@ -201,7 +202,7 @@ export class KatibService {
     const study = trial && await this.store.getStudy(trial.studyId);
     // Katib refuses nothing here, but a finished trial of Sibyl's keeps the metrics it ended with.
     if (trial && !isActiveTrialState(trial.state)) throw precondition(`trial "${trial.name}" has ended (${trial.state}); it takes no more observations`, 'trial_name');
-    const metrics = study ? [study.spec.objective.objectiveMetricName, ...study.spec.objective.additionalMetricNames] : [];
+    const metrics = study ? metricNamesOf(study.spec.objective) : [];
     const steps = new Map<string, number>();
     const observations: { trialId: number; observation: ObservationInput }[] = [];
     for (const e of trial ? entries : []) {

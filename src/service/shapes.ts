@@ -4,7 +4,7 @@
 // and what the dashboard receives. Nothing here needs Node: the dashboard imports these types.
 import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
 import { STUDY_STATES, TRIAL_STATES } from '../model/trial.js';
-import type { StudySpec } from '../spec/types.js';
+import { objectivesOf, type StudySpec } from '../spec/types.js';
 import type { Store, StudyRecord, TrialRecord } from '../store/store.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -22,7 +22,12 @@ export const StudySchema = Type.Object({
   message: Nullable(Type.String()),
   runtime: Literals(['local', 'external', 'kubernetes'] as const),
   algorithm: Type.String(),
-  objective: Type.Object({ type: Literals(['minimize', 'maximize'] as const), metric: Type.String(), goal: Nullable(Type.Number()) }),
+  objective: Type.Object({
+    type: Literals(['minimize', 'maximize'] as const),
+    metric: Type.String(),
+    goal: Nullable(Type.Number()),
+    objectives: Type.Array(Type.Object({ type: Literals(['minimize', 'maximize'] as const), metric: Type.String() }), { description: 'every objective: one, or two and more in a multi-objective study (type and metric are the first)' }),
+  }),
   parallelTrialCount: Type.Integer(),
   maxTrialCount: Nullable(Type.Integer()),
   maxFailedTrialCount: Nullable(Type.Integer()),
@@ -52,6 +57,7 @@ export const TrialSchema = Type.Object({
   message: Nullable(Type.String()),
   assignment: Assignment,
   objectiveValue: Nullable(Type.Number()),
+  objectiveValues: Nullable(Type.Array(Type.Number(), { description: "a multi-objective study's completed trial: each objective's value, in the study's order" })),
   metrics: Type.Array(MetricSummarySchema),
   clientId: Nullable(Type.String()),
   labels: Type.Record(Type.String(), Type.String(), { description: "the algorithm's labels (pbt: generation and parent trial)" }),
@@ -62,6 +68,13 @@ export const TrialSchema = Type.Object({
   startedAt: Nullable(Type.String()),
   completedAt: Nullable(Type.String()),
 }, { $id: 'Trial' });
+
+export const ParetoFrontSchema = Type.Object({
+  study: Type.String(),
+  objectives: Type.Array(Type.Object({ type: Literals(['minimize', 'maximize'] as const), metric: Type.String() })),
+  trials: Type.Array(Type.Ref(TrialSchema), { description: 'the completed trials no other dominates, in creation order (equal ones all kept); a single-objective study: its best trial' }),
+}, { $id: 'ParetoFront' });
+export type ParetoFrontShape = Static<typeof ParetoFrontSchema>;
 
 export const ObservationSchema = Type.Object({ metric: Type.String(), step: Type.Integer(), value: Type.Number(), time: Type.String() });
 
@@ -86,7 +99,10 @@ export async function studyShape(store: Store, s: StudyRecord): Promise<StudySha
     message: s.message ?? null,
     runtime: s.runtime,
     algorithm: s.spec.algorithm.algorithmName,
-    objective: { type: s.spec.objective.type, metric: s.spec.objective.objectiveMetricName, goal: s.spec.objective.goal ?? null },
+    objective: {
+      type: s.spec.objective.type, metric: s.spec.objective.objectiveMetricName, goal: s.spec.objective.goal ?? null,
+      objectives: objectivesOf(s.spec.objective).map((o) => ({ type: o.type, metric: o.objectiveMetricName })),
+    },
     parallelTrialCount: s.spec.parallelTrialCount,
     maxTrialCount: s.spec.maxTrialCount ?? null,
     maxFailedTrialCount: s.spec.maxFailedTrialCount ?? null,
@@ -98,6 +114,19 @@ export async function studyShape(store: Store, s: StudyRecord): Promise<StudySha
     createdAt: s.createdAt,
     startedAt: s.startedAt ?? null,
     completedAt: s.completedAt ?? null,
+  };
+}
+
+/** A study's Pareto front: its non-dominated completed trials (a single-objective study's: its best trial). */
+export async function paretoShape(store: Store, s: StudyRecord): Promise<ParetoFrontShape> {
+  const objectives = objectivesOf(s.spec.objective);
+  const trials = s.spec.objective.objectives
+    ? await store.paretoTrials(s.id, objectives.map((o) => o.type))
+    : [await store.bestTrial(s.id, s.spec.objective.type)].filter((t): t is TrialRecord => t !== undefined);
+  return {
+    study: s.name,
+    objectives: objectives.map((o) => ({ type: o.type, metric: o.objectiveMetricName })),
+    trials: await Promise.all(trials.map((t) => trialShape(store, s.name, t))),
   };
 }
 
@@ -113,6 +142,7 @@ export async function trialShape(store: Store, studyName: string, t: TrialRecord
     message: t.message ?? null,
     assignment: { ...t.assignment },
     objectiveValue: t.objectiveValue ?? null,
+    objectiveValues: t.objectiveValues ? [...t.objectiveValues] : null,
     metrics,
     clientId: ref.startsWith('client:') ? ref.slice('client:'.length) : null,
     labels: { ...t.labels },

@@ -17,11 +17,11 @@ import { Scheduler, type RetryPolicy, type SchedulerEvent } from '../scheduler/s
 import { parseStudyDocument, readBudgets, readStudyDocument } from '../spec/parse.js';
 import { resolveConfigMapTemplate, TemplateSourceError, type TrialTemplateSource } from '../spec/template-source.js';
 import { SpecError } from '../spec/errors.js';
-import type { StudySpec } from '../spec/types.js';
+import { metricNamesOf, type StudySpec } from '../spec/types.js';
 import { ConstraintError, RUNTIME_KINDS, StateConflictError, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
 import { asServiceError, invalid, notFound, precondition, ServiceError } from './errors.js';
 import { encodeToken, readFinite, readInteger, readList, readName, readOptionalBoolean, readOptionalInteger, readOptionalString, readPage, readTime, readWorkingDir, shown, type PageRequest } from './requests.js';
-import { studyShape, trialShape, type StudyEvent, type StudyShape, type TrialShape } from './shapes.js';
+import { paretoShape, studyShape, trialShape, type ParetoFrontShape, type StudyEvent, type StudyShape, type TrialShape } from './shapes.js';
 import { LocalEventBus, type BusEvent, type RemoteHandlers, type StudyEventBus, type StudyRef } from './event-bus.js';
 
 export type { StudyEvent } from './shapes.js';
@@ -223,6 +223,11 @@ export class StudyService {
 
   async getStudy(name: unknown): Promise<StudyShape> {
     return studyShape(this.store, await this.study(name));
+  }
+
+  /** The study's Pareto front (see paretoShape). */
+  async paretoFront(name: unknown): Promise<ParetoFrontShape> {
+    return paretoShape(this.store, await this.study(name));
   }
 
   async listStudies(req: PageRequest): Promise<{ studies: StudyShape[]; nextPageToken: string }> {
@@ -600,7 +605,7 @@ export class StudyService {
   }
 
   private async readObservations(study: StudyRecord, trial: TrialRecord, list: readonly unknown[], field: string): Promise<ObservationInput[]> {
-    const metrics = [study.spec.objective.objectiveMetricName, ...study.spec.objective.additionalMetricNames];
+    const metrics = metricNamesOf(study.spec.objective);
     const nextStep = new Map<string, number>();
     const now = new Date().toISOString();
     const rows: ObservationInput[] = [];

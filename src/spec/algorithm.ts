@@ -5,7 +5,7 @@ import { algorithmNames, getAlgorithm } from '../../suggestion-algorithms/regist
 import { SettingsError, type SearchSpace, type Settings, type SettingsErrorTarget } from '../../suggestion-algorithms/model.js';
 import { getPolicy, policyNames } from '../../suggestion-algorithms/early-stopping/registry.js';
 import { SpecError } from './errors.js';
-import type { AlgorithmSpec, StudySpec } from './types.js';
+import { objectivesOf, type AlgorithmSpec, type StudySpec } from './types.js';
 
 export interface AlgorithmInput {
   readonly space: SearchSpace;
@@ -15,7 +15,11 @@ export interface AlgorithmInput {
 /** What a study's algorithm sees of it. */
 export function algorithmInput(spec: StudySpec): AlgorithmInput {
   return {
-    space: { parameters: spec.parameters, direction: spec.objective.type },
+    space: {
+      parameters: spec.parameters,
+      direction: spec.objective.type,
+      ...(spec.objective.objectives ? { directions: objectivesOf(spec.objective).map((o) => o.type) } : {}),
+    },
     settings: spec.algorithm.algorithmSettings,
   };
 }
@@ -42,6 +46,10 @@ export function validateAlgorithm(spec: StudySpec): void {
     throw new SpecError('spec.algorithm.algorithmName', `unknown algorithm ${JSON.stringify(name)} (known: ${algorithmNames().join(', ')})`);
   }
   const { space, settings } = algorithmInput(spec);
+  if (space.directions && !algorithm.multiObjective) {
+    const served = algorithmNames().filter((n) => getAlgorithm(n)!.multiObjective);
+    throw new SpecError('spec.algorithm.algorithmName', `"${name}" optimises a single objective; a study with spec.objective.objectives needs one of: ${served.join(', ')}`);
+  }
   try {
     algorithm.validateSettings(space, settings);
   } catch (err) {

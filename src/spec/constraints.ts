@@ -10,7 +10,7 @@ import * as read from './read.js';
  * gives the trial's value), once, with a finite `min`, `max` or both (min ≤ max). A bound on the
  * objective metric itself is refused: the objective is optimised, and its `goal` ends the study.
  */
-export function readConstraints(v: unknown, path: string, objectiveMetricName: string, additionalMetricNames: readonly string[]): MetricConstraint[] | undefined {
+export function readConstraints(v: unknown, path: string, objectiveMetrics: readonly string[], additionalMetricNames: readonly string[]): MetricConstraint[] | undefined {
   if (v === undefined || v === null) return undefined;
   const items = read.list(v, path, LIMITS.maxConstraints);
   const seen = new Set<string>();
@@ -19,7 +19,7 @@ export function readConstraints(v: unknown, path: string, objectiveMetricName: s
     const o = read.object(x, p);
     read.noUnknownKeys(o, p, ['metricName', 'min', 'max']);
     const metricName = read.identifier(o['metricName'], `${p}.metricName`);
-    if (metricName === objectiveMetricName) {
+    if (objectiveMetrics.includes(metricName)) {
       throw new SpecError(`${p}.metricName`, `must not be the objective metric "${metricName}" (it is optimised, not bounded; see objective.goal)`);
     }
     if (!additionalMetricNames.includes(metricName)) {

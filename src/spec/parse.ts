@@ -7,6 +7,7 @@ import { overwrittenParameters, validateAlgorithm, validateEarlyStopping } from 
 import { validateMetricsFormat } from '../metrics/parse.js';
 import { readConstraints } from './constraints.js';
 import { SpecError } from './errors.js';
+import { readObjectives } from './objectives.js';
 import { readParameters } from './parameters.js';
 import * as read from './read.js';
 import { parseMetaReference, placeholdersIn } from './template.js';
@@ -131,21 +132,24 @@ export function parseStudyDocument(input: unknown, options: ParseOptions = {}): 
 
 function readObjective(v: unknown, path: string): ObjectiveSpec {
   const o = read.object(v, path);
-  read.noUnknownKeys(o, path, ['type', 'goal', 'objectiveMetricName', 'additionalMetricNames', 'metricStrategies', 'constraints']);
-  const type = read.oneOf(o['type'], `${path}.type`, ['minimize', 'maximize'] as const);
-  const objectiveMetricName = read.identifier(o['objectiveMetricName'], `${path}.objectiveMetricName`);
+  read.noUnknownKeys(o, path, ['type', 'goal', 'objectiveMetricName', 'additionalMetricNames', 'metricStrategies', 'objectives', 'constraints']);
+  const objectives = readObjectives(o, path);
+  const type = objectives ? objectives[0]!.type : read.oneOf(o['type'], `${path}.type`, ['minimize', 'maximize'] as const);
+  const objectiveMetricName = objectives ? objectives[0]!.objectiveMetricName : read.identifier(o['objectiveMetricName'], `${path}.objectiveMetricName`);
+  const objectiveMetrics = objectives ? objectives.map((x) => x.objectiveMetricName) : [objectiveMetricName];
   const goal = read.optionalNumber(o['goal'], `${path}.goal`);
   const additional = o['additionalMetricNames'] === undefined ? [] : read.list(o['additionalMetricNames'], `${path}.additionalMetricNames`);
   const additionalMetricNames = additional.map((x, i) => {
     const p = `${path}.additionalMetricNames[${i}]`;
     const n = read.identifier(x, p);
-    if (n === objectiveMetricName) throw new SpecError(p, `must not repeat the objective metric "${n}"`);
+    if (objectiveMetrics.includes(n)) throw new SpecError(p, `must not repeat the objective metric "${n}"`);
     if (additional.indexOf(x) !== i) throw new SpecError(p, `duplicate metric name "${n}"`);
     return n;
   });
-  const metricNames = [objectiveMetricName, ...additionalMetricNames];
-  // Katib's default: every metric takes the objective's direction.
-  const fallback: MetricStrategy = type === 'minimize' ? 'min' : 'max';
+  const metricNames = [...objectiveMetrics, ...additionalMetricNames];
+  // Katib's default: every metric takes the objective's direction (each objective its own).
+  const fallback = (n: string): MetricStrategy =>
+    (objectives?.find((x) => x.objectiveMetricName === n)?.type ?? type) === 'minimize' ? 'min' : 'max';
   const given = new Map<string, MetricStrategy>();
   const strategies = o['metricStrategies'] === undefined ? [] : read.list(o['metricStrategies'], `${path}.metricStrategies`);
   strategies.forEach((x, i) => {
@@ -157,13 +161,14 @@ function readObjective(v: unknown, path: string): ObjectiveSpec {
     if (given.has(n)) throw new SpecError(`${p}.name`, `duplicate strategy for "${n}"`);
     given.set(n, read.oneOf(so['value'], `${p}.value`, ['min', 'max', 'latest'] as const));
   });
-  const constraints = readConstraints(o['constraints'], `${path}.constraints`, objectiveMetricName, additionalMetricNames);
+  const constraints = readConstraints(o['constraints'], `${path}.constraints`, objectiveMetrics, additionalMetricNames);
   return {
     type,
     objectiveMetricName,
     ...(goal === undefined ? {} : { goal }),
+    ...(objectives ? { objectives } : {}),
     additionalMetricNames,
-    metricStrategies: metricNames.map((n) => ({ name: n, value: given.get(n) ?? fallback })),
+    metricStrategies: metricNames.map((n) => ({ name: n, value: given.get(n) ?? fallback(n) })),
     ...(constraints ? { constraints } : {}),
   };
 }

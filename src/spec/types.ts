@@ -16,10 +16,23 @@ import type { ConfigMapReference } from './template-source.js';
 import type { MetricConstraint } from '../model/constraints.js';
 export type { MetricConstraint } from '../model/constraints.js';
 
-export interface ObjectiveSpec {
+/** One objective: its metric and which way it is better. */
+export interface ObjectiveTarget {
   readonly type: ObjectiveType;
   readonly objectiveMetricName: string;
+}
+
+export interface ObjectiveSpec {
+  /** The (first) objective's direction and metric: what Katib's single-objective fields mean. */
+  readonly type: ObjectiveType;
+  readonly objectiveMetricName: string;
+  /** Never set when `objectives` is: a multi-objective study ends at its trial budget. */
   readonly goal?: number;
+  /**
+   * Sibyl's multi-objective extension: two or more objectives, the first being `type` +
+   * `objectiveMetricName`. Absent for a single-objective study (every Katib file).
+   */
+  readonly objectives?: readonly ObjectiveTarget[];
   readonly additionalMetricNames: readonly string[];
   /** One entry per metric (objective first), defaults applied. */
   readonly metricStrategies: readonly { readonly name: string; readonly value: MetricStrategy }[];
@@ -85,6 +98,16 @@ export interface StudySpec {
   readonly maxFailedTrialCount?: number;
   readonly trialTemplate: TrialTemplateSpec;
   readonly metricsCollector: MetricsCollectorSpec;
+}
+
+/** Every objective of a study, in order: one for a Katib file, two or more with `objectives`. */
+export function objectivesOf(objective: ObjectiveSpec): readonly ObjectiveTarget[] {
+  return objective.objectives ?? [{ type: objective.type, objectiveMetricName: objective.objectiveMetricName }];
+}
+
+/** Every metric a study's trials report: the objectives' (in order), then the additional ones. */
+export function metricNamesOf(objective: ObjectiveSpec): string[] {
+  return [...objectivesOf(objective).map((o) => o.objectiveMetricName), ...objective.additionalMetricNames];
 }
 
 /** Katib's default metrics regex: group 1 is the name, group 2 the value. */

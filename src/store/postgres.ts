@@ -14,8 +14,9 @@ import type { Assignment, TrialState, TrialView } from '../model/trial.js';
 import { isTerminalStudyState, TRIAL_STATES } from '../model/trial.js';
 import { checkReason, STUDY_TRANSITIONS, TRIAL_TRANSITIONS, type StudyTransition, type TrialTransition } from '../model/transitions.js';
 import type { MetricStrategy, StudySpec } from '../spec/types.js';
+import type { Direction } from '../../suggestion-algorithms/model.js';
 import { migratePostgres } from './pg-migrate.js';
-import { feasibilityColumns, foldMetrics, labelsJson, page, stoppingSummary, toStudy, toTrial, toTrialView, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
+import { feasibilityColumns, foldMetrics, labelsJson, page, paretoOf, valuesJson, stoppingSummary, toStudy, toTrial, toTrialView, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
 import {
   ConstraintError,
   StateConflictError,
@@ -318,7 +319,7 @@ export class PostgresStore implements Store {
   }
 
   async trialViews(studyId: number): Promise<TrialView[]> {
-    return (await this.rows<TrialViewRow>('SELECT name, state, assignment_json, objective_value, labels_json, feasible, violation FROM trials WHERE study_id = $1 ORDER BY seq', [studyId]))
+    return (await this.rows<TrialViewRow>('SELECT name, state, assignment_json, objective_value, objective_values_json, labels_json, feasible, violation FROM trials WHERE study_id = $1 ORDER BY seq', [studyId]))
       .map(toTrialView);
   }
 
@@ -346,6 +347,11 @@ export class PostgresStore implements Store {
     return row && toTrial(row);
   }
 
+  async paretoTrials(studyId: number, directions: readonly Direction[]): Promise<TrialRecord[]> {
+    const rows = await this.rows<TrialRow>(`SELECT * FROM trials WHERE study_id = $1 AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_values_json IS NOT NULL ORDER BY seq`, [studyId]);
+    return paretoOf(rows.map(toTrial), directions);
+  }
+
   async transitionTrial(id: number, transition: TrialTransition, change: TrialChange = {}): Promise<TrialRecord> {
     return this.tx((c) => this.runTrialTransition(c, id, transition, change));
   }
@@ -357,7 +363,7 @@ export class PostgresStore implements Store {
     if (t.to === 'CREATED') await this.forgetObservations(c, id);
     const values: Record<string, unknown> = {
       id, now: now(), reason: change.reason ?? null, message: change.message ?? null,
-      value: change.objectiveValue ?? null, ref: change.runtimeRef ?? null, ...feasibilityColumns(change.feasibility),
+      value: change.objectiveValue ?? null, values: valuesJson(change.objectiveValues), ref: change.runtimeRef ?? null, ...feasibilityColumns(change.feasibility),
     };
     const stmt = this.trialTransitions.get(transition)!;
     const { rows } = await c.query<TrialRow>(`${stmt.text} RETURNING *`, stmt.names.map((n) => values[n]));

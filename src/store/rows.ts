@@ -2,8 +2,10 @@
 // PostgreSQL (whose int8 columns arrive as Numbers, see postgres.ts), so the two cannot drift.
 import type { Assignment, StudyState, TrialState, TrialView } from '../model/trial.js';
 import type { StudySpec } from '../spec/types.js';
+import { ConstraintError, type Page, type RuntimeKind, type StudyRecord, type TrialRecord } from './store.js';
+import { paretoFront } from '../../suggestion-algorithms/pareto.js';
+import type { Direction } from '../../suggestion-algorithms/model.js';
 import type { Feasibility } from '../model/constraints.js';
-import type { Page, RuntimeKind, StudyRecord, TrialRecord } from './store.js';
 
 export interface StudyRow {
   id: number; name: string; spec_json: string; base_dir: string; runtime: RuntimeKind; state: StudyState; reason: string | null;
@@ -13,13 +15,14 @@ export interface StudyRow {
 export interface TrialRow {
   id: number; study_id: number; seq: number; name: string; assignment_json: string; state: TrialState;
   reason: string | null; message: string | null; runtime_ref: string | null; objective_value: number | null;
+  objective_values_json: string | null;
   attempts: number; created_at: string; started_at: string | null; completed_at: string | null; heartbeat_at: string | null;
   labels_json: string | null;
   stop_step: number | null; stop_message: string | null;
   feasible: number | null; violation: number | null;
 }
 export interface TrialViewRow {
-  name: string; state: TrialState; assignment_json: string; objective_value: number | null; labels_json: string | null;
+  name: string; state: TrialState; assignment_json: string; objective_value: number | null; objective_values_json: string | null; labels_json: string | null;
   feasible: number | null; violation: number | null;
 }
 
@@ -42,6 +45,18 @@ export function page<T>(rows: T[], limit: number, cursor: (item: T) => number): 
 }
 
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+/** A multi-objective trial's values as stored (migrations/0010): a JSON array, NULL when none. */
+export function valuesJson(values: readonly number[] | undefined): string | null {
+  if (values === undefined) return null;
+  if (!values.every(Number.isFinite)) throw new ConstraintError('CHECK', 'trials.objective_values_json (a value is not finite)');
+  return JSON.stringify(values);
+}
+
+/** The Pareto front of a study's trials as read by either backend (completed, with values). */
+export function paretoOf(trials: readonly TrialRecord[], directions: readonly Direction[]): TrialRecord[] {
+  return paretoFront(trials, directions);
+}
 
 /** Labels as stored: none (or an empty set) is NULL. */
 export const labelsJson = (labels: Readonly<Record<string, string>> | undefined): string | null =>
@@ -84,6 +99,7 @@ export function toTrial(r: TrialRow): TrialRecord {
     attempts: r.attempts,
     createdAt: r.created_at,
     ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+    ...(r.objective_values_json === null ? {} : { objectiveValues: JSON.parse(r.objective_values_json) as number[] }),
     ...(r.labels_json === null ? {} : { labels: JSON.parse(r.labels_json) as Record<string, string> }),
     ...feasibilityFields(r),
   };
@@ -95,6 +111,7 @@ export function toTrialView(r: TrialViewRow): TrialView {
     state: r.state,
     assignment: JSON.parse(r.assignment_json) as Assignment,
     ...(r.objective_value === null ? {} : { objectiveValue: r.objective_value }),
+    ...(r.objective_values_json === null ? {} : { objectiveValues: JSON.parse(r.objective_values_json) as number[] }),
     ...(r.labels_json === null ? {} : { labels: JSON.parse(r.labels_json) as Record<string, string> }),
     ...feasibilityFields(r),
   };

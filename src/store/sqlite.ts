@@ -9,8 +9,9 @@ import type { Assignment, TrialState, TrialView } from '../model/trial.js';
 import { isTerminalStudyState, TRIAL_STATES } from '../model/trial.js';
 import { checkReason, STUDY_TRANSITIONS, TRIAL_TRANSITIONS, type StudyTransition, type TrialTransition } from '../model/transitions.js';
 import type { MetricStrategy, StudySpec } from '../spec/types.js';
+import type { Direction } from '../../suggestion-algorithms/model.js';
 import { migrate } from './migrate.js';
-import { feasibilityColumns, foldMetrics, labelsJson, page, stoppingSummary, toStudy, toTrial, toTrialView, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
+import { feasibilityColumns, foldMetrics, labelsJson, page, paretoOf, valuesJson, stoppingSummary, toStudy, toTrial, toTrialView, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
 import { studyTransitionSql, trialTransitionSql } from './transition-sql.js';
 import {
   ConstraintError,
@@ -84,9 +85,10 @@ export class SqliteStore implements Store {
       trialById: db.prepare('SELECT * FROM trials WHERE id = ?'),
       trialByName: db.prepare('SELECT * FROM trials WHERE name = ?'),
       trialsOfStudy: db.prepare('SELECT * FROM trials WHERE study_id = ? ORDER BY seq'),
-      viewsOfStudy: db.prepare('SELECT name, state, assignment_json, objective_value, labels_json, feasible, violation FROM trials WHERE study_id = ? ORDER BY seq'),
+      viewsOfStudy: db.prepare('SELECT name, state, assignment_json, objective_value, objective_values_json, labels_json, feasible, violation FROM trials WHERE study_id = ? ORDER BY seq'),
       activeTrials: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('CREATED', 'RUNNING') ORDER BY seq`),
       countsByState: db.prepare('SELECT state, n FROM trial_counts WHERE study_id = ?'),
+      completedWithValues: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_values_json IS NOT NULL ORDER BY seq`),
       bestMin: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_value IS NOT NULL AND coalesce(feasible, 1) = 1
         ORDER BY objective_value ASC, seq ASC LIMIT 1`),
       bestMax: db.prepare(`SELECT * FROM trials WHERE study_id = ? AND state IN ('SUCCEEDED', 'EARLY_STOPPED') AND objective_value IS NOT NULL AND coalesce(feasible, 1) = 1
@@ -311,6 +313,10 @@ export class SqliteStore implements Store {
     return row && toTrial(row);
   }
 
+  async paretoTrials(studyId: number, directions: readonly Direction[]): Promise<TrialRecord[]> {
+    return paretoOf((this.stmt.completedWithValues.all(studyId) as TrialRow[]).map(toTrial), directions);
+  }
+
   async transitionTrial(id: number, transition: TrialTransition, change: TrialChange = {}): Promise<TrialRecord> {
     return this.runTrialTransition(id, transition, change);
   }
@@ -323,7 +329,7 @@ export class SqliteStore implements Store {
       if (t.to === 'CREATED') this.forgetObservations(id);
       const info = this.trialTransitions.get(transition)!.run({
         id, now: now(), reason: change.reason ?? null, message: change.message ?? null,
-        value: change.objectiveValue ?? null, ref: change.runtimeRef ?? null, ...feasibilityColumns(change.feasibility),
+        value: change.objectiveValue ?? null, values: valuesJson(change.objectiveValues), ref: change.runtimeRef ?? null, ...feasibilityColumns(change.feasibility),
       });
       if (info.changes !== 1) throw new StateConflictError(`trial ${id}: cannot ${transition}: it is no longer ${t.from.join('/')}`);
       return this.trialRow(id);

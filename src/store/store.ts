@@ -5,6 +5,7 @@
 import type { Assignment, StudyState, TrialState, TrialView } from '../model/trial.js';
 import type { StudyTransition, TrialTransition } from '../model/transitions.js';
 import type { MetricStrategy, StudySpec } from '../spec/types.js';
+import type { Direction } from '../../suggestion-algorithms/model.js';
 import type { Feasibility } from '../model/constraints.js';
 
 export interface StudyRecord {
@@ -98,8 +99,10 @@ export type TrialLabels = readonly (Readonly<Record<string, string>> | undefined
 export interface TrialChange {
   readonly reason?: string;
   readonly message?: string;
-  /** The objective's strategy value (succeed). */
+  /** The objective's strategy value (succeed); the first objective's in a multi-objective study. */
   readonly objectiveValue?: number;
+  /** A multi-objective study: every objective's strategy value, in the objectives' order. */
+  readonly objectiveValues?: readonly number[];
   /** Its standing against the study's outcome constraints (succeed, earlyStop; studies with constraints). */
   readonly feasibility?: Feasibility;
   /** The runtime's handle (start, claim). */
@@ -183,6 +186,11 @@ export interface Store {
    * EARLY_STOPPED, as Katib) and are not infeasible (outcome constraints): an infeasible trial is never best.
    */
   bestTrial(studyId: number, objective: 'minimize' | 'maximize'): Promise<TrialRecord | undefined>;
+  /**
+   * A multi-objective study's Pareto front (suggestion-algorithms/pareto.ts, `paretoFront`): its
+   * completed trials that no other dominates, in creation order; equal ones are all on it.
+   */
+  paretoTrials(studyId: number, directions: readonly Direction[]): Promise<TrialRecord[]>;
   /** Throws StateConflictError when the trial is not in a state the transition leaves. */
   transitionTrial(id: number, transition: TrialTransition, change?: TrialChange): Promise<TrialRecord>;
 

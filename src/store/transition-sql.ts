@@ -11,7 +11,7 @@ export function trialTransitionSql(from: readonly TrialState[], to: TrialState):
     ? `state = 'RUNNING', runtime_ref = @ref, attempts = attempts + 1, started_at = coalesce(started_at, @now), heartbeat_at = @now`
     : to === 'CREATED'
       ? `state = 'CREATED', runtime_ref = NULL`
-      : `state = '${to}', reason = @reason, message = @message, objective_value = @value, feasible = @feasible, violation = @violation, completed_at = @now`;
+      : `state = '${to}', reason = @reason, message = @message, objective_value = @value, objective_values_json = @values, feasible = @feasible, violation = @violation, completed_at = @now`;
   return `UPDATE trials SET ${set} WHERE id = @id AND state IN (${sqlList(from)})`;
 }
 

@@ -22,6 +22,7 @@ function requireAxes(space: SearchSpace): GridAxis[] {
 
 export const gridAlgorithm: SuggestionAlgorithm = {
   name: NAME,
+  multiObjective: true, // it never reads values
 
   // Unlike Katib, maxTrialCount above the number of points is fine: the study simply ends
   // with SearchSpaceExhausted.

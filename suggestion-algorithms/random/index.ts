@@ -29,6 +29,7 @@ function readRandomState(settings: Settings): number | undefined {
 
 export const randomAlgorithm: SuggestionAlgorithm = {
   name: NAME,
+  multiObjective: true, // it never reads values
 
   validateSettings(_space, settings) {
     rejectUnknownSettings(settings, NAME, KNOWN_SETTINGS);

@@ -23,6 +23,7 @@ function readRandomState(settings: Settings): number | undefined {
 
 export const sobolAlgorithm: SuggestionAlgorithm = {
   name: NAME,
+  multiObjective: true, // it never reads values
 
   validateSettings(space, settings) {
     readRandomState(settings);

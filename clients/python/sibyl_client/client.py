@@ -134,6 +134,11 @@ class Client:
         best = self.get_study(study).data.get("best")
         return self.get_trial(best["trial"]) if best else None
 
+    def pareto_front(self, study: str) -> List["Trial"]:
+        """The study's Pareto front: its completed trials no other dominates, in creation order
+        (each with ``objective_values``); a single-objective study's is its best trial."""
+        return [Trial(self, t) for t in self._call("GET", f"/studies/{_seg(study)}/pareto")["trials"]]
+
     # ── ask/tell ─────────────────────────────────────────────────────────
 
     def suggest(self, study: str, client_id: str, count: int = 1) -> List["Trial"]:
@@ -256,6 +261,9 @@ class Study:
     def best_trial(self) -> Optional["Trial"]:
         return self.client.best_trial(self.name)
 
+    def pareto_front(self) -> List["Trial"]:
+        return self.client.pareto_front(self.name)
+
     def stop(self) -> "Study":
         self.data = self.client.stop_study(self.name).data
         return self
@@ -343,6 +351,11 @@ class Trial:
     @property
     def objective_value(self) -> Optional[float]:
         return self.data.get("objectiveValue")
+
+    @property
+    def objective_values(self) -> Optional[List[float]]:
+        """A multi-objective study's completed trial: each objective's value, in the study's order."""
+        return self.data.get("objectiveValues")
 
     @property
     def metrics(self) -> Dict[str, Json]:

@@ -44,6 +44,10 @@ export function studiesHandlers(service: StudyService, ctx: HandlerContext): grp
         fail(err);
       }
     },
+    getParetoFront: unary(ctx, async (r: Req) => {
+      const front = await service.paretoFront(r.study);
+      return { study: front.study, objectives: front.objectives, trials: front.trials.map(trialMessage) };
+    }),
   };
 }
 

@@ -40,6 +40,23 @@ export const studyRoutes: FastifyPluginAsync = async (app) => {
     schema: { summary: 'Change parallelTrialCount, maxTrialCount, maxFailedTrialCount', tags: ['studies'], params: NameParams, body: BudgetBody, response: { 200: ref('Study'), ...errors } },
   }, async (req) => service.updateBudget((req.params as Name).name, req.body as BudgetRequest));
 
+  app.get('/studies/:name/pareto', {
+    schema: {
+      summary: "A study's Pareto front: its completed trials no other dominates (a single-objective study: its best trial)", tags: ['studies'], params: NameParams,
+      response: {
+        200: {
+          type: 'object', required: ['study', 'objectives', 'trials'],
+          properties: {
+            study: { type: 'string' },
+            objectives: { type: 'array', items: { type: 'object', properties: { type: { type: 'string', enum: ['minimize', 'maximize'] }, metric: { type: 'string' } } } },
+            trials: { type: 'array', items: ref('Trial') },
+          },
+        },
+        ...errors,
+      },
+    },
+  }, async (req) => service.paretoFront((req.params as Name).name));
+
   app.get('/studies/:name/trials', {
     schema: { summary: "List a study's trials", tags: ['trials'], params: NameParams, querystring: TrialsQuery, response: { 200: { type: 'object', properties: { trials: { type: 'array', items: ref('Trial') }, nextPageToken: { type: 'string' } } }, ...errors } },
   }, async (req) => {

@@ -9,6 +9,7 @@ import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, notify, re
 import { SAVED_HINT, savedText } from './early-stopping.js';
 import { counts } from './studies.js';
 import { describeConstraint, feasibilityText } from './types.js';
+import { frontNames, hypervolumeOption, paretoOption } from './pareto.js';
 import { ACTIVE_TRIAL_STATES, TERMINAL_STUDY_STATES, TRIAL_STATES, type Observation, type Study, type StudyEvent, type Trial } from './types.js';
 
 type SortKey = string; // 'seq' | 'state' | 'duration' | 'objective' | 'p:<param>' | 'm:<metric>'
@@ -66,6 +67,14 @@ export function studyPage(root: HTMLElement, name: string): () => void {
   const historyEl = h('div', { class: 'chart', id: 'chart-history', role: 'img', 'aria-label': 'Optimisation history' });
   const parallelEl = h('div', { class: 'chart tall', id: 'chart-parallel', role: 'img', 'aria-label': 'Parallel coordinates' });
   const slicesEl = h('div', { class: 'slices' });
+  // Multi-objective studies only (shown once the study is known to have several objectives).
+  const paretoEl = h('div', { class: 'chart', id: 'chart-pareto', role: 'img', 'aria-label': 'Pareto front' });
+  const hypervolumeEl = h('div', { class: 'chart', id: 'chart-hypervolume', role: 'img', 'aria-label': 'Hypervolume history' });
+  const pairSelect = h('select', { id: 'pareto-pair', 'aria-label': 'Objectives of the Pareto plot' });
+  const paretoSection = h('div', { class: 'grid two', hidden: true },
+    h('figure', { class: 'card' }, h('figcaption', null, 'Pareto front ', pairSelect), paretoEl),
+    h('figure', { class: 'card' }, h('figcaption', null, 'Hypervolume history (reference: each objective\'s worst value + 10% of its range)'), hypervolumeEl));
+  let pair: [number, number] = [0, 1];
   const curvesEl = h('div', { class: 'chart', id: 'chart-curves', role: 'img', 'aria-label': 'Intermediate values of the selected trials' });
   const curvesNote = h('p', { class: 'muted' });
   const metricSelect = h('select', { id: 'curve-metric', 'aria-label': 'Metric of the curves' });
@@ -84,6 +93,7 @@ export function studyPage(root: HTMLElement, name: string): () => void {
     h('div', { class: 'grid two' }, bestBox, brief),
     h('section', { 'aria-labelledby': 'plots-h' },
       h('h2', { id: 'plots-h' }, 'Plots'),
+      paretoSection,
       h('div', { class: 'grid two' },
         h('figure', { class: 'card' }, h('figcaption', null, 'Optimisation history'), historyEl),
         h('figure', { class: 'card' }, h('figcaption', null, 'Intermediate values ', metricSelect), curvesEl, curvesNote)),
@@ -270,7 +280,9 @@ export function studyPage(root: HTMLElement, name: string): () => void {
     if (!study) return;
     const s = study;
     const params = s.spec.parameters.map((p) => p.name);
-    const extra = s.spec.objective.additionalMetricNames;
+    // A multi-objective study: its other objectives first, then the additional metrics.
+    const extra = [...s.objective.objectives.slice(1).map((o) => o.metric), ...s.spec.objective.additionalMetricNames];
+    const front = s.objective.objectives.length > 1 ? frontNames(s, trials.values()) : new Set<string>();
     // The step a policy stopped each trial at: a column of its own when the study has a policy.
     const stops = s.earlyStopping !== null;
     // Outcome constraints: whether each trial met them, as text.
@@ -291,7 +303,8 @@ export function studyPage(root: HTMLElement, name: string): () => void {
         if ((e.target as HTMLInputElement).checked) selected.add(t.name); else selected.delete(t.name);
         scheduleCurves();
       } })),
-      h('th', { scope: 'row' }, h('a', { href: `/trials/${encodeURIComponent(t.name)}` }, t.name), t.name === bestName ? h('span', { class: 'star', title: 'best trial' }, ' ★') : null),
+      h('th', { scope: 'row' }, h('a', { href: `/trials/${encodeURIComponent(t.name)}` }, t.name), t.name === bestName && front.size === 0 ? h('span', { class: 'star', title: 'best trial' }, ' ★') : null,
+        front.has(t.name) ? h('span', { class: 'star front', title: 'on the Pareto front', 'data-front': '' }, ' ◆') : null),
       h('td', null, stateBadge(t.state, t.reason)),
       h('td', { class: 'num' }, fmtNumber(t.objectiveValue)),
       extra.map((m) => h('td', { class: 'num' }, fmtNumber(strategyValue(s, t, m)))),
@@ -327,6 +340,8 @@ export function studyPage(root: HTMLElement, name: string): () => void {
 
   // ── charts ──
   let history: Chart | undefined;
+  let pareto: Chart | undefined;
+  let hypervolumeChart: Chart | undefined;
   let parallel: Chart | undefined;
   let curves: Chart | undefined;
   const slices = new Map<string, Chart>();
@@ -348,6 +363,19 @@ export function studyPage(root: HTMLElement, name: string): () => void {
     const drawn: Promise<void>[] = [];
     history ??= mountChart('history', historyEl);
     drawn.push(draw(history, historyOption(s, done)));
+    const objectives = s.objective.objectives;
+    if (objectives.length > 1) {
+      if (paretoSection.hidden) {
+        paretoSection.hidden = false;
+        const pairs = objectives.flatMap((_, i) => objectives.slice(i + 1).map((__, k) => [i, i + 1 + k] as [number, number]));
+        replace(pairSelect, pairs.map(([i, j]) => h('option', { value: `${i},${j}` }, `${objectives[i]!.metric} vs ${objectives[j]!.metric}`)));
+        pairSelect.addEventListener('change', () => { pair = pairSelect.value.split(',').map(Number) as [number, number]; scheduleRender(); });
+      }
+      pareto ??= mountChart('pareto', paretoEl);
+      drawn.push(draw(pareto, paretoOption(s, done, pair)));
+      hypervolumeChart ??= mountChart('hypervolume', hypervolumeEl);
+      drawn.push(draw(hypervolumeChart, hypervolumeOption(s, done)));
+    }
     parallel ??= mountChart('parallel', parallelEl);
     drawn.push(draw(parallel, parallelOption(s, done)));
     if (slices.size === 0) {
