@@ -11,7 +11,7 @@ export type {
   Parameter as ParameterSpec,
   RangeParameter,
 } from '../../suggestion-algorithms/model.js';
-import type { Parameter as ParameterSpec } from '../../suggestion-algorithms/model.js';
+import type { Assignment, Parameter as ParameterSpec } from '../../suggestion-algorithms/model.js';
 import type { ConfigMapReference } from './template-source.js';
 
 export interface ObjectiveSpec {
@@ -81,6 +81,15 @@ export interface StudySpec {
   readonly maxFailedTrialCount?: number;
   readonly trialTemplate: TrialTemplateSpec;
   readonly metricsCollector: MetricsCollectorSpec;
+  /** Sibyl's: assignments to run first, in order, before any algorithm suggestion (Optuna's enqueue_trial). */
+  readonly enqueuedTrials?: readonly Assignment[];
+  /** Sibyl's: an earlier study whose completed trials the algorithm learns from (Vizier's prior studies). */
+  readonly warmStart?: WarmStartSpec;
+}
+
+export interface WarmStartSpec {
+  /** The prior study's name (on the same server). */
+  readonly study: string;
 }
 
 /** Katib's default metrics regex: group 1 is the name, group 2 the value. */

@@ -9,6 +9,7 @@
 // (Optuna's constant liar), so a batch spreads out. The first n_startup_trials are random.
 import type { Assignment, SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../model.js';
 import { readHistory } from '../history.js';
+import { modelTrials } from '../priors.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
 import { sampleAssignment } from '../space.js';
@@ -32,13 +33,15 @@ function makeTpeAlgorithm(name: string, multivariate: boolean): SuggestionAlgori
 export const tpeAlgorithm = makeTpeAlgorithm('tpe', false);
 export const multivariateTpeAlgorithm = makeTpeAlgorithm('multivariate-tpe', true);
 
-function suggestTpe({ space: searchSpace, trials, count, seed }: SuggestRequest, settings: TpeSettings, multivariate: boolean): SuggestResult {
+function suggestTpe(request: SuggestRequest, settings: TpeSettings, multivariate: boolean): SuggestResult {
+  const { space: searchSpace, trials, count, seed } = request;
   const base = settings.randomState ?? seed;
   // One stream per trial index, as in `random`: a batch proposes what single asks would.
   const streamFor = (i: number) => new Rng(base, trials.length + i);
   const wanted = Math.max(0, count);
   const cube = unitCube(searchSpace);
-  const history = readHistory(searchSpace, trials, cube);
+  // Warm-start priors are observations like the study's own (they also count towards the random start).
+  const history = readHistory(searchSpace, modelTrials(request), cube);
 
   let proposals: Assignment[];
   if (history.observations.length < settings.nStartupTrials) {
