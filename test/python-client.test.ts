@@ -16,6 +16,7 @@ const PYTHON = process.env['SIBYL_TEST_PYTHON'] ?? '/usr/bin/python3';
 const MODULES: readonly [string, string][] = [
   ['test_client', 'every client call against a real server'],
   ['test_ask_tell', 'ask/tell with should_stop under a medianstop study'],
+  ['test_warm_start', 'enqueue, enqueued and importance'],
   ['test_errors', 'the exception types for 400/401/404/409, retries on 503 and lost connections only, timeouts'],
   ['test_retry', 'tune() rides out a server restarted mid-study'],
   ['test_tune', 'tune() with 4 workers never runs one trial twice'],

@@ -169,9 +169,9 @@ export class StudyService {
       this.specCheck(() => validateForRuntime(runtime, spec), req);
     }
     if (runtime === 'local') await this.specCheckAsync(() => checkLocalCommand(spec, baseDir), req);
-    const warm = await this.warmStartOptions(spec, this.specField(req));
+    // Priors are read only for a new study: an existing one keeps what it was created with.
     const { record, created } = await this.createOnce(spec.name,
-      () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, { ...warm, ...(heartbeatSeconds === undefined ? {} : { heartbeatSeconds }) }),
+      async () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, { ...(await this.warmStartOptions(spec, this.specField(req))), ...(heartbeatSeconds === undefined ? {} : { heartbeatSeconds }) }),
       (existing) => {
         if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return;
         throw new ServiceError('ALREADY_EXISTS', `a different study named "${spec.name}" exists`, 'metadata.name');
@@ -191,9 +191,8 @@ export class StudyService {
     const parsed = await this.readSpec(req);
     this.specCheck(() => validateForRuntime(this.options.launchRuntime, parsed), req);
     if (this.options.launchRuntime === 'local') await this.specCheckAsync(() => checkLocalCommand(parsed, this.options.baseDir), req);
-    const warm = await this.warmStartOptions(parsed, this.specField(req));
     const { record, created } = await this.createOnce(parsed.name,
-      () => this.store.createStudy(parsed, this.options.baseDir, randomInt(2 ** 31), this.options.launchRuntime, { ...warm, owner }),
+      async () => this.store.createStudy(parsed, this.options.baseDir, randomInt(2 ** 31), this.options.launchRuntime, { ...(await this.warmStartOptions(parsed, this.specField(req))), owner }),
       (existing) => {
         if (existing.owner === owner) return;
         throw new ServiceError('ALREADY_EXISTS', `a study named "${parsed.name}" exists already (${existing.owner ? `made from ${existing.owner}` : 'created through the API'})`, 'metadata.name');
@@ -221,7 +220,7 @@ export class StudyService {
   async openStudy(spec: StudySpec, baseDir: string, runtime: LaunchingRuntime, where: string): Promise<StudyRecord> {
     validateForRuntime(runtime, spec);
     if (runtime === 'local') await checkLocalCommand(spec, baseDir);
-    const { record } = await this.createOnce(spec.name, () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime), (existing) => {
+    const { record } = await this.createOnce(spec.name, async () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, await this.warmStartOptions(spec)), (existing) => {
       if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return;
       throw new SpecError('metadata.name', `a different study named "${spec.name}" already exists in ${where}; rename the study or use another --data-dir`);
     });
@@ -396,16 +395,19 @@ export class StudyService {
     }
   }
 
-  /** What a study's `enqueuedTrials` and `warmStart` add to its creation (priors read from the prior study now). */
-  private async warmStartOptions(spec: StudySpec, specField: string): Promise<Pick<NewStudyOptions, 'enqueued' | 'priors'>> {
+  /**
+   * What a study's `enqueuedTrials` and `warmStart` add to its creation (priors read from the
+   * prior study now). Refusals are SpecErrors; `specField` prefixes them for the API's callers.
+   */
+  private async warmStartOptions(spec: StudySpec, specField?: string): Promise<Pick<NewStudyOptions, 'enqueued' | 'priors'>> {
     const enqueued = spec.enqueuedTrials && spec.enqueuedTrials.length > 0 ? { enqueued: spec.enqueuedTrials } : {};
     if (!spec.warmStart) return enqueued;
-    const prior = await this.store.getStudyByName(spec.warmStart.study);
-    if (!prior) throw invalid(`${specField}.spec.warmStart.study`, `no study named ${JSON.stringify(spec.warmStart.study)} (a warm start reads the completed trials of an existing study)`);
-    const trials = await this.store.trialViews(prior.id);
     try {
-      return { ...enqueued, priors: priorObservations(spec, prior, trials) };
+      const prior = await this.store.getStudyByName(spec.warmStart.study);
+      if (!prior) throw new SpecError('spec.warmStart.study', `no study named ${JSON.stringify(spec.warmStart.study)} (a warm start reads the completed trials of an existing study)`);
+      return { ...enqueued, priors: priorObservations(spec, prior, await this.store.trialViews(prior.id)) };
     } catch (err) {
+      if (specField === undefined || !(err instanceof SpecError)) throw err;
       throw asServiceError(err, specField);
     }
   }
