@@ -121,6 +121,12 @@ export interface SuggestRequest {
    * that would otherwise wait for running trials (pbt between generations) serves extra work.
    */
   readonly fill?: boolean;
+  /**
+   * Completed trials of earlier studies (a study's `warmStart`, Vizier's prior studies): model-
+   * based algorithms learn from them as observations; they were never run here, are not part
+   * of `trials` and count against nothing. Random and grid ignore them.
+   */
+  readonly priorTrials?: readonly TrialView[];
 }
 
 export interface SuggestResult {

@@ -11,6 +11,7 @@ import { inactiveTrialParameters, trialParameterValues } from '../src/spec/templ
 import { trialArgv } from '../src/runtimes/local/argv.js';
 import { renderTrial } from '../src/runtimes/kubernetes/render.js';
 import { checkAssignmentTree } from '../src/spec/conditions.js';
+import { priorObservations } from '../src/spec/warm-start.js';
 import type { StudySpec } from '../src/spec/types.js';
 import { activeNames, pruneInactive, treeProblem } from '../suggestion-algorithms/conditions.js';
 import type { Assignment, Parameter, ParamValue, SearchSpace, TrialView } from '../suggestion-algorithms/model.js';
@@ -418,4 +419,38 @@ test('REST and gRPC: ask/tell carries partial assignments; bad trees are refused
   } finally {
     await s.close();
   }
+});
+
+test('enqueued trials in a conditional space carry exactly the active parameters; warm-start priors are pruned to their tree', () => {
+  const doc = treeDoc();
+  doc.spec.enqueuedTrials = [
+    { optimizer: 'adam', beta2: 0.999, layers: 2, lr: 0.01 },
+    { optimizer: 'sgd', momentum: 0.95, nesterov: 'on', layers: 3, units_layer3: 32, lr: 0.1 },
+  ];
+  const spec = parseStudyDocument(doc);
+  assert.equal(spec.enqueuedTrials?.length, 2);
+  // An inactive parameter given, or an active one missing, is refused with its field.
+  const extra = treeDoc();
+  extra.spec.enqueuedTrials = [{ optimizer: 'adam', beta2: 0.999, momentum: 0.9, layers: 2, lr: 0.01 }];
+  refused(extra, 'spec.enqueuedTrials[0].momentum', /inactive|not active/);
+  const missing = treeDoc();
+  missing.spec.enqueuedTrials = [{ optimizer: 'sgd', layers: 2, lr: 0.01 }];
+  refused(missing, 'spec.enqueuedTrials[0].momentum', /active|required|missing/);
+
+  // A prior study without conditions: its values are kept where the new tree makes them active.
+  const flat = treeDoc();
+  flat.spec.parameters = flat.spec.parameters.map((p: Doc) => { const { condition: _c, ...rest } = p; return rest; });
+  const prior = { name: 'flat', spec: parseStudyDocument(flat) };
+  const priorTrials: TrialView[] = [
+    { name: 'p1', state: 'SUCCEEDED', objectiveValue: 1, assignment: { optimizer: 'adam', momentum: 0.6, layers: 1, units_layer3: 16, nesterov: 'off', beta2: 0.99, lr: 0.01 } },
+    { name: 'p2', state: 'SUCCEEDED', objectiveValue: 2, assignment: { optimizer: 'sgd', momentum: 0.95, layers: 4, units_layer3: 40, nesterov: 'on', beta2: 0.99, lr: 0.02 } },
+  ];
+  const kept = priorObservations(spec, prior, priorTrials);
+  assert.deepEqual(kept.map((k) => k.assignment), [
+    { optimizer: 'adam', layers: 1, beta2: 0.99, lr: 0.01 },
+    { optimizer: 'sgd', momentum: 0.95, layers: 4, units_layer3: 40, nesterov: 'on', lr: 0.02 },
+  ]);
+  // A prior that lacks a parameter its tree makes active here is dropped.
+  const partial = priorObservations(spec, prior, [{ name: 'p3', state: 'SUCCEEDED', objectiveValue: 3, assignment: { optimizer: 'sgd', layers: 1, lr: 0.01 } }]);
+  assert.deepEqual(partial, []);
 });

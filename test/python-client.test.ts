@@ -18,6 +18,7 @@ const MODULES: readonly [string, string][] = [
   ['test_ask_tell', 'ask/tell with should_stop under a medianstop study'],
   ['test_constraints', 'outcome constraints: feasibility, violation and a feasible best trial'],
   ['test_pareto', 'a multi-objective study: objective_values and the Pareto front'],
+  ['test_warm_start', 'enqueue, enqueued and importance'],
   ['test_errors', 'the exception types for 400/401/404/409, retries on 503 and lost connections only, timeouts'],
   ['test_retry', 'tune() rides out a server restarted mid-study'],
   ['test_tune', 'tune() with 4 workers never runs one trial twice'],

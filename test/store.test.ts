@@ -161,6 +161,64 @@ function contract(open: StoreBackend['open']): void {
     assert.deepEqual((await store.addTrials(s.id, [{ lr: 0.02 }])).map((tr) => tr.seq), [2]);
   });
 
+  // ---- warm starts (migrations/0011) ----
+
+  test('enqueued trials: queued with the study and later; taken oldest first as CREATED or client trials, off the queue in the same transaction', async (t) => {
+    const { store, raw } = await open(t);
+    const s = await store.createStudy(spec('alpha'), '/a', 1, 'external', { enqueued: [{ lr: 0.1 }, { lr: 0.2 }] });
+    await store.enqueueTrials(s.id, [{ lr: 0.3 }]);
+    assert.deepEqual(await store.enqueuedTrials(s.id), [{ lr: 0.1 }, { lr: 0.2 }, { lr: 0.3 }]);
+    const first = await store.takeEnqueued(s.id, 1);
+    assert.deepEqual(first.map((tr) => [tr.name, tr.state, tr.assignment]), [['alpha-0001', 'CREATED', { lr: 0.1 }]]);
+    const client = await store.takeEnqueued(s.id, 5, 'client:c1');
+    assert.deepEqual(client.map((tr) => [tr.seq, tr.state, tr.runtimeRef, tr.assignment]), [[2, 'RUNNING', 'client:c1', { lr: 0.2 }], [3, 'RUNNING', 'client:c1', { lr: 0.3 }]]);
+    assert.deepEqual(await store.enqueuedTrials(s.id), []);
+    assert.equal(await raw.count('enqueued_trials'), 0);
+    assert.deepEqual(await store.takeEnqueued(s.id, 5), [], 'an empty queue gives nothing');
+    assert.equal((await store.trialCounts(s.id)).RUNNING, 2, 'the counts follow');
+  });
+
+  test('enqueued trials: an ended study takes none and keeps its queue; a deleted one takes its queue along', async (t) => {
+    const { store, raw } = await open(t);
+    const s = await store.createStudy(spec('alpha'), '/a', 1, 'local', { enqueued: [{ lr: 0.1 }] });
+    await store.transitionStudy(s.id, 'start');
+    await store.transitionStudy(s.id, 'stop', 'StoppedByUser');
+    assert.deepEqual(await store.takeEnqueued(s.id, 1), []);
+    assert.deepEqual(await store.enqueuedTrials(s.id), [{ lr: 0.1 }]);
+    await store.deleteStudy(s.id);
+    assert.equal(await raw.count('enqueued_trials'), 0);
+  });
+
+  test('enqueued trials: takes at the same time hand each assignment out once', async (t) => {
+    const { store } = await open(t);
+    const queued = Array.from({ length: 12 }, (_, i) => ({ lr: i }));
+    const s = await store.createStudy(spec('alpha'), '/a', 1, 'external', { enqueued: queued });
+    const taken = (await Promise.all(Array.from({ length: 8 }, (_, i) => store.takeEnqueued(s.id, 2, `client:${i}`)))).flat();
+    assert.equal(taken.length, 12);
+    assert.deepEqual(taken.map((tr) => tr.assignment['lr']).sort((a, b) => Number(a) - Number(b)), queued.map((a) => a.lr));
+    assert.deepEqual((await store.listTrials(s.id)).map((tr) => tr.assignment), queued, 'trials numbered in queue order');
+  });
+
+  test('prior trials: written with the study, read back in order as completed trials, deleted with it', async (t) => {
+    const { store, raw } = await open(t);
+    const priors = [{ name: 'old-0001', assignment: { lr: 0.5 }, objectiveValue: 1.5 }, { name: 'old-0002', assignment: { lr: 0.25 }, objectiveValue: -2 }];
+    const s = await store.createStudy(spec('alpha'), '/a', 1, 'local', { priors });
+    assert.deepEqual(await store.priorTrials(s.id), priors.map((p) => ({ ...p, state: 'SUCCEEDED' })));
+    assert.deepEqual(await store.listTrials(s.id), [], 'they are not trials of the study');
+    const other = await store.createStudy(spec('beta'), '/b', 1);
+    assert.deepEqual(await store.priorTrials(other.id), []);
+    await store.deleteStudy(s.id);
+    assert.equal(await raw.count('prior_trials'), 0);
+  });
+
+  test('createStudy: a name taken leaves no queue or priors behind', async (t) => {
+    const { store, raw } = await open(t);
+    await store.createStudy(spec('alpha'), '/a', 1);
+    await assert.rejects(() => store.createStudy(spec('alpha'), '/a', 1, 'local', { enqueued: [{ lr: 1 }], priors: [{ name: 'x', assignment: { lr: 1 }, objectiveValue: 1 }] }), ConstraintError);
+    assert.equal(await raw.count('enqueued_trials'), 0);
+    assert.equal(await raw.count('prior_trials'), 0);
+  });
+
   // ---- trials: state changes ----
 
   test('start: CREATED or RUNNING → RUNNING, counts attempts, keeps the first start time', async (t) => {

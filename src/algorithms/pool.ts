@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { SuggestRequest, SuggestResult, TrialView } from '../../suggestion-algorithms/model.js';
 import type { SuggestTask } from './worker.js';
+import type { ImportanceRequest, ImportanceResult } from '../analysis/importance.js';
 
 /** A suggest request whose trials may already be a JSON array (the scheduler keeps them so). */
 export type AlgorithmRequest = Omit<SuggestRequest, 'trials'> & { readonly trials: readonly TrialView[] | TrialsJson };
@@ -17,6 +18,8 @@ export interface TrialsJson {
 export interface AlgorithmRunner {
   /** Rejects with AlgorithmError when the algorithm throws or runs out of time, with AbortError when `signal` aborts. */
   suggest(algorithm: string, request: AlgorithmRequest, signal?: AbortSignal): Promise<SuggestResult>;
+  /** Parameter importance (src/analysis/importance.ts), with the same time limit; AlgorithmError when it fails. */
+  importance(request: ImportanceRequest): Promise<ImportanceResult>;
   close(): Promise<void>;
 }
 
@@ -43,7 +46,7 @@ const DEFAULT_WORKER = new URL('./worker.js', import.meta.url);
 const WORKER_HEAP_MB = 512;
 
 export class AlgorithmPool implements AlgorithmRunner {
-  private pool: Piscina<SuggestTask, SuggestResult> | undefined;
+  private pool: Piscina | undefined;
   readonly timeoutMs: number;
 
   constructor(private readonly options: AlgorithmPoolOptions = {}) {
@@ -51,8 +54,8 @@ export class AlgorithmPool implements AlgorithmRunner {
   }
 
   /** Threads start with the first call: commands that never suggest pay nothing. */
-  private get workers(): Piscina<SuggestTask, SuggestResult> {
-    this.pool ??= new Piscina<SuggestTask, SuggestResult>({
+  private get workers(): Piscina {
+    this.pool ??= new Piscina({
       filename: (this.options.worker ?? DEFAULT_WORKER).href,
       minThreads: 0,
       maxThreads: this.options.threads ?? Math.max(1, availableParallelism() - 1),
@@ -75,7 +78,7 @@ export class AlgorithmPool implements AlgorithmRunner {
     const onAbort = () => call.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.workers.run(task, { signal: call.signal });
+      return (await this.workers.run(task, { signal: call.signal })) as SuggestResult;
     } catch (err) {
       if (timedOut) throw new AlgorithmError(`${algorithm} gave no answer within ${this.timeoutMs / 1000} s`);
       if (signal?.aborted) throw signal.reason ?? err;
@@ -84,6 +87,19 @@ export class AlgorithmPool implements AlgorithmRunner {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async importance(request: ImportanceRequest): Promise<ImportanceResult> {
+    const call = new AbortController();
+    const timer = setTimeout(() => call.abort(), this.timeoutMs);
+    try {
+      return (await this.workers.run(request, { name: 'importance', signal: call.signal })) as ImportanceResult;
+    } catch (err) {
+      if (call.signal.aborted) throw new AlgorithmError(`parameter importance gave no answer within ${this.timeoutMs / 1000} s`);
+      throw new AlgorithmError(`parameter importance failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

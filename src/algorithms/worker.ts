@@ -4,6 +4,7 @@
 // thread), and are parsed here.
 import { getAlgorithm } from '../../suggestion-algorithms/registry.js';
 import type { SuggestRequest, SuggestResult, TrialView } from '../../suggestion-algorithms/model.js';
+import { parameterImportance, type ImportanceRequest, type ImportanceResult } from '../analysis/importance.js';
 
 export interface SuggestTask {
   readonly algorithm: string;
@@ -16,4 +17,9 @@ export default function suggest(task: SuggestTask): SuggestResult {
   const algorithm = getAlgorithm(task.algorithm);
   if (!algorithm) throw new Error(`unknown algorithm ${JSON.stringify(task.algorithm)}`);
   return algorithm.suggest({ ...task.request, trials: JSON.parse(task.trials) as TrialView[] });
+}
+
+/** Parameter importance (src/analysis), the pool's other task: a forest fit is as heavy as a suggestion. */
+export function importance(request: ImportanceRequest): ImportanceResult {
+  return parameterImportance(request);
 }

@@ -9,7 +9,9 @@ import { paretoShape, studyShape, trialShape, type StudyShape, type TrialShape }
 import { parseArgs, stringFlag, UsageError, type ParsedArgs } from './args.js';
 import { SibylError, type SibylClient } from '../client/index.js';
 import { connect, servesThisMachine } from './remote.js';
-import { bestText, paretoText, studiesTable, trialsTable } from './report.js';
+import { bestText, importanceTable, paretoText, studiesTable, trialsTable } from './report.js';
+import { parseDocument } from 'yaml';
+import { parameterImportance, type ImportanceResult } from '../analysis/importance.js';
 import { readStudyText, runStudy } from './run.js';
 import { isPostgresUrl, redactUrl } from '../store/url.js';
 
@@ -22,6 +24,10 @@ Commands:
   studies                list the studies
   trials <study>         list a study's trials
   best <study>           show a study's best trial (a multi-objective study: its Pareto front)
+  importance <study>     how much each parameter moves the objective (fANOVA on a random forest), sorted
+  enqueue <study> name=value …
+                         queue an assignment to run before any algorithm suggestion (needs --server);
+                         --file <f.yaml|json> queues a list of assignments (objects of name: value)
   migrate-store          copy a SQLite store into an empty PostgreSQL database, checked row by row:
                          --from <data dir> --to postgres://user@host/db
 
@@ -76,7 +82,7 @@ const BOOLEAN_FLAGS = ['json', 'help', 'leader-elect'];
 const VALUE_FLAGS = [
   'data-dir', 'store', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url',
   'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout', 'katib-data-dir',
-  'watch-experiments', 'experiment-group', 'from', 'to',
+  'watch-experiments', 'experiment-group', 'from', 'to', 'file',
 ];
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -130,6 +136,25 @@ async function main(argv: readonly string[]): Promise<number> {
       if (source) return query(command, name, args, source);
       return withStore(dataDir, (store) => query(command, name, args, localSource(store, storeUrl ? 'the store' : dataDir)), { storeUrl });
     }
+    case 'importance': {
+      const name = single(rest, 'importance <study>');
+      if (server) return showImportance(args, await connect(server).importance(name));
+      return withStore(dataDir, async (store) => {
+        const study = await store.getStudyByName(name);
+        if (!study) throw new UsageError(`no study named "${name}" in ${storeUrl ? 'the store' : dataDir}`);
+        return showImportance(args, parameterImportance({ parameters: study.spec.parameters, trials: await store.trialViews(study.id), seed: study.seed }));
+      }, { storeUrl });
+    }
+    case 'enqueue': {
+      const [name, ...pairs] = rest;
+      if (!name) throw new UsageError('enqueue <study> name=value … | --file <assignments.yaml>');
+      if (!server) throw new UsageError('enqueue needs --server <url> (the server runs the queue)');
+      const file = stringFlag(args, 'file');
+      const assignments = readAssignments(pairs, file);
+      const queue = await connect(server).enqueue(name, assignments);
+      print(args, queue, () => `${assignments.length} assignment${assignments.length === 1 ? '' : 's'} queued in ${name} (${queue.length} waiting)`);
+      return 0;
+    }
     case 'migrate-store': {
       none(rest, 'migrate-store --from <data dir> --to postgres://…');
       const { migrateStoreCommand } = await import('./migrate-store.js');
@@ -138,6 +163,34 @@ async function main(argv: readonly string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+function showImportance(args: ParsedArgs, result: ImportanceResult): number {
+  print(args, result, () => importanceTable(result));
+  return 0;
+}
+
+/** `name=value` pairs (one assignment) or a file holding a list of assignments; values as text, which the server reads by each parameter's type. */
+function readAssignments(pairs: readonly string[], file: string | undefined): Record<string, string | number>[] {
+  if (file !== undefined) {
+    if (pairs.length > 0) throw new UsageError('enqueue: give name=value pairs or --file, not both');
+    const doc = parseDocument(readFileSync(file, 'utf8')).toJS() as unknown;
+    const list = Array.isArray(doc) ? doc : [doc];
+    return list.map((a, i) => {
+      if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new UsageError(`${file}: item ${i} must be an object of parameter name: value`);
+      return a as Record<string, string | number>;
+    });
+  }
+  if (pairs.length === 0) throw new UsageError('enqueue: give name=value pairs or --file <assignments.yaml>');
+  const assignment: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`enqueue: expected name=value (got ${JSON.stringify(pair)})`);
+    const key = pair.slice(0, at);
+    if (Object.hasOwn(assignment, key)) throw new UsageError(`enqueue: ${key} is given twice`);
+    assignment[key] = pair.slice(at + 1);
+  }
+  return [assignment];
 }
 
 /** Where the read commands get their data: the local store or a server. */

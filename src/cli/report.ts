@@ -76,3 +76,9 @@ export function studiesTable(studies: readonly StudyShape[]): string {
   ]);
   return table(['study', 'state', 'reason', 'algorithm', 'completed', 'running', 'best'], rows);
 }
+
+/** Parameter importance, most important first, with a bar for the eye. */
+export function importanceTable(result: { readonly parameters: readonly { name: string; importance: number; mainEffect: number }[]; readonly trials: number }): string {
+  const rows = result.parameters.map((p) => [p.name, p.importance.toFixed(3), p.mainEffect.toFixed(3), '#'.repeat(Math.round(p.importance * 40))]);
+  return `${table(['parameter', 'importance', 'main effect', ''], rows)}\n\nfANOVA on a random forest of ${result.trials} completed trials (main effect: the share of the variance the parameter explains alone)`;
+}

@@ -2,7 +2,7 @@
 // schemas' static types), requests and answers alike, so the compiler holds both sides to one
 // definition. Calls give Study and Trial handles (handles.ts) that carry the data as last read.
 import type { Static } from '@sinclair/typebox';
-import type { BudgetBody, CompleteBody, CreateStudyBody, ObservationList, ObservationsBody, SuggestBody, TrialsQuery } from '../api/rest/schemas.js';
+import type { BudgetBody, CompleteBody, CreateStudyBody, EnqueuedList, ImportanceResponse, ObservationList, ObservationsBody, SuggestBody, TrialsQuery } from '../api/rest/schemas.js';
 import type { StudyService } from '../service/study-service.js';
 import type { ParetoFrontShape, StudyEvent, StudyShape, TrialShape } from '../service/shapes.js';
 import { LIMITS } from '../model/limits.js';
@@ -21,6 +21,9 @@ export type CompleteRequest = Static<typeof CompleteBody>;
 export type SuggestRequest = Static<typeof SuggestBody>;
 export type Observation = Static<typeof ObservationList>['observations'][number];
 export type TrialState = TrialShape['state'];
+/** Parameter name → value (a number, or a string for categorical parameters). */
+export type AssignmentInput = Readonly<Record<string, number | string>>;
+export type ParameterImportance = Static<typeof ImportanceResponse>;
 export type TrialLog = Awaited<ReturnType<StudyService['trialLog']>>;
 export interface PageRequest {
   readonly pageSize?: number;
@@ -169,6 +172,23 @@ export class SibylClient {
   async paretoFront(study: string): Promise<{ objectives: { type: 'minimize' | 'maximize'; metric: string }[]; trials: Trial[] }> {
     const front = await this.call<ParetoFrontShape>('GET', `/studies/${seg(study)}/pareto`);
     return { objectives: front.objectives, trials: front.trials.map((t) => this.trial(t)) };
+  }
+
+  // ── warm starts and analysis ──
+
+  /** Queues assignments to run before any algorithm suggestion, in order; returns the whole queue. */
+  async enqueue(study: string, assignments: readonly AssignmentInput[]): Promise<AssignmentInput[]> {
+    return (await this.call<Static<typeof EnqueuedList>>('POST', `/studies/${seg(study)}/enqueue`, { assignments })).enqueued;
+  }
+
+  /** The assignments still waiting to run, in order. */
+  async enqueued(study: string): Promise<AssignmentInput[]> {
+    return (await this.call<Static<typeof EnqueuedList>>('GET', `/studies/${seg(study)}/enqueued`)).enqueued;
+  }
+
+  /** fANOVA importance of the study's parameters, most important first. */
+  async importance(study: string): Promise<ParameterImportance> {
+    return this.call<ParameterImportance>('GET', `/studies/${seg(study)}/importance`);
   }
 
   // ── ask/tell, one call each (Study.ask and Trial.tell build on these) ──

@@ -51,6 +51,14 @@ export const LIMITS = {
   /** |min| and |max| of a range (so that max − min and every transform of it stay finite). */
   maxRangeMagnitude: 1e300,
 
+  /** Assignments in spec.enqueuedTrials, per enqueue call, and waiting in one study's queue. */
+  maxEnqueuedTrials: 1000,
+  /** Completed trials of a warm-start study taken as prior observations (its best ones beyond this). */
+  maxPriorTrials: 2000,
+  /** Parameter importance: completed trials the forest is fitted on (the latest ones beyond this), and its trees. */
+  maxImportanceTrials: 1000,
+  importanceTrees: 64,
+
   /** Ask/tell heartbeat deadline, in seconds. */
   minHeartbeatSeconds: 1,
   maxHeartbeatSeconds: 7 * 24 * 3600,

@@ -6,7 +6,7 @@
 import { readObjectiveValues } from './objective-values.js';
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { AlgorithmError, AlgorithmPool, type AlgorithmRunner } from '../algorithms/pool.js';
-import type { SuggestResult } from '../../suggestion-algorithms/model.js';
+import type { SuggestResult, TrialView } from '../../suggestion-algorithms/model.js';
 import { isActiveTrialState, isTerminalStudyState, type TrialState } from '../model/trial.js';
 import type { StudyEndReason, TrialTransition } from '../model/transitions.js';
 import { feasibilityOf, type Feasibility } from '../model/constraints.js';
@@ -75,6 +75,8 @@ export class Scheduler {
   private readonly collectors = new Map<string, TrialMetricsCollector>();
   private readonly observations: ObservationBatcher;
   private readonly history: TrialHistory;
+  /** Per warm-started study: its prior observations (they never change). */
+  private readonly priors = new Map<number, readonly TrialView[]>();
   private readonly stopper: EarlyStopper;
   private readonly launching = new Set<string>();
   /** Running trials of studies with an early-stopping policy, whose printed reports are judged. */
@@ -257,6 +259,7 @@ export class Scheduler {
 
   /** A deleted study: nothing of it is kept (its id may be given to a new study). */
   forget(studyId: number): void {
+    this.priors.delete(studyId);
     this.history.forget(studyId);
     this.stopper.forget(studyId);
     this.loops.delete(studyId);
@@ -311,16 +314,24 @@ export class Scheduler {
     const wanted = trialsToRequest(spec, counts);
     if (wanted > 0) {
       const batch = Math.min(wanted, PROPOSAL_BATCH);
-      const proposal = await this.propose(study, batch);
-      if (this.closing) return;
-      if (!proposal.ok) return this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
-      // Recorded only while the study still runs (it may have been stopped meanwhile).
-      const created = await this.store.addTrials(studyId, proposal.result.assignments.slice(0, batch), proposal.result.state, proposal.result.labels);
-      created.forEach((t) => this.emitTrial(t));
-      counts = await this.store.trialCounts(studyId);
-      const exhausted = proposal.result.exhausted && created.length === 0 ? decideEnd(spec, counts, await best(), true) : undefined;
-      if (exhausted) return this.endAndDrain(studyId, 'succeed', exhausted.reason, exhausted.message);
-      if (created.length === batch && wanted > batch) this.wake(studyId); // the rest in the next pass
+      // Enqueued assignments first, in order: each leaves the queue in the transaction that writes its trial.
+      const queued = await this.store.takeEnqueued(studyId, batch);
+      queued.forEach((t) => this.emitTrial(t));
+      const asked = batch - queued.length;
+      if (asked > 0) {
+        const proposal = await this.propose(study, asked);
+        if (this.closing) return;
+        if (!proposal.ok) return this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
+        // Recorded only while the study still runs (it may have been stopped meanwhile).
+        const created = await this.store.addTrials(studyId, proposal.result.assignments.slice(0, asked), proposal.result.state, proposal.result.labels);
+        created.forEach((t) => this.emitTrial(t));
+        counts = await this.store.trialCounts(studyId);
+        const exhausted = proposal.result.exhausted && created.length === 0 && queued.length === 0 ? decideEnd(spec, counts, await best(), true) : undefined;
+        if (exhausted) return this.endAndDrain(studyId, 'succeed', exhausted.reason, exhausted.message);
+        if (created.length === asked && wanted > batch) this.wake(studyId); // the rest in the next pass
+      } else if (wanted > batch) {
+        this.wake(studyId);
+      }
     }
     for (const trial of await this.store.activeTrials(studyId)) {
       if (trial.state !== 'CREATED' || this.closing) continue;
@@ -334,9 +345,11 @@ export class Scheduler {
    * attempt the failure is returned, for the study to end AlgorithmFailed.
    */
   private async propose(study: StudyRecord, count: number): Promise<Proposal> {
+    const priorTrials = await this.priorsOf(study);
     const request = {
       ...algorithmInput(study.spec),
       trials: { json: await this.history.json(study.id) },
+      ...(priorTrials.length > 0 ? { priorTrials } : {}),
       count,
       seed: study.seed,
       ...(study.algorithmState ? { state: study.algorithmState } : {}),
@@ -353,6 +366,14 @@ export class Scheduler {
       }
     }
     return { ok: false, message: `${message} (after ${this.retry.attempts} attempts)` };
+  }
+
+  /** A warm-started study's prior observations: written with the study, never changed, so read once. */
+  private async priorsOf(study: StudyRecord): Promise<readonly TrialView[]> {
+    if (!study.spec.warmStart) return [];
+    let priors = this.priors.get(study.id);
+    if (!priors) this.priors.set(study.id, (priors = await this.store.priorTrials(study.id)));
+    return priors;
   }
 
   /**
@@ -383,15 +404,20 @@ export class Scheduler {
       const room = study.spec.maxTrialCount === undefined ? Infinity : study.spec.maxTrialCount - completedCount(counts) - activeCount(counts);
       const wanted = Math.max(0, Math.min(count - own.length - claimed.length, room));
       if (wanted === 0) return [...own, ...claimed];
-      const proposal = await this.propose(study, wanted);
+      // Then enqueued assignments, in order, before anything the algorithm proposes.
+      const queued = await this.store.takeEnqueued(studyId, wanted, ref);
+      queued.forEach((t) => this.emitTrial(t));
+      const asked = wanted - queued.length;
+      if (asked === 0) return [...own, ...claimed, ...queued];
+      const proposal = await this.propose(study, asked);
       if (!proposal.ok) {
         await this.endAndDrain(studyId, 'fail', 'AlgorithmFailed', proposal.message);
         return [];
       }
-      const created = await this.store.addClientTrials(studyId, proposal.result.assignments.slice(0, wanted), ref, proposal.result.state, proposal.result.labels);
+      const created = await this.store.addClientTrials(studyId, proposal.result.assignments.slice(0, asked), ref, proposal.result.state, proposal.result.labels);
       created.forEach((t) => this.emitTrial(t));
-      if (proposal.result.exhausted && created.length === 0) await this.endIfExhausted(studyId);
-      return [...own, ...claimed, ...created];
+      if (proposal.result.exhausted && created.length === 0 && queued.length === 0) await this.endIfExhausted(studyId);
+      return [...own, ...claimed, ...queued, ...created];
     }));
   }
 

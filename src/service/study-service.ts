@@ -4,7 +4,12 @@
 // translate wire formats.
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
-import type { AlgorithmRunner } from '../algorithms/pool.js';
+import { AlgorithmError, type AlgorithmRunner } from '../algorithms/pool.js';
+import type { ImportanceResult } from '../analysis/importance.js';
+import type { Assignment } from '../../suggestion-algorithms/model.js';
+import { activeCount, completedCount } from '../scheduler/policy.js';
+import { readAssignment } from '../spec/assignment.js';
+import { priorObservations } from '../spec/warm-start.js';
 import { excerpt, LIMITS } from '../model/limits.js';
 import { isActiveTrialState, isTerminalStudyState, TRIAL_STATES, type TrialState } from '../model/trial.js';
 import { checkLocalCommand } from '../runtimes/local/argv.js';
@@ -18,7 +23,7 @@ import { parseStudyDocument, readBudgets, readStudyDocument } from '../spec/pars
 import { resolveConfigMapTemplate, TemplateSourceError, type TrialTemplateSource } from '../spec/template-source.js';
 import { SpecError } from '../spec/errors.js';
 import { metricNamesOf, type StudySpec } from '../spec/types.js';
-import { ConstraintError, RUNTIME_KINDS, StateConflictError, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
+import { ConstraintError, RUNTIME_KINDS, StateConflictError, type NewStudyOptions, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
 import { asServiceError, invalid, notFound, precondition, ServiceError } from './errors.js';
 import { encodeToken, readFinite, readInteger, readList, readName, readOptionalBoolean, readOptionalInteger, readOptionalString, readPage, readTime, readWorkingDir, shown, type PageRequest } from './requests.js';
 import { paretoShape, studyShape, trialShape, type ParetoFrontShape, type StudyEvent, type StudyShape, type TrialShape } from './shapes.js';
@@ -164,8 +169,9 @@ export class StudyService {
       this.specCheck(() => validateForRuntime(runtime, spec), req);
     }
     if (runtime === 'local') await this.specCheckAsync(() => checkLocalCommand(spec, baseDir), req);
+    // Priors are read only for a new study: an existing one keeps what it was created with.
     const { record, created } = await this.createOnce(spec.name,
-      () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, heartbeatSeconds === undefined ? {} : { heartbeatSeconds }),
+      async () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, { ...(await this.warmStartOptions(spec, this.specField(req))), ...(heartbeatSeconds === undefined ? {} : { heartbeatSeconds }) }),
       (existing) => {
         if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return;
         throw new ServiceError('ALREADY_EXISTS', `a different study named "${spec.name}" exists`, 'metadata.name');
@@ -186,7 +192,7 @@ export class StudyService {
     this.specCheck(() => validateForRuntime(this.options.launchRuntime, parsed), req);
     if (this.options.launchRuntime === 'local') await this.specCheckAsync(() => checkLocalCommand(parsed, this.options.baseDir), req);
     const { record, created } = await this.createOnce(parsed.name,
-      () => this.store.createStudy(parsed, this.options.baseDir, randomInt(2 ** 31), this.options.launchRuntime, { owner }),
+      async () => this.store.createStudy(parsed, this.options.baseDir, randomInt(2 ** 31), this.options.launchRuntime, { ...(await this.warmStartOptions(parsed, this.specField(req))), owner }),
       (existing) => {
         if (existing.owner === owner) return;
         throw new ServiceError('ALREADY_EXISTS', `a study named "${parsed.name}" exists already (${existing.owner ? `made from ${existing.owner}` : 'created through the API'})`, 'metadata.name');
@@ -214,7 +220,7 @@ export class StudyService {
   async openStudy(spec: StudySpec, baseDir: string, runtime: LaunchingRuntime, where: string): Promise<StudyRecord> {
     validateForRuntime(runtime, spec);
     if (runtime === 'local') await checkLocalCommand(spec, baseDir);
-    const { record } = await this.createOnce(spec.name, () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime), (existing) => {
+    const { record } = await this.createOnce(spec.name, async () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, await this.warmStartOptions(spec)), (existing) => {
       if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return;
       throw new SpecError('metadata.name', `a different study named "${spec.name}" already exists in ${where}; rename the study or use another --data-dir`);
     });
@@ -336,6 +342,79 @@ export class StudyService {
     const n = readInteger(tail, 'tail', 1, LIMITS.maxLogTailLines, 100);
     if (this.options.dataDir === undefined) return { lines: [], size: 0 };
     return tailLog(join(this.logDir(), `${trial.name}.log`), n);
+  }
+
+  /**
+   * Warm starts: assignments that run before any algorithm suggestion, in order, each exactly
+   * once (Optuna's enqueue_trial). Each must lie in the study's space; together with the trials
+   * so far and those queued they must fit in maxTrialCount. Returns the whole queue.
+   */
+  async enqueueTrials(studyName: unknown, assignments: unknown): Promise<{ enqueued: Assignment[] }> {
+    const study = await this.study(studyName, 'study');
+    const list = readList(assignments, 'assignments', LIMITS.maxEnqueuedTrials);
+    if (list.length === 0) throw invalid('assignments', 'must list at least one assignment');
+    const parsed = list.map((a, i) => {
+      try {
+        return readAssignment(a, `assignments[${i}]`, study.spec.parameters);
+      } catch (err) {
+        throw asServiceError(err);
+      }
+    });
+    if (isTerminalStudyState(study.state)) throw precondition(`study "${study.name}" has ended (${study.state}, ${study.reason}): nothing more would run`, 'study');
+    const queued = await this.store.enqueuedTrials(study.id);
+    if (queued.length + parsed.length > LIMITS.maxEnqueuedTrials) {
+      throw invalid('assignments', `at most ${LIMITS.maxEnqueuedTrials} assignments may wait in a study's queue (${queued.length} wait already)`);
+    }
+    const max = study.spec.maxTrialCount;
+    if (max !== undefined) {
+      const counts = await this.store.trialCounts(study.id);
+      const room = max - completedCount(counts) - activeCount(counts) - queued.length;
+      if (parsed.length > room) {
+        throw precondition(`only ${Math.max(0, room)} more trials fit in maxTrialCount ${max} (${completedCount(counts) + activeCount(counts)} trials so far, ${queued.length} queued): raise the budget first`, 'assignments');
+      }
+    }
+    await this.store.enqueueTrials(study.id, parsed);
+    this.wake(study);
+    return { enqueued: [...queued, ...parsed] };
+  }
+
+  /** The assignments still waiting in a study's queue, in the order they will run. */
+  async enqueuedTrials(studyName: unknown): Promise<{ enqueued: Assignment[] }> {
+    const study = await this.study(studyName, 'study');
+    return { enqueued: await this.store.enqueuedTrials(study.id) };
+  }
+
+  /**
+   * fANOVA importance of each parameter over the study's completed trials (src/analysis), in
+   * the worker pool; the latest LIMITS.maxImportanceTrials trials at most. Deterministic for a
+   * study (the forest's seed is the study's).
+   */
+  async parameterImportance(studyName: unknown): Promise<ImportanceResult> {
+    const study = await this.study(studyName, 'study');
+    const trials = await this.store.trialViews(study.id);
+    try {
+      return await this.scheduler.algorithms.importance({ parameters: study.spec.parameters, trials, seed: study.seed });
+    } catch (err) {
+      if (err instanceof AlgorithmError) throw new ServiceError('UNAVAILABLE', err.message, 'study');
+      throw err;
+    }
+  }
+
+  /**
+   * What a study's `enqueuedTrials` and `warmStart` add to its creation (priors read from the
+   * prior study now). Refusals are SpecErrors; `specField` prefixes them for the API's callers.
+   */
+  private async warmStartOptions(spec: StudySpec, specField?: string): Promise<Pick<NewStudyOptions, 'enqueued' | 'priors'>> {
+    const enqueued = spec.enqueuedTrials && spec.enqueuedTrials.length > 0 ? { enqueued: spec.enqueuedTrials } : {};
+    if (!spec.warmStart) return enqueued;
+    try {
+      const prior = await this.store.getStudyByName(spec.warmStart.study);
+      if (!prior) throw new SpecError('spec.warmStart.study', `no study named ${JSON.stringify(spec.warmStart.study)} (a warm start reads the completed trials of an existing study)`);
+      return { ...enqueued, priors: priorObservations(spec, prior, await this.store.trialViews(prior.id)) };
+    } catch (err) {
+      if (specField === undefined || !(err instanceof SpecError)) throw err;
+      throw asServiceError(err, specField);
+    }
   }
 
   /** Ask/tell: the client's active trials first, then queued ones, then new ones (Vizier's SuggestTrials). */

@@ -9,6 +9,8 @@ import { readConstraints } from './constraints.js';
 import { SpecError } from './errors.js';
 import { readObjectives } from './objectives.js';
 import { readParameters } from './parameters.js';
+import { readAssignment } from './assignment.js';
+import type { Assignment } from '../../suggestion-algorithms/model.js';
 import * as read from './read.js';
 import { parseMetaReference, placeholdersIn } from './template.js';
 import { readConfigMapReference, type ConfigMapReference } from './template-source.js';
@@ -23,6 +25,7 @@ import {
   type ParameterSpec,
   type StudySpec,
   type TrialTemplateSpec,
+  type WarmStartSpec,
 } from './types.js';
 
 // Katib's name rule (#2468): the name becomes part of Kubernetes object names.
@@ -96,7 +99,7 @@ export function parseStudyDocument(input: unknown, options: ParseOptions = {}): 
   }
   read.noUnknownKeys(s, 'spec', [
     'parameters', 'objective', 'algorithm', 'earlyStopping', 'parallelTrialCount', 'maxTrialCount',
-    'maxFailedTrialCount', 'trialTemplate', 'metricsCollectorSpec', 'resumePolicy',
+    'maxFailedTrialCount', 'trialTemplate', 'metricsCollectorSpec', 'resumePolicy', 'enqueuedTrials', 'warmStart',
   ]);
   if (s['resumePolicy'] !== undefined) read.oneOf(s['resumePolicy'], 'spec.resumePolicy', ['Never', 'LongRunning', 'FromVolume']);
 
@@ -111,6 +114,8 @@ export function parseStudyDocument(input: unknown, options: ParseOptions = {}): 
     ? { trialParameters: [], retain: false }
     : readTrialTemplate(s['trialTemplate'], 'spec.trialTemplate', parameters, options.configMapTemplate);
   const metricsCollector = readMetricsCollector(s['metricsCollectorSpec'], 'spec.metricsCollectorSpec');
+  const enqueuedTrials = s['enqueuedTrials'] === undefined || s['enqueuedTrials'] === null ? undefined : readEnqueuedTrials(s['enqueuedTrials'], 'spec.enqueuedTrials', parameters, maxTrialCount);
+  const warmStart = s['warmStart'] === undefined || s['warmStart'] === null ? undefined : readWarmStart(s['warmStart'], 'spec.warmStart', name);
 
   const spec: StudySpec = {
     name,
@@ -124,10 +129,30 @@ export function parseStudyDocument(input: unknown, options: ParseOptions = {}): 
     ...(maxFailedTrialCount === undefined ? {} : { maxFailedTrialCount }),
     trialTemplate,
     metricsCollector,
+    ...(enqueuedTrials === undefined ? {} : { enqueuedTrials }),
+    ...(warmStart === undefined ? {} : { warmStart }),
   };
   validateAlgorithm(spec);
   validateEarlyStopping(spec);
   return spec;
+}
+
+/** `spec.enqueuedTrials`: assignments in the space, run first and counted in maxTrialCount. */
+function readEnqueuedTrials(v: unknown, path: string, parameters: readonly ParameterSpec[], maxTrialCount: number | undefined): Assignment[] {
+  const items = read.list(v, path, LIMITS.maxEnqueuedTrials);
+  if (maxTrialCount !== undefined && items.length > maxTrialCount) {
+    throw new SpecError(path, `must not list more assignments than maxTrialCount (got ${items.length} > ${maxTrialCount})`);
+  }
+  return items.map((x, i) => readAssignment(x, `${path}[${i}]`, parameters));
+}
+
+/** `spec.warmStart`: the prior study is looked up when the study is created (the service). */
+function readWarmStart(v: unknown, path: string, name: string): WarmStartSpec {
+  const o = read.object(v, path);
+  read.noUnknownKeys(o, path, ['study']);
+  const study = read.string(o['study'], `${path}.study`, MAX_NAME_LENGTH);
+  if (study === name) throw new SpecError(`${path}.study`, 'must name another study (a study cannot warm-start from itself)');
+  return { study };
 }
 
 function readObjective(v: unknown, path: string): ObjectiveSpec {

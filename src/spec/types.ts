@@ -11,7 +11,7 @@ export type {
   Parameter as ParameterSpec,
   RangeParameter,
 } from '../../suggestion-algorithms/model.js';
-import type { Parameter as ParameterSpec } from '../../suggestion-algorithms/model.js';
+import type { Assignment, Parameter as ParameterSpec } from '../../suggestion-algorithms/model.js';
 import type { ConfigMapReference } from './template-source.js';
 import type { MetricConstraint } from '../model/constraints.js';
 export type { MetricConstraint } from '../model/constraints.js';
@@ -98,6 +98,15 @@ export interface StudySpec {
   readonly maxFailedTrialCount?: number;
   readonly trialTemplate: TrialTemplateSpec;
   readonly metricsCollector: MetricsCollectorSpec;
+  /** Sibyl's: assignments to run first, in order, before any algorithm suggestion (Optuna's enqueue_trial). */
+  readonly enqueuedTrials?: readonly Assignment[];
+  /** Sibyl's: an earlier study whose completed trials the algorithm learns from (Vizier's prior studies). */
+  readonly warmStart?: WarmStartSpec;
+}
+
+export interface WarmStartSpec {
+  /** The prior study's name (on the same server). */
+  readonly study: string;
 }
 
 /** Every objective of a study, in order: one for a Katib file, two or more with `objectives`. */

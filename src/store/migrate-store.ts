@@ -18,6 +18,8 @@ const TABLES = [
   { table: 'observations', order: 'id', identity: true },
   { table: 'trial_metrics', order: 'trial_id, metric_name', identity: false },
   { table: 'observation_logs', order: 'id', identity: true },
+  { table: 'enqueued_trials', order: 'id', identity: true },
+  { table: 'prior_trials', order: 'study_id, seq', identity: false },
 ] as const;
 // trial_counts is not copied: PostgreSQL's triggers count the trials as they are inserted, and
 // the result is checked against SQLite's counts.

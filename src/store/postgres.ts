@@ -176,10 +176,20 @@ export class PostgresStore implements Store {
   // ── studies ──────────────────────────────────────────────────────────────
 
   async createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local', options: NewStudyOptions = {}): Promise<StudyRecord> {
-    const [row] = await this.rows<StudyRow>(`INSERT INTO studies (name, spec_json, base_dir, runtime, state, seed, created_at, heartbeat_seconds, owner)
-      VALUES ($1, $2, $3, $4, 'CREATED', $5, $6, $7, $8) RETURNING *`,
-    [spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), options.heartbeatSeconds ?? null, options.owner ?? null]);
-    return toStudy(row!);
+    return this.tx(async (c) => {
+      const [row] = await this.rows<StudyRow>(`INSERT INTO studies (name, spec_json, base_dir, runtime, state, seed, created_at, heartbeat_seconds, owner)
+        VALUES ($1, $2, $3, $4, 'CREATED', $5, $6, $7, $8) RETURNING *`,
+      [spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), options.heartbeatSeconds ?? null, options.owner ?? null], c);
+      const study = toStudy(row!);
+      await this.insertEnqueued(c, study.id, options.enqueued ?? []);
+      const priors = options.priors ?? [];
+      for (let i = 0; i < priors.length; i += 1000) {
+        const batch = priors.slice(i, i + 1000);
+        await c.query(`INSERT INTO prior_trials (study_id, seq, name, assignment_json, objective_value) VALUES ${valueTuples(batch.length, 5)}`,
+          batch.flatMap((p, j) => [study.id, i + j + 1, p.name, JSON.stringify(p.assignment), p.objectiveValue]));
+      }
+      return study;
+    });
   }
 
   async getStudy(id: number): Promise<StudyRecord | undefined> {
@@ -279,6 +289,45 @@ export class PostgresStore implements Store {
       for (const { id } of rows) claimed.push(await this.runTrialTransition(c, id, 'claim', { runtimeRef: clientRef }));
       return claimed;
     });
+  }
+
+  async enqueueTrials(studyId: number, assignments: readonly Assignment[]): Promise<void> {
+    await this.tx((c) => this.insertEnqueued(c, studyId, assignments));
+  }
+
+  private async insertEnqueued(c: pg.PoolClient, studyId: number, assignments: readonly Assignment[]): Promise<void> {
+    if (assignments.length === 0) return;
+    const at = now();
+    await c.query(`INSERT INTO enqueued_trials (study_id, assignment_json, created_at) VALUES ${valueTuples(assignments.length, 3)}`,
+      assignments.flatMap((a) => [studyId, JSON.stringify(a), at]));
+  }
+
+  async enqueuedTrials(studyId: number): Promise<Assignment[]> {
+    return (await this.rows<{ assignment_json: string }>('SELECT assignment_json FROM enqueued_trials WHERE study_id = $1 ORDER BY id', [studyId]))
+      .map((r) => JSON.parse(r.assignment_json) as Assignment);
+  }
+
+  async takeEnqueued(studyId: number, limit: number, clientRef?: string): Promise<TrialRecord[]> {
+    if (limit <= 0) return [];
+    // Most passes find the queue empty: a plain read spares them a transaction.
+    if ((await this.rows('SELECT 1 FROM enqueued_trials WHERE study_id = $1 LIMIT 1', [studyId])).length === 0) return [];
+    return this.tx(async (c) => {
+      // The study row first (as insertTrials locks it): replicas taking from one queue take turns.
+      const [study] = (await c.query<StudyRow>('SELECT * FROM studies WHERE id = $1 FOR NO KEY UPDATE', [studyId])).rows;
+      if (!study || isTerminalStudyState(study.state)) return [];
+      const { rows } = await c.query<{ id: number; assignment_json: string }>(
+        'SELECT id, assignment_json FROM enqueued_trials WHERE study_id = $1 ORDER BY id LIMIT $2 FOR UPDATE', [studyId, limit]);
+      if (rows.length === 0) return [];
+      const created = await this.insertTrials(c, studyId, rows.map((r) => ({ assignmentJson: r.assignment_json, labels: null })), undefined, clientRef ?? null);
+      await c.query('DELETE FROM enqueued_trials WHERE id = ANY($1::bigint[])', [rows.slice(0, created.length).map((r) => r.id)]);
+      return created;
+    });
+  }
+
+  async priorTrials(studyId: number): Promise<TrialView[]> {
+    return (await this.rows<{ name: string; assignment_json: string; objective_value: number }>(
+      'SELECT name, assignment_json, objective_value FROM prior_trials WHERE study_id = $1 ORDER BY seq', [studyId]))
+      .map((r) => ({ name: r.name, state: 'SUCCEEDED', assignment: JSON.parse(r.assignment_json) as Assignment, objectiveValue: Number(r.objective_value) }));
   }
 
   async beat(trialIds: readonly number[]): Promise<void> {
@@ -500,4 +549,9 @@ export function asStoreError(err: unknown): unknown {
     case '23503': return new ConstraintError('FOREIGN KEY', `${err.table}: ${err.constraint}`);
     default: return err;
   }
+}
+
+/** `($1, $2, …), (…)`: placeholders for a multi-row INSERT of `rows` rows of `columns` values. */
+function valueTuples(rows: number, columns: number): string {
+  return Array.from({ length: rows }, (_, r) => `(${Array.from({ length: columns }, (_, c) => `$${r * columns + c + 1}`).join(', ')})`).join(', ');
 }

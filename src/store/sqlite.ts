@@ -115,6 +115,11 @@ export class SqliteStore implements Store {
         FROM trials t JOIN trial_metrics m ON m.trial_id = t.id AND m.metric_name = ? WHERE t.study_id = ? GROUP BY t.state`),
       curves: db.prepare(`SELECT t.name, t.state, o.step, o.value FROM trials t JOIN observations o ON o.trial_id = t.id AND o.metric_name = ?
         WHERE t.study_id = ? ORDER BY t.seq, o.id`),
+      insertEnqueued: db.prepare('INSERT INTO enqueued_trials (study_id, assignment_json, created_at) VALUES (?, ?, ?)'),
+      enqueuedOf: db.prepare('SELECT id, assignment_json FROM enqueued_trials WHERE study_id = ? ORDER BY id LIMIT ?'),
+      deleteEnqueued: db.prepare('DELETE FROM enqueued_trials WHERE id = ?'),
+      insertPrior: db.prepare('INSERT INTO prior_trials (study_id, seq, name, assignment_json, objective_value) VALUES (?, ?, ?, ?, ?)'),
+      priorsOf: db.prepare('SELECT name, assignment_json, objective_value FROM prior_trials WHERE study_id = ? ORDER BY seq'),
       deleteStudyLogs: db.prepare('DELETE FROM observation_logs WHERE trial_name IN (SELECT name FROM trials WHERE study_id = ?)'),
     };
     this.trialTransitions = new Map(Object.entries(TRIAL_TRANSITIONS).map(([name, t]) => [name, db.prepare(trialTransitionSql(t.from, t.to))]));
@@ -151,8 +156,13 @@ export class SqliteStore implements Store {
   // ── studies ──────────────────────────────────────────────────────────────
 
   async createStudy(spec: StudySpec, baseDir: string, seed: number, runtime: RuntimeKind = 'local', options: NewStudyOptions = {}): Promise<StudyRecord> {
-    const info = this.tx(() => this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), options.heartbeatSeconds ?? null, options.owner ?? null));
-    return toStudy(this.stmt.studyById.get(Number(info.lastInsertRowid)) as StudyRow);
+    const id = this.tx(() => {
+      const studyId = Number(this.stmt.insertStudy.run(spec.name, JSON.stringify(spec), baseDir, runtime, seed, now(), options.heartbeatSeconds ?? null, options.owner ?? null).lastInsertRowid);
+      for (const a of options.enqueued ?? []) this.stmt.insertEnqueued.run(studyId, JSON.stringify(a), now());
+      (options.priors ?? []).forEach((p, i) => this.stmt.insertPrior.run(studyId, i + 1, p.name, JSON.stringify(p.assignment), p.objectiveValue));
+      return studyId;
+    });
+    return toStudy(this.stmt.studyById.get(id) as StudyRow);
   }
 
   async listStudiesPage(after: number, limit: number): Promise<Page<StudyRecord>> {
@@ -242,6 +252,37 @@ export class SqliteStore implements Store {
       const ids = (this.stmt.queued.all(studyId, limit) as { id: number }[]).map((r) => r.id);
       return ids.map((id) => this.runTrialTransition(id, 'claim', { runtimeRef: clientRef }));
     });
+  }
+
+  async enqueueTrials(studyId: number, assignments: readonly Assignment[]): Promise<void> {
+    const at = now();
+    this.tx(() => {
+      for (const a of assignments) this.stmt.insertEnqueued.run(studyId, JSON.stringify(a), at);
+    });
+  }
+
+  async enqueuedTrials(studyId: number): Promise<Assignment[]> {
+    return (this.stmt.enqueuedOf.all(studyId, -1) as { assignment_json: string }[]).map((r) => JSON.parse(r.assignment_json) as Assignment);
+  }
+
+  async takeEnqueued(studyId: number, limit: number, clientRef?: string): Promise<TrialRecord[]> {
+    if (limit <= 0) return [];
+    return this.tx(() => {
+      const queued = this.stmt.enqueuedOf.all(studyId, limit) as { id: number; assignment_json: string }[];
+      const assignments = queued.map((r) => JSON.parse(r.assignment_json) as Assignment);
+      const created = clientRef === undefined
+        ? this.insertCreatedTrials(studyId, assignments)
+        : this.insertTrials(studyId, assignments, undefined, undefined, (study, seq, a, at, l) =>
+          this.stmt.insertStartedTrial.run(studyId, seq, trialName(study, seq), JSON.stringify(a), clientRef, at, at, at, l));
+      for (const r of queued.slice(0, created.length)) this.stmt.deleteEnqueued.run(r.id);
+      return created;
+    });
+  }
+
+  async priorTrials(studyId: number): Promise<TrialView[]> {
+    return (this.stmt.priorsOf.all(studyId) as { name: string; assignment_json: string; objective_value: number }[]).map((r) => ({
+      name: r.name, state: 'SUCCEEDED', assignment: JSON.parse(r.assignment_json) as Assignment, objectiveValue: r.objective_value,
+    }));
   }
 
   async beat(trialIds: readonly number[]): Promise<void> {

@@ -32,6 +32,17 @@ export interface StudyRecord {
 export interface NewStudyOptions {
   readonly heartbeatSeconds?: number;
   readonly owner?: string;
+  /** Assignments queued to run first (spec.enqueuedTrials), written with the study. */
+  readonly enqueued?: readonly Assignment[];
+  /** Prior observations (spec.warmStart's study's completed trials), written with the study. */
+  readonly priors?: readonly PriorTrial[];
+}
+
+/** A completed trial of a warm-start study, as its new study keeps it (migrations/0011). */
+export interface PriorTrial {
+  readonly name: string;
+  readonly assignment: Assignment;
+  readonly objectiveValue: number;
 }
 
 export interface TrialRecord extends TrialView {
@@ -164,6 +175,18 @@ export interface Store {
   addClientTrials(studyId: number, assignments: readonly Assignment[], clientRef: string, algorithmState?: Record<string, string>, labels?: TrialLabels): Promise<TrialRecord[]>;
   /** Ask/tell: hands up to `limit` queued trials (CREATED, no client: re-offered ones) to a client. */
   claimQueued(studyId: number, clientRef: string, limit: number): Promise<TrialRecord[]>;
+  /** Appends assignments to the study's queue (they run before any algorithm suggestion), in one transaction. */
+  enqueueTrials(studyId: number, assignments: readonly Assignment[]): Promise<void>;
+  /** The assignments still queued, oldest first. */
+  enqueuedTrials(studyId: number): Promise<Assignment[]>;
+  /**
+   * Turns up to `limit` queued assignments, oldest first, into trials (CREATED, or RUNNING for
+   * `clientRef`) and takes them off the queue, in one transaction: none runs twice, none is
+   * lost. None once the study has ended (the queue is kept).
+   */
+  takeEnqueued(studyId: number, limit: number, clientRef?: string): Promise<TrialRecord[]>;
+  /** The prior observations a study was created with, as completed trials (SUCCEEDED) in order. */
+  priorTrials(studyId: number): Promise<TrialView[]>;
   /** Ask/tell: the client of these active trials is alive now. */
   beat(trialIds: readonly number[]): Promise<void>;
   /** Ask/tell: running client trials whose last sign of life is before `before` (ISO time). */

@@ -9,6 +9,7 @@
 //   restart at zero, which only changes the portfolio's odds, never validity.
 import type { Assignment, SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../model.js';
 import { readHistory } from '../history.js';
+import { modelTrials, priorCount } from '../priors.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
 import { isConditional } from '../conditions.js';
@@ -57,20 +58,23 @@ export const bayesianOptimizationAlgorithm: SuggestionAlgorithm = {
     readSettings(settings);
   },
 
-  suggest({ space, trials, count, seed, state, settings: raw }: SuggestRequest): SuggestResult {
+  suggest(request: SuggestRequest): SuggestResult {
+    const { space, trials, count, seed, state, settings: raw } = request;
     const settings = readSettings(raw);
     const base = settings.randomState ?? seed;
     const cube = unitCube(space);
     // A tree is modelled flat, inactive dimensions imputed (transform.ts); candidates are scored as they will be run.
     const layout: Layout = isConditional(space) ? { ...layoutOf(cube), canonical: (x) => canonicalPoint(space, cube, x) } : layoutOf(cube);
-    const history = readHistory(space, trials, cube);
+    // Warm-start priors are observations like the study's own, and take the place of initial points.
+    const history = readHistory(space, modelTrials(request), cube);
+    const priors = priorCount(request);
     const design = new ScrambledHalton(designDims(layout), new Rng(base, DESIGN_STREAM));
 
     const chosen: Float64Array[] = [];
     let optimizer: BatchOptimizer | undefined;
     for (let i = 0; i < Math.max(0, count); i++) {
       const trialIndex = trials.length + i;
-      if (trialIndex < settings.nInitialPoints || history.observations.length < 2) {
+      if (trialIndex + priors < settings.nInitialPoints || history.observations.length < 2) {
         chosen.push(designToCube(layout, design.point(trialIndex)));
         continue;
       }

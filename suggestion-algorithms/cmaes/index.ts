@@ -49,17 +49,20 @@ export const cmaesAlgorithm: SuggestionAlgorithm = {
     requireRangeParameters(space);
   },
 
-  suggest({ space, trials, count, seed, state, settings: raw }: SuggestRequest): SuggestResult {
+  suggest(request: SuggestRequest): SuggestResult {
+    const { space, trials, count, seed, state, settings: raw } = request;
     const settings = readCmaesSettings(raw);
     requireRangeParameters(space);
     const cube = unitCube(space, { rangesOnly: true });
+    const start = warmStart(space, request.priorTrials ?? [], cube, settings.sigma);
     const ctx: ReplayContext = {
       seed: settings.randomState ?? seed,
       n: cube.dims,
       lambda0: defaultPopulationSize(cube.dims),
-      sigma0: settings.sigma,
+      sigma0: start?.sigma ?? settings.sigma,
       strategy: settings.restartStrategy,
       choiceSizes: choiceParameters(space).map((p) => p.list.length),
+      ...(start ? { mean0: start.mean } : {}),
     };
     const slots = slotsOf(space, trials, cube);
     const context = contextKey(space, settings, ctx);
@@ -83,6 +86,21 @@ export const cmaesAlgorithm: SuggestionAlgorithm = {
     return { ...result, state: saveSnapshot(context, slots, search) };
   },
 };
+
+/**
+ * A warm start's first distribution, after WS-CMA-ES (Nomura et al., "Warm Starting CMA-ES for
+ * Hyperparameter Optimization", AAAI 2021) simplified to an isotropic one: the mean of the best
+ * 10% of the prior points, and their spread (at least 0.05, at most the `sigma` setting) as the
+ * step size. None without priors in this range space.
+ */
+function warmStart(space: SearchSpace, priors: readonly TrialView[], cube: UnitCube, sigma: number): { mean: number[]; sigma: number } | undefined {
+  const points = slotsOf(space, priors, cube).filter((s) => Number.isFinite(s.loss)).sort((a, b) => a.loss - b.loss);
+  if (points.length === 0) return undefined;
+  const top = points.slice(0, Math.max(1, Math.ceil(0.1 * points.length)));
+  const mean = Array.from({ length: cube.dims }, (_, i) => top.reduce((sum, s) => sum + (s.x[i] as number), 0) / top.length);
+  const spread = Math.sqrt(top.reduce((sum, s) => sum + s.x.reduce((d, v, i) => d + (v - (mean[i] as number)) ** 2, 0), 0) / (top.length * cube.dims));
+  return { mean, sigma: Math.min(sigma, Math.max(0.05, spread)) };
+}
 
 /** Trials of this range space in creation order (trials from another space take no slot). */
 function slotsOf(space: SearchSpace, trials: readonly TrialView[], cube: UnitCube): Slot[] {
@@ -136,5 +154,5 @@ function withChoices(space: SearchSpace, ranges: Assignment, choices: readonly n
 function contextKey(space: SearchSpace, settings: CmaesSettings, ctx: ReplayContext): string {
   const ranges = space.parameters.filter((p) => p.parameterType === 'double' || p.parameterType === 'int');
   const choices = choiceParameters(space);
-  return JSON.stringify({ ranges, choices, sigma: settings.sigma, strategy: settings.restartStrategy, seed: ctx.seed });
+  return JSON.stringify({ ranges, choices, sigma: ctx.sigma0, strategy: settings.restartStrategy, seed: ctx.seed, ...(ctx.mean0 ? { mean0: ctx.mean0 } : {}) });
 }

@@ -41,6 +41,8 @@ export interface ReplayContext {
   readonly strategy: RestartStrategy;
   /** Number of values of each categorical/discrete parameter (spec order). */
   readonly choiceSizes: readonly number[];
+  /** Generation 0's mean when the study is warm-started (priors.ts), else the centre of the box. */
+  readonly mean0?: readonly number[];
 }
 
 // Rng streams, one namespace per purpose so that none can collide: stream = 4·index + purpose.
@@ -54,9 +56,9 @@ export const choiceStream = (slot: number): number => PURPOSES * slot + 2;
 /** The random mean of a restart that begins at generation g. */
 const restartStream = (g: number): number => PURPOSES * g + 3;
 
-/** Generation 0: the centre of the box, step size σ0, default population. */
+/** Generation 0: the centre of the box (or the warm start's mean), step size σ0, default population. */
 export function initialSearch(ctx: ReplayContext): Search {
-  const run = newRun(new Array<number>(ctx.n).fill(0.5), ctx.sigma0, ctx.lambda0, 'large');
+  const run = newRun(ctx.mean0 ? [...ctx.mean0] : new Array<number>(ctx.n).fill(0.5), ctx.sigma0, ctx.lambda0, 'large');
   return { generation: 0, start: 0, run, book: EMPTY_BOOK, categories: uniformCategories(ctx.choiceSizes) };
 }
 

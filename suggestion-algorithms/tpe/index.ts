@@ -11,6 +11,7 @@ import type { Assignment, SuggestRequest, SuggestionAlgorithm } from '../model.j
 import { isConditional } from '../conditions.js';
 import { proposeByBranches } from './branches.js';
 import { readHistory } from '../history.js';
+import { modelTrials } from '../priors.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
 import { sampleAssignment } from '../space.js';
@@ -41,13 +42,15 @@ export const tpeAlgorithm = makeTpeAlgorithm('tpe', false);
 export const multivariateTpeAlgorithm = makeTpeAlgorithm('multivariate-tpe', true);
 
 /** The proposals of TPE over a space without conditions (repeats not yet replaced). */
-function proposeTpe({ space: searchSpace, trials, count, seed }: SuggestRequest, settings: TpeSettings, multivariate: boolean): Assignment[] {
+function proposeTpe(request: SuggestRequest, settings: TpeSettings, multivariate: boolean): Assignment[] {
+  const { space: searchSpace, trials, count, seed } = request;
   const base = settings.randomState ?? seed;
   // One stream per trial index, as in `random`: a batch proposes what single asks would.
   const streamFor = (i: number) => new Rng(base, trials.length + i);
   const wanted = Math.max(0, count);
   const cube = unitCube(searchSpace);
-  const history = readHistory(searchSpace, trials, cube);
+  // Warm-start priors are observations like the study's own (they also count towards the random start).
+  const history = readHistory(searchSpace, modelTrials(request), cube);
 
   let proposals: Assignment[];
   if (history.observations.length < settings.nStartupTrials) {

@@ -177,6 +177,21 @@ class Client:
     def should_stop(self, trial: str) -> bool:
         return bool(self._call("GET", f"/trials/{_seg(trial)}/should-stop")["shouldStop"])
 
+    def enqueue(self, study: str, assignments: List[Mapping[str, Any]]) -> List[Json]:
+        """Queue assignments (``{parameter: value}``, every parameter) to run before any algorithm
+        suggestion, in order, each once; returns the whole queue. A value outside the space is
+        InvalidArgument naming it (``assignments[1].lr``)."""
+        return list(self._call("POST", f"/studies/{_seg(study)}/enqueue", {"assignments": list(assignments)})["enqueued"])
+
+    def enqueued(self, study: str) -> List[Json]:
+        """The assignments still waiting to run, in order."""
+        return list(self._call("GET", f"/studies/{_seg(study)}/enqueued")["enqueued"])
+
+    def importance(self, study: str) -> List[Json]:
+        """fANOVA importance of the study's parameters, most important first:
+        ``[{name, importance, mainEffect}]`` (importances sum to 1)."""
+        return list(self._call("GET", f"/studies/{_seg(study)}/importance")["parameters"])
+
     # ── helpers ──────────────────────────────────────────────────────────
 
     def _pages(self, path: str, key: str, query: Mapping[str, Any]) -> Iterator[Json]:

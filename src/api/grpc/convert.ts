@@ -1,5 +1,6 @@
 // Between the service's shapes and Sibyl's protobuf messages (proto-loader's plain objects).
 import type { ParamValue } from '../../model/trial.js';
+import { invalid } from '../../service/errors.js';
 import type { StudyShape, TrialShape } from '../../service/shapes.js';
 
 type StructValue = { kind?: string; nullValue?: unknown; numberValue?: number; stringValue?: string; boolValue?: boolean; structValue?: Struct; listValue?: { values?: StructValue[] } };
@@ -23,7 +24,18 @@ function valueToJson(v: StructValue): unknown {
   }
 }
 
-const parameterValues = (assignment: Record<string, ParamValue>) =>
+/** ParameterValue messages → an assignment object (the service checks it against the space); a name given twice is refused. */
+export function assignmentFromValues(values: readonly { name?: string; number?: number; text?: string; value?: string }[], field: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const v of values) {
+    const name = v.name ?? '';
+    if (Object.hasOwn(out, name)) throw invalid(`${field}.${name}`, 'is given twice');
+    out[name] = v.value === 'text' ? v.text : v.value === 'number' ? v.number : undefined; // proto-loader names the oneof's field in `value`
+  }
+  return out;
+}
+
+export const parameterValues = (assignment: Readonly<Record<string, ParamValue>>) =>
   Object.entries(assignment).map(([name, value]) => (typeof value === 'number' ? { name, number: value } : { name, text: value }));
 
 export function studyMessage(s: StudyShape) {

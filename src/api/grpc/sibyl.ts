@@ -2,7 +2,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { StudyService } from '../../service/study-service.js';
 import { invalid } from '../../service/errors.js';
-import { structToJson, studyMessage, trialMessage } from './convert.js';
+import { assignmentFromValues, parameterValues, structToJson, studyMessage, trialMessage } from './convert.js';
 import { authorize, toGrpcError, unary, type HandlerContext } from './handlers.js';
 
 type Req = Record<string, any>; // proto-loader's plain objects; the service validates every field
@@ -26,6 +26,12 @@ export function studiesHandlers(service: StudyService, ctx: HandlerContext): grp
     stopStudy: unary(ctx, async (r: Req) => studyMessage(await service.stopStudy(r.name))),
     updateStudyBudget: unary(ctx, async (r: Req) =>
       studyMessage(await service.updateBudget(r.name, { parallelTrialCount: r.parallelTrialCount, maxTrialCount: r.maxTrialCount, maxFailedTrialCount: r.maxFailedTrialCount }))),
+    enqueueTrials: unary(ctx, async (r: Req) => {
+      const assignments = (r.assignments ?? []).map((a: Req, i: number) => assignmentFromValues(a.values ?? [], `assignments[${i}]`));
+      return { enqueued: (await service.enqueueTrials(r.study, assignments)).enqueued.map((a) => ({ values: parameterValues(a) })) };
+    }),
+    listEnqueuedTrials: unary(ctx, async (r: Req) => ({ enqueued: (await service.enqueuedTrials(r.study)).enqueued.map((a) => ({ values: parameterValues(a) })) })),
+    getParameterImportance: unary(ctx, (r: Req) => service.parameterImportance(r.study)),
     watchStudy: async (call: grpc.ServerWritableStream<Req, unknown>) => {
       // A stream ends with its status through an 'error' event (destroying it would send none).
       const fail = (err: unknown) => call.emit('error', toGrpcError(err, ctx.log));

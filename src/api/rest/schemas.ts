@@ -68,6 +68,27 @@ export const CompleteBody = Type.Object({
   reason: Type.Optional(Type.String({ maxLength: LIMITS.maxReasonLength })),
 }, { additionalProperties: false });
 
+const AssignmentObject = Type.Record(Type.String({ maxLength: LIMITS.maxIdentifierLength }), Type.Union([Type.Number(), Type.String({ maxLength: LIMITS.maxStringLength })]), {
+  description: 'parameter name → value (a number, or a string for categorical parameters)',
+});
+
+export const EnqueueBody = Type.Object({
+  assignments: Type.Array(Type.Object({}, { additionalProperties: true, description: 'parameter name → value; every parameter of the study' }), { minItems: 1, maxItems: LIMITS.maxEnqueuedTrials }),
+}, { additionalProperties: false });
+
+export const EnqueuedList = Type.Object({
+  enqueued: Type.Array(AssignmentObject, { description: 'the assignments waiting to run, in order' }),
+});
+
+export const ImportanceResponse = Type.Object({
+  parameters: Type.Array(Type.Object({
+    name: Type.String(),
+    importance: Type.Number({ description: "the parameter's share of the importances (they sum to 1)" }),
+    mainEffect: Type.Number({ description: "the share of the objective's variance its main effect explains alone" }),
+  }), { description: 'most important first' }),
+  trials: Type.Integer({ description: 'the completed trials the forest was fit on' }),
+});
+
 /** A reference to a shared schema, and the error responses every route may give. */
 export const ref = (id: string) => ({ $ref: `${id}#` });
 export const ERROR_RESPONSES = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error') };

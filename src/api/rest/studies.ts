@@ -1,7 +1,7 @@
 // REST routes for studies, including their event stream (Server-Sent Events).
 import type { FastifyPluginAsync } from 'fastify';
 import type { BudgetRequest, CreateStudyRequest, StudyEvent } from '../../service/study-service.js';
-import { BudgetBody, CreateStudyBody, NameParams, PageQuery, TrialsQuery, SuggestBody, ERROR_RESPONSES, ref } from './schemas.js';
+import { BudgetBody, CreateStudyBody, EnqueueBody, EnqueuedList, ImportanceResponse, NameParams, PageQuery, TrialsQuery, SuggestBody, ERROR_RESPONSES, ref } from './schemas.js';
 
 const errors = ERROR_RESPONSES;
 
@@ -70,6 +70,18 @@ export const studyRoutes: FastifyPluginAsync = async (app) => {
     const body = req.body as { count?: number; clientId: string };
     return { trials: await service.suggestTrials((req.params as Name).name, body.count, body.clientId) };
   });
+
+  app.post('/studies/:name/enqueue', {
+    schema: { summary: 'Enqueue assignments to run before any algorithm suggestion, in order (returns the queue)', tags: ['warm starts'], params: NameParams, body: EnqueueBody, response: { 200: EnqueuedList, ...errors } },
+  }, async (req) => service.enqueueTrials((req.params as Name).name, (req.body as { assignments: unknown[] }).assignments));
+
+  app.get('/studies/:name/enqueued', {
+    schema: { summary: 'The assignments waiting to run, in order', tags: ['warm starts'], params: NameParams, response: { 200: EnqueuedList, ...errors } },
+  }, async (req) => service.enqueuedTrials((req.params as Name).name));
+
+  app.get('/studies/:name/importance', {
+    schema: { summary: "fANOVA importance of the study's parameters (a random forest on its completed trials)", tags: ['studies'], params: NameParams, response: { 200: ImportanceResponse, ...errors } },
+  }, async (req) => service.parameterImportance((req.params as Name).name));
 
   app.get('/studies/:name/events', {
     schema: { summary: "A study's events as Server-Sent Events (study and trial changes)", tags: ['studies'], params: NameParams },

@@ -1,14 +1,14 @@
 // ECharts (bundled from npm, only the parts used) and the dashboard's plots. Every chart the
 // page shows is kept in window.__sibylCharts by id, so tests can read the data it draws.
 import * as echarts from 'echarts/core';
-import { LineChart, ParallelChart, ScatterChart } from 'echarts/charts';
+import { BarChart, LineChart, ParallelChart, ScatterChart } from 'echarts/charts';
 import { DataZoomComponent, GridComponent, LegendComponent, ParallelComponent, TitleComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
 import { fmtNumber } from './dom.js';
 import { isEarlyStopped, stoppedAtLine } from './early-stopping.js';
 import type { Observation, ParameterSpec, Study, Trial } from './types.js';
 
-echarts.use([LineChart, ScatterChart, ParallelChart, GridComponent, TooltipComponent, LegendComponent, ParallelComponent, VisualMapComponent, DataZoomComponent, TitleComponent, CanvasRenderer]);
+echarts.use([BarChart, LineChart, ScatterChart, ParallelChart, GridComponent, TooltipComponent, LegendComponent, ParallelComponent, VisualMapComponent, DataZoomComponent, TitleComponent, CanvasRenderer]);
 
 export type Chart = echarts.ECharts;
 type Option = Record<string, unknown>;
@@ -269,5 +269,26 @@ export function curvesOption(lines: readonly CurveLine[], yName: string): Option
       ...lines.map((l) => ({ id: `line:${l.name}`, name: l.name, type: 'line', showSymbol: l.points.length < 60, data: l.points.map((o) => [o.step, o.value]) })),
       ...(stops.length ? [{ ...stoppedScatter(stops, 14), z: 5 }] : []),
     ],
+  };
+}
+
+/** A parameter's fANOVA importance, as GET /studies/{name}/importance gives it. */
+export interface Importance { readonly name: string; readonly importance: number; readonly mainEffect: number }
+
+/**
+ * Parameter importance as horizontal bars, most important on top. The names are drawn on the
+ * canvas as axis labels (text), and the tooltip goes through tooltipText.
+ */
+export function importanceOption(parameters: readonly Importance[]): Option {
+  const shown = [...parameters].reverse(); // a category axis draws its first entry at the bottom
+  return {
+    animation: false,
+    color: PALETTE,
+    textStyle: { color: TEXT },
+    grid: { left: 16, right: 24, top: 8, bottom: 24, containLabel: true },
+    tooltip: { trigger: 'item', formatter: (q: { dataIndex: number }) => { const p = shown[q.dataIndex]!; return tooltipText(p.name, `importance ${fmtNumber(p.importance)}`, `main effect ${fmtNumber(p.mainEffect)} of the variance`); } },
+    xAxis: { type: 'value', min: 0, max: 1, ...AXIS },
+    yAxis: { type: 'category', data: shown.map((p) => p.name), axisLabel: { color: TEXT, width: 160, overflow: 'truncate' }, axisLine: AXIS.axisLine },
+    series: [{ id: 'importance', type: 'bar', data: shown.map((p) => p.importance), barMaxWidth: 22 }],
   };
 }

@@ -4,7 +4,7 @@
 // the in-memory trials, and the table and plots are redrawn at most every 250 ms.
 import { stringify } from 'yaml';
 import { api, ApiError, followStudy, listStudyTrials } from './api.js';
-import { completedInOrder, curvesOption, draw, historyOption, mountChart, parallelOption, sliceOption, type Chart, type CurveLine } from './charts.js';
+import { completedInOrder, curvesOption, draw, historyOption, importanceOption, mountChart, parallelOption, sliceOption, type Chart, type CurveLine, type Importance } from './charts.js';
 import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, notify, replace, stateBadge, throttle } from './dom.js';
 import { SAVED_HINT, savedText } from './early-stopping.js';
 import { counts } from './studies.js';
@@ -77,6 +77,8 @@ export function studyPage(root: HTMLElement, name: string): () => void {
   let pair: [number, number] = [0, 1];
   const curvesEl = h('div', { class: 'chart', id: 'chart-curves', role: 'img', 'aria-label': 'Intermediate values of the selected trials' });
   const curvesNote = h('p', { class: 'muted' });
+  const importanceEl = h('div', { class: 'chart', id: 'chart-importance', role: 'img', 'aria-label': 'Parameter importance' });
+  const importanceNote = h('p', { class: 'muted', id: 'importance-note' });
   const metricSelect = h('select', { id: 'curve-metric', 'aria-label': 'Metric of the curves' });
   const stateSelect = h('select', { id: 'state-filter', 'aria-label': 'Filter by state' }, h('option', { value: '' }, 'all states'), TRIAL_STATES.map((s) => h('option', { value: s }, s)));
   const filterInput = h('input', { id: 'trial-filter', type: 'search', placeholder: 'e.g. lr<0.01 optimizer=adam score>0.9', 'aria-label': 'Filter by parameter or metric', autocomplete: 'off' });
@@ -98,6 +100,7 @@ export function studyPage(root: HTMLElement, name: string): () => void {
         h('figure', { class: 'card' }, h('figcaption', null, 'Optimisation history'), historyEl),
         h('figure', { class: 'card' }, h('figcaption', null, 'Intermediate values ', metricSelect), curvesEl, curvesNote)),
       h('figure', { class: 'card' }, h('figcaption', null, 'Parallel coordinates'), parallelEl),
+      h('figure', { class: 'card' }, h('figcaption', null, 'Parameter importance (fANOVA)'), importanceEl, importanceNote),
       h('figure', { class: 'card' }, h('figcaption', null, 'Slices: objective against each parameter'), slicesEl)),
     h('section', { 'aria-labelledby': 'trials-h' },
       h('h2', { id: 'trials-h' }, 'Trials ', tableCount),
@@ -388,7 +391,28 @@ export function studyPage(root: HTMLElement, name: string): () => void {
     for (const p of s.spec.parameters) drawn.push(draw(slices.get(p.name)!, sliceOption(s, p, done)));
     defaultSelection(done);
     drawn.push(renderCurves());
+    if (done.length !== importanceFor) void loadImportance(done.length);
     return drawn;
+  };
+
+  // Importance is computed by the server (a forest fit): asked again only when more trials completed, one call at a time.
+  let importance: Chart | undefined;
+  let importanceFor = -1;
+  let importanceLoading = false;
+  const loadImportance = async (completed: number) => {
+    if (importanceLoading) return;
+    importanceLoading = true;
+    importanceFor = completed;
+    try {
+      const r = await api<{ parameters: Importance[]; trials: number }>('GET', `/studies/${encodeURIComponent(name)}/importance`, undefined, signal);
+      importance ??= mountChart('importance', importanceEl);
+      await draw(importance, importanceOption(r.parameters));
+      importanceNote.textContent = r.trials < 2 ? 'Shown once two trials have completed.' : `A random forest on ${r.trials} completed trials; each bar is the parameter's share of the explained variance.`;
+    } catch {
+      importanceFor = -1; // asked again with the next redraw
+    } finally {
+      importanceLoading = false;
+    }
   };
 
   const renderCurves = (): Promise<void> => {
