@@ -3,30 +3,15 @@
 // as text, infeasible rows apart, infeasible trials in their own series of the optimisation
 // history and out of its best-so-far line, and the trial page saying why. Screenshot in test-artifacts/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { test } from 'node:test';
+import { ARTIFACTS, useBrowser } from './support/browser.js';
 import { startTestServer } from './support/server.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ARTIFACTS = join(ROOT, 'test-artifacts');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+const chrome = useBrowser();
 
 declare const window: any;
 declare const document: any;
-
-let browser: Browser;
-before(async () => {
-  execFileSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { stdio: 'inherit', timeout: 600_000 });
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-});
-after(async () => {
-  await browser?.close();
-});
 
 const STUDY = {
   apiVersion: 'kubeflow.org/v1beta1',
@@ -43,7 +28,7 @@ const STUDY = {
 
 test('outcome constraints: the Feasible column, infeasible trials drawn apart and never in the best-so-far line, the trial page saying so', { timeout: 120_000 }, async () => {
   const s = await startTestServer({ runtime: 'external' });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await chrome.browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   try {

@@ -1,30 +1,15 @@
 // The study page's parameter-importance chart in headless Chromium: its bars are the API's
 // importances in the API's order (most important on top), and a hostile parameter name is text.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { test } from 'node:test';
+import { ARTIFACTS, useBrowser } from './support/browser.js';
 import { startTestServer } from './support/server.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ARTIFACTS = join(ROOT, 'test-artifacts');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+const chrome = useBrowser();
 
 declare const window: any;
 declare const document: any;
-
-let browser: Browser;
-before(async () => {
-  execFileSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { stdio: 'inherit', timeout: 600_000 });
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-});
-after(async () => {
-  await browser?.close();
-});
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
 
@@ -53,7 +38,7 @@ test('the importance bars follow the API\'s order and values; names are drawn as
     const api = (await s.http('GET', '/api/v1/studies/dash-imp/importance')).body as { parameters: { name: string; importance: number }[] };
     assert.equal(api.parameters[0]!.name, 'major');
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await chrome.browser.newPage({ viewport: { width: 1280, height: 900 } });
     const dialogs: string[] = [];
     page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
     await page.goto(`${s.base}/studies/dash-imp`);

@@ -3,36 +3,21 @@
 // the hypervolume history has one point per completed trial and never falls, and the table
 // marks the front's trials. Screenshot: test-artifacts/pareto.png.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { test } from 'node:test';
+import { ARTIFACTS, useBrowser } from './support/browser.js';
 import { startTestServer } from './support/server.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ARTIFACTS = join(ROOT, 'test-artifacts');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+const chrome = useBrowser();
 
 declare const window: any;
 declare const document: any;
-
-let browser: Browser;
-before(async () => {
-  execFileSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { stdio: 'inherit', timeout: 600_000 });
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-});
-after(async () => {
-  await browser?.close();
-});
 
 const TRIALS = 20;
 
 test('a multi-objective study: the Pareto plot draws the API\'s front, the hypervolume history, the front marked in the table', { timeout: 180_000 }, async () => {
   const s = await startTestServer({ runtime: 'external' });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  const page = await chrome.browser.newPage({ viewport: { width: 1280, height: 1000 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
   try {
     const spec = {

@@ -2,29 +2,13 @@
 // when missing) driven by playwright-core against a real server with the local runtime.
 // Screenshots of every page go to test-artifacts/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, useBrowser } from './support/browser.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ARTIFACTS = join(ROOT, 'test-artifacts');
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
-
-let browser: Browser;
-
-before(async () => {
-  execFileSync('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { stdio: 'inherit', timeout: 600_000 });
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
-});
-
-after(async () => {
-  await browser?.close();
-});
+const chrome = useBrowser();
 
 function experiment(name: string, command: string, budget: Record<string, unknown>, algorithm = 'random') {
   return {
@@ -59,7 +43,7 @@ async function waitForStudy(s: TestServer, name: string, states: string[], timeo
 }
 
 async function newPage(width = 1280, height = 800): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height } });
+  const page = await chrome.browser.newPage({ viewport: { width, height } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
   return page;
 }
