@@ -7,7 +7,8 @@
 // sequential, 50 trials, regret at 25 and 50 and how many seeds found the optimum, with
 // Optuna's samplers on the same problems and seeds (bench/optuna_mixed.py).
 // Jobs run on worker threads, two at a time by default. Everything goes to
-// bench/results/algorithms.json. Then the conditional problem of bench/conditional.ts.
+// bench/results/algorithms.json. Then the conditional problem of bench/conditional.ts, and the
+// multi-objective fronts of bench/multiobjective.ts.
 //
 //   --seeds N  --budget N  --algorithms a,b  --problems p,q  --quick (3 seeds, budget 50)
 //   --workers N (default 2)  --no-optuna  --no-latency
@@ -406,6 +407,11 @@ async function main(): Promise<void> {
   console.log(`wrote ${file}`);
   // The conditional problem, with its own table and results file (bench/conditional.ts).
   await conditionalBench({ seeds: o.seeds, optuna: o.optuna });
+  // The multi-objective fronts (bench/multiobjective.ts: its own table, verdict and results
+  // file), with its own defaults (3 seeds, 100 trials): ParEGO's GP over 30 dimensions makes
+  // more seeds take long. `npm run bench:multiobjective -- --seeds N` runs it alone.
+  const mo = spawnSync(process.execPath, [join(here, 'multiobjective.js'), ...(o.optuna ? [] : ['--no-optuna'])], { stdio: 'inherit' });
+  if (mo.status !== 0) throw new Error(`bench/multiobjective.ts failed (${mo.status ?? mo.signal})`);
 }
 
 main().catch((e: unknown) => {
