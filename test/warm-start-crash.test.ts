@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../src/store/open.js';
-import { runCli, startCli } from './support/cli.js';
+import { runCli } from './support/cli.js';
+import { killWhileRunning } from './support/crash-run.js';
 import { tempDir } from './support/study.js';
 
 const ENQUEUED = [0.11, 0.22, 0.33, 0.44];
@@ -36,21 +36,7 @@ test('kill -9 during a study with enqueued assignments: each runs in exactly one
   const file = join(dir, 'study.yaml');
   writeFileSync(file, STUDY);
   const args = ['run', file, '--data-dir', dataDir];
-  for (let kills = 0; kills < 3; kills += 1) {
-    const run = startCli(args);
-    let out = '';
-    await new Promise<void>((started) => {
-      run.child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (/ RUNNING /.test(out)) started();
-      });
-      void run.done.then(() => started());
-    });
-    await sleep(50 + Math.random() * 400);
-    run.child.kill('SIGKILL');
-    const result = await run.done;
-    if (result.signal !== 'SIGKILL') break; // it finished first: nothing more to interrupt
-  }
+  await killWhileRunning(args, 50, 400);
   const final = await runCli(args);
   assert.equal(final.code, 0, `${final.stdout}\n${final.stderr}`);
 

@@ -42,18 +42,15 @@ spec:
         for i in 1 2 3; do sleep 0.$(( (\${trialParameters.a} * 7 + i * 3) % 3 + 1 )); echo "step=$i loss=\${trialParameters.a}.$i b=\${trialParameters.b}"; done
 `;
 
-/** storeUrl: a PostgreSQL database for the store; without it, SQLite in the data directory. */
-export async function crashAndResume(storeUrl?: string): Promise<void> {
-  const dir = tempDir();
-  const dataDir = join(dir, 'data');
-  const file = join(dir, 'study.yaml');
-  writeFileSync(file, STUDY);
-  const args = ['run', file, '--data-dir', dataDir, ...(storeUrl ? ['--store', storeUrl] : [])];
-
+/**
+ * Runs `sibyl <args>` and SIGKILLs it, up to three times, each time at a random moment within
+ * `spreadMs` after `minMs` from when it reports a trial RUNNING (whatever the machine's load).
+ * Stops early when a run finishes before its kill. Returns the killed runs' outputs.
+ */
+export async function killWhileRunning(args: readonly string[], minMs: number, spreadMs: number): Promise<string[]> {
+  const killed: string[] = [];
   for (let kills = 0; kills < 3; kills += 1) {
-    const run = startCli(args);
-    // Kill while trials run: after the run reports a trial RUNNING (whatever the machine's
-    // load), at a random moment within the next wave.
+    const run = startCli([...args]);
     let out = '';
     await new Promise<void>((started) => {
       run.child.stdout!.on('data', (d: Buffer) => {
@@ -62,11 +59,25 @@ export async function crashAndResume(storeUrl?: string): Promise<void> {
       });
       void run.done.then(() => started());
     });
-    await sleep(100 + Math.random() * 700);
+    await sleep(minMs + Math.random() * spreadMs);
     run.child.kill('SIGKILL');
     const result = await run.done;
-    assert.equal(result.signal, 'SIGKILL', `run ${kills + 1} ended before it was killed:\n${result.stdout}\n${result.stderr}`);
+    if (result.signal !== 'SIGKILL') break; // it finished first: nothing more to interrupt
+    killed.push(`${result.stdout}\n${result.stderr}`);
   }
+  return killed;
+}
+
+/** storeUrl: a PostgreSQL database for the store; without it, SQLite in the data directory. */
+export async function crashAndResume(storeUrl?: string): Promise<void> {
+  const dir = tempDir();
+  const dataDir = join(dir, 'data');
+  const file = join(dir, 'study.yaml');
+  writeFileSync(file, STUDY);
+  const args = ['run', file, '--data-dir', dataDir, ...(storeUrl ? ['--store', storeUrl] : [])];
+
+  const killed = await killWhileRunning(args, 100, 700);
+  assert.equal(killed.length, 3, `a run ended before it was killed:\n${killed.join('\n')}`);
   let final;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     final = await runCli(args);
