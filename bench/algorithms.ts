@@ -13,7 +13,8 @@
 //   --seeds N  --budget N  --algorithms a,b  --problems p,q  --quick (3 seeds, budget 50)
 //   --workers N (default 2)  --no-optuna  --no-latency
 //   (--problems hidden-optimizer,shifted-model runs only the mixed problems)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { optunaMissing, runPythonJson } from './python.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,7 +29,6 @@ import { BENCHMARK_FUNCTIONS } from './functions.js';
 import { quantile } from './simulate.js';
 import { MULTI_OBJECTIVE_ALGORITHMS } from './multiobjective-problems.js';
 
-const PYTHON = '/usr/bin/python3';
 const CHECKPOINTS = [25, 50, 100];
 const LATENCY_SIZES = [100, 500, 1000, 2000];
 const LATENCY_REPEATS = 5;
@@ -150,40 +150,16 @@ interface OptunaOutput {
   readonly latency: { algorithm: string; trials: number; ms: number; calls: number }[];
 }
 
-function optunaAvailable(): { ok: true } | { ok: false; note: string } {
-  const probe = spawnSync(PYTHON, ['-c', 'import optuna'], { encoding: 'utf8' });
-  if (probe.error) return { ok: false, note: `${PYTHON} not runnable (${probe.error.message})` };
-  if (probe.status !== 0) return { ok: false, note: `${PYTHON} cannot import optuna (install python3-optuna)` };
-  return { ok: true };
-}
-
 function runOptuna(o: Options): Promise<OptunaOutput> {
-  const args = [
-    join(benchSource, 'optuna_bench.py'),
+  return runPythonJson<OptunaOutput>(join(benchSource, 'optuna_bench.py'), [
     '--seeds', String(o.seeds),
     '--budget', String(o.budget),
     '--checkpoints', checkpointsFor(o.budget).join(','),
     '--problems', o.problems.join(','),
-    '--latency-sizes', LATENCY_SIZES.join(','),
+    '--latency-sizes', o.latency ? LATENCY_SIZES.join(',') : '',
     '--repeats', String(LATENCY_REPEATS),
     '--workers', String(o.workers),
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`optuna_bench.py exited with ${code}`));
-      else {
-        try {
-          resolve(JSON.parse(out) as OptunaOutput);
-        } catch (e) {
-          reject(e instanceof Error ? e : new Error(String(e)));
-        }
-      }
-    });
-  });
+  ]);
 }
 
 // ---------------------------------------------------------------------------- report
@@ -354,10 +330,10 @@ async function main(): Promise<void> {
   let optuna: { available: boolean; version?: string; note?: string; seconds?: number } = { available: false };
   if (!o.optuna) optuna = { available: false, note: 'skipped (--no-optuna)' };
   else {
-    const probe = optunaAvailable();
-    if (!probe.ok) {
-      optuna = { available: false, note: probe.note };
-      console.log(`\nNote: Optuna comparison skipped: ${probe.note}.`);
+    const missing = optunaMissing();
+    if (missing !== undefined) {
+      optuna = { available: false, note: missing };
+      console.log(`\nNote: Optuna comparison skipped: ${missing}.`);
     } else {
       const optunaStarted = performance.now();
       if (o.problems.length > 0) {
@@ -367,7 +343,7 @@ async function main(): Promise<void> {
         for (const l of out.latency) latencyRows.push(l);
       }
       if (o.mixedProblems.length > 0) {
-        const out = await runOptunaMixed(PYTHON, benchSource, o.mixedProblems, o.seeds, o.workers);
+        const out = await runOptunaMixed(benchSource, o.mixedProblems, o.seeds, o.workers);
         mixedRuns.push(...out.runs);
         optuna = { ...optuna, available: true, version: out.version };
       }

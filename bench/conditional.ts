@@ -15,7 +15,7 @@
 // (floor 0.08, the best value outside sgd; random sgd points average ≈1.6, adam's ≈0.6) is the
 // trap: the optimum needs the narrower sgd branch, and within it the chain. "Found" counts the
 // seeds whose best value is below 0.08, which only the sgd branch reaches.
-import { spawn, spawnSync } from 'node:child_process';
+import { optunaMissing, runPythonJson } from './python.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,6 @@ import type { Assignment, Parameter, SearchSpace, TrialView } from '../suggestio
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { quantile } from './simulate.js';
 
-const PYTHON = '/usr/bin/python3';
 const here = dirname(fileURLToPath(import.meta.url));
 const benchSource = join(here, '..', '..', 'bench');
 
@@ -93,25 +92,12 @@ interface Row {
   readonly values: number[];
 }
 
-function optunaRuns(seeds: number, budget: number): Promise<{ version: string; runs: { algorithm: string; seed: number; regret: number[] }[] } | { note: string }> {
-  const probe = spawnSync(PYTHON, ['-c', 'import optuna'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return Promise.resolve({ note: `${PYTHON} cannot import optuna (install python3-optuna: scripts/ensure-optuna.sh)` });
-  const args = [join(benchSource, 'optuna_conditional.py'), '--seeds', String(seeds), '--budget', String(budget), '--checkpoints', CHECKPOINTS.join(',')];
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`optuna_conditional.py exited with ${code}`));
-      try {
-        const parsed = JSON.parse(out) as { optuna_version: string; runs: { algorithm: string; seed: number; regret: number[] }[] };
-        resolve({ version: parsed.optuna_version, runs: parsed.runs });
-      } catch (e) {
-        reject(e instanceof Error ? e : new Error(String(e)));
-      }
-    });
-  });
+async function optunaRuns(seeds: number, budget: number): Promise<{ version: string; runs: { algorithm: string; seed: number; regret: number[] }[] } | { note: string }> {
+  const missing = optunaMissing();
+  if (missing !== undefined) return { note: missing };
+  const args = ['--seeds', String(seeds), '--budget', String(budget), '--checkpoints', CHECKPOINTS.join(',')];
+  const parsed = await runPythonJson<{ optuna_version: string; runs: { algorithm: string; seed: number; regret: number[] }[] }>(join(benchSource, 'optuna_conditional.py'), args);
+  return { version: parsed.optuna_version, runs: parsed.runs };
 }
 
 const fmt = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 0.01 ? x.toPrecision(3) : x.toExponential(1));

@@ -1,7 +1,7 @@
 // The mixed problems of `npm run bench:algorithms` (bench/mixed.ts): every Sibyl algorithm
 // that can run them, sequentially, over the same seeds, with the simple regret at 25 and 50
 // trials; and Optuna's side from bench/optuna_mixed.py on the same problems, seeds and budget.
-import { spawn } from 'node:child_process';
+import { runPythonJson } from './python.js';
 import { join } from 'node:path';
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { MIXED_PROBLEMS, runMixed, type MixedProblem } from './mixed.js';
@@ -54,29 +54,9 @@ export function runMixedJob(problem: string, algorithm: string, seed: number): M
 }
 
 /** Optuna's runs of the mixed problems (bench/optuna_mixed.py), `found` judged by the same rule. */
-export function runOptunaMixed(python: string, benchSource: string, problems: readonly string[], seeds: number, workers: number): Promise<{ version: string; runs: MixedRunResult[] }> {
-  const args = [
-    join(benchSource, 'optuna_mixed.py'),
-    '--seeds', String(seeds),
-    '--budget', String(MIXED_BUDGET),
-    '--checkpoints', MIXED_CHECKPOINTS.join(','),
-    '--problems', problems.join(','),
-    '--workers', String(workers),
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: benchSource });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`optuna_mixed.py exited with ${code}`));
-      try {
-        const parsed = JSON.parse(out) as { optuna_version: string; runs: Omit<MixedRunResult, 'found'>[] };
-        const runs = parsed.runs.map((r) => ({ ...r, found: (r.regret.at(-1) as number) + mixedProblem(r.problem).optimum < mixedProblem(r.problem).found }));
-        resolve({ version: parsed.optuna_version, runs });
-      } catch (e) {
-        reject(e instanceof Error ? e : new Error(String(e)));
-      }
-    });
-  });
+export async function runOptunaMixed(benchSource: string, problems: readonly string[], seeds: number, workers: number): Promise<{ version: string; runs: MixedRunResult[] }> {
+  const args = ['--seeds', String(seeds), '--budget', String(MIXED_BUDGET), '--checkpoints', MIXED_CHECKPOINTS.join(','), '--problems', problems.join(','), '--workers', String(workers)];
+  const parsed = await runPythonJson<{ optuna_version: string; runs: Omit<MixedRunResult, 'found'>[] }>(join(benchSource, 'optuna_mixed.py'), args, benchSource);
+  const runs = parsed.runs.map((r) => ({ ...r, found: (r.regret.at(-1) as number) + mixedProblem(r.problem).optimum < mixedProblem(r.problem).found }));
+  return { version: parsed.optuna_version, runs };
 }

@@ -13,16 +13,15 @@ were added with study.add_trials; median of the repeats. Progress goes to stderr
 
 The functions below must match bench/functions.ts exactly (same constants, bounds, optima).
 """
-import argparse
 import json
 import math
-import multiprocessing
 import sys
 import time
-import warnings
 
 import numpy as np
 import optuna
+
+from optuna_cli import parse_study_args, quiet, run_studies, study_parser
 
 # ------------------------------------------------------------------ bench/functions.ts, copied
 
@@ -80,11 +79,6 @@ SAMPLERS = {
 LATENCY_SAMPLERS = ["optuna-tpe", "optuna-tpe-multivariate"]
 
 
-def quiet():
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore")  # ExperimentalWarning for multivariate TPE
-
-
 def run(task):
     """One study: returns the simple regret (best so far - f*) at each checkpoint."""
     quiet()
@@ -127,33 +121,16 @@ def latency(algorithm, size, repeats):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--budget", type=int, default=100)
-    parser.add_argument("--checkpoints", default="25,50,100")
-    parser.add_argument("--problems", default=",".join(PROBLEMS))
-    parser.add_argument("--algorithms", default=",".join(SAMPLERS))
+    parser = study_parser(__doc__, budget=100, checkpoints=(25, 50, 100), problems=PROBLEMS, samplers=SAMPLERS)
     parser.add_argument("--latency-sizes", default="100,500,1000,2000")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    args = parse_study_args(parser, problems=PROBLEMS, samplers=SAMPLERS)
     quiet()
-
-    checkpoints = [int(c) for c in args.checkpoints.split(",") if c and int(c) <= args.budget]
-    problems = [p for p in args.problems.split(",") if p]
-    algorithms = [a for a in args.algorithms.split(",") if a]
-    for name in problems:
-        if name not in PROBLEMS:
-            sys.exit(f"unknown problem {name}")
-    for name in algorithms:
-        if name not in SAMPLERS:
-            sys.exit(f"unknown algorithm {name}")
+    checkpoints, problems, algorithms = args.checkpoints, args.problems, args.algorithms
 
     tasks = [(p, a, s, args.budget, checkpoints) for p in problems for a in algorithms for s in range(1, args.seeds + 1)]
     started = time.time()
-    print(f"optuna {optuna.__version__}: {len(tasks)} studies on {args.workers} processes", file=sys.stderr)
-    with multiprocessing.Pool(args.workers) as pool:
-        runs = pool.map(run, tasks, chunksize=1)
+    runs = run_studies(run, tasks, args.workers, "studies")
     print(f"optuna studies done in {time.time() - started:.0f} s", file=sys.stderr)
 
     summary = []

@@ -4,17 +4,15 @@ define-by-run, with TPESampler, TPESampler(multivariate=True, group=True) (Optun
 to conditional spaces), CmaEsSampler (conditional parameters fall back to its independent
 sampler) and RandomSampler, sequentially. Prints {"optuna_version", "runs": [{algorithm, seed,
 regret: [at each checkpoint]}]} on stdout; progress on stderr."""
-import argparse
 import json
 import math
-import multiprocessing
 import os
 import sys
-import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import optuna  # noqa: E402
 from conditional_problem import OPTIMUM, optimizer_tree, suggest  # noqa: E402
+from optuna_cli import parse_study_args, quiet, run_studies, study_parser  # noqa: E402
 
 SAMPLERS = {
     "optuna-random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
@@ -25,8 +23,7 @@ SAMPLERS = {
 
 
 def run(task):
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    warnings.filterwarnings("ignore")
+    quiet()
     algorithm, seed, budget, checkpoints = task
     study = optuna.create_study(direction="minimize", sampler=SAMPLERS[algorithm](seed))
     best = math.inf
@@ -41,17 +38,9 @@ def run(task):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--budget", type=int, default=50)
-    parser.add_argument("--checkpoints", default="25,50")
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-    checkpoints = [int(c) for c in args.checkpoints.split(",") if c]
-    tasks = [(a, s, args.budget, checkpoints) for a in SAMPLERS for s in range(1, args.seeds + 1)]
-    print(f"optuna {optuna.__version__}: {len(tasks)} conditional studies on {args.workers} processes", file=sys.stderr)
-    with multiprocessing.Pool(args.workers) as pool:
-        runs = pool.map(run, tasks, chunksize=1)
+    args = parse_study_args(study_parser(__doc__, budget=50, checkpoints=(25, 50)))
+    tasks = [(a, s, args.budget, args.checkpoints) for a in SAMPLERS for s in range(1, args.seeds + 1)]
+    runs = run_studies(run, tasks, args.workers, "conditional studies")
     json.dump({"optuna_version": optuna.__version__, "runs": runs}, sys.stdout)
     sys.stdout.write("\n")
 

@@ -5,16 +5,14 @@ TPESampler, TPESampler(multivariate=True), CmaEsSampler (categoricals by its ind
 sampler, as Optuna does) and RandomSampler. QMCSampler is left out: it needs scipy, which
 Debian's python3-optuna does not pull in. Prints one JSON document on stdout:
 {"optuna_version", "checkpoints", "runs": [{problem, algorithm, seed, regret: [at each checkpoint]}]}."""
-import argparse
 import json
 import math
-import multiprocessing
 import sys
-import warnings
 
 import optuna
 
 from mixed_problems import PROBLEMS
+from optuna_cli import parse_study_args, quiet, run_studies, study_parser
 
 SAMPLERS = {
     "optuna-tpe": lambda seed: optuna.samplers.TPESampler(seed=seed),
@@ -22,11 +20,6 @@ SAMPLERS = {
     "optuna-cmaes": lambda seed: optuna.samplers.CmaEsSampler(seed=seed),
     "optuna-random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
 }
-
-
-def quiet():
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    warnings.filterwarnings("ignore")
 
 
 def suggest(trial, space):
@@ -58,29 +51,11 @@ def run(task):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--budget", type=int, default=50)
-    parser.add_argument("--checkpoints", default="25,50")
-    parser.add_argument("--problems", default=",".join(PROBLEMS))
-    parser.add_argument("--algorithms", default=",".join(SAMPLERS))
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-    quiet()
-    checkpoints = [int(c) for c in args.checkpoints.split(",") if c and int(c) <= args.budget]
-    problems = [p for p in args.problems.split(",") if p]
-    algorithms = [a for a in args.algorithms.split(",") if a]
-    for name in problems:
-        if name not in PROBLEMS:
-            sys.exit(f"unknown problem {name}")
-    for name in algorithms:
-        if name not in SAMPLERS:
-            sys.exit(f"unknown algorithm {name}")
-    tasks = [(p, a, s, args.budget, checkpoints) for p in problems for a in algorithms for s in range(1, args.seeds + 1)]
-    print(f"optuna {optuna.__version__}: {len(tasks)} mixed studies on {args.workers} processes", file=sys.stderr)
-    with multiprocessing.Pool(args.workers) as pool:
-        runs = pool.map(run, tasks, chunksize=1)
-    json.dump({"optuna_version": optuna.__version__, "checkpoints": checkpoints, "runs": runs}, sys.stdout)
+    parser = study_parser(__doc__, budget=50, checkpoints=(25, 50), problems=PROBLEMS, samplers=SAMPLERS)
+    args = parse_study_args(parser, problems=PROBLEMS, samplers=SAMPLERS)
+    tasks = [(p, a, s, args.budget, args.checkpoints) for p in args.problems for a in args.algorithms for s in range(1, args.seeds + 1)]
+    runs = run_studies(run, tasks, args.workers, "mixed studies")
+    json.dump({"optuna_version": optuna.__version__, "checkpoints": args.checkpoints, "runs": runs}, sys.stdout)
     sys.stdout.write("\n")
 
 
