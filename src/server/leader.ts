@@ -25,6 +25,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { ApiException, CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { Campaign } from './campaign.js';
 
 export interface LeaderElectionConfig {
   readonly namespace: string;
@@ -73,121 +74,55 @@ const statusOf = (err: unknown): number | undefined => (err instanceof ApiExcept
 const describe = (err: unknown): string =>
   err instanceof ApiException ? `HTTP ${err.code}` : err instanceof Error ? err.message : String(err);
 
-export class LeaderElector implements Elector {
+export class LeaderElector extends Campaign {
   private readonly api: CoordinationV1Api;
   private readonly leaseDurationSeconds: number;
-  private readonly retryPeriodMs: number;
   private readonly renewDeadlineMs: number;
   private readonly requestTimeoutMs: number;
-  private readonly log: (message: string) => void;
-  /** Fires when a leader has gone renewDeadlineMs without a renew. */
-  private deadline: NodeJS.Timeout | undefined;
-  private leading = false;
-  private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
-  /** Taking charge as the leader, which may outlast a renew period: renewing goes on meanwhile. */
-  private starting: Promise<void> = Promise.resolve();
+  protected readonly held: string;
   private lastRenewMs = 0;
   private observedKey = '';
   private observedAtMs = 0;
-  private lostNotified: Promise<void> | undefined;
 
-  constructor(kubeConfig: KubeConfig, private readonly config: LeaderElectionConfig, private readonly callbacks: LeaderCallbacks) {
+  constructor(kubeConfig: KubeConfig, private readonly config: LeaderElectionConfig, callbacks: LeaderCallbacks) {
+    const leaseDurationSeconds = config.leaseDurationSeconds ?? 15;
+    const renewDeadlineMs = config.renewDeadlineMs ?? 10_000;
+    if (renewDeadlineMs >= leaseDurationSeconds * 1000) throw new Error('renewDeadlineMs must be shorter than the lease duration');
+    super({ retryPeriodMs: config.retryPeriodMs ?? 5000, renewDeadlineMs, jitter: true }, callbacks);
     this.api = kubeConfig.makeApiClient(CoordinationV1Api);
-    this.leaseDurationSeconds = config.leaseDurationSeconds ?? 15;
-    this.retryPeriodMs = config.retryPeriodMs ?? 5000;
-    this.renewDeadlineMs = config.renewDeadlineMs ?? 10_000;
+    this.leaseDurationSeconds = leaseDurationSeconds;
+    this.renewDeadlineMs = renewDeadlineMs;
     this.requestTimeoutMs = config.requestTimeoutMs ?? 5000;
-    if (this.renewDeadlineMs >= this.leaseDurationSeconds * 1000) throw new Error('renewDeadlineMs must be shorter than the lease duration');
-    this.log = callbacks.log ?? (() => {});
+    this.held = `${config.namespace}/${config.leaseName}`;
   }
 
   get identity(): string {
     return this.config.identity;
   }
 
-  isLeader(): boolean {
-    return this.leading;
-  }
-
-  /** Starts campaigning; the first attempt is made at once. */
-  start(): void {
-    this.schedule(0);
-  }
-
-  /** Stops campaigning (no more attempts or callbacks) but keeps a held Lease until stop(). */
-  async halt(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    clearTimeout(this.deadline);
-    await this.running;
-    await this.starting;
-  }
-
   /** Stops campaigning and, when leading, releases the Lease (unless `release: false`, which simulates a crash). */
   async stop({ release = true } = {}): Promise<void> {
     await this.halt();
-    const wasLeading = this.leading;
-    this.leading = false;
-    if (wasLeading && release) await this.release().catch((e) => this.log(`leader election: releasing the lease failed (${describe(e)})`));
+    if (this.resign() && release) await this.release().catch((e) => this.log(`leader election: releasing the lease failed (${describe(e)})`));
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped || this.lostNotified) return;
-    this.timer = setTimeout(() => {
-      if (this.stopped || this.lostNotified) return; // stepped down meanwhile: never campaign again
-      this.running = this.attempt().finally(() => {
-        // Candidates retry with jitter so that replicas do not march in step.
-        const next = this.leading ? this.retryPeriodMs : Math.round(this.retryPeriodMs * (0.8 + Math.random() * 0.4));
-        if (!this.lostNotified) this.schedule(next);
-      });
-    }, delayMs);
-  }
-
-  private async attempt(): Promise<void> {
+  protected async attempt(): Promise<void> {
     let won = false;
     try {
       won = await this.tryAcquireOrRenew();
     } catch (err) {
-      this.log(`leader election: ${this.leading ? 'renewing' : 'acquiring'} ${this.config.namespace}/${this.config.leaseName} failed (${describe(err)})`);
+      this.log(`leader election: ${this.isLeader() ? 'renewing' : 'acquiring'} ${this.held} failed (${describe(err)})`);
       // A leader that cannot renew keeps leading until the renew deadline (the lease is still ours).
-      if (this.leading && Date.now() - this.lastRenewMs < this.renewDeadlineMs) return;
+      if (this.isLeader() && Date.now() - this.lastRenewMs < this.renewDeadlineMs) return;
       won = false;
     }
-    if (this.stopped || this.lostNotified) return;
+    if (this.over) return;
     if (won) {
       this.lastRenewMs = Date.now();
-      clearTimeout(this.deadline);
-      this.deadline = setTimeout(() => void this.stepDown(`no renew for ${this.renewDeadlineMs / 1000} s`), this.renewDeadlineMs);
-      if (!this.leading) {
-        this.leading = true;
-        this.log(`leader election: ${this.config.identity} is now the leader (${this.config.namespace}/${this.config.leaseName})`);
-        // Not awaited: a takeover longer than the renew deadline must not cost the Lease.
-        this.starting = (async () => this.callbacks.onStartedLeading())().catch((err: unknown) => {
-          this.log(`leader election: starting as the leader failed (${describe(err)})`);
-        });
-      }
-    } else if (this.leading) {
+      this.tookCharge();
+    } else if (this.isLeader()) {
       await this.stepDown('the Lease is no longer ours');
     }
-  }
-
-  /** A leader that lost (or could not keep) the Lease stops leading, once, for good. */
-  private async stepDown(why: string): Promise<void> {
-    if (!this.leading || this.lostNotified) return;
-    this.leading = false;
-    clearTimeout(this.deadline);
-    clearTimeout(this.timer);
-    this.log(`leader election: ${this.config.identity} lost ${this.config.namespace}/${this.config.leaseName}: ${why}`);
-    this.lostNotified = (async () => {
-      try {
-        await this.callbacks.onStoppedLeading();
-      } catch (err) {
-        this.log(`leader election: stepping down failed (${describe(err)})`);
-      }
-    })();
-    await this.lostNotified;
   }
 
   /** An API call that gives up after requestTimeoutMs (its request is abandoned). */
@@ -235,7 +170,7 @@ export class LeaderElector implements Elector {
     const duration = (spec.leaseDurationSeconds ?? this.leaseDurationSeconds) * 1000;
     if (holder !== '' && holder !== identity && mono - this.observedAtMs < duration) return false; // held and not expired
     const takeover = holder !== identity;
-    if (this.stopped || this.lostNotified) return false; // stepped down while reading: write nothing
+    if (this.over) return false; // stepped down while reading: write nothing
     const body: V1Lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',

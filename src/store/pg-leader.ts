@@ -13,7 +13,8 @@
 //   and `sibyl serve` exits 1 for its supervisor to restart it;
 // - `stop()` ends the session, which releases the lock for a successor's next attempt.
 import pg from 'pg';
-import type { Elector, LeaderCallbacks } from '../server/leader.js';
+import { Campaign } from '../server/campaign.js';
+import type { LeaderCallbacks } from '../server/leader.js';
 import { STUDY_LOCK_CLASS } from './postgres.js';
 
 /** The leader's key in exclusive()'s key space: -1 is no study's id (exclusive() locks ids ≥ 0). */
@@ -30,88 +31,47 @@ export interface PostgresLeaderOptions {
   readonly requestTimeoutMs?: number;
 }
 
-export class PostgresLeaderElector implements Elector {
-  private readonly retryPeriodMs: number;
-  private readonly renewDeadlineMs: number;
+export class PostgresLeaderElector extends Campaign {
   private readonly requestTimeoutMs: number;
-  private readonly log: (message: string) => void;
+  protected readonly held = 'the PostgreSQL leader lock';
   private session: pg.Client | undefined;
-  private leading = false;
-  private stopped = false;
-  private lost: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private deadline: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
-  /** Taking charge as the leader (adopting every unfinished study), which may take longer than the deadline. */
-  private starting: Promise<void> = Promise.resolve();
 
-  constructor(private readonly url: string, private readonly options: PostgresLeaderOptions, private readonly callbacks: LeaderCallbacks) {
-    this.retryPeriodMs = options.retryPeriodMs ?? 1000;
-    this.renewDeadlineMs = options.renewDeadlineMs ?? 5000;
+  constructor(private readonly url: string, private readonly options: PostgresLeaderOptions, callbacks: LeaderCallbacks) {
+    const retryPeriodMs = options.retryPeriodMs ?? 1000;
+    const renewDeadlineMs = options.renewDeadlineMs ?? 5000;
+    if (renewDeadlineMs <= retryPeriodMs) throw new Error('renewDeadlineMs must be longer than retryPeriodMs');
+    super({ retryPeriodMs, renewDeadlineMs, jitter: false }, callbacks);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
-    if (this.renewDeadlineMs <= this.retryPeriodMs) throw new Error('renewDeadlineMs must be longer than retryPeriodMs');
-    this.log = callbacks.log ?? (() => {});
   }
 
   get identity(): string {
     return this.options.identity;
   }
 
-  isLeader(): boolean {
-    return this.leading;
-  }
-
-  start(): void {
-    this.schedule(0);
-  }
-
-  /** No more attempts or callbacks; a held lock is kept until stop(). */
-  async halt(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    clearTimeout(this.deadline);
-    await this.running;
-    await this.starting;
-  }
-
   /** Stops campaigning and ends the session: a held lock is released with it. */
   async stop(): Promise<void> {
     await this.halt();
-    const wasLeading = this.leading;
-    this.leading = false;
+    const wasLeading = this.resign();
     await this.endSession();
-    if (wasLeading) this.log(`leader election: ${this.identity} released the PostgreSQL leader lock`);
+    if (wasLeading) this.log(`leader election: ${this.identity} released ${this.held}`);
   }
 
-  private schedule(delayMs: number): void {
-    if (this.stopped || this.lost) return;
-    this.timer = setTimeout(() => {
-      if (this.stopped || this.lost) return;
-      this.running = this.attempt().finally(() => this.schedule(this.retryPeriodMs));
-    }, delayMs);
-  }
-
-  private async attempt(): Promise<void> {
+  protected async attempt(): Promise<void> {
     try {
-      if (this.leading) {
+      if (this.isLeader()) {
         await this.session!.query('SELECT 1');
-        this.confirmed();
+        this.renewed();
         return;
       }
       const session = await this.openSession();
       const { rows } = await session.query<{ won: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS won', [...LEADER_LOCK]);
-      if (!rows[0]?.won || this.stopped || this.lost) return; // held by another replica (or we are closing: stop() ends the session)
-      this.confirmed();
-      this.leading = true;
-      this.log(`leader election: ${this.identity} is now the leader (PostgreSQL advisory lock)`);
-      // Not awaited: the session goes on being confirmed while the leader takes charge, so a
-      // long takeover (many unfinished studies, a loaded machine) is not taken for a lost session.
-      this.starting = (async () => this.callbacks.onStartedLeading())().catch((err: Error) => {
-        this.log(`leader election: starting as the leader failed (${err.message})`);
-      });
+      if (!rows[0]?.won || this.over) return; // held by another replica (or we are closing: stop() ends the session)
+      // The session goes on being confirmed while the leader takes charge, so a long takeover
+      // (many unfinished studies, a loaded machine) is not taken for a lost session.
+      this.tookCharge();
     } catch (err) {
       const message = (err as Error).message;
-      if (this.leading) {
+      if (this.isLeader()) {
         // A call that timed out may still answer; one that failed means the session is gone.
         if (/timeout/i.test(message)) this.log(`leader election: confirming the leader lock failed (${message})`);
         else await this.stepDown(`its database session failed (${message})`);
@@ -122,9 +82,9 @@ export class PostgresLeaderElector implements Elector {
     }
   }
 
-  private confirmed(): void {
-    clearTimeout(this.deadline);
-    this.deadline = setTimeout(() => void this.stepDown(`its database session was not confirmed for ${this.renewDeadlineMs / 1000} s`), this.renewDeadlineMs);
+  /** Whatever state the session is in, the lock must not outlive our leading. */
+  protected override async onLoss(): Promise<void> {
+    await this.endSession();
   }
 
   private async openSession(): Promise<pg.Client> {
@@ -137,7 +97,7 @@ export class PostgresLeaderElector implements Elector {
     const ended = (why: string) => {
       if (this.session !== session) return;
       this.session = undefined;
-      if (this.leading) void this.stepDown(why);
+      if (this.isLeader()) void this.stepDown(why);
     };
     session.on('error', (err) => ended(`its database session failed (${err.message})`));
     session.on('end', () => ended('its database session ended'));
@@ -155,25 +115,5 @@ export class PostgresLeaderElector implements Elector {
     const session = this.session;
     this.session = undefined;
     await session?.end().catch(() => undefined);
-  }
-
-  /** The lock may be someone else's now: stop leading at once, for good. */
-  private async stepDown(why: string): Promise<void> {
-    if (!this.leading || this.lost) return;
-    this.leading = false;
-    clearTimeout(this.deadline);
-    clearTimeout(this.timer);
-    this.log(`leader election: ${this.identity} lost the PostgreSQL leader lock: ${why}`);
-    this.lost = (async () => {
-      // Called first: it stops the launches synchronously, before anything is awaited.
-      const stopping = (async () => this.callbacks.onStoppedLeading())();
-      await this.endSession(); // whatever state it is in, the lock must not outlive our leading
-      try {
-        await stopping;
-      } catch (err) {
-        this.log(`leader election: stepping down failed (${(err as Error).message})`);
-      }
-    })();
-    await this.lost;
   }
 }
