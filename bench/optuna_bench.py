@@ -21,7 +21,7 @@ import time
 import numpy as np
 import optuna
 
-from optuna_cli import parse_study_args, quiet, run_studies, study_parser
+from optuna_cli import parse_study_args, quiet, run_studies, simple_regret, study_parser
 
 # ------------------------------------------------------------------ bench/functions.ts, copied
 
@@ -80,21 +80,15 @@ LATENCY_SAMPLERS = ["optuna-tpe", "optuna-tpe-multivariate"]
 
 
 def run(task):
-    """One study: returns the simple regret (best so far - f*) at each checkpoint."""
-    quiet()
+    """One study: the simple regret at each checkpoint."""
     problem, algorithm, seed, budget, checkpoints = task
     p = PROBLEMS[problem]
-    study = optuna.create_study(direction="minimize", sampler=SAMPLERS[algorithm](seed))
-    best = math.inf
-    regret = []
-    for _ in range(budget):
-        trial = study.ask()
-        x = [trial.suggest_float(f"x{i}", lo, hi) for i, (lo, hi) in enumerate(p["bounds"])]
-        value = p["f"](x)
-        study.tell(trial, value)
-        best = min(best, value)
-        regret.append(best - p["optimum"])
-    return {"problem": problem, "algorithm": algorithm, "seed": seed, "regret": [regret[n - 1] for n in checkpoints]}
+
+    def evaluate(trial):
+        return p["f"]([trial.suggest_float(f"x{i}", lo, hi) for i, (lo, hi) in enumerate(p["bounds"])])
+
+    regret = simple_regret(SAMPLERS[algorithm](seed), budget, checkpoints, evaluate, p["optimum"])
+    return {"problem": problem, "algorithm": algorithm, "seed": seed, "regret": regret}
 
 
 def latency(algorithm, size, repeats):

@@ -1,6 +1,7 @@
 """What the Optuna sides of the regret benches share: their command line (checked once, here),
 quiet logging, and the pool that runs one study per task."""
 import argparse
+import math
 import multiprocessing
 import sys
 import warnings
@@ -48,3 +49,19 @@ def run_studies(run, tasks, workers, what):
     print(f"optuna {optuna.__version__}: {len(tasks)} {what} on {workers} processes", file=sys.stderr)
     with multiprocessing.Pool(workers) as pool:
         return pool.map(run, tasks, chunksize=1)
+
+
+def simple_regret(sampler, budget, checkpoints, evaluate, optimum):
+    """One sequential, minimised study of `budget` trials: its simple regret (best so far - f*)
+    at each checkpoint. `evaluate(trial)` suggests the parameters and returns the value."""
+    quiet()
+    study = optuna.create_study(direction="minimize", sampler=sampler)
+    best = math.inf
+    regret = []
+    for _ in range(budget):
+        trial = study.ask()
+        value = evaluate(trial)
+        study.tell(trial, value)
+        best = min(best, value)
+        regret.append(best - optimum)
+    return [regret[n - 1] for n in checkpoints]

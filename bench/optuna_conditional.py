@@ -5,14 +5,13 @@ to conditional spaces), CmaEsSampler (conditional parameters fall back to its in
 sampler) and RandomSampler, sequentially. Prints {"optuna_version", "runs": [{algorithm, seed,
 regret: [at each checkpoint]}]} on stdout; progress on stderr."""
 import json
-import math
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import optuna  # noqa: E402
 from conditional_problem import OPTIMUM, optimizer_tree, suggest  # noqa: E402
-from optuna_cli import parse_study_args, quiet, run_studies, study_parser  # noqa: E402
+from optuna_cli import parse_study_args, run_studies, simple_regret, study_parser  # noqa: E402
 
 SAMPLERS = {
     "optuna-random": lambda seed: optuna.samplers.RandomSampler(seed=seed),
@@ -23,18 +22,9 @@ SAMPLERS = {
 
 
 def run(task):
-    quiet()
     algorithm, seed, budget, checkpoints = task
-    study = optuna.create_study(direction="minimize", sampler=SAMPLERS[algorithm](seed))
-    best = math.inf
-    regret = []
-    for _ in range(budget):
-        trial = study.ask()
-        value = optimizer_tree(suggest(trial))
-        study.tell(trial, value)
-        best = min(best, value)
-        regret.append(best - OPTIMUM)
-    return {"algorithm": algorithm, "seed": seed, "regret": [regret[n - 1] for n in checkpoints]}
+    regret = simple_regret(SAMPLERS[algorithm](seed), budget, checkpoints, lambda trial: optimizer_tree(suggest(trial)), OPTIMUM)
+    return {"algorithm": algorithm, "seed": seed, "regret": regret}
 
 
 def main():

@@ -6,13 +6,12 @@ sampler, as Optuna does) and RandomSampler. QMCSampler is left out: it needs sci
 Debian's python3-optuna does not pull in. Prints one JSON document on stdout:
 {"optuna_version", "checkpoints", "runs": [{problem, algorithm, seed, regret: [at each checkpoint]}]}."""
 import json
-import math
 import sys
 
 import optuna
 
 from mixed_problems import PROBLEMS
-from optuna_cli import parse_study_args, quiet, run_studies, study_parser
+from optuna_cli import parse_study_args, run_studies, simple_regret, study_parser
 
 SAMPLERS = {
     "optuna-tpe": lambda seed: optuna.samplers.TPESampler(seed=seed),
@@ -35,19 +34,10 @@ def suggest(trial, space):
 
 
 def run(task):
-    quiet()
     problem, algorithm, seed, budget, checkpoints = task
     p = PROBLEMS[problem]
-    study = optuna.create_study(direction="minimize", sampler=SAMPLERS[algorithm](seed))
-    best = math.inf
-    regret = []
-    for _ in range(budget):
-        trial = study.ask()
-        value = p["f"](suggest(trial, p["space"]))
-        study.tell(trial, value)
-        best = min(best, value)
-        regret.append(best - p["optimum"])
-    return {"problem": problem, "algorithm": algorithm, "seed": seed, "regret": [regret[n - 1] for n in checkpoints]}
+    regret = simple_regret(SAMPLERS[algorithm](seed), budget, checkpoints, lambda trial: p["f"](suggest(trial, p["space"])), p["optimum"])
+    return {"problem": problem, "algorithm": algorithm, "seed": seed, "regret": regret}
 
 
 def main():
