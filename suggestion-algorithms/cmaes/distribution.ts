@@ -128,7 +128,7 @@ export interface Evaluated {
 export function updateDistribution(dist: Distribution, eigen: Eigen, p: StrategyParameters, population: readonly Evaluated[]): Distribution {
   const { n, mu, weights, mueff, cs, ds, cc, c1, cmu, chiN } = p;
   const ranked = [...population].sort((a, b) => compareConstrained({ violation: a.violation ?? 0, loss: a.loss }, { violation: b.violation ?? 0, loss: b.loss })).slice(0, mu);
-  const clipLength = Math.sqrt(n) + (2 * n) / (n + 2);
+  const clipLength = clipLengthOf(n);
   const steps = ranked.map((e) => {
     const y = e.x.map((v, i) => (v - (dist.mean[i] as number)) / dist.sigma);
     if (e.sampledHere) return Array.from(y);
@@ -170,6 +170,15 @@ export function updateDistribution(dist: Distribution, eigen: Eigen, p: Strategy
   const sigma = dist.sigma * Math.exp((cs / ds) * (psNorm / chiN - 1));
   return { mean, sigma, C, ps, pc, updates };
 }
+
+/** Whether x lies beyond the step length that updateDistribution clips injected points to. */
+export function isBeyondClip(dist: Distribution, eigen: Eigen, x: Float64Array): boolean {
+  const n = dist.mean.length;
+  const y = Array.from(x, (v, i) => (v - (dist.mean[i] as number)) / dist.sigma);
+  return norm(inverseSqrtTimes(eigen, y)) > clipLengthOf(n);
+}
+
+const clipLengthOf = (n: number): number => Math.sqrt(n) + (2 * n) / (n + 2);
 
 /** C^{-1/2}·v = B·D⁻¹·Bᵀ·v. */
 function inverseSqrtTimes({ B, D }: Eigen, v: readonly number[]): number[] {

@@ -8,10 +8,14 @@
 //   one value is better. A single Gaussian cannot hold a category whose optimum lies where
 //   the other categories' points are (bench/mixed.ts: 0 of 10 with CatCMA alone), so, as
 //   `bayesianoptimization` and `tpe` do, each categorical parameter is with probability ε_t
-//   (CoCaBO's rate, ../exploration.ts) held at a uniform value for a proposal, whose range
-//   part is then drawn uniformly from the box (a global probe, like a restart's random mean);
-//   the update tells such points as injected ones (step clipped). The draws come from the
-//   slot's own stream, so the replay reproduces them.
+//   (CoCaBO's rate, ../exploration.ts) held at a uniform value for a proposal. The Gaussian
+//   follows the incumbent's (best trial's) values: a proposal that holds values, or whose
+//   values drawn from q differ from the incumbent's, takes its range part from those values'
+//   own local search over their trials (held.ts: an elitist (1+1)-ES pre-screened by a
+//   polynomial model; a uniform probe while they have no trial). The update tells such points
+//   as injected ones (step clipped), and one that beats the run from far outside its Gaussian
+//   restarts the run there (replay.ts). The draws come from the slot's own stream, so the
+//   replay reproduces them.
 // - The state is replayed from the trials on every call (see replay.ts): generation g owns λ
 //   consecutive trials in creation order, its samples come from Rng(seed, stream of g), and the
 //   update uses the trials' actual assignments re-encoded (as Optuna's CmaEsSampler tells them).
@@ -31,6 +35,7 @@ import { sampleCategories } from './categories.js';
 import { explorationRate } from '../exploration.js';
 import { unitCube, type UnitCube } from '../transform.js';
 import { defaultPopulationSize, eigenOf, sampleGeneration } from './distribution.js';
+import { bestSlot, heldPoint } from './held.js';
 import { choiceStream, extraStream, generationSamples, initialSearch, replay, type ReplayContext, type Search, type Slot } from './replay.js';
 import { NAME, readCmaesSettings, requireRangeParameters, type CmaesSettings } from './settings.js';
 import { loadSnapshot, saveSnapshot } from './snapshot.js';
@@ -69,17 +74,17 @@ export const cmaesAlgorithm: SuggestionAlgorithm = {
     const search = replay(slots, ctx, loadSnapshot(context, slots, state) ?? initialSearch(ctx));
     const points = proposePoints(search, slots.length, Math.max(0, count), ctx.seed);
     const finished = slots.filter((s) => !s.active).length;
+    const incumbent = bestSlot(slots);
     const proposals = points.map(({ x, slot }) => {
       const rng = new Rng(ctx.seed, choiceStream(slot));
       const choices = sampleCategories(search.categories, rng);
-      let explore = false;
-      ctx.choiceSizes.forEach((k, j) => {
-        if (rng.next() < explorationRate(k, finished)) {
-          choices[j] = rng.int(k);
-          explore = true;
-        }
+      const explored = ctx.choiceSizes.map((k, j) => {
+        if (!(rng.next() < explorationRate(k, finished))) return false;
+        choices[j] = rng.int(k);
+        return true;
       });
-      const at = explore ? Float64Array.from(x, () => rng.next()) : x;
+      const held = heldValues(choices, explored, incumbent);
+      const at = held.some((c) => c >= 0) ? heldPoint(slots, held, ctx.n, ctx.sigma0, rng) : x;
       return withChoices(space, cube.decode(at), choices);
     });
     const result = withoutRepeats(space, trials, proposals, ctx.seed);
@@ -130,6 +135,20 @@ function proposePoints(search: Search, filled: number, count: number, seed: numb
     const own = samples[slot - search.start];
     const x = own ?? (sampleGeneration(search.run.dist, eigen, 1, new Rng(seed, extraStream(slot)))[0] as Float64Array);
     return { x, slot };
+  });
+}
+
+/**
+ * The values that set a proposal apart from the Gaussian, which follows the incumbent's values
+ * (−1 elsewhere): the held ones if any parameter was held, else those drawn from q that differ
+ * from the incumbent's (an inactive incumbent value, −1, has no say). Such a proposal searches
+ * among the trials with these values instead (held.ts).
+ */
+function heldValues(choices: readonly number[], explored: readonly boolean[], incumbent: Slot | undefined): number[] {
+  const anyHeld = explored.some(Boolean);
+  return choices.map((c, j) => {
+    const theirs = incumbent?.choices[j] ?? -1;
+    return (anyHeld ? explored[j] : theirs >= 0 && c !== theirs) ? c : -1;
   });
 }
 

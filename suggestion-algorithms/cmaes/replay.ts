@@ -4,7 +4,7 @@
 // not complete is the current one, and new proposals fill its free slots.
 import { compareConstrained } from '../constraints.js';
 import { Rng } from '../rng.js';
-import { eigenOf, sampleGeneration, strategyParameters, updateDistribution, type Eigen, type Evaluated } from './distribution.js';
+import { eigenOf, isBeyondClip, sampleGeneration, strategyParameters, updateDistribution, type Eigen, type Evaluated } from './distribution.js';
 import { EMPTY_BOOK, newRun, recordGeneration, restart, shouldStop, type RestartBook, type Run } from './restarts.js';
 import type { RestartStrategy } from './settings.js';
 import { uniformCategories, updateCategories, type CategoricalDistribution } from './categories.js';
@@ -101,13 +101,30 @@ function tellGeneration(search: Search, members: readonly Slot[], ctx: ReplayCon
   const generationBest = Math.min(...population.map((p) => ((p.violation ?? 0) === 0 ? p.loss : Infinity)));
   let next: { run: Run; book: RestartBook } = { run: recordGeneration(run, dist, generationBest), book: search.book };
   const generation = search.generation + 1;
-  if (ctx.strategy !== 'none' && shouldStop(next.run, eigenOf(dist.C))) {
+  const elite = heldElite(population, run, eigen, ctx);
+  if (elite) {
+    next = { run: newRun(Array.from(elite), ctx.sigma0, run.lambda, run.regime), book: next.book };
+  } else if (ctx.strategy !== 'none' && shouldStop(next.run, eigenOf(dist.C))) {
     next = restart(next.run, next.book, { ...ctx, stream: restartStream(generation) });
   } else if (!Number.isFinite(dist.sigma) || !dist.mean.every(Number.isFinite)) {
     // Numerical breakdown without a restart strategy: start over from the centre.
     next = { run: newRun(new Array<number>(ctx.n).fill(0.5), ctx.sigma0, run.lambda, run.regime), book: next.book };
   }
   return { generation, start: search.start + run.lambda, ...next, categories };
+}
+
+/**
+ * On a mixed space, the generation's best point if it came from far outside the run's Gaussian
+ * (a held category's local search, index.ts) and beat everything the run has found: the run
+ * starts over there, since clipped steps would take many generations to follow it to another
+ * category's optimum. Spaces without categorical parameters never get here.
+ */
+function heldElite(population: readonly Evaluated[], run: Run, eigen: Eigen, ctx: ReplayContext): Float64Array | undefined {
+  if (ctx.choiceSizes.length === 0) return undefined;
+  let best: Evaluated | undefined;
+  for (const p of population) if ((p.violation ?? 0) === 0 && Number.isFinite(p.loss) && (!best || p.loss < best.loss)) best = p;
+  if (!best || best.sampledHere || !(best.loss < run.bestLoss) || !isBeyondClip(run.dist, eigen, best.x)) return undefined;
+  return best.x;
 }
 
 /** The choices of the μ best members, best first (ties in slot order, as the Gaussian ranks them). */

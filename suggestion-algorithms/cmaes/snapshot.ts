@@ -6,8 +6,11 @@ import { createHash } from 'node:crypto';
 import type { Search, Slot } from './replay.js';
 
 const STATE_KEY = 'cmaes';
-/** 2: the search carries the categorical distribution, and slots hash their choices. */
-const VERSION = 2;
+/**
+ * 2: the search carries the categorical distribution, and slots hash their choices. 3: on mixed
+ * spaces a held category's elite restarts the run (replay.ts), so older replays are redone.
+ */
+const VERSION = 3;
 
 interface Stored {
   readonly version: number;
