@@ -60,13 +60,14 @@ const LABELS: Record<string, string> = {
   'sibyl-none': 'sibyl tpe, no stopping',
   'sibyl-medianstop': 'sibyl tpe + medianstop',
   'sibyl-asha': 'sibyl tpe + asha',
+  'sibyl-curvefit': 'sibyl tpe + curvefit',
   'sibyl-hyperband': 'sibyl hyperband',
   'optuna-none': 'optuna tpe + NopPruner',
   'optuna-median': 'optuna tpe + MedianPruner',
   'optuna-sha': 'optuna tpe + SuccessiveHalving',
   'optuna-hyperband': 'optuna tpe + HyperbandPruner',
 };
-const SIBYL_POLICIES = ['sibyl-medianstop', 'sibyl-asha', 'sibyl-hyperband'];
+const SIBYL_POLICIES = ['sibyl-medianstop', 'sibyl-asha', 'sibyl-curvefit', 'sibyl-hyperband'];
 const OPTUNA_PRUNERS = ['optuna-median', 'optuna-sha', 'optuna-hyperband'];
 const baselineOf = (method: string) => (method.startsWith('optuna-') ? 'optuna-none' : 'sibyl-none');
 
