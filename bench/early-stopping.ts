@@ -3,7 +3,7 @@
 // next to Optuna 3.1's pruners on the same curves. Problems (bench/learning-curves.ts): `mlp`, a
 // tabular benchmark of examples/mlp/train.mjs (its curves computed once and cached in
 // bench/results/mlp-curves.json), and `crossing`, a deterministic simulator whose curves cross.
-// Methods: Sibyl's `tpe` alone, with `medianstop`, with `asha`, Sibyl's `hyperband` algorithm
+// Methods: Sibyl's `tpe` alone, with `medianstop`, `asha` or `curvefit`, Sibyl's `hyperband` algorithm
 // (given the no-stopping study's steps as its budget), and Optuna's TPESampler with NopPruner,
 // MedianPruner, SuccessiveHalvingPruner and HyperbandPruner (bench/optuna_pruners.py).
 // Sequential studies, seeds 1..N, read two ways from the same run: at a fixed trial count (64 for

@@ -2,14 +2,14 @@
 // the bound is (suggestion-algorithms/early-stopping/saturation.ts).
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { MIN_REPORTS, saturationBound, studentQuantile } from '../suggestion-algorithms/early-stopping/saturation.js';
+import { MAX_FIT_REPORTS, MIN_REPORTS, saturationBound, studentQuantile } from '../suggestion-algorithms/early-stopping/saturation.js';
 
 const steps = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 /** A fixed pseudo-random ±amplitude sequence (no Math.random: the test is deterministic). */
 const noise = (n: number, amplitude: number) => steps(n).map((t) => amplitude * Math.sin(t * 12.9898 + 78.233) * 0.999);
 
 test('studentQuantile: the Cornish–Fisher expansion matches the t tables', () => {
-  // Exact two-sided-table values: t(0.975; 3) = 3.182, t(0.975; 10) = 2.228, t(0.99; 4) = 3.747, t(0.95; 3) = 2.353.
+  // Table values (one-sided quantiles): t(0.975; 3) = 3.182, t(0.975; 10) = 2.228, t(0.99; 4) = 3.747, t(0.95; 3) = 2.353.
   for (const [z, dof, exact] of [[1.96, 3, 3.182], [1.96, 10, 2.228], [2.326, 4, 3.747], [1.645, 3, 2.353], [2.576, 3, 5.841]] as const) {
     assert.ok(Math.abs(studentQuantile(z, dof) / exact - 1) < 0.01, `z ${z}, ν ${dof}: ${studentQuantile(z, dof)} against ${exact}`);
   }
@@ -59,4 +59,15 @@ test('steps from 0: the power family is left out, the exponential one still fits
   const b = saturationBound([0, 1, 2, 3, 4, 5, 6], y, 40, 2)!;
   assert.equal(b.fit.family, 'exponential');
   assert.ok(Number.isFinite(b.upper) && Math.abs(b.upper - 0.9) < 0.02, `bound ${b.upper}`);
+});
+
+test('a long curve is thinned to MAX_FIT_REPORTS reports, its last one kept: same verdict, bounded cost', () => {
+  const n = 10_000;
+  const s = Array.from({ length: n }, (_, i) => i + 1);
+  const y = s.map((t) => 0.9 - 0.5 * Math.exp(-t / 1500));
+  const started = performance.now();
+  const b = saturationBound(s, y, 20_000, 2)!;
+  assert.ok(performance.now() - started < 200, 'one bound on 10,000 reports is cheap');
+  assert.ok(Math.abs(b.upper - (0.9 - 0.5 * Math.exp(-20_000 / 1500))) < 0.02, `bound ${b.upper}`);
+  assert.ok(MAX_FIT_REPORTS < n);
 });

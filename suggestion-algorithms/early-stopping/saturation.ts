@@ -6,7 +6,8 @@
 // IJCAI 2015) combine: exponential saturation y = a + b·exp(−k·u) and power-law saturation
 // y = a + b·u^(−k), with u = step / horizon. For a fixed rate k each is a straight line in
 // g = exp(−k·u) or u^(−k), so every rate on a grid is a simple linear regression (variable
-// projection) and the fit never fails to converge. The bound is deliberately optimistic, so
+// projection; each family's best grid rate is then refined) and the fit never fails to
+// converge. The bound is deliberately optimistic, so
 // that a curve is only written off when no plausible fit saves it:
 //   - `margin` is a one-sided normal quantile z (2: about 97.7%); with the noise estimated from
 //     few reports it becomes Student's t for ν = n − 3 degrees of freedom (three fitted
@@ -29,7 +30,7 @@ export interface SaturationFit {
   readonly rate: number;
   /** The fit's value at the horizon. */
   readonly predicted: number;
-  /** The prediction plus `margin` standard errors: this fit's share of the bound. */
+  /** The prediction plus t standard errors (`margin` as Student's t): this fit's share of the bound. */
   readonly upper: number;
 }
 
@@ -44,6 +45,22 @@ export interface SaturationBound {
 
 /** Reports needed for a bound: three fitted parameters (a, b, k) and three degrees of freedom for the noise. */
 export const MIN_REPORTS = 6;
+
+/**
+ * Reports a fit uses at most: a longer curve is thinned to this many, evenly spread and ending
+ * at its last report, so a decision's cost does not grow with a trial that reports every
+ * iteration (a policy is asked at every report).
+ */
+export const MAX_FIT_REPORTS = 200;
+
+/** Every ⌈n / MAX_FIT_REPORTS⌉-th report, counted back from the last one. */
+function thinned<T>(xs: readonly T[]): readonly T[] {
+  if (xs.length <= MAX_FIT_REPORTS) return xs;
+  const stride = Math.ceil(xs.length / MAX_FIT_REPORTS);
+  const kept: T[] = [];
+  for (let i = xs.length - 1; i >= 0; i -= stride) kept.push(xs[i]!);
+  return kept.reverse();
+}
 
 /** Rates on a log grid, wide enough for a curve that is still linear at the horizon (k → 0) and one flat after its first report. */
 const EXPONENTIAL_RATES = logGrid(1e-2, 1e3, 61);
@@ -157,9 +174,11 @@ function fitLine(g: Float64Array, y: readonly number[], gAtHorizon: number): Lin
  * from its reports (`steps` ascending, `values` alike); undefined with fewer than MIN_REPORTS
  * reports. `margin` is the number of standard errors (and sets the plausible region).
  */
-export function saturationBound(steps: readonly number[], values: readonly number[], horizon: number, margin: number): SaturationBound | undefined {
+export function saturationBound(allSteps: readonly number[], allValues: readonly number[], horizon: number, margin: number): SaturationBound | undefined {
+  if (allValues.length < MIN_REPORTS || allSteps.length !== allValues.length) return undefined;
+  const steps = thinned(allSteps);
+  const values = thinned(allValues);
   const n = values.length;
-  if (n < MIN_REPORTS || steps.length !== n) return undefined;
   const u = steps.map((s) => s / horizon);
   const families: { family: SaturationFamily; rates: readonly number[]; g: (u: number, k: number) => number }[] = [
     { family: 'exponential', rates: EXPONENTIAL_RATES, g: (x, k) => Math.exp(-k * x) },
