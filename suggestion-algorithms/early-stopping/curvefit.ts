@@ -80,7 +80,7 @@ export const curveFitPolicy: EarlyStoppingPolicy = {
       stop: true,
       step,
       reason:
-        `its curve, extrapolated to step ${horizon} (${bound.fit.family} saturation, ${s.margin} standard errors up), ` +
+        `its curve, extrapolated to step ${horizon} (${bound.fit.family} saturation, margin ${s.margin}), ` +
         `reaches ${reach.toPrecision(4)} at best, short of the best completed trial's ${completed.best}`,
     };
   },
