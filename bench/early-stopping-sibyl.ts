@@ -44,9 +44,11 @@ export const POLICY_SETTINGS: Readonly<Record<string, Settings>> = {
     { name: 'reduction_factor', value: '3' },
     { name: 'min_early_stopping_rate', value: '0' },
   ],
+  // Its defaults (Optuna has no such pruner).
+  curvefit: [],
 };
 
-export const SIBYL_METHODS = ['sibyl-none', 'sibyl-medianstop', 'sibyl-asha', 'sibyl-hyperband'] as const;
+export const SIBYL_METHODS = ['sibyl-none', 'sibyl-medianstop', 'sibyl-asha', 'sibyl-curvefit', 'sibyl-hyperband'] as const;
 
 interface LiveCurve {
   name: string;
@@ -192,6 +194,8 @@ export function runSibylMethod(problem: Problem, method: string, seed: number, t
       return tpeStudy('medianstop');
     case 'sibyl-asha':
       return tpeStudy('asha');
+    case 'sibyl-curvefit':
+      return tpeStudy('curvefit');
     case 'sibyl-hyperband': {
       const run = runHyperbandStudy(problem, seed, budget);
       return run.records ? { records: run.records, fixedTrials: run.records.length } : run;

@@ -3,7 +3,7 @@
 // next to Optuna 3.1's pruners on the same curves. Problems (bench/learning-curves.ts): `mlp`, a
 // tabular benchmark of examples/mlp/train.mjs (its curves computed once and cached in
 // bench/results/mlp-curves.json), and `crossing`, a deterministic simulator whose curves cross.
-// Methods: Sibyl's `tpe` alone, with `medianstop`, with `asha`, Sibyl's `hyperband` algorithm
+// Methods: Sibyl's `tpe` alone, with `medianstop`, `asha` or `curvefit`, Sibyl's `hyperband` algorithm
 // (given the no-stopping study's steps as its budget), and Optuna's TPESampler with NopPruner,
 // MedianPruner, SuccessiveHalvingPruner and HyperbandPruner (bench/optuna_pruners.py).
 // Sequential studies, seeds 1..N, read two ways from the same run: at a fixed trial count (64 for
@@ -60,13 +60,14 @@ const LABELS: Record<string, string> = {
   'sibyl-none': 'sibyl tpe, no stopping',
   'sibyl-medianstop': 'sibyl tpe + medianstop',
   'sibyl-asha': 'sibyl tpe + asha',
+  'sibyl-curvefit': 'sibyl tpe + curvefit',
   'sibyl-hyperband': 'sibyl hyperband',
   'optuna-none': 'optuna tpe + NopPruner',
   'optuna-median': 'optuna tpe + MedianPruner',
   'optuna-sha': 'optuna tpe + SuccessiveHalving',
   'optuna-hyperband': 'optuna tpe + HyperbandPruner',
 };
-const SIBYL_POLICIES = ['sibyl-medianstop', 'sibyl-asha', 'sibyl-hyperband'];
+const SIBYL_POLICIES = ['sibyl-medianstop', 'sibyl-asha', 'sibyl-curvefit', 'sibyl-hyperband'];
 const OPTUNA_PRUNERS = ['optuna-median', 'optuna-sha', 'optuna-hyperband'];
 const baselineOf = (method: string) => (method.startsWith('optuna-') ? 'optuna-none' : 'sibyl-none');
 

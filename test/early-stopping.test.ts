@@ -1,7 +1,8 @@
-// The early-stopping policies' decisions against hand-computed cases (medianstop, asha).
+// The early-stopping policies' decisions against hand-computed cases (medianstop, asha, curvefit).
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { ashaPolicy } from '../suggestion-algorithms/early-stopping/asha.js';
+import { curveFitPolicy } from '../suggestion-algorithms/early-stopping/curvefit.js';
 import { medianStopPolicy } from '../suggestion-algorithms/early-stopping/medianstop.js';
 import type { CurveView, EarlyStoppingPolicy, StopRequest } from '../suggestion-algorithms/early-stopping/model.js';
 import { SettingsError, type Direction, type TrialState } from '../suggestion-algorithms/model.js';
@@ -107,6 +108,48 @@ table(ashaPolicy, [
   { name: 'reduction_factor 2, min_resource 2: rungs at 2, 4, 8', settings: { reduction_factor: '2', min_resource: '2' }, others: [trial('a', 'RUNNING', [0, 0.9, 0, 0.9])], own: [0, 0.5, 0, 0.95], stopAt: 2 },
 ]);
 
+// curvefit: the bar is the best completed trial, here 0.7973 (a saturating curve of 20 steps, so the horizon is step 20).
+const saturating = (n: number, level: number, scale: number, tau: number) => Array.from({ length: n }, (_, i) => level - scale * Math.exp(-(i + 1) / tau));
+const bar = done('bar', saturating(20, 0.8, 0.4, 4));
+const long = done('long', [...saturating(80, 0.8, 0.4, 4)]); // the same bar, training to step 80
+table(curveFitPolicy, [
+  { name: 'no completed trial: goes on however flat and low', others: [trial('r', 'RUNNING', saturating(20, 0.8, 0.4, 4))], own: [0.5, 0.52, 0.51, 0.52, 0.51, 0.52], stopAt: undefined },
+  { name: 'flat far below the best completed trial: stopped at step 6', others: [bar], own: [0.5, 0.52, 0.51, 0.52, 0.51, 0.52], stopAt: 6 },
+  { name: 'five reports are too few for a fit (three parameters and the noise): goes on', others: [bar], own: [0.5, 0.52, 0.51, 0.52, 0.51], stopAt: undefined },
+  { name: 'before start_step: goes on', settings: { start_step: '8' }, others: [bar], own: [0.5, 0.52, 0.51, 0.52, 0.51, 0.52, 0.51], stopAt: undefined },
+  { name: 'best value so far already at the bar: goes on', others: [bar], own: [0.5, 0.8, 0.51, 0.52, 0.51, 0.52], stopAt: undefined },
+  // 0.30 + 0.02 (t − 1) reaches 0.68 by step 20 even as a straight line: no fit saves it.
+  { name: 'climbing, but not fast enough to reach the bar by the horizon even linearly: stopped', others: [bar], own: [0.3, 0.32, 0.34, 0.36, 0.38, 0.4], stopAt: 6 },
+  { name: 'the same slow starter when training runs to step 80: its linear extrapolation passes the bar, goes on', others: [long], own: [0.3, 0.32, 0.34, 0.36, 0.38, 0.4], stopAt: undefined },
+  { name: 'final_step 20 overrides the horizon of the completed trials: stopped', settings: { final_step: '20' }, others: [long], own: [0.3, 0.32, 0.34, 0.36, 0.38, 0.4], stopAt: 6 },
+  { name: 'flattened just under the bar (0.78 against 0.797): stopped', others: [bar], own: saturating(12, 0.78, 0.4, 3), stopAt: 12 },
+  { name: 'flattening towards the bar but noisy: margin 2 lets it go on', others: [bar], own: [0.6, 0.7, 0.72, 0.74, 0.71, 0.76, 0.73, 0.77], stopAt: undefined },
+  { name: 'the same noisy curve with margin 0 (the fit alone): stopped', settings: { margin: '0' }, others: [bar], own: [0.6, 0.7, 0.72, 0.74, 0.71, 0.76, 0.73, 0.77], stopAt: 8 },
+  {
+    name: 'only SUCCEEDED trials make the bar (running, failed and stopped ones do not)',
+    others: [trial('r', 'RUNNING', [0.9, 0.9, 0.9, 0.9, 0.9, 0.9]), trial('f', 'FAILED', [0.9]), trial('e', 'EARLY_STOPPED', [0.9])],
+    own: [0.5, 0.52, 0.51, 0.52, 0.51, 0.52], stopAt: undefined,
+  },
+  { name: 'min_trials_required 2 with one completed trial: goes on', settings: { min_trials_required: '2' }, others: [bar], own: [0.5, 0.52, 0.51, 0.52, 0.51, 0.52], stopAt: undefined },
+  { name: 'a step already judged is not judged again', others: [bar], own: [0.5, 0.52, 0.51, 0.52, 0.51, 0.52], judgedThrough: 6, stopAt: undefined },
+  {
+    name: 'minimise: a loss flattening above the best completed loss is stopped',
+    direction: 'minimize',
+    others: [done('low', saturating(20, 0.8, 0.4, 4).map((v) => 1 - v))],
+    own: [0.5, 0.48, 0.49, 0.48, 0.49, 0.48], stopAt: 6,
+  },
+  {
+    name: 'minimise: a loss still falling fast enough goes on',
+    direction: 'minimize',
+    others: [done('low', saturating(80, 0.8, 0.4, 4).map((v) => 1 - v))],
+    own: [0.7, 0.68, 0.66, 0.64, 0.62, 0.6], stopAt: undefined,
+  },
+]);
+
+test('katibRules: curvefit has no static form, so none', () => {
+  assert.deepEqual(curveFitPolicy.katibRules({ direction: 'maximize', settings: [], trials: [bar] }), []);
+});
+
 test('katibRules: medianstop emits one rule in Katib\'s format once enough trials completed', () => {
   const base = { direction: 'maximize' as const, settings: [] };
   assert.deepEqual(medianStopPolicy.katibRules({ ...base, trials: three.slice(0, 2) }), []);
@@ -129,10 +172,16 @@ test('settings are validated with errors naming the setting', () => {
     [ashaPolicy, 'min_resource', '-1', /number > 0/],
     [ashaPolicy, 'min_early_stopping_rate', '-1', /integer ≥ 0/],
     [ashaPolicy, 'bootstrap_count', '1', /unknown setting/],
+    [curveFitPolicy, 'margin', '-1', /number ≥ 0/],
+    [curveFitPolicy, 'final_step', '0', /number > 0/],
+    [curveFitPolicy, 'start_step', '0', /integer ≥ 1/],
+    [curveFitPolicy, 'min_trials_required', '0', /integer > 0/],
+    [curveFitPolicy, 'families', 'exp', /unknown setting/],
   ];
   for (const [policy, name, value, reason] of bad) {
     assert.throws(() => policy.validateSettings([{ name, value }]), (e: unknown) => e instanceof SettingsError && 'setting' in e.target && e.target.setting === name && reason.test(e.reason), `${policy.name} ${name}=${value}`);
   }
   medianStopPolicy.validateSettings([{ name: 'min_trials_required', value: '3' }, { name: 'start_step', value: '4' }]);
   ashaPolicy.validateSettings([{ name: 'min_resource', value: '1' }, { name: 'reduction_factor', value: '3' }, { name: 'min_early_stopping_rate', value: '0' }]);
+  curveFitPolicy.validateSettings([{ name: 'min_trials_required', value: '1' }, { name: 'start_step', value: '6' }, { name: 'margin', value: '2' }, { name: 'final_step', value: '81' }]);
 });

@@ -65,7 +65,7 @@ for (const algorithm of ['bayesianoptimization', 'tpe', 'multivariate-tpe', 'cma
   });
 }
 
-for (const policy of ['medianstop', 'asha']) {
+for (const policy of ['medianstop', 'asha', 'curvefit']) {
   test(`examples/mlp/${policy}.yaml runs end to end with sibyl run and stops laggards early`, { timeout: 120_000 }, async () => {
     const dataDir = join(tempDir(), 'data');
     const run = await runCli(['run', join(EXAMPLES, `${policy}.yaml`), '--data-dir', dataDir]);

@@ -347,7 +347,7 @@ const REJECTED: readonly Rejection[] = [
     name: 'unknown earlyStopping algorithm',
     study: mutate((s) => { s.spec.earlyStopping = { algorithmName: 'percentile' }; }),
     field: 'spec.earlyStopping.algorithmName',
-    reason: /unknown early-stopping algorithm "percentile" \(known: asha, medianstop\)/,
+    reason: /unknown early-stopping algorithm "percentile" \(known: asha, curvefit, medianstop\)/,
   },
   {
     name: 'medianstop start_step 0',

@@ -1,9 +1,10 @@
 // The early-stopping policies Sibyl serves, by Katib `earlyStopping.algorithmName`.
 import { ashaPolicy } from './asha.js';
+import { curveFitPolicy } from './curvefit.js';
 import { medianStopPolicy } from './medianstop.js';
 import type { EarlyStoppingPolicy } from './model.js';
 
-const POLICIES: ReadonlyMap<string, EarlyStoppingPolicy> = new Map([medianStopPolicy, ashaPolicy].map((p) => [p.name, p]));
+const POLICIES: ReadonlyMap<string, EarlyStoppingPolicy> = new Map([medianStopPolicy, ashaPolicy, curveFitPolicy].map((p) => [p.name, p]));
 
 export function getPolicy(name: string): EarlyStoppingPolicy | undefined {
   return POLICIES.get(name);

@@ -1,0 +1,92 @@
+// Stopping by curve extrapolation (Domhan, Springenberg & Hutter, IJCAI 2015; Vizier's automated
+// stopping predicts where a curve ends rather than ranking it at a step): a trial is stopped
+// when even an optimistic extrapolation of its curve to the end of training cannot beat the
+// best completed trial. Unlike a rung or a median at a fixed step, a slow starter whose curve
+// is still climbing keeps a high bound and goes on, while one that has flattened below the
+// best is stopped however well it started. The fits and the bound: saturation.ts.
+import type { Settings } from '../model.js';
+import { readIntSetting, readNumberSetting, rejectUnknownSettings } from '../settings.js';
+import { bestThrough, lastStep } from './curve.js';
+import { CONTINUE, better, worse, type CurveView, type EarlyStoppingPolicy, type StopDecision, type StopRequest } from './model.js';
+import { MIN_REPORTS, saturationBound } from './saturation.js';
+
+export interface CurveFitSettings {
+  /** Completed trials needed before any trial is stopped (> 0, default 1: the best one is the bar). */
+  readonly minTrialsRequired: number;
+  /** The first step at which a trial may be stopped (≥ 1, default MIN_REPORTS); at least MIN_REPORTS reports are needed too. */
+  readonly startStep: number;
+  /** Standard errors added to the extrapolation (≥ 0, default 2): larger stops less. */
+  readonly margin: number;
+  /** The step training ends at; default the last step of the longest completed trial. */
+  readonly finalStep?: number;
+}
+
+const SETTINGS = ['min_trials_required', 'start_step', 'margin', 'final_step'];
+
+export function readCurveFitSettings(settings: Settings): CurveFitSettings {
+  rejectUnknownSettings(settings, 'curvefit', SETTINGS);
+  const finalStep = readNumberSetting(settings, 'final_step', { min: 0, minExclusive: true });
+  return {
+    minTrialsRequired: readIntSetting(settings, 'min_trials_required', { min: 0, minExclusive: true }) ?? 1,
+    startStep: readIntSetting(settings, 'start_step', { min: 1 }) ?? MIN_REPORTS,
+    margin: readNumberSetting(settings, 'margin', { min: 0 }) ?? 2,
+    ...(finalStep === undefined ? {} : { finalStep }),
+  };
+}
+
+/** The best value of the completed trials (their whole curves) and the longest of them. */
+function completedBest(request: StopRequest, except: string): { best: number; count: number; lastStep: number } | undefined {
+  let best: number | undefined;
+  let count = 0;
+  let longest = 0;
+  for (const t of request.trials) {
+    if (t.state !== 'SUCCEEDED' || t.name === except || t.curve.steps.length === 0) continue;
+    const last = lastStep(t.curve);
+    const value = bestThrough(request.direction, t.curve, last)!;
+    best = best === undefined ? value : better(request.direction, best, value);
+    count += 1;
+    longest = Math.max(longest, last);
+  }
+  return best === undefined ? undefined : { best, count, lastStep: longest };
+}
+
+export const curveFitPolicy: EarlyStoppingPolicy = {
+  name: 'curvefit',
+
+  validateSettings(settings) {
+    readCurveFitSettings(settings);
+  },
+
+  decide(request: StopRequest): StopDecision {
+    const s = readCurveFitSettings(request.settings);
+    const trial = request.trials.find((t) => t.name === request.trial);
+    if (!trial) return CONTINUE;
+    const { steps, values } = trial.curve;
+    const step = lastStep(trial.curve);
+    // A fit uses every report, so only the latest step is worth judging.
+    if (step < s.startStep || step <= request.judgedThrough || values.length < MIN_REPORTS) return CONTINUE;
+    const completed = completedBest(request, trial.name);
+    if (!completed || completed.count < s.minTrialsRequired) return CONTINUE;
+    const own = bestThrough(request.direction, trial.curve, step)!;
+    if (!worse(request.direction, own, completed.best)) return CONTINUE;
+    const horizon = Math.max(s.finalStep ?? completed.lastStep, step);
+    // The bound is for an increasing-is-better curve: a minimised objective is mirrored.
+    const sign = request.direction === 'maximize' ? 1 : -1;
+    const bound = saturationBound(steps, sign === 1 ? values : values.map((v) => -v), horizon, s.margin);
+    if (!bound) return CONTINUE;
+    const reach = sign * bound.upper;
+    if (!worse(request.direction, reach, completed.best)) return CONTINUE;
+    return {
+      stop: true,
+      step,
+      reason:
+        `its curve, extrapolated to step ${horizon} (${bound.fit.family} saturation, margin ${s.margin}), ` +
+        `reaches ${reach.toPrecision(4)} at best, short of the best completed trial's ${completed.best}`,
+    };
+  },
+
+  /** Katib's rules are a fixed threshold from a step: an extrapolation has no such form, so none. */
+  katibRules() {
+    return [];
+  },
+};
