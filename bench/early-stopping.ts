@@ -15,7 +15,8 @@
 //
 //   --seeds N (20)  --trials N (both problems; default mlp 64, crossing 100)  --problems a,b
 //   --methods a,b  --quick (3 seeds)  --no-optuna  --optuna-workers N (2)  --target Q (0.95)  --equal-compute
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { optunaMissing, PYTHON } from './python.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, tmpdir } from 'node:os';
@@ -41,7 +42,6 @@ import {
 } from './learning-curves.js';
 import { quantile } from './simulate.js';
 
-const PYTHON = '/usr/bin/python3';
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(here, '..', '..');
 const benchSource = join(ROOT, 'bench');
@@ -227,23 +227,6 @@ function targetOf(problem: string, table: MlpTable | undefined, q: number): Targ
 }
 
 // ---------------------------------------------------------------------------- Optuna
-
-function ensureOptuna(): { ok: true } | { ok: false; note: string } {
-  const probe = () => spawnSync(PYTHON, ['-c', 'import optuna'], { encoding: 'utf8' });
-  let result = probe();
-  if (result.error) return { ok: false, note: `${PYTHON} not runnable (${result.error.message})` };
-  if (result.status !== 0) {
-    process.stderr.write('optuna: not importable by /usr/bin/python3; installing python3-optuna (scripts/ensure-optuna.sh)\n');
-    try {
-      execFileSync('bash', [join(ROOT, 'scripts', 'ensure-optuna.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
-    } catch {
-      return { ok: false, note: 'python3-optuna is not installed and scripts/ensure-optuna.sh failed' };
-    }
-    result = probe();
-    if (result.status !== 0) return { ok: false, note: `${PYTHON} cannot import optuna (install python3-optuna)` };
-  }
-  return { ok: true };
-}
 
 interface OptunaOutput {
   readonly optuna_version: string;
@@ -554,8 +537,8 @@ async function main(): Promise<void> {
   const optunaOut = join(tmpdir(), `sibyl-bench-early-stopping-${process.pid}.json`);
   if (optunaMethods.length > 0 && !o.optuna) optuna = { available: false, note: 'skipped (--no-optuna)' };
   else if (optunaMethods.length > 0) {
-    const probe = ensureOptuna();
-    if (!probe.ok) optuna = { available: false, note: probe.note };
+    const missing = optunaMissing();
+    if (missing !== undefined) optuna = { available: false, note: missing };
     else optunaRun = startOptuna(o, optunaMethods, optunaOut);
   }
   if (!optunaRun) optunaMethods = [];
