@@ -7,7 +7,8 @@
 // nsga2 runs with population_size 20 on both sides (50, the default of both, leaves 2
 // generations in 100 trials). Results: bench/results/multiobjective.json.
 //
-//   --seeds N (3)  --budget N (100)  --problems a,b  --algorithms a,b  --no-optuna
+//   --seeds N (3)  --first-seed N (1: seeds N..N+seeds−1; tune on other seeds than those reported)
+//   --budget N (100)  --problems a,b  --algorithms a,b  --no-optuna
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,7 @@ function flag(name: string): string | undefined {
   return i < 0 ? undefined : process.argv[i + 1];
 }
 const seeds = Number(flag('seeds') ?? 3);
+const firstSeed = Number(flag('first-seed') ?? 1);
 const budget = Number(flag('budget') ?? 100);
 const problems = (flag('problems')?.split(',') ?? MULTI_OBJECTIVE_PROBLEMS.map((p) => p.name)).map((n) => MULTI_OBJECTIVE_PROBLEMS.find((p) => p.name === n)!);
 const algorithms = flag('algorithms')?.split(',') ?? ['nsga2', 'motpe', 'parego', 'random'];
@@ -60,7 +62,7 @@ const hvAt = (problem: MultiObjectiveProblem, values: number[][]) => checkpoints
 
 for (const problem of problems) {
   for (const name of algorithms) {
-    for (let seed = 1; seed <= seeds; seed++) {
+    for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
       const t0 = Date.now();
       const values = runSibyl(problem, name, seed);
       runs.push({ problem: problem.name, algorithm: name, seed, hypervolume: hvAt(problem, values), ms: Date.now() - t0 });
@@ -71,7 +73,7 @@ for (const problem of problems) {
 
 let optunaVersion: string | undefined;
 if (!process.argv.includes('--no-optuna')) {
-  const out = spawnSync('/usr/bin/python3', [join(benchSource, 'optuna_multiobjective.py'), '--seeds', String(seeds), '--budget', String(budget), '--population', String(POPULATION), '--problems', problems.map((p) => p.name).join(',')], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = spawnSync('/usr/bin/python3', [join(benchSource, 'optuna_multiobjective.py'), '--seeds', String(seeds), '--first-seed', String(firstSeed), '--budget', String(budget), '--population', String(POPULATION), '--problems', problems.map((p) => p.name).join(',')], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] });
   if (out.status !== 0) throw new Error(`optuna_multiobjective.py failed (${out.status}); scripts/ensure-optuna.sh installs Optuna`);
   const doc = JSON.parse(out.stdout) as { optuna_version: string; runs: { problem: string; algorithm: string; seed: number; values: number[][] }[] };
   optunaVersion = doc.optuna_version;
@@ -97,6 +99,6 @@ const verdict = problems.map((p) => {
   return `${p.name}: Sibyl's best ${ours.toFixed(3)} vs Optuna's best ${theirs.toFixed(3)} at ${checkpoints[last]} trials → ${ours >= theirs ? 'met' : 'NOT met'}`;
 });
 console.log(lines.join('\n'));
-if (optunaVersion) console.log(`\nOptuna ${optunaVersion}; median of ${seeds} seeds\n${verdict.join('\n')}`);
+if (optunaVersion) console.log(`\nOptuna ${optunaVersion}; median of seeds ${firstSeed}–${firstSeed + seeds - 1}\n${verdict.join('\n')}`);
 mkdirSync(join(benchSource, 'results'), { recursive: true });
-writeFileSync(join(benchSource, 'results', 'multiobjective.json'), JSON.stringify({ seeds, budget, population: POPULATION, optunaVersion, summary, runs }, null, 2));
+writeFileSync(join(benchSource, 'results', 'multiobjective.json'), JSON.stringify({ seeds, firstSeed, budget, population: POPULATION, optunaVersion, summary, runs }, null, 2));
