@@ -10,6 +10,7 @@ import { crowdingDistances, dominates, hypervolume, hypervolumeContributions, no
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { contributionWeights, motpeOrder } from '../suggestion-algorithms/motpe/index.js';
 import { elite } from '../suggestion-algorithms/nsga2/index.js';
+import { goodCount, readTpeSettings } from '../suggestion-algorithms/tpe/settings.js';
 import { parseStudyDocument } from '../src/spec/parse.js';
 import { SpecError } from '../src/spec/errors.js';
 
@@ -64,7 +65,7 @@ test('MOTPE weighs its good points by hypervolume contribution, relative to the 
 });
 
 test('motpe proposes near its heaviest good point: l(x) uses the contribution weights, not equal ones', () => {
-  // One parameter, 30 finished trials, so 3 good ones: two ends of the front at x 0.2 and 0.25
+  // One parameter, 30 finished trials, gamma 0.1, so 3 good ones: two ends of the front at x 0.2 and 0.25
   // (weight 0.2 each) and the knee at x 0.8 (weight 1); the 27 bad ones sit in the middle.
   // With equal weights the two ends make the left bump twice the right one.
   const one: SearchSpace = { parameters: [{ name: 'x', parameterType: 'double', min: 0, max: 1, distribution: 'uniform' }], direction: 'minimize', directions: ['minimize', 'minimize'] };
@@ -74,12 +75,20 @@ test('motpe proposes near its heaviest good point: l(x) uses the contribution we
   // The control: plain TPE on the same good group (values in the same order), equally weighted.
   const control = trials.map((t, i) => ({ name: t.name, state: t.state, assignment: t.assignment, objectiveValue: i }));
   const right = (name: string, ts: readonly TrialView[], s: SearchSpace) =>
-    Array.from({ length: 30 }, (_, seed) => getAlgorithm(name)!.suggest({ space: s, trials: ts, count: 1, seed, settings: [] }).assignments[0]!)
+    Array.from({ length: 30 }, (_, seed) => getAlgorithm(name)!.suggest({ space: s, trials: ts, count: 1, seed, settings: [{ name: 'gamma', value: '0.1' }] }).assignments[0]!)
       .filter((a) => (a['x'] as number) > 0.5).length;
   const weighted = right('motpe', trials, one);
   const equal = right('tpe', control, { parameters: one.parameters, direction: 'minimize' });
   assert.ok(weighted > 20, `motpe: ${weighted} of 30 proposals near the knee`);
   assert.ok(equal < 15, `equal weights: ${equal} of 30 near the knee (the control)`);
+});
+
+test('the good group: 10% of the trials for TPE by default, the fraction a caller asks for (motpe: 20%), at most 25; gamma overrides', () => {
+  const settings = readTpeSettings([], 'motpe');
+  assert.equal(goodCount(settings, 100), 10);
+  assert.equal(goodCount(settings, 100, 0.2), 20);
+  assert.equal(goodCount(settings, 300, 0.2), 25);
+  assert.equal(goodCount(readTpeSettings([{ name: 'gamma', value: '0.3' }], 'motpe'), 100, 0.2), 30);
 });
 
 test('paretoFront: completed trials only, per direction, duplicates kept', () => {

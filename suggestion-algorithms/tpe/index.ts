@@ -61,7 +61,7 @@ function proposeTpe(request: SuggestRequest, settings: TpeSettings, variant: Tpe
     proposals = Array.from({ length: wanted }, (_, i) => sampleAssignment(searchSpace, streamFor(i)));
   } else {
     const space = parameterSpace(cube);
-    const split = splitHistory(space, history, goodCount(settings, history.observations.length), wanted, variant.goodWeights);
+    const split = splitHistory(space, history, goodCount(settings, history.observations.length, variant.goodFraction), wanted, variant.goodWeights);
     const proposer = variant.multivariate
       ? jointProposer(space, split.good, settings)
       : independentProposer(space, split.good, settings, history.observations.length);

@@ -93,9 +93,11 @@ export function observationWeights(n: number): Float64Array {
  */
 export type GoodWeights = (losses: readonly number[]) => Float64Array;
 
-/** What a TPE models: parameters jointly or one by one, and how its good group is weighted. */
+/** What a TPE models: parameters jointly or one by one, and how large its good group is and how weighted. */
 export interface TpeVariant {
   readonly multivariate: boolean;
+  /** The good fraction when no `gamma` is set (Optuna's 0.1 by default; see goodCount). */
+  readonly goodFraction?: number;
   readonly goodWeights?: GoodWeights;
 }
 
