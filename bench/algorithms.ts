@@ -384,8 +384,9 @@ async function main(): Promise<void> {
   // The conditional problem, with its own table and results file (bench/conditional.ts).
   await conditionalBench({ seeds: o.seeds, optuna: o.optuna });
   // The multi-objective fronts (bench/multiobjective.ts: its own table, verdict and results
-  // file), with its own defaults (3 seeds, 100 trials): ParEGO's GP over 30 dimensions makes
-  // more seeds take long. `npm run bench:multiobjective -- --seeds N` runs it alone.
+  // file), with its own defaults (10 seeds, 100 trials; 513 s on 2 cores on 2026-12-02, most of
+  // it ParEGO's GP over 30 dimensions and Optuna's MOTPE; much longer when the cores are busy).
+  // `npm run bench:multiobjective -- --seeds N` runs it alone.
   const mo = spawnSync(process.execPath, [join(here, 'multiobjective.js'), ...(o.optuna ? [] : ['--no-optuna'])], { stdio: 'inherit' });
   if (mo.status !== 0) throw new Error(`bench/multiobjective.ts failed (${mo.status ?? mo.signal})`);
 }

@@ -45,7 +45,8 @@ PROBLEMS = {"zdt1": (zdt1, 30, 2), "zdt2": (zdt2, 30, 2), "zdt3": (zdt3, 30, 2),
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--budget", type=int, default=100)
     ap.add_argument("--population", type=int, default=20)
     ap.add_argument("--problems", default=",".join(PROBLEMS))
@@ -56,7 +57,7 @@ def main():
     for name in args.problems.split(","):
         fn, dims, m = PROBLEMS[name]
         for algorithm in ("optuna-nsga2", "optuna-motpe"):
-            for seed in range(1, args.seeds + 1):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 sampler = (optuna.samplers.NSGAIISampler(population_size=args.population, seed=seed)
                            if algorithm == "optuna-nsga2" else optuna.samplers.TPESampler(seed=seed))
                 study = optuna.create_study(directions=["minimize"] * m, sampler=sampler)

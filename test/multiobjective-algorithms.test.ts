@@ -8,8 +8,9 @@ import { MULTI_OBJECTIVE_PROBLEMS } from '../bench/multiobjective-problems.js';
 import { SettingsError, type Assignment, type SearchSpace, type Settings, type TrialView } from '../suggestion-algorithms/model.js';
 import { crowdingDistances, dominates, hypervolume, hypervolumeContributions, nonDominatedRanks, paretoFront } from '../suggestion-algorithms/pareto.js';
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
-import { motpeOrder } from '../suggestion-algorithms/motpe/index.js';
+import { contributionWeights, motpeOrder } from '../suggestion-algorithms/motpe/index.js';
 import { elite } from '../suggestion-algorithms/nsga2/index.js';
+import { goodCount, readTpeSettings } from '../suggestion-algorithms/tpe/settings.js';
 import { parseStudyDocument } from '../src/spec/parse.js';
 import { SpecError } from '../src/spec/errors.js';
 
@@ -48,6 +49,46 @@ test('dominance, ranks and crowding distance', () => {
   assert.deepEqual(motpeOrder([[0, 1], [1, 0], [0.5, 0.5], [2, 2]], 4), [0, 1, 2, 3]);
   // Normalised, reference 1.1: [0.5,0.5] adds 0.36 alone; then [0.1,0.9] adds 0.08, more than either end (0.05).
   assert.deepEqual(motpeOrder([[0, 1], [1, 0], [0.5, 0.5], [0.1, 0.9], [2, 2]], 2).slice(0, 2), [2, 3]);
+});
+
+test('MOTPE weighs its good points by hypervolume contribution, relative to the largest', () => {
+  // Normalised as they are, reference (1.1, 1.1): each end adds 0.5 × 0.1, the knee 0.5 × 0.5
+  // less the 0.1 × 0.1 that (0.9, 0.9) also covers; (0.9, 0.9) is dominated by the knee and
+  // adds nothing (the floor only).
+  const w = contributionWeights([[0, 1], [1, 0], [0.5, 0.5], [0.9, 0.9]]);
+  for (const [i, want] of [0.05 / 0.24, 0.05 / 0.24, 1].entries()) assert.ok(Math.abs(w[i]! - want) < 1e-9, `weight ${i}: ${w[i]} ≠ ${want}`);
+  assert.ok(w[3]! > 0 && w[3]! < 1e-9, `a dominated good point all but drops out (${w[3]})`);
+  assert.deepEqual([...contributionWeights([[3, 4]])], [1]);
+  // Units do not matter: the same set scaled per objective gets the same weights.
+  const scaled = contributionWeights([[0, 100], [10, 0], [5, 50], [9, 90]]);
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(scaled[i]! - w[i]!) < 1e-9);
+});
+
+test('motpe proposes near its heaviest good point: l(x) uses the contribution weights, not equal ones', () => {
+  // One parameter, 30 finished trials, gamma 0.1, so 3 good ones: two ends of the front at x 0.2 and 0.25
+  // (weight 0.2 each) and the knee at x 0.8 (weight 1); the 27 bad ones sit in the middle.
+  // With equal weights the two ends make the left bump twice the right one.
+  const one: SearchSpace = { parameters: [{ name: 'x', parameterType: 'double', min: 0, max: 1, distribution: 'uniform' }], direction: 'minimize', directions: ['minimize', 'minimize'] };
+  const good: [number, number[]][] = [[0.2, [0, 1]], [0.25, [1, 0]], [0.8, [0.5, 0.5]]];
+  const bad: [number, number[]][] = Array.from({ length: 27 }, (_, i) => [0.4 + (0.2 * i) / 26, [2, 2 + i]]);
+  const trials: TrialView[] = [...good, ...bad].map(([x, v], i) => ({ name: `t${i}`, state: 'SUCCEEDED', assignment: { x }, objectiveValue: v[0]!, objectiveValues: v }));
+  // The control: plain TPE on the same good group (values in the same order), equally weighted.
+  const control = trials.map((t, i) => ({ name: t.name, state: t.state, assignment: t.assignment, objectiveValue: i }));
+  const right = (name: string, ts: readonly TrialView[], s: SearchSpace) =>
+    Array.from({ length: 30 }, (_, seed) => getAlgorithm(name)!.suggest({ space: s, trials: ts, count: 1, seed, settings: [{ name: 'gamma', value: '0.1' }] }).assignments[0]!)
+      .filter((a) => (a['x'] as number) > 0.5).length;
+  const weighted = right('motpe', trials, one);
+  const equal = right('tpe', control, { parameters: one.parameters, direction: 'minimize' });
+  assert.ok(weighted > 20, `motpe: ${weighted} of 30 proposals near the knee`);
+  assert.ok(equal < 15, `equal weights: ${equal} of 30 near the knee (the control)`);
+});
+
+test('the good group: 10% of the trials for TPE by default, the fraction a caller asks for (motpe: 20%), at most 25; gamma overrides', () => {
+  const settings = readTpeSettings([], 'motpe');
+  assert.equal(goodCount(settings, 100), 10);
+  assert.equal(goodCount(settings, 100, 0.2), 20);
+  assert.equal(goodCount(settings, 300, 0.2), 25);
+  assert.equal(goodCount(readTpeSettings([{ name: 'gamma', value: '0.3' }], 'motpe'), 100, 0.2), 30);
 });
 
 test('paretoFront: completed trials only, per direction, duplicates kept', () => {

@@ -10,9 +10,10 @@
 // caller drops what the merged assignment leaves inactive.
 import type { Assignment, ParamValue, SuggestRequest, TrialView } from '../model.js';
 import { withoutConditions } from '../conditions.js';
+import type { TpeVariant } from './observations.js';
 import type { TpeSettings } from './settings.js';
 
-export type FlatProposer = (request: SuggestRequest, settings: TpeSettings, multivariate: boolean) => Assignment[];
+export type FlatProposer = (request: SuggestRequest, settings: TpeSettings, variant: TpeVariant) => Assignment[];
 
 /** Names of each part: one parameter per part (independent), or groups of co-active parameters. */
 export function branchGroups(request: Pick<SuggestRequest, 'space' | 'trials'>, multivariate: boolean): string[][] {
@@ -32,18 +33,18 @@ function project(trial: TrialView, names: readonly string[]): TrialView {
   return { ...trial, assignment };
 }
 
-export function proposeByBranches(request: SuggestRequest, settings: TpeSettings, multivariate: boolean, propose: FlatProposer): Assignment[] {
+export function proposeByBranches(request: SuggestRequest, settings: TpeSettings, variant: TpeVariant, propose: FlatProposer): Assignment[] {
   const { space, trials } = request;
   const base = settings.randomState ?? request.seed;
   const wanted = Math.max(0, request.count);
   const merged: Record<string, ParamValue>[] = Array.from({ length: wanted }, () => ({}));
-  for (const names of branchGroups(request, multivariate)) {
+  for (const names of branchGroups(request, variant.multivariate)) {
     const sub = withoutConditions(space, new Set(names));
     const seen = trials.filter((t) => names.every((n) => t.assignment[n] !== undefined)).map((t) => project(t, names));
     // Each part gets its own stream (named by its first parameter, which stays put as groups form).
     const part = space.parameters.findIndex((p) => p.name === names[0]);
     const partSettings: TpeSettings = { ...settings, randomState: (base + 0x9e3779b1 * (part + 1)) % 2 ** 32 };
-    const proposals = propose({ ...request, space: sub, trials: seen, count: wanted }, partSettings, multivariate);
+    const proposals = propose({ ...request, space: sub, trials: seen, count: wanted }, partSettings, variant);
     proposals.forEach((a, i) => Object.assign(merged[i] as Record<string, ParamValue>, a));
   }
   return merged;

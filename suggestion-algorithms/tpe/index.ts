@@ -7,7 +7,7 @@
 // multivariate variant models all parameters jointly (one kernel per trial over every
 // dimension). Pending trials and earlier proposals of the same batch join the bad group
 // (Optuna's constant liar), so a batch spreads out. The first n_startup_trials are random.
-import type { Assignment, SuggestRequest, SuggestionAlgorithm } from '../model.js';
+import type { Assignment, SuggestRequest, SuggestResult, SuggestionAlgorithm } from '../model.js';
 import { isConditional } from '../conditions.js';
 import { proposeByBranches } from './branches.js';
 import { readHistory } from '../history.js';
@@ -17,7 +17,7 @@ import { Rng } from '../rng.js';
 import { sampleAssignment } from '../space.js';
 import { unitCube } from '../transform.js';
 import { explorationRate } from '../exploration.js';
-import { parameterSpace, rowsMatching, splitHistory, type GrowableGroup, type ParameterSpace } from './observations.js';
+import { parameterSpace, rowsMatching, splitHistory, type GrowableGroup, type ParameterSpace, type TpeVariant } from './observations.js';
 import { ParzenEstimator, type Group, type ParzenOptions } from './parzen.js';
 import { goodCount, readTpeSettings, type TpeSettings } from './settings.js';
 
@@ -28,12 +28,7 @@ function makeTpeAlgorithm(name: string, multivariate: boolean): SuggestionAlgori
       readTpeSettings(settings, name);
     },
     suggest(request) {
-      const settings = readTpeSettings(request.settings, name);
-      // A tree is searched branch by branch (branches.ts), each part by the flat proposer below.
-      const proposals = isConditional(request.space)
-        ? proposeByBranches(request, settings, multivariate, proposeTpe)
-        : proposeTpe(request, settings, multivariate);
-      return withoutRepeats(request.space, request.trials, proposals, settings.randomState ?? request.seed);
+      return suggestTpe(request, readTpeSettings(request.settings, name), { multivariate });
     },
   };
 }
@@ -41,8 +36,17 @@ function makeTpeAlgorithm(name: string, multivariate: boolean): SuggestionAlgori
 export const tpeAlgorithm = makeTpeAlgorithm('tpe', false);
 export const multivariateTpeAlgorithm = makeTpeAlgorithm('multivariate-tpe', true);
 
+/** TPE's proposals for a request whose settings are already read (also what `motpe` builds on). */
+export function suggestTpe(request: SuggestRequest, settings: TpeSettings, variant: TpeVariant): SuggestResult {
+  // A tree is searched branch by branch (branches.ts), each part by the flat proposer below.
+  const proposals = isConditional(request.space)
+    ? proposeByBranches(request, settings, variant, proposeTpe)
+    : proposeTpe(request, settings, variant);
+  return withoutRepeats(request.space, request.trials, proposals, settings.randomState ?? request.seed);
+}
+
 /** The proposals of TPE over a space without conditions (repeats not yet replaced). */
-function proposeTpe(request: SuggestRequest, settings: TpeSettings, multivariate: boolean): Assignment[] {
+function proposeTpe(request: SuggestRequest, settings: TpeSettings, variant: TpeVariant): Assignment[] {
   const { space: searchSpace, trials, count, seed } = request;
   const base = settings.randomState ?? seed;
   // One stream per trial index, as in `random`: a batch proposes what single asks would.
@@ -57,8 +61,8 @@ function proposeTpe(request: SuggestRequest, settings: TpeSettings, multivariate
     proposals = Array.from({ length: wanted }, (_, i) => sampleAssignment(searchSpace, streamFor(i)));
   } else {
     const space = parameterSpace(cube);
-    const split = splitHistory(space, history, goodCount(settings, history.observations.length), wanted);
-    const proposer = multivariate
+    const split = splitHistory(space, history, goodCount(settings, history.observations.length, variant.goodFraction), wanted, variant.goodWeights);
+    const proposer = variant.multivariate
       ? jointProposer(space, split.good, settings)
       : independentProposer(space, split.good, settings, history.observations.length);
     proposals = [];

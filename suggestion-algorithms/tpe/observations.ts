@@ -86,6 +86,21 @@ export function observationWeights(n: number): Float64Array {
   return weights;
 }
 
+/**
+ * Weights of the good group's observations in l(x), from their losses (in trial order), for a
+ * caller that weighs them its own way (`motpe`: by hypervolume contribution); by default
+ * Optuna's age ramp, observationWeights.
+ */
+export type GoodWeights = (losses: readonly number[]) => Float64Array;
+
+/** What a TPE models: parameters jointly or one by one, and how large its good group is and how weighted. */
+export interface TpeVariant {
+  readonly multivariate: boolean;
+  /** The good fraction when no `gamma` is set (Optuna's 0.1 by default; see goodCount). */
+  readonly goodFraction?: number;
+  readonly goodWeights?: GoodWeights;
+}
+
 export interface Split {
   readonly good: Group;
   /** Bad finished trials first, then room for pending points (constant liar). */
@@ -130,7 +145,7 @@ export class GrowableGroup implements Group {
  * order (weights depend on age), and puts the pending points into the bad group: with the
  * constant liar, a point being evaluated is assumed bad, so new proposals keep away from it.
  */
-export function splitHistory(space: ParameterSpace, history: History, goodCount: number, extraCapacity: number): Split {
+export function splitHistory(space: ParameterSpace, history: History, goodCount: number, extraCapacity: number, goodWeights?: GoodWeights): Split {
   const width = space.kinds.length;
   const obs = history.observations;
   const order = obs.map((_, i) => i).sort((a, b) => compareConstrained(obs[a]!, obs[b]!) || a - b);
@@ -141,13 +156,16 @@ export function splitHistory(space: ParameterSpace, history: History, goodCount:
   const badRows = new Float64Array((obs.length - goodCount + history.pending.length) * width);
   let nGood = 0;
   let nBad = 0;
+  const goodLosses: number[] = [];
   obs.forEach((o, i) => {
-    if (isGood[i]) space.toRow(o.x, goodRows, nGood++);
-    else space.toRow(o.x, badRows, nBad++);
+    if (isGood[i]) {
+      space.toRow(o.x, goodRows, nGood++);
+      goodLosses.push(o.loss);
+    } else space.toRow(o.x, badRows, nBad++);
   });
   for (const x of history.pending) space.toRow(x, badRows, nBad++);
   return {
-    good: { rows: goodRows, n: nGood, weights: observationWeights(nGood) },
+    good: { rows: goodRows, n: nGood, weights: goodWeights ? goodWeights(goodLosses) : observationWeights(nGood) },
     bad: new GrowableGroup(width, badRows, nBad, nBad + extraCapacity),
   };
 }

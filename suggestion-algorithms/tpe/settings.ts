@@ -41,8 +41,11 @@ export function readTpeSettings(settings: Settings, algorithmName: string): TpeS
   };
 }
 
-/** How many of `n` finished trials count as good. */
-export function goodCount(settings: TpeSettings, n: number): number {
-  if (settings.gamma === undefined) return Math.min(Math.ceil(0.1 * n), MAX_GOOD_TRIALS);
+/** Optuna's default_gamma: this fraction of the finished trials is good (at most MAX_GOOD_TRIALS). */
+export const DEFAULT_GOOD_FRACTION = 0.1;
+
+/** How many of `n` finished trials count as good; `defaultFraction` applies when no gamma is set. */
+export function goodCount(settings: TpeSettings, n: number, defaultFraction = DEFAULT_GOOD_FRACTION): number {
+  if (settings.gamma === undefined) return Math.min(Math.ceil(defaultFraction * n), MAX_GOOD_TRIALS);
   return Math.min(n, Math.ceil(settings.gamma * n));
 }
