@@ -9,13 +9,13 @@
 //
 //   --seeds N (10)  --first-seed N (1: seeds N..N+seeds−1; tune on other seeds than those reported)
 //   --budget N (100)  --problems a,b  --algorithms a,b  --no-optuna
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Settings, TrialView } from '../suggestion-algorithms/model.js';
 import { hypervolume } from '../suggestion-algorithms/pareto.js';
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
+import { optunaMissing, runPythonJson } from './python.js';
 import { MULTI_OBJECTIVE_PROBLEMS, problemParameters, type MultiObjectiveProblem } from './multiobjective-problems.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -32,7 +32,7 @@ const firstSeed = Number(flag('first-seed') ?? 1);
 const budget = Number(flag('budget') ?? 100);
 const problems = (flag('problems')?.split(',') ?? MULTI_OBJECTIVE_PROBLEMS.map((p) => p.name)).map((n) => MULTI_OBJECTIVE_PROBLEMS.find((p) => p.name === n)!);
 const algorithms = flag('algorithms')?.split(',') ?? ['nsga2', 'motpe', 'parego', 'random'];
-const checkpoints = CHECKPOINTS.filter((c) => c <= budget);
+const checkpoints = CHECKPOINTS.some((c) => c <= budget) ? CHECKPOINTS.filter((c) => c <= budget) : [budget]; // a short run still reads its end
 
 const SETTINGS: Record<string, Settings> = { nsga2: [{ name: 'population_size', value: String(POPULATION) }] };
 
@@ -54,19 +54,13 @@ function runSibyl(problem: MultiObjectiveProblem, name: string, seed: number): n
   return values;
 }
 
-/** bench/optuna_multiobjective.py on the same problems, seeds and budget: its stdout, once it exits. */
-function startOptuna(): Promise<string> {
-  const args = [join(benchSource, 'optuna_multiobjective.py'), '--seeds', String(seeds), '--first-seed', String(firstSeed), '--budget', String(budget), '--population', String(POPULATION), '--problems', problems.map((p) => p.name).join(',')];
-  const child = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const chunks: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => chunks.push(c));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => {
-      if (status === 0) resolve(Buffer.concat(chunks).toString('utf8'));
-      else reject(new Error(`optuna_multiobjective.py failed (${status}); scripts/ensure-optuna.sh installs Optuna`));
-    });
-  });
+interface OptunaFronts { optuna_version: string; runs: { problem: string; algorithm: string; seed: number; values: number[][] }[] }
+
+/** bench/optuna_multiobjective.py on the same problems, seeds and budget. */
+function startOptuna(): Promise<OptunaFronts> {
+  const missing = optunaMissing();
+  if (missing !== undefined) throw new Error(`${missing} (--no-optuna runs Sibyl's side alone)`);
+  return runPythonJson<OptunaFronts>(join(benchSource, 'optuna_multiobjective.py'), ['--seeds', String(seeds), '--first-seed', String(firstSeed), '--budget', String(budget), '--population', String(POPULATION), '--problems', problems.map((p) => p.name).join(',')]);
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
@@ -91,7 +85,7 @@ for (const problem of problems) {
 
 let optunaVersion: string | undefined;
 if (optuna) {
-  const doc = JSON.parse(await optuna) as { optuna_version: string; runs: { problem: string; algorithm: string; seed: number; values: number[][] }[] };
+  const doc = await optuna;
   optunaVersion = doc.optuna_version;
   for (const r of doc.runs) {
     const problem = problems.find((p) => p.name === r.problem)!;
