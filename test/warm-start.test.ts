@@ -203,6 +203,17 @@ for (const algorithm of ['bayesianoptimization', 'tpe', 'multivariate-tpe', 'cma
   });
 }
 
+test('spec.warmStart on a multi-objective study is refused with the field (priors carry one objective value)', () => {
+  const multi = study('mo-warm', '  warmStart: {study: earlier}').replace(
+    'objective: {type: minimize, objectiveMetricName: loss}',
+    'objective: {objectives: [{type: minimize, objectiveMetricName: loss}, {type: maximize, objectiveMetricName: accuracy}]}',
+  );
+  const refused = specError(multi);
+  assert.equal(refused.field, 'spec.warmStart');
+  assert.match(refused.reason, /multi-objective/);
+  assert.ok(parseStudyText(study('so-warm', '  warmStart: {study: earlier}')).warmStart, 'a single-objective study still takes it');
+});
+
 test('random and grid ignore prior trials', () => {
   for (const algorithm of ['random', 'grid']) {
     const space: SearchSpace = { direction: 'minimize', parameters: [{ name: 'x', parameterType: 'int', min: 1, max: 5, distribution: 'uniform' }, { name: 'y', parameterType: 'categorical', list: ['a', 'b'] }] };

@@ -116,6 +116,9 @@ export function parseStudyDocument(input: unknown, options: ParseOptions = {}): 
   const metricsCollector = readMetricsCollector(s['metricsCollectorSpec'], 'spec.metricsCollectorSpec');
   const enqueuedTrials = s['enqueuedTrials'] === undefined || s['enqueuedTrials'] === null ? undefined : readEnqueuedTrials(s['enqueuedTrials'], 'spec.enqueuedTrials', parameters, maxTrialCount);
   const warmStart = s['warmStart'] === undefined || s['warmStart'] === null ? undefined : readWarmStart(s['warmStart'], 'spec.warmStart', name);
+  // Prior observations carry one objective value, which no multi-objective algorithm can place
+  // on a front: refused rather than silently unused.
+  if (warmStart && objective.objectives) throw new SpecError('spec.warmStart', 'a multi-objective study (objective.objectives) cannot be warm-started: prior observations carry one objective value');
 
   const spec: StudySpec = {
     name,
