@@ -66,7 +66,22 @@ table(medianStopPolicy, [
     name: 'later step: the median of the running averages by then',
     others: [done('a', [0.2, 0.2, 0.2, 0.2, 0.2, 1]), done('b', [0.3, 0.3, 0.3, 0.3, 1, 1]), done('c', [0.4, 0.4, 0.4, 0.4, 1, 1])],
     own: [0.35, 0.35, 0.35, 0.35, 0.35, 0.35],
+    judgedThrough: 5,
     stopAt: 6, // averages by step 6: 0.3333, 0.5333, 0.6: median 0.5333 > 0.35
+  },
+  {
+    name: 'several reports at once: each new step is judged in order, so it stops where one-by-one reports would',
+    others: [done('a', [0.2, 0.2, 0.2, 0.2, 0.2, 1]), done('b', [0.3, 0.3, 0.3, 0.3, 1, 1]), done('c', [0.4, 0.4, 0.4, 0.4, 1, 1])],
+    own: [0.35, 0.35, 0.35, 0.35, 0.35, 0.35],
+    judgedThrough: 3,
+    stopAt: 5, // step 4: median 0.3, goes on; step 5: averages 0.2, 0.44, 0.52, median 0.44 > 0.35
+  },
+  {
+    name: 'steps already judged are not judged again',
+    others: three,
+    own: [0, 0, 0, 0, 0],
+    judgedThrough: 4,
+    stopAt: 5,
   },
   {
     name: 'an even number of completed trials: the mean of the middle two',

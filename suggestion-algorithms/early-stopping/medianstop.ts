@@ -5,8 +5,8 @@
 // `start_step` on. Steps are the trial's report steps (its report count when it gives none).
 import type { Settings } from '../model.js';
 import { readIntSetting, rejectUnknownSettings } from '../settings.js';
-import { bestThrough, lastStep, median, runningAverage } from './curve.js';
-import { CONTINUE, worse, type CurveView, type EarlyStoppingPolicy, type KatibRule, type StopDecision, type StopRequest } from './model.js';
+import { median, runningAverage } from './curve.js';
+import { better, CONTINUE, worse, type CurveView, type EarlyStoppingPolicy, type KatibRule, type StopDecision, type StopRequest } from './model.js';
 
 export interface MedianStopSettings {
   /** Completed trials needed before any trial is stopped (Katib: > 0, default 3). */
@@ -43,22 +43,31 @@ export const medianStopPolicy: EarlyStoppingPolicy = {
     readMedianStopSettings(settings);
   },
 
+  /**
+   * Every step reported since the last decision is judged in order, so a trial stops at the
+   * same step whether its reports came one by one or several at once (a loaded collector).
+   */
   decide(request: StopRequest): StopDecision {
     const { minTrialsRequired, startStep } = readMedianStopSettings(request.settings);
     const trial = request.trials.find((t) => t.name === request.trial);
     if (!trial) return CONTINUE;
-    const step = lastStep(trial.curve);
-    if (step < startStep || step <= request.judgedThrough) return CONTINUE;
-    const averages = completedAverages(request.trials, step, trial.name);
-    if (averages.length < minTrialsRequired) return CONTINUE;
-    const mid = median(averages);
-    const best = bestThrough(request.direction, trial.curve, step)!;
-    if (!worse(request.direction, best, mid)) return CONTINUE;
-    return {
-      stop: true,
-      step,
-      reason: `best value ${best} by step ${step} is worse than the median ${mid} of ${averages.length} completed trials' running averages`,
-    };
+    const { steps, values } = trial.curve;
+    let best: number | undefined;
+    for (let i = 0; i < steps.length; i++) {
+      best = best === undefined ? values[i]! : better(request.direction, best, values[i]!);
+      const step = steps[i]!;
+      if (step < startStep || step <= request.judgedThrough) continue;
+      const averages = completedAverages(request.trials, step, trial.name);
+      if (averages.length < minTrialsRequired) continue;
+      const mid = median(averages);
+      if (!worse(request.direction, best, mid)) continue;
+      return {
+        stop: true,
+        step,
+        reason: `best value ${best} by step ${step} is worse than the median ${mid} of ${averages.length} completed trials' running averages`,
+      };
+    }
+    return CONTINUE;
   },
 
   katibRules(request): KatibRule[] {
