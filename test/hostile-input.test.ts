@@ -94,6 +94,10 @@ const TEXTS: [string, string][] = [
   ['alias expansion', `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`],
   ['nesting a hundred thousand deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`],
   ['a document nested 200 deep', `${'{a: '.repeat(200)}1${'}'.repeat(200)}`],
+  // Each of these overflowed yaml's composer; the second such text aborted the process (V8).
+  ['flow sequences a thousand deep', `${'['.repeat(1000)}${']'.repeat(1000)}`],
+  ['flow sequences a thousand deep, again', `${'['.repeat(1001)}${']'.repeat(1001)}`],
+  ['block sequences five thousand deep on one line', `${'- '.repeat(5000)}x\n`],
   ['a bare scalar', '42'],
   ['a list', '- a\n- b\n'],
   ['only a comment', '# nothing\n'],

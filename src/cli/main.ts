@@ -11,6 +11,7 @@ import { SibylError, type SibylClient } from '../client/index.js';
 import { connect, servesThisMachine } from './remote.js';
 import { bestText, importanceTable, paretoText, studiesTable, trialsTable } from './report.js';
 import { parseDocument } from 'yaml';
+import { MAX_YAML_NESTING, yamlNesting } from '../spec/yaml-depth.js';
 import { parameterImportance, type ImportanceResult } from '../analysis/importance.js';
 import { readStudyText, runStudy } from './run.js';
 import { isPostgresUrl, redactUrl } from '../store/url.js';
@@ -174,7 +175,9 @@ function showImportance(args: ParsedArgs, result: ImportanceResult): number {
 function readAssignments(pairs: readonly string[], file: string | undefined): Record<string, string | number>[] {
   if (file !== undefined) {
     if (pairs.length > 0) throw new UsageError('enqueue: give name=value pairs or --file, not both');
-    const doc = parseDocument(readFileSync(file, 'utf8')).toJS() as unknown;
+    const text = readFileSync(file, 'utf8');
+    if (yamlNesting(text) > MAX_YAML_NESTING) throw new UsageError(`${file}: nested too deeply (at most ${MAX_YAML_NESTING} levels)`);
+    const doc = parseDocument(text).toJS() as unknown;
     const list = Array.isArray(doc) ? doc : [doc];
     return list.map((a, i) => {
       if (typeof a !== 'object' || a === null || Array.isArray(a)) throw new UsageError(`${file}: item ${i} must be an object of parameter name: value`);

@@ -1,6 +1,7 @@
 // Reads a study in Katib's Experiment format (YAML or JSON), applies Katib's defaults and
 // validates it. Every rejection is a SpecError naming the field path and the reason.
 import { LineCounter, parseDocument } from 'yaml';
+import { MAX_YAML_NESTING, yamlNesting } from './yaml-depth.js';
 import { excerpt } from '../model/limits.js';
 import { LIMITS } from '../model/limits.js';
 import { overwrittenParameters, validateAlgorithm, validateEarlyStopping } from './algorithm.js';
@@ -45,6 +46,7 @@ export function readStudyDocument(text: string): unknown {
   // With prettyErrors off, yaml leaves error.linePos unset: the LineCounter supplies the position.
   const lineCounter = new LineCounter();
   if (text.length > LIMITS.maxBodyBytes) throw new SpecError('', `the study text must be at most ${LIMITS.maxBodyBytes} characters (got ${text.length})`);
+  if (yamlNesting(text) > MAX_YAML_NESTING) throw new SpecError('', `the YAML is nested too deeply (at most ${LIMITS.maxDocumentDepth} levels)`);
   let document: unknown;
   try {
     const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });

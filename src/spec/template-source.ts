@@ -3,6 +3,7 @@
 // the ConfigMap through a TrialTemplateSource (the cluster's, on the kubernetes runtime) and the
 // parser checks the template it holds as it checks an inline trialSpec.
 import { parseDocument } from 'yaml';
+import { MAX_YAML_NESTING, yamlNesting } from './yaml-depth.js';
 import { excerpt, LIMITS } from '../model/limits.js';
 import { SpecError } from './errors.js';
 import * as read from './read.js';
@@ -80,6 +81,7 @@ export function templateFromConfigMap(ref: ConfigMapReference, data: Readonly<Re
     throw new SpecError(`${path}.templatePath`, `${where} has no key ${JSON.stringify(ref.templatePath)} (its keys: ${keys.length > 0 ? keys.map((k) => JSON.stringify(excerpt(k, 60))).join(', ') : 'none'})`);
   }
   if (text.length > LIMITS.maxBodyBytes) throw new SpecError(`${path}.templatePath`, `the template in ${where} must be at most ${LIMITS.maxBodyBytes} characters (got ${text.length})`);
+  if (yamlNesting(text) > MAX_YAML_NESTING) throw new SpecError(`${path}.templatePath`, `the template in ${where}, key ${JSON.stringify(ref.templatePath)}, is nested too deeply (at most ${LIMITS.maxDocumentDepth} levels)`);
   let template: unknown;
   try {
     const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
