@@ -126,6 +126,8 @@ table(ashaPolicy, [
 // curvefit: the bar is the best completed trial, here 0.7973 (a saturating curve of 20 steps, so the horizon is step 20).
 const saturating = (n: number, level: number, scale: number, tau: number) => Array.from({ length: n }, (_, i) => level - scale * Math.exp(-(i + 1) / tau));
 const bar = done('bar', saturating(20, 0.8, 0.4, 4));
+/** A flat curve at `level` with a fixed ±0.012 wobble, 12 reports. */
+const plateau = (level: number) => [1, -1, 0.5, -0.8, 0.9, -0.3, 0.7, -1, 0.2, -0.6, 1, -0.4].map((p) => Math.round((level + 0.012 * p) * 1e4) / 1e4);
 const long = done('long', [...saturating(80, 0.8, 0.4, 4)]); // the same bar, training to step 80
 table(curveFitPolicy, [
   { name: 'no completed trial: goes on however flat and low', others: [trial('r', 'RUNNING', saturating(20, 0.8, 0.4, 4))], own: [0.5, 0.52, 0.51, 0.52, 0.51, 0.52], stopAt: undefined },
@@ -140,6 +142,10 @@ table(curveFitPolicy, [
   { name: 'flattened just under the bar (0.78 against 0.797): stopped', others: [bar], own: saturating(12, 0.78, 0.4, 3), stopAt: 12 },
   { name: 'flattening towards the bar but noisy: margin 2 lets it go on', others: [bar], own: [0.6, 0.7, 0.72, 0.74, 0.71, 0.76, 0.73, 0.77], stopAt: undefined },
   { name: 'the same noisy curve with margin 0 (the fit alone): stopped', settings: { margin: '0' }, others: [bar], own: [0.6, 0.7, 0.72, 0.74, 0.71, 0.76, 0.73, 0.77], stopAt: 8 },
+  // A plateau at 0.77 ± 0.012 (12 reports): its fitted mean ends at 0.7675 and the mean's own bound at 0.793, under the
+  // bar; but a report there has the noise too (the bar is a report: the best completed one), and that bound is 0.802.
+  { name: 'a noisy plateau whose mean ends under the bar but whose reports can reach it: goes on', others: [bar], own: plateau(0.77), stopAt: undefined },
+  { name: 'the same plateau 0.01 lower: even its reports cannot reach the bar, stopped', others: [bar], own: plateau(0.76), stopAt: 12 },
   {
     name: 'only SUCCEEDED trials make the bar (running, failed and stopped ones do not)',
     others: [trial('r', 'RUNNING', [0.9, 0.9, 0.9, 0.9, 0.9, 0.9]), trial('f', 'FAILED', [0.9]), trial('e', 'EARLY_STOPPED', [0.9])],

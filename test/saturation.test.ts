@@ -48,6 +48,16 @@ test('noise widens the bound; margin 0 is the best fit alone', () => {
   assert.ok(bare.upper < wide && Math.abs(bare.upper - bare.fit.predicted) < 1e-12);
 });
 
+test('the bound is for a report, not for the mean: at its last step a noisy plateau clears its fit by more than t·σ', () => {
+  const y = [1, -1, 0.5, -0.8, 0.9, -0.3, 0.7, -1, 0.2, -0.6, 1, -0.4].map((p) => 0.77 + 0.012 * p);
+  // The horizon at the last report: no extrapolation, so the mean's own interval would be narrow (about 0.5 t·σ here).
+  const b = saturationBound(steps(12), y, 12, 2)!;
+  const t = studentQuantile(2, 12 - 3);
+  assert.ok(b.upper - b.fit.predicted > t * b.sigma, `bound ${b.upper}, fit ${b.fit.predicted}, t·σ ${t * b.sigma}`);
+  // It covers every report the curve made: the best of them is what a bar made of reports compares with.
+  assert.ok(b.upper > Math.max(...y), `bound ${b.upper}, best report ${Math.max(...y)}`);
+});
+
 test('fewer than MIN_REPORTS reports, or all at one step: no bound', () => {
   assert.equal(saturationBound(steps(MIN_REPORTS - 1), steps(MIN_REPORTS - 1).map((t) => t / 10), 81, 2), undefined);
   assert.equal(saturationBound([3, 3, 3, 3, 3, 3], [0.1, 0.2, 0.3, 0.1, 0.2, 0.3], 81, 2), undefined);

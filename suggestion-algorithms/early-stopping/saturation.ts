@@ -1,5 +1,5 @@
 // Where a learning curve is heading: least-squares fits of saturating curves to a trial's
-// reports and an upper confidence bound of the value they reach at a later step.
+// reports and an upper bound of what it would report at a later step.
 //
 // Two of the parametric families Domhan, Springenberg & Hutter ("Speeding up automatic
 // hyperparameter optimization of deep neural networks by extrapolation of learning curves",
@@ -15,8 +15,11 @@
 //   - plausible rates: every (family, k) whose residual sum of squares is within
 //     SSE_min · (1 + t² / ν) of the best fit's (the F-test region of a profile likelihood for
 //     the one nonlinear parameter);
-//   - for each, the regression's prediction at the horizon plus t standard errors
-//     (noise σ² = SSE_min / ν);
+//   - for each, the regression's prediction at the horizon plus t standard errors of a *report*
+//     there (a prediction interval: the fit's own uncertainty and the report's noise, σ² = SSE_min / ν),
+//     not of the curve's mean: the bar a trial is held to is a report too (the best completed
+//     trial's best one, noise included), so a trial whose mean ends just under it can still
+//     report past it, and is not stopped for it;
 //   - the bound is the largest of those. A near-linear curve (small k) is extrapolated almost
 //     linearly, so a slow starter keeps a high bound; a curve that has visibly flattened has
 //     only flat fits left.
@@ -134,7 +137,7 @@ function refineBest(grid: readonly (Candidate | undefined)[], rates: readonly nu
 
 interface LineFit {
   readonly sse: number;
-  /** Prediction at the horizon and its variance factor (variance / σ²). */
+  /** Prediction at the horizon and its variance factor (variance of the fitted mean there / σ²). */
   readonly predicted: number;
   readonly leverage: number;
 }
@@ -170,9 +173,9 @@ function fitLine(g: Float64Array, y: readonly number[], gAtHorizon: number): Lin
 }
 
 /**
- * An upper confidence bound of the value an increasing-is-better curve reaches at `horizon`,
- * from its reports (`steps` ascending, `values` alike); undefined with fewer than MIN_REPORTS
- * reports. `margin` is the number of standard errors (and sets the plausible region).
+ * An upper bound of what an increasing-is-better curve would report at `horizon` (a prediction
+ * interval), from its reports (`steps` ascending, `values` alike); undefined with fewer than
+ * MIN_REPORTS reports. `margin` is the number of standard errors (and sets the plausible region).
  */
 export function saturationBound(allSteps: readonly number[], allValues: readonly number[], horizon: number, margin: number): SaturationBound | undefined {
   if (allValues.length < MIN_REPORTS || allSteps.length !== allValues.length) return undefined;
@@ -207,7 +210,8 @@ export function saturationBound(allSteps: readonly number[], allValues: readonly
   let bound: SaturationBound | undefined;
   for (const c of candidates) {
     if (c.line.sse > plausible) continue;
-    const upper = c.line.predicted + t * sigma * Math.sqrt(c.line.leverage);
+    // Variance of a new report at the horizon: the fitted mean's (leverage · σ²) plus its own noise (σ²).
+    const upper = c.line.predicted + t * sigma * Math.sqrt(c.line.leverage + 1);
     if (bound === undefined || upper > bound.upper) {
       bound = { upper, sigma, fit: { family: c.family, rate: c.rate, predicted: c.line.predicted, upper } };
     }
