@@ -57,3 +57,25 @@ export function lowerMedian(xs: readonly number[]): number {
   const sorted = xs.map((x) => (Number.isNaN(x) ? -Infinity : x)).sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? NaN;
 }
+
+/**
+ * What the best rule of the kind every policy here is could spend, read on a no-stopping trace
+ * (every trial whole, in the order its sampler proposed them): a rule that compares a trial with
+ * the best finished one must let a trial finish when it will become the new best, since it cannot
+ * tell a new best from one that only looks like it. A clairvoyant such rule runs exactly those
+ * trials whole and stops every other one after `stopCost` steps. The steps it spends until a
+ * trial reaching `quality` has finished, or null if none does. It is a floor for these trials in
+ * this order only: a study with stopping learns from other values and proposes other trials.
+ */
+export function clairvoyantStepsTo(trace: readonly TraceTrial[], quality: number, stopCost: number): number | null {
+  let spent = 0;
+  let best = -Infinity;
+  for (const t of trace) {
+    if (t.full && t.value >= quality) return spent + t.steps;
+    if (t.value > best) {
+      best = t.value;
+      spent += t.steps;
+    } else spent += Math.min(stopCost, t.steps);
+  }
+  return null;
+}

@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../suggestion-algorithms/rng.js';
 import { sampleAssignment } from '../suggestion-algorithms/space.js';
-import { bestFullWithin, firstReaching, lowerMedian, totalSteps as stepsOfTrace } from './early-stopping-accounting.js';
+import { bestFullWithin, clairvoyantStepsTo, firstReaching, lowerMedian, totalSteps as stepsOfTrace } from './early-stopping-accounting.js';
 import { runSibylMethod, SIBYL_METHODS, type TrialRecord } from './early-stopping-sibyl.js';
 import {
   crossingProblem,
@@ -428,6 +428,35 @@ function verdict(problem: string, quality: string, rows: readonly VerdictRow[]):
   return { problem, quality, sibylBest: sibyl.method, ...(optuna ? { optunaBest: optuna.method } : {}), sibylFewer, beatsOptuna, met, text };
 }
 
+/** Stop costs the clairvoyant floor is read at: 1 step (the least any rule spends) and 6 (the first step `curvefit` judges). */
+const FLOOR_STOP_COSTS = [1, 6] as const;
+
+interface Floor {
+  readonly problem: string;
+  readonly quality: number;
+  readonly stopCost: number;
+  /** Median over seeds (+∞ where it is never reached) and no stopping's own median ÷ it. */
+  readonly steps: number;
+  readonly fewer: number;
+}
+
+/**
+ * The clairvoyant floor (early-stopping-accounting.ts) on each seed of Sibyl's no-stopping study:
+ * how far below no stopping any rule that lets each new best finish could get on those trials.
+ */
+function floors(runs: readonly Run[], problem: string, quality: number, trace: (r: Run) => readonly TrialRecord[]): Floor[] {
+  const none = runs.filter((r) => r.problem === problem && r.method === 'sibyl-none');
+  if (none.length === 0) return [];
+  const noStopping = statWithInfinity(none.map((r) => firstReaching(trace(r), quality)?.steps ?? Infinity)).median;
+  return FLOOR_STOP_COSTS.map((stopCost) => {
+    const median = statWithInfinity(none.map((r) => clairvoyantStepsTo(trace(r), quality, stopCost) ?? Infinity)).median;
+    return { problem, quality, stopCost, steps: median, fewer: noStopping / median };
+  });
+}
+
+const floorText = (f: readonly Floor[]): string =>
+  f.map((x) => `${steps(x.steps)} steps (${times(x.fewer)}) when every other trial costs ${x.stopCost} step${x.stopCost === 1 ? '' : 's'}`).join(', ');
+
 const verdicts = (summaries: readonly Summary[], problems: readonly string[]): Verdict[] =>
   problems.map((p) => verdict(p, 'the target', summaries.map((s) => ({ problem: s.problem, method: s.method, toQuality: s.stepsToTarget.median, steps: s.steps.median }))));
 
@@ -602,6 +631,11 @@ async function main(): Promise<void> {
   console.log('\nTarget: at equal final quality, Sibyl\'s best policy spends ≥ 3× fewer steps than no stopping and fewer than Optuna\'s best pruner');
   console.log('  at a fixed trial count:');
   for (const x of v) console.log(`  ${x.text}`);
+  const targetFloors = o.problems.flatMap((p) => floors(runs, p, targets[p]!.value, (r) => r.trials));
+  if (targetFloors.length > 0) {
+    console.log("  the floor on no stopping's own trials, for a rule that must let each new best finish (a clairvoyant one: early-stopping-accounting.ts):");
+    for (const p of o.problems) console.log(`  ${p}, the target: ${floorText(targetFloors.filter((f) => f.problem === p))}`);
+  }
 
   // The same studies at equal compute: every method on the budget B of the no-stopping study's steps.
   let equalCompute: Record<string, unknown> | null = null;
@@ -638,7 +672,12 @@ async function main(): Promise<void> {
     );
     console.log('\nTarget at equal compute:');
     for (const x of budgetVerdicts) console.log(`  ${x.text}`);
-    equalCompute = { budgets, qualities, summaries: budgetSummaries, verdicts: budgetVerdicts };
+    const finalFloors = o.problems.flatMap((p) => qualities[p]!.filter((q) => q.key === 'final').flatMap((q) => floors(runs, p, q.value, (r) => r.budgetTrials)));
+    for (const p of o.problems) {
+      const f = finalFloors.filter((x) => x.problem === p);
+      if (f.length > 0) console.log(`  ${p}, no stopping's final best: the clairvoyant floor on its own trials is ${floorText(f)}`);
+    }
+    equalCompute = { budgets, qualities, summaries: budgetSummaries, verdicts: budgetVerdicts, floors: finalFloors };
   } else {
     console.log('\n(--equal-compute adds the reading at equal compute, every method on the no-stopping study\'s steps; it takes far longer: bench/README.md)');
   }
@@ -660,6 +699,7 @@ async function main(): Promise<void> {
         targets,
         summaries,
         verdicts: v,
+        floors: targetFloors,
         equalCompute,
         // `trials`: every trial within the budget; the first `fixedTrials` make the fixed-trial study.
         runs: runs.map((r) => ({ problem: r.problem, method: r.method, seed: r.seed, metrics: metrics.get(r), fixedTrials: r.trials.length, trials: r.budgetTrials.map((t) => [t.steps, t.stopped, t.full, t.value, t.fullValue]) })),

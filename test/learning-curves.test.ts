@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bestFullWithin, firstReaching, lowerMedian, totalSteps, type TraceTrial } from '../bench/early-stopping-accounting.js';
+import { bestFullWithin, clairvoyantStepsTo, firstReaching, lowerMedian, totalSteps, type TraceTrial } from '../bench/early-stopping-accounting.js';
 import { runTpeStudy } from '../bench/early-stopping-sibyl.js';
 import { crossingProblem, hashDoubles, MLP_LEARNING_RATES, MLP_LR_MAX, MLP_LR_MIN, mlpLrIndex, SIM_PARAMETERS, simTerms, simulatorCurve, STEPS } from '../bench/learning-curves.js';
 import type { Assignment } from '../suggestion-algorithms/model.js';
@@ -105,6 +105,17 @@ test('equal-compute accounting: steps to a quality count every trial up to the f
   assert.equal(lowerMedian([0.9, 0.8, 0.95, 0.85]), 0.85);
   assert.equal(lowerMedian([0.9, 0.8, 0.95]), 0.9);
   assert.equal(lowerMedian([NaN, 0.99, 0.99, 0.98]), 0.98);
+});
+
+test('clairvoyant floor: each new best runs whole, every other trial costs stopCost steps, until a trial reaches the quality', () => {
+  // No stopping's trace: values 0.5 (new best), 0.4, 0.6 (new best), 0.55, 0.9 (reaches 0.85).
+  const t = trace([81, true, 0.5], [81, true, 0.4], [81, true, 0.6], [81, true, 0.55], [81, true, 0.9], [81, true, 0.95]);
+  assert.equal(clairvoyantStepsTo(t, 0.85, 1), 81 + 1 + 81 + 1 + 81);
+  assert.equal(clairvoyantStepsTo(t, 0.85, 6), 81 + 6 + 81 + 6 + 81);
+  assert.equal(clairvoyantStepsTo(t, 0.5, 1), 81, 'the first trial reaches it');
+  assert.equal(clairvoyantStepsTo(t, 0.99, 1), null);
+  // A trial shorter than stopCost (it diverged) costs what it ran.
+  assert.equal(clairvoyantStepsTo(trace([81, true, 0.5], [2, true, 0.1], [81, true, 0.9]), 0.8, 6), 81 + 2 + 81);
 });
 
 test('a bench study on a budget spends exactly it, and its first trials are the study of that trial count', () => {
