@@ -420,10 +420,15 @@ function verdict(problem: string, quality: string, rows: readonly VerdictRow[]):
   const sibylFewer = none.toQuality / sibyl.toQuality;
   const beatsOptuna = optuna !== undefined && sibyl.toQuality < optuna.toQuality;
   const met = sibylFewer >= 3 && beatsOptuna;
+  const sibylText = Number.isFinite(sibyl.toQuality)
+    ? `Sibyl's best policy ${LABELS[sibyl.method]} reaches it in ${steps(sibyl.toQuality)} steps (median), `
+    : "no Sibyl policy reaches it in most seeds, ";
   const text =
-    `${problem}, ${quality}: Sibyl's best policy ${LABELS[sibyl.method]} reaches it in ${steps(sibyl.toQuality)} steps (median), ` +
+    `${problem}, ${quality}: ${sibylText}` +
     `${times(sibylFewer)} fewer than no stopping (${steps(none.toQuality)}; needs ≥ 3×: ${sibylFewer >= 3 ? 'yes' : 'no'}); ` +
-    (optuna ? `Optuna's best pruner ${LABELS[optuna.method]} ${steps(optuna.toQuality)} (fewer for Sibyl: ${beatsOptuna ? 'yes' : 'no'})` : 'Optuna not measured') +
+    (!optuna ? 'Optuna not measured'
+      : Number.isFinite(optuna.toQuality) ? `Optuna's best pruner ${LABELS[optuna.method]} ${steps(optuna.toQuality)} (fewer for Sibyl: ${beatsOptuna ? 'yes' : 'no'})`
+      : `no Optuna pruner reaches it in most seeds (fewer for Sibyl: ${beatsOptuna ? 'yes' : 'no'})`) +
     ` → ${met ? 'MET' : 'NOT MET'}`;
   return { problem, quality, sibylBest: sibyl.method, ...(optuna ? { optunaBest: optuna.method } : {}), sibylFewer, beatsOptuna, met, text };
 }
