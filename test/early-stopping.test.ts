@@ -129,7 +129,7 @@ const bar = done('bar', saturating(20, 0.8, 0.4, 4));
 /** A flat curve at `level` with a fixed ±0.012 wobble, 12 reports. */
 const plateau = (level: number) => [1, -1, 0.5, -0.8, 0.9, -0.3, 0.7, -1, 0.2, -0.6, 1, -0.4].map((p) => Math.round((level + 0.012 * p) * 1e4) / 1e4);
 const long = done('long', [...saturating(80, 0.8, 0.4, 4)]); // the same bar, training to step 80
-table(curveFitPolicy, [
+const curveFitCases: Case[] = [
   { name: 'no completed trial: goes on however flat and low', others: [trial('r', 'RUNNING', saturating(20, 0.8, 0.4, 4))], own: [0.5, 0.52, 0.51, 0.52, 0.51, 0.52], stopAt: undefined },
   { name: 'flat far below the best completed trial: stopped at step 6', others: [bar], own: [0.5, 0.52, 0.51, 0.52, 0.51, 0.52], stopAt: 6 },
   { name: 'five reports are too few for a fit (three parameters and the noise): goes on', others: [bar], own: [0.5, 0.52, 0.51, 0.52, 0.51], stopAt: undefined },
@@ -139,13 +139,13 @@ table(curveFitPolicy, [
   { name: 'climbing, but not fast enough to reach the bar by the horizon even linearly: stopped', others: [bar], own: [0.3, 0.32, 0.34, 0.36, 0.38, 0.4], stopAt: 6 },
   { name: 'the same slow starter when training runs to step 80: its linear extrapolation passes the bar, goes on', others: [long], own: [0.3, 0.32, 0.34, 0.36, 0.38, 0.4], stopAt: undefined },
   { name: 'final_step 20 overrides the horizon of the completed trials: stopped', settings: { final_step: '20' }, others: [long], own: [0.3, 0.32, 0.34, 0.36, 0.38, 0.4], stopAt: 6 },
-  { name: 'flattened just under the bar (0.78 against 0.797): stopped', others: [bar], own: saturating(12, 0.78, 0.4, 3), stopAt: 12 },
+  { name: 'flattened just under the bar (0.78 against 0.797): stopped at step 6, its first with reports enough', others: [bar], own: saturating(12, 0.78, 0.4, 3), stopAt: 6 },
   { name: 'flattening towards the bar but noisy: margin 2 lets it go on', others: [bar], own: [0.6, 0.7, 0.72, 0.74, 0.71, 0.76, 0.73, 0.77], stopAt: undefined },
-  { name: 'the same noisy curve with margin 0 (the fit alone): stopped', settings: { margin: '0' }, others: [bar], own: [0.6, 0.7, 0.72, 0.74, 0.71, 0.76, 0.73, 0.77], stopAt: 8 },
+  { name: 'the same noisy curve with margin 0 (the fit alone): stopped', settings: { margin: '0' }, others: [bar], own: [0.6, 0.7, 0.72, 0.74, 0.71, 0.76, 0.73, 0.77], stopAt: 6 },
   // A plateau at 0.77 ± 0.012 (12 reports): its fitted mean ends at 0.7675 and the mean's own bound at 0.793, under the
   // bar; but a report there has the noise too (the bar is a report: the best completed one), and that bound is 0.802.
   { name: 'a noisy plateau whose mean ends under the bar but whose reports can reach it: goes on', others: [bar], own: plateau(0.77), stopAt: undefined },
-  { name: 'the same plateau 0.01 lower: even its reports cannot reach the bar, stopped', others: [bar], own: plateau(0.76), stopAt: 12 },
+  { name: 'the same plateau 0.01 lower: by step 10 even its reports cannot reach the bar, stopped', others: [bar], own: plateau(0.76), stopAt: 10 },
   {
     name: 'only SUCCEEDED trials make the bar (running, failed and stopped ones do not)',
     others: [trial('r', 'RUNNING', [0.9, 0.9, 0.9, 0.9, 0.9, 0.9]), trial('f', 'FAILED', [0.9]), trial('e', 'EARLY_STOPPED', [0.9])],
@@ -165,7 +165,31 @@ table(curveFitPolicy, [
     others: [done('low', saturating(80, 0.8, 0.4, 4).map((v) => 1 - v))],
     own: [0.7, 0.68, 0.66, 0.64, 0.62, 0.6], stopAt: undefined,
   },
-]);
+];
+table(curveFitPolicy, curveFitCases);
+
+test('curvefit: reports one at a time stop a trial at the same step as the same reports in one batch, in every case above', () => {
+  for (const c of curveFitCases) {
+    const batch = decide(curveFitPolicy, c);
+    let oneByOne: number | undefined;
+    const steps = c.ownSteps ?? c.own.map((_, i) => i + 1);
+    for (let k = 1; k <= c.own.length && oneByOne === undefined; k++) {
+      const d = decide(curveFitPolicy, { ...c, own: c.own.slice(0, k), ownSteps: steps.slice(0, k), judgedThrough: Math.max(c.judgedThrough ?? 0, k > 1 ? steps[k - 2]! : 0) });
+      if (d.stop) oneByOne = d.step;
+    }
+    assert.equal(batch.stop ? batch.step : undefined, oneByOne, c.name);
+  }
+});
+
+test('curvefit: a batch of many new steps is judged at a bounded number of them, its last among them', () => {
+  // 500 flat reports far below the bar, in one batch after step 6 was judged: stopped, at a judged step past 6.
+  const own = Array.from({ length: 500 }, (_, i) => 0.5 + (i % 2) * 0.01);
+  const d = decide(curveFitPolicy, { name: 'batch', others: [long], own, judgedThrough: 6, stopAt: undefined });
+  assert.ok(d.stop && d.step > 6 && d.step <= 500, d.stop ? `stopped at ${d.step}` : 'went on');
+  const started = performance.now();
+  decide(curveFitPolicy, { name: 'batch', others: [long], own: own.map((v, i) => v + i / 1000), judgedThrough: 6, stopAt: undefined });
+  assert.ok(performance.now() - started < 500, 'one decision over 494 new steps stays cheap');
+});
 
 test('katibRules: curvefit has no static form, so none', () => {
   assert.deepEqual(curveFitPolicy.katibRules({ direction: 'maximize', settings: [], trials: [bar] }), []);

@@ -34,6 +34,15 @@ export function readCurveFitSettings(settings: Settings): CurveFitSettings {
   };
 }
 
+/** New steps one decision judges at most (each is a fit of its own). */
+export const MAX_JUDGED_STEPS = 32;
+
+/** At most `max` of `xs`, evenly spread and ending with the last one (indices k·(n − 1)/max, k = 1..max). */
+function spread<T>(xs: readonly T[], max: number): readonly T[] {
+  if (xs.length <= max) return xs;
+  return Array.from({ length: max }, (_, k) => xs[Math.round(((k + 1) * (xs.length - 1)) / max)]!);
+}
+
 /** The best value of the completed trials (their whole curves) and the longest of them. */
 function completedBest(request: StopRequest, except: string): { best: number; count: number; lastStep: number } | undefined {
   let best: number | undefined;
@@ -57,32 +66,45 @@ export const curveFitPolicy: EarlyStoppingPolicy = {
     readCurveFitSettings(settings);
   },
 
+  /**
+   * Every step reported since the last decision is judged in order, each on the reports up to it,
+   * so a trial stops at the same step whether its reports came one by one or several at once (a
+   * loaded collector). A batch of more than MAX_JUDGED_STEPS new steps is judged at that many of
+   * them, evenly spread and ending at its last, so that one decision costs a bounded number of fits.
+   */
   decide(request: StopRequest): StopDecision {
     const s = readCurveFitSettings(request.settings);
     const trial = request.trials.find((t) => t.name === request.trial);
     if (!trial) return CONTINUE;
-    const { steps, values } = trial.curve;
-    const step = lastStep(trial.curve);
-    // A fit uses every report, so only the latest step is worth judging.
-    if (step < s.startStep || step <= request.judgedThrough || values.length < MIN_REPORTS) return CONTINUE;
     const completed = completedBest(request, trial.name);
     if (!completed || completed.count < s.minTrialsRequired) return CONTINUE;
-    const own = bestThrough(request.direction, trial.curve, step)!;
-    if (!worse(request.direction, own, completed.best)) return CONTINUE;
-    const horizon = Math.max(s.finalStep ?? completed.lastStep, step);
+    const { steps, values } = trial.curve;
+    const judged: number[] = [];
+    for (let i = MIN_REPORTS - 1; i < steps.length; i++) {
+      if (steps[i]! >= s.startStep && steps[i]! > request.judgedThrough) judged.push(i);
+    }
     // The bound is for an increasing-is-better curve: a minimised objective is mirrored.
     const sign = request.direction === 'maximize' ? 1 : -1;
-    const bound = saturationBound(steps, sign === 1 ? values : values.map((v) => -v), horizon, s.margin);
-    if (!bound) return CONTINUE;
-    const reach = sign * bound.upper;
-    if (!worse(request.direction, reach, completed.best)) return CONTINUE;
-    return {
-      stop: true,
-      step,
-      reason:
-        `its curve, extrapolated to step ${horizon} (${bound.fit.family} saturation, margin ${s.margin}), ` +
-        `reaches ${reach.toPrecision(4)} at best, short of the best completed trial's ${completed.best}`,
-    };
+    const rising = sign === 1 ? values : values.map((v) => -v);
+    for (const i of spread(judged, MAX_JUDGED_STEPS)) {
+      const step = steps[i]!;
+      const prefix = { steps: steps.slice(0, i + 1), values: values.slice(0, i + 1) };
+      const own = bestThrough(request.direction, prefix, step)!;
+      if (!worse(request.direction, own, completed.best)) continue;
+      const horizon = Math.max(s.finalStep ?? completed.lastStep, step);
+      const bound = saturationBound(prefix.steps, rising.slice(0, i + 1), horizon, s.margin);
+      if (!bound) continue;
+      const reach = sign * bound.upper;
+      if (!worse(request.direction, reach, completed.best)) continue;
+      return {
+        stop: true,
+        step,
+        reason:
+          `its curve, extrapolated to step ${horizon} (${bound.fit.family} saturation, margin ${s.margin}), ` +
+          `reaches ${reach.toPrecision(4)} at best, short of the best completed trial's ${completed.best}`,
+      };
+    }
+    return CONTINUE;
   },
 
   /** Katib's rules are a fixed threshold from a step: an extrapolation has no such form, so none. */
