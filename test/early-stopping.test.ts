@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { ashaPolicy } from '../suggestion-algorithms/early-stopping/asha.js';
+import { bestOfCurve } from '../suggestion-algorithms/early-stopping/curve.js';
 import { curveFitPolicy } from '../suggestion-algorithms/early-stopping/curvefit.js';
 import { medianStopPolicy } from '../suggestion-algorithms/early-stopping/medianstop.js';
 import type { CurveView, EarlyStoppingPolicy, StopRequest } from '../suggestion-algorithms/early-stopping/model.js';
@@ -229,4 +230,14 @@ test('settings are validated with errors naming the setting', () => {
   medianStopPolicy.validateSettings([{ name: 'min_trials_required', value: '3' }, { name: 'start_step', value: '4' }]);
   ashaPolicy.validateSettings([{ name: 'min_resource', value: '1' }, { name: 'reduction_factor', value: '3' }, { name: 'min_early_stopping_rate', value: '0' }]);
   curveFitPolicy.validateSettings([{ name: 'min_trials_required', value: '1' }, { name: 'start_step', value: '6' }, { name: 'margin', value: '2' }, { name: 'final_step', value: '81' }]);
+});
+
+test('bestOfCurve: the best report of a whole curve, read again when the curve grows', () => {
+  const curve = { steps: [1, 2, 3], values: [0.4, 0.7, 0.5] };
+  assert.equal(bestOfCurve('maximize', curve), 0.7);
+  assert.equal(bestOfCurve('minimize', curve), 0.4);
+  curve.steps.push(4);
+  curve.values.push(0.9);
+  assert.equal(bestOfCurve('maximize', curve), 0.9, 'a report added to the same curve object counts');
+  assert.equal(bestOfCurve('maximize', { steps: [], values: [] }), undefined);
 });

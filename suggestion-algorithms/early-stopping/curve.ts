@@ -49,6 +49,26 @@ export function bestThrough(direction: Direction, curve: Curve, step: number): n
   return best;
 }
 
+/** Each curve's lowest and highest report, computed once per curve object (as its prefix sums). */
+const extremes = new WeakMap<Curve, { readonly count: number; readonly min: number; readonly max: number }>();
+
+/** The best report of a whole curve, undefined when it has none: a completed trial's costs a lookup after the first. */
+export function bestOfCurve(direction: Direction, curve: Curve): number | undefined {
+  if (curve.values.length === 0) return undefined;
+  let e = extremes.get(curve);
+  if (!e || e.count !== curve.values.length) {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of curve.values) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    e = { count: curve.values.length, min, max };
+    extremes.set(curve, e);
+  }
+  return direction === 'maximize' ? e.max : e.min;
+}
+
 /** The first report at or after `step`, with its step; undefined when the curve has not reached it. */
 export function firstFrom(curve: Curve, step: number): { step: number; value: number } | undefined {
   const i = countBefore(curve, step, false);

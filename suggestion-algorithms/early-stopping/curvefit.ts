@@ -6,7 +6,7 @@
 // best is stopped however well it started. The fits and the bound: saturation.ts.
 import type { Settings } from '../model.js';
 import { readIntSetting, readNumberSetting, rejectUnknownSettings } from '../settings.js';
-import { bestThrough, lastStep } from './curve.js';
+import { bestOfCurve, bestThrough, lastStep } from './curve.js';
 import { CONTINUE, better, worse, type CurveView, type EarlyStoppingPolicy, type StopDecision, type StopRequest } from './model.js';
 import { MIN_REPORTS, saturationBound } from './saturation.js';
 
@@ -51,7 +51,7 @@ function completedBest(request: StopRequest, except: string): { best: number; co
   for (const t of request.trials) {
     if (t.state !== 'SUCCEEDED' || t.name === except || t.curve.steps.length === 0) continue;
     const last = lastStep(t.curve);
-    const value = bestThrough(request.direction, t.curve, last)!;
+    const value = bestOfCurve(request.direction, t.curve)!;
     best = best === undefined ? value : better(request.direction, best, value);
     count += 1;
     longest = Math.max(longest, last);
