@@ -76,13 +76,15 @@ export const curveFitPolicy: EarlyStoppingPolicy = {
     const s = readCurveFitSettings(request.settings);
     const trial = request.trials.find((t) => t.name === request.trial);
     if (!trial) return CONTINUE;
-    const completed = completedBest(request, trial.name);
-    if (!completed || completed.count < s.minTrialsRequired) return CONTINUE;
     const { steps, values } = trial.curve;
     const judged: number[] = [];
     for (let i = MIN_REPORTS - 1; i < steps.length; i++) {
       if (steps[i]! >= s.startStep && steps[i]! > request.judgedThrough) judged.push(i);
     }
+    // Nothing new to judge (the common case between a trial's reports): no scan of the completed trials.
+    if (judged.length === 0) return CONTINUE;
+    const completed = completedBest(request, trial.name);
+    if (!completed || completed.count < s.minTrialsRequired) return CONTINUE;
     // The bound is for an increasing-is-better curve: a minimised objective is mirrored.
     const sign = request.direction === 'maximize' ? 1 : -1;
     const rising = sign === 1 ? values : values.map((v) => -v);
