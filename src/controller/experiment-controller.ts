@@ -230,7 +230,7 @@ export class ExperimentController {
     }
     if (!(md.finalizers ?? []).includes(FINALIZER)) {
       // Before the study exists, so that a delete can never skip its cleanup.
-      t.object = await this.setFinalizers(object, [...(md.finalizers ?? []), FINALIZER]);
+      await this.write(t, (o) => this.setFinalizers(o, [...(md.finalizers ?? []), FINALIZER]));
     }
 
     let study = ours;
@@ -287,7 +287,7 @@ export class ExperimentController {
     const next = experimentStatus(study, trials, previous.conditions ?? [], new Date().toISOString());
     if (sameStatus(withoutNulls(previous), next)) return;
     const patch = { status: { ...next, completionTime: next.completionTime ?? null, bestObjectiveValue: next.bestObjectiveValue ?? null } };
-    t.object = await this.api.mergePatch(this.resource, t.object['metadata'].namespace, t.object['metadata'].name, patch, 'status');
+    await this.write(t, (o) => this.api.mergePatch(this.resource, o['metadata'].namespace, o['metadata'].name, patch, 'status'));
     this.conditionEvents(t.object, previous.conditions ?? [], next.conditions);
     for (const { trial, list } of trialTransitions(previous, next)) {
       const shown = await this.trialLine(study.name, trial);
@@ -320,7 +320,7 @@ export class ExperimentController {
     const previous: readonly ExperimentCondition[] = t.object['status']?.conditions ?? [];
     const status = invalidStatus(previous, reason, message, new Date().toISOString());
     if (sameStatus({ conditions: previous }, status)) return;
-    t.object = await this.api.mergePatch(this.resource, t.object['metadata'].namespace, t.object['metadata'].name, { status }, 'status');
+    await this.write(t, (o) => this.api.mergePatch(this.resource, o['metadata'].namespace, o['metadata'].name, { status }, 'status'));
     this.events.record(t.object, 'Warning', reason, message);
     this.log(`experiments: ${keyOf(t.object)}: ${reason}: ${message}`);
   }
@@ -347,6 +347,18 @@ export class ExperimentController {
       if (left === 0 || Date.now() > deadline || this.stopped) return Math.max(left, 0);
       await new Promise((r) => setTimeout(r, 500));
     }
+  }
+
+  /**
+   * A write to the object, whose answer becomes the tracked object unless the watch brought a
+   * newer one while it was in flight (a user's edit that landed after the write): that one is
+   * kept, and the reconcile it scheduled reads it. Adopting the answer regardless would put the
+   * older spec back and lose the edit, as no further event would come for it.
+   */
+  private async write(t: Tracked, write: (object: KubeObject) => Promise<KubeObject>): Promise<void> {
+    const before = t.object;
+    const written = await write(before);
+    if (t.object === before) t.object = written;
   }
 
   /** The finalizers written with the object's resourceVersion: a concurrent edit makes it a 409, and the next event retries. */

@@ -1,10 +1,11 @@
 // An in-process fake Kubernetes API server for the fast test tier. It speaks the HTTP surface
 // that @kubernetes/client-node uses (k8s.md §3.4): Status error bodies, string resourceVersions
 // from one global counter, lists and chunked watches with label selectors, a bounded event
-// history (older resourceVersions get 410 Expired), status subresources, merge/json patches,
-// deletion with owner propagation and pod logs. It also plays the training operator and the
+// history (older resourceVersions get 410 Expired), status subresources, merge/json patches
+// (a resourceVersion in a patch is a precondition; finalizers are kept), deletion with owner
+// propagation and pod logs. It also plays the training operator and the
 // kubelet (see operator.ts): TFJobs and batch Jobs get pods whose primary container runs as a
-// local child process. Faults can be injected per request (500, 409, hang), and watches and
+// local child process. Faults can be injected per request (500, 409, hang, a late answer), and watches and
 // log streams can be cut on demand.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -38,6 +39,10 @@ export interface FaultRule {
   hang?: boolean;
   /** Apply the request first, then fail it (a lost response: the write happened). */
   applyFirst?: boolean;
+  /** Only requests whose JSON body this accepts. */
+  body?: (body: Obj | undefined) => boolean;
+  /** Apply the request and answer it normally, but only after this many ms (a slow answer: other writes can land first); `status` is ignored. */
+  holdMs?: number;
 }
 
 interface Watcher {
@@ -236,8 +241,8 @@ export class FakeKube {
       return void res.end('404 page not found');
     }
 
-    const fault = this.takeFault(method, url);
-    if (fault && !fault.applyFirst) return this.fail(res, fault);
+    const fault = this.takeFault(method, url, body);
+    if (fault && !fault.applyFirst && fault.holdMs === undefined) return this.fail(res, fault);
 
     if (method === 'GET' && url.searchParams.get('watch') === 'true' && !route.name) {
       if (fault) return this.fail(res, fault);
@@ -248,14 +253,16 @@ export class FakeKube {
       return this.operator.serveLog(route.namespace, route.name!, url.searchParams, res);
     }
     const result = this.apply(method, route, url.searchParams, body, req.headers['content-type'] ?? '');
-    if (fault) return this.fail(res, fault);
+    if (fault?.holdMs !== undefined) await new Promise((r) => setTimeout(r, fault.holdMs));
+    else if (fault) return this.fail(res, fault);
     send(res, result.body, result.status);
   }
 
-  private takeFault(method: string, url: URL): FaultRule | undefined {
+  private takeFault(method: string, url: URL, body: Obj | undefined): FaultRule | undefined {
     const i = this.faults.findIndex(
       (f) =>
         f.count > 0 &&
+        (f.body === undefined || f.body(body)) &&
         (f.method === undefined || f.method === method) &&
         (f.path === undefined || (typeof f.path === 'string' ? url.pathname.includes(f.path) : f.path.test(url.pathname))) &&
         (f.query === undefined || url.search.includes(f.query)),
@@ -324,6 +331,11 @@ export class FakeKube {
       }
       next = structuredClone(body);
     } else if (method === 'PATCH') {
+      // A resourceVersion in a patch is a precondition, as on the API server.
+      const expected = (body as Obj | undefined)?.['metadata']?.resourceVersion;
+      if (typeof expected === 'string' && expected !== current['metadata'].resourceVersion) {
+        return { status: 409, body: status(409, 'Conflict', `Operation cannot be fulfilled on ${what} "${name}": the object has been modified; please apply your changes to the latest version and try again`, details) };
+      }
       if (contentType.startsWith('application/merge-patch+json')) next = mergePatch(structuredClone(current), body ?? {}) as Obj;
       else if (contentType.startsWith('application/json-patch+json') && Array.isArray(body)) next = jsonPatch(structuredClone(current), body);
       else return { status: 415, body: status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json`) };
@@ -338,6 +350,7 @@ export class FakeKube {
       merged['spec'] = next['spec'];
       merged['metadata'].labels = next['metadata']?.labels;
       merged['metadata'].annotations = next['metadata']?.annotations;
+      merged['metadata'].finalizers = next['metadata']?.finalizers;
       if (!hasStatus) merged['status'] = next['status'];
     }
     return { status: 200, body: this.write(collection, merged, 'MODIFIED') };

@@ -1,0 +1,84 @@
+// The Experiment controller (src/controller/) against the in-process fake API server, for what a
+// real API server cannot be made to do on cue: answer a write late, after a user's edit landed.
+// test/kube-experiments.test.ts covers the controller's cases against a real kube-apiserver.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startServer, type RunningServer } from '../src/server/app.js';
+import { startFakeKube, type FakeKube, type Obj } from './support/fake-kube/index.js';
+import { tempDir } from './support/study.js';
+import { until } from './support/wait.js';
+
+const NS = 'team';
+let kube: FakeKube;
+let server: RunningServer;
+let experiments = '';
+
+before(async () => {
+  const fake = await startFakeKube();
+  kube = fake.kube;
+  const dir = tempDir();
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, fake.kubeConfig.exportConfig());
+  experiments = kube.collectionKey('kubeflow.org', 'v1beta1', NS, 'experiments');
+  server = await startServer({
+    host: '127.0.0.1', grpcPort: 0, httpPort: 0, dataDir: join(dir, 'data'), runtime: 'kubernetes', kubeconfig,
+    experiments: { namespaces: [NS], group: 'kubeflow.org', instance: 'test' }, log: () => {},
+  });
+});
+
+after(async () => {
+  await server?.close();
+  await kube?.close();
+});
+
+const experiment = (name: string, maxTrialCount: number): Obj => ({
+  apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name, namespace: NS, generation: 1 },
+  spec: {
+    objective: { type: 'maximize', objectiveMetricName: 'accuracy' },
+    algorithm: { algorithmName: 'grid' },
+    parallelTrialCount: 1, maxTrialCount, maxFailedTrialCount: 1,
+    parameters: [{ name: 'lr', parameterType: 'discrete', feasibleSpace: { list: ['0.1', '0.2', '0.3'] } }],
+    trialTemplate: {
+      primaryContainerName: 'trainer',
+      trialParameters: [{ name: 'lr', reference: 'lr' }],
+      trialSpec: {
+        apiVersion: 'batch/v1', kind: 'Job',
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'trainer', image: 'unused', command: ['sh', '-c', 'echo "accuracy=$0"', '${trialParameters.lr}'] }] } } },
+      },
+    },
+  },
+});
+
+const succeeded = (o: Obj | undefined) => (o?.['status']?.conditions as Obj[] | undefined)?.some((c) => c['type'] === 'Succeeded' && c['status'] === 'True') ?? false;
+
+async function userPatch(name: string, patch: Obj): Promise<void> {
+  const res = await fetch(`${kube.url}/apis/kubeflow.org/v1beta1/namespaces/${NS}/experiments/${name}`, {
+    method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify(patch),
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+test('a budget edit that lands while the status write ending the study is in flight is not lost: the study reopens for it', async () => {
+  // The status write that marks the study Succeeded is answered 1.5 s late; the user's edit lands meanwhile.
+  kube.inject({
+    method: 'PATCH', path: `/experiments/budget/status`, count: 1, holdMs: 1500,
+    body: (b) => (b?.['status']?.conditions as Obj[] | undefined)?.some((c) => c['type'] === 'Succeeded' && c['status'] === 'True') ?? false,
+  });
+  const writes = () => kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/experiments/budget/status')).length;
+  kube.insert(experiments, experiment('budget', 1));
+  await until('the study ends and its status write is held', 60_000, () => succeeded(kube.get(experiments, 'budget')) || undefined);
+  const ending = kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/experiments/budget/status') && JSON.stringify(r.body).includes('"type":"Succeeded","status":"True"'));
+  assert.equal(ending.length, 1, 'the write ending the study was made (and is the one held)');
+  const before = writes();
+  await userPatch('budget', { metadata: { generation: 2 }, spec: { maxTrialCount: 2 } });
+  // The controller's answer (the object with maxTrialCount 1) arrives after the edit's watch event.
+  await until('the held write is answered and the edit applied', 60_000, async () => {
+    const res = await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/studies/budget`);
+    const study = (await res.json()) as { maxTrialCount: number; trials: Record<string, number> };
+    return study.maxTrialCount === 2 && study.trials['SUCCEEDED'] === 2 && succeeded(kube.get(experiments, 'budget')) ? study : undefined;
+  });
+  assert.ok(writes() > before, 'the reopened study wrote its status again');
+  assert.equal(kube.get(experiments, 'budget')?.['status']?.trialsSucceeded, 2);
+});
