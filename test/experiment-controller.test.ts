@@ -2,11 +2,10 @@
 // real API server cannot be made to do on cue: answer a write late, after a user's edit landed.
 // test/kube-experiments.test.ts covers the controller's cases against a real kube-apiserver.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startServer, type RunningServer } from '../src/server/app.js';
-import { startFakeKube, type FakeKube, type Obj } from './support/fake-kube/index.js';
+import { startFakeKubeWithFile, type FakeKube, type Obj } from './support/fake-kube/index.js';
 import { tempDir } from './support/study.js';
 import { until } from './support/wait.js';
 
@@ -16,11 +15,10 @@ let server: RunningServer;
 let experiments = '';
 
 before(async () => {
-  const fake = await startFakeKube();
-  kube = fake.kube;
   const dir = tempDir();
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, fake.kubeConfig.exportConfig());
+  const fake = await startFakeKubeWithFile(dir);
+  kube = fake.kube;
+  const kubeconfig = fake.kubeconfig;
   experiments = kube.collectionKey('kubeflow.org', 'v1beta1', NS, 'experiments');
   server = await startServer({
     host: '127.0.0.1', grpcPort: 0, httpPort: 0, dataDir: join(dir, 'data'), runtime: 'kubernetes', kubeconfig,

@@ -2,7 +2,7 @@
 // Katib does and where that is written (kubeflow/katib at commit 33c8ff4e, or the shared
 // reference /work/shared/reference/katib.md), and asserts Sibyl's answer.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createLineParser, validateMetricsFormat } from '../src/metrics/parse.js';
@@ -12,7 +12,7 @@ import { SpecError } from '../src/spec/errors.js';
 import { parseStudyDocument, parseStudyText } from '../src/spec/parse.js';
 import { defaultConditions, resourceOf } from '../src/runtimes/kubernetes/resources.js';
 import { startServer, type RunningServer } from '../src/server/app.js';
-import { startFakeKube, type FakeKube } from './support/fake-kube/index.js';
+import { startFakeKubeWithFile, type FakeKube } from './support/fake-kube/index.js';
 import { tempDir } from './support/study.js';
 
 type Doc = any;
@@ -312,11 +312,10 @@ let server: RunningServer;
 let base_url = '';
 
 before(async () => {
-  const fake = await startFakeKube();
-  kube = fake.kube;
   const dir = tempDir();
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, fake.kubeConfig.exportConfig());
+  const fake = await startFakeKubeWithFile(dir);
+  kube = fake.kube;
+  const kubeconfig = fake.kubeconfig;
   const configMaps = kube.collectionKey('', 'v1', 'team', 'configmaps');
   kube.insert(configMaps, {
     apiVersion: 'v1', kind: 'ConfigMap',
