@@ -80,3 +80,24 @@ test('a budget edit that lands while the status write ending the study is in fli
   assert.ok(writes() > before, 'the reopened study wrote its status again');
   assert.equal(kube.get(experiments, 'budget')?.['status']?.trialsSucceeded, 2);
 });
+
+test("a watch that brings the controller's own writes back late does not undo them: each Experiment event is sent once", async () => {
+  // Each write is answered before its watch event comes; the events of earlier writes then
+  // arrive after later answers, and adopting them would make the controller write again.
+  kube.watchLagMs = 300;
+  try {
+    kube.insert(experiments, experiment('plain', 1));
+    await until('the study ends', 60_000, () => succeeded(kube.get(experiments, 'plain')) || undefined);
+    await new Promise((r) => setTimeout(r, 1500)); // room for a redundant reconcile to show itself
+  } finally {
+    kube.watchLagMs = 0;
+  }
+  const events = kube.requests
+    .filter((r) => r.method === 'POST' && r.path.endsWith('/events') && r.body?.['involvedObject']?.['name'] === 'plain')
+    .map((r) => `${r.body?.['reason']}: ${r.body?.['message']}`);
+  for (const reason of ['ExperimentCreated', 'ExperimentRunning', 'TrialRunning', 'ExperimentMaxTrialsReached', 'TrialSucceeded']) {
+    assert.equal(events.filter((e) => e.startsWith(`${reason}:`)).length, 1, `${reason} once in:\n${events.join('\n')}`);
+  }
+  const statusWrites = kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/experiments/plain/status')).length;
+  assert.ok(statusWrites <= 3, `${statusWrites} status writes: Created, Running, Succeeded at most`);
+});

@@ -74,6 +74,13 @@ interface Tracked {
   reportedEditOf?: number;
   /** The budget refusal already reported (not repeated on every reconcile). */
   reportedBudgetError?: string;
+  /** The resourceVersions the watch brought while a write of ours was in flight. */
+  deliveredDuringWrite?: Set<string>;
+  /**
+   * The resourceVersion of a write answer adopted before the watch brought it back. The watch
+   * delivers in commit order, so what it brings before that echo is older than `object`.
+   */
+  awaitingEcho?: string;
 }
 
 export class ExperimentController {
@@ -146,14 +153,22 @@ export class ExperimentController {
   private listed(namespace: string, objects: readonly KubeObject[]): void {
     const present = new Set(objects.map(keyOf));
     for (const key of [...this.tracked.keys()]) if (key.startsWith(`${namespace}/`) && !present.has(key)) this.forget(key);
-    for (const o of objects) this.seen(o);
+    for (const o of objects) this.seen(o, true);
   }
 
-  private seen(object: KubeObject): void {
+  /** `listed`: from a (re)list, a snapshot of the present that may have skipped echoes. */
+  private seen(object: KubeObject, listed = false): void {
     const key = keyOf(object);
     const t = this.tracked.get(key);
-    if (t) t.object = object;
-    else this.tracked.set(key, { object, again: false });
+    const version = object['metadata'].resourceVersion ?? '';
+    if (!t) this.tracked.set(key, { object, again: false });
+    else {
+      t.deliveredDuringWrite?.add(version);
+      if (listed || t.awaitingEcho === undefined || t.awaitingEcho === version) {
+        t.object = object;
+        t.awaitingEcho = undefined;
+      }
+    }
     this.schedule(key);
   }
 
@@ -350,15 +365,28 @@ export class ExperimentController {
   }
 
   /**
-   * A write to the object, whose answer becomes the tracked object unless the watch brought a
-   * newer one while it was in flight (a user's edit that landed after the write): that one is
-   * kept, and the reconcile it scheduled reads it. Adopting the answer regardless would put the
-   * older spec back and lose the edit, as no further event would come for it.
+   * A write to the object, whose answer becomes the tracked object unless the watch already
+   * brought the write back while it was in flight: then what the watch holds is the write or a
+   * later edit (a user's, which the reconcile it scheduled reads), and adopting the answer would
+   * put the older spec back and lose the edit. Otherwise everything the watch brought was older
+   * than the write, and so is what it brings until the write's echo (see `seen`): keeping those
+   * would undo the write and repeat it, Events and all.
    */
   private async write(t: Tracked, write: (object: KubeObject) => Promise<KubeObject>): Promise<void> {
-    const before = t.object;
-    const written = await write(before);
-    if (t.object === before) t.object = written;
+    const before = t.object['metadata'].resourceVersion;
+    const delivered = new Set<string>();
+    t.deliveredDuringWrite = delivered;
+    let written: KubeObject;
+    try {
+      written = await write(t.object);
+    } finally {
+      t.deliveredDuringWrite = undefined;
+    }
+    const version = written['metadata'].resourceVersion ?? '';
+    if (delivered.has(version)) return;
+    t.object = written;
+    // A write that changed nothing gets no new version and no echo.
+    if (version !== before) t.awaitingEcho = version;
   }
 
   /** The finalizers written with the object's resourceVersion: a concurrent edit makes it a 409, and the next event retries. */

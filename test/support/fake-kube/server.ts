@@ -6,7 +6,7 @@
 // propagation and pod logs. It also plays the training operator and the
 // kubelet (see operator.ts): TFJobs and batch Jobs get pods whose primary container runs as a
 // local child process. Faults can be injected per request (500, 409, hang, a late answer), and watches and
-// log streams can be cut on demand.
+// log streams can be cut on demand or their events delivered late.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -92,6 +92,8 @@ export class FakeKube {
   readonly requests: RequestRecord[] = [];
   readonly operator: Operator;
   url = '';
+  /** Watch events of writes reach the watchers this many ms after the write is answered, still in order (a busy API server's watch cache). */
+  watchLagMs = 0;
 
   constructor(private readonly options: FakeKubeOptions = {}) {
     this.historyLimit = options.historyLimit ?? 1000;
@@ -199,7 +201,12 @@ export class FakeKube {
     const snapshot = structuredClone(obj);
     this.history.push({ rv: this.rv, collection, type, object: snapshot });
     while (this.history.length > this.historyLimit) this.compactedRv = this.history.shift()!.rv;
-    for (const w of this.watchers) if (w.collection === collection && w.matches(snapshot)) this.writeEvent(w.res, type, snapshot);
+    for (const w of this.watchers) {
+      if (w.collection !== collection || !w.matches(snapshot)) continue;
+      // Timers of equal delay fire in the order they were set, so lagging events stay in order.
+      if (this.watchLagMs > 0) setTimeout(() => this.writeEvent(w.res, type, snapshot), this.watchLagMs);
+      else this.writeEvent(w.res, type, snapshot);
+    }
     if (type !== 'DELETED') this.operator.changed(collection, snapshot);
     return snapshot;
   }
