@@ -122,6 +122,10 @@ function contract(open: StoreBackend['open']): void {
     assert.deepEqual(second.map((tr) => [tr.seq, tr.name]), [[3, 'alpha-0003']]);
     assert.deepEqual((await store.getStudy(s.id))?.algorithmState, { cursor: '2' });
 
+    // An algorithm that proposes nothing this time may still move its state on.
+    assert.deepEqual(await store.addTrials(s.id, [], { cursor: '3' }), []);
+    assert.deepEqual((await store.getStudy(s.id))?.algorithmState, { cursor: '3' });
+
     assert.deepEqual((await store.listTrials(s.id)).map((tr) => tr.name), ['alpha-0001', 'alpha-0002', 'alpha-0003']);
     assert.deepEqual(await store.getTrialByName('alpha-0002'), first[1]);
     assert.deepEqual(await store.getTrial(first[0]!.id), first[0]);

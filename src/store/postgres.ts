@@ -263,7 +263,7 @@ export class PostgresStore implements Store {
     // The study row locked: two processes numbering its trials at once take turns, and a
     // concurrent stop is seen before a trial is added to an ended study.
     const [study] = (await c.query<StudyRow>('SELECT * FROM studies WHERE id = $1 FOR NO KEY UPDATE', [studyId])).rows;
-    if (!study || isTerminalStudyState(study.state) || trials.length === 0) return [];
+    if (!study || isTerminalStudyState(study.state)) return [];
     let seq = (await c.query<{ seq: number }>('SELECT coalesce(max(seq), 0) + 1 AS seq FROM trials WHERE study_id = $1', [studyId])).rows[0]!.seq;
     const created: TrialRecord[] = [];
     for (const t of trials) {
