@@ -179,3 +179,49 @@ test('medianstop over ask/tell: should-stop says yes to laggards, and their next
     await s.close();
   }
 });
+
+test('medianstop over ask/tell across a server restart: a step judged before it is not judged again, new steps are', { timeout: 60_000 }, async () => {
+  // min_trials_required 1, start_step 2. a completes at 0.5; b is judged at step 2 (0.6 above the
+  // median 0.5: go on); c completes at 0.9, which moves the median at step 2 to 0.7. Judged again
+  // after the restart, b's step 2 would now stop it; b's step 3 (0.95) must not. d, asked before
+  // the restart and reporting 0.3 after it, is stopped at its step 2.
+  const spec = {
+    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name: 'median-restart' },
+    spec: {
+      objective: { type: 'maximize', objectiveMetricName: 'acc' },
+      algorithm: { algorithmName: 'random' },
+      earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: '1' }, { name: 'start_step', value: '2' }] },
+      parallelTrialCount: 4, maxTrialCount: 4,
+      parameters: [{ name: 'x', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } }],
+    },
+  };
+  const dataDir = join(tempDir(), 'data');
+  let s = await startTestServer({ dataDir });
+  try {
+    assert.equal((await s.http('POST', '/api/v1/studies', { spec })).status, 201);
+    const [a, b, c, d] = (await s.http('POST', '/api/v1/studies/median-restart/suggest', { count: 4, clientId: 'notebook' })).body.trials;
+    const report = async (name: string, step: number, value: number) => {
+      const res = await s.http('POST', `/api/v1/trials/${name}/observations`, { observations: [{ metric: 'acc', value, step }] });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    };
+    const shouldStop = async (name: string) => (await s.http('GET', `/api/v1/trials/${name}/should-stop`)).body.shouldStop as boolean;
+    for (let step = 1; step <= 4; step++) await report(a.name, step, 0.5);
+    assert.equal((await s.http('POST', `/api/v1/trials/${a.name}/complete`, {})).status, 200);
+    await report(b.name, 1, 0.6);
+    await report(b.name, 2, 0.6);
+    assert.equal(await shouldStop(b.name), false, 'b goes on at step 2');
+    for (let step = 1; step <= 4; step++) await report(c.name, step, 0.9);
+    assert.equal((await s.http('POST', `/api/v1/trials/${c.name}/complete`, {})).status, 200);
+
+    await s.close();
+    s = await startTestServer({ dataDir });
+    await report(b.name, 3, 0.95);
+    assert.equal(await shouldStop(b.name), false, 'the decision at step 2 stands after the restart');
+    assert.equal((await s.http('GET', `/api/v1/trials/${b.name}`)).body.state, 'RUNNING');
+    await report(d.name, 1, 0.3);
+    await report(d.name, 2, 0.3);
+    assert.equal(await shouldStop(d.name), true, 'a step first reported after the restart is judged');
+  } finally {
+    await s.close();
+  }
+});

@@ -18,6 +18,8 @@ interface TrialCurve {
   curve: Curve | undefined;
   /** The highest step judged so far: a decision already taken is never taken again. */
   judgedThrough: number;
+  /** The steps up to here are being read again after a restart (judged before it). */
+  readAgainThrough: number;
 }
 
 export class EarlyStopper {
@@ -31,7 +33,11 @@ export class EarlyStopper {
       const study = await store.getStudy(studyId);
       const curves = new Map<string, TrialCurve>();
       for (const row of study ? await store.curveRows(studyId, study.spec.objective.objectiveMetricName) : []) {
-        this.entry(curves, row.name, row.state).points.set(row.step, row.value);
+        const entry = this.entry(curves, row.name, row.state);
+        entry.points.set(row.step, row.value);
+        // What is stored was judged when it was written, by this process before a restart or
+        // forget, or by another replica: judging it again against today's trials could reverse it.
+        entry.judgedThrough = Math.max(entry.judgedThrough, row.step);
       }
       return curves;
     });
@@ -45,15 +51,19 @@ export class EarlyStopper {
     const input = policyInput(study.spec);
     if (!input || !isActiveTrialState(trial.state) || trial.earlyStop) return undefined;
     const metric = study.spec.objective.objectiveMetricName;
+    const steps = rows.filter((r) => r.metric === metric).map((r) => r.step);
+    if (steps.length === 0) return undefined;
+    const warm = this.studies.has(study.id);
     const curves = await this.studies.get(study.id);
     const own = this.entry(curves, trial.name, trial.state);
-    let reached = -Infinity;
-    for (const r of rows) {
-      if (r.metric !== metric) continue;
-      own.points.set(r.step, r.value);
-      reached = Math.max(reached, r.step);
+    if (!warm) {
+      // Read just now, these rows included: only the steps stored before them were judged.
+      const first = steps.reduce((a, b) => Math.min(a, b));
+      own.judgedThrough = own.readAgainThrough;
+      for (const step of own.points.keys()) if (step < first) own.judgedThrough = Math.max(own.judgedThrough, step);
     }
-    if (reached === -Infinity) return undefined;
+    for (const r of rows) if (r.metric === metric) own.points.set(r.step, r.value);
+    const reached = steps.reduce((a, b) => Math.max(a, b));
     own.curve = undefined;
     const decision = getPolicy(study.spec.earlyStopping!.algorithmName)!.decide({
       ...input,
@@ -87,11 +97,16 @@ export class EarlyStopper {
       entry.points.clear();
       entry.curve = undefined;
       entry.judgedThrough = Math.max(entry.judgedThrough, judgedThrough);
+      entry.readAgainThrough = Math.max(entry.readAgainThrough, judgedThrough);
     });
     if (!applied) this.pendingJudged.set(trial.name, judgedThrough);
   }
 
+  /** The study's curves are read again when next needed; what is being read again after a restart stays known. */
   forget(studyId: number): void {
+    this.studies.change(studyId, (curves) => {
+      for (const [name, entry] of curves) if (entry.readAgainThrough > 0) this.pendingJudged.set(name, entry.readAgainThrough);
+    });
     this.studies.forget(studyId);
   }
 
@@ -100,7 +115,7 @@ export class EarlyStopper {
     if (!entry) {
       const judged = this.pendingJudged.get(name) ?? 0;
       this.pendingJudged.delete(name);
-      curves.set(name, (entry = { state, points: new Map(), curve: undefined, judgedThrough: judged }));
+      curves.set(name, (entry = { state, points: new Map(), curve: undefined, judgedThrough: judged, readAgainThrough: judged }));
     }
     return entry;
   }

@@ -7,6 +7,11 @@ export class StudyCache<T> {
 
   constructor(private readonly read: (studyId: number) => Promise<T>) {}
 
+  /** True when the value is cached (not merely being read). */
+  has(studyId: number): boolean {
+    return this.values.has(studyId);
+  }
+
   /** The cached value, read first if needed. */
   get(studyId: number): Promise<T> {
     const cached = this.values.get(studyId);
