@@ -224,7 +224,7 @@ test('Katib EarlyStopping, driven as Katib\'s controller and metrics collector d
       });
     }
     await call(es, 'validateEarlyStoppingSettings', { earlyStopping: { algorithmName: 'asha', algorithmSettings: [{ name: 'min_resource', value: '2' }] } });
-    // SetTrialStatus for a Katib trial is acknowledged (Katib's controller records the stop).
+    // SetTrialStatus for a Katib trial is acknowledged (Sibyl does not write Katib's Trial objects; see the README).
     assert.deepEqual(await call(es, 'setTrialStatus', { trialName: 'k-4' }), {});
   } finally {
     await s.close();

@@ -161,8 +161,8 @@ export class KatibService {
 
   /**
    * Katib's metrics collector stopped a trial by the rules. One of Sibyl's trials ends
-   * EARLY_STOPPED; for Katib's own trials Katib's controller records the stop (Sibyl keeps no
-   * Trial objects), so the call is acknowledged.
+   * EARLY_STOPPED. One of Katib's own trials is only acknowledged: Katib's medianstop service
+   * appends the EarlyStopped condition to the Trial object, which Sibyl does not write (yet).
    */
   async setTrialStatus(r: Req): Promise<Req> {
     await this.onStoppedByRules(readName(r.trialName, 'trial_name'));
