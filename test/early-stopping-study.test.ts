@@ -221,6 +221,12 @@ test('medianstop over ask/tell across a server restart: a step judged before it 
     await report(d.name, 1, 0.3);
     await report(d.name, 2, 0.3);
     assert.equal(await shouldStop(d.name), true, 'a step first reported after the restart is judged');
+    // gRPC's ShouldStopTrial gives the same answers.
+    const trials = s.client('Trials');
+    const overGrpc = (trial: string) => new Promise<boolean>((resolve, reject) =>
+      trials.shouldStopTrial({ trial }, (err: Error | null, res: { shouldStop: boolean }) => (err ? reject(err) : resolve(res.shouldStop))));
+    assert.equal(await overGrpc(b.name), false);
+    assert.equal(await overGrpc(d.name), true);
   } finally {
     await s.close();
   }
