@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { braninStudy } from './support/branin.js';
+import { startFakeKubeWithFile } from './support/fake-kube/index.js';
 import { call, startTestServer } from './support/server.js';
+import { tempDir } from './support/study.js';
 
 /** An Experiment as Katib's suggestion client builds it: every number a string. */
 function experiment(algorithmName: string, settings: { name: string; value: string }[] = []) {
@@ -281,5 +283,33 @@ test('Katib GetSuggestions with Katib\'s hyperband example: the one-point resour
     assert.deepEqual(promoted, { ...configs[1], 'num-epochs': '2' });
   } finally {
     await s.close();
+  }
+});
+
+test("Katib EarlyStopping.SetTrialStatus on one of Katib's trials appends the EarlyStopped condition to its Trial, as Katib's medianstop does", async () => {
+  const { kube, kubeconfig } = await startFakeKubeWithFile(tempDir());
+  const trials = kube.collectionKey('kubeflow.org', 'v1beta1', 'kubeflow', 'trials');
+  const running = { type: 'Running', status: 'True', reason: 'TrialRunning', message: 'Trial is running' };
+  kube.insert(trials, { apiVersion: 'kubeflow.org/v1beta1', kind: 'Trial', metadata: { name: 'katib-trial-1', namespace: 'kubeflow' }, status: { conditions: [running] } });
+  const s = await startTestServer({ kubeconfig, katibTrialNamespace: 'kubeflow' });
+  try {
+    const es = s.client('EarlyStopping');
+    assert.deepEqual(await call(es, 'setTrialStatus', { trialName: 'katib-trial-1' }), {});
+    const conditions = () => kube.get(trials, 'katib-trial-1')?.['status']?.conditions as Record<string, string>[];
+    assert.deepEqual(conditions().map((c) => [c['type'], c['status'], c['reason'], c['message']]), [
+      ['Running', 'True', 'TrialRunning', 'Trial is running'],
+      ['EarlyStopped', 'True', 'TrialEarlyStopped', 'Trial is early stopped'],
+    ]);
+    // The collector retrying its call marks the trial once.
+    await call(es, 'setTrialStatus', { trialName: 'katib-trial-1' });
+    assert.equal(conditions().length, 2);
+    await assert.rejects(call(es, 'setTrialStatus', { trialName: 'no-such-trial' }), (err: { code: number; details: string }) => {
+      assert.equal(err.code, 5, 'NOT_FOUND');
+      assert.match(err.details, /^trial_name: trial "no-such-trial" in namespace "kubeflow" not found/);
+      return true;
+    });
+  } finally {
+    await s.close();
+    await kube.close();
   }
 });

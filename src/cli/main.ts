@@ -67,6 +67,9 @@ serve options (flags first, then environment):
   --pending-timeout <s>  $SIBYL_PENDING_TIMEOUT: kubernetes: fail a trial whose pods stay Pending this long
   --katib-data-dir <dir> $SIBYL_KATIB_DATA_DIR: Katib's suggestion volume (/opt/katib/data in a Katib
                          suggestion pod): pbt trials Katib asks for get their checkpoint folders there
+  --katib-trial-namespace <ns> $SIBYL_KATIB_TRIAL_NAMESPACE: as Katib's early-stopping service, mark
+                         Katib's Trials in <ns> EarlyStopped when their collector stops them (as
+                         Katib's medianstop does; needs RBAC to patch trials/status)
   --leader-elect         $SIBYL_LEADER_ELECTION=true: only the holder of the Lease $SIBYL_LEASE_NAME
                          (default sibyl-leader) in $SIBYL_NAMESPACE (default $POD_NAMESPACE or the
                          pod's namespace) schedules and launches; exits 1 when it loses the Lease.
@@ -82,7 +85,7 @@ serve options (flags first, then environment):
 const BOOLEAN_FLAGS = ['json', 'help', 'leader-elect'];
 const VALUE_FLAGS = [
   'data-dir', 'store', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url',
-  'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout', 'katib-data-dir',
+  'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout', 'katib-data-dir', 'katib-trial-namespace',
   'watch-experiments', 'experiment-group', 'from', 'to', 'file',
 ];
 
@@ -281,6 +284,7 @@ async function serve(args: ParsedArgs, dataDir: string, storeUrl: string | undef
   const pendingTimeoutMs = seconds(setting('pending-timeout', 'SIBYL_PENDING_TIMEOUT'), 'pending-timeout');
   const pushUrl = setting('push-url', 'SIBYL_PUSH_URL');
   const katibDataDir = setting('katib-data-dir', 'SIBYL_KATIB_DATA_DIR');
+  const katibTrialNamespace = setting('katib-trial-namespace', 'SIBYL_KATIB_TRIAL_NAMESPACE');
   const [allowedHosts, tlsCert, tlsKey] = [setting('allowed-hosts', 'SIBYL_ALLOWED_HOSTS'), setting('tls-cert', 'SIBYL_TLS_CERT'), setting('tls-key', 'SIBYL_TLS_KEY')];
   const leaderElection = args.flags.has('leader-elect') || env['SIBYL_LEADER_ELECTION'] === 'true' ? await leaderElectionConfig() : undefined;
   const experiments = await experimentsConfig(setting('watch-experiments', 'SIBYL_EXPERIMENT_NAMESPACES'), setting('experiment-group', 'SIBYL_EXPERIMENT_GROUP'), leaderElection?.identity);
@@ -301,6 +305,7 @@ async function serve(args: ParsedArgs, dataDir: string, storeUrl: string | undef
     ...(pendingTimeoutMs !== undefined ? { pendingTimeoutMs } : {}),
     ...(pushUrl ? { pushUrl } : {}),
     ...(katibDataDir ? { katibDataDir } : {}),
+    ...(katibTrialNamespace ? { katibTrialNamespace } : {}),
     ...(stringFlag(args, 'kubeconfig') ? { kubeconfig: stringFlag(args, 'kubeconfig')! } : {}),
     ...(leaderElection ? { leaderElection } : {}),
     ...(experiments ? { experiments } : {}),

@@ -55,6 +55,11 @@ export interface ServerOptions {
   readonly baseDir?: string;
   /** Katib's suggestion volume, for the checkpoint folders of pbt trials Katib asks for (KatibServiceOptions). */
   readonly katibDataDir?: string;
+  /**
+   * Serving as Katib's early-stopping service: the namespace of Katib's Trials, which get the
+   * EarlyStopped condition when their metrics collector stops them (src/service/katib-trials.ts).
+   */
+  readonly katibTrialNamespace?: string;
   readonly log?: (message: string) => void;
   /**
    * Leader election on a coordination.k8s.io Lease (src/server/leader.ts): only the leader runs
@@ -168,15 +173,6 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     await bus?.start(service.remote);
     const logError = (e: Error) => log(`error: ${e.stack ?? e.message}`);
     const scheduler = service.scheduler;
-    const katib = new KatibService(s, algorithms, (trial, rows) => scheduler.observed(trial, rows), (trial) => scheduler.trialStoppedByRules(trial),
-      o.katibDataDir ? { katibDataDir: resolve(o.katibDataDir) } : {});
-    grpcServer = buildGrpcServer({ service, katib, authorized: auth.bearer, isReady: () => ready, log: logError });
-    const grpcPort = await bindGrpc(grpcServer, `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.grpcPort}`, tls);
-    http = await buildRestServer({ service, auth, allowedHosts, isReady: () => ready, isLeader: () => leading, log: logError, ...(tls ? { tls } : {}) });
-    await http.listen({ host: o.host, port: o.httpPort });
-    const address = http.server.address();
-    const httpPort = typeof address === 'object' && address ? address.port : o.httpPort;
-    const svc = service;
     const kubeConfig = async () => {
       const { KubeConfig } = await import('@kubernetes/client-node');
       const kc = new KubeConfig();
@@ -184,6 +180,20 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       else kc.loadFromDefault();
       return kc;
     };
+    const katibTrials = o.katibTrialNamespace
+      ? new (await import('../service/katib-trials.js')).KatibTrialConditions(await kubeConfig(), o.katibTrialNamespace)
+      : undefined;
+    const katib = new KatibService(s, algorithms, (trial, rows) => scheduler.observed(trial, rows), (trial) => scheduler.trialStoppedByRules(trial), {
+      ...(o.katibDataDir ? { katibDataDir: resolve(o.katibDataDir) } : {}),
+      ...(katibTrials ? { katibTrials } : {}),
+    });
+    grpcServer = buildGrpcServer({ service, katib, authorized: auth.bearer, isReady: () => ready, log: logError });
+    const grpcPort = await bindGrpc(grpcServer, `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.grpcPort}`, tls);
+    http = await buildRestServer({ service, auth, allowedHosts, isReady: () => ready, isLeader: () => leading, log: logError, ...(tls ? { tls } : {}) });
+    await http.listen({ host: o.host, port: o.httpPort });
+    const address = http.server.address();
+    const httpPort = typeof address === 'object' && address ? address.port : o.httpPort;
+    const svc = service;
     // The Experiment controller writes objects: only the process that schedules runs it.
     const startController = async () => {
       if (!o.experiments) return;

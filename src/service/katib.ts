@@ -19,6 +19,7 @@ import { katibCheckpointDir, prepareFolder } from '../runtimes/local/checkpoints
 import { PARENT_LABEL } from '../../suggestion-algorithms/pbt/labels.js';
 import { invalid, precondition, ServiceError } from './errors.js';
 import { LabelMemory, LABELS_PREFIX } from './katib-labels.js';
+import type { KatibTrialConditions } from './katib-trials.js';
 import { readInteger, readList, readName, readOptionalString, readTime, shown } from './requests.js';
 import { metricNamesOf } from '../spec/types.js';
 
@@ -63,6 +64,8 @@ export interface KatibServiceOptions {
    * parent's, as Katib's own pbt service prepares it (the trial mounts that subPath).
    */
   readonly katibDataDir?: string;
+  /** Katib's own Trials, marked EarlyStopped when their collector stops them (SetTrialStatus). */
+  readonly katibTrials?: KatibTrialConditions;
 }
 
 const text = (v: unknown, field: string, max: number = LIMITS.maxIdentifierLength): string => readOptionalString(v, field, max) ?? '';
@@ -73,8 +76,8 @@ export class KatibService {
     private readonly algorithms: AlgorithmRunner,
     /** Told of observations written for one of Sibyl's trials (its early-stopping policy judges them). */
     private readonly onObserved: (trialName: string, rows: readonly ObservationInput[]) => Promise<void> | void = () => {},
-    /** Told of a trial Katib's metrics collector stopped by the rules. */
-    private readonly onStoppedByRules: (trialName: string) => Promise<unknown> | void = () => {},
+    /** Told of a trial Katib's metrics collector stopped by the rules; true when it is one of Sibyl's. */
+    private readonly onStoppedByRules: (trialName: string) => Promise<boolean> | boolean = () => false,
     private readonly options: KatibServiceOptions = {},
   ) {}
 
@@ -161,11 +164,13 @@ export class KatibService {
 
   /**
    * Katib's metrics collector stopped a trial by the rules. One of Sibyl's trials ends
-   * EARLY_STOPPED. One of Katib's own trials is only acknowledged: Katib's medianstop service
-   * appends the EarlyStopped condition to the Trial object, which Sibyl does not write (yet).
+   * EARLY_STOPPED. One of Katib's own gets the EarlyStopped condition on its Trial object, as
+   * Katib's medianstop service writes it, when Sibyl knows the Trials' namespace; without it the
+   * call is acknowledged and Katib ends the trial Succeeded.
    */
   async setTrialStatus(r: Req): Promise<Req> {
-    await this.onStoppedByRules(readName(r.trialName, 'trial_name'));
+    const name = readName(r.trialName, 'trial_name');
+    if (!(await this.onStoppedByRules(name))) await this.options.katibTrials?.markEarlyStopped(name);
     return {};
   }
 
