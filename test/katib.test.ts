@@ -313,3 +313,36 @@ test("Katib EarlyStopping.SetTrialStatus on one of Katib's trials appends the Ea
     await kube.close();
   }
 });
+
+test("Katib EarlyStopping beside Katib's own DB manager: rules from the logs at db_manager_address", async () => {
+  // `katibDb` plays Katib's DB manager (it is Sibyl's, over the same wire API); `rules` is the
+  // early-stopping service, whose own store holds no log.
+  const katibDb = await startTestServer();
+  const rules = await startTestServer();
+  try {
+    const db = katibDb.client('DBManager');
+    const curves: Record<string, number[]> = { 'k-1': [0.1, 0.2, 0.3, 0.4], 'k-2': [0.5, 0.5, 0.5, 0.5], 'k-3': [0.6, 0.6, 0.7, 0.7] };
+    for (const [trialName, values] of Object.entries(curves)) {
+      const metricLogs = values.map((v, i) => ({ timeStamp: `2026-11-28T10:00:0${i}Z`, metric: { name: 'accuracy', value: String(v) } }));
+      await call(db, 'reportObservationLog', { trialName, observationLog: { metricLogs } });
+    }
+    const spec = { ...experiment('random').spec, earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: '3' }, { name: 'start_step', value: '4' }] } };
+    const trials = ['k-1', 'k-2', 'k-3'].map((name, i) => katibTrial(name, 'SUCCEEDED', [`0.0${i + 1}`, '32', 'sgd', '0.1'], '0.7'));
+    const es = rules.client('EarlyStopping');
+    const ask = (dbManagerAddress: string, more: unknown[] = []) => call(es, 'getEarlyStoppingRules', { experiment: { name: 'katib-exp', spec }, trials: [...trials, ...more], dbManagerAddress });
+    // Averages of the first 4 reports 0.25, 0.5, 0.65: median 0.5.
+    assert.deepEqual(await ask(katibDb.grpcAddress), { earlyStoppingRules: [{ name: 'accuracy', value: '0.5', comparison: 'LESS', startStep: 4 }] });
+    // A completed trial's log is read once; a running one's again, here from where nothing answers.
+    const running = [katibTrial('k-4', 'RUNNING', ['0.04', '32', 'sgd', '0.1'])];
+    for (const [address, code] of [['not an address', 3], ['127.0.0.1:1', 14]] as const) {
+      await assert.rejects(ask(address, running), (err: { code: number; details: string }) => {
+        assert.equal(err.code, code, err.details);
+        assert.match(err.details, /^db_manager_address: /);
+        return true;
+      });
+    }
+  } finally {
+    await rules.close();
+    await katibDb.close();
+  }
+});

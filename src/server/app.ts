@@ -7,6 +7,7 @@ import { AlgorithmPool } from '../algorithms/pool.js';
 import { Auth, checkToken } from '../api/auth.js';
 import { HostAllowList } from '../api/hosts.js';
 import { KatibService } from '../service/katib.js';
+import { KatibDbClients } from '../api/grpc/katib-db-client.js';
 import type { RetryPolicy } from '../scheduler/scheduler.js';
 import { bindGrpc, buildGrpcServer } from '../api/grpc/server.js';
 import { buildRestServer } from '../api/rest/server.js';
@@ -183,9 +184,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const katibTrials = o.katibTrialNamespace
       ? new (await import('../service/katib-trials.js')).KatibTrialConditions(await kubeConfig(), o.katibTrialNamespace)
       : undefined;
+    const katibDb = new KatibDbClients();
     const katib = new KatibService(s, algorithms, (trial, rows) => scheduler.observed(trial, rows), (trial) => scheduler.trialStoppedByRules(trial), {
       ...(o.katibDataDir ? { katibDataDir: resolve(o.katibDataDir) } : {}),
       ...(katibTrials ? { katibTrials } : {}),
+      remoteMetricValues: (address, trial, metric) => katibDb.metricValues(address, trial, metric),
     });
     grpcServer = buildGrpcServer({ service, katib, authorized: auth.bearer, isReady: () => ready, log: logError });
     const grpcPort = await bindGrpc(grpcServer, `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.grpcPort}`, tls);
@@ -252,6 +255,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
           shutdownGrpc(g, 3000),
           h.close(),
         ]);
+        katibDb.close();
         await svc.close();
         await pool?.close();
         // Released only once nothing is launched here any more.

@@ -66,6 +66,8 @@ export interface KatibServiceOptions {
   readonly katibDataDir?: string;
   /** Katib's own Trials, marked EarlyStopped when their collector stops them (SetTrialStatus). */
   readonly katibTrials?: KatibTrialConditions;
+  /** Reads a trial's objective values from Katib's DB manager at an address (GetEarlyStoppingRules' `db_manager_address`). */
+  readonly remoteMetricValues?: (address: string, trialName: string, metricName: string) => Promise<number[]>;
 }
 
 const text = (v: unknown, field: string, max: number = LIMITS.maxIdentifierLength): string => readOptionalString(v, field, max) ?? '';
@@ -141,8 +143,9 @@ export class KatibService {
 
   /**
    * Katib's suggestion controller asks after every GetSuggestions: the study's policy as rules
-   * for the metrics collector, from the completed trials' observation logs (Sibyl as Katib's
-   * DB manager holds them). A trial's log is its reports in time order, numbered as steps.
+   * for the metrics collector, from the trials' observation logs: Sibyl's own (as Katib's DB
+   * manager), else those of the DB manager at `db_manager_address`. A trial's log is its reports
+   * in time order, numbered as steps.
    */
   async getEarlyStoppingRules(r: Req): Promise<Req> {
     const e = r.experiment?.spec;
@@ -151,11 +154,13 @@ export class KatibService {
     if (metricName === '') throw invalid('experiment.spec.objective.objective_metric_name', 'is required');
     const type = e?.objective?.type;
     if (type !== 'MINIMIZE' && type !== 'MAXIMIZE') throw invalid('experiment.spec.objective.type', `must be MINIMIZE or MAXIMIZE (got ${shown(type ?? 'UNKNOWN')})`);
+    const dbManager = text(r.dbManagerAddress, 'db_manager_address');
+    if (dbManager !== '' && !/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(dbManager)) throw invalid('db_manager_address', `must be host:port (got ${shown(dbManager)})`);
     const trials: CurveView[] = [];
     for (const [i, t] of (readList(r.trials ?? [], 'trials', LIMITS.maxKatibTrials) as Req[]).entries()) {
       const name = readName(t?.name, `trials[${i}].name`);
       const state = CONDITIONS[t?.status?.condition ?? 'CREATED'] ?? 'RUNNING';
-      const curve = await this.curveOf(name, metricName, state === 'SUCCEEDED');
+      const curve = await this.curveOf(name, metricName, state === 'SUCCEEDED', dbManager);
       if (curve.steps.length > 0) trials.push({ name, state, curve });
     }
     const rules = policy.katibRules({ direction: type === 'MINIMIZE' ? 'minimize' : 'maximize', settings, trials });
@@ -175,11 +180,19 @@ export class KatibService {
   }
 
   /** A trial's objective reports from its observation log; a completed trial's are kept (they no longer change). */
-  private async curveOf(trialName: string, metricName: string, completed: boolean): Promise<Curve> {
+  private async curveOf(trialName: string, metricName: string, completed: boolean, dbManager: string): Promise<Curve> {
     const key = `${trialName}\u0000${metricName}`;
     const cached = this.completedCurves.get(key);
     if (cached) return cached;
-    const values = (await this.store.observationLog(trialName, metricName, -8.64e15, 8.64e15)).map((e) => Number(e.value)).filter(Number.isFinite);
+    let values = (await this.store.observationLog(trialName, metricName, -8.64e15, 8.64e15)).map((e) => Number(e.value)).filter(Number.isFinite);
+    const remote = this.options.remoteMetricValues;
+    if (values.length === 0 && dbManager !== '' && remote) {
+      try {
+        values = await remote(dbManager, trialName, metricName);
+      } catch (err) {
+        throw new ServiceError('UNAVAILABLE', `reading the observation log of ${JSON.stringify(trialName)} there: ${excerpt((err as Error).message)}`, 'db_manager_address');
+      }
+    }
     const curve = { steps: values.map((_, i) => i + 1), values };
     if (completed && values.length > 0) {
       if (this.completedCurves.size >= LIMITS.maxKatibTrials) this.completedCurves.delete(this.completedCurves.keys().next().value!);
