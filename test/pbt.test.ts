@@ -2,7 +2,7 @@
 // through the store, the APIs and Katib's GetSuggestions; trial checkpoint folders on the local
 // runtime; and the MLP example trained as a population end to end.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,10 @@ import { validateForKubernetes } from '../src/runtimes/kubernetes/validate.js';
 import { templateArgv, validateForLocal } from '../src/runtimes/local/argv.js';
 import { checkpointDir, deleteStudyCheckpoints, prepareCheckpoint, rewriteMountPath } from '../src/runtimes/local/checkpoints.js';
 import { LocalRuntime } from '../src/runtimes/local/index.js';
+import { readCheckpointVolume } from '../src/runtimes/kubernetes/checkpoint-volume.js';
+import { KubernetesRuntime } from '../src/runtimes/kubernetes/index.js';
+import { startFakeKube } from './support/fake-kube/index.js';
+import { until } from './support/wait.js';
 import type { TrialOutcome } from '../src/runtimes/types.js';
 import { SpecError } from '../src/spec/errors.js';
 import { parseStudyText } from '../src/spec/parse.js';
@@ -418,8 +422,10 @@ test("Katib's own PBT example is accepted with the budgets Katib's e2e test give
   assert.equal(spec.algorithm.algorithmName, 'pbt');
   assert.equal(spec.namespace, 'kubeflow');
   validateForLocal(spec);
+  // The kubernetes runtime takes it as written when it has a volume for the checkpoint folders.
+  validateForKubernetes(spec, { checkpointVolume: { claimName: 'katib-checkpoints', dir: tempDir() } });
   assert.throws(() => validateForKubernetes(spec), (e: unknown) =>
-    e instanceof SpecError && e.field === 'spec.algorithm.algorithmSettings[suggestion_trial_dir]' && /ReadWriteMany/.test(e.reason));
+    e instanceof SpecError && e.field === 'spec.algorithm.algorithmSettings[suggestion_trial_dir]' && /--kube-checkpoint-claim .* --kube-checkpoint-dir .*local runtime/.test(e.reason));
   const argv = rewriteMountPath(templateArgv(spec.trialTemplate)!, '/var/log/katib/checkpoints/', '/data/checkpoints/simple-pbt/t1');
   assert.deepEqual(argv, ['python3', '/opt/pbt/pbt_test.py', '--epochs=20', '--lr=${trialParameters.learningRate}', '--checkpoint=/data/checkpoints/simple-pbt/t1/']);
 });
@@ -468,6 +474,104 @@ test('local runtime: a child trial starts from a copy of its parent’s checkpoi
   await runtime.shutdown('test');
   await deleteStudyCheckpoints(dataDir, 's');
   assert.ok(!existsSync(join(dataDir, 'checkpoints', 's')), 'deleting the study deletes its checkpoints');
+});
+
+// ---- checkpoints, kubernetes runtime ----
+
+test('kubernetes runtime: checkpoint studies need a volume its trials can mount; the settings are checked', () => {
+  const volume = { claimName: 'ckpt', dir: tempDir() };
+  const doc = (edit: (container: any, podSpec: any) => void = () => {}) => {
+    const container: any = { name: 'trial', image: 'x', command: ['train', '--checkpoint=/ckpt/'] };
+    const podSpec: any = { restartPolicy: 'Never', containers: [container] };
+    edit(container, podSpec);
+    return `apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {name: kp}
+spec:
+  objective: {type: maximize, objectiveMetricName: accuracy}
+  algorithm: {algorithmName: pbt, algorithmSettings: [{name: suggestion_trial_dir, value: /ckpt/}, {name: n_population, value: "5"}, {name: truncation_threshold, value: "0.2"}]}
+  maxTrialCount: 10
+  parallelTrialCount: 5
+  parameters: [{name: lr, parameterType: double, feasibleSpace: {min: "0.01", max: "0.1", step: "0.01"}}]
+  trialTemplate:
+    primaryContainerName: trial
+    trialParameters: [{name: lr, reference: lr}]
+    trialSpec: ${JSON.stringify({ apiVersion: 'batch/v1', kind: 'Job', spec: { template: { spec: podSpec } } }).replace('"train"', '"train", "--lr=${trialParameters.lr}"')}
+`;
+  };
+  validateForKubernetes(parseStudyText(doc()), { checkpointVolume: volume });
+  const refused = (text: string, field: string, reason: RegExp) => assert.throws(() => validateForKubernetes(parseStudyText(text), { checkpointVolume: volume }),
+    (e: unknown) => e instanceof SpecError && e.field === field && reason.test(e.reason));
+  refused(doc((c) => { c.volumeMounts = [{ name: 'mine', mountPath: '/ckpt' }]; }), 'spec.algorithm.algorithmSettings[suggestion_trial_dir]', /mounts a volume of its own at \/ckpt\//);
+  refused(doc((_c, p) => { p.volumes = [{ name: 'sibyl-checkpoint', emptyDir: {} }]; }), 'spec.trialTemplate.trialSpec', /volume named sibyl-checkpoint/);
+
+  const flag = (which: string) => `--kube-checkpoint-${which}`;
+  assert.deepEqual(readCheckpointVolume('ckpt', volume.dir, flag), volume);
+  assert.equal(readCheckpointVolume(undefined, undefined, flag), undefined);
+  assert.throws(() => readCheckpointVolume('ckpt', undefined, flag), /--kube-checkpoint-claim needs --kube-checkpoint-dir/);
+  assert.throws(() => readCheckpointVolume(undefined, volume.dir, flag), /--kube-checkpoint-dir needs --kube-checkpoint-claim/);
+  assert.throws(() => readCheckpointVolume('Not_A_Claim', volume.dir, flag), /--kube-checkpoint-claim must name a PersistentVolumeClaim .*"Not_A_Claim"/);
+  assert.throws(() => readCheckpointVolume('ckpt', join(volume.dir, 'absent'), flag), /--kube-checkpoint-dir ".*absent" is not a folder/);
+});
+
+test('kubernetes runtime: each trial mounts its own folder of the claim, made before its object, a copy of its parent\'s; a running trial\'s folder is left alone', { timeout: 30_000 }, async () => {
+  const { kube, kubeConfig } = await startFakeKube();
+  const dir = tempDir();
+  // As the volume's admin gives it to the user its trials run as (as root, Sibyl's folders follow; otherwise they are Sibyl's own).
+  const root = process.getuid!() === 0;
+  if (root) chownSync(dir, 1000, 1000);
+  const owner = root ? 1000 : process.getuid!();
+  const volume = { claimName: 'ckpt', dir };
+  const finished: [string, TrialOutcome][] = [];
+  const runtime = new KubernetesRuntime({
+    kubeConfig, checkpointVolume: volume, requestTimeoutMs: 2000, podPollMs: 50,
+    listener: { started: () => {}, output: () => {}, finished: (n, o) => finished.push([n, o]) },
+  });
+  try {
+    const container = { name: 'trial', image: 'x', command: ['node', '-e', 'console.log("accuracy=0.5")'] };
+    const template = {
+      trialParameters: [], retain: true, primaryContainerName: 'trial',
+      trialSpec: { apiVersion: 'batch/v1', kind: 'Job', spec: { template: { spec: { restartPolicy: 'Never', containers: [container] } } } },
+    };
+    const request = (trialName: string, parentTrial?: string) => ({
+      trialName, studyName: 'kp', namespace: 'default', assignment: {}, template, baseDir: dir,
+      checkpoint: { mountPath: '/var/log/katib/checkpoints/', ...(parentTrial ? { parentTrial } : {}) },
+    });
+    const podSpecOf = (name: string) => kube.get(kube.collectionKey('batch', 'v1', 'default', 'jobs'), name)!['spec'].template.spec;
+    const done = (n: number) => until(`${n} trials finished`, 20_000, () => finished.length >= n || undefined);
+
+    await runtime.launch(request('kp-0001'));
+    await done(1);
+    const parentDir = join(dir, 'kp', 'kp-0001');
+    assert.ok(existsSync(parentDir), 'the folder is made on the volume');
+    writeFileSync(join(parentDir, 'checkpoint.json'), '{"epoch":3}');
+    assert.deepEqual(podSpecOf('kp-0001').volumes, [{ name: 'sibyl-checkpoint', persistentVolumeClaim: { claimName: 'ckpt' } }]);
+    const mounted = podSpecOf('kp-0001').containers[0];
+    assert.deepEqual(mounted.volumeMounts, [{ name: 'sibyl-checkpoint', mountPath: '/var/log/katib/checkpoints/', subPath: 'kp/kp-0001' }]);
+    assert.equal(mounted.env.find((e: any) => e.name === 'SIBYL_CHECKPOINT_DIR').value, '/var/log/katib/checkpoints/');
+    assert.equal(mounted.env.find((e: any) => e.name === 'SIBYL_PARENT_TRIAL'), undefined);
+
+    await runtime.launch(request('kp-0006', 'kp-0001'));
+    await done(2);
+    assert.equal(readFileSync(join(dir, 'kp', 'kp-0006', 'checkpoint.json'), 'utf8'), '{"epoch":3}', 'the child starts from a copy of its parent');
+    for (const path of ['kp', 'kp/kp-0001', 'kp/kp-0006', 'kp/kp-0006/checkpoint.json']) assert.equal(statSync(join(dir, path)).uid, owner, `${path} belongs to the trials' user`);
+    assert.equal(podSpecOf('kp-0006').containers[0].volumeMounts[0].subPath, 'kp/kp-0006');
+    assert.equal(podSpecOf('kp-0006').containers[0].env.find((e: any) => e.name === 'SIBYL_PARENT_TRIAL').value, 'kp-0001');
+    assert.deepEqual(finished.map(([, o]) => o.kind), ['succeeded', 'succeeded']);
+
+    // Launched again while its object exists (an answer lost): adopted, and its folder is not made afresh.
+    writeFileSync(join(dir, 'kp', 'kp-0006', 'checkpoint.json'), '{"epoch":6}');
+    await runtime.launch(request('kp-0006', 'kp-0001'));
+    await done(3);
+    assert.equal(readFileSync(join(dir, 'kp', 'kp-0006', 'checkpoint.json'), 'utf8'), '{"epoch":6}');
+
+    // A parent whose folder is missing: the launch fails with the reason, and no object is made.
+    await assert.rejects(runtime.launch(request('kp-0007', 'kp-0099')), /parent trial kp-0099 is missing/);
+    assert.equal(kube.get(kube.collectionKey('batch', 'v1', 'default', 'jobs'), 'kp-0007'), undefined);
+  } finally {
+    await runtime.shutdown('test');
+    await kube.close();
+  }
 });
 
 // ---- end to end ----

@@ -15,6 +15,7 @@ import { MAX_YAML_NESTING, yamlNesting } from '../spec/yaml-depth.js';
 import { parameterImportance, type ImportanceResult } from '../analysis/importance.js';
 import { readStudyText, runStudy } from './run.js';
 import { isPostgresUrl, redactUrl } from '../store/url.js';
+import { readCheckpointVolume, type CheckpointVolume } from '../runtimes/kubernetes/checkpoint-volume.js';
 
 const USAGE = `Usage: sibyl <command> [options]
 
@@ -49,6 +50,10 @@ run options:
   --push-host <addr>     the push intake's address (default 127.0.0.1)
   --push-url <url>       the URL trials are given instead of http://<push host>:<port>
   --pending-timeout <s>  kubernetes: fail a trial whose pods stay Pending this long (default 300)
+  --kube-checkpoint-claim <pvc>, --kube-checkpoint-dir <dir>
+                         kubernetes: studies with suggestion_trial_dir (pbt) keep each trial's
+                         checkpoint folder <study>/<trial> on this PersistentVolumeClaim (in the
+                         study's namespace), which this process sees at <dir>
 
 serve options (flags first, then environment):
   --host <addr>          $SIBYL_HOST, default 127.0.0.1 (any other address needs a token)
@@ -65,6 +70,8 @@ serve options (flags first, then environment):
   --push-url <url>       $SIBYL_PUSH_URL: where trials push metrics (SIBYL_PUSH_ENDPOINT, with a
                          credential of their own); default in a pod: http://$POD_IP:<http port>
   --pending-timeout <s>  $SIBYL_PENDING_TIMEOUT: kubernetes: fail a trial whose pods stay Pending this long
+  --kube-checkpoint-claim <pvc>, --kube-checkpoint-dir <dir>
+                         $SIBYL_KUBE_CHECKPOINT_CLAIM, $SIBYL_KUBE_CHECKPOINT_DIR: as for run
   --katib-data-dir <dir> $SIBYL_KATIB_DATA_DIR: Katib's suggestion volume (/opt/katib/data in a Katib
                          suggestion pod): pbt trials Katib asks for get their checkpoint folders there
   --katib-trial-namespace <ns> $SIBYL_KATIB_TRIAL_NAMESPACE: as Katib's early-stopping service, mark
@@ -85,7 +92,7 @@ serve options (flags first, then environment):
 const BOOLEAN_FLAGS = ['json', 'help', 'leader-elect'];
 const VALUE_FLAGS = [
   'data-dir', 'store', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url',
-  'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout', 'katib-data-dir', 'katib-trial-namespace',
+  'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout', 'kube-checkpoint-claim', 'kube-checkpoint-dir', 'katib-data-dir', 'katib-trial-namespace',
   'watch-experiments', 'experiment-group', 'from', 'to', 'file',
 ];
 
@@ -110,10 +117,12 @@ async function main(argv: readonly string[]): Promise<number> {
       const [pushPort, pushHost, pushUrl] = [stringFlag(args, 'push-port'), stringFlag(args, 'push-host'), stringFlag(args, 'push-url')];
       const pendingTimeoutMs = seconds(stringFlag(args, 'pending-timeout') ?? process.env['SIBYL_PENDING_TIMEOUT'], 'pending-timeout');
       if (pushPort !== undefined && (!/^\d{1,5}$/.test(pushPort) || Number(pushPort) > 65535)) throw new UsageError(`--push-port must be a port number from 0 to 65535 (got ${JSON.stringify(pushPort)})`);
+      const checkpointVolume = checkpointVolumeConfig(runtime, (flag, envName) => stringFlag(args, flag) ?? process.env[envName]);
       return withStore(dataDir, async (store) => runStudy({
         file, dataDir, store, out: process.stdout, err: process.stderr, runtime, ...(kubeconfig ? { kubeconfig } : {}),
         ...(pushPort !== undefined ? { pushPort: Number(pushPort) } : {}), ...(pushHost ? { pushHost } : {}), ...(pushUrl ? { pushUrl } : {}),
         ...(pendingTimeoutMs !== undefined ? { pendingTimeoutMs } : {}),
+        ...(checkpointVolume ? { checkpointVolume } : {}),
       }), { exclusive: true, storeUrl });
     }
     case 'serve':
@@ -283,6 +292,7 @@ async function serve(args: ParsedArgs, dataDir: string, storeUrl: string | undef
   const algorithmTimeoutMs = seconds(setting('algorithm-timeout', 'SIBYL_ALGORITHM_TIMEOUT'), 'algorithm-timeout');
   const pendingTimeoutMs = seconds(setting('pending-timeout', 'SIBYL_PENDING_TIMEOUT'), 'pending-timeout');
   const pushUrl = setting('push-url', 'SIBYL_PUSH_URL');
+  const checkpointVolume = checkpointVolumeConfig(runtime, setting);
   const katibDataDir = setting('katib-data-dir', 'SIBYL_KATIB_DATA_DIR');
   const katibTrialNamespace = setting('katib-trial-namespace', 'SIBYL_KATIB_TRIAL_NAMESPACE');
   const [allowedHosts, tlsCert, tlsKey] = [setting('allowed-hosts', 'SIBYL_ALLOWED_HOSTS'), setting('tls-cert', 'SIBYL_TLS_CERT'), setting('tls-key', 'SIBYL_TLS_KEY')];
@@ -303,6 +313,7 @@ async function serve(args: ParsedArgs, dataDir: string, storeUrl: string | undef
     ...(tlsKey ? { tlsKey } : {}),
     ...(algorithmTimeoutMs !== undefined ? { algorithmTimeoutMs } : {}),
     ...(pendingTimeoutMs !== undefined ? { pendingTimeoutMs } : {}),
+    ...(checkpointVolume ? { checkpointVolume } : {}),
     ...(pushUrl ? { pushUrl } : {}),
     ...(katibDataDir ? { katibDataDir } : {}),
     ...(katibTrialNamespace ? { katibTrialNamespace } : {}),
@@ -399,6 +410,23 @@ function seconds(raw: string | undefined, flag: string): number | undefined {
   const n = Number(raw);
   if (!(n >= 1 && n <= 86_400)) throw new UsageError(`--${flag} must be a number of seconds from 1 to 86400 (got ${JSON.stringify(raw)})`);
   return n * 1000;
+}
+
+/** --kube-checkpoint-claim and --kube-checkpoint-dir (or their variables), both or neither, for the kubernetes runtime. */
+function checkpointVolumeConfig(runtime: string, get: (flag: string, envName: string) => string | undefined): CheckpointVolume | undefined {
+  const names = { claim: ['kube-checkpoint-claim', 'SIBYL_KUBE_CHECKPOINT_CLAIM'], dir: ['kube-checkpoint-dir', 'SIBYL_KUBE_CHECKPOINT_DIR'] } as const;
+  const value = (which: keyof typeof names) => {
+    const v = get(names[which][0], names[which][1]);
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const [claim, dir] = [value('claim'), value('dir')];
+  if (claim === undefined && dir === undefined) return undefined;
+  if (runtime !== 'kubernetes') throw new UsageError('--kube-checkpoint-claim and --kube-checkpoint-dir are for --runtime kubernetes (local trials keep their checkpoints in the data directory)');
+  try {
+    return readCheckpointVolume(claim, dir === undefined ? undefined : resolve(dir), (which) => `--${names[which][0]}`);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function single(rest: readonly string[], usage: string): string {

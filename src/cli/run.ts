@@ -13,6 +13,7 @@ import { UsageError } from './args.js';
 import { ProgressDisplay } from './progress.js';
 import { bestText, trialsTable } from './report.js';
 import { studyShape, trialShape } from '../service/shapes.js';
+import type { CheckpointVolume } from '../runtimes/kubernetes/checkpoint-volume.js';
 
 export interface RunOptions {
   readonly file: string;
@@ -33,6 +34,8 @@ export interface RunOptions {
   readonly pushUrl?: string;
   /** Kubernetes: how long a trial's pods may stay Pending before it fails. */
   readonly pendingTimeoutMs?: number;
+  /** Kubernetes: where trials keep checkpoint folders (pbt). */
+  readonly checkpointVolume?: CheckpointVolume;
 }
 
 /** A study file's text (at most as large as a request body may be). */
@@ -52,7 +55,7 @@ export async function runStudy(options: RunOptions): Promise<number> {
   const doc = readStudyDocument(readStudyText(options.file));
   const configMapTemplate = await resolveConfigMapTemplate(doc, await trialTemplateSource(options.runtime, options.kubeconfig));
   const spec = parseStudyDocument(doc, configMapTemplate === undefined ? {} : { configMapTemplate });
-  validateForRuntime(options.runtime, spec);
+  validateForRuntime(options.runtime, spec, options.checkpointVolume);
   const baseDir = dirname(resolve(options.file));
   const pushWanted = options.pushPort !== undefined || options.pushHost !== undefined || options.pushUrl !== undefined || options.runtime === 'kubernetes';
   // Loaded only when used, like the servers of `sibyl serve`.
@@ -78,11 +81,13 @@ export async function runStudy(options: RunOptions): Promise<number> {
         ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
         ...(push ? { pushEndpoint: push.url } : {}),
         ...(options.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: options.pendingTimeoutMs } : {}),
+        ...(options.checkpointVolume ? { checkpointVolume: options.checkpointVolume } : {}),
       }),
       defaultRuntime: options.runtime,
       launchRuntime: options.runtime,
       baseDir,
       dataDir: options.dataDir,
+      ...(options.checkpointVolume ? { checkpointVolume: options.checkpointVolume } : {}),
       onEvent: (e) => (e.type === 'study' || e.trial.studyId === studyId) && progress?.onEvent(e),
       onError: (e) => err.write(`sibyl: ${e.message}\n`),
     });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { LocalRuntime } from './local/index.js';
 import { validateForLocal } from './local/argv.js';
 import { validateForKubernetes } from './kubernetes/validate.js';
+import type { CheckpointVolume } from './kubernetes/checkpoint-volume.js';
 import type { RuntimeListener, TrialRuntime } from './types.js';
 import type { StudySpec } from '../spec/types.js';
 import type { TrialTemplateSource } from '../spec/template-source.js';
@@ -23,6 +24,8 @@ export interface RuntimeOptions {
   readonly pushToken?: (trialName: string) => string | undefined;
   /** Kubernetes: how long a trial's pods may stay Pending before it fails. */
   readonly pendingTimeoutMs?: number;
+  /** Kubernetes: where trials keep checkpoint folders (pbt). */
+  readonly checkpointVolume?: CheckpointVolume;
   readonly log?: (message: string) => void;
 }
 
@@ -42,6 +45,7 @@ export async function runtimeFactory(kind: LaunchingRuntime, o: RuntimeOptions):
     ...(o.pushEndpoint ? { pushEndpoint: o.pushEndpoint } : {}),
     ...(o.pushToken ? { pushToken: o.pushToken } : {}),
     ...(o.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: o.pendingTimeoutMs } : {}),
+    ...(o.checkpointVolume ? { checkpointVolume: o.checkpointVolume } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
 }
@@ -62,8 +66,8 @@ async function loadKubeConfig(file: string | undefined) {
   return kubeConfig;
 }
 
-/** What a runtime needs beyond a valid spec; throws SpecError. */
-export function validateForRuntime(kind: LaunchingRuntime, spec: StudySpec): void {
+/** What a runtime needs beyond a valid spec (on kubernetes: given the checkpoint volume it has, if any); throws SpecError. */
+export function validateForRuntime(kind: LaunchingRuntime, spec: StudySpec, checkpointVolume?: CheckpointVolume): void {
   if (kind === 'local') validateForLocal(spec);
-  else validateForKubernetes(spec);
+  else validateForKubernetes(spec, checkpointVolume ? { checkpointVolume } : {});
 }

@@ -23,6 +23,7 @@ import { type Store, type RuntimeKind } from '../store/store.js';
 import { openStore } from '../store/open.js';
 import { PostgresStore } from '../store/postgres.js';
 import type { StudyEventBus } from '../service/event-bus.js';
+import type { CheckpointVolume } from '../runtimes/kubernetes/checkpoint-volume.js';
 
 export interface ServerOptions {
   /** Trial logs and checkpoints; also the SQLite store unless `storeUrl` names a PostgreSQL one. */
@@ -49,6 +50,8 @@ export interface ServerOptions {
   readonly pushUrl?: string;
   /** Kubernetes: how long a trial's pods may stay Pending before it fails (default 5 min). */
   readonly pendingTimeoutMs?: number;
+  /** Kubernetes: the claim trials keep checkpoint folders on (pbt) and where this process sees it (readCheckpointVolume). */
+  readonly checkpointVolume?: CheckpointVolume;
   readonly runtime: RuntimeKind;
   /** For the kubernetes runtime: a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster). */
   readonly kubeconfig?: string;
@@ -108,6 +111,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   }
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together');
   if (o.experiments && o.runtime !== 'kubernetes') throw new ConfigError('watching Experiment objects needs the kubernetes runtime (--runtime kubernetes)');
+  if (o.checkpointVolume && o.runtime !== 'kubernetes') throw new ConfigError('a checkpoint volume is for the kubernetes runtime (--runtime kubernetes); local trials keep theirs in the data directory');
   const tls = o.tlsCert && o.tlsKey ? { cert: readPem(o.tlsCert, '--tls-cert'), key: readPem(o.tlsKey, '--tls-key') } : undefined;
   const allowedHosts = o.allowedHosts ? HostAllowList.parse(o.allowedHosts) : HostAllowList.defaults(o.host);
   const log = o.log ?? (() => {});
@@ -150,6 +154,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
       ...(pushUrl ? { pushEndpoint: pushUrl.replace(/\/+$/, ''), pushToken: (name: string) => auth.trialToken(name) } : {}),
       ...(o.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: o.pendingTimeoutMs } : {}),
+      ...(o.checkpointVolume ? { checkpointVolume: o.checkpointVolume } : {}),
     });
     const trialTemplates = await trialTemplateSource(launchRuntime, o.kubeconfig);
     const algorithms = new AlgorithmPool({
@@ -168,6 +173,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       launchRuntime,
       baseDir: resolve(o.baseDir ?? process.cwd()),
       dataDir,
+      ...(o.checkpointVolume ? { checkpointVolume: o.checkpointVolume } : {}),
       onError: (e) => log(`error: ${e.message}`),
       ...(trialTemplates ? { trialTemplates } : {}),
     });

@@ -15,7 +15,7 @@ import { settingsErrorField } from '../spec/algorithm.js';
 import { SpecError } from '../spec/errors.js';
 import { readParameters } from '../spec/parameters.js';
 import { StateConflictError, type ObservationInput, type ObservationLogEntry, type Store } from '../store/store.js';
-import { katibCheckpointDir, prepareFolder } from '../runtimes/local/checkpoints.js';
+import { prepareTrialFolder } from '../runtimes/checkpoint-folders.js';
 import { PARENT_LABEL } from '../../suggestion-algorithms/pbt/labels.js';
 import { invalid, precondition, ServiceError } from './errors.js';
 import { LabelMemory, LABELS_PREFIX } from './katib-labels.js';
@@ -124,7 +124,7 @@ export class KatibService {
       if (trialName === undefined) continue;
       const parent = labels?.[PARENT_LABEL];
       try {
-        await prepareFolder(katibCheckpointDir(volume, experiment.name, trialName), parent ? { trial: parent, dir: katibCheckpointDir(volume, experiment.name, parent) } : undefined);
+        await prepareTrialFolder(volume, experiment.name, trialName, parent || undefined);
       } catch (err) {
         throw precondition(`cannot prepare the checkpoint folder of trial ${trialName}: ${(err as Error).message}`, 'experiment.name');
       }

@@ -16,6 +16,8 @@ import { checkLocalCommand } from '../runtimes/local/argv.js';
 import { validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
 import { deleteTrialLogs, tailLog } from '../runtimes/logs.js';
 import { deleteStudyCheckpoints } from '../runtimes/local/checkpoints.js';
+import { deleteStudyFolders } from '../runtimes/checkpoint-folders.js';
+import type { CheckpointVolume } from '../runtimes/kubernetes/checkpoint-volume.js';
 import { deleteStudyMetrics } from '../runtimes/local/metrics-files.js';
 import type { RuntimeListener, TrialRuntime } from '../runtimes/types.js';
 import { Scheduler, type RetryPolicy, type SchedulerEvent } from '../scheduler/scheduler.js';
@@ -42,6 +44,8 @@ export interface StudyServiceOptions {
   readonly baseDir: string;
   /** The data directory: trial logs live in `<dataDir>/logs/<trial>.log`. */
   readonly dataDir?: string;
+  /** Kubernetes: where trials keep checkpoint folders (pbt), as the runtime was given it. */
+  readonly checkpointVolume?: CheckpointVolume;
   /** Where algorithms run (default: a worker pool of the scheduler's own). */
   readonly algorithms?: AlgorithmRunner;
   readonly retry?: Partial<RetryPolicy>;
@@ -166,7 +170,7 @@ export class StudyService {
       if (runtime !== this.options.launchRuntime) {
         throw precondition(`this server launches trials on the ${this.options.launchRuntime} runtime; create the study with runtime ${this.options.launchRuntime} or external`, 'runtime');
       }
-      this.specCheck(() => validateForRuntime(runtime, spec), req);
+      this.specCheck(() => validateForRuntime(runtime, spec, this.options.checkpointVolume), req);
     }
     if (runtime === 'local') await this.specCheckAsync(() => checkLocalCommand(spec, baseDir), req);
     // Priors are read only for a new study: an existing one keeps what it was created with.
@@ -189,7 +193,7 @@ export class StudyService {
   async createOwnedStudy(spec: unknown, owner: string): Promise<StudyShape> {
     const req: CreateStudyRequest = { spec, runtime: this.options.launchRuntime };
     const parsed = await this.readSpec(req);
-    this.specCheck(() => validateForRuntime(this.options.launchRuntime, parsed), req);
+    this.specCheck(() => validateForRuntime(this.options.launchRuntime, parsed, this.options.checkpointVolume), req);
     if (this.options.launchRuntime === 'local') await this.specCheckAsync(() => checkLocalCommand(parsed, this.options.baseDir), req);
     const { record, created } = await this.createOnce(parsed.name,
       async () => this.store.createStudy(parsed, this.options.baseDir, randomInt(2 ** 31), this.options.launchRuntime, { ...(await this.warmStartOptions(parsed, this.specField(req))), owner }),
@@ -218,7 +222,7 @@ export class StudyService {
    * under its name is refused); nothing runs until the scheduler adopts it.
    */
   async openStudy(spec: StudySpec, baseDir: string, runtime: LaunchingRuntime, where: string): Promise<StudyRecord> {
-    validateForRuntime(runtime, spec);
+    validateForRuntime(runtime, spec, this.options.checkpointVolume);
     if (runtime === 'local') await checkLocalCommand(spec, baseDir);
     const { record } = await this.createOnce(spec.name, async () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, await this.warmStartOptions(spec)), (existing) => {
       if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return;
@@ -261,6 +265,7 @@ export class StudyService {
     await this.published;
     if (this.options.dataDir) await deleteTrialLogs(this.logDir(), trials);
     if (this.options.dataDir) await deleteStudyCheckpoints(this.options.dataDir, study.name);
+    if (this.options.checkpointVolume) await deleteStudyFolders(this.options.checkpointVolume.dir, study.name);
     if (this.options.dataDir) await deleteStudyMetrics(this.options.dataDir, study.name);
   }
 

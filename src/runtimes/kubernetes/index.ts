@@ -13,10 +13,13 @@
 // deleted (unless `retain`). `shutdown` detaches: the objects keep running and the next
 // runtime's `recover` re-adopts them.
 import { mkdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { backoffMs, describeError, isRetryable, KubeApi, statusOf } from './api.js';
+import { prepareTrialFolder, type Owner } from '../checkpoint-folders.js';
+import { mountCheckpoint, type CheckpointVolume } from './checkpoint-volume.js';
 import { judgeJob } from './conditions.js';
 import { pendingProblem, terminationProblem, type PodProblem } from './pods.js';
 import { TrialLogFile } from '../logs.js';
@@ -53,6 +56,8 @@ export interface KubernetesRuntimeOptions {
   readonly pendingTimeoutMs?: number;
   /** A credential per trial, given to it as SIBYL_PUSH_TOKEN, to push its own metrics. */
   readonly pushToken?: (trialName: string) => string | undefined;
+  /** Where trials keep checkpoint folders (pbt): each trial's folder is made there and mounted into it. */
+  readonly checkpointVolume?: CheckpointVolume;
 }
 
 type Phase = 'creating' | 'active' | 'ending' | 'done';
@@ -103,10 +108,41 @@ export class KubernetesRuntime implements TrialRuntime {
       ...(this.options.pushToken?.(req.trialName) ? { pushToken: this.options.pushToken(req.trialName)! } : {}),
     });
     if (dumpsFiles(req.metricsCollector)) wrapPrimaryContainer(rendered.object, req.template.primaryContainerName, req.metricsCollector);
+    const volume = this.options.checkpointVolume;
+    if (req.checkpoint && !volume) throw new Error(`trial ${req.trialName} keeps a checkpoint, and this runtime has no checkpoint volume`);
+    if (req.checkpoint && volume) mountCheckpoint(rendered.object, { ...req, checkpoint: req.checkpoint }, volume);
     const trial = this.track(req, plan, 'creating');
+    if (req.checkpoint && volume) {
+      try {
+        await this.prepareCheckpoint(trial, req.checkpoint.parentTrial, volume);
+      } catch (err) {
+        this.untrack(trial);
+        throw err;
+      }
+      if (trial.phase !== 'creating') return; // stopped meanwhile
+    }
     const first = await this.tryCreate(trial, rendered.object, 0);
     if (first === 'rejected') return; // tryCreate threw for a permanent error
     if (first === 'retry') void this.createLoop(trial, rendered.object);
+  }
+
+  /**
+   * The trial's checkpoint folder, made afresh, unless its object exists already (a launch whose
+   * answer was lost): that trial runs on, and its folder is its own.
+   */
+  private async prepareCheckpoint(trial: Trial, parentTrial: string | undefined, volume: CheckpointVolume): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.api.get(trial.resource, trial.namespace, trial.name);
+        return;
+      } catch (err) {
+        if (statusOf(err) === 404) break;
+        if (!isRetryable(err) || attempt >= 5 || !this.alive) throw new Error(`reading ${trial.resource.kind} ${trial.namespace}/${trial.name} before making its checkpoint folder failed: ${describeError(err)}`);
+        await sleep(backoffMs(attempt));
+      }
+    }
+    await prepareTrialFolder(volume.dir, trial.studyName, trial.name, parentTrial, await volumeOwner(volume));
+    this.log(`${trial.name}: checkpoint folder ${trial.studyName}/${trial.name} on claim ${volume.claimName}${parentTrial ? `, a copy of ${parentTrial}'s` : ''}`);
   }
 
   /** One create attempt: 'done' (created or adopted), 'retry', or throws for a permanent error. */
@@ -480,3 +516,14 @@ export class KubernetesRuntime implements TrialRuntime {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Who the folders Sibyl makes on the volume belong to: as root, the owner of the volume's root
+ * (the user the trials run as, who was given the volume, as a hostPath or NFS export is given),
+ * since a pod's fsGroup does not reach such volumes; otherwise Sibyl's own user, as made.
+ */
+async function volumeOwner(volume: CheckpointVolume): Promise<Owner | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const { uid, gid } = await stat(volume.dir);
+  return uid === 0 && gid === 0 ? undefined : { uid, gid };
+}

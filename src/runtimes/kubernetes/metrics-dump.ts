@@ -14,7 +14,7 @@
 import { posix } from 'node:path';
 import { SpecError } from '../../spec/errors.js';
 import type { MetricsCollectorSpec, StudySpec } from '../../spec/types.js';
-import type { KubeObject } from './render.js';
+import { podSpecOf, type KubeObject } from './render.js';
 
 const MARK = '<<<sibyl-metrics-file';
 const BEGIN = `${MARK} begin `;
@@ -88,26 +88,6 @@ export function wrapPrimaryContainer(object: KubeObject, containerName: string |
 }
 
 const METRICS_VOLUME = 'sibyl-metrics';
-
-/** The pod spec holding the first container named `name`, depth-first in document order. */
-function podSpecOf(root: unknown, name: string): { podSpec: KubeObject; container: KubeObject } | undefined {
-  if (Array.isArray(root)) {
-    for (const item of root) {
-      const found = podSpecOf(item, name);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  if (root === null || typeof root !== 'object') return undefined;
-  const o = root as KubeObject;
-  const container = Array.isArray(o['containers']) ? o['containers'].find((x: KubeObject) => x?.['name'] === name) : undefined;
-  if (container) return { podSpec: o, container };
-  for (const value of Object.values(o)) {
-    const found = podSpecOf(value, name);
-    if (found) return found;
-  }
-  return undefined;
-}
 
 /**
  * Takes the dumped files out of a pod log, line by line: `consume` says whether a line was part

@@ -74,6 +74,26 @@ function podTemplates(root: unknown, out: KubeObject[] = []): KubeObject[] {
   return out;
 }
 
+/** The pod spec holding the first container named `name`, depth-first in document order. */
+export function podSpecOf(root: unknown, name: string): { podSpec: KubeObject; container: KubeObject } | undefined {
+  if (Array.isArray(root)) {
+    for (const item of root) {
+      const found = podSpecOf(item, name);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (root === null || typeof root !== 'object') return undefined;
+  const o = root as KubeObject;
+  const container = Array.isArray(o['containers']) ? o['containers'].find((x: KubeObject) => x?.['name'] === name) : undefined;
+  if (container) return { podSpec: o, container };
+  for (const value of Object.values(o)) {
+    const found = podSpecOf(value, name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Label values: at most 63 characters of [A-Za-z0-9._-], starting and ending alphanumeric. */
 export function labelValue(text: string): string {
   const v = text.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');

@@ -1,25 +1,22 @@
 // What the kubernetes runtime needs from a study beyond what the spec parser checks: a trialSpec
 // of a namespaced API-group kind, its primary container (found by the kind's rule, see
 // spec/containers.ts), and success/failure conditions (Katib's defaults per kind, or given)
-// written in the GJSON subset conditions.ts implements.
-import { checkpointMountPath, CHECKPOINT_SETTING } from '../checkpoint.js';
+// written in the GJSON subset conditions.ts implements; for a study that keeps checkpoints, a
+// volume to keep them on (checkpoint-volume.ts).
 import { primaryContainer } from '../../spec/containers.js';
 import { SpecError } from '../../spec/errors.js';
 import type { StudySpec } from '../../spec/types.js';
+import { validateCheckpointVolume, type CheckpointVolume } from './checkpoint-volume.js';
 import { compileCondition } from './conditions.js';
 import { validateMetricsDump } from './metrics-dump.js';
 import { defaultConditions, exampleConditions, resourceOf } from './resources.js';
 
-export function validateForKubernetes(spec: StudySpec): void {
-  // Katib mounts a ReadWriteMany volume's folder per trial at this path and copies a parent's
-  // folder into its child's; Sibyl provisions no such volume (yet): refused rather than run
-  // with checkpoints that silently go nowhere.
-  if (checkpointMountPath(spec) !== undefined) {
-    throw new SpecError(
-      `spec.algorithm.algorithmSettings[${CHECKPOINT_SETTING}]`,
-      `trial checkpoint folders (algorithm ${spec.algorithm.algorithmName}) need a volume shared by all trials (ReadWriteMany), which the kubernetes runtime does not provide yet: run this study on the local runtime`,
-    );
-  }
+export interface KubernetesRuntimeFacts {
+  /** Where trials keep checkpoint folders; without it a study that keeps them is refused. */
+  readonly checkpointVolume?: CheckpointVolume;
+}
+
+export function validateForKubernetes(spec: StudySpec, facts: KubernetesRuntimeFacts = {}): void {
   const t = spec.trialTemplate;
   const trialSpec = t.trialSpec;
   if (!trialSpec) throw new SpecError('spec.trialTemplate.trialSpec', 'required by the kubernetes runtime');
@@ -37,6 +34,7 @@ export function validateForKubernetes(spec: StudySpec): void {
   const found = primaryContainer(trialSpec, name, t.primaryPodLabels);
   if ('problem' in found) throw new SpecError('spec.trialTemplate.primaryContainerName', found.problem);
   validateMetricsDump(spec, found.container);
+  validateCheckpointVolume(spec, found.container, facts.checkpointVolume);
   const defaults = defaultConditions(resource);
   const examples = exampleConditions(resource);
   for (const [field, given, fallback, example] of [

@@ -1,0 +1,141 @@
+// pbt's checkpoint folders on a real cluster: `sibyl run --runtime kubernetes` in this process's
+// child, with `--kube-checkpoint-claim` naming a real PersistentVolumeClaim (bound by the real
+// controller manager to a hostPath PersistentVolume, ReadWriteMany, on the single node) and
+// `--kube-checkpoint-dir` the same folder as this machine sees it. The trials are batch Jobs in
+// the MLP example's image (uid 1000, as its Containerfile says): the real kubelet mounts each
+// trial's folder `<study>/<trial>` of the claim at `suggestion_trial_dir`, the trainer resumes
+// from the checkpoint found there, and a child trial's folder starts as a copy of its parent's.
+import assert from 'node:assert/strict';
+import { chownSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { stringify } from 'yaml';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { GENERATION_LABEL, PARENT_LABEL } from '../suggestion-algorithms/pbt/index.js';
+import { runCli } from './support/cli.js';
+import { startCluster, WORK, type KubeCluster } from './support/kube-cluster.js';
+import { tempDir } from './support/study.js';
+import { until } from './support/wait.js';
+
+const NS = 'checkpoints';
+const CLAIM = 'sibyl-checkpoints';
+const VOLUME = `sibyl-checkpoints-${process.pid}`;
+const HOST_DIR = join(WORK, 'volumes', VOLUME);
+const TRAINER_UID = 1000;
+let cluster: KubeCluster;
+
+const must = (r: { status: number; stdout: string; stderr: string }, what: string) => {
+  assert.equal(r.status, 0, `${what}: ${r.stderr}${r.stdout}`);
+  return r.stdout;
+};
+
+before(async () => {
+  cluster = await startCluster();
+  // The volume's folder, given to the user the trials run as (as an admin gives a hostPath or an NFS export).
+  rmSync(HOST_DIR, { recursive: true, force: true });
+  mkdirSync(HOST_DIR, { recursive: true });
+  chownSync(HOST_DIR, TRAINER_UID, TRAINER_UID);
+  must(cluster.kubectl(['create', 'namespace', NS]), 'create namespace');
+  must(cluster.kubectl(['apply', '-f', '-'], [
+    {
+      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: VOLUME },
+      spec: {
+        capacity: { storage: '1Gi' }, accessModes: ['ReadWriteMany'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: '',
+        claimRef: { namespace: NS, name: CLAIM }, hostPath: { path: HOST_DIR, type: 'Directory' },
+      },
+    },
+    {
+      apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: CLAIM, namespace: NS },
+      spec: { accessModes: ['ReadWriteMany'], storageClassName: '', volumeName: VOLUME, resources: { requests: { storage: '1Gi' } } },
+    },
+  ].map((o) => `---\n${stringify(o)}`).join('')), 'apply the volume and its claim');
+  await until('the claim is Bound', 60_000, () => cluster.kubectl(['-n', NS, 'get', 'pvc', CLAIM, '-o', 'jsonpath={.status.phase}']).stdout === 'Bound' || undefined,
+    () => cluster.kubectl(['-n', NS, 'describe', 'pvc', CLAIM]).stdout);
+}, { timeout: 40 * 60_000 });
+
+after(async () => {
+  cluster?.kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=120s']);
+  cluster?.kubectl(['delete', 'pv', VOLUME, '--wait=false']);
+  await cluster?.stop();
+  rmSync(HOST_DIR, { recursive: true, force: true });
+});
+
+const EPOCHS = 4;
+const POPULATION = 5;
+const GENERATIONS = 2;
+
+test('pbt on the kubernetes runtime: each trial mounts its folder of the claim at suggestion_trial_dir; children resume from copies of their parents\' checkpoints', { timeout: 15 * 60_000 }, async () => {
+  const dir = tempDir();
+  const file = join(dir, 'pbt.yaml');
+  const name = 'kube-pbt';
+  writeFileSync(file, stringify({
+    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name, namespace: NS },
+    spec: {
+      objective: { type: 'maximize', objectiveMetricName: 'accuracy', metricStrategies: [{ name: 'accuracy', value: 'latest' }] },
+      algorithm: {
+        algorithmName: 'pbt',
+        algorithmSettings: [
+          { name: 'suggestion_trial_dir', value: '/var/log/katib/checkpoints/' },
+          { name: 'n_population', value: String(POPULATION) }, { name: 'truncation_threshold', value: '0.4' }, { name: 'random_state', value: '7' },
+        ],
+      },
+      parallelTrialCount: POPULATION, maxTrialCount: POPULATION * GENERATIONS, maxFailedTrialCount: 0, resumePolicy: 'FromVolume',
+      parameters: [{ name: 'learning_rate', parameterType: 'double', feasibleSpace: { min: '0.01', max: '1.0', step: '0.01' } }],
+      trialTemplate: {
+        primaryContainerName: 'training-container',
+        trialParameters: [{ name: 'learningRate', reference: 'learning_rate' }],
+        trialSpec: {
+          apiVersion: 'batch/v1', kind: 'Job',
+          spec: {
+            backoffLimit: 0,
+            template: {
+              spec: {
+                restartPolicy: 'Never',
+                containers: [{
+                  name: 'training-container', image: 'sibyl/mlp-example:latest', imagePullPolicy: 'Never',
+                  // Katib's simple-pbt.yaml passes the path the same way.
+                  command: ['node', 'train.mjs', '--learning-rate=${trialParameters.learningRate}', `--epochs=${EPOCHS}`, '--checkpoint=/var/log/katib/checkpoints/'],
+                }],
+              },
+            },
+          },
+        },
+      },
+    },
+  }));
+  const dataDir = join(dir, 'data');
+  const run = await runCli(['run', file, '--runtime', 'kubernetes', '--kubeconfig', cluster.kubeconfigPath, '--data-dir', dataDir, '--pending-timeout', '120',
+    '--kube-checkpoint-claim', CLAIM, '--kube-checkpoint-dir', HOST_DIR]);
+  assert.equal(run.code, 0, `${run.stdout}\n${run.stderr.slice(-4000)}`);
+  assert.match(run.stdout, /Study kube-pbt SUCCEEDED/);
+
+  const store = SqliteStore.open(dataDir);
+  try {
+    const study = (await store.listStudies()).find((s) => s.name === name)!;
+    const trials = await store.listTrials(study.id);
+    assert.equal(trials.length, POPULATION * GENERATIONS);
+    const byName = new Map(trials.map((t) => [t.name, t]));
+    const epochs = async (id: number) => (await store.observations(id)).filter((o) => o.metric === 'accuracy').map((o) => o.step);
+    for (const t of trials) {
+      assert.equal(t.state, 'SUCCEEDED', `${t.name}: ${t.reason}: ${t.message}`);
+      const g = Number(t.labels?.[GENERATION_LABEL]);
+      // What the trainer wrote in its pod, at the trial's folder of the volume, as uid 1000.
+      const checkpointFile = join(HOST_DIR, name, t.name, 'checkpoint.json');
+      const checkpoint = JSON.parse(readFileSync(checkpointFile, 'utf8')) as { epoch: number };
+      assert.equal(checkpoint.epoch, EPOCHS * (g + 1), `${t.name} (generation ${g}) trained on to epoch ${EPOCHS * (g + 1)}`);
+      assert.equal(statSync(checkpointFile).uid, TRAINER_UID);
+      const seen = await epochs(t.id);
+      assert.deepEqual(seen, Array.from({ length: EPOCHS }, (_, i) => EPOCHS * g + i + 1), `${t.name}: the epochs its pod printed`);
+      const parent = t.labels?.[PARENT_LABEL];
+      if (g === 0) {
+        assert.equal(parent, undefined);
+        continue;
+      }
+      assert.equal(Number(byName.get(parent!)!.labels?.[GENERATION_LABEL]), g - 1, `${t.name}'s parent ${parent} is of the generation before`);
+    }
+  } finally {
+    await store.close();
+  }
+  // Every trial's object is gone; the claim's folders stay with the study (deleted with it).
+  assert.equal(must(cluster.kubectl(['-n', NS, 'get', 'jobs', '-o', 'name']), 'get jobs').trim(), '');
+});
