@@ -102,6 +102,10 @@ test('usage errors exit 2 with a message', async () => {
     [['trials', 'nope', '--data-dir', tempDir()], /no study named "nope"/],
     [['run', '/nonexistent/study.yaml', '--pending-timeout', 'abc', '--data-dir', tempDir()], /--pending-timeout must be a number of seconds from 1 to 86400 \(got "abc"\)/],
     [['serve', '--pending-timeout', '0', '--data-dir', tempDir()], /--pending-timeout must be a number of seconds/],
+    [['run', '/nonexistent/study.yaml', '--kube-checkpoint-claim', 'ckpt', '--kube-checkpoint-dir', tempDir(), '--data-dir', tempDir()], /--kube-checkpoint-claim and --kube-checkpoint-dir are for --runtime kubernetes/],
+    [['run', '/nonexistent/study.yaml', '--runtime', 'kubernetes', '--kube-checkpoint-claim', 'ckpt', '--data-dir', tempDir()], /--kube-checkpoint-claim needs --kube-checkpoint-dir/],
+    [['serve', '--runtime', 'kubernetes', '--kube-checkpoint-claim', 'Bad_Name', '--kube-checkpoint-dir', tempDir(), '--data-dir', tempDir()], /--kube-checkpoint-claim must name a PersistentVolumeClaim/],
+    [['serve', '--katib-db-managers', 'katib-db-manager.kubeflow:6789,http://x', '--data-dir', tempDir()], /--katib-db-managers: "http:\/\/x" is not host:port/],
   ];
   for (const [args, message] of cases) {
     const r = await runCli(args);

@@ -1,6 +1,12 @@
 // Katib's wire API (api.v1.beta1) as Katib's controller and metrics collectors call it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import type { AlgorithmRunner } from '../src/algorithms/pool.js';
+import { KatibDbClients } from '../src/api/grpc/katib-db-client.js';
+import { loadProtos } from '../src/api/grpc/protos.js';
+import { KatibService } from '../src/service/katib.js';
+import { SqliteStore } from '../src/store/sqlite.js';
 import { braninStudy } from './support/branin.js';
 import { startFakeKubeWithFile } from './support/fake-kube/index.js';
 import { call, startTestServer } from './support/server.js';
@@ -318,7 +324,7 @@ test("Katib EarlyStopping beside Katib's own DB manager: rules from the logs at 
   // `katibDb` plays Katib's DB manager (it is Sibyl's, over the same wire API); `rules` is the
   // early-stopping service, whose own store holds no log.
   const katibDb = await startTestServer();
-  const rules = await startTestServer();
+  const rules = await startTestServer({ katibDbManagers: [katibDb.grpcAddress, '127.0.0.1:1'] });
   try {
     const db = katibDb.client('DBManager');
     const curves: Record<string, number[]> = { 'k-1': [0.1, 0.2, 0.3, 0.4], 'k-2': [0.5, 0.5, 0.5, 0.5], 'k-3': [0.6, 0.6, 0.7, 0.7] };
@@ -334,7 +340,8 @@ test("Katib EarlyStopping beside Katib's own DB manager: rules from the logs at 
     assert.deepEqual(await ask(katibDb.grpcAddress), { earlyStoppingRules: [{ name: 'accuracy', value: '0.5', comparison: 'LESS', startStep: 4 }] });
     // A completed trial's log is read once; a running one's again, here from where nothing answers.
     const running = [katibTrial('k-4', 'RUNNING', ['0.04', '32', 'sgd', '0.1'])];
-    for (const [address, code] of [['not an address', 3], ['127.0.0.1:1', 14]] as const) {
+    // Only a DB manager the server was told of is read from.
+    for (const [address, code] of [['not an address', 3], ['127.0.0.1:1', 14], ['katib-db-manager.kubeflow:6789', 7]] as const) {
       await assert.rejects(ask(address, running), (err: { code: number; details: string }) => {
         assert.equal(err.code, code, err.details);
         assert.match(err.details, /^db_manager_address: /);
@@ -344,5 +351,52 @@ test("Katib EarlyStopping beside Katib's own DB manager: rules from the logs at 
   } finally {
     await rules.close();
     await katibDb.close();
+  }
+});
+
+test('GetEarlyStoppingRules reads the logs it lacks from the DB manager a few at a time, all within one deadline', async () => {
+  const dir = tempDir();
+  const store = SqliteStore.open(dir);
+  let inFlight = 0;
+  let most = 0;
+  const deadlines = new Set<number>();
+  const before = Date.now();
+  const service = new KatibService(store, {} as AlgorithmRunner, undefined, undefined, {
+    remoteMetricValues: async (_address, trialName, _metric, deadline) => {
+      deadlines.add(deadline);
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 20));
+      inFlight -= 1;
+      return [Number(trialName.slice(2)), Number(trialName.slice(2))];
+    },
+  });
+  try {
+    const spec = { ...experiment('random').spec, earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: '3' }, { name: 'start_step', value: '2' }] } };
+    const trials = Array.from({ length: 20 }, (_, i) => katibTrial(`k-${i + 1}`, 'SUCCEEDED', ['0.01', '32', 'sgd', '0.1'], '0.5'));
+    const reply = await service.getEarlyStoppingRules({ experiment: { name: 'katib-exp', spec }, trials, dbManagerAddress: 'katib-db-manager.kubeflow:6789' });
+    // Each trial's 2-report average is i: the median of 1…20 is 10.5.
+    assert.deepEqual(reply, { earlyStoppingRules: [{ name: 'accuracy', value: '10.5', comparison: 'LESS', startStep: 2 }] });
+    assert.equal(most, 8, 'eight reads at a time');
+    assert.equal(deadlines.size, 1, 'one deadline for the whole request');
+    const [deadline] = deadlines;
+    assert.ok(deadline! >= before + 30_000 && deadline! <= Date.now() + 30_000, `within 30 s of the request (${deadline! - before} ms)`);
+  } finally {
+    await store.close();
+  }
+});
+
+test('the DB manager client gives up at the deadline it is given', async () => {
+  // A DBManager that never answers GetObservationLog.
+  const server = new grpc.Server();
+  server.addService(loadProtos().katib.DBManager.service, { getObservationLog: () => {} } as grpc.UntypedServiceImplementation);
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const clients = new KatibDbClients();
+  try {
+    const started = Date.now();
+    await assert.rejects(clients.metricValues(`127.0.0.1:${port}`, 't', 'accuracy', Date.now() + 300), (err: { code: number }) => err.code === grpc.status.DEADLINE_EXCEEDED);
+    assert.ok(Date.now() - started < 5_000);
+  } finally {
+    clients.close();
+    server.forceShutdown();
   }
 });

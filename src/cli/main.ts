@@ -77,6 +77,9 @@ serve options (flags first, then environment):
   --katib-trial-namespace <ns> $SIBYL_KATIB_TRIAL_NAMESPACE: as Katib's early-stopping service, mark
                          Katib's Trials in <ns> EarlyStopped when their collector stops them (as
                          Katib's medianstop does; needs RBAC to patch trials/status)
+  --katib-db-managers <list> $SIBYL_KATIB_DB_MANAGERS: the DB managers (host:port, comma-separated)
+                         GetEarlyStoppingRules may read trial logs from when it names one in
+                         db_manager_address (default katib-db-manager.kubeflow:6789, Katib's)
   --leader-elect         $SIBYL_LEADER_ELECTION=true: only the holder of the Lease $SIBYL_LEASE_NAME
                          (default sibyl-leader) in $SIBYL_NAMESPACE (default $POD_NAMESPACE or the
                          pod's namespace) schedules and launches; exits 1 when it loses the Lease.
@@ -92,7 +95,7 @@ serve options (flags first, then environment):
 const BOOLEAN_FLAGS = ['json', 'help', 'leader-elect'];
 const VALUE_FLAGS = [
   'data-dir', 'store', 'server', 'host', 'grpc-port', 'http-port', 'runtime', 'token', 'kubeconfig', 'push-port', 'push-host', 'push-url',
-  'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout', 'kube-checkpoint-claim', 'kube-checkpoint-dir', 'katib-data-dir', 'katib-trial-namespace',
+  'allowed-hosts', 'tls-cert', 'tls-key', 'algorithm-timeout', 'pending-timeout', 'kube-checkpoint-claim', 'kube-checkpoint-dir', 'katib-data-dir', 'katib-trial-namespace', 'katib-db-managers',
   'watch-experiments', 'experiment-group', 'from', 'to', 'file',
 ];
 
@@ -295,6 +298,9 @@ async function serve(args: ParsedArgs, dataDir: string, storeUrl: string | undef
   const checkpointVolume = checkpointVolumeConfig(runtime, setting);
   const katibDataDir = setting('katib-data-dir', 'SIBYL_KATIB_DATA_DIR');
   const katibTrialNamespace = setting('katib-trial-namespace', 'SIBYL_KATIB_TRIAL_NAMESPACE');
+  const katibDbManagers = setting('katib-db-managers', 'SIBYL_KATIB_DB_MANAGERS')?.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const { isHostPort } = await import('../service/katib.js');
+  for (const a of katibDbManagers ?? []) if (!isHostPort(a)) throw new UsageError(`--katib-db-managers: ${JSON.stringify(a)} is not host:port`);
   const [allowedHosts, tlsCert, tlsKey] = [setting('allowed-hosts', 'SIBYL_ALLOWED_HOSTS'), setting('tls-cert', 'SIBYL_TLS_CERT'), setting('tls-key', 'SIBYL_TLS_KEY')];
   const leaderElection = args.flags.has('leader-elect') || env['SIBYL_LEADER_ELECTION'] === 'true' ? await leaderElectionConfig() : undefined;
   const experiments = await experimentsConfig(setting('watch-experiments', 'SIBYL_EXPERIMENT_NAMESPACES'), setting('experiment-group', 'SIBYL_EXPERIMENT_GROUP'), leaderElection?.identity);
@@ -317,6 +323,7 @@ async function serve(args: ParsedArgs, dataDir: string, storeUrl: string | undef
     ...(pushUrl ? { pushUrl } : {}),
     ...(katibDataDir ? { katibDataDir } : {}),
     ...(katibTrialNamespace ? { katibTrialNamespace } : {}),
+    ...(katibDbManagers ? { katibDbManagers } : {}),
     ...(stringFlag(args, 'kubeconfig') ? { kubeconfig: stringFlag(args, 'kubeconfig')! } : {}),
     ...(leaderElection ? { leaderElection } : {}),
     ...(experiments ? { experiments } : {}),

@@ -64,6 +64,8 @@ export interface ServerOptions {
    * EarlyStopped condition when their metrics collector stops them (src/service/katib-trials.ts).
    */
   readonly katibTrialNamespace?: string;
+  /** The DB managers GetEarlyStoppingRules may read logs from (host:port; default Katib's, KATIB_DB_MANAGERS). */
+  readonly katibDbManagers?: readonly string[];
   readonly log?: (message: string) => void;
   /**
    * Leader election on a coordination.k8s.io Lease (src/server/leader.ts): only the leader runs
@@ -194,7 +196,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const katib = new KatibService(s, algorithms, (trial, rows) => scheduler.observed(trial, rows), (trial) => scheduler.trialStoppedByRules(trial), {
       ...(o.katibDataDir ? { katibDataDir: resolve(o.katibDataDir) } : {}),
       ...(katibTrials ? { katibTrials } : {}),
-      remoteMetricValues: (address, trial, metric) => katibDb.metricValues(address, trial, metric),
+      remoteMetricValues: (address, trial, metric, deadline) => katibDb.metricValues(address, trial, metric, deadline),
+      ...(o.katibDbManagers ? { dbManagerAddresses: o.katibDbManagers } : {}),
     });
     grpcServer = buildGrpcServer({ service, katib, authorized: auth.bearer, isReady: () => ready, log: logError });
     const grpcPort = await bindGrpc(grpcServer, `${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.grpcPort}`, tls);

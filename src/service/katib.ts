@@ -67,7 +67,33 @@ export interface KatibServiceOptions {
   /** Katib's own Trials, marked EarlyStopped when their collector stops them (SetTrialStatus). */
   readonly katibTrials?: KatibTrialConditions;
   /** Reads a trial's objective values from Katib's DB manager at an address (GetEarlyStoppingRules' `db_manager_address`). */
-  readonly remoteMetricValues?: (address: string, trialName: string, metricName: string) => Promise<number[]>;
+  readonly remoteMetricValues?: (address: string, trialName: string, metricName: string, deadline: number) => Promise<number[]>;
+  /** The only addresses read from (default: Katib's own, KATIB_DB_MANAGERS): a caller cannot make Sibyl connect anywhere else. */
+  readonly dbManagerAddresses?: readonly string[];
+}
+
+/** A gRPC address as Katib's controller writes one: host:port or [IPv6]:port. */
+export const isHostPort = (address: string) => /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(address);
+
+/** Katib's DB manager as its controller names it (katib-db-manager.<Katib's namespace>:6789), in Katib's default namespace. */
+export const KATIB_DB_MANAGERS: readonly string[] = ['katib-db-manager.kubeflow:6789'];
+
+/** GetEarlyStoppingRules' reads from a DB manager: all of them within this, this many at a time. */
+const REMOTE_READS_MS = 30_000;
+const REMOTE_READS_AT_ONCE = 8;
+
+/** `fn` over `items`, at most `limit` at a time; results in the items' order, the first failure rejects. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 const text = (v: unknown, field: string, max: number = LIMITS.maxIdentifierLength): string => readOptionalString(v, field, max) ?? '';
@@ -155,14 +181,16 @@ export class KatibService {
     const type = e?.objective?.type;
     if (type !== 'MINIMIZE' && type !== 'MAXIMIZE') throw invalid('experiment.spec.objective.type', `must be MINIMIZE or MAXIMIZE (got ${shown(type ?? 'UNKNOWN')})`);
     const dbManager = text(r.dbManagerAddress, 'db_manager_address');
-    if (dbManager !== '' && !/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(dbManager)) throw invalid('db_manager_address', `must be host:port (got ${shown(dbManager)})`);
-    const trials: CurveView[] = [];
-    for (const [i, t] of (readList(r.trials ?? [], 'trials', LIMITS.maxKatibTrials) as Req[]).entries()) {
-      const name = readName(t?.name, `trials[${i}].name`);
-      const state = CONDITIONS[t?.status?.condition ?? 'CREATED'] ?? 'RUNNING';
-      const curve = await this.curveOf(name, metricName, state === 'SUCCEEDED', dbManager);
-      if (curve.steps.length > 0) trials.push({ name, state, curve });
-    }
+    if (dbManager !== '' && !isHostPort(dbManager)) throw invalid('db_manager_address', `must be host:port (got ${shown(dbManager)})`);
+    const asked = (readList(r.trials ?? [], 'trials', LIMITS.maxKatibTrials) as Req[]).map((t, i) => ({
+      name: readName(t?.name, `trials[${i}].name`),
+      state: CONDITIONS[t?.status?.condition ?? 'CREATED'] ?? 'RUNNING',
+    }));
+    // Logs read from the DB manager are read a few at a time, all within one deadline, well inside
+    // the 60 s Katib's controller waits for this answer.
+    const remote = { address: dbManager, deadline: Date.now() + REMOTE_READS_MS };
+    const curves = await mapBounded(asked, REMOTE_READS_AT_ONCE, (t) => this.curveOf(t.name, metricName, t.state === 'SUCCEEDED', remote));
+    const trials: CurveView[] = asked.flatMap((t, i) => (curves[i]!.steps.length > 0 ? [{ ...t, curve: curves[i]! }] : []));
     const rules = policy.katibRules({ direction: type === 'MINIMIZE' ? 'minimize' : 'maximize', settings, trials });
     return { earlyStoppingRules: rules.map((rule) => ({ name: metricName, value: String(rule.value), comparison: rule.comparison, startStep: rule.startStep })) };
   }
@@ -180,15 +208,19 @@ export class KatibService {
   }
 
   /** A trial's objective reports from its observation log; a completed trial's are kept (they no longer change). */
-  private async curveOf(trialName: string, metricName: string, completed: boolean, dbManager: string): Promise<Curve> {
+  private async curveOf(trialName: string, metricName: string, completed: boolean, dbManager: { readonly address: string; readonly deadline: number }): Promise<Curve> {
     const key = `${trialName}\u0000${metricName}`;
     const cached = this.completedCurves.get(key);
     if (cached) return cached;
     let values = (await this.store.observationLog(trialName, metricName, -8.64e15, 8.64e15)).map((e) => Number(e.value)).filter(Number.isFinite);
     const remote = this.options.remoteMetricValues;
-    if (values.length === 0 && dbManager !== '' && remote) {
+    if (values.length === 0 && dbManager.address !== '' && remote) {
+      const allowed = this.options.dbManagerAddresses ?? KATIB_DB_MANAGERS;
+      if (!allowed.includes(dbManager.address)) {
+        throw new ServiceError('PERMISSION_DENIED', `${shown(dbManager.address)} is not a DB manager this server reads logs from (${allowed.join(', ')}; --katib-db-managers)`, 'db_manager_address');
+      }
       try {
-        values = await remote(dbManager, trialName, metricName);
+        values = await remote(dbManager.address, trialName, metricName, dbManager.deadline);
       } catch (err) {
         throw new ServiceError('UNAVAILABLE', `reading the observation log of ${JSON.stringify(trialName)} there: ${excerpt((err as Error).message)}`, 'db_manager_address');
       }

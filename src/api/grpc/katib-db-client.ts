@@ -4,19 +4,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadProtos } from './protos.js';
 
-/** Katib's medianstop allows 120 s; a rule request waits for this long at most per log. */
-const DEADLINE_MS = 30_000;
 /** Addresses kept connected (Katib names one; a bound keeps a confused caller from piling up channels). */
 const MAX_CLIENTS = 4;
 
 export class KatibDbClients {
   private readonly clients = new Map<string, grpc.Client>();
 
-  /** The objective values of a trial's observation log, in the DB manager's (time) order. */
-  async metricValues(address: string, trialName: string, metricName: string): Promise<number[]> {
+  /** The objective values of a trial's observation log, in the DB manager's (time) order; `deadline` in ms since the epoch. */
+  async metricValues(address: string, trialName: string, metricName: string, deadline: number): Promise<number[]> {
     const client = this.clientFor(address) as grpc.Client & { getObservationLog: Function };
     const reply = await new Promise<{ observationLog?: { metricLogs?: { metric?: { name?: string; value?: string } }[] } }>((resolve, reject) => {
-      client.getObservationLog({ trialName, metricName }, { deadline: Date.now() + DEADLINE_MS }, (err: Error | null, res: any) => (err ? reject(err) : resolve(res ?? {})));
+      client.getObservationLog({ trialName, metricName }, { deadline }, (err: Error | null, res: any) => (err ? reject(err) : resolve(res ?? {})));
     });
     return (reply.observationLog?.metricLogs ?? [])
       .filter((l) => (l.metric?.name ?? metricName) === metricName)
