@@ -88,7 +88,12 @@ test("a watch that brings the controller's own writes back late does not undo th
   try {
     kube.insert(experiments, experiment('plain', 1));
     await until('the study ends', 60_000, () => succeeded(kube.get(experiments, 'plain')) || undefined);
-    await new Promise((r) => setTimeout(r, 1500)); // room for a redundant reconcile to show itself
+    // Every echo delivered, then the controller quiet for a second after the last one: an echo
+    // adopted as newer than the controller's own write would have made it write again by then.
+    await until('the controller is quiet after the last echo', 30_000, () => {
+      const lastWrite = Math.max(0, ...kube.requests.filter((r) => r.method !== 'GET').map((r) => r.time));
+      return kube.laggingEvents === 0 && Date.now() - Math.max(kube.lastLaggedDelivery, lastWrite) > 1000;
+    });
   } finally {
     kube.watchLagMs = 0;
   }

@@ -22,6 +22,8 @@ export interface RequestRecord {
   readonly query: URLSearchParams;
   /** The parsed JSON body of a POST/PUT/PATCH. */
   readonly body?: Obj;
+  /** When it arrived (ms since the epoch). */
+  readonly time: number;
 }
 
 /** Makes the next `count` requests matching `method` and `path` fail. */
@@ -94,6 +96,9 @@ export class FakeKube {
   url = '';
   /** Watch events of writes reach the watchers this many ms after the write is answered, still in order (a busy API server's watch cache). */
   watchLagMs = 0;
+  /** Lagging watch events not delivered yet, and when the last one was. */
+  laggingEvents = 0;
+  lastLaggedDelivery = 0;
 
   constructor(private readonly options: FakeKubeOptions = {}) {
     this.historyLimit = options.historyLimit ?? 1000;
@@ -204,7 +209,14 @@ export class FakeKube {
     for (const w of this.watchers) {
       if (w.collection !== collection || !w.matches(snapshot)) continue;
       // Timers of equal delay fire in the order they were set, so lagging events stay in order.
-      if (this.watchLagMs > 0) setTimeout(() => this.writeEvent(w.res, type, snapshot), this.watchLagMs);
+      if (this.watchLagMs > 0) {
+        this.laggingEvents += 1;
+        setTimeout(() => {
+          this.laggingEvents -= 1;
+          this.lastLaggedDelivery = Date.now();
+          this.writeEvent(w.res, type, snapshot);
+        }, this.watchLagMs);
+      }
       else this.writeEvent(w.res, type, snapshot);
     }
     if (type !== 'DELETED') this.operator.changed(collection, snapshot);
@@ -241,7 +253,7 @@ export class FakeKube {
     } catch {
       return send(res, status(400, 'BadRequest', 'the body is not JSON'));
     }
-    this.requests.push({ method, path: url.pathname, query: url.searchParams, ...(body ? { body } : {}) });
+    this.requests.push({ method, path: url.pathname, query: url.searchParams, time: Date.now(), ...(body ? { body } : {}) });
     const route = parseRoute(url.pathname);
     if (!route) {
       res.writeHead(404, { 'Content-Type': 'text/plain' });
