@@ -5,6 +5,9 @@
 // the MLP example's image (uid 1000, as its Containerfile says): the real kubelet mounts each
 // trial's folder `<study>/<trial>` of the claim at `suggestion_trial_dir`, the trainer resumes
 // from the checkpoint found there, and a child trial's folder starts as a copy of its parent's.
+// Then the same in a cluster: deploy/overlays/checkpoints/ (through the test overlay
+// test/fixtures/kube-checkpoints/: the local image, hostPath volumes for its claims, the token)
+// and an Experiment applied with kubectl, run by the in-cluster Sibyl as uid 1000.
 import assert from 'node:assert/strict';
 import { chownSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +16,9 @@ import { stringify } from 'yaml';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { GENERATION_LABEL, PARENT_LABEL } from '../suggestion-algorithms/pbt/index.js';
 import { runCli } from './support/cli.js';
+import { repoPath } from './support/kube-apiserver.js';
 import { startCluster, WORK, type KubeCluster } from './support/kube-cluster.js';
+import { kubectlOf, overlayToken, readySibylPods, sibylApi } from './support/sibyl-in-cluster.js';
 import { tempDir } from './support/study.js';
 import { until } from './support/wait.js';
 
@@ -64,12 +69,10 @@ const EPOCHS = 4;
 const POPULATION = 5;
 const GENERATIONS = 2;
 
-test('pbt on the kubernetes runtime: each trial mounts its folder of the claim at suggestion_trial_dir; children resume from copies of their parents\' checkpoints', { timeout: 15 * 60_000 }, async () => {
-  const dir = tempDir();
-  const file = join(dir, 'pbt.yaml');
-  const name = 'kube-pbt';
-  writeFileSync(file, stringify({
-    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name, namespace: NS },
+/** A pbt Experiment of Job trials in the MLP example's image, writing their checkpoints where Katib's simple-pbt.yaml does. */
+function pbtExperiment(name: string, namespace: string) {
+  return {
+    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name, namespace },
     spec: {
       objective: { type: 'maximize', objectiveMetricName: 'accuracy', metricStrategies: [{ name: 'accuracy', value: 'latest' }] },
       algorithm: {
@@ -102,7 +105,14 @@ test('pbt on the kubernetes runtime: each trial mounts its folder of the claim a
         },
       },
     },
-  }));
+  };
+}
+
+test('pbt on the kubernetes runtime: each trial mounts its folder of the claim at suggestion_trial_dir; children resume from copies of their parents\' checkpoints', { timeout: 15 * 60_000 }, async () => {
+  const dir = tempDir();
+  const file = join(dir, 'pbt.yaml');
+  const name = 'kube-pbt';
+  writeFileSync(file, stringify(pbtExperiment(name, NS)));
   const dataDir = join(dir, 'data');
   const run = await runCli(['run', file, '--runtime', 'kubernetes', '--kubeconfig', cluster.kubeconfigPath, '--data-dir', dataDir, '--pending-timeout', '120',
     '--kube-checkpoint-claim', CLAIM, '--kube-checkpoint-dir', HOST_DIR]);
@@ -138,4 +148,47 @@ test('pbt on the kubernetes runtime: each trial mounts its folder of the claim a
   }
   // Every trial's object is gone; the claim's folders stay with the study (deleted with it).
   assert.equal(must(cluster.kubectl(['-n', NS, 'get', 'jobs', '-o', 'name']), 'get jobs').trim(), '');
+});
+
+test('kubectl apply -k deploy/overlays/checkpoints/, then a pbt Experiment in namespace sibyl: the in-cluster Sibyl (uid 1000) makes the folders on its claim and the trials resume from their parents\' copies', { timeout: 15 * 60_000 }, async () => {
+  const fixture = repoPath('test', 'fixtures', 'kube-checkpoints');
+  const volumes = ['checkpoints-sibyl-data', 'checkpoints-trials'].map((v) => join(WORK, 'volumes', v));
+  // Folders owned by root, as a hostPath usually is: the overlay's init container gives both to uid 1000.
+  for (const v of volumes) {
+    rmSync(v, { recursive: true, force: true });
+    mkdirSync(v, { recursive: true });
+  }
+  const kubectl = kubectlOf(cluster);
+  const api = sibylApi(overlayToken(join(fixture, 'secret.yaml')));
+  const name = 'cluster-pbt';
+  try {
+    kubectl('apply', '-k', repoPath('deploy', 'crds'));
+    kubectl('apply', '-k', fixture);
+    const pod = () => until('Sibyl\'s pod runs and is Ready', 180_000, () => readySibylPods(kubectl)[0], () => cluster.kubectl(['-n', 'sibyl', 'describe', 'pods']).stdout.slice(-3000));
+    await pod();
+    await until('the Experiment CRD is served', 60_000, () => cluster.kubectl(['get', 'experiments.kubeflow.org', '-A']).status === 0);
+    must(cluster.kubectl(['apply', '-f', '-'], stringify(pbtExperiment(name, 'sibyl'))), 'apply the Experiment');
+    await until('the Experiment is Succeeded', 10 * 60_000, () => {
+      const o = kubectl.json('-n', 'sibyl', 'get', 'experiments.kubeflow.org', name);
+      return o.status?.conditions?.some((c: any) => c.type === 'Succeeded' && c.status === 'True') || undefined;
+    }, () => JSON.stringify(kubectl.json('-n', 'sibyl', 'get', 'experiments.kubeflow.org', name).status ?? {}).slice(0, 3000));
+    const trials = (await api((await pod()).ip, 'GET', `/api/v1/studies/${name}/trials`)).body.trials as { name: string; state: string; labels: Record<string, string> }[];
+    assert.equal(trials.length, POPULATION * GENERATIONS);
+    const root = join(volumes[1]!, name);
+    assert.equal(statSync(root).uid, TRAINER_UID, 'made by Sibyl, uid 1000');
+    let children = 0;
+    for (const t of trials) {
+      assert.equal(t.state, 'SUCCEEDED', t.name);
+      const g = Number(t.labels[GENERATION_LABEL]);
+      // A child that found no copy of its parent's checkpoint would have ended at epoch 4, not 8.
+      const checkpoint = JSON.parse(readFileSync(join(root, t.name, 'checkpoint.json'), 'utf8')) as { epoch: number };
+      assert.equal(checkpoint.epoch, EPOCHS * (g + 1), `${t.name} (generation ${g})`);
+      if (g > 0) children += 1;
+    }
+    assert.equal(children, POPULATION);
+  } finally {
+    cluster.kubectl(['-n', 'sibyl', 'delete', 'experiments.kubeflow.org', name, '--wait=true', '--timeout=120s']);
+    cluster.kubectl(['delete', '-k', fixture, '--wait=true', '--timeout=180s']);
+    for (const v of volumes) rmSync(v, { recursive: true, force: true });
+  }
 });
