@@ -20,7 +20,8 @@ import { checkpointDir, deleteStudyCheckpoints, prepareCheckpoint, rewriteMountP
 import { LocalRuntime } from '../src/runtimes/local/index.js';
 import { readCheckpointVolume } from '../src/runtimes/kubernetes/checkpoint-volume.js';
 import { KubernetesRuntime } from '../src/runtimes/kubernetes/index.js';
-import { startFakeKube } from './support/fake-kube/index.js';
+import { startFakeKube, startFakeKubeWithFile } from './support/fake-kube/index.js';
+import { startServer } from '../src/server/app.js';
 import { until } from './support/wait.js';
 import type { TrialOutcome } from '../src/runtimes/types.js';
 import { SpecError } from '../src/spec/errors.js';
@@ -570,6 +571,58 @@ test('kubernetes runtime: each trial mounts its own folder of the claim, made be
     assert.equal(kube.get(kube.collectionKey('batch', 'v1', 'default', 'jobs'), 'kp-0007'), undefined);
   } finally {
     await runtime.shutdown('test');
+    await kube.close();
+  }
+});
+
+test('sibyl serve on the kubernetes runtime with a checkpoint claim: a pbt study over REST launches trials that mount their folders; deleting it deletes them; without the claim it is refused', { timeout: 60_000 }, async () => {
+  const dir = tempDir();
+  const { kube, kubeconfig } = await startFakeKubeWithFile(dir);
+  const volumeDir = join(dir, 'claim');
+  mkdirSync(volumeDir);
+  const container = { name: 'trial', image: 'x', command: ['node', '-e', 'console.log("accuracy=0.5")'] };
+  const doc = {
+    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name: 'served-pbt', namespace: 'default' },
+    spec: {
+      objective: { type: 'maximize', objectiveMetricName: 'accuracy' },
+      algorithm: { algorithmName: 'pbt', algorithmSettings: [{ name: 'suggestion_trial_dir', value: '/ckpt' }, { name: 'n_population', value: '5' }, { name: 'truncation_threshold', value: '0.4' }] },
+      parallelTrialCount: 5, maxTrialCount: 10,
+      parameters: [{ name: 'lr', parameterType: 'double', feasibleSpace: { min: '0.01', max: '0.1', step: '0.01' } }],
+      trialTemplate: {
+        primaryContainerName: 'trial', trialParameters: [{ name: 'lr', reference: 'lr' }],
+        trialSpec: { apiVersion: 'batch/v1', kind: 'Job', spec: { template: { spec: { restartPolicy: 'Never', containers: [{ ...container, command: [...container.command, '--lr=${trialParameters.lr}'] }] } } } },
+      },
+    },
+  };
+  const start = (extra: object) => startServer({ host: '127.0.0.1', grpcPort: 0, httpPort: 0, dataDir: join(dir, 'data'), runtime: 'kubernetes', kubeconfig, ...extra });
+  const post = (port: number, body: unknown) => fetch(`http://127.0.0.1:${port}/api/v1/studies`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  let server = await start({});
+  try {
+    const refused = await post(server.httpPort, { spec: doc });
+    assert.equal(refused.status, 400);
+    const error = ((await refused.json()) as { error: { field: string; message: string } }).error;
+    assert.equal(error.field, 'spec.spec.algorithm.algorithmSettings[suggestion_trial_dir]'); // the request's `spec`, then the field in it
+    assert.match(error.message, /--kube-checkpoint-claim/);
+    await server.close();
+    server = await start({ checkpointVolume: { claimName: 'ckpt', dir: volumeDir } });
+    const created = await post(server.httpPort, { spec: doc });
+    assert.equal(created.status, 201, await created.clone().text());
+    const ended = await until('the study ends', 40_000, async () => {
+      const s = (await (await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/studies/served-pbt`)).json()) as { state: string };
+      return ['SUCCEEDED', 'FAILED'].includes(s.state) ? s : undefined;
+    });
+    assert.equal(ended.state, 'SUCCEEDED', JSON.stringify(ended));
+    const jobs = kube.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/jobs')).map((r) => r.body!);
+    assert.equal(jobs.length, 10);
+    for (const job of jobs) {
+      const name = job['metadata'].name as string;
+      assert.deepEqual(job['spec'].template.spec.containers[0].volumeMounts, [{ name: 'sibyl-checkpoint', mountPath: '/ckpt', subPath: `served-pbt/${name}` }]);
+      assert.ok(existsSync(join(volumeDir, 'served-pbt', name)), `${name}'s folder`);
+    }
+    assert.equal((await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/studies/served-pbt`, { method: 'DELETE' })).status, 204);
+    assert.ok(!existsSync(join(volumeDir, 'served-pbt')), 'deleting the study deletes its folders on the claim');
+  } finally {
+    await server.close();
     await kube.close();
   }
 });
