@@ -16,6 +16,7 @@ import { parameterImportance, type ImportanceResult } from '../analysis/importan
 import { readStudyText, runStudy } from './run.js';
 import { isPostgresUrl, redactUrl } from '../store/url.js';
 import { readCheckpointVolume, type CheckpointVolume } from '../runtimes/kubernetes/checkpoint-volume.js';
+import { isNamespaceName } from '../spec/kube-names.js';
 
 const USAGE = `Usage: sibyl <command> [options]
 
@@ -374,7 +375,7 @@ async function experimentsConfig(namespaces: string | undefined, group: string |
   }
   const { EXPERIMENT_GROUPS } = await import('../controller/experiment-controller.js');
   const list = [...new Set(namespaces.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
-  const bad = list.find((n) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n) || n.length > 63);
+  const bad = list.find((n) => !isNamespaceName(n));
   if (list.length === 0 || bad !== undefined) throw new UsageError(`--watch-experiments: expected namespace names, comma-separated (got ${JSON.stringify(bad ?? namespaces)})`);
   const g = group ?? 'kubeflow.org';
   if (!(EXPERIMENT_GROUPS as readonly string[]).includes(g)) throw new UsageError(`--experiment-group: must be one of ${EXPERIMENT_GROUPS.join(', ')} (got ${JSON.stringify(g)})`);

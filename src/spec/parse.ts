@@ -8,6 +8,7 @@ import { overwrittenParameters, validateAlgorithm, validateEarlyStopping } from 
 import { validateMetricsFormat } from '../metrics/parse.js';
 import { readConstraints } from './constraints.js';
 import { SpecError } from './errors.js';
+import { isNamespaceName, NAMESPACE_NAME_RULE } from './kube-names.js';
 import { readObjectives } from './objectives.js';
 import { readParameters } from './parameters.js';
 import { readAssignment } from './assignment.js';
@@ -32,7 +33,6 @@ import {
 // Katib's name rule (#2468): the name becomes part of Kubernetes object names.
 const NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const MAX_NAME_LENGTH = 40;
-const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 // Katib requires a name; Sibyl defaults to its best general-purpose algorithm.
 const DEFAULT_ALGORITHM = 'bayesianoptimization';
 
@@ -92,7 +92,7 @@ export function parseStudyDocument(input: unknown, options: ParseOptions = {}): 
     throw new SpecError('metadata.name', `must be lower-case letters, digits and '-', starting with a letter and not ending with '-' (got ${read.describe(name)})`);
   }
   const namespace = read.optionalString(metadata['namespace'], 'metadata.namespace', 63) ?? 'default';
-  if (!NAMESPACE_PATTERN.test(namespace)) throw new SpecError('metadata.namespace', `must be a Kubernetes namespace name: lower-case letters, digits and '-' (got ${read.describe(namespace)})`);
+  if (!isNamespaceName(namespace)) throw new SpecError('metadata.namespace', `must be a Kubernetes namespace name: ${NAMESPACE_NAME_RULE} (got ${read.describe(namespace)})`);
 
   const s = read.object(doc['spec'], 'spec');
   // A Katib field Sibyl leaves out on purpose: named as such, not as an unknown field.

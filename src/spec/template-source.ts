@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { MAX_YAML_NESTING, yamlNesting } from './yaml-depth.js';
 import { excerpt, LIMITS } from '../model/limits.js';
 import { SpecError } from './errors.js';
+import { isNamespaceName, isObjectName, NAMESPACE_NAME_RULE, OBJECT_NAME_RULE } from './kube-names.js';
 import * as read from './read.js';
 
 export interface ConfigMapReference {
@@ -19,24 +20,21 @@ export interface TrialTemplateSource {
   configMapData(namespace: string, name: string): Promise<Readonly<Record<string, string>> | undefined>;
 }
 
-// Kubernetes object names and ConfigMap keys.
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
+const isConfigMapKey = (key: string) => /^[-._a-zA-Z0-9]+$/.test(key);
 
 /** Katib's rule: all three fields are required. */
 export function readConfigMapReference(v: unknown, path: string): ConfigMapReference {
   const o = read.object(v, path);
   read.noUnknownKeys(o, path, ['configMapName', 'configMapNamespace', 'templatePath']);
-  const field = (key: keyof ConfigMapReference, pattern: RegExp, max: number, what: string) => {
+  const field = (key: keyof ConfigMapReference, valid: (value: string) => boolean, max: number, what: string) => {
     const value = read.string(o[key], `${path}.${key}`, max);
-    if (!pattern.test(value)) throw new SpecError(`${path}.${key}`, `must be ${what} (got ${read.describe(value)})`);
+    if (!valid(value)) throw new SpecError(`${path}.${key}`, `must be ${what} (got ${read.describe(value)})`);
     return value;
   };
   return {
-    configMapName: field('configMapName', DNS_SUBDOMAIN, 253, 'a Kubernetes object name: lower-case letters, digits, \'-\' and \'.\''),
-    configMapNamespace: field('configMapNamespace', DNS_LABEL, 63, 'a Kubernetes namespace name: lower-case letters, digits and \'-\''),
-    templatePath: field('templatePath', CONFIG_MAP_KEY, 253, 'a ConfigMap key: letters, digits, \'-\', \'_\' and \'.\''),
+    configMapName: field('configMapName', isObjectName, 253, `a Kubernetes object name: ${OBJECT_NAME_RULE}`),
+    configMapNamespace: field('configMapNamespace', isNamespaceName, 63, `a Kubernetes namespace name: ${NAMESPACE_NAME_RULE}`),
+    templatePath: field('templatePath', isConfigMapKey, 253, 'a ConfigMap key: letters, digits, \'-\', \'_\' and \'.\''),
   };
 }
 

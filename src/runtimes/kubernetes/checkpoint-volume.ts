@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { checkpointMountPath, CHECKPOINT_SETTING } from '../checkpoint.js';
 import { checkpointSubPath } from '../checkpoint-folders.js';
 import { SpecError } from '../../spec/errors.js';
+import { isObjectName, OBJECT_NAME_RULE } from '../../spec/kube-names.js';
 import type { StudySpec } from '../../spec/types.js';
 import type { LaunchRequest } from '../types.js';
 import { podSpecOf, type KubeObject } from './render.js';
@@ -22,14 +23,12 @@ export interface CheckpointVolume {
 /** The volume's name in a trial's pod. */
 export const CHECKPOINT_VOLUME = 'sibyl-checkpoint';
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 /** The configured volume (both settings or neither); a reason in the error otherwise. `flag` names each setting as the user wrote it. */
 export function readCheckpointVolume(claimName: string | undefined, dir: string | undefined, flag: (setting: 'claim' | 'dir') => string): CheckpointVolume | undefined {
   if (claimName === undefined && dir === undefined) return undefined;
   if (claimName === undefined) throw new Error(`${flag('dir')} needs ${flag('claim')}: the PersistentVolumeClaim trials mount`);
   if (dir === undefined) throw new Error(`${flag('claim')} needs ${flag('dir')}: where this process sees that claim's root`);
-  if (claimName.length > 253 || !DNS_SUBDOMAIN.test(claimName)) throw new Error(`${flag('claim')} must name a PersistentVolumeClaim (lower-case letters, digits, '-' and '.'; got ${JSON.stringify(claimName)})`);
+  if (!isObjectName(claimName)) throw new Error(`${flag('claim')} must name a PersistentVolumeClaim (${OBJECT_NAME_RULE}; got ${JSON.stringify(claimName)})`);
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();
