@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { GENERATION_LABEL, PARENT_LABEL } from '../suggestion-algorithms/pbt/index.js';
-import { runCli } from './support/cli.js';
+import { runCli, startCli } from './support/cli.js';
 import { repoPath } from './support/kube-apiserver.js';
 import { startCluster, WORK, type KubeCluster } from './support/kube-cluster.js';
 import { kubectlOf, overlayToken, readySibylPods, sibylApi } from './support/sibyl-in-cluster.js';
@@ -70,7 +70,7 @@ const POPULATION = 5;
 const GENERATIONS = 2;
 
 /** A pbt Experiment of Job trials in the MLP example's image, writing their checkpoints where Katib's simple-pbt.yaml does. */
-function pbtExperiment(name: string, namespace: string) {
+function pbtExperiment(name: string, namespace: string, epochMs = 0) {
   return {
     apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name, namespace },
     spec: {
@@ -97,7 +97,7 @@ function pbtExperiment(name: string, namespace: string) {
                 containers: [{
                   name: 'training-container', image: 'sibyl/mlp-example:latest', imagePullPolicy: 'Never',
                   // Katib's simple-pbt.yaml passes the path the same way.
-                  command: ['node', 'train.mjs', '--learning-rate=${trialParameters.learningRate}', `--epochs=${EPOCHS}`, '--checkpoint=/var/log/katib/checkpoints/'],
+                  command: ['node', 'train.mjs', '--learning-rate=${trialParameters.learningRate}', `--epochs=${EPOCHS}`, `--epoch-ms=${epochMs}`, '--checkpoint=/var/log/katib/checkpoints/'],
                 }],
               },
             },
@@ -108,17 +108,12 @@ function pbtExperiment(name: string, namespace: string) {
   };
 }
 
-test('pbt on the kubernetes runtime: each trial mounts its folder of the claim at suggestion_trial_dir; children resume from copies of their parents\' checkpoints', { timeout: 15 * 60_000 }, async () => {
-  const dir = tempDir();
-  const file = join(dir, 'pbt.yaml');
-  const name = 'kube-pbt';
-  writeFileSync(file, stringify(pbtExperiment(name, NS)));
-  const dataDir = join(dir, 'data');
-  const run = await runCli(['run', file, '--runtime', 'kubernetes', '--kubeconfig', cluster.kubeconfigPath, '--data-dir', dataDir, '--pending-timeout', '120',
-    '--kube-checkpoint-claim', CLAIM, '--kube-checkpoint-dir', HOST_DIR]);
-  assert.equal(run.code, 0, `${run.stdout}\n${run.stderr.slice(-4000)}`);
-  assert.match(run.stdout, /Study kube-pbt SUCCEEDED/);
+/** No Job is left in the test's namespace: each was deleted, and each delete has completed. */
+const jobsGone = () => until('every Job is deleted', 120_000, () => must(cluster.kubectl(['-n', NS, 'get', 'jobs', '-o', 'name']), 'get jobs').trim() === '',
+  () => must(cluster.kubectl(['-n', NS, 'get', 'jobs', '-o', 'yaml']), 'get jobs').slice(-2000));
 
+/** Every trial of the study SUCCEEDED, each trained its epochs once, and each child went on from its parent's checkpoint, in the folder on the volume. */
+async function checkStudy(dataDir: string, name: string): Promise<void> {
   const store = SqliteStore.open(dataDir);
   try {
     const study = (await store.listStudies()).find((s) => s.name === name)!;
@@ -146,8 +141,49 @@ test('pbt on the kubernetes runtime: each trial mounts its folder of the claim a
   } finally {
     await store.close();
   }
-  // Every trial's object is gone; the claim's folders stay with the study (deleted with it).
-  assert.equal(must(cluster.kubectl(['-n', NS, 'get', 'jobs', '-o', 'name']), 'get jobs').trim(), '');
+}
+
+test('pbt on the kubernetes runtime: each trial mounts its folder of the claim at suggestion_trial_dir; children resume from copies of their parents\' checkpoints', { timeout: 15 * 60_000 }, async () => {
+  const dir = tempDir();
+  const file = join(dir, 'pbt.yaml');
+  const name = 'kube-pbt';
+  writeFileSync(file, stringify(pbtExperiment(name, NS)));
+  const dataDir = join(dir, 'data');
+  const run = await runCli(['run', file, '--runtime', 'kubernetes', '--kubeconfig', cluster.kubeconfigPath, '--data-dir', dataDir, '--pending-timeout', '120',
+    '--kube-checkpoint-claim', CLAIM, '--kube-checkpoint-dir', HOST_DIR]);
+  assert.equal(run.code, 0, `${run.stdout}\n${run.stderr.slice(-4000)}`);
+  assert.match(run.stdout, /Study kube-pbt SUCCEEDED/);
+
+  await checkStudy(dataDir, name);
+  // Every trial's object is deleted (the last delete is sent before `sibyl run` exits; the
+  // garbage collector then removes the pods first); the claim's folders stay with the study.
+  await jobsGone();
+});
+
+test('pbt on the kubernetes runtime, `sibyl run` killed with SIGKILL while the second generation trains, then run again: no trial lost, the running ones re-adopted with their folders, the study as without the kill', { timeout: 15 * 60_000 }, async () => {
+  const dir = tempDir();
+  const file = join(dir, 'pbt.yaml');
+  const name = 'kill-pbt';
+  // Slow epochs, so that the kill lands while generation 1 trains.
+  writeFileSync(file, stringify(pbtExperiment(name, NS, 1500)));
+  const dataDir = join(dir, 'data');
+  const args = ['run', file, '--runtime', 'kubernetes', '--kubeconfig', cluster.kubeconfigPath, '--data-dir', dataDir, '--pending-timeout', '120',
+    '--kube-checkpoint-claim', CLAIM, '--kube-checkpoint-dir', HOST_DIR];
+  const first = startCli(args);
+  let out = '';
+  first.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await until('a trial of generation 1 runs', 5 * 60_000, () => /kill-pbt-0007 RUNNING/.test(out), () => out.slice(-2000));
+  await new Promise((r) => setTimeout(r, 2000)); // into its training
+  first.child.kill('SIGKILL');
+  await first.done;
+  // The Jobs of the dead run go on in the cluster.
+  const running = must(cluster.kubectl(['-n', NS, 'get', 'jobs', '-o', 'name']), 'get jobs').trim().split('\n').filter((l) => l !== '');
+  assert.ok(running.length > 0, 'the killed run left Jobs behind');
+  const again = await runCli(args);
+  assert.equal(again.code, 0, `${again.stdout}\n${again.stderr.slice(-4000)}`);
+  assert.match(again.stdout, /Study kill-pbt SUCCEEDED/);
+  await checkStudy(dataDir, name);
+  await jobsGone();
 });
 
 test('kubectl apply -k deploy/overlays/checkpoints/, then a pbt Experiment in namespace sibyl: the in-cluster Sibyl (uid 1000) makes the folders on its claim and the trials resume from their parents\' copies', { timeout: 15 * 60_000 }, async () => {
