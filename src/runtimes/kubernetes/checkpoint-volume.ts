@@ -11,7 +11,7 @@ import { SpecError } from '../../spec/errors.js';
 import { isObjectName, OBJECT_NAME_RULE } from '../../spec/kube-names.js';
 import type { StudySpec } from '../../spec/types.js';
 import type { LaunchRequest } from '../types.js';
-import { podSpecOf, type KubeObject } from './render.js';
+import { podSpecOf, setEnv, type KubeObject } from './render.js';
 
 export interface CheckpointVolume {
   /** A PersistentVolumeClaim of this name in each study's namespace, shared by all its trials (ReadWriteMany across nodes). */
@@ -75,7 +75,5 @@ export function mountCheckpoint(object: KubeObject, req: LaunchRequest & { check
   podSpec['volumes'] = [...(Array.isArray(podSpec['volumes']) ? podSpec['volumes'] : []), { name: CHECKPOINT_VOLUME, persistentVolumeClaim: { claimName: volume.claimName } }];
   const mounts: KubeObject[] = Array.isArray(container['volumeMounts']) ? container['volumeMounts'] : [];
   container['volumeMounts'] = [...mounts, { name: CHECKPOINT_VOLUME, mountPath: req.checkpoint.mountPath, subPath: checkpointSubPath(req.studyName, req.trialName) }];
-  const extra: Record<string, string> = { SIBYL_CHECKPOINT_DIR: req.checkpoint.mountPath, ...(req.checkpoint.parentTrial ? { SIBYL_PARENT_TRIAL: req.checkpoint.parentTrial } : {}) };
-  const env: KubeObject[] = Array.isArray(container['env']) ? container['env'] : [];
-  container['env'] = [...env.filter((e) => !(e['name'] in extra)), ...Object.entries(extra).map(([name, value]) => ({ name, value }))];
+  setEnv(container, { SIBYL_CHECKPOINT_DIR: req.checkpoint.mountPath, ...(req.checkpoint.parentTrial ? { SIBYL_PARENT_TRIAL: req.checkpoint.parentTrial } : {}) });
 }

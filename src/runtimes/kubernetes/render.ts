@@ -52,13 +52,18 @@ export function renderTrial(req: LaunchRequest, options: RenderOptions = {}): Re
   }
   const container = found && 'container' in found ? (found.container as KubeObject) : undefined;
   if (container) {
-    const env: KubeObject[] = Array.isArray(container['env']) ? container['env'] : [];
     const extra: Record<string, string> = { KATIB_TRIAL_NAME: req.trialName, SIBYL_TRIAL_NAME: req.trialName, SIBYL_STUDY_NAME: req.studyName };
     if (options.pushEndpoint) extra['SIBYL_PUSH_ENDPOINT'] = options.pushEndpoint;
     if (options.pushToken) extra['SIBYL_PUSH_TOKEN'] = options.pushToken;
-    container['env'] = [...env.filter((e) => !(e['name'] in extra)), ...Object.entries(extra).map(([n, value]) => ({ name: n, value }))];
+    setEnv(container, extra);
   }
   return { object, resource: resourceOf(String(object['apiVersion'] ?? ''), String(object['kind'] ?? '')), namespace: req.namespace };
+}
+
+/** Sets variables in a container's env (in place), replacing those of the same names. */
+export function setEnv(container: KubeObject, values: Readonly<Record<string, string>>): void {
+  const env: KubeObject[] = Array.isArray(container['env']) ? container['env'] : [];
+  container['env'] = [...env.filter((e) => !(e['name'] in values)), ...Object.entries(values).map(([name, value]) => ({ name, value }))];
 }
 
 /** Every pod template in an object: objects with `spec.containers`, under a `template` key. */
