@@ -146,6 +146,29 @@ test('a kind that cannot be run is refused with what is wrong (table)', () => {
   }
 });
 
+test('file collectors and checkpoint folders need the primary container in a pod template: a TrainJob (trainer) and an Argo Workflow are refused naming the setting; a batch Job is not', () => {
+  const volume = { claimName: 'checkpoints', dir: tempDir() };
+  const with_ = (name: string, edit: (doc: any) => void) => {
+    const doc = parseYaml(fixtureText(name));
+    edit(doc);
+    return parseStudyDocument(doc);
+  };
+  const fileCollector = (doc: any) => {
+    doc.spec.metricsCollectorSpec = { collector: { kind: 'File' }, source: { fileSystemPath: { path: '/var/log/metrics.log', kind: 'File' } } };
+  };
+  const checkpoints = (doc: any) => {
+    doc.spec.algorithm = { algorithmName: 'pbt', algorithmSettings: [{ name: 'suggestion_trial_dir', value: '/var/log/katib/checkpoints/' }, { name: 'n_population', value: '5' }, { name: 'truncation_threshold', value: '0.4' }] };
+  };
+  for (const kind of ['trainjob-pytorch', 'argo-workflow']) {
+    assert.throws(() => validateForKubernetes(with_(kind, fileCollector), { checkpointVolume: volume }), (e: unknown) =>
+      e instanceof SpecError && e.field === 'spec.metricsCollectorSpec.collector.kind' && /File collector reads files through the primary container of a pod template.*use StdOut or Push/.test(e.reason), `${kind}, File collector`);
+    assert.throws(() => validateForKubernetes(with_(kind, checkpoints), { checkpointVolume: volume }), (e: unknown) =>
+      e instanceof SpecError && e.field === 'spec.algorithm.algorithmSettings[suggestion_trial_dir]' && /mounted into the primary container of a pod template/.test(e.reason), `${kind}, pbt`);
+  }
+  validateForKubernetes(with_('random', fileCollector), { checkpointVolume: volume });
+  validateForKubernetes(with_('random', checkpoints), { checkpointVolume: volume });
+});
+
 test('the trial\'s env reaches the primary container of every kind (a TrainJob\'s trainer, an Argo template, a Tekton step, an MPIJob launcher), and only it', () => {
   const opts = { pushEndpoint: 'http://127.0.0.1:9/push', pushToken: 'tok' };
   const check = (c: any, what: string) => {

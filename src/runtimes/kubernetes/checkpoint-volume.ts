@@ -11,7 +11,7 @@ import { SpecError } from '../../spec/errors.js';
 import { isObjectName, OBJECT_NAME_RULE } from '../../spec/kube-names.js';
 import type { StudySpec } from '../../spec/types.js';
 import type { LaunchRequest } from '../types.js';
-import { podSpecOf, setEnv, type KubeObject } from './render.js';
+import { podSpecOf, setEnv, type KubeObject, type PodTemplateContainer } from './render.js';
 
 export interface CheckpointVolume {
   /** A PersistentVolumeClaim of this name in each study's namespace, shared by all its trials (ReadWriteMany across nodes). */
@@ -39,24 +39,25 @@ export function readCheckpointVolume(claimName: string | undefined, dir: string 
   return { claimName, dir };
 }
 
-/** A study whose trials keep checkpoints: refused without a volume, or where its trials could not mount one. */
-export function validateCheckpointVolume(spec: StudySpec, primary: unknown, volume: CheckpointVolume | undefined): void {
+/**
+ * A study whose trials keep checkpoints: refused without a volume, or where its trials could not
+ * mount one. `primary` is the primary container in its pod template, if it is in one.
+ */
+export function validateCheckpointVolume(spec: StudySpec, primary: PodTemplateContainer | undefined, volume: CheckpointVolume | undefined): void {
   const mountPath = checkpointMountPath(spec);
   if (mountPath === undefined) return;
   const field = `spec.algorithm.algorithmSettings[${CHECKPOINT_SETTING}]`;
   if (volume === undefined) {
     throw new SpecError(field, `trial checkpoint folders (algorithm ${spec.algorithm.algorithmName}) need a volume shared by all trials: start Sibyl with --kube-checkpoint-claim <PersistentVolumeClaim> and --kube-checkpoint-dir <where Sibyl sees it>, or run this study on the local runtime`);
   }
-  const trialSpec = spec.trialTemplate.trialSpec ?? {};
-  const found = podSpecOf(trialSpec['spec'], spec.trialTemplate.primaryContainerName ?? '');
-  if (!found || found.container !== primary) {
-    throw new SpecError(field, `the checkpoint folder is mounted into the primary container of a pod template, which a ${String(trialSpec['kind'])} trial does not have`);
+  if (!primary) {
+    throw new SpecError(field, `the checkpoint folder is mounted into the primary container of a pod template, which a ${String(spec.trialTemplate.trialSpec?.['kind'])} trial does not have`);
   }
-  const mounts: unknown[] = Array.isArray(found.container['volumeMounts']) ? found.container['volumeMounts'] : [];
+  const mounts: unknown[] = Array.isArray(primary.container['volumeMounts']) ? primary.container['volumeMounts'] : [];
   if (mounts.some((m) => normal(String((m as KubeObject)?.['mountPath'])) === normal(mountPath))) {
     throw new SpecError(field, `the primary container mounts a volume of its own at ${mountPath}, where the trial's checkpoint folder goes`);
   }
-  const volumes: unknown[] = Array.isArray(found.podSpec['volumes']) ? found.podSpec['volumes'] : [];
+  const volumes: unknown[] = Array.isArray(primary.podSpec['volumes']) ? primary.podSpec['volumes'] : [];
   if (volumes.some((v) => (v as KubeObject)?.['name'] === CHECKPOINT_VOLUME)) {
     throw new SpecError('spec.trialTemplate.trialSpec', `the pod template has a volume named ${CHECKPOINT_VOLUME}, the name Sibyl gives the checkpoint volume`);
   }

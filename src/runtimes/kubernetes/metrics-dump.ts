@@ -14,7 +14,7 @@
 import { posix } from 'node:path';
 import { SpecError } from '../../spec/errors.js';
 import type { MetricsCollectorSpec, StudySpec } from '../../spec/types.js';
-import { podSpecOf, type KubeObject } from './render.js';
+import { podSpecOf, type KubeObject, type PodTemplateContainer } from './render.js';
 
 const MARK = '<<<sibyl-metrics-file';
 const BEGIN = `${MARK} begin `;
@@ -28,17 +28,16 @@ export function dumpsFiles(c: MetricsCollectorSpec | undefined): c is MetricsCol
 /**
  * The wrap needs the argv to wrap (an image's own entrypoint is not known here), in a pod
  * template's container: kinds that keep their primary container elsewhere (TrainJob's trainer,
- * Argo and Tekton steps) are not wrapped yet. `primary` is the container the runtime found.
+ * Argo and Tekton steps) are not wrapped yet. `primary` is the primary container in its pod template, if it is in one.
  */
-export function validateMetricsDump(spec: StudySpec, primary: unknown): void {
+export function validateMetricsDump(spec: StudySpec, primary: PodTemplateContainer | undefined): void {
   if (!dumpsFiles(spec.metricsCollector)) return;
-  const name = spec.trialTemplate.primaryContainerName ?? '';
   const kind = spec.metricsCollector.kind;
-  const trialSpec = spec.trialTemplate.trialSpec ?? {};
-  if (podSpecOf(trialSpec['spec'], name)?.container !== primary) {
-    throw new SpecError('spec.metricsCollectorSpec.collector.kind', `the ${kind} collector reads files through the primary container of a pod template, which a ${String(trialSpec['kind'])} trial does not have: use StdOut or Push`);
+  if (!primary) {
+    throw new SpecError('spec.metricsCollectorSpec.collector.kind', `the ${kind} collector reads files through the primary container of a pod template, which a ${String(spec.trialTemplate.trialSpec?.['kind'])} trial does not have: use StdOut or Push`);
   }
-  const command = (primary as KubeObject)['command'];
+  const name = spec.trialTemplate.primaryContainerName ?? '';
+  const command = primary.container['command'];
   if (!(Array.isArray(command) && command.length > 0)) {
     throw new SpecError('spec.trialTemplate.trialSpec', `the primary container "${name}" needs a command: the ${kind} collector wraps it to read its files when it exits`);
   }

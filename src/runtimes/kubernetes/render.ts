@@ -79,8 +79,14 @@ function podTemplates(root: unknown, out: KubeObject[] = []): KubeObject[] {
   return out;
 }
 
+/** A container of a pod template, with the pod spec that holds it. */
+export interface PodTemplateContainer {
+  readonly podSpec: KubeObject;
+  readonly container: KubeObject;
+}
+
 /** The pod spec holding the first container named `name`, depth-first in document order. */
-export function podSpecOf(root: unknown, name: string): { podSpec: KubeObject; container: KubeObject } | undefined {
+export function podSpecOf(root: unknown, name: string): PodTemplateContainer | undefined {
   if (Array.isArray(root)) {
     for (const item of root) {
       const found = podSpecOf(item, name);

@@ -9,6 +9,7 @@ import type { StudySpec } from '../../spec/types.js';
 import { validateCheckpointVolume, type CheckpointVolume } from './checkpoint-volume.js';
 import { compileCondition } from './conditions.js';
 import { validateMetricsDump } from './metrics-dump.js';
+import { podSpecOf } from './render.js';
 import { defaultConditions, exampleConditions, resourceOf } from './resources.js';
 
 export interface KubernetesRuntimeFacts {
@@ -33,8 +34,12 @@ export function validateForKubernetes(spec: StudySpec, facts: KubernetesRuntimeF
   if (!name) throw new SpecError('spec.trialTemplate.primaryContainerName', 'required by the kubernetes runtime');
   const found = primaryContainer(trialSpec, name, t.primaryPodLabels);
   if ('problem' in found) throw new SpecError('spec.trialTemplate.primaryContainerName', found.problem);
-  validateMetricsDump(spec, found.container);
-  validateCheckpointVolume(spec, found.container, facts.checkpointVolume);
+  // Both the file collectors' wrap and the checkpoint mount edit the primary container where it
+  // sits in a pod template; kinds that keep it elsewhere (TrainJob's trainer, Argo steps) have none.
+  const inTemplate = podSpecOf(trialSpec['spec'], name);
+  const primaryInTemplate = inTemplate?.container === found.container ? inTemplate : undefined;
+  validateMetricsDump(spec, primaryInTemplate);
+  validateCheckpointVolume(spec, primaryInTemplate, facts.checkpointVolume);
   const defaults = defaultConditions(resource);
   const examples = exampleConditions(resource);
   for (const [field, given, fallback, example] of [
