@@ -28,6 +28,7 @@ import { MIXED_PROBLEMS } from './mixed.js';
 import { BENCHMARK_FUNCTIONS } from './functions.js';
 import { quantile } from './simulate.js';
 import { MULTI_OBJECTIVE_ALGORITHMS } from './multiobjective-problems.js';
+import { parseBenchFlags } from './flags.js';
 
 const CHECKPOINTS = [25, 50, 100];
 const LATENCY_SIZES = [100, 500, 1000, 2000];
@@ -49,35 +50,18 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
-    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    if (['quick', 'no-optuna', 'no-latency'].includes(name)) flags.set(name, 'true');
-    else if (['seeds', 'budget', 'algorithms', 'problems', 'workers'].includes(name)) {
-      const value = inline ?? argv[(i += 1)];
-      if (value === undefined) throw new Error(`--${name} needs a value`);
-      flags.set(name, value);
-    } else throw new Error(`unknown flag --${name}`);
-  }
+  const flags = parseBenchFlags(argv, { switches: ['quick', 'no-optuna', 'no-latency'], values: ['seeds', 'budget', 'algorithms', 'problems', 'workers'] });
   const quick = flags.has('quick');
-  const int = (name: string, fallback: number) => {
-    const raw = flags.get(name);
-    const value = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer (got ${raw})`);
-    return value;
-  };
-  const list = (name: string) => flags.get(name)?.split(',').map((s) => s.trim()).filter(Boolean);
+  const { int } = flags;
 
   // grid needs steps and hyperband a budget parameter, which the benchmark functions lack.
   // The multi-objective algorithms have their own bench (bench/multiobjective.ts).
   const registered = algorithmNames().filter((a) => a !== 'grid' && a !== 'hyperband' && !MULTI_OBJECTIVE_ALGORITHMS.includes(a));
-  const algorithms = list('algorithms') ?? registered;
+  const algorithms = flags.items('algorithms') ?? registered;
   for (const a of algorithms) if (!registered.includes(a)) throw new Error(`unknown algorithm ${a} (registered: ${registered.join(', ')})`);
   const known = [...BENCHMARK_FUNCTIONS.map((f) => f.name), ...MIXED_PROBLEMS.map((p) => p.name)];
   // `ackley` finds ackley5 and so on.
-  const problems = (list('problems') ?? known).map((p) => {
+  const problems = (flags.items('problems') ?? known).map((p) => {
     const found = known.find((k) => k === p) ?? known.find((k) => k.startsWith(p));
     if (!found) throw new Error(`unknown problem ${p} (known: ${known.join(', ')})`);
     return found;

@@ -16,6 +16,7 @@
 //   --seeds N (20)  --trials N (both problems; default mlp 64, crossing 100)  --problems a,b
 //   --methods a,b  --quick (3 seeds)  --no-optuna  --optuna-workers N (2)  --target Q (0.95)  --equal-compute
 import { spawn } from 'node:child_process';
+import { parseBenchFlags } from './flags.js';
 import { optunaMissing, PYTHON } from './python.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -84,37 +85,16 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] as string;
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${arg}`);
-    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    if (['quick', 'no-optuna', 'equal-compute'].includes(name)) flags.set(name, 'true');
-    else if (['seeds', 'trials', 'problems', 'methods', 'optuna-workers', 'target'].includes(name)) {
-      const value = inline ?? argv[(i += 1)];
-      if (value === undefined) throw new Error(`--${name} needs a value`);
-      flags.set(name, value);
-    } else throw new Error(`unknown flag --${name}`);
-  }
-  const int = (name: string, fallback: number) => {
-    const raw = flags.get(name);
-    const value = raw === undefined ? fallback : Number(raw);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer (got ${raw})`);
-    return value;
-  };
-  const list = (name: string, known: readonly string[]) => {
-    const given = flags.get(name)?.split(',').map((s) => s.trim()).filter(Boolean);
-    for (const g of given ?? []) if (!known.includes(g)) throw new Error(`unknown ${name.slice(0, -1)} ${g} (known: ${known.join(', ')})`);
-    return given ?? [...known];
-  };
+  const flags = parseBenchFlags(argv, { switches: ['quick', 'no-optuna', 'equal-compute'], values: ['seeds', 'trials', 'problems', 'methods', 'optuna-workers', 'target'] });
+  const { int } = flags;
   const trials = flags.has('trials') ? Object.fromEntries(PROBLEMS.map((p) => [p, int('trials', 1)])) : { ...DEFAULT_TRIALS };
   const target = flags.has('target') ? Number(flags.get('target')) : 0.95;
   if (!(target > 0 && target < 1)) throw new Error('--target must be a quantile in (0, 1)');
   return {
     seeds: int('seeds', flags.has('quick') ? 3 : 20),
     trials,
-    problems: list('problems', PROBLEMS),
-    methods: list('methods', ALL_METHODS),
+    problems: flags.list('problems', PROBLEMS, 'problem'),
+    methods: flags.list('methods', ALL_METHODS, 'method'),
     optuna: !flags.has('no-optuna'),
     optunaWorkers: int('optuna-workers', 2),
     target,
