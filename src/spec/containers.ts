@@ -18,6 +18,8 @@ export type PrimaryContainer =
   | {
       /** The container-like object in the trialSpec (its env reaches the primary container). */
       readonly container: Doc;
+      /** The pod spec holding it, where the kind keeps it in a pod template's `containers` list. */
+      readonly podSpec?: Doc;
       /** The object whose `metadata.labels` the primary pod gets (an Argo template). */
       readonly podMetadataOf?: Doc;
       /** Labels the kind's controller gives the primary pod, known from the spec (Tekton's task). */
@@ -55,8 +57,8 @@ export function primaryContainer(trialSpec: Doc, name: string, primaryPodLabels?
     case 'TektonPipelineRun':
       return tektonStep(spec, name, primaryPodLabels);
     case 'PodTemplates': {
-      const found = findContainer(spec, name);
-      if (found) return { container: found as Doc };
+      const found = findPodTemplateContainer(spec, name);
+      if (found) return found;
       const names = containerNames(spec);
       return { problem: `no container named "${name}" in the trialSpec (${names.length > 0 ? `its containers: ${names.join(', ')}` : 'it has no pod template with a containers list'})` };
     }
@@ -130,11 +132,17 @@ function hasLabels(template: Doc, labels: Readonly<Record<string, string>>): boo
 
 const formatLabels = (labels: Readonly<Record<string, string>>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ');
 
+/** A container of a pod template, with the pod spec whose `containers` list holds it. */
+export interface PodTemplateContainer {
+  readonly podSpec: Doc;
+  readonly container: Doc;
+}
+
 /** The first container named `name` in a `containers` list, searched depth-first in document order. */
-export function findContainer(root: unknown, name: string): ContainerView | undefined {
+export function findPodTemplateContainer(root: unknown, name: string): PodTemplateContainer | undefined {
   if (Array.isArray(root)) {
     for (const item of root) {
-      const found = findContainer(item, name);
+      const found = findPodTemplateContainer(item, name);
       if (found) return found;
     }
     return undefined;
@@ -143,10 +151,10 @@ export function findContainer(root: unknown, name: string): ContainerView | unde
   const containers = root['containers'];
   if (Array.isArray(containers)) {
     const hit = containers.find((c) => isObject(c) && c['name'] === name);
-    if (hit) return hit as ContainerView;
+    if (hit) return { podSpec: root, container: hit as Doc };
   }
   for (const value of Object.values(root)) {
-    const found = findContainer(value, name);
+    const found = findPodTemplateContainer(value, name);
     if (found) return found;
   }
   return undefined;

@@ -5,7 +5,7 @@
 // find it and its pods, and with the trial's name in the primary container's environment
 // (wherever the kind keeps it: a pod template, a TrainJob's trainer, an Argo template, a Tekton step).
 import { trialParameterValues, substitute } from '../../spec/template.js';
-import { primaryContainer } from '../../spec/containers.js';
+import { findPodTemplateContainer, primaryContainer } from '../../spec/containers.js';
 import type { TrialTemplateSpec } from '../../spec/types.js';
 import type { LaunchRequest } from '../types.js';
 import { compileCondition, type JobConditions } from './conditions.js';
@@ -79,7 +79,7 @@ function podTemplates(root: unknown, out: KubeObject[] = []): KubeObject[] {
   return out;
 }
 
-/** A container of a pod template, with the pod spec that holds it. */
+/** A container of a pod template, with the pod spec that holds it, as the runtime edits them. */
 export interface PodTemplateContainer {
   readonly podSpec: KubeObject;
   readonly container: KubeObject;
@@ -87,22 +87,7 @@ export interface PodTemplateContainer {
 
 /** The pod spec holding the first container named `name`, depth-first in document order. */
 export function podSpecOf(root: unknown, name: string): PodTemplateContainer | undefined {
-  if (Array.isArray(root)) {
-    for (const item of root) {
-      const found = podSpecOf(item, name);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  if (root === null || typeof root !== 'object') return undefined;
-  const o = root as KubeObject;
-  const container = Array.isArray(o['containers']) ? o['containers'].find((x: KubeObject) => x?.['name'] === name) : undefined;
-  if (container) return { podSpec: o, container };
-  for (const value of Object.values(o)) {
-    const found = podSpecOf(value, name);
-    if (found) return found;
-  }
-  return undefined;
+  return findPodTemplateContainer(root, name);
 }
 
 /** Label values: at most 63 characters of [A-Za-z0-9._-], starting and ending alphanumeric. */

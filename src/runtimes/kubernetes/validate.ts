@@ -9,7 +9,6 @@ import type { StudySpec } from '../../spec/types.js';
 import { validateCheckpointVolume, type CheckpointVolume } from './checkpoint-volume.js';
 import { compileCondition } from './conditions.js';
 import { validateMetricsDump } from './metrics-dump.js';
-import { podSpecOf } from './render.js';
 import { defaultConditions, exampleConditions, resourceOf } from './resources.js';
 
 export interface KubernetesRuntimeFacts {
@@ -36,8 +35,7 @@ export function validateForKubernetes(spec: StudySpec, facts: KubernetesRuntimeF
   if ('problem' in found) throw new SpecError('spec.trialTemplate.primaryContainerName', found.problem);
   // Both the file collectors' wrap and the checkpoint mount edit the primary container where it
   // sits in a pod template; kinds that keep it elsewhere (TrainJob's trainer, Argo steps) have none.
-  const inTemplate = podSpecOf(trialSpec['spec'], name);
-  const primaryInTemplate = inTemplate?.container === found.container ? inTemplate : undefined;
+  const primaryInTemplate = found.podSpec ? { podSpec: found.podSpec, container: found.container } : undefined;
   validateMetricsDump(spec, primaryInTemplate);
   validateCheckpointVolume(spec, primaryInTemplate, facts.checkpointVolume);
   const defaults = defaultConditions(resource);
