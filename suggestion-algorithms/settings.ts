@@ -30,6 +30,11 @@ export function readIntSetting(settings: Settings, name: string, bounds: Bounds 
   return value;
 }
 
+/** `random_state`, the seed a study gives an algorithm (Katib's setting): an integer ≥ 0. */
+export function readRandomState(settings: Settings): number | undefined {
+  return readIntSetting(settings, 'random_state', { min: 0 });
+}
+
 export function readNumberSetting(settings: Settings, name: string, bounds: Bounds = {}): number | undefined {
   const raw = readSetting(settings, name);
   if (raw === undefined) return undefined;

@@ -1,6 +1,6 @@
 // The algorithm's settings, by the names Katib's skopt service uses.
 import type { Settings } from '../model.js';
-import { readIntSetting, readSetting, rejectUnknownSettings, settingError } from '../settings.js';
+import { readIntSetting, readSetting, rejectUnknownSettings, settingError, readRandomState } from '../settings.js';
 
 export const NAME = 'bayesianoptimization';
 const KNOWN_SETTINGS = ['n_initial_points', 'acq_func', 'acq_optimizer', 'base_estimator', 'random_state'];
@@ -21,7 +21,7 @@ export function readSettings(settings: Settings): BayesianOptimizationSettings {
   // Katib's skopt service accepts 0; with no history the model has nothing to fit, so the first
   // points still come from the design until two observations exist (index.ts).
   const nInitialPoints = readIntSetting(settings, 'n_initial_points', { min: 0 }) ?? 10;
-  const randomState = readIntSetting(settings, 'random_state', { min: 0 });
+  const randomState = readRandomState(settings);
 
   const estimator = readSetting(settings, 'base_estimator')?.toUpperCase() ?? 'GP';
   if (['RF', 'ET', 'GBRT'].includes(estimator)) {

@@ -1,7 +1,7 @@
 // The cmaes settings Katib's goptuna service knows: `sigma`, `restart_strategy`, `random_state`.
 // Like goptuna (converter.go reads only these three), other names are ignored, not refused.
 import { SettingsError, type SearchSpace, type Settings } from '../model.js';
-import { readIntSetting, readNumberSetting, readSetting, settingError } from '../settings.js';
+import { readNumberSetting, readSetting, settingError, readRandomState } from '../settings.js';
 
 export const NAME = 'cmaes';
 
@@ -28,7 +28,7 @@ export function readCmaesSettings(settings: Settings): CmaesSettings {
   if (!RESTART_STRATEGIES.includes(restartStrategy)) {
     throw settingError('restart_strategy', `must be one of ${RESTART_STRATEGIES.join(', ')} (got ${JSON.stringify(raw)})`);
   }
-  const randomState = readIntSetting(settings, 'random_state', { min: 0 });
+  const randomState = readRandomState(settings);
   return { sigma, restartStrategy, randomState };
 }
 

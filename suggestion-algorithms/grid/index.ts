@@ -1,7 +1,7 @@
 // `grid`: every point of a finite space in a stable order (parameters in spec order, the
 // last varying fastest), skipping points already among the trials in any state.
 import { SettingsError, type Assignment, type SearchSpace, type SuggestRequest, type SuggestResult, type SuggestionAlgorithm } from '../model.js';
-import { readIntSetting, rejectUnknownSettings } from '../settings.js';
+import { rejectUnknownSettings, readRandomState } from '../settings.js';
 import { assignmentKey, enumerateGrid, gridAxes, type GridAxis } from '../space.js';
 
 const NAME = 'grid';
@@ -28,7 +28,7 @@ export const gridAlgorithm: SuggestionAlgorithm = {
   // with SearchSpaceExhausted.
   validateSettings(space, settings) {
     rejectUnknownSettings(settings, NAME, KNOWN_SETTINGS);
-    readIntSetting(settings, 'random_state', { min: 0 });
+    readRandomState(settings);
     requireAxes(space);
   },
 

@@ -16,7 +16,7 @@ import { scoredTrials } from '../objectives.js';
 import { crowdingDistances, nonDominatedRanks } from '../pareto.js';
 import { withoutRepeats } from '../repeats.js';
 import { Rng } from '../rng.js';
-import { readIntSetting, readNumberSetting, readSetting, rejectUnknownSettings, settingError } from '../settings.js';
+import { readIntSetting, readNumberSetting, readSetting, rejectUnknownSettings, settingError, readRandomState } from '../settings.js';
 import { sampleAssignment } from '../space.js';
 import { unitCube, type UnitCube } from '../transform.js';
 
@@ -37,7 +37,7 @@ function readNsga2Settings(settings: Settings): Nsga2Settings {
   const crossover = readSetting(settings, 'crossover') ?? 'sbx';
   if (crossover !== 'sbx' && crossover !== 'uniform') throw settingError('crossover', `must be sbx or uniform (got ${JSON.stringify(crossover)})`);
   const mutationProb = readNumberSetting(settings, 'mutation_prob', { min: 0, max: 1 });
-  const randomState = readIntSetting(settings, 'random_state', { min: 0 });
+  const randomState = readRandomState(settings);
   return {
     populationSize: readIntSetting(settings, 'population_size', { min: 2, max: 10_000 }) ?? 50,
     ...(mutationProb === undefined ? {} : { mutationProb }),

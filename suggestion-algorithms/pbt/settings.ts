@@ -4,7 +4,7 @@
 // a string with a number (resample_probability), Sibyl reports the setting at fault. Like
 // Sibyl's other algorithms it also takes `random_state` (Katib's pbt has none): the seed.
 import type { Settings } from '../model.js';
-import { readIntSetting, readNumberSetting, readSetting, rejectUnknownSettings, settingError } from '../settings.js';
+import { readIntSetting, readNumberSetting, readSetting, rejectUnknownSettings, settingError, readRandomState } from '../settings.js';
 
 export const NAME = 'pbt';
 const KNOWN_SETTINGS = ['suggestion_trial_dir', 'n_population', 'truncation_threshold', 'resample_probability', 'random_state'];
@@ -37,7 +37,7 @@ export function readPbtSettings(settings: Settings): PbtSettings {
   const population = required(readIntSetting(settings, 'n_population', { min: 5, max: 10_000 }), 'n_population');
   const truncation = required(readNumberSetting(settings, 'truncation_threshold', { min: 0, max: 1 }), 'truncation_threshold');
   const resampleProbability = readNumberSetting(settings, 'resample_probability', { min: 0, max: 1 });
-  const randomState = readIntSetting(settings, 'random_state', { min: 0 });
+  const randomState = readRandomState(settings);
   return {
     trialDir, population, truncation,
     ...(resampleProbability === undefined ? {} : { resampleProbability }),

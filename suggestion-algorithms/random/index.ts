@@ -1,8 +1,8 @@
 // `random`: independent draws per Katib's hyperopt definitions. In a finite space it never
 // repeats a point already tried (or proposed in the same batch) and reports exhaustion.
-import type { Assignment, SearchSpace, Settings, SuggestRequest, SuggestResult, SuggestionAlgorithm, TrialView } from '../model.js';
+import type { Assignment, SearchSpace, SuggestRequest, SuggestResult, SuggestionAlgorithm, TrialView } from '../model.js';
 import { Rng } from '../rng.js';
-import { readIntSetting, rejectUnknownSettings } from '../settings.js';
+import { rejectUnknownSettings, readRandomState } from '../settings.js';
 import {
   assignmentKey,
   enumerateGrid,
@@ -22,10 +22,6 @@ const REJECTION_ATTEMPTS = 32;
 const ENUMERATION_LIMIT = 1_000_000;
 /** In spaces too large to enumerate, free points dominate, so this many misses means bad luck only. */
 const LARGE_SPACE_ATTEMPTS = 10_000;
-
-function readRandomState(settings: Settings): number | undefined {
-  return readIntSetting(settings, 'random_state', { min: 0 });
-}
 
 export const randomAlgorithm: SuggestionAlgorithm = {
   name: NAME,

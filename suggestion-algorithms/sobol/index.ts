@@ -7,19 +7,15 @@
 // Points live in the unit cube of `unitCube(space)`; a categorical or discrete parameter takes the
 // argmax of its one-hot coordinates, which picks every choice equally often but is not
 // low-discrepancy across choices.
-import { SettingsError, type Settings, type SuggestRequest, type SuggestResult, type SuggestionAlgorithm } from '../model.js';
+import { SettingsError, type SuggestRequest, type SuggestResult, type SuggestionAlgorithm } from '../model.js';
 import { withoutRepeats } from '../repeats.js';
-import { readIntSetting } from '../settings.js';
+import { readRandomState } from '../settings.js';
 import { unitCube } from '../transform.js';
 import { MAX_DIMENSIONS, scrambledSobol } from './sequence.js';
 
 const NAME = 'sobol';
 // Katib's goptuna sobol sampler takes no settings and ignores any given; Sibyl reads
 // random_state (the scrambling seed) and ignores the rest as goptuna does.
-
-function readRandomState(settings: Settings): number | undefined {
-  return readIntSetting(settings, 'random_state', { min: 0 });
-}
 
 export const sobolAlgorithm: SuggestionAlgorithm = {
   name: NAME,

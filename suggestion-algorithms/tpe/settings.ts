@@ -2,7 +2,7 @@
 // service spells the candidate count `n_ei_candidates`, its hyperopt service `n_EI_candidates`:
 // both are accepted (not together).
 import type { Settings } from '../model.js';
-import { readIntSetting, readNumberSetting, readSetting, rejectUnknownSettings, settingError } from '../settings.js';
+import { readIntSetting, readNumberSetting, readSetting, rejectUnknownSettings, settingError, readRandomState } from '../settings.js';
 
 export interface TpeSettings {
   readonly nStartupTrials: number;
@@ -30,7 +30,7 @@ export function readTpeSettings(settings: Settings, algorithmName: string): TpeS
     throw settingError('n_EI_candidates', 'is an alias of n_ei_candidates: give only one of them');
   }
   const gamma = readNumberSetting(settings, 'gamma', { min: 0, max: 1, minExclusive: true, maxExclusive: true });
-  const randomState = readIntSetting(settings, 'random_state', { min: 0 });
+  const randomState = readRandomState(settings);
   return {
     nStartupTrials: readIntSetting(settings, 'n_startup_trials', { min: 0 }) ?? DEFAULT_STARTUP_TRIALS,
     nEiCandidates:
