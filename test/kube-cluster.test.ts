@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { loadProtos } from '../src/api/grpc/protos.js';
 import { runCli } from './support/cli.js';
@@ -17,7 +17,7 @@ import { repoPath } from './support/kube-apiserver.js';
 import { startCluster, WORK, type KubeCluster } from './support/kube-cluster.js';
 import { tempDir } from './support/study.js';
 import { TFJobOperatorStandIn } from './support/tfjob-operator.js';
-import { kubectlOf, overlayToken, readySibylPods, sibylApi, type Kubectl, type SibylPod } from './support/sibyl-in-cluster.js';
+import { kubectlOf, overlayToken, readySibylPods, recordCreates, sibylApi, type Kubectl, type SibylPod } from './support/sibyl-in-cluster.js';
 import { until } from './support/wait.js';
 
 const TOKEN = overlayToken(repoPath('test', 'fixtures', 'kube-cluster', 'secret.yaml'));
@@ -52,27 +52,6 @@ async function waitForStudy(ip: () => Promise<string>, name: string, timeoutMs: 
     const s = (await api(await ip(), 'GET', `/api/v1/studies/${name}`)).body;
     return ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(s?.state) ? s : undefined;
   });
-}
-
-/** Records every object of a kind created in a namespace (its uids, when first seen), from now on. */
-function recordCreates(path: string): { added: Map<string, Set<string>>; firstSeen: Map<string, number>; stop: () => void } {
-  const added = new Map<string, Set<string>>();
-  const firstSeen = new Map<string, number>();
-  let abort: AbortController | undefined;
-  let stopped = false;
-  const watch = async () => {
-    if (stopped) return;
-    abort = await new Watch(kc).watch(path, {}, (type, obj: any) => {
-      if (type === 'ADDED' || type === 'MODIFIED') {
-        if (!added.has(obj.metadata.name)) firstSeen.set(obj.metadata.name, Date.now());
-        const set = added.get(obj.metadata.name) ?? new Set<string>();
-        set.add(obj.metadata.uid);
-        added.set(obj.metadata.name, set);
-      }
-    }, () => void sleep(200).then(watch));
-  };
-  void watch();
-  return { added, firstSeen, stop: () => { stopped = true; abort?.abort(); } };
 }
 
 test('Sibyl\'s image from deploy/Containerfile runs as the Deployment of deploy/: Ready on a hostPath volume, probes, non-root, read-only root, REST and gRPC at the pod', { timeout: 10 * 60_000 }, async () => {
@@ -253,7 +232,7 @@ test('batch Job trials: metrics come from the real kubelet\'s log stream while t
 });
 
 test('deleting Sibyl\'s pod with three trial pods running loses no trial and creates none twice (counted on the API server)', { timeout: 15 * 60_000 }, async () => {
-  const creates = recordCreates('/apis/batch/v1/namespaces/sibyl/jobs');
+  const creates = recordCreates(kc, '/apis/batch/v1/namespaces/sibyl/jobs');
   try {
     let pod = await sibylPod();
     const study = jobStudy('survive', 'echo "epoch=1 accuracy=0.0${x}"; sleep 25; echo "epoch=2 accuracy=0.${x}"', { parallel: 3, max: 6 });
@@ -317,7 +296,7 @@ test('with the API server cut off, the leader stops scheduling within its renew 
   const lease = () => json('-n', 'sibyl', 'get', 'lease', 'sibyl-leader').spec as { holderIdentity: string; renewTime: string; acquireTime: string; leaseDurationSeconds: number };
   const holder = await until('the pod holds the Lease', 60_000, () => (lease().holderIdentity?.startsWith(pod.name) ? lease().holderIdentity : undefined));
   // A study in progress across the cut, one short trial after another.
-  const creates = recordCreates('/apis/batch/v1/namespaces/sibyl/jobs');
+  const creates = recordCreates(kc, '/apis/batch/v1/namespaces/sibyl/jobs');
   t.after(() => creates.stop());
   assert.equal((await api(pod.ip, 'POST', '/api/v1/studies', { specText: jobStudy('lead', 'sleep 3; echo "accuracy=0.${x}"', { parallel: 1, max: 5 }) })).status, 201);
   await until('the study\'s first Job', 60_000, () => creates.added.size > 0);

@@ -12,12 +12,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { repoPath } from './support/kube-apiserver.js';
 import { NODE_IP, startCluster, type KubeCluster } from './support/kube-cluster.js';
 import { startPostgres, withClient, type PostgresServer } from './support/postgres.js';
-import { kubectlOf, overlayToken, readySibylPods, sibylApi, type Kubectl, type SibylPod } from './support/sibyl-in-cluster.js';
+import { kubectlOf, overlayToken, readySibylPods, recordCreates, sibylApi, type Kubectl, type SibylPod } from './support/sibyl-in-cluster.js';
 import { until } from './support/wait.js';
 
 const FIXTURE = repoPath('test', 'fixtures', 'kube-postgres');
@@ -87,24 +87,6 @@ async function replicas(count: number): Promise<{ leader: SibylPod; followers: S
     const leader = pods.find((p) => p.name === holder);
     return pods.length === count && leader ? { leader, followers: pods.filter((p) => p !== leader) } : undefined;
   }, diagnostics);
-}
-
-/** Records every object created at `path` from now on: the uids seen per name, and when each name was first seen. */
-function recordCreates(path: string): { added: Map<string, Set<string>>; firstSeen: Map<string, number>; stop: () => void } {
-  const added = new Map<string, Set<string>>();
-  const firstSeen = new Map<string, number>();
-  let abort: AbortController | undefined;
-  let stopped = false;
-  const watch = async () => {
-    if (stopped) return;
-    abort = await new Watch(kc).watch(path, {}, (type, obj: any) => {
-      if (type !== 'ADDED' && type !== 'MODIFIED') return;
-      if (!added.has(obj.metadata.name)) firstSeen.set(obj.metadata.name, Date.now());
-      added.set(obj.metadata.name, (added.get(obj.metadata.name) ?? new Set<string>()).add(obj.metadata.uid));
-    }, () => void new Promise((r) => setTimeout(r, 200)).then(watch)); // a watch that ends is resumed
-  };
-  void watch();
-  return { added, firstSeen, stop: () => { stopped = true; abort?.abort(); } };
 }
 
 /** A grid study over x = 1..max (at least 1..2), each trial a batch/v1 Job printing accuracy=0.<x> after `seconds`. */
@@ -189,7 +171,7 @@ async function followerIp(): Promise<string> {
  */
 async function studyAcrossFailover(name: string, max: number, disrupt: (leader: SibylPod) => void) {
   const { leader } = await replicas(2);
-  const creates = recordCreates('/apis/batch/v1/namespaces/sibyl/jobs');
+  const creates = recordCreates(kc, '/apis/batch/v1/namespaces/sibyl/jobs');
   try {
     const created = await api(leader.ip, 'POST', '/api/v1/studies', { specText: jobStudy(name, { parallel: 2, max, seconds: 6 }) });
     assert.equal(created.status, 201, JSON.stringify(created.body));

@@ -176,7 +176,6 @@ class TestOperator {
 
 test('sibyl run --runtime kubernetes: TFJob study against a real kube-apiserver with a test operator', {
   timeout: 30 * 60_000, // the first run on a fresh machine builds kube-apiserver (~10 min)
-  skip: process.env.SIBYL_SKIP_KUBE_CONTRACT === '1' ? 'SIBYL_SKIP_KUBE_CONTRACT=1' : false,
 }, async (t) => {
   const started = Date.now();
   const srv: KubeApiServer = await startKubeApiServer();

@@ -1,7 +1,9 @@
 // What the real-cluster suites share about the cluster and Sibyl's pods in it: kubectl bound to
 // one cluster, Sibyl's Ready pods, and Sibyl's REST API at a pod's address with the token of a
-// test overlay's Secret (there is no kube-proxy in the test cluster: Services do not route).
+// test overlay's Secret (there is no kube-proxy in the test cluster: Services do not route);
+// and a record of the objects Sibyl creates.
 import { readFileSync } from 'node:fs';
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import type { KubeCluster } from './kube-cluster.js';
 
@@ -48,4 +50,30 @@ export function sibylApi(token: string): SibylApi {
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
   };
+}
+
+export interface CreateRecord {
+  /** Each name seen, with every uid it had: a name with two uids was created twice. */
+  readonly added: Map<string, Set<string>>;
+  /** When each name was first seen (ms since the epoch). */
+  readonly firstSeen: Map<string, number>;
+  stop(): void;
+}
+
+/** Records every object created at the collection `path` from now on, by watching it (a watch that ends is resumed). */
+export function recordCreates(kc: KubeConfig, path: string): CreateRecord {
+  const added = new Map<string, Set<string>>();
+  const firstSeen = new Map<string, number>();
+  let abort: AbortController | undefined;
+  let stopped = false;
+  const watch = async () => {
+    if (stopped) return;
+    abort = await new Watch(kc).watch(path, {}, (type, obj: any) => {
+      if (type !== 'ADDED' && type !== 'MODIFIED') return;
+      if (!added.has(obj.metadata.name)) firstSeen.set(obj.metadata.name, Date.now());
+      added.set(obj.metadata.name, (added.get(obj.metadata.name) ?? new Set<string>()).add(obj.metadata.uid));
+    }, () => void new Promise((r) => setTimeout(r, 200)).then(watch));
+  };
+  void watch();
+  return { added, firstSeen, stop: () => { stopped = true; abort?.abort(); } };
 }
