@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SpecError } from '../src/spec/errors.js';
 import type { ParameterSpec, StudySpec } from '../src/spec/types.js';
 import type { Assignment, TrialState, TrialView } from '../src/model/trial.js';
 import { Rng } from '../suggestion-algorithms/rng.js';
@@ -8,6 +7,8 @@ import { assignmentKey, gridPoints, sampleParameter } from '../suggestion-algori
 import { algorithmNames, getAlgorithm } from '../suggestion-algorithms/registry.js';
 import type { SuggestionAlgorithm } from '../suggestion-algorithms/model.js';
 import { algorithmInput, validateAlgorithm } from '../src/spec/algorithm.js';
+import { double, int } from './support/parameters.js';
+import { throwsSpecError } from './support/spec-errors.js';
 
 function makeSpec(
   parameters: ParameterSpec[],
@@ -36,11 +37,6 @@ function makeSpec(
   };
 }
 
-const double = (name: string, min: number, max: number, extra: Partial<ParameterSpec> = {}): ParameterSpec =>
-  ({ name, parameterType: 'double', min, max, distribution: 'uniform', ...extra }) as ParameterSpec;
-const int = (name: string, min: number, max: number, extra: Partial<ParameterSpec> = {}): ParameterSpec =>
-  ({ name, parameterType: 'int', min, max, distribution: 'uniform', ...extra }) as ParameterSpec;
-
 function trialsOf(assignments: readonly Assignment[], state: TrialState = 'SUCCEEDED'): TrialView[] {
   return assignments.map((assignment, i) => ({ name: `t${i}`, state, assignment }));
 }
@@ -59,15 +55,6 @@ function samples(p: ParameterSpec, n: number, seed = 1): number[] {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
-}
-
-function throwsSpecError(fn: () => unknown, field: string, reason?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof SpecError, `expected SpecError, got ${String(e)}`);
-    assert.equal(e.field, field);
-    if (reason) assert.match(e.reason, reason);
-    return true;
-  });
 }
 
 // ---------------------------------------------------------------- rng

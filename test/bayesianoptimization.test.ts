@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SpecError } from '../src/spec/errors.js';
 import type { ParameterSpec, StudySpec } from '../src/spec/types.js';
 import type { Assignment, TrialView } from '../src/model/trial.js';
 import { branin, hartmann6 } from '../bench/functions.js';
@@ -18,6 +17,7 @@ import {
   logNormalPdf,
   logProbabilityOfImprovement,
 } from '../suggestion-algorithms/bayesianoptimization/acquisition.js';
+import { throwsSpecError } from './support/spec-errors.js';
 
 const NAME = 'bayesianoptimization';
 const bo = () => {
@@ -49,15 +49,6 @@ function hartmannTrials(n: number, seed = 11): TrialView[] {
 }
 
 const distance = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.hypot(...Array.from(a, (v, i) => v - (b[i] as number)));
-
-function throwsSpecError(fn: () => unknown, field: string, reason: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof SpecError, `expected SpecError, got ${String(e)}`);
-    assert.equal(e.field, field);
-    assert.match(e.reason, reason);
-    return true;
-  });
-}
 
 // ---------------------------------------------------------------- GP by hand
 

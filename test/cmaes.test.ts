@@ -11,6 +11,7 @@ import { initialSearch, replay, type ReplayContext, type Slot } from '../suggest
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { assignmentKey } from '../suggestion-algorithms/space.js';
 import { algorithmInput, validateAlgorithm } from '../src/spec/algorithm.js';
+import { double, int } from './support/parameters.js';
 
 function spec(parameters: ParameterSpec[], settings: Record<string, string> = {}): StudySpec {
   return {
@@ -19,8 +20,6 @@ function spec(parameters: ParameterSpec[], settings: Record<string, string> = {}
   };
 }
 
-const double = (name: string, min: number, max: number): ParameterSpec => ({ name, parameterType: 'double', min, max, distribution: 'uniform' });
-const int = (name: string, min: number, max: number): ParameterSpec => ({ name, parameterType: 'int', min, max, distribution: 'uniform' });
 const twoDoubles = [double('a', 0, 1), double('b', -5, 5)];
 
 const sphere: BenchmarkFunction = {

@@ -12,6 +12,7 @@ import type { Assignment, Direction, SearchSpace, Settings, SuggestResult, Trial
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { hyperbandAlgorithm, hyperbandSchedule, hyperbandTrialCount, largestRung } from '../suggestion-algorithms/hyperband/index.js';
 import { maxBracket } from '../suggestion-algorithms/hyperband/schedule.js';
+import { throwsSpecError } from './support/spec-errors.js';
 
 const hb = hyperbandAlgorithm;
 
@@ -37,15 +38,6 @@ const rung = (bracket: number, i: number, size: number, resource: number): [numb
 const SCHEDULE_9_3 = [...rung(2, 0, 9, 1), ...rung(2, 1, 3, 3), ...rung(2, 2, 1, 9), ...rung(1, 0, 5, 3), ...rung(1, 1, 2, 9), ...rung(0, 0, 3, 9)];
 // Katib's example, eta 2, r_l 2: s_max = 1. s=1: n = ceil(2·2/2) = 2 at 1, then 1 at 2; s=0: 2 at 2.
 const SCHEDULE_2_2 = [...rung(1, 0, 2, 1), ...rung(1, 1, 1, 2), ...rung(0, 0, 2, 2)];
-
-function throwsSpecError(fn: () => unknown, field: string, reason: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof SpecError, `expected SpecError, got ${String(e)}`);
-    assert.equal(e.field, field);
-    assert.match(e.reason, reason);
-    return true;
-  });
-}
 
 function studyOf(parameters: ParameterSpec[], settings: Record<string, string>): StudySpec {
   return {

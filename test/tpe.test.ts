@@ -13,6 +13,7 @@ import { observationWeights, parameterSpace } from '../suggestion-algorithms/tpe
 import { logGaussMass, ParzenEstimator } from '../suggestion-algorithms/tpe/parzen.js';
 import { Rng } from '../suggestion-algorithms/rng.js';
 import { algorithmInput, validateAlgorithm } from '../src/spec/algorithm.js';
+import { double, int } from './support/parameters.js';
 
 const VARIANTS = ['tpe', 'multivariate-tpe'] as const;
 
@@ -28,11 +29,6 @@ function makeSpec(parameters: ParameterSpec[], algorithmName: string, settings: 
     metricsCollector: { kind: 'StdOut', format: 'TEXT', metricsFormat: [] },
   };
 }
-
-const double = (name: string, min: number, max: number, extra: Partial<ParameterSpec> = {}): ParameterSpec =>
-  ({ name, parameterType: 'double', min, max, distribution: 'uniform', ...extra }) as ParameterSpec;
-const int = (name: string, min: number, max: number, extra: Partial<ParameterSpec> = {}): ParameterSpec =>
-  ({ name, parameterType: 'int', min, max, distribution: 'uniform', ...extra }) as ParameterSpec;
 
 function algorithm(name: string): SuggestionAlgorithm {
   const a = getAlgorithm(name);
