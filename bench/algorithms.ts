@@ -15,8 +15,7 @@
 //   (--problems hidden-optimizer,shifted-model runs only the mixed problems)
 import { spawnSync } from 'node:child_process';
 import { optunaMissing, runPythonJson } from './python.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -29,6 +28,7 @@ import { BENCHMARK_FUNCTIONS } from './functions.js';
 import { quantile } from './simulate.js';
 import { MULTI_OBJECTIVE_ALGORITHMS } from './multiobjective-problems.js';
 import { parseBenchFlags } from './flags.js';
+import { writeResults } from './results.js';
 
 const CHECKPOINTS = [25, 50, 100];
 const LATENCY_SIZES = [100, 500, 1000, 2000];
@@ -343,27 +343,15 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   console.log(`\nSibyl jobs ${sibylSeconds.toFixed(0)} s${optuna.seconds === undefined ? '' : `, Optuna ${optuna.seconds.toFixed(0)} s (${optuna.version})`}; total ${seconds.toFixed(0)} s`);
 
-  const file = join(benchSource, 'results', 'algorithms.json');
-  mkdirSync(dirname(file), { recursive: true });
-  const cpu = cpus();
-  writeFileSync(
-    file,
-    `${JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        machine: { cpu: cpu[0]?.model, cores: cpu.length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), platform: process.platform, arch: process.arch, kernel: release(), node: process.version },
-        options: { ...o, checkpoints, batches: BATCHES, latencySizes: LATENCY_SIZES, latencyRepeats: LATENCY_REPEATS },
-        optuna,
-        regret,
-        latency: latencyRows,
-        runs: allRuns,
-        mixed: { budget: MIXED_BUDGET, checkpoints: MIXED_CHECKPOINTS, rows: mixed, runs: mixedRuns },
-        seconds,
-      },
-      null,
-      1,
-    )}\n`,
-  );
+  const file = writeResults('algorithms', {
+    options: { ...o, checkpoints, batches: BATCHES, latencySizes: LATENCY_SIZES, latencyRepeats: LATENCY_REPEATS },
+    optuna,
+    regret,
+    latency: latencyRows,
+    runs: allRuns,
+    mixed: { budget: MIXED_BUDGET, checkpoints: MIXED_CHECKPOINTS, rows: mixed, runs: mixedRuns },
+    seconds,
+  });
   console.log(`wrote ${file}`);
   // The conditional problem, with its own table and results file (bench/conditional.ts).
   await conditionalBench({ seeds: o.seeds, optuna: o.optuna });

@@ -29,10 +29,10 @@
 //        --samples N (per read, default 500), --tune-trials N (per tune() row, default 150),
 //        --profile (server --cpu-prof into bench/results/prof)
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { json, request } from './http.js';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -42,6 +42,7 @@ import { SqliteStore } from '../src/store/sqlite.js';
 import { braninStudy } from '../test/support/branin.js';
 import { startServe, stopServe, type ServeChild } from './serve-child.js';
 import { branin } from './functions.js';
+import { describeMachine, machineLine, RESULTS_DIR, writeResults } from './results.js';
 
 // ── options ────────────────────────────────────────────────────────────────
 
@@ -77,7 +78,6 @@ const PROBE_GAP_MS = 10;
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const RESULTS = join(ROOT, 'bench', 'results');
 
 // ── helpers ────────────────────────────────────────────────────────────────
 
@@ -390,18 +390,17 @@ async function tuneRates(): Promise<TuneResult> {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sibyl-bench-api-'));
-  const profDir = PROFILE ? join(RESULTS, 'prof') : undefined;
+  const profDir = PROFILE ? join(RESULTS_DIR, 'prof') : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
   const child = await startChild(join(dataDir, 'data'), profDir);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const address = `127.0.0.1:${child.grpcPort}`;
   const trialsClient = grpcClient(protos.sibyl.Trials, address);
   const studiesClient = grpcClient(protos.sibyl.Studies, address);
-  const cpu = cpus();
-  const machine = { cores: cpu.length, cpu: cpu[0]?.model.trim() ?? 'unknown', node: process.version, platform: process.platform, arch: process.arch };
+  const machine = describeMachine();
   try {
     console.log(`Sibyl API benchmark — server child pid ${child.proc.pid}, gRPC :${child.grpcPort}, HTTP :${child.httpPort}`);
-    console.log(`machine: ${machine.cores} cores, ${machine.cpu}, Node ${machine.node}, ${machine.platform}/${machine.arch}\n`);
+    console.log(`machine: ${machineLine(machine)}\n`);
 
     process.stdout.write(`setup: ${TRIALS} trials via SuggestTrials(count ${SUGGEST_BATCH}), ${COMPLETE_FRACTION * 100}% completed via CompleteTrial ... `);
     const built = await buildStudy(child, agent, trialsClient);
@@ -460,13 +459,8 @@ async function main(): Promise<void> {
 
     console.log(`target tune() ≥ ${TARGETS.tuneVsOptuna}× Optuna's ask/tell rate at every worker count: ${met.tuneVsOptuna ? 'met' : 'MISSED'} (${ratios.map((r) => (Number.isNaN(r) ? '-' : `${r.toFixed(1)}×`)).join(', ')})`);
 
-    mkdirSync(RESULTS, { recursive: true });
-    const out = join(RESULTS, 'api.json');
     const rounded = (l: Latency) => ({ p50: round(l.p50, 3), p90: round(l.p90, 3), p99: round(l.p99, 3), max: round(l.max, 3), n: l.n });
-    writeFileSync(out, `${JSON.stringify({
-      benchmark: 'api',
-      date: new Date().toISOString(),
-      machine,
+    const out = writeResults('api', {
       server: 'child process: node dist/src/cli/main.js serve --runtime external (127.0.0.1)',
       setup: { trials: TRIALS, suggestCount: SUGGEST_BATCH, completed: Math.round(TRIALS * COMPLETE_FRACTION), stepsPerCompletedTrial: STEPS_PER_TRIAL, metrics: 2, suggestSeconds: round(built.suggestSeconds), completeSeconds: round(built.completeSeconds), counts: built.counts, best: built.best },
       reads: { pageSize: PAGE, samples: SAMPLES, warmup: WARMUP, unit: 'ms', ...Object.fromEntries(Object.entries(reads).map(([k, v]) => [k, rounded(v)])) },
@@ -481,7 +475,7 @@ async function main(): Promise<void> {
       tune: { ...tuned, ratios: Object.fromEntries(tuned.sibyl.map((row, i) => [String(row.workers), Number.isNaN(ratios[i]!) ? null : round(ratios[i]!, 2)])) },
       targets: TARGETS,
       met,
-    }, null, 2)}\n`);
+    }, machine);
     console.log(`results: ${out}`);
   } finally {
     trialsClient.close();

@@ -16,7 +16,7 @@
 // trap: the optimum needs the narrower sgd branch, and within it the chain. "Found" counts the
 // seeds whose best value is below 0.08, which only the sgd branch reaches.
 import { optunaMissing, runPythonJson } from './python.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeResults } from './results.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Assignment, Parameter, SearchSpace, TrialView } from '../suggestion-algorithms/model.js';
@@ -145,9 +145,7 @@ export async function conditionalBench(options: { seeds: number; optuna: boolean
   };
   console.log(`${'algorithm'.padEnd(width)}  ${CHECKPOINTS.map((n) => `@${n}`.padStart(26)).join('  ')}  found@${budget}`);
   for (const a of algorithms) console.log(`${a.padEnd(width)}  ${CHECKPOINTS.map((n) => cell(a, n).padStart(26)).join('  ')}  ${found(a).padStart(8)}`);
-  const file = join(benchSource, 'results', 'conditional.json');
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), problem: 'optimizer-tree', optimum: CONDITIONAL_OPTIMUM, seeds: options.seeds, checkpoints: CHECKPOINTS, optuna, rows, runs, seconds: (performance.now() - started) / 1000 }, null, 1)}\n`);
+  const file = writeResults('conditional', { problem: 'optimizer-tree', optimum: CONDITIONAL_OPTIMUM, seeds: options.seeds, checkpoints: CHECKPOINTS, optuna, rows, runs, seconds: (performance.now() - started) / 1000 });
   console.log(`wrote ${file}`);
 }
 

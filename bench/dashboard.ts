@@ -7,15 +7,15 @@
 //
 //   npm run bench:dashboard [-- --runs N]     → prints a table, writes bench/results/dashboard.json
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from '../src/server/app.js';
 import type { StudySpec } from '../src/spec/types.js';
-import type { Store } from '../src/store/store.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import { writeResults } from './results.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TRIALS = 10_000;
@@ -136,18 +136,14 @@ async function main(): Promise<void> {
   const sorted = runs.map((r) => r.readyMs).sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
   const result = {
-    bench: 'dashboard',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', node: process.version, chromium: browser.version() },
+    chromium: browser.version(),
     study: { trials: TRIALS, withObservations: WITH_OBSERVATIONS, steps: STEPS, parameters: spec.parameters.length },
     targetMs: TARGET_MS,
     interactiveMs: { median, min: sorted[0], max: sorted.at(-1) },
     runs,
     pass: median < TARGET_MS,
   };
-  const out = join(ROOT, 'bench', 'results', 'dashboard.json');
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  const out = writeResults('dashboard', result);
   console.log(`study page with ${TRIALS} trials interactive in ${median.toFixed(0)} ms (median of ${runs.length}; min ${sorted[0]!.toFixed(0)}, max ${sorted.at(-1)!.toFixed(0)}; target < ${TARGET_MS} ms) → ${out}`);
 }
 

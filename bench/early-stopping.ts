@@ -17,10 +17,11 @@
 //   --methods a,b  --quick (3 seeds)  --no-optuna  --optuna-workers N (2)  --target Q (0.95)  --equal-compute
 import { spawn } from 'node:child_process';
 import { parseBenchFlags } from './flags.js';
+import { RESULTS_DIR, writeResults } from './results.js';
 import { optunaMissing, PYTHON } from './python.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../suggestion-algorithms/rng.js';
@@ -46,9 +47,8 @@ import { quantile } from './simulate.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(here, '..', '..');
 const benchSource = join(ROOT, 'bench');
-const resultsDir = join(benchSource, 'results');
 const TRAIN = join(ROOT, 'examples', 'mlp', 'train.mjs');
-const MLP_TABLE = join(resultsDir, 'mlp-curves.json');
+const MLP_TABLE = join(RESULTS_DIR, 'mlp-curves.json');
 /** Configurations of the crossing simulator drawn uniformly (seeded) to place its target. */
 const SIM_TARGET_SAMPLE = 4096;
 
@@ -175,7 +175,7 @@ async function mlpTable(): Promise<{ table: MlpTable; seconds: number; cached: b
   };
   await Promise.all([worker(), worker()]);
   const table: MlpTable = { trainSha256, epochs: STEPS, seed: MLP_SEED, rows, shortRuns };
-  mkdirSync(resultsDir, { recursive: true });
+  mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(MLP_TABLE, `${JSON.stringify(table)}\n`);
   return { table, seconds: (performance.now() - started) / 1000, cached: false };
 }
@@ -669,31 +669,19 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   console.log(`\nSibyl studies ${sibylSeconds.toFixed(0)} s${optuna.seconds === undefined ? '' : `, Optuna ${optuna.seconds.toFixed(0)} s (${optuna.version}, in parallel)`}${optuna.note ? `; Optuna: ${optuna.note}` : ''}; total ${seconds.toFixed(0)} s${tableNote ? `; MLP table ${tableNote}` : ''}`);
 
-  const file = join(resultsDir, 'early-stopping.json');
-  mkdirSync(resultsDir, { recursive: true });
-  const cpu = cpus();
-  writeFileSync(
-    file,
-    `${JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        machine: { cpu: cpu[0]?.model, cores: cpu.length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), platform: process.platform, arch: process.arch, kernel: release(), node: process.version },
-        options: { ...o, steps: STEPS },
-        optuna,
-        notes,
-        targets,
-        summaries,
-        verdicts: v,
-        floors: targetFloors,
-        equalCompute,
-        // `trials`: every trial within the budget; the first `fixedTrials` make the fixed-trial study.
-        runs: runs.map((r) => ({ problem: r.problem, method: r.method, seed: r.seed, metrics: metrics.get(r), fixedTrials: r.trials.length, trials: r.budgetTrials.map((t) => [t.steps, t.stopped, t.full, t.value, t.fullValue]) })),
-        seconds,
-      },
-      (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value),
-      1,
-    )}\n`,
-  );
+  const file = writeResults('early-stopping', {
+    options: { ...o, steps: STEPS },
+    optuna,
+    notes,
+    targets,
+    summaries,
+    verdicts: v,
+    floors: targetFloors,
+    equalCompute,
+    // `trials`: every trial within the budget; the first `fixedTrials` make the fixed-trial study.
+    runs: runs.map((r) => ({ problem: r.problem, method: r.method, seed: r.seed, metrics: metrics.get(r), fixedTrials: r.trials.length, trials: r.budgetTrials.map((t) => [t.steps, t.stopped, t.full, t.value, t.fullValue]) })),
+    seconds,
+  });
   console.log(`wrote ${file}`);
 }
 

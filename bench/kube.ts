@@ -14,10 +14,8 @@
 // ≤ 0.5 s. Each round's own share is printed too: their spread is the measurement's noise.
 //
 // Results: a table, and bench/results/kube.json.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BatchV1Api, KubeConfig, Watch, type V1Job } from '@kubernetes/client-node';
 import { quantile } from 'simple-statistics';
 import { stringify } from 'yaml';
@@ -25,13 +23,12 @@ import { SqliteStore } from '../src/store/sqlite.js';
 import { runCli } from '../test/support/cli.js';
 import { startCluster } from '../test/support/kube-cluster.js';
 import { tempDir } from '../test/support/study.js';
+import { writeResults } from './results.js';
 
 const TRIALS = 20;
 const ROUNDS = 3;
 const PARALLEL = 4;
 const TARGET_SHARE_S = 0.5;
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const RESULTS = join(ROOT, 'bench', 'results');
 const NS = 'default';
 
 /** The trial: its start and end times, a metric between them. */
@@ -146,10 +143,7 @@ async function main(): Promise<void> {
     console.log(`${"Sibyl's share, round by round".padEnd(34)}${rounds.map((r) => f(r.share)).join('')}`);
     const met = share.median <= TARGET_SHARE_S;
     console.log(`\ntarget Sibyl's share ≤ ${TARGET_SHARE_S} s median: ${met ? 'met' : 'MISSED'} (${share.median.toFixed(3)} s)`);
-    mkdirSync(RESULTS, { recursive: true });
-    const out = join(RESULTS, 'kube.json');
-    const cpu = cpus();
-    writeFileSync(out, `${JSON.stringify({ benchmark: 'kube', date: new Date().toISOString(), machine: { cores: cpu.length, cpu: cpu[0]?.model.trim() }, trials: TRIALS, parallel: PARALLEL, rounds: ROUNDS, unit: 's', baseline: baseSummary, sibyl, share, byRound: rounds, target: TARGET_SHARE_S, met }, null, 2)}\n`);
+    const out = writeResults('kube', { trials: TRIALS, parallel: PARALLEL, rounds: ROUNDS, unit: 's', baseline: baseSummary, sibyl, share, byRound: rounds, target: TARGET_SHARE_S, met });
     console.log(`results: ${out}`);
   } finally {
     await cluster.stop();

@@ -9,13 +9,13 @@
 //
 //   --seeds N (10)  --first-seed N (1: seeds N..N+seeds−1; tune on other seeds than those reported)
 //   --budget N (100)  --problems a,b  --algorithms a,b  --no-optuna
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Settings, TrialView } from '../suggestion-algorithms/model.js';
 import { hypervolume } from '../suggestion-algorithms/pareto.js';
 import { getAlgorithm } from '../suggestion-algorithms/registry.js';
 import { optunaMissing, runPythonJson } from './python.js';
+import { writeResults } from './results.js';
 import { MULTI_OBJECTIVE_PROBLEMS, problemParameters, type MultiObjectiveProblem } from './multiobjective-problems.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -110,5 +110,4 @@ const verdict = problems.map((p) => {
 });
 console.log(lines.join('\n'));
 if (optunaVersion) console.log(`\nOptuna ${optunaVersion}; median of seeds ${firstSeed}–${firstSeed + seeds - 1}\n${verdict.join('\n')}`);
-mkdirSync(join(benchSource, 'results'), { recursive: true });
-writeFileSync(join(benchSource, 'results', 'multiobjective.json'), JSON.stringify({ seeds, firstSeed, budget, population: POPULATION, optunaVersion, summary, runs }, null, 2));
+writeResults('multiobjective', { seeds, firstSeed, budget, population: POPULATION, optunaVersion, summary, runs });

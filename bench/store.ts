@@ -16,14 +16,15 @@
 //        --rounds N (API configurations measured in turn N times, default 3: the machine's load
 //        moves more than the difference between them), --pg-setting name=value (repeatable; the
 //        bench's own server only), --no-api
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { isPostgresUrl, redactUrl } from '../src/store/url.js';
 import { startPostgres, type PostgresServer } from '../test/support/postgres.js';
+import { describeMachine, machineLine, writeResults } from './results.js';
 import { apiIngest, type ApiIngestResult } from './store-api.js';
 import type { Stats } from './stats.js';
 import { ingest, LINES_PER_TRIAL, PHASES, perTrial, READS, type IngestResult, type IngestShape, type PerTrialResult } from './store-trials.js';
@@ -180,25 +181,20 @@ async function main(): Promise<void> {
     }
     if (GIVEN_URL) await cleanUp(GIVEN_URL);
 
-    const cpu = cpus();
-    const machine = `${cpu.length} cores, ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}/${process.arch}`;
+    const machine = describeMachine();
     const loadAfter = loadavg();
-    console.log(`Store: SQLite and PostgreSQL side by side — ${machine}`);
+    console.log(`Store: SQLite and PostgreSQL side by side — ${machineLine(machine)}`);
     console.log(`load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before, ${loadAfter.map((l) => l.toFixed(1)).join(' ')} after; ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
     console.log(report(lite, pg, api, pgLabel));
 
-    const resultsDir = join(ROOT, 'bench', 'results');
-    mkdirSync(resultsDir, { recursive: true });
-    const file = join(resultsDir, 'store.json');
-    writeFileSync(file, `${JSON.stringify({
-      benchmark: 'store', date: new Date().toISOString(),
-      machine: { cores: cpu.length, cpu: cpu[0]?.model.trim(), node: process.version, platform: process.platform, arch: process.arch, loadBefore, loadAfter },
+    const file = writeResults('store', {
+      loadBefore, loadAfter,
       seconds: (Date.now() - started) / 1000,
       unit: 'ms', trials: TRIALS, linesPerTrial: LINES_PER_TRIAL, metricsPerLine: 2, ingestSeconds: SECONDS,
       postgres: pgLabel,
       sqlite: lite, postgresql: pg,
       api: { rounds: ROUNDS, runs: api, medians: apiSummary(api).map((s) => s.median) },
-    }, null, 2)}\n`);
+    }, machine);
     console.log(`\nresults: ${file}`);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
