@@ -225,7 +225,6 @@ test('random: trials off the grid do not count against the space', () => {
 });
 
 test('random: settings are validated with field names', () => {
-  const random = algorithm('random');
   throwsSpecError(
     () => validateAlgorithm(mixedSpace({ random_state: 'abc' })),
     'spec.algorithm.algorithmSettings[random_state]',
@@ -320,7 +319,6 @@ test('grid: huge grids are enumerated lazily and many trials are handled', () =>
 });
 
 test('grid: a double without step is rejected; maxTrialCount above the grid size is not', () => {
-  const grid = algorithm('grid');
   throwsSpecError(
     () => validateAlgorithm(makeSpec([int('a', 0, 3), double('x', 0, 1)], 'grid')),
     'spec.parameters[1].feasibleSpace.step',
@@ -330,7 +328,6 @@ test('grid: a double without step is rejected; maxTrialCount above the grid size
 });
 
 test('grid: settings are validated with field names', () => {
-  const grid = algorithm('grid');
   validateAlgorithm(grid3x3({ random_state: '3' }));
   throwsSpecError(
     () => validateAlgorithm(grid3x3({ random_state: '1.5' })),

@@ -3,7 +3,7 @@
 // the decoded bytes must equal the files the trial wrote (base64, and od where there is none).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LineSplitter } from '../src/metrics/lines.js';

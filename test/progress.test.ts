@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ProgressDisplay } from '../src/cli/progress.js';
-import type { Store } from '../src/store/store.js';
 import { intStudy, tempDir } from './support/study.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 

@@ -5,7 +5,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import type { StudySpec } from '../src/spec/types.js';
 import { ConstraintError, StateConflictError, trialName, type ObservationInput } from '../src/store/store.js';
 import { IllegalTransitionError } from '../src/model/transitions.js';
 import type { Feasibility } from '../src/model/constraints.js';

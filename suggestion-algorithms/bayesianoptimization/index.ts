@@ -110,7 +110,7 @@ class BatchOptimizer {
     fantasies: readonly Float64Array[],
     private readonly base: number,
     trialCount: number,
-    private readonly previous: Readonly<Record<string, string>> | undefined,
+    previous: Readonly<Record<string, string>> | undefined,
   ) {
     const training = trainingSet(history.observations);
     // Without choice parameters every column has its own lengthscale: no groups needed.

@@ -7,7 +7,7 @@
 import type { Settings } from '../model.js';
 import { readIntSetting, readNumberSetting, rejectUnknownSettings } from '../settings.js';
 import { bestOfCurve, bestThrough, lastStep } from './curve.js';
-import { CONTINUE, better, worse, type CurveView, type EarlyStoppingPolicy, type StopDecision, type StopRequest } from './model.js';
+import { CONTINUE, better, worse, type EarlyStoppingPolicy, type StopDecision, type StopRequest } from './model.js';
 import { MIN_REPORTS, saturationBound } from './saturation.js';
 
 export interface CurveFitSettings {

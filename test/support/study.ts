@@ -6,7 +6,7 @@ import { LocalRuntime } from '../../src/runtimes/local/index.js';
 import { Scheduler, type SchedulerEvent } from '../../src/scheduler/scheduler.js';
 import { parseStudyDocument } from '../../src/spec/parse.js';
 import type { StudySpec } from '../../src/spec/types.js';
-import { type Store, type StudyRecord, type TrialRecord } from '../../src/store/store.js';
+import { type StudyRecord, type TrialRecord } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 
 export const tempDir = (prefix = 'sibyl-test-') => mkdtempSync(join(tmpdir(), prefix));
