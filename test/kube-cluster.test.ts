@@ -17,7 +17,7 @@ import { repoPath } from './support/kube-apiserver.js';
 import { startCluster, WORK, type KubeCluster } from './support/kube-cluster.js';
 import { tempDir } from './support/study.js';
 import { TFJobOperatorStandIn } from './support/tfjob-operator.js';
-import { kubectlOf, overlayToken, readySibylPods, recordCreates, sibylApi, type Kubectl, type SibylPod } from './support/sibyl-in-cluster.js';
+import { kubectlOf, overlayToken, readySibylPods, recordCreates, sibylApi, jobStudy, type Kubectl, type SibylPod } from './support/sibyl-in-cluster.js';
 import { until } from './support/wait.js';
 
 const TOKEN = overlayToken(repoPath('test', 'fixtures', 'kube-cluster', 'secret.yaml'));
@@ -130,31 +130,6 @@ test('kubectl apply -f examples/mlp/tfjob.yaml: the in-cluster Sibyl runs the Ex
     await operator.stop();
   }
 });
-
-/** A study of batch/v1 Job trials running `script` (a shell script; ${x} is the trial's value). */
-function jobStudy(name: string, script: string, budget: { parallel: number; max: number }, extra: Record<string, unknown> = {}): string {
-  return stringify({
-    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name, namespace: 'sibyl' },
-    spec: {
-      objective: { type: 'maximize', objectiveMetricName: 'accuracy' },
-      algorithm: { algorithmName: 'grid' },
-      parallelTrialCount: budget.parallel, maxTrialCount: budget.max,
-      parameters: [{ name: 'x', parameterType: 'int', feasibleSpace: { min: '1', max: String(Math.max(2, budget.max)) } }],
-      trialTemplate: {
-        primaryContainerName: 'trial',
-        trialParameters: [{ name: 'x', reference: 'x' }],
-        trialSpec: {
-          apiVersion: 'batch/v1', kind: 'Job',
-          spec: {
-            backoffLimit: 0,
-            template: { spec: { restartPolicy: 'Never', containers: [{ name: 'trial', image: 'sibyl/mlp-example:latest', imagePullPolicy: 'Never', command: ['sh', '-c', script.replaceAll('${x}', '${trialParameters.x}')] }] } },
-          },
-        },
-      },
-      ...extra,
-    },
-  });
-}
 
 test('kubectl delete of a running Experiment stops its trials and removes their Jobs and pods; an invalid Experiment gets a condition and an Event naming the field', { timeout: 10 * 60_000 }, async () => {
   await sibylPod();

@@ -13,11 +13,10 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
 import { repoPath } from './support/kube-apiserver.js';
 import { NODE_IP, startCluster, type KubeCluster } from './support/kube-cluster.js';
 import { startPostgres, withClient, type PostgresServer } from './support/postgres.js';
-import { kubectlOf, overlayToken, readySibylPods, recordCreates, sibylApi, type Kubectl, type SibylPod } from './support/sibyl-in-cluster.js';
+import { kubectlOf, overlayToken, readySibylPods, recordCreates, sibylApi, jobStudy, type Kubectl, type SibylPod } from './support/sibyl-in-cluster.js';
 import { until } from './support/wait.js';
 
 const FIXTURE = repoPath('test', 'fixtures', 'kube-postgres');
@@ -89,30 +88,6 @@ async function replicas(count: number): Promise<{ leader: SibylPod; followers: S
   }, diagnostics);
 }
 
-/** A grid study over x = 1..max (at least 1..2), each trial a batch/v1 Job printing accuracy=0.<x> after `seconds`. */
-function jobStudy(name: string, { parallel, max, seconds }: { parallel: number; max: number; seconds: number }): string {
-  return stringify({
-    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name, namespace: 'sibyl' },
-    spec: {
-      objective: { type: 'maximize', objectiveMetricName: 'accuracy' },
-      algorithm: { algorithmName: 'grid' },
-      parallelTrialCount: parallel, maxTrialCount: max,
-      parameters: [{ name: 'x', parameterType: 'int', feasibleSpace: { min: '1', max: String(Math.max(2, max)) } }],
-      trialTemplate: {
-        primaryContainerName: 'trial',
-        trialParameters: [{ name: 'x', reference: 'x' }],
-        trialSpec: {
-          apiVersion: 'batch/v1', kind: 'Job',
-          spec: {
-            backoffLimit: 0,
-            template: { spec: { restartPolicy: 'Never', containers: [{ name: 'trial', image: 'sibyl/mlp-example:latest', imagePullPolicy: 'Never', command: ['sh', '-c', `sleep ${seconds}; echo "accuracy=0.\${trialParameters.x}"`] }] } },
-          },
-        },
-      },
-    },
-  });
-}
-
 test('the PostgreSQL overlay, 2 replicas on a real PostgreSQL: no claim, both Ready, one holds the Lease, the follower serves the API from the shared store, the password only in the Secret', { timeout: 6 * 60_000 }, async () => {
   kubectl('apply', '-f', repoPath('deploy', 'base', 'namespace.yaml'));
   const podUrl = `postgres://sibyl:${PASSWORD}@${NODE_IP}:${postgres.port}/${DATABASE}`;
@@ -132,7 +107,7 @@ test('the PostgreSQL overlay, 2 replicas on a real PostgreSQL: no claim, both Re
   assert.ok(migrations > 0, `schema_migrations has ${migrations} rows`);
 
   // A study written through the leader is read back through the follower: one store.
-  const created = await api(leader.ip, 'POST', '/api/v1/studies', { specText: jobStudy('shared', { parallel: 1, max: 1, seconds: 1 }) });
+  const created = await api(leader.ip, 'POST', '/api/v1/studies', { specText: jobStudy('shared', 'sleep 1; echo "accuracy=0.${x}"', { parallel: 1, max: 1 }) });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const seen = await api(follower.ip, 'GET', '/api/v1/studies/shared');
   assert.equal(seen.status, 200);
@@ -173,7 +148,7 @@ async function studyAcrossFailover(name: string, max: number, disrupt: (leader: 
   const { leader } = await replicas(2);
   const creates = recordCreates(kc, '/apis/batch/v1/namespaces/sibyl/jobs');
   try {
-    const created = await api(leader.ip, 'POST', '/api/v1/studies', { specText: jobStudy(name, { parallel: 2, max, seconds: 6 }) });
+    const created = await api(leader.ip, 'POST', '/api/v1/studies', { specText: jobStudy(name, 'sleep 6; echo "accuracy=0.${x}"', { parallel: 2, max }) });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     // Mid-study: some trials done, two running.
     await until(`${name}: the third trial's Job`, 120_000, () => creates.added.size >= 3, diagnostics);

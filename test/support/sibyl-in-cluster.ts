@@ -1,10 +1,10 @@
 // What the real-cluster suites share about the cluster and Sibyl's pods in it: kubectl bound to
 // one cluster, Sibyl's Ready pods, and Sibyl's REST API at a pod's address with the token of a
 // test overlay's Secret (there is no kube-proxy in the test cluster: Services do not route);
-// and a record of the objects Sibyl creates.
+// a record of the objects Sibyl creates; and the grid study of batch Jobs they run.
 import { readFileSync } from 'node:fs';
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { KubeCluster } from './kube-cluster.js';
 
 export interface Kubectl {
@@ -76,4 +76,33 @@ export function recordCreates(kc: KubeConfig, path: string): CreateRecord {
   };
   void watch();
   return { added, firstSeen, stop: () => { stopped = true; abort?.abort(); } };
+}
+
+/**
+ * A grid study in namespace sibyl over x = 1..max (at least 1..2), each trial a batch/v1 Job of
+ * the example image running `script` (a shell script; ${x} is the trial's value); `extra` is added
+ * to the spec.
+ */
+export function jobStudy(name: string, script: string, budget: { parallel: number; max: number }, extra: Record<string, unknown> = {}): string {
+  return stringify({
+    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name, namespace: 'sibyl' },
+    spec: {
+      objective: { type: 'maximize', objectiveMetricName: 'accuracy' },
+      algorithm: { algorithmName: 'grid' },
+      parallelTrialCount: budget.parallel, maxTrialCount: budget.max,
+      parameters: [{ name: 'x', parameterType: 'int', feasibleSpace: { min: '1', max: String(Math.max(2, budget.max)) } }],
+      trialTemplate: {
+        primaryContainerName: 'trial',
+        trialParameters: [{ name: 'x', reference: 'x' }],
+        trialSpec: {
+          apiVersion: 'batch/v1', kind: 'Job',
+          spec: {
+            backoffLimit: 0,
+            template: { spec: { restartPolicy: 'Never', containers: [{ name: 'trial', image: 'sibyl/mlp-example:latest', imagePullPolicy: 'Never', command: ['sh', '-c', script.replaceAll('${x}', '${trialParameters.x}')] }] } },
+          },
+        },
+      },
+      ...extra,
+    },
+  });
 }
