@@ -279,6 +279,15 @@ test('#3 (hardening) hostile strings in every user-controlled field render as te
     await page.waitForFunction((line: string) => document.querySelector('#trial-log')?.textContent?.includes(line), LOG, { timeout: 10_000 });
     await shot(page, 'trial-hostile');
     await noScriptRan('trial log');
+    // The page of a study or trial that does not exist names it, as text, in an alert.
+    const missing = `missing${evil(10)}`;
+    for (const [kind, path] of [['study', 'studies'], ['trial', 'trials']] as const) {
+      await page.goto(`${s.base}/${path}/${encodeURIComponent(missing)}`);
+      const alert = page.locator('p[role=alert]');
+      await alert.waitFor({ timeout: 10_000 });
+      assert.equal(await alert.textContent(), `There is no ${kind} named "${missing}".`);
+      await noScriptRan(`missing ${kind}`);
+    }
     // The page is served under the policy that makes all of this hold.
     const headers = (await s.http('GET', '/studies/hostile')).headers;
     assert.match(headers.get('content-security-policy') ?? '', /script-src 'self'/);

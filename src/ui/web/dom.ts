@@ -1,4 +1,6 @@
 // Small DOM and formatting helpers.
+import { ApiError } from './api.js';
+
 type Child = Node | string | number | null | undefined | false | readonly Child[];
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
 
@@ -126,4 +128,16 @@ export function confirmButton(label: string, confirmLabel: string, action: () =>
     }
   });
   return btn;
+}
+
+/** The page has drawn what it loaded: the dashboard tests and its bench wait for this flag and read the time. */
+export function markReady(): void {
+  window.__sibylReadyAt = performance.now();
+  window.__sibylReady = true;
+}
+
+/** A page's first load failed: its status line says so, as an alert (a 404 names what is missing). */
+export function showLoadError(status: HTMLElement, err: unknown, kind: 'study' | 'trial', name: string): void {
+  status.textContent = err instanceof ApiError && err.status === 404 ? `There is no ${kind} named "${name}".` : `Could not load the ${kind}: ${(err as Error).message}`;
+  status.setAttribute('role', 'alert');
 }

@@ -3,9 +3,9 @@
 // the step each trial was stopped at. The study's event stream keeps it live: events update
 // the in-memory trials, and the table and plots are redrawn at most every 250 ms.
 import { stringify } from 'yaml';
-import { api, ApiError, followStudy, listStudyTrials } from './api.js';
+import { api, followStudy, listStudyTrials } from './api.js';
 import { completedInOrder, curvesOption, draw, historyOption, importanceOption, mountChart, parallelOption, sliceOption, type Chart, type CurveLine, type Importance } from './charts.js';
-import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, notify, replace, stateBadge, throttle } from './dom.js';
+import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, markReady, notify, replace, showLoadError, stateBadge, throttle } from './dom.js';
 import { SAVED_HINT, savedText } from './early-stopping.js';
 import { counts } from './studies.js';
 import { describeConstraint, feasibilityText } from './types.js';
@@ -517,12 +517,10 @@ export function studyPage(root: HTMLElement, name: string): () => void {
       performance.mark('sibyl:charts-set');
       await Promise.all(drawn);
       performance.mark('sibyl:ready');
-      window.__sibylReadyAt = performance.now();
-      window.__sibylReady = true;
+      markReady();
     } catch (err) {
       if (signal.aborted) return;
-      status.textContent = err instanceof ApiError && err.status === 404 ? `There is no study named "${name}".` : `Could not load the study: ${(err as Error).message}`;
-      status.setAttribute('role', 'alert');
+      showLoadError(status, err, 'study', name);
     }
   };
   void load();

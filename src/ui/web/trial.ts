@@ -2,9 +2,9 @@
 // policy's why), timing, metrics (min, max, latest and the strategy's value), the curves (the
 // stop marked on the objective's) and the tail of its log. While the trial runs, its curves and
 // log are read again every 2 s (one call at a time); its state comes from the study's events.
-import { api, ApiError, followStudy } from './api.js';
+import { api, followStudy } from './api.js';
 import { curvesOption, draw, mountChart, type Chart } from './charts.js';
-import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, notify, replace, stateBadge, throttle } from './dom.js';
+import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, markReady, notify, replace, showLoadError, stateBadge, throttle } from './dom.js';
 import { ACTIVE_TRIAL_STATES, feasibilityText, type Observation, type Study, type Trial } from './types.js';
 
 const POLL_MS = 2000;
@@ -153,12 +153,10 @@ export function trialPage(root: HTMLElement, name: string): () => void {
       }, signal);
       if (active()) timer = setTimeout(poll, POLL_MS);
       await drawn;
-      window.__sibylReadyAt = performance.now();
-      window.__sibylReady = true;
+      markReady();
     } catch (err) {
       if (signal.aborted) return;
-      status.textContent = err instanceof ApiError && err.status === 404 ? `There is no trial named "${name}".` : `Could not load the trial: ${(err as Error).message}`;
-      status.setAttribute('role', 'alert');
+      showLoadError(status, err, 'trial', name);
     }
   };
   void load();
