@@ -12,13 +12,12 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubernetesRuntime } from '../src/runtimes/kubernetes/index.js';
 import { planFor } from '../src/runtimes/kubernetes/render.js';
 import { validateForKubernetes } from '../src/runtimes/kubernetes/validate.js';
-import { Scheduler } from '../src/scheduler/scheduler.js';
 import type { StudySpec } from '../src/spec/types.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { ArgoWorkflowControllerStandIn } from './support/argo-workflow-stand-in.js';
 import { startCluster, type KubeCluster } from './support/kube-cluster.js';
 import type { WorkloadControllerStandIn } from './support/stand-ins/cluster-controller.js';
-import { tempDir } from './support/study.js';
+import { harness, runToEnd, tempDir } from './support/study.js';
 import { TrainJobControllerStandIn } from './support/trainjob-controller-stand-in.js';
 import { argoStudy, BAD_LAYERS, batchJobStudy, EPOCHS, GOOD_LAYERS, metricsInLog, trainJobStudy } from './support/trial-kinds.js';
 
@@ -45,23 +44,15 @@ const retained = (spec: StudySpec): StudySpec => ({ ...spec, trialTemplate: { ..
 
 async function runStudy(spec: StudySpec): Promise<{ store: SqliteStore; studyId: number; logs: string[] }> {
   validateForKubernetes(spec);
-  const dataDir = tempDir();
-  const store = SqliteStore.open(dataDir);
-  const logs: string[] = [];
-  const errors: Error[] = [];
-  const scheduler = new Scheduler({
-    store,
-    runtime: (listener) => new KubernetesRuntime({ kubeConfig: kc, listener, log: (m) => logs.push(m), logDir: join(dataDir, 'logs'), podPollMs: 500, pendingTimeoutMs: 180_000 }),
-    onError: (e) => errors.push(e),
+  const h = harness(tempDir(), {
+    runtime: (listener, { dataDir, log }) => new KubernetesRuntime({ kubeConfig: kc, listener, log, logDir: join(dataDir, 'logs'), podPollMs: 500, pendingTimeoutMs: 180_000 }),
   });
   try {
-    const created = await store.createStudy(spec, dataDir, 1);
-    await scheduler.adopt([created.id]);
-    await scheduler.waitForEnd(created.id);
-    assert.deepEqual(errors, []);
-    return { store, studyId: created.id, logs };
+    const { study } = await runToEnd(h, spec);
+    assert.deepEqual(h.errors, []);
+    return { store: h.store, studyId: study.id, logs: h.logs };
   } finally {
-    await scheduler.close();
+    await h.scheduler.close();
   }
 }
 

@@ -193,7 +193,7 @@ test('after a restart, CREATED trials are launched and RUNNING ones rerun with t
 });
 
 test('a trial that ignores SIGTERM is SIGKILLed after the grace period when its study ends', async () => {
-  const h = harness(tempDir(), 300);
+  const h = harness(tempDir(), { gracePeriodMs: 300 });
   const spec = intStudy(`if [ \${trialParameters.x} = 2 ]; then sleep 0.3; echo score=2; else trap "" TERM; while true; do sleep 0.05; done; fi`, {
     max: 2,
     objective: { type: 'maximize', objectiveMetricName: 'score', goal: 2 },

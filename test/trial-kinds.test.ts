@@ -16,13 +16,12 @@ import { compileCondition, evaluateCondition, judgeJob } from '../src/runtimes/k
 import { planFor, renderTrial } from '../src/runtimes/kubernetes/render.js';
 import { validateForKubernetes } from '../src/runtimes/kubernetes/validate.js';
 import { templateArgv } from '../src/runtimes/local/argv.js';
-import { Scheduler } from '../src/scheduler/scheduler.js';
 import { SpecError } from '../src/spec/errors.js';
 import { parseStudyDocument, parseStudyText } from '../src/spec/parse.js';
 import type { StudySpec } from '../src/spec/types.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { startFakeKube, type FakeKube } from './support/fake-kube/index.js';
-import { tempDir } from './support/study.js';
+import { harness, runToEnd, tempDir } from './support/study.js';
 import { argoStudy, BAD_LAYERS, batchJobStudy, EPOCHS, GOOD_LAYERS, metricsInLog, tektonStudy, trainJobStudy } from './support/trial-kinds.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/katib/', import.meta.url));
@@ -220,26 +219,17 @@ interface KindRun {
 
 async function runStudy(spec: StudySpec, plural: string, body: (run: KindRun) => void): Promise<void> {
   const { kube, kubeConfig } = await startFakeKube({ resolveWorkingDir: () => MLP, bookmarkMs: 500 });
-  const dataDir = tempDir();
-  const store = SqliteStore.open(dataDir);
-  const logs: string[] = [];
-  const errors: Error[] = [];
-  const scheduler = new Scheduler({
-    store,
-    runtime: (listener) => new KubernetesRuntime({ kubeConfig: kubeConfig as KubeConfig, listener, log: (m) => logs.push(m), requestTimeoutMs: 2000, podPollMs: 100, pushEndpoint: 'http://127.0.0.1:1/push' }),
-    onError: (e) => errors.push(e),
+  const h = harness(tempDir(), {
+    runtime: (listener, { log }) => new KubernetesRuntime({ kubeConfig: kubeConfig as KubeConfig, listener, log, requestTimeoutMs: 2000, podPollMs: 100, pushEndpoint: 'http://127.0.0.1:1/push' }),
   });
   try {
     validateForKubernetes(spec);
-    const created = await store.createStudy(spec, MLP, 1);
-    await scheduler.adopt([created.id]);
-    await scheduler.waitForEnd(created.id);
+    const { study } = await runToEnd(h, spec, 1, MLP);
     const posts = kube.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/${plural}`)).map((r) => r.body!);
-    body({ kube, store, studyId: created.id, logs, posts });
-    assert.deepEqual(errors, []);
+    body({ kube, store: h.store, studyId: study.id, logs: h.logs, posts });
+    assert.deepEqual(h.errors, []);
   } finally {
-    await scheduler.close();
-    await store.close();
+    await h.close();
     await kube.close();
   }
 }
@@ -320,20 +310,14 @@ async function runStudyWithRename(spec: StudySpec, body: (run: KindRun) => void)
     if (obj['kind'] === 'Pod') for (const c of obj['spec']?.containers ?? []) c.name = 'renamed';
     return insert(collection, obj);
   };
-  const store = SqliteStore.open(tempDir());
-  const logs: string[] = [];
-  const scheduler = new Scheduler({
-    store,
-    runtime: (listener) => new KubernetesRuntime({ kubeConfig, listener, log: (m) => logs.push(m), requestTimeoutMs: 2000, podPollMs: 100 }),
+  const h = harness(tempDir(), {
+    runtime: (listener, { log }) => new KubernetesRuntime({ kubeConfig, listener, log, requestTimeoutMs: 2000, podPollMs: 100 }),
   });
   try {
-    const created = await store.createStudy(spec, MLP, 1);
-    await scheduler.adopt([created.id]);
-    await scheduler.waitForEnd(created.id);
-    body({ kube, store, studyId: created.id, logs, posts: [] });
+    const { study } = await runToEnd(h, spec, 1, MLP);
+    body({ kube, store: h.store, studyId: study.id, logs: h.logs, posts: [] });
   } finally {
-    await scheduler.close();
-    await store.close();
+    await h.close();
     await kube.close();
   }
 }

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalRuntime } from '../../src/runtimes/local/index.js';
+import type { RuntimeListener, TrialRuntime } from '../../src/runtimes/types.js';
 import { Scheduler, type SchedulerEvent } from '../../src/scheduler/scheduler.js';
 import { parseStudyDocument } from '../../src/spec/parse.js';
 import type { StudySpec } from '../../src/spec/types.js';
@@ -54,21 +55,36 @@ export interface Harness {
   readonly scheduler: Scheduler;
   readonly events: SchedulerEvent[];
   readonly errors: Error[];
+  /** What the runtime logged. */
+  readonly logs: string[];
   close(): Promise<void>;
 }
 
-export function harness(dataDir = tempDir(), gracePeriodMs = 2000): Harness {
+/** Builds the runtime the harness's scheduler runs trials on, logging into the harness's `logs`. */
+export type RuntimeFactory = (listener: RuntimeListener, context: { dataDir: string; log: (line: string) => void }) => TrialRuntime;
+
+export interface HarnessOptions {
+  /** The local runtime's SIGTERM-to-SIGKILL grace (default 2 s). */
+  gracePeriodMs?: number;
+  /** Another runtime than the local one. */
+  runtime?: RuntimeFactory;
+}
+
+export function harness(dataDir = tempDir(), options: HarnessOptions = {}): Harness {
   const store = SqliteStore.open(dataDir);
   const events: SchedulerEvent[] = [];
   const errors: Error[] = [];
+  const logs: string[] = [];
+  const log = (line: string) => logs.push(line);
+  const runtime: RuntimeFactory = options.runtime ?? ((listener) => new LocalRuntime({ dataDir, listener, gracePeriodMs: options.gracePeriodMs ?? 2000 }));
   const scheduler = new Scheduler({
     store,
-    runtime: (listener) => new LocalRuntime({ dataDir, listener, gracePeriodMs }),
+    runtime: (listener) => runtime(listener, { dataDir, log }),
     onEvent: (e) => events.push(e),
     onError: (e) => errors.push(e),
   });
   return {
-    dataDir, store, scheduler, events, errors,
+    dataDir, store, scheduler, events, errors, logs,
     close: async () => {
       await scheduler.close();
       await store.close();
@@ -76,9 +92,9 @@ export function harness(dataDir = tempDir(), gracePeriodMs = 2000): Harness {
   };
 }
 
-/** Creates the study and runs it to its end. */
-export async function runToEnd(h: Harness, spec: StudySpec, seed = 1): Promise<{ study: StudyRecord; trials: TrialRecord[] }> {
-  const created = await h.store.createStudy(spec, process.cwd(), seed);
+/** Creates the study (its working directory `workingDir`) and runs it to its end. */
+export async function runToEnd(h: Harness, spec: StudySpec, seed = 1, workingDir = process.cwd()): Promise<{ study: StudyRecord; trials: TrialRecord[] }> {
+  const created = await h.store.createStudy(spec, workingDir, seed);
   await h.scheduler.adopt([created.id]);
   const study = await h.scheduler.waitForEnd(created.id);
   return { study, trials: await h.store.listTrials(created.id) };
