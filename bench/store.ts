@@ -182,13 +182,13 @@ async function main(): Promise<void> {
     if (GIVEN_URL) await cleanUp(GIVEN_URL);
 
     const machine = describeMachine();
-    const loadAfter = loadavg();
+    const loadAfter = machine.load;
     console.log(`Store: SQLite and PostgreSQL side by side — ${machineLine(machine)}`);
     console.log(`load average ${loadBefore.map((l) => l.toFixed(1)).join(' ')} before, ${loadAfter.map((l) => l.toFixed(1)).join(' ')} after; ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
     console.log(report(lite, pg, api, pgLabel));
 
     const file = writeResults('store', {
-      loadBefore, loadAfter,
+      loadBefore, // the machine's load is the one after
       seconds: (Date.now() - started) / 1000,
       unit: 'ms', trials: TRIALS, linesPerTrial: LINES_PER_TRIAL, metricsPerLine: 2, ingestSeconds: SECONDS,
       postgres: pgLabel,

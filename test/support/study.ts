@@ -63,12 +63,8 @@ export interface Harness {
 /** Builds the runtime the harness's scheduler runs trials on, logging into the harness's `logs`. */
 export type RuntimeFactory = (listener: RuntimeListener, context: { dataDir: string; log: (line: string) => void }) => TrialRuntime;
 
-export interface HarnessOptions {
-  /** The local runtime's SIGTERM-to-SIGKILL grace (default 2 s). */
-  gracePeriodMs?: number;
-  /** Another runtime than the local one. */
-  runtime?: RuntimeFactory;
-}
+/** The local runtime, with its SIGTERM-to-SIGKILL grace (default 2 s), or another runtime. */
+export type HarnessOptions = { gracePeriodMs?: number; runtime?: never } | { runtime: RuntimeFactory; gracePeriodMs?: never };
 
 export function harness(dataDir = tempDir(), options: HarnessOptions = {}): Harness {
   const store = SqliteStore.open(dataDir);
