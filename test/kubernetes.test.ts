@@ -11,14 +11,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { KubernetesRuntime } from '../src/runtimes/kubernetes/index.js';
 import { compileCondition, evaluateCondition, judgeJob, matchOf } from '../src/runtimes/kubernetes/conditions.js';
 import { validateForKubernetes } from '../src/runtimes/kubernetes/validate.js';
-import { Scheduler, type SchedulerEvent } from '../src/scheduler/scheduler.js';
 import { parseStudyDocument, parseStudyText } from '../src/spec/parse.js';
 import { SpecError } from '../src/spec/errors.js';
 import type { StudySpec } from '../src/spec/types.js';
 import { type Store, type TrialRecord } from '../src/store/store.js';
 import { startFakeKube, type FakeKube } from './support/fake-kube/index.js';
-import { tempDir } from './support/study.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { harness, tempDir, type Harness } from './support/study.js';
 import { inspect } from './support/sqlite.js';
 
 const MLP = fileURLToPath(new URL('../../examples/mlp/', import.meta.url));
@@ -40,44 +38,20 @@ function editedSpec(edit: (doc: any) => void): StudySpec {
 
 const containerOf = (doc: any) => doc.spec.trialTemplate.trialSpec.spec.tfReplicaSpecs.Worker.template.spec.containers[0];
 
-interface KubeHarness {
-  readonly dataDir: string;
-  readonly store: SqliteStore;
-  readonly scheduler: Scheduler;
-  readonly events: SchedulerEvent[];
-  readonly errors: Error[];
-  readonly logs: string[];
-  close(): Promise<void>;
-}
-
-function kubeHarness(kubeConfig: KubeConfig, dataDir = tempDir()): KubeHarness {
-  const store = SqliteStore.open(dataDir);
-  const events: SchedulerEvent[] = [];
-  const errors: Error[] = [];
-  const logs: string[] = [];
-  const scheduler = new Scheduler({
-    store,
-    runtime: (listener) =>
+/** The scheduler harness with the kubernetes runtime on `kubeConfig`. */
+function kubeHarness(kubeConfig: KubeConfig, dataDir = tempDir()): Harness {
+  return harness(dataDir, {
+    runtime: (listener, { log }) =>
       new KubernetesRuntime({
         kubeConfig,
         listener,
         pushEndpoint: 'http://127.0.0.1:1/push',
         logDir: join(dataDir, 'logs'),
-        log: (m) => logs.push(m),
+        log,
         requestTimeoutMs: 1000,
         podPollMs: 100,
       }),
-    onEvent: (e) => events.push(e),
-    onError: (e) => errors.push(e),
   });
-  return {
-    dataDir,
-    store, scheduler, events, errors, logs,
-    close: async () => {
-      await scheduler.close();
-      await store.close();
-    },
-  };
 }
 
 function fakeFor() {
@@ -226,7 +200,7 @@ test('a restart while the TFJobs run re-adopts them: none is created twice and t
     Object.assign(doc.spec, { parallelTrialCount: 3, maxTrialCount: 3 });
   });
   const first = kubeHarness(kubeConfig, dataDir);
-  let second: KubeHarness | undefined;
+  let second: Harness | undefined;
   try {
     const created = await first.store.createStudy(spec, MLP, 1);
     await first.scheduler.adopt([created.id]);
