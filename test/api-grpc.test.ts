@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { median, simulate } from '../bench/simulate.js';
 import { branin } from '../bench/functions.js';
 import { BRANIN_OPTIMUM, braninStudy, evaluateBranin } from './support/branin.js';
-import { call, startTestServer } from './support/server.js';
+import { call, startTestServer, toStruct } from './support/server.js';
 
 const fromParams = (ps: { name: string; number?: number; text?: string }[]) =>
   Object.fromEntries(ps.map((p) => [p.name, p.number ?? p.text!]));
@@ -65,14 +65,7 @@ test('gRPC: a local study submitted as a message runs to its end while another c
         trialTemplate: { trialParameters: [{ name: 'x', reference: 'x' }], command: ['sh', '-c', 'sleep 0.2; echo score=${trialParameters.x}'] },
       },
     };
-    const toStruct = (v: unknown): unknown => {
-      if (Array.isArray(v)) return { listValue: { values: v.map(toStruct) } };
-      if (v !== null && typeof v === 'object') return { structValue: { fields: Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toStruct(x)])) } };
-      if (typeof v === 'number') return { numberValue: v };
-      if (typeof v === 'boolean') return { boolValue: v };
-      return { stringValue: String(v) };
-    };
-    const created = await call(studies, 'createStudy', { spec: (toStruct(doc) as { structValue: unknown }).structValue, runtime: 'local' });
+    const created = await call(studies, 'createStudy', { spec: toStruct(doc), runtime: 'local' });
     assert.equal(created.name, 'watched');
     const events: { study?: { state: string; reason: string }; trial?: { name: string; state: string } }[] = [];
     await new Promise<void>((resolve, reject) => {

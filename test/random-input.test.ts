@@ -3,6 +3,7 @@
 // EarlyStopping services, and random ask/tell clients. The seeds are fixed, so a failure
 // reproduces. Each property fails if a field loses its validation (a 5xx, INTERNAL, a refusal
 // naming no field), if an algorithm proposes outside its space, or if a study can be left stuck.
+import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { Rng } from '../suggestion-algorithms/rng.js';
-import { call, startTestServer, type TestServer } from './support/server.js';
+import { call, startTestServer, toStruct, type TestServer } from './support/server.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Doc = { [key: string]: Json };
@@ -95,6 +96,10 @@ function mutate(doc: Doc, c: Chooser): { doc: Doc; ops: string[] } {
   return { doc: copy, ops };
 }
 
+type GrpcFailure = { code: number; details: string };
+/** A refusal's message starts with the field it names. */
+const FIELD_FIRST = /^[\w.[\]-]+: /;
+
 /** A REST refusal's problems: not a 4xx, no field named, a stack trace. */
 function restProblem(status: number, body: unknown): string | null {
   const text = JSON.stringify(body ?? '');
@@ -105,11 +110,12 @@ function restProblem(status: number, body: unknown): string | null {
   return null;
 }
 
-test('1,500 random mutations of every example and Katib fixture: a study or a refusal naming its field, never a 5xx, a hang or a trace', { timeout: 300_000 }, async () => {
+test('1,500 random mutations of every example and Katib fixture, over REST and sibyl.v1 gRPC: a study or a refusal naming its field, never a 5xx, INTERNAL, a hang or a trace', { timeout: 300_000 }, async () => {
   const docs = baseDocuments();
   assert.ok(docs.length >= 50, `only ${docs.length} base documents`);
   const c = new Chooser(20261203);
   const s = await startTestServer({ runtime: 'external' });
+  const studies = s.client('Studies');
   const failures: string[] = [];
   let created = 0;
   try {
@@ -117,12 +123,24 @@ test('1,500 random mutations of every example and Katib fixture: a study or a re
       const { doc, ops } = mutate(c.pick(docs), c);
       const name = `fuzz-${i}`;
       if (doc.metadata !== null && typeof doc.metadata === 'object' && !Array.isArray(doc.metadata)) doc.metadata.name = name;
-      const body = c.chance(0.2) ? { specText: JSON.stringify(doc), runtime: c.pick(['external', 'local']) } : { spec: doc, runtime: c.pick(['external', 'local']) };
+      const runtime = c.pick(['external', 'local']);
+      const adapter = c.pick(['REST spec', 'REST spec', 'REST specText', 'gRPC spec', 'gRPC specText'] as const);
       const started = Date.now();
-      const r = await s.http('POST', '/api/v1/studies', body);
-      const problem = restProblem(r.status, r.body) ?? (Date.now() - started > 3000 ? `took ${Date.now() - started} ms` : null);
-      if (problem) failures.push(`[${ops.join('; ')}] ${problem}`);
-      if (r.status === 201) {
+      let accepted: boolean;
+      if (adapter.startsWith('REST')) {
+        const r = await s.http('POST', '/api/v1/studies', adapter === 'REST spec' ? { spec: doc, runtime } : { specText: JSON.stringify(doc), runtime });
+        const problem = restProblem(r.status, r.body);
+        if (problem) failures.push(`${adapter} [${ops.join('; ')}] ${problem}`);
+        accepted = r.status === 201;
+      } else {
+        const request = adapter === 'gRPC spec' ? { spec: toStruct(doc), runtime } : { specText: JSON.stringify(doc), runtime };
+        accepted = await call(studies, 'createStudy', request).then(() => true, (e: GrpcFailure) => {
+          if (e.code !== grpc.status.INVALID_ARGUMENT || !FIELD_FIRST.test(e.details)) failures.push(`${adapter} [${ops.join('; ')}] code ${e.code}: ${String(e.details).slice(0, 300)}`);
+          return false;
+        });
+      }
+      if (Date.now() - started > 3000) failures.push(`${adapter} [${ops.join('; ')}] took ${Date.now() - started} ms`);
+      if (accepted) {
         created++;
         const deleted = await s.http('DELETE', `/api/v1/studies/${name}`);
         if (deleted.status !== 204) failures.push(`[${ops.join('; ')}] created but not deleted: ${deleted.status}`);
@@ -290,8 +308,6 @@ function outsideSpace(parameters: readonly KatibParameter[], assignments: readon
   return null;
 }
 
-type GrpcFailure = { code: number; details: string };
-const FIELD_FIRST = /^[\w.[\]-]+: /;
 
 test('1,200 random Katib Suggestion and EarlyStopping requests: proposals inside the space, rules Katib-shaped, refusals INVALID_ARGUMENT naming the field', { timeout: 300_000 }, async () => {
   const c = new Chooser(20261204);

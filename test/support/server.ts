@@ -87,3 +87,16 @@ export function bearer(token: string): grpc.Metadata {
   md.set('authorization', `Bearer ${token}`);
   return md;
 }
+
+/** A JSON document as a google.protobuf.Struct, the form proto-loader takes it in. */
+export function toStruct(doc: Record<string, unknown>): unknown {
+  const value = (v: unknown): unknown => {
+    if (v === null || v === undefined) return { nullValue: 'NULL_VALUE' };
+    if (Array.isArray(v)) return { listValue: { values: v.map(value) } };
+    if (typeof v === 'object') return { structValue: toStruct(v as Record<string, unknown>) };
+    if (typeof v === 'number') return { numberValue: v };
+    if (typeof v === 'boolean') return { boolValue: v };
+    return { stringValue: String(v) };
+  };
+  return { fields: Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, value(v)])) };
+}
