@@ -120,6 +120,31 @@ test('TensorFlowEvent, default directory: a truncated summary file is reported i
   }
 });
 
+test('a step outside 0 to 2^53−1 (a negative epoch printed, an int64 step in a summary file) is numbered in order and reported; a wall time past any date is stamped on arrival', async () => {
+  const h = harness();
+  try {
+    const printed = study(['echo "step=1 loss=0.5"; echo "step=-3 loss=0.4"; echo "step=5 loss=0.3"'], { collector: { kind: 'StdOut' } }, undefined, 1);
+    const [p] = (await runToEnd(h, printed)).trials;
+    assert.equal(p!.state, 'SUCCEEDED', p!.message);
+    assert.deepEqual(await observed(h, p!.id), [['loss', 1, 0.5], ['loss', 2, 0.4], ['loss', 5, 0.3]]);
+    assert.match(p!.message ?? '', /metrics: loss: a step of -3 is outside 0 to 9007199254740991; such observations are numbered in order instead/);
+
+    const events = { events: [{ step: 2 ** 62, wall_time: 1e13, values: [{ tag: 'loss', kind: 'simple', value: 1 }] }, { step: 7, wall_time: 1700000000, values: [{ tag: 'loss', kind: 'simple', value: 2 }] }] };
+    const written = study([`python3 ${WRITER} "$1" '${JSON.stringify(events)}'`, '/var/log/katib/tfevent/events.out.tfevents.9'], { collector: { kind: 'TensorFlowEvent' } }, undefined, 1);
+    const before = Date.now();
+    const [w] = (await runToEnd(h, { ...written, name: 'collect-tf' })).trials;
+    assert.equal(w!.state, 'SUCCEEDED', w!.message);
+    assert.deepEqual(await observed(h, w!.id), [['loss', 1, 1], ['loss', 7, 2]], 'both values kept');
+    const [first, second] = await h.store.observations(w!.id);
+    assert.ok(Date.parse(first!.time) >= before - 1000 && Date.parse(first!.time) <= Date.now(), `stamped on arrival: ${first!.time}`);
+    assert.equal(second!.time, new Date(1700000000000).toISOString());
+    assert.match(w!.message ?? '', /record 2 has a wall time of 10000000000000 s, past any date/);
+    assert.match(w!.message ?? '', /loss: a step of 4611686018427388000 is outside 0 to 9007199254740991/);
+  } finally {
+    await h.close();
+  }
+});
+
 test('a trial that writes no metrics file ends MetricsUnavailable, saying where the file was expected', async () => {
   const h = harness();
   try {

@@ -109,6 +109,17 @@ test('a record with a bad data checksum is skipped and reported; a bad length ch
   assert.equal(garbage.problems.length, 1);
 });
 
+test('a wall time past any RFC 3339 date leaves the values undated (the collector stamps them) and is reported once per file', () => {
+  const dir = tempDir();
+  const bytes = writeSummaryFile(join(dir, 'w'), {
+    events: [1e13, 1e300, 1700000000].map((wall_time, i) => ({ step: i + 1, wall_time, values: [{ tag: 'loss', kind: 'simple' as const, value: i + 1 }] })),
+  });
+  const { observations, problems } = read('/logs', { w: bytes }, ['loss'], 5);
+  assert.deepEqual(pairs(observations), [['loss', 1, 1], ['loss', 2, 2], ['loss', 3, 3]]);
+  assert.deepEqual(observations.map((o) => o.time), [undefined, undefined, new Date(1700000000000).toISOString()]);
+  assert.deepEqual(problems, ["summary file /logs/w: record 2 has a wall time of 10000000000000 s, past any date; such records' values are stamped when they arrive"]);
+});
+
 test('a well-framed record that is not an Event is reported once and skipped', () => {
   const dir = tempDir();
   const good = writeSummaryFile(join(dir, 'g'), { events: [{ step: 4, values: [{ tag: 'loss', kind: 'simple', value: 2 }] }] });

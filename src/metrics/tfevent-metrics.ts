@@ -20,7 +20,12 @@ interface SummaryFile {
   readonly plugins: Map<string, string>;
   records: number;
   undecodable: number;
+  /** Records whose wall time no RFC 3339 date can hold. */
+  undated: number;
 }
+
+/** The last instant with a four-digit year, as RFC 3339 writes dates. */
+const LAST_RFC3339_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 interface MetricSelector {
   readonly metric: string;
@@ -57,7 +62,11 @@ export class TfEventMetrics {
         if (f.undecodable++ === 0) this.report(`${this.display(file)}: record ${f.records} is not a TensorFlow Event (${(err as Error).message}); such records are skipped`);
         continue;
       }
-      const time = event.wallTime > 0 ? new Date(event.wallTime * 1000).toISOString() : undefined;
+      const ms = event.wallTime * 1000;
+      const time = ms > 0 && ms <= LAST_RFC3339_MS ? new Date(ms).toISOString() : undefined;
+      if (time === undefined && ms > LAST_RFC3339_MS && f.undated++ === 0) {
+        this.report(`${this.display(file)}: record ${f.records} has a wall time of ${event.wallTime} s, past any date; such records' values are stamped when they arrive`);
+      }
       for (const v of event.values) {
         if (v.plugin !== undefined && !f.plugins.has(v.tag)) f.plugins.set(v.tag, v.plugin);
         const plugin = f.plugins.get(v.tag);
@@ -86,6 +95,7 @@ export class TfEventMetrics {
         plugins: new Map(),
         records: 0,
         undecodable: 0,
+        undated: 0,
       };
       this.files.set(file, f);
     }

@@ -15,6 +15,8 @@ export const LIMITS = {
   maxKatibSuggestions: 1000,
   /** Trials a Katib GetSuggestions request may carry as history. */
   maxKatibTrials: 100_000,
+  /** An observation's step: 0 to this (steps are exact integers in a double). */
+  maxStep: Number.MAX_SAFE_INTEGER,
   /** Lines per trial log tail (GET /api/v1/trials/:name/log?tail=N). */
   maxLogTailLines: 10_000,
 

@@ -3,10 +3,12 @@
 // - File: the lines of its metrics file (the runtime delivers the file's bytes), not its output;
 // - TensorFlowEvent: the records of its summary files;
 // - Push, Custom: nothing here (the trial, or the user's collector, reports through the API).
-// Observations that carry no step of their own are numbered; non-finite values are kept out.
+// Observations that carry no step of their own, or one outside the steps the API takes, are
+// numbered; non-finite values are kept out.
 // Problems with the files (a truncated or corrupt summary file, no file at all) are reported
 // once each; what was read before them is kept.
 import { LineSplitter } from '../metrics/lines.js';
+import { LIMITS } from '../model/limits.js';
 import { createLineParser, type MetricsLineParser, type ParsedObservation } from '../metrics/parse.js';
 import { TfEventMetrics } from '../metrics/tfevent-metrics.js';
 import { metricNamesOf, type StudySpec } from '../spec/types.js';
@@ -22,6 +24,7 @@ export class TrialMetricsCollector {
   private readonly splitters = new Map<string, LineSplitter>();
   private readonly summaries?: TfEventMetrics;
   private readonly filesSeen = new Set<string>();
+  private stepOutOfRange = false;
   private finished = false;
   readonly problems: string[] = [];
 
@@ -81,13 +84,24 @@ export class TrialMetricsCollector {
     this.onProblem(text);
   }
 
+  /** Whether a step the trial gave is one the API takes too; the first that is not is reported. */
+  private ownStep(step: number, metric: string): boolean {
+    if (Number.isSafeInteger(step) && step >= 0 && step <= LIMITS.maxStep) return true;
+    if (!this.stepOutOfRange) {
+      this.stepOutOfRange = true;
+      this.problem(`${metric}: a step of ${step} is outside 0 to ${LIMITS.maxStep}; such observations are numbered in order instead`);
+    }
+    return false;
+  }
+
   private record(parsed: readonly ParsedObservation[]): void {
     if (parsed.length === 0) return;
     const now = new Date().toISOString();
     const rows: ObservationInput[] = [];
     for (const p of parsed) {
       if (!Number.isFinite(p.value)) continue;
-      const step = p.step ?? (this.counters.get(p.metric) ?? 0) + 1;
+      const own = p.step !== undefined && this.ownStep(p.step, p.metric) ? p.step : undefined;
+      const step = own ?? (this.counters.get(p.metric) ?? 0) + 1;
       this.counters.set(p.metric, Math.max(step, this.counters.get(p.metric) ?? 0));
       rows.push({ metric: p.metric, value: p.value, step, time: p.time ?? now });
     }

@@ -701,7 +701,7 @@ export class StudyService {
         throw invalid(`${at}.metric`, `must be one of the study's metrics (${metrics.join(', ')}) (got ${shown(o.metric)})`);
       }
       const value = readFinite(o.value, `${at}.value`);
-      const step = readOptionalInteger(o.step, `${at}.step`, 0, Number.MAX_SAFE_INTEGER)
+      const step = readOptionalInteger(o.step, `${at}.step`, 0, LIMITS.maxStep)
         ?? (nextStep.get(o.metric) ?? await this.store.maxStep(trial.id, o.metric)) + 1;
       nextStep.set(o.metric, Math.max(step, nextStep.get(o.metric) ?? 0));
       rows.push({ metric: o.metric, value, step, time: readTime(o.time, `${at}.time`, now) });

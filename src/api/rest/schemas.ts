@@ -54,7 +54,7 @@ export const SuggestBody = Type.Object({
 const Observation = Type.Object({
   metric: Type.String({ minLength: 1, maxLength: LIMITS.maxIdentifierLength }),
   value: Type.Number(),
-  step: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+  step: Type.Optional(Type.Integer({ minimum: 0, maximum: LIMITS.maxStep })),
   time: Type.Optional(Type.String({ maxLength: 64, description: 'RFC 3339; default: when received' })),
 }, { additionalProperties: false });
 
