@@ -171,6 +171,11 @@ test('JSON: timestamps and steps', () => {
     { metric: 'loss', value: 1, step: 7, time: '2024-05-01T12:00:00.250Z' },
   ]);
   assert.deepEqual(p.parseLine('{"loss": "1", "timestamp": "yesterday", "step": 1.5}'), [{ metric: 'loss', value: 1 }]);
+  // Epoch seconds past what RFC 3339 can write (years 0000 to 9999) give no time: the collector stamps it.
+  assert.deepEqual(p.parseLine('{"loss": 1, "timestamp": 1e12}'), [{ metric: 'loss', value: 1 }]);
+  assert.deepEqual(p.parseLine('{"loss": 1, "timestamp": -62167219201}'), [{ metric: 'loss', value: 1 }]);
+  assert.deepEqual(p.parseLine('{"loss": 1, "timestamp": -62167219200}'), [{ metric: 'loss', value: 1, time: '0000-01-01T00:00:00.000Z' }]);
+  assert.deepEqual(p.parseLine('{"loss": 1, "timestamp": 253402300799.999}'), [{ metric: 'loss', value: 1, time: '9999-12-31T23:59:59.999Z' }]);
 });
 
 test('JSON: invalid JSON and non-objects are ignored', () => {

@@ -32,6 +32,15 @@ export function isRfc3339(text: string): boolean {
   return RFC3339.test(text) && Number.isFinite(Date.parse(text));
 }
 
+/** The first and last instants RFC 3339 can write (four-digit years). */
+const RFC3339_RANGE_MS = [Date.parse('0000-01-01T00:00:00Z'), Date.parse('9999-12-31T23:59:59.999Z')] as const;
+
+/** Seconds since the epoch (a summary event's wall time, a JSON timestamp) as an ISO time, or undefined past what RFC 3339 can write. */
+export function isoTimeOfSeconds(seconds: number): string | undefined {
+  const ms = seconds * 1000;
+  return ms >= RFC3339_RANGE_MS[0] && ms <= RFC3339_RANGE_MS[1] ? new Date(ms).toISOString() : undefined;
+}
+
 // Katib's webhook rule for each metricsFormat ("two top subexpressions are required"), as Katib
 // writes it: the text must hold two (…) pairs. Sibyl also counts real capture groups below.
 const KATIB_TWO_GROUPS = new RE2(String.raw`.*\(.*\).*\(.*\).*`, 'u');
@@ -174,11 +183,7 @@ function parseJsonLine(line: string, names: ReadonlySet<string>): ParsedObservat
 
 function jsonTimestamp(raw: unknown): string | undefined {
   if (typeof raw === 'string') return isRfc3339(raw) ? raw : undefined;
-  if (typeof raw === 'number' && Number.isFinite(raw)) {
-    const date = new Date(raw * 1000);
-    return Number.isFinite(date.getTime()) ? date.toISOString() : undefined;
-  }
-  return undefined;
+  return typeof raw === 'number' ? isoTimeOfSeconds(raw) : undefined;
 }
 
 function jsonStep(raw: unknown): number | undefined {

@@ -8,7 +8,7 @@
 // not declared as another plugin's data (images, histograms, text) count. Step and time are
 // the event's own.
 import { posix } from 'node:path';
-import type { ParsedObservation } from './parse.js';
+import { isoTimeOfSeconds, type ParsedObservation } from './parse.js';
 import { decodeEvent } from './tfevent.js';
 import { TfRecordReader } from './tfrecord.js';
 
@@ -23,9 +23,6 @@ interface SummaryFile {
   /** Records whose wall time no RFC 3339 date can hold. */
   undated: number;
 }
-
-/** The last instant with a four-digit year, as RFC 3339 writes dates. */
-const LAST_RFC3339_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 interface MetricSelector {
   readonly metric: string;
@@ -62,9 +59,9 @@ export class TfEventMetrics {
         if (f.undecodable++ === 0) this.report(`${this.display(file)}: record ${f.records} is not a TensorFlow Event (${(err as Error).message}); such records are skipped`);
         continue;
       }
-      const ms = event.wallTime * 1000;
-      const time = ms > 0 && ms <= LAST_RFC3339_MS ? new Date(ms).toISOString() : undefined;
-      if (time === undefined && ms > LAST_RFC3339_MS && f.undated++ === 0) {
+      // A wall time of 0 is unset; one past what RFC 3339 can write is reported.
+      const time = event.wallTime > 0 ? isoTimeOfSeconds(event.wallTime) : undefined;
+      if (time === undefined && event.wallTime > 0 && f.undated++ === 0) {
         this.report(`${this.display(file)}: record ${f.records} has a wall time of ${event.wallTime} s, past any date; such records' values are stamped when they arrive`);
       }
       for (const v of event.values) {
