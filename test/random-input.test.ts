@@ -88,7 +88,7 @@ function mutate(doc: Doc, c: Chooser): { doc: Doc; ops: string[] } {
           : wanted;
     if (op === 'delete') Array.isArray(holder) ? holder.splice(Number(key), 1) : delete holder[key];
     else if (op === 'duplicate') holder.push(structuredClone(current));
-    else if (op === 'extra key') (current as Doc)[c.pick(['extra', 'name', 'value', 'min', 'max', 'step', 'list', 'kind', 'goal', 'constructor'])] = c.pick(ODD_VALUES);
+    else if (op === 'extra key') (current as Doc)[c.pick(['extra', 'name', 'value', 'min', 'max', 'step', 'list', 'kind', 'goal', 'constructor'])] = structuredClone(c.pick(ODD_VALUES));
     else if (op === 'number') holder[key as never] = c.pick([`-${current}`, `${current}0000000000000000000000`, '1e400', '0']) as never;
     else holder[key as never] = structuredClone(c.pick(ODD_VALUES)) as never;
     ops.push(`${op} ${path.join('.')}`);
