@@ -380,9 +380,15 @@ test('1,200 random Katib Suggestion and EarlyStopping requests: proposals inside
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'STOPPED']);
 const ACTIVE = new Set(['CREATED', 'RUNNING']);
 
-function askTellStudy(name: string, c: Chooser): Doc {
-  const algorithm = c.pick(['random', 'tpe', 'bayesianoptimization', 'cmaes', 'sobol', 'grid', 'hyperband', 'pbt', 'multivariate-tpe']);
-  const policy = algorithm === 'hyperband' || algorithm === 'pbt' ? null : c.pick([null, 'medianstop', 'asha', 'curvefit']);
+const SHAPES = ['flat', 'conditional', 'constraints', 'multi-objective'] as const;
+
+/** A study of a random algorithm and policy, on a flat, conditional or constrained space, or with two objectives. */
+function askTellStudy(name: string, c: Chooser): { doc: Doc; shape: (typeof SHAPES)[number] } {
+  const single = c.pick(['random', 'tpe', 'bayesianoptimization', 'cmaes', 'sobol', 'grid', 'hyperband', 'pbt', 'multivariate-tpe']);
+  const fixedShape = single === 'hyperband' || single === 'pbt' || single === 'grid' || single === 'cmaes';
+  const shape = fixedShape ? 'flat' : c.pick(SHAPES);
+  const algorithm = shape === 'multi-objective' ? c.pick(['nsga2', 'motpe', 'parego', 'random']) : single;
+  const policy = single === 'hyperband' || single === 'pbt' || shape === 'multi-objective' ? null : c.pick([null, 'medianstop', 'asha', 'curvefit']);
   const stepped = algorithm === 'grid' || algorithm === 'pbt';
   const parameters: Json[] = [
     { name: 'lr', parameterType: 'double', feasibleSpace: { min: '0.01', max: '0.05', ...(stepped ? { step: '0.01' } : {}) } },
@@ -390,24 +396,30 @@ function askTellStudy(name: string, c: Chooser): Doc {
   ];
   if (algorithm === 'hyperband') parameters.push({ name: 'epochs', parameterType: 'int', feasibleSpace: { min: '1', max: '9' } });
   if (algorithm !== 'cmaes') parameters.push({ name: 'opt', parameterType: 'categorical', feasibleSpace: { list: ['adam', 'sgd'] } });
+  if (shape === 'conditional') parameters.push({ name: 'momentum', parameterType: 'double', feasibleSpace: { min: '0.1', max: '0.9' }, condition: { parent: 'opt', equals: 'sgd' } });
   const settings = algorithm === 'hyperband' ? [{ name: 'resource_name', value: 'epochs' }, { name: 'r_l', value: '9' }, { name: 'eta', value: '3' }]
     : algorithm === 'pbt' ? [{ name: 'n_population', value: '5' }, { name: 'truncation_threshold', value: '0.4' }, { name: 'suggestion_trial_dir', value: '/tmp/pbt' }]
       : [{ name: 'random_state', value: String(1 + c.int(100)) }];
   const type = c.pick(['maximize', 'minimize']);
-  return {
+  const objective: Json = shape === 'multi-objective'
+    ? { objectives: [{ type: 'maximize', objectiveMetricName: 'acc' }, { type: 'minimize', objectiveMetricName: 'loss' }] }
+    : {
+      type, objectiveMetricName: 'acc', additionalMetricNames: ['loss'],
+      ...(c.chance(0.3) ? { goal: type === 'maximize' ? 0.95 : 0.05 } : {}),
+      ...(c.chance(0.3) ? { metricStrategies: [{ name: 'acc', value: c.pick(['min', 'max', 'latest']) }] } : {}),
+      ...(shape === 'constraints' ? { constraints: [{ metricName: 'loss', max: 0.7 }] } : {}),
+    };
+  const doc: Doc = {
     apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name },
     spec: {
-      objective: {
-        type, objectiveMetricName: 'acc', additionalMetricNames: ['loss'],
-        ...(c.chance(0.3) ? { goal: type === 'maximize' ? 0.95 : 0.05 } : {}),
-        ...(c.chance(0.3) ? { metricStrategies: [{ name: 'acc', value: c.pick(['min', 'max', 'latest']) }] } : {}),
-      },
+      objective,
       algorithm: { algorithmName: algorithm, algorithmSettings: settings },
       ...(policy ? { earlyStopping: { algorithmName: policy, algorithmSettings: policy === 'medianstop' ? [{ name: 'min_trials_required', value: '2' }, { name: 'start_step', value: '2' }] : [] } } : {}),
       parallelTrialCount: 1 + c.int(4), maxTrialCount: 5 + c.int(25), maxFailedTrialCount: 1 + c.int(5),
       parameters,
     },
   };
+  return { doc, shape };
 }
 
 /** One client: asks, reports a random curve (out of order and repeated now and then), asks whether to stop, and ends the trial one way or another. */
@@ -449,7 +461,7 @@ async function randomClient(s: TestServer, study: string, id: string, c: Chooser
   }
 }
 
-test('30 ask/tell studies, every algorithm and policy, three random clients each: every study ends, nothing is left active, a trial told to stop ends EARLY_STOPPED, never a 5xx', { timeout: 600_000 }, async () => {
+test('30 ask/tell studies, every algorithm and policy, flat, conditional, constrained and two-objective, three random clients each: every study ends, nothing is left active, a trial told to stop ends EARLY_STOPPED, never a 5xx', { timeout: 600_000 }, async () => {
   const c = new Chooser(20261205);
   const s = await startTestServer({ runtime: 'external' });
   const failures: string[] = [];
@@ -459,10 +471,12 @@ test('30 ask/tell studies, every algorithm and policy, three random clients each
     if (problem) failures.push(`${what}: ${problem}`);
   };
   const policies = new Set<string>();
+  const shapes = new Set<string>();
   try {
     for (let i = 0; i < 30; i++) {
       const name = `asktell-${i}`;
-      const doc = askTellStudy(name, c);
+      const { doc, shape } = askTellStudy(name, c);
+      shapes.add(shape);
       const created = await s.http('POST', '/api/v1/studies', { spec: doc, runtime: 'external' });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       const spec = doc.spec as { maxTrialCount: number; earlyStopping?: { algorithmName: string } };
@@ -480,6 +494,7 @@ test('30 ask/tell studies, every algorithm and policy, three random clients each
     assert.deepEqual(failures.slice(0, 20), [], `${failures.length} problems`);
     assert.ok(told.size >= 10, `only ${told.size} trials were told to stop`);
     assert.deepEqual([...policies].sort(), ['asha', 'curvefit', 'medianstop', 'none']);
+    assert.deepEqual([...shapes].sort(), [...SHAPES].sort());
   } finally {
     await s.close();
   }
