@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { Rng } from '../suggestion-algorithms/rng.js';
+import { startPostgres } from './support/postgres.js';
 import { call, startTestServer, toStruct, type TestServer } from './support/server.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -423,9 +424,9 @@ function askTellStudy(name: string, c: Chooser): { doc: Doc; shape: (typeof SHAP
 }
 
 /** One client: asks, reports a random curve (out of order and repeated now and then), asks whether to stop, and ends the trial one way or another. */
-async function randomClient(s: TestServer, study: string, id: string, c: Chooser, deadline: number, check: (status: number, body: unknown, what: string) => void, told: Set<string>): Promise<void> {
+async function randomClient(replica: () => TestServer, study: string, id: string, c: Chooser, deadline: number, check: (status: number, body: unknown, what: string) => void, told: Set<string>): Promise<void> {
   const http = async (method: string, path: string, body?: unknown) => {
-    const r = await s.http(method, `/api/v1${path}`, body);
+    const r = await replica().http(method, `/api/v1${path}`, body);
     check(r.status, r.body, `${method} ${path}`);
     return r;
   };
@@ -461,41 +462,67 @@ async function randomClient(s: TestServer, study: string, id: string, c: Chooser
   }
 }
 
-test('30 ask/tell studies, every algorithm and policy, flat, conditional, constrained and two-objective, three random clients each: every study ends, nothing is left active, a trial told to stop ends EARLY_STOPPED, never a 5xx', { timeout: 600_000 }, async () => {
-  const c = new Chooser(20261205);
-  const s = await startTestServer({ runtime: 'external' });
+/** Runs `count` random studies, each with three random clients whose every call goes to a random one of `replicas`. */
+async function randomAskTell(replicas: readonly TestServer[], c: Chooser, count: number) {
   const failures: string[] = [];
   const told = new Set<string>();
+  const policies = new Set<string>();
+  const shapes = new Set<string>();
+  const calls = replicas.map(() => 0);
+  const replica = () => {
+    const i = c.int(replicas.length);
+    calls[i]!++;
+    return replicas[i]!;
+  };
   const check = (status: number, body: unknown, what: string) => {
     const problem = restProblem(status, body);
     if (problem) failures.push(`${what}: ${problem}`);
   };
-  const policies = new Set<string>();
-  const shapes = new Set<string>();
+  for (let i = 0; i < count; i++) {
+    const name = `asktell-${i}`;
+    const { doc, shape } = askTellStudy(name, c);
+    shapes.add(shape);
+    const created = await replica().http('POST', '/api/v1/studies', { spec: doc, runtime: 'external' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const spec = doc.spec as { maxTrialCount: number; earlyStopping?: { algorithmName: string } };
+    policies.add(spec.earlyStopping?.algorithmName ?? 'none');
+    const deadline = Date.now() + 60_000;
+    await Promise.all(['a', 'b', 'c'].map((id) => randomClient(replica, name, id, c, deadline, check, told)));
+    const study = (await replica().http('GET', `/api/v1/studies/${name}`)).body;
+    const trials: { name: string; state: string }[] = (await replica().http('GET', `/api/v1/studies/${name}/trials?pageSize=1000`)).body.trials;
+    if (!TERMINAL.has(study.state)) failures.push(`${name}: still ${study.state} after 60 s`);
+    else if (trials.some((t) => ACTIVE.has(t.state))) failures.push(`${name}: ended ${study.state} with active trials`);
+    const ended = trials.filter((t) => !ACTIVE.has(t.state)).length;
+    if (study.reason === 'MaxTrialsReached' && ended < spec.maxTrialCount) failures.push(`${name}: MaxTrialsReached after ${ended} of ${spec.maxTrialCount}`);
+    for (const t of trials) if (told.has(t.name) && t.state !== 'EARLY_STOPPED' && t.state !== 'KILLED') failures.push(`${t.name}: told to stop, ended ${t.state}`);
+  }
+  assert.deepEqual(failures.slice(0, 20), [], `${failures.length} problems`);
+  return { told, policies, shapes, calls };
+}
+
+test('30 ask/tell studies, every algorithm and policy, flat, conditional, constrained and two-objective, three random clients each: every study ends, nothing is left active, a trial told to stop ends EARLY_STOPPED, never a 5xx', { timeout: 600_000 }, async () => {
+  const s = await startTestServer({ runtime: 'external' });
   try {
-    for (let i = 0; i < 30; i++) {
-      const name = `asktell-${i}`;
-      const { doc, shape } = askTellStudy(name, c);
-      shapes.add(shape);
-      const created = await s.http('POST', '/api/v1/studies', { spec: doc, runtime: 'external' });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      const spec = doc.spec as { maxTrialCount: number; earlyStopping?: { algorithmName: string } };
-      policies.add(spec.earlyStopping?.algorithmName ?? 'none');
-      const deadline = Date.now() + 60_000;
-      await Promise.all(['a', 'b', 'c'].map((id) => randomClient(s, name, id, c, deadline, check, told)));
-      const study = (await s.http('GET', `/api/v1/studies/${name}`)).body;
-      const trials: { name: string; state: string }[] = (await s.http('GET', `/api/v1/studies/${name}/trials?pageSize=1000`)).body.trials;
-      if (!TERMINAL.has(study.state)) failures.push(`${name}: still ${study.state} after 60 s`);
-      else if (trials.some((t) => ACTIVE.has(t.state))) failures.push(`${name}: ended ${study.state} with active trials`);
-      const ended = trials.filter((t) => !ACTIVE.has(t.state)).length;
-      if (study.reason === 'MaxTrialsReached' && ended < spec.maxTrialCount) failures.push(`${name}: MaxTrialsReached after ${ended} of ${spec.maxTrialCount}`);
-      for (const t of trials) if (told.has(t.name) && t.state !== 'EARLY_STOPPED' && t.state !== 'KILLED') failures.push(`${t.name}: told to stop, ended ${t.state}`);
-    }
-    assert.deepEqual(failures.slice(0, 20), [], `${failures.length} problems`);
+    const { told, policies, shapes } = await randomAskTell([s], new Chooser(20261205), 30);
     assert.ok(told.size >= 10, `only ${told.size} trials were told to stop`);
     assert.deepEqual([...policies].sort(), ['asha', 'curvefit', 'medianstop', 'none']);
     assert.deepEqual([...shapes].sort(), [...SHAPES].sort());
   } finally {
     await s.close();
+  }
+});
+
+test('the same random clients against two replicas on one PostgreSQL, each call to either: every study ends, nothing is left active, a trial told to stop ends EARLY_STOPPED, never a 5xx', { timeout: 600_000 }, async () => {
+  const postgres = await startPostgres();
+  const replicas: TestServer[] = [];
+  try {
+    const storeUrl = await postgres.createDatabase('random_asktell');
+    for (let i = 0; i < 2; i++) replicas.push(await startTestServer({ runtime: 'external', storeUrl }));
+    const { told, calls } = await randomAskTell(replicas, new Chooser(20261206), 12);
+    assert.ok(told.size >= 5, `only ${told.size} trials were told to stop`);
+    assert.ok(calls.every((n) => n >= 500), `calls per replica: ${calls.join(', ')}`);
+  } finally {
+    for (const r of replicas) await r.close();
+    await postgres.stop();
   }
 });
