@@ -1,8 +1,9 @@
 // Seeded random inputs, beside the hand-picked ones of hostile-input.test.ts: structural mutations
 // of every example study and Katib fixture, random requests to Katib's Suggestion and
 // EarlyStopping services, and random ask/tell clients. The seeds are fixed, so a failure
-// reproduces. Each property fails if a field loses its validation (a 5xx, INTERNAL, a refusal
-// naming no field), if an algorithm proposes outside its space, or if a study can be left stuck.
+// reproduces (for the ask/tell clients: each client's choices, not how the clients interleave).
+// Each property fails if a field loses its validation (a 5xx, INTERNAL, a refusal naming no
+// field), if an algorithm proposes outside its space, or if a study can be left stuck.
 import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -462,15 +463,20 @@ async function randomClient(replica: () => TestServer, study: string, id: string
   }
 }
 
-/** Runs `count` random studies, each with three random clients whose every call goes to a random one of `replicas`. */
-async function randomAskTell(replicas: readonly TestServer[], c: Chooser, count: number) {
+/**
+ * Runs `count` random studies, each with three random clients whose every call goes to a random
+ * one of `replicas`. The studies come from `seed`, and each client has a seed of its own, so a
+ * client's choices do not depend on how the three interleave (the server's answers still may).
+ */
+async function randomAskTell(replicas: readonly TestServer[], seed: number, count: number) {
+  const c = new Chooser(seed);
   const failures: string[] = [];
   const told = new Set<string>();
   const policies = new Set<string>();
   const shapes = new Set<string>();
   const calls = replicas.map(() => 0);
-  const replica = () => {
-    const i = c.int(replicas.length);
+  const replica = (chooser: Chooser = c) => () => {
+    const i = chooser.int(replicas.length);
     calls[i]!++;
     return replicas[i]!;
   };
@@ -482,14 +488,17 @@ async function randomAskTell(replicas: readonly TestServer[], c: Chooser, count:
     const name = `asktell-${i}`;
     const { doc, shape } = askTellStudy(name, c);
     shapes.add(shape);
-    const created = await replica().http('POST', '/api/v1/studies', { spec: doc, runtime: 'external' });
+    const created = await replica()().http('POST', '/api/v1/studies', { spec: doc, runtime: 'external' });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const spec = doc.spec as { maxTrialCount: number; earlyStopping?: { algorithmName: string } };
     policies.add(spec.earlyStopping?.algorithmName ?? 'none');
     const deadline = Date.now() + 60_000;
-    await Promise.all(['a', 'b', 'c'].map((id) => randomClient(replica, name, id, c, deadline, check, told)));
-    const study = (await replica().http('GET', `/api/v1/studies/${name}`)).body;
-    const trials: { name: string; state: string }[] = (await replica().http('GET', `/api/v1/studies/${name}/trials?pageSize=1000`)).body.trials;
+    await Promise.all(['a', 'b', 'c'].map((id, k) => {
+      const own = new Chooser(seed + 1000 * (i + 1) + k);
+      return randomClient(replica(own), name, id, own, deadline, check, told);
+    }));
+    const study = (await replica()().http('GET', `/api/v1/studies/${name}`)).body;
+    const trials: { name: string; state: string }[] = (await replica()().http('GET', `/api/v1/studies/${name}/trials?pageSize=1000`)).body.trials;
     if (!TERMINAL.has(study.state)) failures.push(`${name}: still ${study.state} after 60 s`);
     else if (trials.some((t) => ACTIVE.has(t.state))) failures.push(`${name}: ended ${study.state} with active trials`);
     const ended = trials.filter((t) => !ACTIVE.has(t.state)).length;
@@ -503,7 +512,7 @@ async function randomAskTell(replicas: readonly TestServer[], c: Chooser, count:
 test('30 ask/tell studies, every algorithm and policy, flat, conditional, constrained and two-objective, three random clients each: every study ends, nothing is left active, a trial told to stop ends EARLY_STOPPED, never a 5xx', { timeout: 600_000 }, async () => {
   const s = await startTestServer({ runtime: 'external' });
   try {
-    const { told, policies, shapes } = await randomAskTell([s], new Chooser(20261205), 30);
+    const { told, policies, shapes } = await randomAskTell([s], 20261205, 30);
     assert.ok(told.size >= 10, `only ${told.size} trials were told to stop`);
     assert.deepEqual([...policies].sort(), ['asha', 'curvefit', 'medianstop', 'none']);
     assert.deepEqual([...shapes].sort(), [...SHAPES].sort());
@@ -518,9 +527,9 @@ test('the same random clients against two replicas on one PostgreSQL, each call 
   try {
     const storeUrl = await postgres.createDatabase('random_asktell');
     for (let i = 0; i < 2; i++) replicas.push(await startTestServer({ runtime: 'external', storeUrl }));
-    const { told, calls } = await randomAskTell(replicas, new Chooser(20261206), 12);
+    const { told, calls } = await randomAskTell(replicas, 20261206, 12);
     assert.ok(told.size >= 5, `only ${told.size} trials were told to stop`);
-    assert.ok(calls.every((n) => n >= 500), `calls per replica: ${calls.join(', ')}`);
+    assert.ok(calls.every((n) => n >= 100), `both replicas answered; calls per replica: ${calls.join(', ')}`);
   } finally {
     for (const r of replicas) await r.close();
     await postgres.stop();

@@ -8,9 +8,9 @@
 // Problems with the files (a truncated or corrupt summary file, no file at all) are reported
 // once each; what was read before them is kept.
 import { LineSplitter } from '../metrics/lines.js';
-import { LIMITS } from '../model/limits.js';
 import { createLineParser, type MetricsLineParser, type ParsedObservation } from '../metrics/parse.js';
 import { TfEventMetrics } from '../metrics/tfevent-metrics.js';
+import { LIMITS } from '../model/limits.js';
 import { metricNamesOf, type StudySpec } from '../spec/types.js';
 import type { ObservationInput } from '../store/store.js';
 
