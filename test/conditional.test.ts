@@ -11,6 +11,7 @@ import { inactiveTrialParameters, trialParameterValues } from '../src/spec/templ
 import { trialArgv } from '../src/runtimes/local/argv.js';
 import { renderTrial } from '../src/runtimes/kubernetes/render.js';
 import { checkAssignmentTree } from '../src/spec/conditions.js';
+import { firstAssignment } from '../src/spec/assignment.js';
 import { priorObservations } from '../src/spec/warm-start.js';
 import type { StudySpec } from '../src/spec/types.js';
 import { activeNames, pruneInactive, treeProblem } from '../suggestion-algorithms/conditions.js';
@@ -150,6 +151,13 @@ const SHAPE_B = space(
 const SHAPE_C = space(...SHAPE_A.parameters, ...SHAPE_B.parameters, disc('bs', [16, 32]));
 // Shape D: a child listed before its parent, on a discrete parent's range: 0 → 1, 0.1 and 0.5 → 3 each: 7.
 const SHAPE_D = space(int('keep', 1, 3, undefined, { parent: 'dropout', min: 0.1 }), disc('dropout', [0, 0.1, 0.5]));
+
+test('firstAssignment (what the dry run of a new study renders) is in the tree: each first value, the inactive children left out', () => {
+  assert.deepEqual(firstAssignment(SHAPE_A.parameters), { opt: 'sgd', momentum: 0.5 });
+  assert.deepEqual(firstAssignment(SHAPE_B.parameters), { layers: 1 });
+  assert.deepEqual(firstAssignment(SHAPE_D.parameters), { dropout: 0 });
+  for (const s of [SHAPE_A, SHAPE_B, SHAPE_C, SHAPE_D]) assert.equal(treeProblem(s, firstAssignment(s.parameters)), undefined);
+});
 
 /** The valid points by brute force: every flat grid point, pruned, deduplicated. */
 function bruteForce(s: SearchSpace): Set<string> {

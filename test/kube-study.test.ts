@@ -238,6 +238,56 @@ test('sibyl run --runtime kubernetes: TFJob study against a real kube-apiserver 
       assert.deepEqual(op.errors, []);
     };
 
+    await t.test('a template the API server refuses is refused before any trial, naming the field; nothing is created', async (st) => {
+      const dir = tempDir();
+      const cases: { name: string; edit: (doc: any) => void; expected: RegExp }[] = [
+        {
+          name: 'replicas-text', // the CRD's schema: replicas is an integer
+          edit: (doc) => { doc.spec.trialTemplate.trialSpec.spec.tfReplicaSpecs.Worker.replicas = 'two'; },
+          expected: /^sibyl: invalid study: spec\.trialTemplate\.trialSpec\.spec\.tfReplicaSpecs\.Worker\.replicas: the cluster refuses this study's trials: the first \(a TFJob of kubeflow\.org\/v1, with \{"learning_rate":0\.003,"hidden_layers":1\}\) is invalid: .*Invalid value: "string"/m,
+        },
+        {
+          name: 'job-command-numbers', // a built-in kind: the API server cannot decode it
+          edit: (doc) => {
+            const worker = doc.spec.trialTemplate.trialSpec.spec.tfReplicaSpecs.Worker;
+            worker.template.spec.containers[0].command = [1, 2];
+            doc.spec.trialTemplate.trialSpec = { apiVersion: 'batch/v1', kind: 'Job', spec: { template: worker.template } };
+            worker.template.spec.restartPolicy = 'Never';
+          },
+          expected: /^sibyl: invalid study: spec\.trialTemplate\.trialSpec: the cluster refuses this study's trials: the first \(a Job of batch\/v1, .*\) is invalid: Job in version "v1" cannot be handled as a Job/m,
+        },
+        {
+          name: 'no-such-namespace',
+          edit: (doc) => { doc.metadata.namespace = 'nowhere'; },
+          expected: /^sibyl: invalid study: metadata\.namespace: namespace "nowhere" does not exist in the cluster$/m,
+        },
+        {
+          name: 'kind-not-served', // no PyTorchJob CRD on this cluster
+          edit: (doc) => { doc.spec.trialTemplate.trialSpec.kind = 'PyTorchJob'; doc.spec.trialTemplate.trialSpec.spec = { pytorchReplicaSpecs: { Master: doc.spec.trialTemplate.trialSpec.spec.tfReplicaSpecs.Worker } }; },
+          expected: /^sibyl: invalid study: spec\.trialTemplate\.trialSpec\.kind: the cluster does not serve PyTorchJob in kubeflow\.org\/v1 /m,
+        },
+      ];
+      for (const c of cases) {
+        const doc = parse(readFileSync(repoPath('examples', 'mlp', 'tfjob.yaml'), 'utf8'));
+        doc.metadata.name = c.name;
+        c.edit(doc);
+        const file = join(dir, `${c.name}.yaml`);
+        writeFileSync(file, stringify(doc));
+        const dataDir = join(dir, c.name);
+        const result = await runCli(['run', file, '--runtime', 'kubernetes', '--kubeconfig', srv.kubeconfigPath, '--data-dir', dataDir]);
+        assert.equal(result.code, 2, `${c.name}:\n${result.stdout}\n${result.stderr}`);
+        assert.match(result.stderr, c.expected, c.name);
+        st.diagnostic(`${c.name}: ${result.stderr.trim()}`);
+        const studies = await runCli(['studies', '--json', '--data-dir', dataDir]);
+        assert.deepEqual(JSON.parse(studies.stdout), [], `${c.name}: no study stored`);
+      }
+      const core = kc.makeApiClient(CoreV1Api);
+      const jobs = (await kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({ group: 'batch', version: 'v1', namespace: NS, plural: 'jobs' })) as any;
+      const tfjobs = (await co.listNamespacedCustomObject({ ...G })) as any;
+      assert.deepEqual([...jobs.items, ...tfjobs.items].map((o: any) => o.metadata.name), [], 'nothing was created');
+      assert.equal((await core.listNamespacedPod({ namespace: NS })).items.length, 0);
+    });
+
     await t.test('6 trials, one TFJob each with the values in its args, pushed metrics recorded, study SUCCEEDED', async () => {
       const dir = tempDir();
       const dataDir = join(dir, 'data');

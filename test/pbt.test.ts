@@ -612,7 +612,11 @@ test('sibyl serve on the kubernetes runtime with a checkpoint claim: a pbt study
       return ['SUCCEEDED', 'FAILED'].includes(s.state) ? s : undefined;
     });
     assert.equal(ended.state, 'SUCCEEDED', JSON.stringify(ended));
-    const jobs = kube.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/jobs')).map((r) => r.body!);
+    const creates = kube.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/jobs'));
+    const [dryRun, ...more] = creates.filter((r) => r.query.get('dryRun') === 'All').map((r) => r.body!);
+    assert.deepEqual(more, [], 'one dry run, at creation');
+    assert.deepEqual(dryRun?.['spec'].template.spec.containers[0].volumeMounts, [{ name: 'sibyl-checkpoint', mountPath: '/ckpt', subPath: 'served-pbt/served-pbt-0000' }], 'the dry run mounts the folder as the trials do');
+    const jobs = creates.filter((r) => r.query.get('dryRun') === null).map((r) => r.body!);
     assert.equal(jobs.length, 10);
     for (const job of jobs) {
       const name = job['metadata'].name as string;

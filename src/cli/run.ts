@@ -4,7 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { LIMITS } from '../model/limits.js';
 import { dirname, resolve } from 'node:path';
 import { isTerminalStudyState } from '../model/trial.js';
-import { runtimeFactory, trialTemplateSource, validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
+import { launchCheck, runtimeFactory, trialTemplateSource, validateForRuntime, type LaunchingRuntime, type RuntimeOptions } from '../runtimes/factory.js';
 import { StudyService } from '../service/study-service.js';
 import { parseStudyDocument, readStudyDocument } from '../spec/parse.js';
 import { resolveConfigMapTemplate } from '../spec/template-source.js';
@@ -72,17 +72,19 @@ export async function runStudy(options: RunOptions): Promise<number> {
   let progress: ProgressDisplay | undefined;
   let studyId = -1;
   try {
+    // An interrupted `sibyl run` takes its trials with it; a rerun resumes the study.
+    const runtimeOptions: RuntimeOptions = {
+      dataDir: options.dataDir,
+      onShutdown: 'delete',
+      ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+      ...(push ? { pushEndpoint: push.url } : {}),
+      ...(options.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: options.pendingTimeoutMs } : {}),
+      ...(options.checkpointVolume ? { checkpointVolume: options.checkpointVolume } : {}),
+    };
     const service = new StudyService({
       store,
-      // An interrupted `sibyl run` takes its trials with it; a rerun resumes the study.
-      runtime: await runtimeFactory(options.runtime, {
-        dataDir: options.dataDir,
-        onShutdown: 'delete',
-        ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
-        ...(push ? { pushEndpoint: push.url } : {}),
-        ...(options.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: options.pendingTimeoutMs } : {}),
-        ...(options.checkpointVolume ? { checkpointVolume: options.checkpointVolume } : {}),
-      }),
+      runtime: await runtimeFactory(options.runtime, runtimeOptions),
+      launchCheck: await launchCheck(options.runtime, { ...runtimeOptions, log: (message) => err.write(`sibyl: ${message}\n`) }),
       defaultRuntime: options.runtime,
       launchRuntime: options.runtime,
       baseDir,

@@ -1,7 +1,7 @@
 // Building the runtime a process launches trials with, and checking a spec against it.
 import { join } from 'node:path';
 import { LocalRuntime } from './local/index.js';
-import { validateForLocal } from './local/argv.js';
+import { checkLocalCommand, validateForLocal } from './local/argv.js';
 import { validateForKubernetes } from './kubernetes/validate.js';
 import type { CheckpointVolume } from './kubernetes/checkpoint-volume.js';
 import type { RuntimeListener, TrialRuntime } from './types.js';
@@ -55,6 +55,25 @@ export async function trialTemplateSource(kind: LaunchingRuntime, kubeconfig?: s
   if (kind === 'local') return undefined;
   const [kubeConfig, { ClusterTrialTemplates }] = await Promise.all([loadKubeConfig(kubeconfig), import('./kubernetes/trial-templates.js')]);
   return new ClusterTrialTemplates(kubeConfig);
+}
+
+/**
+ * What a new study is checked against where its trials will run, beyond its spec (throws
+ * SpecError): on the local runtime, that its program is there; on kubernetes, that the API server
+ * takes its first trial's object (a dry run, kubernetes/dry-run.ts).
+ */
+export type LaunchCheck = (spec: StudySpec, baseDir: string) => Promise<void>;
+
+export async function launchCheck(kind: LaunchingRuntime, o: RuntimeOptions): Promise<LaunchCheck> {
+  if (kind === 'local') return (spec, baseDir) => checkLocalCommand(spec, baseDir);
+  const [kubeConfig, { TrialDryRun }] = await Promise.all([loadKubeConfig(o.kubeconfig), import('./kubernetes/dry-run.js')]);
+  const dryRun = new TrialDryRun(kubeConfig, {
+    ...(o.pushEndpoint ? { pushEndpoint: o.pushEndpoint } : {}),
+    ...(o.pushToken ? { pushToken: o.pushToken } : {}),
+    ...(o.checkpointVolume ? { checkpointVolume: o.checkpointVolume } : {}),
+    ...(o.log ? { log: o.log } : {}),
+  });
+  return (spec, baseDir) => dryRun.check(spec, baseDir);
 }
 
 // Loaded only when used: the Kubernetes client is large.

@@ -11,7 +11,7 @@ import { KatibDbClients } from '../api/grpc/katib-db-client.js';
 import type { RetryPolicy } from '../scheduler/scheduler.js';
 import { bindGrpc, buildGrpcServer } from '../api/grpc/server.js';
 import { buildRestServer } from '../api/rest/server.js';
-import { runtimeFactory, trialTemplateSource, type LaunchingRuntime } from '../runtimes/factory.js';
+import { launchCheck, runtimeFactory, trialTemplateSource, type LaunchingRuntime, type RuntimeOptions } from '../runtimes/factory.js';
 import { StudyService } from '../service/study-service.js';
 import type { ExperimentController, ExperimentGroup } from '../controller/experiment-controller.js';
 import { randomBytes } from 'node:crypto';
@@ -149,7 +149,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     const auth = new Auth(o.token);
     const podIp = process.env['POD_IP'];
     const pushUrl = o.pushUrl ?? (podIp && o.httpPort !== 0 ? `http://${podIp.includes(':') ? `[${podIp}]` : podIp}:${o.httpPort}` : undefined);
-    const runtime = await runtimeFactory(launchRuntime, {
+    const runtimeOptions: RuntimeOptions = {
       dataDir,
       ...(owner ? { owner } : {}),
       log,
@@ -157,8 +157,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       ...(pushUrl ? { pushEndpoint: pushUrl.replace(/\/+$/, ''), pushToken: (name: string) => auth.trialToken(name) } : {}),
       ...(o.pendingTimeoutMs !== undefined ? { pendingTimeoutMs: o.pendingTimeoutMs } : {}),
       ...(o.checkpointVolume ? { checkpointVolume: o.checkpointVolume } : {}),
-    });
+    };
+    const runtime = await runtimeFactory(launchRuntime, runtimeOptions);
     const trialTemplates = await trialTemplateSource(launchRuntime, o.kubeconfig);
+    const checkLaunch = await launchCheck(launchRuntime, runtimeOptions);
     const algorithms = new AlgorithmPool({
       ...(o.algorithmTimeoutMs ? { timeoutMs: o.algorithmTimeoutMs } : {}),
       ...(o.algorithmWorker ? { worker: o.algorithmWorker } : {}),
@@ -178,6 +180,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       ...(o.checkpointVolume ? { checkpointVolume: o.checkpointVolume } : {}),
       onError: (e) => log(`error: ${e.message}`),
       ...(trialTemplates ? { trialTemplates } : {}),
+      launchCheck: checkLaunch,
     });
     await bus?.start(service.remote);
     const logError = (e: Error) => log(`error: ${e.stack ?? e.message}`);

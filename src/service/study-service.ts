@@ -13,7 +13,7 @@ import { priorObservations } from '../spec/warm-start.js';
 import { excerpt, LIMITS } from '../model/limits.js';
 import { isActiveTrialState, isTerminalStudyState, TRIAL_STATES, type TrialState } from '../model/trial.js';
 import { checkLocalCommand } from '../runtimes/local/argv.js';
-import { validateForRuntime, type LaunchingRuntime } from '../runtimes/factory.js';
+import { validateForRuntime, type LaunchCheck, type LaunchingRuntime } from '../runtimes/factory.js';
 import { deleteTrialLogs, tailLog } from '../runtimes/logs.js';
 import { deleteStudyCheckpoints } from '../runtimes/local/checkpoints.js';
 import { deleteStudyFolders } from '../runtimes/checkpoint-folders.js';
@@ -52,6 +52,12 @@ export interface StudyServiceOptions {
   readonly onError?: (error: Error) => void;
   /** Every scheduler event, as is (before it is published to watchers). */
   readonly onEvent?: (event: SchedulerEvent) => void;
+  /**
+   * What a new study of the launching runtime is checked against where its trials will run
+   * (runtimes/factory.ts: launchCheck); default: a local study's program must be there, a
+   * kubernetes study is not checked beyond its spec.
+   */
+  readonly launchCheck?: LaunchCheck;
   /** Where `spec.trialTemplate.configMap` templates are read (the cluster, on the kubernetes runtime). */
   readonly trialTemplates?: TrialTemplateSource;
   /** Where events go to watchers (default: this process's only; several replicas: src/store/pg-event-bus.ts). */
@@ -171,8 +177,8 @@ export class StudyService {
         throw precondition(`this server launches trials on the ${this.options.launchRuntime} runtime; create the study with runtime ${this.options.launchRuntime} or external`, 'runtime');
       }
       this.specCheck(() => validateForRuntime(runtime, spec, this.options.checkpointVolume), req);
+      await this.specCheckAsync(() => this.launchCheck(spec, baseDir), req);
     }
-    if (runtime === 'local') await this.specCheckAsync(() => checkLocalCommand(spec, baseDir), req);
     // Priors are read only for a new study: an existing one keeps what it was created with.
     const { record, created } = await this.createOnce(spec.name,
       async () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, { ...(await this.warmStartOptions(spec, this.specField(req))), ...(heartbeatSeconds === undefined ? {} : { heartbeatSeconds }) }),
@@ -194,7 +200,7 @@ export class StudyService {
     const req: CreateStudyRequest = { spec, runtime: this.options.launchRuntime };
     const parsed = await this.readSpec(req);
     this.specCheck(() => validateForRuntime(this.options.launchRuntime, parsed, this.options.checkpointVolume), req);
-    if (this.options.launchRuntime === 'local') await this.specCheckAsync(() => checkLocalCommand(parsed, this.options.baseDir), req);
+    await this.specCheckAsync(() => this.launchCheck(parsed, this.options.baseDir), req);
     const { record, created } = await this.createOnce(parsed.name,
       async () => this.store.createStudy(parsed, this.options.baseDir, randomInt(2 ** 31), this.options.launchRuntime, { ...(await this.warmStartOptions(parsed, this.specField(req))), owner }),
       (existing) => {
@@ -223,7 +229,7 @@ export class StudyService {
    */
   async openStudy(spec: StudySpec, baseDir: string, runtime: LaunchingRuntime, where: string): Promise<StudyRecord> {
     validateForRuntime(runtime, spec, this.options.checkpointVolume);
-    if (runtime === 'local') await checkLocalCommand(spec, baseDir);
+    await this.launchCheck(spec, baseDir);
     const { record } = await this.createOnce(spec.name, async () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, await this.warmStartOptions(spec)), (existing) => {
       if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return;
       throw new SpecError('metadata.name', `a different study named "${spec.name}" already exists in ${where}; rename the study or use another --data-dir`);
@@ -638,6 +644,11 @@ export class StudyService {
       if (err instanceof StateConflictError) throw precondition(`trial "${trial.name}" has ended; it takes no more observations`, 'trial');
       throw err;
     }
+  }
+
+  private async launchCheck(spec: StudySpec, baseDir: string): Promise<void> {
+    if (this.options.launchCheck) await this.options.launchCheck(spec, baseDir);
+    else if (this.options.launchRuntime === 'local') await checkLocalCommand(spec, baseDir);
   }
 
   private readRuntime(runtime: unknown): RuntimeKind {

@@ -3,6 +3,7 @@
 // step or one of its list. Used for `spec.enqueuedTrials`,
 // assignments enqueued over the APIs, and (as `valueProblem`) warm-start priors.
 import type { Assignment, ParamValue } from '../../suggestion-algorithms/model.js';
+import { pruneInactive } from '../../suggestion-algorithms/conditions.js';
 import { checkAssignmentTree } from './conditions.js';
 import { SpecError } from './errors.js';
 import * as read from './read.js';
@@ -33,6 +34,17 @@ export function readAssignment(v: unknown, path: string, parameters: readonly Pa
   }
   if (conditional) checkAssignmentTree(parameters, out, path);
   return out;
+}
+
+/**
+ * One assignment in the space, chosen without an algorithm: each parameter's first value (a
+ * range's min, a list's first), the inactive ones left out. What a template renders to can be
+ * checked on it before any trial runs.
+ */
+export function firstAssignment(parameters: readonly ParameterSpec[]): Assignment {
+  const all: Record<string, ParamValue> = {};
+  for (const p of parameters) all[p.name] = p.parameterType === 'categorical' || p.parameterType === 'discrete' ? p.list[0]! : p.min;
+  return pruneInactive({ parameters, direction: 'minimize' }, all);
 }
 
 /** A value as the parameter's type carries it (numbers from numeric strings; categorical values as strings). */

@@ -37,8 +37,10 @@ export class KubeApi {
     } as any;
   }
 
-  create(r: Resource, namespace: string, body: KubeObject): Promise<KubeObject> {
-    return this.custom.createNamespacedCustomObject({ group: r.group, version: r.version, namespace, plural: r.plural, body }, this.deadline());
+  /** `dryRun`: the API server validates and admits the object (schema, webhooks, quota) but keeps nothing. */
+  create(r: Resource, namespace: string, body: KubeObject, options: { dryRun?: boolean } = {}): Promise<KubeObject> {
+    const dryRun = options.dryRun ? { dryRun: 'All' } : {};
+    return this.custom.createNamespacedCustomObject({ group: r.group, version: r.version, namespace, plural: r.plural, body, ...dryRun }, this.deadline());
   }
 
   get(r: Resource, namespace: string, name: string): Promise<KubeObject> {
@@ -114,16 +116,41 @@ export function statusOf(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** What the API server's Status of a failed call says (empty for network errors and timeouts). */
+export interface FailureStatus {
+  readonly message?: string;
+  readonly reason?: string;
+  /** `details.kind`: what was not found, refused or invalid (`namespaces`, `jobs.batch`, …). */
+  readonly kind?: string;
+  /** `details.causes`: for 422 Invalid, each refused field of the object. */
+  readonly causes: readonly { readonly field?: string; readonly message?: string }[];
+}
+
+export function failureStatus(err: unknown): FailureStatus {
+  if (!(err instanceof ApiException)) return { causes: [] };
+  let body: any;
+  try {
+    body = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
+  } catch {
+    return typeof err.body === 'string' && err.body !== '' ? { message: err.body.slice(0, 200), causes: [] } : { causes: [] };
+  }
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const causes = Array.isArray(body?.details?.causes) ? body.details.causes : [];
+  return {
+    ...(text(body?.message) ? { message: text(body.message)! } : {}),
+    ...(text(body?.reason) ? { reason: text(body.reason)! } : {}),
+    ...(text(body?.details?.kind) ? { kind: text(body.details.kind)! } : {}),
+    causes: causes.filter((c: unknown) => c !== null && typeof c === 'object').map((c: any) => ({
+      ...(text(c.field) ? { field: text(c.field)! } : {}),
+      ...(text(c.message) ? { message: text(c.message)! } : {}),
+    })),
+  };
+}
+
 /** A short description of a failed call: the Status message when there is one. */
 export function describeError(err: unknown): string {
   if (err instanceof ApiException) {
-    let message = '';
-    try {
-      const body = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
-      message = typeof body?.message === 'string' ? body.message : '';
-    } catch {
-      message = typeof err.body === 'string' ? err.body.slice(0, 200) : '';
-    }
+    const { message } = failureStatus(err);
     return `HTTP ${err.code}${message ? `: ${message}` : ''}`;
   }
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);

@@ -19,13 +19,14 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { backoffMs, describeError, isRetryable, KubeApi, statusOf } from './api.js';
 import { prepareTrialFolder, type Owner } from '../checkpoint-folders.js';
-import { mountCheckpoint, type CheckpointVolume } from './checkpoint-volume.js';
+import type { CheckpointVolume } from './checkpoint-volume.js';
 import { judgeJob } from './conditions.js';
 import { pendingProblem, terminationProblem, type PodProblem } from './pods.js';
 import { TrialLogFile } from '../logs.js';
 import { TrialLog } from './logs.js';
-import { dumpsFiles, MetricsDumpReader, wrapPrimaryContainer } from './metrics-dump.js';
-import { planFor, renderTrial, type KubeObject, type TrialPlan } from './render.js';
+import { dumpsFiles, MetricsDumpReader } from './metrics-dump.js';
+import { planFor, type KubeObject, type TrialPlan } from './render.js';
+import { trialObject } from './trial-object.js';
 import { STUDY_LABEL, TRIAL_LABEL, type Resource } from './resources.js';
 import { ResourceWatcher } from './watch.js';
 
@@ -103,14 +104,8 @@ export class KubernetesRuntime implements TrialRuntime {
   async launch(req: LaunchRequest): Promise<void> {
     if (!this.alive || this.trials.has(req.trialName)) return;
     const plan = planFor(req.template);
-    const rendered = renderTrial(req, {
-      ...(this.options.pushEndpoint ? { pushEndpoint: this.options.pushEndpoint } : {}),
-      ...(this.options.pushToken?.(req.trialName) ? { pushToken: this.options.pushToken(req.trialName)! } : {}),
-    });
-    if (dumpsFiles(req.metricsCollector)) wrapPrimaryContainer(rendered.object, req.template.primaryContainerName, req.metricsCollector);
+    const rendered = trialObject(req, this.options);
     const volume = this.options.checkpointVolume;
-    if (req.checkpoint && !volume) throw new Error(`trial ${req.trialName} keeps a checkpoint, and this runtime has no checkpoint volume`);
-    if (req.checkpoint && volume) mountCheckpoint(rendered.object, { ...req, checkpoint: req.checkpoint }, volume);
     const trial = this.track(req, plan, 'creating');
     if (req.checkpoint && volume) {
       try {

@@ -37,6 +37,9 @@ export interface FaultRule {
   /** The status to answer (500 by default); ignored with `hang`. */
   status?: number;
   reason?: string;
+  /** The Status's message and details (default: `injected <status>`, none). */
+  message?: string;
+  details?: Obj;
   /** Never answer: the client has to time out. */
   hang?: boolean;
   /** Apply the request first, then fail it (a lost response: the write happened). */
@@ -295,7 +298,7 @@ export class FakeKube {
   private fail(res: ServerResponse, f: FaultRule): void {
     if (f.hang) return; // the socket stays open until the client gives up or close()
     const code = f.status ?? 500;
-    send(res, status(code, f.reason ?? (code === 409 ? 'AlreadyExists' : 'InternalError'), `injected ${code}`), code);
+    send(res, status(code, f.reason ?? (code === 409 ? 'AlreadyExists' : 'InternalError'), f.message ?? `injected ${code}`, f.details), code);
   }
 
   private apply(method: string, route: Route, query: URLSearchParams, body: Obj | undefined, contentType: string): Result {
