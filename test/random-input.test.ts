@@ -1,5 +1,6 @@
 // Seeded random inputs, beside the hand-picked ones of hostile-input.test.ts: structural mutations
-// of every example study and Katib fixture, random requests to Katib's Suggestion and
+// of every example study and Katib fixture (and of their trial templates, on the kubernetes
+// runtime), random requests to Katib's Suggestion and
 // EarlyStopping services, and random ask/tell clients. The seeds are fixed, so a failure
 // reproduces (for the ask/tell clients: each client's choices, not how the clients interleave).
 // Each property fails if a field loses its validation (a 5xx, INTERNAL, a refusal naming no
@@ -12,7 +13,10 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { Rng } from '../suggestion-algorithms/rng.js';
+import { startServer } from '../src/server/app.js';
+import { startFakeKubeWithFile } from './support/fake-kube/index.js';
 import { startPostgres } from './support/postgres.js';
+import { tempDir } from './support/study.js';
 import { call, startTestServer, toStruct, type TestServer } from './support/server.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -71,12 +75,14 @@ function paths(node: Json, prefix: string[] = [], out: string[][] = []): string[
   return out;
 }
 
-/** A copy of `doc` with one to three nodes replaced, deleted, duplicated or given an extra key. */
-function mutate(doc: Doc, c: Chooser): { doc: Doc; ops: string[] } {
+/** A copy of `doc` with one to three nodes (below `under`, when it has any) replaced, deleted, duplicated or given an extra key. */
+function mutate(doc: Doc, c: Chooser, under: readonly string[] = []): { doc: Doc; ops: string[] } {
   const copy = structuredClone(doc);
   const ops: string[] = [];
   for (let i = 1 + c.int(3); i > 0; i--) {
-    const path = c.pick(paths(copy));
+    const all = paths(copy);
+    const below = all.filter((p) => p.length > under.length && under.every((k, j) => p[j] === k));
+    const path = c.pick(below.length > 0 ? below : all);
     let parent = copy as Json;
     for (const k of path.slice(0, -1)) parent = (parent as Doc)[k]!;
     const holder = parent as Doc & Json[];
@@ -154,6 +160,51 @@ test('1,500 random mutations of every example and Katib fixture, over REST and s
     assert.deepEqual((await s.http('GET', '/api/v1/studies')).body.studies, [], 'every accepted study was deleted with all it owns');
   } finally {
     await s.close();
+  }
+});
+
+test('600 random mutations of trial templates on the kubernetes runtime (fake API server): a study or a refusal naming its field, and every study checked by a dry run first', { timeout: 300_000 }, async (t) => {
+  const TEMPLATE = ['spec', 'trialTemplate', 'trialSpec'];
+  const docs = baseDocuments().filter((d) => {
+    const spec = (d.spec as Doc | undefined)?.trialTemplate as Doc | undefined;
+    return spec?.trialSpec !== undefined && (spec.trialSpec as Doc).apiVersion !== 'v1';
+  });
+  assert.ok(docs.length >= 30, `only ${docs.length} base documents with a trialSpec`);
+  const c = new Chooser(20261204);
+  const dir = tempDir();
+  // No controllers: a trial object of an accepted study stays as created until the study is deleted.
+  const fake = await startFakeKubeWithFile(dir, { noControllers: true });
+  const server = await startServer({ host: '127.0.0.1', grpcPort: 0, httpPort: 0, dataDir: join(dir, 'data'), runtime: 'kubernetes', kubeconfig: fake.kubeconfig, log: () => {} });
+  const http = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${server.httpPort}${path}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const failures: string[] = [];
+  let created = 0;
+  try {
+    for (let i = 0; i < 600; i++) {
+      const { doc, ops } = mutate(c.pick(docs), c, c.chance(0.8) ? TEMPLATE : ['spec', 'trialTemplate']);
+      const name = `kfuzz-${i}`;
+      if (doc.metadata !== null && typeof doc.metadata === 'object' && !Array.isArray(doc.metadata)) doc.metadata.name = name;
+      const r = await http('POST', '/api/v1/studies', { spec: doc });
+      const problem = restProblem(r.status, r.body);
+      if (problem) failures.push(`[${ops.join('; ')}] ${problem}`);
+      const dryRuns = fake.kube.requests.filter((q) => q.method === 'POST' && q.query.get('dryRun') === 'All' && q.body?.['metadata']?.['name'] === `${name}-0000`).length;
+      if (r.status === 201) {
+        created++;
+        if (dryRuns !== 1) failures.push(`[${ops.join('; ')}] accepted after ${dryRuns} dry runs`);
+        const deleted = await http('DELETE', `/api/v1/studies/${name}`);
+        if (deleted.status !== 204) failures.push(`[${ops.join('; ')}] created but not deleted: ${deleted.status}`);
+      }
+    }
+    t.diagnostic(`${created} of 600 accepted`);
+    assert.deepEqual(failures.slice(0, 20), [], `${failures.length} of 600 mutations were not handled`);
+    assert.ok(created >= 50 && created <= 500, `${created} of 600 mutated documents were accepted`);
+    assert.deepEqual((await http('GET', '/api/v1/studies')).body.studies, [], 'every accepted study was deleted');
+  } finally {
+    await server.close();
+    await fake.kube.close();
   }
 });
 

@@ -18,6 +18,8 @@ export interface OperatorOptions {
   readonly resolveWorkingDir?: (workingDir: string | undefined) => string;
   /** Pods stay Pending (no process) until `releasePods()`. */
   readonly holdPods?: boolean;
+  /** The API server alone, as in the kube-apiserver tier: no operator, job controller or stand-in acts on new objects. */
+  readonly noControllers?: boolean;
 }
 
 interface PodRun {
@@ -74,7 +76,7 @@ export class Operator {
   /** Called for every write: new jobs get pods. */
   changed(collection: string, obj: Obj): void {
     const [group, , namespace, plural] = collection.split('|') as [string, string, string, string];
-    if (obj['metadata'].generation !== 1 || obj['status']) return; // only fresh creates
+    if (this.options.noControllers || obj['metadata'].generation !== 1 || obj['status']) return; // only fresh creates
     if (group === 'kubeflow.org' && KUBEFLOW_PLURALS.has(plural)) setImmediate(() => this.startKubeflowJob(collection, namespace, obj['metadata'].name));
     else if (group === 'batch' && plural === 'jobs') setImmediate(() => this.startBatchJob(collection, namespace, obj['metadata'].name));
     else {
