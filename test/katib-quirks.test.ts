@@ -10,6 +10,7 @@ import { GO_SYNTAX, translateGoRegexp } from '../src/metrics/go-regexp.js';
 import { validateAlgorithm, validateEarlyStopping } from '../src/spec/algorithm.js';
 import { SpecError } from '../src/spec/errors.js';
 import { parseStudyDocument, parseStudyText } from '../src/spec/parse.js';
+import { typeBareValues } from '../src/spec/template.js';
 import { defaultConditions, resourceOf } from '../src/runtimes/kubernetes/resources.js';
 import { startServer, type RunningServer } from '../src/server/app.js';
 import { startFakeKubeWithFile, type FakeKube } from './support/fake-kube/index.js';
@@ -274,6 +275,30 @@ spec:
       restartPolicy: Never
 `;
 
+// Placeholders alone and unquoted (backoffLimit, parallelism, the annotation), quoted, and inside a longer string.
+const TYPED_TEMPLATE = `apiVersion: batch/v1
+kind: Job
+spec:
+  backoffLimit: \${trialParameters.retries}
+  parallelism: \${trialParameters.retries}
+  template:
+    metadata:
+      annotations:
+        optimizer: \${trialParameters.opt}
+    spec:
+      containers:
+        - name: training-container
+          image: trainer:1
+          command:
+            - sh
+            - -c
+            - "echo loss=\${trialParameters.lr}"
+          env:
+            - name: RETRIES
+              value: "\${trialParameters.retries}"
+      restartPolicy: Never
+`;
+
 function withConfigMap(ref: Doc): Doc {
   return edited((d) => {
     d.metadata.namespace = 'team';
@@ -304,7 +329,7 @@ for (const [field, ref] of [
 test('trialTemplate.configMap with trialSpec too: refused (Katib: only one of them)', () => {
   const doc = withConfigMap(REF);
   doc.spec.trialTemplate.trialSpec = { apiVersion: 'batch/v1', kind: 'Job', spec: {} };
-  assert.equal(specError(() => parseStudyDocument(doc, { configMapTemplate: {} })).field, 'spec.trialTemplate');
+  assert.equal(specError(() => parseStudyDocument(doc, { configMapTemplate: { object: {}, bareValues: [] } })).field, 'spec.trialTemplate');
 });
 
 let kube: FakeKube;
@@ -325,6 +350,7 @@ before(async () => {
       'broken.yaml': 'apiVersion: batch/v1\nkind: [Job\n',
       'list.yaml': '- a\n- b\n',
       'unknown-placeholder.yaml': JOB_TEMPLATE.replace('image: trainer:1', 'image: "trainer:${trialParameters.tag}"'),
+      'typed.yaml': TYPED_TEMPLATE,
     },
   });
   server = await startServer({ host: '127.0.0.1', grpcPort: 0, httpPort: 0, dataDir: join(dir, 'data'), runtime: 'kubernetes', kubeconfig });
@@ -353,9 +379,40 @@ test('trialTemplate.configMap on the kubernetes runtime: the template is read fr
   assert.ok(kube.count('GET', '/api/v1/namespaces/team/configmaps/trial-templates') >= 1);
 });
 
+test('trialTemplate.configMap: a placeholder alone and unquoted in the template\'s YAML takes the type YAML gives its value, as Katib substitutes the text before reading it', async () => {
+  const doc = withConfigMap({ ...REF, templatePath: 'typed.yaml' });
+  doc.metadata.name = 'typed-configmap';
+  doc.spec.parameters.push({ name: 'retries', parameterType: 'discrete', feasibleSpace: { list: ['2'] } });
+  doc.spec.trialTemplate.trialParameters.push({ name: 'retries', reference: 'retries' });
+  doc.spec.maxTrialCount = 1;
+  const { status, body } = await create(doc);
+  assert.equal(status, 201, JSON.stringify(body));
+  const jobs = '/apis/batch/v1/namespaces/team/jobs';
+  const posts = () => kube.requests.filter((r) => r.method === 'POST' && r.path === jobs && r.body?.['metadata']?.['name']?.startsWith('typed-configmap-'));
+  for (let i = 0; i < 100 && posts().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  const [dryRun, created] = posts();
+  assert.equal(dryRun?.query.get('dryRun'), 'All');
+  for (const job of [dryRun!.body!, created!.body!]) {
+    assert.equal(job['spec'].backoffLimit, 2, 'a bare placeholder of an int: a number');
+    assert.equal(job['spec'].parallelism, 2);
+    const opt = job['spec'].template.metadata.annotations.optimizer;
+    assert.ok(opt === 'sgd' || opt === 'adam', 'a bare placeholder of a word: still a string');
+    const container = job['spec'].template.spec.containers[0];
+    assert.equal(container.env[0].value, '2', 'a quoted placeholder: a string');
+    assert.match(container.command[2], /^echo loss=0\.\d+/);
+  }
+});
+
+test('typeBareValues: numbers and booleans as YAML reads them; any other text, or a value that would add structure, stays a string', () => {
+  const paths = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'].map((k) => [k]);
+  const object: Record<string, unknown> = { a: '2', b: '1e-7', c: '0.01', d: 'true', e: 'a: b', f: '[1, 2]', g: '.inf', h: 'sgd', i: '' };
+  typeBareValues(object, [...paths, ['missing', 'deeper'], ['a', 'not-an-object']]);
+  assert.deepEqual(object, { a: 2, b: 1e-7, c: 0.01, d: true, e: 'a: b', f: '[1, 2]', g: '.inf', h: 'sgd', i: '' });
+});
+
 for (const [what, ref, field, reason] of [
   ['ConfigMap not found', { ...REF, configMapName: 'nope' }, 'configMapName', /ConfigMap team\/nope not found/],
-  ['key missing', { ...REF, templatePath: 'missing.yaml' }, 'templatePath', /has no key "missing.yaml" \(its keys: "broken.yaml", "job.yaml", "list.yaml", "unknown-placeholder.yaml"\)/],
+  ['key missing', { ...REF, templatePath: 'missing.yaml' }, 'templatePath', /has no key "missing.yaml" \(its keys: "broken.yaml", "job.yaml", "list.yaml", "typed.yaml", "unknown-placeholder.yaml"\)/],
   ['not YAML', { ...REF, templatePath: 'broken.yaml' }, 'templatePath', /is not valid YAML/],
   ['YAML but not an object', { ...REF, templatePath: 'list.yaml' }, 'templatePath', /must be a Kubernetes object in YAML \(got a list\)/],
   ['a template that fails the template checks', { ...REF, templatePath: 'unknown-placeholder.yaml' }, 'templatePath', /in the template of ConfigMap team\/trial-templates, key "unknown-placeholder.yaml": trialSpec: placeholder \$\{trialParameters.tag\} has no trialParameter/],

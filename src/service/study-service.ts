@@ -22,7 +22,7 @@ import { deleteStudyMetrics } from '../runtimes/local/metrics-files.js';
 import type { RuntimeListener, TrialRuntime } from '../runtimes/types.js';
 import { Scheduler, type RetryPolicy, type SchedulerEvent } from '../scheduler/scheduler.js';
 import { parseStudyDocument, readBudgets, readStudyDocument } from '../spec/parse.js';
-import { resolveConfigMapTemplate, TemplateSourceError, type TrialTemplateSource } from '../spec/template-source.js';
+import { resolveConfigMapTemplate, TemplateSourceError, type ConfigMapTemplate, type TrialTemplateSource } from '../spec/template-source.js';
 import { SpecError } from '../spec/errors.js';
 import { metricNamesOf, type StudySpec } from '../spec/types.js';
 import { ConstraintError, RUNTIME_KINDS, StateConflictError, type NewStudyOptions, type ObservationInput, type RuntimeKind, type Store, type StudyRecord, type TrialRecord } from '../store/store.js';
@@ -670,7 +670,7 @@ export class StudyService {
   }
 
   /** The template a study's `trialTemplate.configMap` names, read before the template checks run. */
-  private async readConfigMapTemplate(doc: unknown, req: CreateStudyRequest): Promise<unknown> {
+  private async readConfigMapTemplate(doc: unknown, req: CreateStudyRequest): Promise<ConfigMapTemplate | undefined> {
     try {
       return await resolveConfigMapTemplate(doc, this.options.trialTemplates);
     } catch (err) {

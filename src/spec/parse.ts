@@ -15,7 +15,7 @@ import { readAssignment } from './assignment.js';
 import type { Assignment } from '../../suggestion-algorithms/model.js';
 import * as read from './read.js';
 import { parseMetaReference, placeholdersIn } from './template.js';
-import { readConfigMapReference, type ConfigMapReference } from './template-source.js';
+import { readConfigMapReference, type ConfigMapReference, type ConfigMapTemplate } from './template-source.js';
 import {
   DEFAULT_METRICS_FORMAT,
   type AlgorithmSpec,
@@ -70,7 +70,7 @@ export function readStudyDocument(text: string): unknown {
 
 export interface ParseOptions {
   /** The trial object read from `spec.trialTemplate.configMap` (template-source.ts), when it has one. */
-  readonly configMapTemplate?: unknown;
+  readonly configMapTemplate?: ConfigMapTemplate;
 }
 
 export function parseStudyDocument(input: unknown, options: ParseOptions = {}): StudySpec {
@@ -245,7 +245,7 @@ export function readBudgets(s: read.Doc) {
   return { parallelTrialCount, maxTrialCount, maxFailedTrialCount };
 }
 
-function readTrialTemplate(v: unknown, path: string, parameters: readonly ParameterSpec[], configMapTemplate: unknown): TrialTemplateSpec {
+function readTrialTemplate(v: unknown, path: string, parameters: readonly ParameterSpec[], configMapTemplate: ConfigMapTemplate | undefined): TrialTemplateSpec {
   const o = read.object(v, path);
   read.noUnknownKeys(o, path, [
     'trialParameters', 'trialSpec', 'configMap', 'primaryContainerName', 'primaryPodLabels',
@@ -261,7 +261,9 @@ function readTrialTemplate(v: unknown, path: string, parameters: readonly Parame
   // The template checks below run on the ConfigMap's template too; their errors then name the
   // ConfigMap key they came from.
   try {
-    return readTemplateBody(o, path, parameters, configMap ? configMapTemplate : o['trialSpec'], configMap);
+    const body = readTemplateBody(o, path, parameters, configMap ? configMapTemplate?.object : o['trialSpec'], configMap);
+    const bareValues = configMap ? configMapTemplate?.bareValues ?? [] : [];
+    return bareValues.length > 0 ? { ...body, bareValues } : body;
   } catch (err) {
     if (!(err instanceof SpecError) || !configMap || !err.field.startsWith(`${path}.trialSpec`)) throw err;
     const inner = err.field.slice(`${path}.`.length);

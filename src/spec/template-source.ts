@@ -2,10 +2,12 @@
 // trial object under one key of its data. The spec keeps the reference; the service layer reads
 // the ConfigMap through a TrialTemplateSource (the cluster's, on the kubernetes runtime) and the
 // parser checks the template it holds as it checks an inline trialSpec.
-import { parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { MAX_YAML_NESTING, yamlNesting } from './yaml-depth.js';
 import { excerpt, LIMITS } from '../model/limits.js';
 import { SpecError } from './errors.js';
+import { isBarePlaceholder } from './template.js';
+import type { TemplatePath } from './types.js';
 import { isNamespaceName, isObjectName, NAMESPACE_NAME_RULE, OBJECT_NAME_RULE } from './kube-names.js';
 import * as read from './read.js';
 
@@ -46,6 +48,17 @@ export function configMapReferenceOf(doc: unknown): ConfigMapReference | undefin
   return ref === undefined || ref === null ? undefined : readConfigMapReference(ref, 'spec.trialTemplate.configMap');
 }
 
+/**
+ * A ConfigMap's template: the trial object, and where a value in its YAML is a placeholder alone,
+ * unquoted (`replicas: ${trialParameters.workers}`). Katib substitutes a ConfigMap template's
+ * text before it reads it as YAML, so such a value is typed by what is put there
+ * (spec/template.ts: typeBareValues).
+ */
+export interface ConfigMapTemplate {
+  readonly object: unknown;
+  readonly bareValues: readonly TemplatePath[];
+}
+
 /** A source that could not answer (the cluster unreachable, a server error): not the spec's fault. */
 export class TemplateSourceError extends Error {
   override name = 'TemplateSourceError';
@@ -55,7 +68,7 @@ export class TemplateSourceError extends Error {
  * The template an Experiment document's `trialTemplate.configMap` names, read from the source
  * (undefined when it names none, or when there is no source: the parser then says why).
  */
-export async function resolveConfigMapTemplate(doc: unknown, source: TrialTemplateSource | undefined): Promise<unknown> {
+export async function resolveConfigMapTemplate(doc: unknown, source: TrialTemplateSource | undefined): Promise<ConfigMapTemplate | undefined> {
   const ref = configMapReferenceOf(doc);
   if (ref === undefined || source === undefined) return undefined;
   let data: Readonly<Record<string, string>> | undefined;
@@ -69,7 +82,7 @@ export async function resolveConfigMapTemplate(doc: unknown, source: TrialTempla
 }
 
 /** The trial object a ConfigMap holds for a reference; a missing ConfigMap, key or bad YAML is a SpecError naming the field. */
-export function templateFromConfigMap(ref: ConfigMapReference, data: Readonly<Record<string, string>> | undefined): unknown {
+export function templateFromConfigMap(ref: ConfigMapReference, data: Readonly<Record<string, string>> | undefined): ConfigMapTemplate {
   const path = 'spec.trialTemplate.configMap';
   const where = `ConfigMap ${ref.configMapNamespace}/${ref.configMapName}`;
   if (data === undefined) throw new SpecError(`${path}.configMapName`, `${where} not found`);
@@ -81,11 +94,13 @@ export function templateFromConfigMap(ref: ConfigMapReference, data: Readonly<Re
   if (text.length > LIMITS.maxBodyBytes) throw new SpecError(`${path}.templatePath`, `the template in ${where} must be at most ${LIMITS.maxBodyBytes} characters (got ${text.length})`);
   if (yamlNesting(text) > MAX_YAML_NESTING) throw new SpecError(`${path}.templatePath`, `the template in ${where}, key ${JSON.stringify(ref.templatePath)}, is nested too deeply (at most ${LIMITS.maxDocumentDepth} levels)`);
   let template: unknown;
+  const bareValues: TemplatePath[] = [];
   try {
     const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
     const error = doc.errors[0];
     if (error) throw new SpecError(`${path}.templatePath`, `the template in ${where}, key ${JSON.stringify(ref.templatePath)}, is not valid YAML: ${excerpt(error.message.split('\n')[0] ?? '', 200)}`);
     template = doc.toJS({ maxAliasCount: LIMITS.maxYamlAliases });
+    if (doc.contents) collectBareValues(doc.contents, [], bareValues);
   } catch (err) {
     if (err instanceof SpecError) throw err;
     throw new SpecError(`${path}.templatePath`, `the template in ${where}, key ${JSON.stringify(ref.templatePath)}, is not usable YAML: ${excerpt((err as Error).message, 200)}`);
@@ -94,5 +109,21 @@ export function templateFromConfigMap(ref: ConfigMapReference, data: Readonly<Re
     throw new SpecError(`${path}.templatePath`, `the template in ${where}, key ${JSON.stringify(ref.templatePath)}, must be a Kubernetes object in YAML (got ${read.describe(template)})`);
   }
   read.checkDepth(template, `${path}.templatePath`);
-  return template;
+  return { object: template, bareValues };
+}
+
+/** The paths of the plain (unquoted) scalars that are a placeholder alone. Aliases are left as they read. */
+function collectBareValues(node: Node, at: TemplatePath, out: TemplatePath[]): void {
+  if (isScalar(node)) {
+    if (node.type === 'PLAIN' && typeof node.value === 'string' && isBarePlaceholder(node.value)) out.push(at);
+  } else if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? pair.key.value : pair.key;
+      if ((typeof key === 'string' || typeof key === 'number') && pair.value && typeof pair.value === 'object') collectBareValues(pair.value as Node, [...at, String(key)], out);
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => {
+      if (item && typeof item === 'object') collectBareValues(item as Node, [...at, i], out);
+    });
+  }
 }

@@ -1,7 +1,8 @@
 // Katib's trial-template placeholders: `${trialParameters.<name>}` in the template, each bound
 // to a study parameter or to trial metadata (`${trialSpec.Name}` and friends).
+import { parse } from 'yaml';
 import type { Assignment } from '../model/trial.js';
-import type { TrialTemplateSpec } from './types.js';
+import type { TemplatePath, TrialTemplateSpec } from './types.js';
 
 const PLACEHOLDER = /\$\{trialParameters\.(.+?)\}/g;
 const META_REFERENCE = /^\$\{trialSpec\.(.+?)\}$/;
@@ -97,4 +98,35 @@ export function formatValue(v: number | string | undefined): string {
 /** Replaces every placeholder in a text (Katib does a plain string replace too). */
 export function substitute(text: string, values: ReadonlyMap<string, string>): string {
   return text.replace(PLACEHOLDER, (whole, name: string) => values.get(name) ?? whole);
+}
+
+/** A text that is one placeholder and nothing else. */
+export function isBarePlaceholder(text: string): boolean {
+  return /^\$\{trialParameters\.[^{}]+\}$/.test(text);
+}
+
+/**
+ * Types, in place, the values of a substituted object at `paths` (a ConfigMap template's bare
+ * placeholders): a value YAML reads as a finite number or a boolean becomes one; any other text
+ * stays the string it is. Unlike Katib's plain text replace, a value can never add structure
+ * (`a: b` stays a string).
+ */
+export function typeBareValues(object: Record<string, unknown>, paths: readonly TemplatePath[]): void {
+  for (const path of paths) {
+    let holder: any = object;
+    for (const key of path.slice(0, -1)) holder = holder?.[key];
+    const last = path.at(-1);
+    if (last === undefined || holder === null || typeof holder !== 'object' || typeof holder[last] !== 'string') continue;
+    const typed = scalarOf(holder[last]);
+    if (typed !== undefined) holder[last] = typed;
+  }
+}
+
+function scalarOf(text: string): number | boolean | undefined {
+  try {
+    const value: unknown = parse(text, { schema: 'core' });
+    return (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean' ? value : undefined;
+  } catch {
+    return undefined; // not YAML on its own: it stays text
+  }
 }

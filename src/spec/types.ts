@@ -51,12 +51,21 @@ export interface TrialParameterSpec {
   readonly reference: string;
 }
 
+/** Keys and list indexes from the root of an object to one of its values. */
+export type TemplatePath = readonly (string | number)[];
+
 export interface TrialTemplateSpec {
   readonly trialParameters: readonly TrialParameterSpec[];
   /** Katib's `configMap` source, as given; `trialSpec` then holds the template read from it. */
   readonly configMap?: ConfigMapReference;
   /** Any Kubernetes object (TFJob by default on a cluster); absent for purely local studies. */
   readonly trialSpec?: Readonly<Record<string, unknown>>;
+  /**
+   * A template read from a ConfigMap: where in trialSpec a value was a placeholder alone, unquoted
+   * in its YAML. Each such value is typed as YAML reads what is put there (a number, a boolean),
+   * as Katib's text substitution does (spec/template.ts: typeBareValues).
+   */
+  readonly bareValues?: readonly TemplatePath[];
   readonly primaryContainerName?: string;
   readonly primaryPodLabels?: Readonly<Record<string, string>>;
   readonly successCondition?: string;

@@ -4,7 +4,7 @@
 // trial, in the study's namespace, labelled (object and every pod template) so the runtime can
 // find it and its pods, and with the trial's name in the primary container's environment
 // (wherever the kind keeps it: a pod template, a TrainJob's trainer, an Argo template, a Tekton step).
-import { trialParameterValues, substitute } from '../../spec/template.js';
+import { substitute, trialParameterValues, typeBareValues } from '../../spec/template.js';
 import { findPodTemplateContainer, primaryContainer } from '../../spec/containers.js';
 import type { TrialTemplateSpec } from '../../spec/types.js';
 import type { LaunchRequest } from '../types.js';
@@ -32,6 +32,7 @@ export function renderTrial(req: LaunchRequest, options: RenderOptions = {}): Re
   const values = trialParameterValues(req.template, req.assignment, { trialName: req.trialName, namespace: req.namespace });
   const escaped = new Map([...values].map(([k, v]) => [k, JSON.stringify(v).slice(1, -1)]));
   const object = JSON.parse(substitute(JSON.stringify(spec), escaped)) as KubeObject;
+  if (req.template.bareValues) typeBareValues(object, req.template.bareValues);
   const labels = { [STUDY_LABEL]: labelValue(req.studyName), [TRIAL_LABEL]: labelValue(req.trialName) };
 
   const metadata = (object['metadata'] ??= {});
