@@ -15,6 +15,7 @@ import { defaultConditions, resourceOf } from '../src/runtimes/kubernetes/resour
 import { startServer, type RunningServer } from '../src/server/app.js';
 import { startFakeKubeWithFile, type FakeKube } from './support/fake-kube/index.js';
 import { tempDir } from './support/study.js';
+import { until } from './support/wait.js';
 
 type Doc = any;
 
@@ -389,8 +390,7 @@ test('trialTemplate.configMap: a placeholder alone and unquoted in the template\
   assert.equal(status, 201, JSON.stringify(body));
   const jobs = '/apis/batch/v1/namespaces/team/jobs';
   const posts = () => kube.requests.filter((r) => r.method === 'POST' && r.path === jobs && r.body?.['metadata']?.['name']?.startsWith('typed-configmap-'));
-  for (let i = 0; i < 100 && posts().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
-  const [dryRun, created] = posts();
+  const [dryRun, created] = await until('the dry run and the first create', 30_000, () => (posts().length >= 2 ? posts() : undefined));
   assert.equal(dryRun?.query.get('dryRun'), 'All');
   for (const job of [dryRun!.body!, created!.body!]) {
     assert.equal(job['spec'].backoffLimit, 2, 'a bare placeholder of an int: a number');
