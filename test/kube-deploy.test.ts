@@ -192,8 +192,12 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
       const log: string[] = [];
       const events: string[] = [];
       // The Role allows get/update of sibyl-leader only: these electors use that Lease, then free it.
+      // Short timings keep the test short, but a renewal must be able to take a loaded API server's
+      // second or two (CI once saw a 1.5 s renew deadline missed on 2 busy cores).
+      const LEASE_MS = 5000;
+      const RETRY_MS = 500;
       const make = (identity: string) => new LeaderElector(saKc, {
-        namespace: NS, leaseName: 'sibyl-leader', identity, leaseDurationSeconds: 2, retryPeriodMs: 300, renewDeadlineMs: 1500,
+        namespace: NS, leaseName: 'sibyl-leader', identity, leaseDurationSeconds: LEASE_MS / 1000, retryPeriodMs: RETRY_MS, renewDeadlineMs: 4000,
       }, {
         onStartedLeading: () => { events.push(`${identity} leads`); },
         onStoppedLeading: () => { events.push(`${identity} lost`); },
@@ -201,31 +205,41 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
       });
       const a = make('elector-a');
       const b = make('elector-b');
-      a.start();
-      b.start(); // both find no Lease and create it at once: one gets 409
-      const first = await until('a leader', 5000, () => (a.isLeader() ? a : b.isLeader() ? b : undefined));
-      const second = first === a ? b : a;
-      await sleep(2500); // longer than the lease duration: the holder renews, the other never leads
-      assert.equal(first.isLeader(), true);
-      assert.equal(second.isLeader(), false);
-      assert.deepEqual(events, [`${first.identity} leads`]);
-      const held = await leases.readNamespacedLease({ name: 'sibyl-leader', namespace: NS });
-      assert.equal(held.spec?.holderIdentity, first.identity);
-      assert.match(String(held.spec?.renewTime instanceof Date ? held.spec.renewTime.toISOString() : held.spec?.renewTime), /\.\d{3,6}Z$/);
-      // A crash: the holder stops renewing without releasing. The other takes over after the lease duration.
-      const crashed = Date.now();
-      await first.stop({ release: false });
-      await until('takeover after expiry', 5000, () => second.isLeader());
-      const took = Date.now() - crashed;
-      assert.ok(took >= 1500 && took < 4500, `took over after ${took} ms (lease 2 s)`);
-      const after = await leases.readNamespacedLease({ name: 'sibyl-leader', namespace: NS });
-      assert.equal(after.spec?.holderIdentity, second.identity);
-      assert.equal(after.spec?.leaseTransitions, 1);
-      // A release frees the Lease at once.
-      await second.stop();
-      const released = await leases.readNamespacedLease({ name: 'sibyl-leader', namespace: NS });
-      assert.equal(released.spec?.holderIdentity ?? '', '');
-      t.diagnostic(`takeover after expiry: ${took} ms; ${log.length} log lines`);
+      try {
+        a.start();
+        b.start(); // both find no Lease and create it at once: one gets 409
+        const first = await until('a leader', 10_000, () => (a.isLeader() ? a : b.isLeader() ? b : undefined));
+        const second = first === a ? b : a;
+        await sleep(LEASE_MS + 500); // longer than the lease duration: the holder renews, the other never leads
+        assert.equal(first.isLeader(), true);
+        assert.equal(second.isLeader(), false);
+        assert.deepEqual(events, [`${first.identity} leads`]);
+        const held = await leases.readNamespacedLease({ name: 'sibyl-leader', namespace: NS });
+        assert.equal(held.spec?.holderIdentity, first.identity);
+        assert.match(String(held.spec?.renewTime instanceof Date ? held.spec.renewTime.toISOString() : held.spec?.renewTime), /\.\d{3,6}Z$/);
+        // A crash: the holder stops renewing without releasing. The other takes over once the
+        // record it last saw is a lease duration old: at least that less one retry period.
+        const crashed = Date.now();
+        await first.stop({ release: false });
+        await until('takeover after expiry', 2 * LEASE_MS, () => second.isLeader());
+        const took = Date.now() - crashed;
+        assert.ok(took >= LEASE_MS - RETRY_MS - 100 && took < 2 * LEASE_MS, `took over after ${took} ms (lease ${LEASE_MS} ms)`);
+        const after = await leases.readNamespacedLease({ name: 'sibyl-leader', namespace: NS });
+        assert.equal(after.spec?.holderIdentity, second.identity);
+        assert.equal(after.spec?.leaseTransitions, 1);
+        // A release frees the Lease at once.
+        await second.stop();
+        const released = await leases.readNamespacedLease({ name: 'sibyl-leader', namespace: NS });
+        assert.equal(released.spec?.holderIdentity ?? '', '');
+        t.diagnostic(`takeover after expiry: ${took} ms; ${log.length} log lines`);
+      } catch (e) {
+        t.diagnostic(`events: ${events.join(', ')}\nelector log:\n${log.join('\n')}`);
+        throw e;
+      } finally {
+        // Whatever happened, the Lease is free for the servers of the next test.
+        await a.stop();
+        await b.stop();
+      }
     });
 
     await t.test('two sibyl servers on one Lease: only the leader launches TFJobs; after it stops the other takes over', async () => {
