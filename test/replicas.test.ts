@@ -30,7 +30,9 @@ const terminate = (url: string, applicationName: string) =>
 test('PostgreSQL leader lock: one leader of three; a leader whose session is ended steps down at once and another takes over', { timeout: 60_000 }, async () => {
   const url = await server.createDatabase('lock');
   const events: string[] = [];
-  const electors = ['a', 'b', 'c'].map((id) => new PostgresLeaderElector(url, { identity: id, retryPeriodMs: 200, renewDeadlineMs: 1000 }, {
+  // A renew deadline a busy machine's database can meet; the step-down on a lost session must come well before it.
+  const renewDeadlineMs = 4000;
+  const electors = ['a', 'b', 'c'].map((id) => new PostgresLeaderElector(url, { identity: id, retryPeriodMs: 200, renewDeadlineMs }, {
     onStartedLeading: () => void events.push(`${id} leads`),
     onStoppedLeading: () => void events.push(`${id} stopped`),
   }));
@@ -42,8 +44,10 @@ test('PostgreSQL leader lock: one leader of three; a leader whose session is end
     assert.deepEqual(events, [`${first.identity} leads`]);
 
     // Its session ends (as when the database drops it): it stops leading at once, for good.
+    const cut = Date.now();
     assert.equal(await terminate(url, `sibyl-leader ${first.identity}`), 1);
     await until('the leader to step down', 5_000, () => !first.isLeader());
+    assert.ok(Date.now() - cut < renewDeadlineMs - 1000, `stepped down ${Date.now() - cut} ms after its session ended: at its next confirmation, not its renew deadline`);
     const second = await until('another leader', 5_000, () => electors.find((e) => e !== first && e.isLeader()));
     await sleep(600);
     assert.equal(first.isLeader(), false, 'a leader that stepped down does not campaign again');
