@@ -163,3 +163,34 @@ test('an Experiment whose first trial the API server refuses fails ExperimentInv
   assert.equal(await exists('refused'), false, 'no study stored');
   assert.equal(kube.all('jobs').filter((j) => j['metadata'].name.startsWith('refused')).length, 0);
 });
+
+test('a repeated create of an existing study gets the study back without a second dry run; a different spec under its name is still checked first', async () => {
+  const name = 'replayed';
+  const first = await create(study(name));
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  assert.equal(dryRuns(name).length, 1);
+  // The cluster would now refuse the trial: the replay gets the study all the same, as its first answer did.
+  const pending = kube.pendingFaults; // the Experiment test's refusal stays, for its own study
+  kube.inject({
+    method: 'POST', path: JOBS, query: 'dryRun=All', count: 1, body: (b) => b?.['metadata']?.['name'] === `${name}-0000`, status: 422, reason: 'Invalid',
+    message: `Job.batch "${name}-0000" is invalid: spec.template.spec.containers[0].image: Required value`,
+    details: { causes: [{ reason: 'FieldValueRequired', field: 'spec.template.spec.containers[0].image', message: 'Required value' }] },
+  });
+  const replay = await create(study(name));
+  assert.equal(replay.status, 200, JSON.stringify(replay.body));
+  assert.equal(replay.body.name, name);
+  assert.equal(dryRuns(name).length, 1, 'no second dry run');
+  assert.equal(kube.pendingFaults, pending + 1);
+  // A different spec under the name is checked before the name is found taken: the cluster's refusal comes first ...
+  const changed = study(name);
+  changed['spec'].maxTrialCount = 2;
+  const refused = await create(changed);
+  assert.equal(refused.status, 400, JSON.stringify(refused.body));
+  assert.equal(refused.body.error.field, 'spec.spec.trialTemplate.trialSpec.spec.template.spec.containers[0].image');
+  assert.equal(dryRuns(name).length, 2);
+  assert.equal(kube.pendingFaults, pending);
+  // ... and with the cluster content, the name is.
+  const taken = await create(changed);
+  assert.equal(taken.status, 409, JSON.stringify(taken.body));
+  assert.equal(taken.body.error.field, 'metadata.name');
+});

@@ -177,13 +177,13 @@ export class StudyService {
         throw precondition(`this server launches trials on the ${this.options.launchRuntime} runtime; create the study with runtime ${this.options.launchRuntime} or external`, 'runtime');
       }
       this.specCheck(() => validateForRuntime(runtime, spec, this.options.checkpointVolume), req);
-      await this.specCheckAsync(() => this.launchCheck(spec, baseDir), req);
+      if (!(await this.isReplay(spec, runtime))) await this.specCheckAsync(() => this.launchCheck(spec, baseDir), req);
     }
     // Priors are read only for a new study: an existing one keeps what it was created with.
     const { record, created } = await this.createOnce(spec.name,
       async () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, { ...(await this.warmStartOptions(spec, this.specField(req))), ...(heartbeatSeconds === undefined ? {} : { heartbeatSeconds }) }),
       (existing) => {
-        if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return;
+        if (sameStudy(existing, spec, runtime)) return;
         throw new ServiceError('ALREADY_EXISTS', `a different study named "${spec.name}" exists`, 'metadata.name');
       });
     if (created) this.wake(record);
@@ -229,9 +229,10 @@ export class StudyService {
    */
   async openStudy(spec: StudySpec, baseDir: string, runtime: LaunchingRuntime, where: string): Promise<StudyRecord> {
     validateForRuntime(runtime, spec, this.options.checkpointVolume);
+    // A resume is checked again: it is about to launch trials, and may not be able to any more.
     await this.launchCheck(spec, baseDir);
     const { record } = await this.createOnce(spec.name, async () => this.store.createStudy(spec, baseDir, randomInt(2 ** 31), runtime, await this.warmStartOptions(spec)), (existing) => {
-      if (existing.specJson === JSON.stringify(spec) && existing.runtime === runtime) return;
+      if (sameStudy(existing, spec, runtime)) return;
       throw new SpecError('metadata.name', `a different study named "${spec.name}" already exists in ${where}; rename the study or use another --data-dir`);
     });
     return record;
@@ -646,6 +647,16 @@ export class StudyService {
     }
   }
 
+  /**
+   * The study exists with this very spec: the create is a replay (a client retrying after a lost
+   * answer) and gets the study back without its launch being checked again, so its answer is the
+   * first call's whatever the cluster says now (the study and its trials exist anyway).
+   */
+  private async isReplay(spec: StudySpec, runtime: RuntimeKind): Promise<boolean> {
+    const existing = await this.store.getStudyByName(spec.name);
+    return existing !== undefined && sameStudy(existing, spec, runtime);
+  }
+
   private async launchCheck(spec: StudySpec, baseDir: string): Promise<void> {
     if (this.options.launchCheck) await this.options.launchCheck(spec, baseDir);
     else if (this.options.launchRuntime === 'local') await checkLocalCommand(spec, baseDir);
@@ -719,6 +730,11 @@ export class StudyService {
     }
     return rows;
   }
+}
+
+/** An existing study is the one asked for: the same spec, on the same runtime. */
+function sameStudy(existing: StudyRecord, spec: StudySpec, runtime: RuntimeKind): boolean {
+  return existing.specJson === JSON.stringify(spec) && existing.runtime === runtime;
 }
 
 export type { PageRequest } from './requests.js';
