@@ -260,7 +260,7 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
       const start = async (id: 'a' | 'b') => {
         const s = await startServer({
           dataDir: join(tmp, id), host: '127.0.0.1', grpcPort: 0, httpPort: 0, runtime: 'kubernetes', kubeconfig: saKubeconfig,
-          leaderElection: { namespace: NS, leaseName: 'sibyl-leader', identity: `sibyl-${id}` }, // 15 s lease, 5 s renew
+          leaderElection: { namespace: NS, leaseName: 'sibyl-leader', identity: `sibyl-${id}` }, // the defaults: 15 s lease, 2 s retry, 10 s renew deadline
           log: (m) => logs[id]!.push(m),
         });
         servers.push(s);
@@ -275,7 +275,7 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
         const ready = await fetch(`http://127.0.0.1:${b.httpPort}/readyz`);
         assert.equal(ready.status, 200, 'a follower is ready (it serves reads)');
         await until('two TFJobs created', 15_000, () => added.size === 2);
-        await sleep(6000); // more than one retry period of the follower
+        await sleep(6000); // several retry periods of the follower
         assert.equal(a.isLeader(), true);
         assert.equal(b.isLeader(), false);
         assert.equal(added.size, 2, `creates: ${[...added.values()].map((v) => v.name).join(', ')}`);

@@ -41,6 +41,32 @@ test('a leader whose calls to the API server hang steps down at its renew deadli
   }
 });
 
+test('with the default timings a leader rides out a renewal that gets no answer and renews at its next attempt', { timeout: 60_000 }, async () => {
+  const { kube, kubeConfig } = await startFakeKube();
+  let lost = false;
+  const elector = new LeaderElector(kubeConfig, { namespace: 'default', leaseName: 'sibyl-leader', identity: 'a_1' }, {
+    onStartedLeading: () => {},
+    onStoppedLeading: () => { lost = true; },
+  });
+  const renewals = () => kube.count('PUT', 'leases');
+  try {
+    elector.start();
+    await until('it leads', 5000, () => elector.isLeader());
+    await until('it has renewed', 10_000, () => renewals() > 0);
+    // The next renewal is never answered (an API server's blip): it times out after 5 s.
+    kube.inject({ method: 'PUT', path: 'leases', count: 1, hang: true });
+    const before = renewals();
+    await until('the hanging renewal', 10_000, () => renewals() > before);
+    await until('a renewal after it', 15_000, () => renewals() > before + 1 && kube.pendingFaults === 0);
+    await new Promise((r) => setTimeout(r, 1000)); // the later renewal has been answered
+    assert.equal(lost, false, 'it did not step down');
+    assert.equal(elector.isLeader(), true);
+  } finally {
+    await elector.stop({ release: false });
+    await kube.close();
+  }
+});
+
 test('each start of a process is a new candidate: the identity is not the pid (always 1 in a container)', () => {
   const env = { POD_NAME: 'sibyl-7c9f-abcde' };
   const [a, b] = [defaultIdentity(env), defaultIdentity(env)];

@@ -2,7 +2,7 @@
 // only one schedules and launches trials. client-node has no helper for this (k8s.md §5.3), so
 // this follows client-go's leaderelection package, reduced to what Sibyl needs:
 //
-// - every `retryPeriodMs` (5 s) a candidate reads the Lease: on 404 it creates it (a 409 there
+// - every `retryPeriodMs` (2 s, client-go's default) a candidate reads the Lease: on 404 it creates it (a 409 there
 //   means another replica won the race); when the Lease is free (no holder, or released), held by
 //   us, or expired, it replaces it with the same metadata.resourceVersion (optimistic
 //   concurrency: a 409 means somebody else wrote first, and we are not the leader);
@@ -33,7 +33,10 @@ export interface LeaderElectionConfig {
   /** Unique per process start: pod name (or hostname) and a random part (defaultIdentity). */
   readonly identity: string;
   readonly leaseDurationSeconds?: number;
-  /** How often the leader renews and a candidate retries (default 5000). */
+  /**
+   * How often the leader renews and a candidate retries (default 2000). Well under the renew
+   * deadline, so that a leader rides out a renewal that gets no answer and renews at the next.
+   */
   readonly retryPeriodMs?: number;
   /** A leader that could not renew for this long steps down (default 10000). */
   readonly renewDeadlineMs?: number;
@@ -88,7 +91,7 @@ export class LeaderElector extends Campaign {
     const leaseDurationSeconds = config.leaseDurationSeconds ?? 15;
     const renewDeadlineMs = config.renewDeadlineMs ?? 10_000;
     if (renewDeadlineMs >= leaseDurationSeconds * 1000) throw new Error('renewDeadlineMs must be shorter than the lease duration');
-    super({ retryPeriodMs: config.retryPeriodMs ?? 5000, renewDeadlineMs, jitter: true }, callbacks);
+    super({ retryPeriodMs: config.retryPeriodMs ?? 2000, renewDeadlineMs, jitter: true }, callbacks);
     this.api = kubeConfig.makeApiClient(CoordinationV1Api);
     this.leaseDurationSeconds = leaseDurationSeconds;
     this.renewDeadlineMs = renewDeadlineMs;
