@@ -88,7 +88,9 @@ async function replicas(count: number): Promise<{ leader: SibylPod; followers: S
   }, diagnostics);
 }
 
-test('the PostgreSQL overlay, 2 replicas on a real PostgreSQL: no claim, both Ready, one holds the Lease, the follower serves the API from the shared store, the password only in the Secret', { timeout: 6 * 60_000 }, async () => {
+test('the PostgreSQL overlay, 2 replicas on a real PostgreSQL: no claim, both Ready, one holds the Lease, the follower serves the API from the shared store, the password only in the Secret', { timeout: 6 * 60_000 }, async (t) => {
+  const started = Date.now();
+  const since = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   kubectl('apply', '-f', repoPath('deploy', 'base', 'namespace.yaml'));
   const podUrl = `postgres://sibyl:${PASSWORD}@${NODE_IP}:${postgres.port}/${DATABASE}`;
   kubectl('-n', 'sibyl', 'create', 'secret', 'generic', 'sibyl-store', `--from-literal=url=${podUrl}`);
@@ -100,6 +102,7 @@ test('the PostgreSQL overlay, 2 replicas on a real PostgreSQL: no claim, both Re
 
   // Both Ready: the kubelet's readiness probe passes on the follower too.
   const { leader, followers } = await replicas(2);
+  t.diagnostic(`both replicas Ready, one holding the Lease, after ${since()}`);
   const [follower] = followers as [SibylPod];
   assert.notEqual(podOf(lease().holderIdentity), follower.name);
   // Both replicas opened the one database: its migrations ran (once, under their advisory lock).
@@ -116,6 +119,7 @@ test('the PostgreSQL overlay, 2 replicas on a real PostgreSQL: no claim, both Re
     const s = (await api(follower.ip, 'GET', '/api/v1/studies/shared')).body;
     return s?.state === 'SUCCEEDED' ? s : undefined;
   }, diagnostics);
+  t.diagnostic(`study shared ended after ${since()}`);
   assert.equal(ended.trials.SUCCEEDED, 1);
   assert.equal((await api(follower.ip, 'GET', '/api/v1/trials/shared-0001')).body.objectiveValue, 0.1);
 
