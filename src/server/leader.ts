@@ -2,10 +2,11 @@
 // only one schedules and launches trials. client-node has no helper for this (k8s.md §5.3), so
 // this follows client-go's leaderelection package, reduced to what Sibyl needs:
 //
-// - every `retryPeriodMs` (2 s, client-go's default) a candidate reads the Lease: on 404 it creates it (a 409 there
-//   means another replica won the race); when the Lease is free (no holder, or released), held by
-//   us, or expired, it replaces it with the same metadata.resourceVersion (optimistic
-//   concurrency: a 409 means somebody else wrote first, and we are not the leader);
+// - every `retryPeriodMs` (2 s, client-go's default) a candidate reads the Lease: on 404 it
+//   creates it (a 409 there means another replica won the race); when the Lease is free (no
+//   holder, or released), held by us, or expired, it replaces it with the same
+//   metadata.resourceVersion (optimistic concurrency: a 409 means somebody else wrote first, and
+//   we are not the leader);
 // - "expired" is judged on this process's monotonic clock: the holder's record (holder,
 //   renewTime, resourceVersion) has not changed for `leaseDurationSeconds` (15 s) since we first
 //   saw it, so clock skew between nodes does not matter (client-go does the same);
