@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubernetesRuntime } from '../src/runtimes/kubernetes/index.js';
 import { compileCondition, evaluateCondition, judgeJob, matchOf } from '../src/runtimes/kubernetes/conditions.js';
+import { setEnv } from '../src/runtimes/kubernetes/render.js';
 import { validateForKubernetes } from '../src/runtimes/kubernetes/validate.js';
 import { parseStudyDocument, parseStudyText } from '../src/spec/parse.js';
 import { SpecError } from '../src/spec/errors.js';
@@ -257,6 +258,35 @@ test('conditions: Katib\'s default GJSON paths, failure first; validateForKubern
   assert.throws(() => validateForKubernetes(local), (e: unknown) => e instanceof SpecError && e.field === 'spec.trialTemplate.trialSpec' && e.reason === 'required by the kubernetes runtime');
   const badContainer = editedSpec((doc) => (doc.spec.trialTemplate.primaryContainerName = 'pytorch'));
   assert.throws(() => validateForKubernetes(badContainer), (e: unknown) => e instanceof SpecError && e.field === 'spec.trialTemplate.primaryContainerName');
+});
+
+test('validateForKubernetes: pod templates\' metadata must be an ObjectMeta with string labels and annotations (each trial\'s labels go there)', () => {
+  const refused = (edit: (doc: any) => void, field: string, reason: RegExp) =>
+    assert.throws(() => validateForKubernetes(editedSpec(edit)), (e: unknown) => e instanceof SpecError && e.field === field && reason.test(e.reason), field);
+  const worker = 'spec.trialTemplate.trialSpec.spec.tfReplicaSpecs.Worker.template.metadata';
+  const workerOf = (doc: any) => doc.spec.trialTemplate.trialSpec.spec.tfReplicaSpecs.Worker.template;
+  refused((doc) => (workerOf(doc).metadata = 7), worker, /must be an object/);
+  refused((doc) => (workerOf(doc).metadata = { labels: ['a'] }), `${worker}.labels`, /must be an object/);
+  refused((doc) => (workerOf(doc).metadata = { annotations: { 'sidecar.istio.io/inject': false } }), `${worker}.annotations.sidecar.istio.io/inject`, /must be a string \(got false\)/);
+  validateForKubernetes(editedSpec((doc) => (workerOf(doc).metadata = { labels: { team: '' }, annotations: { note: 'kept' } })));
+
+  // An Argo Workflow: the primary template's metadata gets the trial's labels.
+  const argo = (edit: (templates: any[]) => void) => {
+    const doc = parseYaml(readFileSync(new URL('../../test/fixtures/katib/argo-workflow.yaml', import.meta.url), 'utf8'));
+    edit(doc.spec.trialTemplate.trialSpec.spec.templates);
+    return parseStudyDocument(doc);
+  };
+  validateForKubernetes(argo(() => {}));
+  const primary = (templates: any[]) => templates.findIndex((t) => t.metadata !== undefined);
+  let index = -1;
+  const spec = argo((templates) => { index = primary(templates); templates[index].metadata.annotations = { retries: 3 }; });
+  assert.throws(() => validateForKubernetes(spec), (e: unknown) => e instanceof SpecError && e.field === `spec.trialTemplate.trialSpec.spec.templates[${index}].metadata.annotations.retries`);
+});
+
+test('setEnv replaces only the variables it sets: an env var named "constructor" and a null entry are left as they are', () => {
+  const container = { name: 'c', env: [null, { name: 'constructor', value: 'mine' }, { name: 'SIBYL_TRIAL', value: 'old' }] };
+  setEnv(container, { SIBYL_TRIAL: 't-1' });
+  assert.deepEqual(container.env, [null, { name: 'constructor', value: 'mine' }, { name: 'SIBYL_TRIAL', value: 't-1' }]);
 });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -669,6 +669,24 @@ const REJECTED: readonly Rejection[] = [
     reason: /must be omitted: Sibyl sets it for each trial/,
   },
   {
+    name: 'trialSpec metadata that is not an object (its labels are read by ${trialSpec.Labels[...]})',
+    study: mutate((s) => { withJob(s); s.spec.trialTemplate.trialSpec.metadata = 'x'; }),
+    field: 'spec.trialTemplate.trialSpec.metadata',
+    reason: /must be an object/,
+  },
+  {
+    name: 'a trialSpec label whose value is not a string',
+    study: mutate((s) => { withJob(s); s.spec.trialTemplate.trialSpec.metadata = { labels: { 'example.com/team': 7 } }; }),
+    field: 'spec.trialTemplate.trialSpec.metadata.labels.example.com/team',
+    reason: /must be a string \(got 7\)/,
+  },
+  {
+    name: 'trialSpec annotations that are a list',
+    study: mutate((s) => { withJob(s); s.spec.trialTemplate.trialSpec.metadata = { annotations: ['a'] }; }),
+    field: 'spec.trialTemplate.trialSpec.metadata.annotations',
+    reason: /must be an object/,
+  },
+  {
     name: 'trialSpec without kind',
     study: mutate((s) => {
       withJob(s);

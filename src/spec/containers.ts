@@ -132,6 +132,25 @@ function hasLabels(template: Doc, labels: Readonly<Record<string, string>>): boo
 
 const formatLabels = (labels: Readonly<Record<string, string>>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ');
 
+/** A pod template in a trialSpec (an object under a `template` key with a `spec.containers` list), and its path. */
+export interface PodTemplate {
+  readonly template: Doc;
+  readonly path: string;
+}
+
+/** Every pod template below `root`, whose own path is `path`, in document order. */
+export function podTemplates(root: unknown, path: string, out: PodTemplate[] = []): PodTemplate[] {
+  if (Array.isArray(root)) root.forEach((item, i) => podTemplates(item, `${path}[${i}]`, out));
+  else if (isObject(root)) {
+    for (const [key, value] of Object.entries(root)) {
+      const at = `${path}.${key}`;
+      if (key === 'template' && isObject(value) && isObject(value['spec']) && Array.isArray(value['spec']['containers'])) out.push({ template: value, path: at });
+      else podTemplates(value, at, out);
+    }
+  }
+  return out;
+}
+
 /** A container of a pod template, with the pod spec whose `containers` list holds it. */
 export interface PodTemplateContainer {
   readonly podSpec: Doc;

@@ -10,6 +10,7 @@ import { readConstraints } from './constraints.js';
 import { SpecError } from './errors.js';
 import { isNamespaceName, NAMESPACE_NAME_RULE } from './kube-names.js';
 import { readObjectives } from './objectives.js';
+import { checkObjectMeta } from './object-meta.js';
 import { readParameters } from './parameters.js';
 import { readAssignment } from './assignment.js';
 import type { Assignment } from '../../suggestion-algorithms/model.js';
@@ -279,6 +280,7 @@ function readTemplateBody(o: read.Doc, path: string, parameters: readonly Parame
   if (trialSpec) {
     read.string(trialSpec['apiVersion'], `${path}.trialSpec.apiVersion`);
     read.string(trialSpec['kind'], `${path}.trialSpec.kind`);
+    checkObjectMeta(trialSpec['metadata'], `${path}.trialSpec.metadata`);
     const md = read.optionalObject(trialSpec['metadata'], `${path}.trialSpec.metadata`);
     for (const key of ['name', 'namespace']) {
       if (md?.[key] !== undefined) throw new SpecError(`${path}.trialSpec.metadata.${key}`, 'must be omitted: Sibyl sets it for each trial');

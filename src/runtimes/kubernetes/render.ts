@@ -5,7 +5,8 @@
 // find it and its pods, and with the trial's name in the primary container's environment
 // (wherever the kind keeps it: a pod template, a TrainJob's trainer, an Argo template, a Tekton step).
 import { substitute, trialParameterValues, typeBareValues } from '../../spec/template.js';
-import { findPodTemplateContainer, primaryContainer } from '../../spec/containers.js';
+import { findPodTemplateContainer, podTemplates, primaryContainer } from '../../spec/containers.js';
+import { isObject } from '../../spec/read.js';
 import type { TrialTemplateSpec } from '../../spec/types.js';
 import type { LaunchRequest } from '../types.js';
 import { compileCondition, type JobConditions } from './conditions.js';
@@ -39,8 +40,8 @@ export function renderTrial(req: LaunchRequest, options: RenderOptions = {}): Re
   metadata.name = req.trialName;
   metadata.namespace = req.namespace;
   metadata.labels = { ...(metadata.labels ?? {}), ...labels };
-  for (const template of podTemplates(object['spec'])) {
-    const m = (template['metadata'] ??= {});
+  for (const { template } of podTemplates(object['spec'], 'spec')) {
+    const m = (template['metadata'] ??= {}) as KubeObject;
     m.labels = { ...(m.labels ?? {}), ...labels };
   }
 
@@ -64,20 +65,9 @@ export function renderTrial(req: LaunchRequest, options: RenderOptions = {}): Re
 /** Sets variables in a container's env (in place), replacing those of the same names. */
 export function setEnv(container: KubeObject, values: Readonly<Record<string, string>>): void {
   const env: KubeObject[] = Array.isArray(container['env']) ? container['env'] : [];
-  container['env'] = [...env.filter((e) => !(e['name'] in values)), ...Object.entries(values).map(([name, value]) => ({ name, value }))];
-}
-
-/** Every pod template in an object: objects with `spec.containers`, under a `template` key. */
-function podTemplates(root: unknown, out: KubeObject[] = []): KubeObject[] {
-  if (Array.isArray(root)) {
-    for (const item of root) podTemplates(item, out);
-  } else if (root !== null && typeof root === 'object') {
-    for (const [key, value] of Object.entries(root as KubeObject)) {
-      if (key === 'template' && value && typeof value === 'object' && Array.isArray(value.spec?.containers)) out.push(value);
-      else podTemplates(value, out);
-    }
-  }
-  return out;
+  // Own names only: an env var called `constructor` is the template's, not an inherited key.
+  const ours = (e: unknown) => isObject(e) && typeof e['name'] === 'string' && Object.hasOwn(values, e['name']);
+  container['env'] = [...env.filter((e) => !ours(e)), ...Object.entries(values).map(([name, value]) => ({ name, value }))];
 }
 
 /** A container of a pod template, with the pod spec that holds it, as the runtime edits them. */

@@ -3,8 +3,9 @@
 // spec/containers.ts), and success/failure conditions (Katib's defaults per kind, or given)
 // written in the GJSON subset conditions.ts implements; for a study that keeps checkpoints, a
 // volume to keep them on (checkpoint-volume.ts).
-import { primaryContainer } from '../../spec/containers.js';
+import { podTemplates, primaryContainer } from '../../spec/containers.js';
 import { SpecError } from '../../spec/errors.js';
+import { checkObjectMeta } from '../../spec/object-meta.js';
 import type { StudySpec } from '../../spec/types.js';
 import { validateCheckpointVolume, type CheckpointVolume } from './checkpoint-volume.js';
 import { compileCondition } from './conditions.js';
@@ -33,6 +34,12 @@ export function validateForKubernetes(spec: StudySpec, facts: KubernetesRuntimeF
   if (!name) throw new SpecError('spec.trialTemplate.primaryContainerName', 'required by the kubernetes runtime');
   const found = primaryContainer(trialSpec, name, t.primaryPodLabels);
   if ('problem' in found) throw new SpecError('spec.trialTemplate.primaryContainerName', found.problem);
+  // Each trial's labels go into every pod template's metadata (and an Argo template's).
+  for (const { template, path } of podTemplates(trialSpec['spec'], 'spec.trialTemplate.trialSpec.spec')) checkObjectMeta(template['metadata'], `${path}.metadata`);
+  if (found.podMetadataOf) {
+    const templates = (trialSpec['spec'] as { templates: unknown[] }).templates;
+    checkObjectMeta(found.podMetadataOf['metadata'], `spec.trialTemplate.trialSpec.spec.templates[${templates.indexOf(found.podMetadataOf)}].metadata`);
+  }
   // Both the file collectors' wrap and the checkpoint mount edit the primary container where it
   // sits in a pod template; kinds that keep it elsewhere (TrainJob's trainer, Argo steps) have none.
   const primaryInTemplate = found.podSpec ? { podSpec: found.podSpec, container: found.container } : undefined;
