@@ -107,6 +107,8 @@ test('Katib ValidateAlgorithmSettings: a bad setting is INVALID_ARGUMENT with a 
       [experiment('bayesianoptimization', [{ name: 'n_initial_points', value: '-1' }]), /n_initial_points/],
       [{ name: 'g', spec: { ...experiment('random').spec, algorithm: { algorithmName: 'grid', algorithmSettings: [] } } }, /feasibleSpace\.step: required by algorithm "grid"/],
       [experiment('nope'), /unknown algorithm "nope"/],
+      // A step so fine the grid's indices overflow: a proposal would have been Infinity.
+      [(() => { const e = experiment('multivariate-tpe'); e.spec.parameterSpecs.parameters[0]!.feasibleSpace.step = '1e-320'; return e; })(), /parameters\[0\]\.feasibleSpace\.step: is too fine: \(max − min\) \/ step must be at most 9007199254740991 grid steps \(got 1e-320\)/],
       [{ name: 'x', spec: { ...experiment('random').spec, objective: { objectiveMetricName: 'a' } } }, /objective\.type: must be MINIMIZE or MAXIMIZE/],
     ] as const) {
       await assert.rejects(call(suggestion, 'validateAlgorithmSettings', { experiment: exp }), (err: { code: number; details: string }) => {

@@ -497,6 +497,12 @@ const REJECTED: readonly Rejection[] = [
     reason: /must not exceed max − min \(got 3 > 2\)/,
   },
   {
+    name: 'a step so fine that (max − min) / step is beyond 2^53 (its grid indices would overflow)',
+    study: mutate((s) => { s.spec.parameters[0].feasibleSpace.step = 1e-320; }),
+    field: 'spec.parameters[0].feasibleSpace.step',
+    reason: /is too fine: \(max − min\) \/ step must be at most 9007199254740991 grid steps \(got 1e-320\)/,
+  },
+  {
     name: 'int with a fractional min',
     study: mutate((s) => { s.spec.parameters[1].feasibleSpace.min = 1.5; }),
     field: 'spec.parameters[1].feasibleSpace.min',

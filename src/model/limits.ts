@@ -52,6 +52,8 @@ export const LIMITS = {
   maxYamlAliases: 100,
   /** |min| and |max| of a range (so that max − min and every transform of it stay finite). */
   maxRangeMagnitude: 1e300,
+  /** Grid steps in a stepped range, (max − min) / step, so that every grid point's index is an exact integer. */
+  maxStepsPerRange: Number.MAX_SAFE_INTEGER,
 
   /** Assignments in spec.enqueuedTrials, per enqueue call, and waiting in one study's queue. */
   maxEnqueuedTrials: 1000,

@@ -48,6 +48,9 @@ function readParameter(v: unknown, path: string, pointRanges: readonly string[])
       if (step <= 0) throw new SpecError(`${fsPath}.step`, `must be > 0 (got ${step})`);
       if (parameterType === 'int' && !Number.isInteger(step)) throw new SpecError(`${fsPath}.step`, `must be an integer for int parameters (got ${step})`);
       if (step > max - min) throw new SpecError(`${fsPath}.step`, `must not exceed max − min (got ${step} > ${max - min})`);
+      if (!((max - min) / step <= LIMITS.maxStepsPerRange)) {
+        throw new SpecError(`${fsPath}.step`, `is too fine: (max − min) / step must be at most ${LIMITS.maxStepsPerRange} grid steps (got ${step})`);
+      }
     }
     const distribution = UNSPECIFIED_DISTRIBUTIONS.includes(fs['distribution'])
       ? 'uniform'
