@@ -105,8 +105,8 @@ function mutate(doc: Doc, c: Chooser, under: readonly string[] = []): { doc: Doc
 }
 
 type GrpcFailure = { code: number; details: string };
-/** A refusal's message starts with the field it names. */
-const FIELD_FIRST = /^[\w.[\]-]+: /;
+/** A refusal's message starts with the field it names (a label key has `/`, a setting's name in brackets anything). */
+const FIELD_FIRST = /^(?:[\w./-]|\[[^\]]*\])+: /;
 
 /** A REST refusal's problems: not a 4xx, no field named, a stack trace. */
 function restProblem(status: number, body: unknown): string | null {
