@@ -218,12 +218,15 @@ test('kube deploy: manifests, RBAC and leader election on a real kube-apiserver 
         assert.equal(held.spec?.holderIdentity, first.identity);
         assert.match(String(held.spec?.renewTime instanceof Date ? held.spec.renewTime.toISOString() : held.spec?.renewTime), /\.\d{3,6}Z$/);
         // A crash: the holder stops renewing without releasing. The other takes over once the
-        // record it last saw is a lease duration old: at least that less one retry period.
+        // record it last saw is a lease duration old: at least that less one retry period. At
+        // most a few periods and request time limits later: on 2 busy cores one call may get no
+        // answer within its 5 s limit and be made again (CI saw a 10 s bound missed once).
         const crashed = Date.now();
         await first.stop({ release: false });
-        await until('takeover after expiry', 2 * LEASE_MS, () => second.isLeader());
+        const latest = 4 * LEASE_MS;
+        await until('takeover after expiry', latest, () => second.isLeader(), () => `elector log:\n${log.join('\n')}`);
         const took = Date.now() - crashed;
-        assert.ok(took >= LEASE_MS - RETRY_MS - 100 && took < 2 * LEASE_MS, `took over after ${took} ms (lease ${LEASE_MS} ms)`);
+        assert.ok(took >= LEASE_MS - RETRY_MS - 100 && took < latest, `took over after ${took} ms (lease ${LEASE_MS} ms)`);
         const after = await leases.readNamespacedLease({ name: 'sibyl-leader', namespace: NS });
         assert.equal(after.spec?.holderIdentity, second.identity);
         assert.equal(after.spec?.leaseTransitions, 1);
