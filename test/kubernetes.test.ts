@@ -281,6 +281,12 @@ test('validateForKubernetes: pod templates\' metadata must be an ObjectMeta with
   let index = -1;
   const spec = argo((templates) => { index = primary(templates); templates[index].metadata.annotations = { retries: 3 }; });
   assert.throws(() => validateForKubernetes(spec), (e: unknown) => e instanceof SpecError && e.field === `spec.trialTemplate.trialSpec.spec.templates[${index}].metadata.annotations.retries`);
+  // The path is the template's position in the list as written, whatever comes before it.
+  const shifted = argo((templates) => { templates.unshift('not a template', { name: 'steps-only', steps: [] }); index = primary(templates); templates[index].metadata.annotations = { retries: 3 }; });
+  assert.throws(() => validateForKubernetes(shifted), (e: unknown) => e instanceof SpecError && e.field === `spec.trialTemplate.trialSpec.spec.templates[${index}].metadata.annotations.retries`);
+  // One template object listed twice (what a YAML alias gives) is two templates: which one is primary is ambiguous.
+  const twice = argo((templates) => { templates.push(templates[primary(templates)]); });
+  assert.throws(() => validateForKubernetes(twice), (e: unknown) => e instanceof SpecError && e.field === 'spec.trialTemplate.primaryContainerName' && /^2 templates run a container/.test(e.reason));
 });
 
 test('setEnv replaces only the variables it sets: an env var named "constructor" and a null entry are left as they are', () => {

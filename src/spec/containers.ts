@@ -20,8 +20,8 @@ export type PrimaryContainer =
       readonly container: Doc;
       /** The pod spec holding it, where the kind keeps it in a pod template's `containers` list. */
       readonly podSpec?: Doc;
-      /** The object whose `metadata.labels` the primary pod gets (an Argo template). */
-      readonly podMetadataOf?: Doc;
+      /** The object whose `metadata.labels` the primary pod gets (an Argo template), and its path in the trialSpec. */
+      readonly podMetadataOf?: { readonly object: Doc; readonly path: string };
       /** Labels the kind's controller gives the primary pod, known from the spec (Tekton's task). */
       readonly podLabels?: Readonly<Record<string, string>>;
     }
@@ -77,24 +77,28 @@ function trainJobContainer(spec: unknown, name: string, create: boolean): Primar
 }
 
 function argoContainer(spec: unknown, name: string, labels: Readonly<Record<string, string>> | undefined): PrimaryContainer {
-  const templates = isObject(spec) && Array.isArray(spec['templates']) ? spec['templates'].filter(isObject) : undefined;
-  if (!templates) return { problem: 'an Argo Workflow needs spec.templates (a list)' };
-  const runnable = templates.filter((t) => isObject(t['container']) || isObject(t['script']));
+  if (!isObject(spec) || !Array.isArray(spec['templates'])) return { problem: 'an Argo Workflow needs spec.templates (a list)' };
+  // Kept with their positions (a YAML alias may list one object twice: it counts twice).
+  const runnable = (spec['templates'] as unknown[]).flatMap((template, index) =>
+    (isObject(template) && (isObject(template['container']) || isObject(template['script'])) ? [{ template, index }] : []));
   const body = (t: Doc) => (isObject(t['container']) ? t['container'] : t['script']) as Doc;
-  const label = (t: Doc) => `template ${String(t['name'] ?? '?')}`;
+  const names = (list: typeof runnable) => list.map(({ template }) => String(template['name'])).join(', ');
   if (name !== ARGO_CONTAINER) {
-    const named = runnable.find((t) => body(t)['name'] === name);
-    const what = named ? `"${name}" is the container of ${label(named)}, but Argo runs a template's container as "${ARGO_CONTAINER}" in its pod` : `Argo runs a template's container as "${ARGO_CONTAINER}" in its pod, and no template's container is named "${name}"`;
+    const named = runnable.find(({ template }) => body(template)['name'] === name)?.template;
+    const what = named ? `"${name}" is the container of template ${String(named['name'] ?? '?')}, but Argo runs a template's container as "${ARGO_CONTAINER}" in its pod` : `Argo runs a template's container as "${ARGO_CONTAINER}" in its pod, and no template's container is named "${name}"`;
     return { problem: `${what}: set primaryContainerName to "${ARGO_CONTAINER}"` };
   }
   if (runnable.length === 0) return { problem: 'the Argo Workflow has no template with a container or script (spec.templates[].container)' };
-  const matching = labels ? runnable.filter((t) => hasLabels(t, labels)) : runnable;
-  if (matching.length === 1) return { container: body(matching[0]!), podMetadataOf: matching[0]! };
+  const matching = labels ? runnable.filter(({ template }) => hasLabels(template, labels)) : runnable;
+  if (matching.length === 1) {
+    const { template, index } = matching[0]!;
+    return { container: body(template), podMetadataOf: { object: template, path: `spec.templates[${index}]` } };
+  }
   if (matching.length === 0) {
-    return { problem: `no template with a container has the primaryPodLabels (${formatLabels(labels!)}) in its metadata.labels (templates: ${runnable.map((t) => String(t['name'])).join(', ')})` };
+    return { problem: `no template with a container has the primaryPodLabels (${formatLabels(labels!)}) in its metadata.labels (templates: ${names(runnable)})` };
   }
   return {
-    problem: `${matching.length} templates run a container (${matching.map((t) => String(t['name'])).join(', ')}): set primaryPodLabels to labels that only the primary one has in its metadata.labels`,
+    problem: `${matching.length} templates run a container (${names(matching)}): set primaryPodLabels to labels that only the primary one has in its metadata.labels`,
   };
 }
 

@@ -49,7 +49,7 @@ export function renderTrial(req: LaunchRequest, options: RenderOptions = {}): Re
   const found = name ? primaryContainer(object, name, req.template.primaryPodLabels, true) : undefined;
   if (found && 'podMetadataOf' in found && found.podMetadataOf) {
     // An Argo template's labels go to its pod, which has no pod template Sibyl could label.
-    const m = (found.podMetadataOf['metadata'] ??= {}) as KubeObject;
+    const m = (found.podMetadataOf.object['metadata'] ??= {}) as KubeObject;
     m['labels'] = { ...(m['labels'] ?? {}), ...labels };
   }
   const container = found && 'container' in found ? (found.container as KubeObject) : undefined;

@@ -36,10 +36,7 @@ export function validateForKubernetes(spec: StudySpec, facts: KubernetesRuntimeF
   if ('problem' in found) throw new SpecError('spec.trialTemplate.primaryContainerName', found.problem);
   // Each trial's labels go into every pod template's metadata (and an Argo template's).
   for (const { template, path } of podTemplates(trialSpec['spec'], 'spec.trialTemplate.trialSpec.spec')) checkObjectMeta(template['metadata'], `${path}.metadata`);
-  if (found.podMetadataOf) {
-    const templates = (trialSpec['spec'] as { templates: unknown[] }).templates;
-    checkObjectMeta(found.podMetadataOf['metadata'], `spec.trialTemplate.trialSpec.spec.templates[${templates.indexOf(found.podMetadataOf)}].metadata`);
-  }
+  if (found.podMetadataOf) checkObjectMeta(found.podMetadataOf.object['metadata'], `spec.trialTemplate.trialSpec.${found.podMetadataOf.path}.metadata`);
   // Both the file collectors' wrap and the checkpoint mount edit the primary container where it
   // sits in a pod template; kinds that keep it elsewhere (TrainJob's trainer, Argo steps) have none.
   const primaryInTemplate = found.podSpec ? { podSpec: found.podSpec, container: found.container } : undefined;
