@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import { median, simulate } from '../bench/simulate.js';
 import { branin } from '../bench/functions.js';
 import { BRANIN_OPTIMUM, braninStudy, evaluateBranin } from './support/branin.js';
+import { LIMITS } from '../src/model/limits.js';
+import { SibylClient } from '../src/client/index.js';
 import { startTestServer } from './support/server.js';
 
 const randomMedianAt30 = median([1, 2, 3, 4, 5].map((seed) => simulate({ fn: branin, algorithm: 'random', budget: 30, seed }).regret[29]!));
@@ -23,6 +25,46 @@ test('REST: create is idempotent by name; a different spec under the name is 409
     assert.deepEqual(other.body.error, { code: 'ALREADY_EXISTS', message: 'a different study named "idem" exists', field: 'metadata.name' });
     const list = await s.http('GET', '/api/v1/studies');
     assert.deepEqual(list.body.studies.map((x: { name: string }) => x.name), ['idem']);
+  } finally {
+    await s.close();
+  }
+});
+
+test('REST: a trial\'s observations come a page at a time (10,000 by default), in recorded order; the clients follow the pages', { timeout: 60_000 }, async () => {
+  const s = await startTestServer();
+  try {
+    assert.equal((await s.http('POST', '/api/v1/studies', { specText: braninStudy('many-obs', 'random') })).status, 201);
+    const asked = await s.http('POST', '/api/v1/studies/many-obs/suggest', { count: 1, clientId: 'w' });
+    assert.equal(asked.status, 200, JSON.stringify(asked.body));
+    const [trial] = asked.body.trials;
+    const n = LIMITS.maxObservationPage + 2;
+    // Reported in batches of the largest size a call takes; each value is its position.
+    for (let from = 0; from < n; from += LIMITS.maxObservationBatch) {
+      const batch = Array.from({ length: Math.min(LIMITS.maxObservationBatch, n - from) }, (_, i) => ({ metric: 'f', value: from + i, step: from + i + 1 }));
+      assert.equal((await s.http('POST', `/api/v1/trials/${trial.name}/observations`, { observations: batch })).status, 200);
+    }
+    const url = `/api/v1/trials/${trial.name}/observations`;
+    const first = await s.http('GET', url);
+    assert.equal(first.status, 200);
+    assert.equal(first.body.observations.length, LIMITS.maxObservationPage);
+    assert.deepEqual(first.body.observations.slice(0, 2).map((o: { value: number; step: number }) => [o.value, o.step]), [[0, 1], [1, 2]]);
+    assert.notEqual(first.body.nextPageToken, '');
+    const rest = await s.http('GET', `${url}?pageToken=${first.body.nextPageToken}`);
+    assert.deepEqual(rest.body.observations.map((o: { value: number }) => o.value), [n - 2, n - 1]);
+    assert.equal(rest.body.nextPageToken, '', 'the last page says so');
+    const small = await s.http('GET', `${url}?pageSize=3&pageToken=${first.body.nextPageToken}`);
+    assert.deepEqual(small.body.observations.map((o: { value: number }) => o.value), [n - 2, n - 1]);
+    // Bounds, named.
+    const big = await s.http('GET', `${url}?pageSize=${LIMITS.maxObservationPage + 1}`);
+    assert.equal(big.status, 400);
+    assert.equal(big.body.error.field, 'pageSize');
+    const forged = await s.http('GET', `${url}?pageToken=bm90LWEtdG9rZW4`);
+    assert.equal(forged.status, 400);
+    assert.equal(forged.body.error.field, 'pageToken');
+    // The TypeScript client reads every page.
+    const all = await new SibylClient(s.base).observations(trial.name);
+    assert.equal(all.length, n);
+    assert.ok(all.every((o, i) => o.value === i), 'in recorded order, none twice');
   } finally {
     await s.close();
   }

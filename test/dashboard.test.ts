@@ -468,6 +468,40 @@ test('an early-stopped study: the badge, the step, the steps saved, the stop mar
   }
 });
 
+test('a trial with more observations than a chart draws: the trial and study pages show the first 50,000 and say so', { timeout: 120_000 }, async () => {
+  const s = await startTestServer({ runtime: 'external' });
+  const page = await newPage();
+  try {
+    const created = await s.http('POST', '/api/v1/studies', { spec: experiment('dash-long', 'echo ${trialParameters.lr} ${trialParameters.layers} ${trialParameters.opt}', { parallelTrialCount: 1, maxTrialCount: 1 }), runtime: 'external' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const asked = await s.http('POST', '/api/v1/studies/dash-long/suggest', { count: 1, clientId: 'w' });
+    const name: string = asked.body.trials[0].name;
+    const n = 50_005;
+    for (let from = 0; from < n; from += 10_000) {
+      const batch = Array.from({ length: Math.min(10_000, n - from) }, (_, i) => ({ metric: 'score', value: Math.sin((from + i) / 500), step: from + i + 1 }));
+      assert.equal((await s.http('POST', `/api/v1/trials/${name}/observations`, { observations: batch })).status, 200);
+    }
+    const drawn = (chart: string) => page.evaluate((id: string) => window.__sibylCharts[id].getOption().series.find((x: { id: string }) => x.id === 'line:score' || x.id.startsWith('line:'))?.data.length, chart);
+
+    await page.goto(`${s.base}/trials/${name}`);
+    await ready(page);
+    await page.waitForFunction(() => window.__sibylCharts['trial-curves']?.getOption().series.length > 0, undefined, { timeout: 20_000 });
+    assert.equal(await drawn('trial-curves'), 50_000);
+    assert.equal(await page.locator('#trial-curves-caption').innerText(), `Curves: the first ${(50_000).toLocaleString('en-US')} of ${n.toLocaleString('en-US')} observations`);
+
+    await page.goto(`${s.base}/studies/dash-long`);
+    await ready(page);
+    await page.locator(`#trials-table tr[data-trial="${name}"] input[type=checkbox]`).check();
+    await page.waitForFunction(() => window.__sibylCharts.curves.getOption().series.length > 0, undefined, { timeout: 20_000 });
+    assert.equal(await drawn('curves'), 50_000);
+    await page.waitForFunction((t: string) => document.querySelector('#curves-note')?.textContent.includes(`the first 50,000 observations of ${t}`), name, { timeout: 10_000 });
+    await shot(page, 'study-long-curve');
+  } finally {
+    await page.close();
+    await s.close();
+  }
+});
+
 test('with a token: the page loads without one, the API asks for it, and the page signs in for a session no script can read', { timeout: 60_000 }, async () => {
   const s = await startTestServer({ runtime: 'external', token: 'sesame' });
   const page = await newPage();

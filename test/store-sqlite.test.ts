@@ -127,6 +127,10 @@ test('the scheduler\'s per-pass reads use an index, not a walk over the whole hi
   assert.match(plan('bestMin'), /USING INDEX trials_best/);
   assert.match(plan('bestMax'), /USING INDEX trials_best/);
   for (const name of ['activeTrials', 'bestMin', 'bestMax']) assert.doesNotMatch(plan(name), /TEMP B-TREE FOR ORDER BY/, name);
+  // A page of a trial's observations is a range of an index, not a sort of all of them.
+  const page = (inspect(store).prepare(`EXPLAIN QUERY PLAN ${stmts['observationsPage']!.source}`).all(1, 0, 10) as { detail: string }[]).map((r) => r.detail).join(' | ');
+  assert.match(page, /USING (COVERING )?INDEX observations_by_trial \(trial_id=\? AND rowid>\?\)/);
+  assert.doesNotMatch(page, /TEMP B-TREE/);
 });
 
 // ---- the data-directory lock ----

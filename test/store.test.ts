@@ -319,6 +319,28 @@ function contract(open: StoreBackend['open']): void {
     assert.equal(await raw.count('observations'), 3, 'an ended trial keeps its metrics');
   });
 
+  test('observationsPage: a trial\'s observations in recorded order, a page at a time, other trials\' left out', async (t) => {
+    const { store } = await open(t);
+    const s = await store.createStudy(spec('alpha'), '/a', 1);
+    const [tr, other] = await store.addTrials(s.id, [{ lr: 0.01 }, { lr: 0.02 }]);
+    // Interleaved with another trial's, two metrics, steps out of order: recorded order is what counts.
+    for (let i = 0; i < 7; i++) {
+      await store.addObservations([{ trialId: tr!.id, observations: [obs(i % 2 ? 'accuracy' : 'loss', i, 10 - i)] }, { trialId: other!.id, observations: [obs('loss', 100 + i)] }]);
+    }
+    const pages = [];
+    let after = 0;
+    for (;;) {
+      const page = await store.observationsPage(tr!.id, after, 3);
+      pages.push(page.items.map((o) => o.value));
+      if (page.next === undefined) break;
+      after = page.next;
+    }
+    assert.deepEqual(pages, [[0, 1, 2], [3, 4, 5], [6]]);
+    assert.deepEqual((await store.observationsPage(tr!.id, 0, 7)).items, await store.observations(tr!.id), 'the same rows as the whole read');
+    assert.equal((await store.observationsPage(tr!.id, 0, 7)).next, undefined, 'a page that holds the rest is the last');
+    assert.deepEqual(await store.observationsPage(tr!.id, Number.MAX_SAFE_INTEGER, 3), { items: [] });
+  });
+
   test('observations: strategyValue min/max/latest and metricSummaries', async (t) => {
     const { store } = await open(t);
     const s = await store.createStudy(spec('alpha'), '/a', 1);

@@ -149,9 +149,9 @@ export class SibylClient {
     return this.trial(await this.call<TrialShape>('POST', `/trials/${seg(name)}/stop`));
   }
 
-  /** Every intermediate observation {metric, step, value, time}, in recorded order. */
+  /** Every intermediate observation {metric, step, value, time} (all pages), in recorded order. */
   async observations(trial: string): Promise<Observation[]> {
-    return (await this.call<Static<typeof ObservationList>>('GET', `/trials/${seg(trial)}/observations`)).observations;
+    return this.pages((pageToken) => this.call<Static<typeof ObservationList>>('GET', `/trials/${seg(trial)}/observations`, undefined, { pageToken }), (p) => p.observations);
   }
 
   /** The last `tail` lines of a trial's log (trials the server ran; none otherwise) and the log's size. */

@@ -17,6 +17,8 @@ export const LIMITS = {
   maxKatibTrials: 100_000,
   /** An observation's step: 0 to this (steps are exact integers in a double). */
   maxStep: Number.MAX_SAFE_INTEGER,
+  /** Observations per page of GET /trials/:name/observations (also its default: most trials fit in one). */
+  maxObservationPage: 10_000,
   /** Lines per trial log tail (GET /api/v1/trials/:name/log?tail=N). */
   maxLogTailLines: 10_000,
 

@@ -82,8 +82,9 @@ export interface PageRequest {
   readonly pageToken?: unknown;
 }
 
-export function readPage(req: PageRequest): { after: number; size: number } {
-  const size = readInteger(req.pageSize, 'pageSize', 1, LIMITS.maxPageSize, LIMITS.defaultPageSize);
+/** The page asked for; `maxSize` (and the default) where a list's pages hold more than LIMITS.maxPageSize. */
+export function readPage(req: PageRequest, { maxSize = LIMITS.maxPageSize as number, defaultSize = LIMITS.defaultPageSize as number } = {}): { after: number; size: number } {
+  const size = readInteger(req.pageSize, 'pageSize', 1, maxSize, defaultSize);
   const token = readOptionalString(req.pageToken, 'pageToken', 200);
   if (token === undefined) return { after: 0, size };
   const text = Buffer.from(token, 'base64url').toString();

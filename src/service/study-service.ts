@@ -342,10 +342,12 @@ export class StudyService {
     return this.getTrial(trial.name);
   }
 
-  /** Every intermediate observation of a trial, in the order they were recorded. */
-  async trialObservations(name: unknown): Promise<{ observations: { metric: string; step: number; value: number; time: string }[] }> {
+  /** A trial's intermediate observations in the order they were recorded, a page at a time (a trial may have millions). */
+  async trialObservations(name: unknown, req: PageRequest = {}): Promise<{ observations: { metric: string; step: number; value: number; time: string }[]; nextPageToken: string }> {
     const { trial } = await this.trial(name);
-    return { observations: (await this.store.observations(trial.id)).map((o) => ({ metric: o.metric, step: o.step, value: o.value, time: o.time })) };
+    const { after, size } = readPage(req, { maxSize: LIMITS.maxObservationPage, defaultSize: LIMITS.maxObservationPage });
+    const page = await this.store.observationsPage(trial.id, after, size);
+    return { observations: page.items, nextPageToken: encodeToken(page.next) };
   }
 
   /** The last `tail` lines of a trial's log (local and Kubernetes runtimes); none when it has no log here. */

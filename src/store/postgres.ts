@@ -16,7 +16,7 @@ import { checkReason, STUDY_TRANSITIONS, TRIAL_TRANSITIONS, type StudyTransition
 import type { MetricStrategy, StudySpec } from '../spec/types.js';
 import type { Direction } from '../../suggestion-algorithms/model.js';
 import { migratePostgres } from './pg-migrate.js';
-import { feasibilityColumns, foldMetrics, labelsJson, page, paretoOf, valuesJson, stoppingSummary, toStudy, toTrial, toTrialView, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
+import { feasibilityColumns, foldMetrics, labelsJson, observationPage, page, paretoOf, valuesJson, stoppingSummary, toStudy, toTrial, toTrialView, type ObservationRow, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
 import {
   ConstraintError,
   StateConflictError,
@@ -504,6 +504,12 @@ export class PostgresStore implements Store {
 
   async observations(trialId: number): Promise<ObservationInput[]> {
     return this.rows<ObservationInput & pg.QueryResultRow>('SELECT metric_name AS metric, step, value, time FROM observations WHERE trial_id = $1 ORDER BY id', [trialId]);
+  }
+
+  async observationsPage(trialId: number, after: number, limit: number): Promise<Page<ObservationInput>> {
+    const rows = await this.rows<ObservationRow & pg.QueryResultRow>(
+      'SELECT id, metric_name AS metric, step, value, time FROM observations WHERE trial_id = $1 AND id > $2 ORDER BY id LIMIT $3', [trialId, after, limit + 1]);
+    return observationPage(rows, limit);
   }
 
   // ── Katib's observation log ──────────────────────────────────────────────

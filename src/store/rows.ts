@@ -2,7 +2,7 @@
 // PostgreSQL (whose int8 columns arrive as Numbers, see postgres.ts), so the two cannot drift.
 import type { Assignment, StudyState, TrialState, TrialView } from '../model/trial.js';
 import type { StudySpec } from '../spec/types.js';
-import { ConstraintError, type Page, type RuntimeKind, type StudyRecord, type TrialRecord } from './store.js';
+import { ConstraintError, type ObservationInput, type Page, type RuntimeKind, type StudyRecord, type TrialRecord } from './store.js';
 import { paretoFront } from '../../suggestion-algorithms/pareto.js';
 import type { Direction } from '../../suggestion-algorithms/model.js';
 import type { Feasibility } from '../model/constraints.js';
@@ -42,6 +42,14 @@ export function page<T>(rows: T[], limit: number, cursor: (item: T) => number): 
   if (rows.length <= limit) return { items: rows };
   const items = rows.slice(0, limit);
   return { items, next: cursor(items[items.length - 1]!) };
+}
+
+/** An observation as a page reads it: with its id, the page's cursor. */
+export type ObservationRow = ObservationInput & { readonly id: number | string };
+
+export function observationPage(rows: readonly ObservationRow[], limit: number): Page<ObservationInput> {
+  const { items, next } = page([...rows], limit, (r) => Number(r.id));
+  return { items: items.map(({ metric, step, value, time }) => ({ metric, step, value, time })), ...(next === undefined ? {} : { next }) };
 }
 
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);

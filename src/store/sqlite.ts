@@ -11,7 +11,7 @@ import { checkReason, STUDY_TRANSITIONS, TRIAL_TRANSITIONS, type StudyTransition
 import type { MetricStrategy, StudySpec } from '../spec/types.js';
 import type { Direction } from '../../suggestion-algorithms/model.js';
 import { migrate } from './migrate.js';
-import { feasibilityColumns, foldMetrics, labelsJson, page, paretoOf, valuesJson, stoppingSummary, toStudy, toTrial, toTrialView, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
+import { feasibilityColumns, foldMetrics, labelsJson, observationPage, page, paretoOf, valuesJson, stoppingSummary, toStudy, toTrial, toTrialView, type ObservationRow, type StudyRow, type TrialRow, type TrialViewRow } from './rows.js';
 import { studyTransitionSql, trialTransitionSql } from './transition-sql.js';
 import {
   ConstraintError,
@@ -106,6 +106,7 @@ export class SqliteStore implements Store {
       metricSummaries: db.prepare(`SELECT metric_name AS name, min_value AS min, max_value AS max, n AS count, latest_value AS latest
         FROM trial_metrics WHERE trial_id = ? ORDER BY metric_name`),
       observationsOf: db.prepare('SELECT metric_name AS metric, step, value, time FROM observations WHERE trial_id = ? ORDER BY id'),
+      observationsPage: db.prepare('SELECT id, metric_name AS metric, step, value, time FROM observations WHERE trial_id = ? AND id > ? ORDER BY id LIMIT ?'),
       deleteObservations: db.prepare('DELETE FROM observations WHERE trial_id = ?'),
       deleteMetrics: db.prepare('DELETE FROM trial_metrics WHERE trial_id = ?'),
       maxStep: db.prepare('SELECT max_step AS s FROM trial_metrics WHERE trial_id = ? AND metric_name = ?'),
@@ -451,6 +452,10 @@ export class SqliteStore implements Store {
 
   async observations(trialId: number): Promise<ObservationInput[]> {
     return this.stmt.observationsOf.all(trialId) as ObservationInput[];
+  }
+
+  async observationsPage(trialId: number, after: number, limit: number): Promise<Page<ObservationInput>> {
+    return observationPage(this.stmt.observationsPage.all(trialId, after, limit + 1) as ObservationRow[], limit);
   }
 
   // ── Katib's observation log ──────────────────────────────────────────────

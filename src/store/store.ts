@@ -238,7 +238,10 @@ export interface Store {
   maxStep(trialId: number, metric: string): Promise<number>;
   metricValues(trialId: number, metric: string): Promise<number[]>;
   metricSummaries(trialId: number): Promise<MetricSummary[]>;
+  /** Every observation of a trial, in recorded order (for tests and tools: a trial may have millions). */
   observations(trialId: number): Promise<ObservationInput[]>;
+  /** At most `limit` observations recorded after the one whose id is `after`; the cursor is an observation id. */
+  observationsPage(trialId: number, after: number, limit: number): Promise<Page<ObservationInput>>;
 
   // Katib's observation log
   /** Appends log entries verbatim and, for Sibyl's active trials, their numeric values as observations. */

@@ -122,8 +122,8 @@ class Client:
         return Trial(self, self._call("POST", f"/trials/{_seg(name)}/stop"))
 
     def observations(self, trial: str) -> List[Json]:
-        """Every intermediate observation ``{metric, step, value, time}``, in recorded order."""
-        return list(self._call("GET", f"/trials/{_seg(trial)}/observations")["observations"])
+        """Every intermediate observation ``{metric, step, value, time}`` (all pages), in recorded order."""
+        return list(self._pages(f"/trials/{_seg(trial)}/observations", "observations", {}))
 
     def log(self, trial: str, tail: int = 100) -> List[str]:
         """The last ``tail`` lines of a trial's log (trials the server ran; empty otherwise)."""

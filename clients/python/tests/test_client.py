@@ -74,6 +74,18 @@ class StudyCalls(ServerTestCase):
 
 
 class TrialCalls(ServerTestCase):
+    def test_observations_of_a_long_trial_come_from_every_page(self) -> None:
+        study = self.client.create_study(experiment("long-curve", max_trials=1, parallel=1), runtime="external")
+        trial = study.ask()
+        assert trial is not None
+        n = 10_002  # one more page than the server's 10,000 per page, and then some
+        for start in range(0, n, 10_000):
+            batch = [{"metric": "loss", "value": float(i), "step": i + 1} for i in range(start, min(n, start + 10_000))]
+            self.assertEqual(self.client.report(trial.name, batch), len(batch))
+        seen = self.client.observations(trial.name)
+        self.assertEqual(len(seen), n)
+        self.assertEqual([o["value"] for o in seen], [float(i) for i in range(n)], "in recorded order, none twice")
+
     def test_ask_report_observations_tell_and_the_best_trial(self) -> None:
         study = self.client.create_study(experiment("asktell", max_trials=3, parallel=3), runtime="external")
         self.assertIsNone(self.client.best_trial("asktell"))

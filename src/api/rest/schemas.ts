@@ -93,7 +93,12 @@ export const ImportanceResponse = Type.Object({
 export const ref = (id: string) => ({ $ref: `${id}#` });
 export const ERROR_RESPONSES = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 404: ref('Error'), 409: ref('Error') };
 
-export const ObservationList = Type.Object({ observations: Type.Array(ObservationSchema) });
+export const ObservationList = Type.Object({ observations: Type.Array(ObservationSchema), nextPageToken: Type.String() });
+
+export const ObservationsQuery = Type.Object({
+  pageSize: Type.Optional(Digits(`1 to ${LIMITS.maxObservationPage}, default ${LIMITS.maxObservationPage}`)),
+  pageToken: Type.Optional(Type.String({ maxLength: 200 })),
+}, { additionalProperties: false });
 
 export const LogQuery = Type.Object({
   tail: Type.Optional(Digits(`lines from the end, 1 to ${LIMITS.maxLogTailLines}, default 100`)),

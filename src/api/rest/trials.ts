@@ -1,7 +1,7 @@
 // REST routes for single trials: read, stop, and the ask/tell and push-metrics calls.
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { CompleteTrialRequest } from '../../service/study-service.js';
-import { CompleteBody, LogQuery, NameParams, ObservationList, ObservationsBody, ERROR_RESPONSES, ref } from './schemas.js';
+import { CompleteBody, LogQuery, NameParams, ObservationList, ObservationsBody, ObservationsQuery, ERROR_RESPONSES, ref } from './schemas.js';
 
 const errors = ERROR_RESPONSES;
 
@@ -15,8 +15,8 @@ export const trialRoutes: FastifyPluginAsync = async (app) => {
   }, async (req) => service.getTrial((req.params as Name).name));
 
   app.get('/trials/:name/observations', {
-    schema: { summary: "A trial's intermediate observations (metric, step, value, time), in recorded order", tags: ['trials'], params: NameParams, response: { 200: ObservationList, ...errors } },
-  }, async (req) => service.trialObservations((req.params as Name).name));
+    schema: { summary: "A trial's intermediate observations (metric, step, value, time), in recorded order, a page at a time", tags: ['trials'], params: NameParams, querystring: ObservationsQuery, response: { 200: ObservationList, ...errors } },
+  }, async (req) => service.trialObservations((req.params as Name).name, req.query as { pageSize?: string; pageToken?: string }));
 
   app.get('/trials/:name/log', {
     schema: { summary: "The last lines of a trial's log (local runtime; empty when it has none)", tags: ['trials'], params: NameParams, querystring: LogQuery, response: { 200: { type: 'object', properties: { lines: { type: 'array', items: { type: 'string' } }, size: { type: 'integer', description: 'the log file size in bytes' } } }, ...errors } },

@@ -2,7 +2,7 @@
 // reconnecting with backoff. With a token on the server, the page signs in once: the server
 // answers with an HttpOnly session cookie that the browser sends with every call, so the token
 // is kept nowhere a script can read it.
-import type { StudyEvent } from './types.js';
+import type { Observation, StudyEvent } from './types.js';
 
 export class ApiError extends Error {
   constructor(readonly status: number, message: string, readonly field: string | null = null) {
@@ -67,6 +67,21 @@ export async function listAll<T>(path: string, key: string, signal?: AbortSignal
     token = (page.nextPageToken as string | undefined) ?? '';
   } while (token);
   return out;
+}
+
+/** The most observations of one trial a chart fetches and draws: a trial may have millions. */
+export const MAX_CHART_OBSERVATIONS = 50_000;
+
+/** A trial's observations for a chart: the first MAX_CHART_OBSERVATIONS, and whether they are all of them. */
+export async function chartObservations(trial: string, signal?: AbortSignal): Promise<{ observations: Observation[]; complete: boolean }> {
+  const out: Observation[] = [];
+  let token = '';
+  do {
+    const page = await api<{ observations: Observation[]; nextPageToken: string }>('GET', `/trials/${encodeURIComponent(trial)}/observations${token ? `?pageToken=${encodeURIComponent(token)}` : ''}`, undefined, signal);
+    for (const o of page.observations) out.push(o);
+    token = page.nextPageToken;
+  } while (token && out.length < MAX_CHART_OBSERVATIONS);
+  return { observations: out, complete: !token };
 }
 
 /**

@@ -266,7 +266,8 @@ export function curvesOption(lines: readonly CurveLine[], yName: string): Option
     xAxis: { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 26, minInterval: 1, ...AXIS },
     yAxis: { type: 'value', name: yName, scale: true, ...AXIS },
     series: [
-      ...lines.map((l) => ({ id: `line:${l.name}`, name: l.name, type: 'line', showSymbol: l.points.length < 60, data: l.points.map((o) => [o.step, o.value]) })),
+      // Long curves (a trial may report every batch) are drawn thinned to the pixels they cover.
+      ...lines.map((l) => ({ id: `line:${l.name}`, name: l.name, type: 'line', showSymbol: l.points.length < 60, sampling: 'lttb', data: l.points.map((o) => [o.step, o.value]) })),
       ...(stops.length ? [{ ...stoppedScatter(stops, 14), z: 5 }] : []),
     ],
   };

@@ -3,7 +3,7 @@
 // the step each trial was stopped at. The study's event stream keeps it live: events update
 // the in-memory trials, and the table and plots are redrawn at most every 250 ms.
 import { stringify } from 'yaml';
-import { api, followStudy, listStudyTrials } from './api.js';
+import { api, chartObservations, followStudy, listStudyTrials, MAX_CHART_OBSERVATIONS } from './api.js';
 import { completedInOrder, curvesOption, draw, historyOption, importanceOption, mountChart, parallelOption, sliceOption, type Chart, type CurveLine, type Importance } from './charts.js';
 import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, markReady, notify, replace, showLoadError, stateBadge, throttle } from './dom.js';
 import { SAVED_HINT, savedText } from './early-stopping.js';
@@ -52,6 +52,8 @@ export function studyPage(root: HTMLElement, name: string): () => void {
   let curveMetric = '';
   const observations = new Map<string, Observation[]>();
   const loadingObs = new Set<string>();
+  /** Trials with more observations than a chart fetches: their lines show the first ones. */
+  const partialObs = new Set<string>();
   let dirtyTrials = true;
   let viewCache: Trial[] = [];
   let viewKey = '';
@@ -76,7 +78,7 @@ export function studyPage(root: HTMLElement, name: string): () => void {
     h('figure', { class: 'card' }, h('figcaption', null, 'Hypervolume history (reference: each objective\'s worst value + 10% of its range)'), hypervolumeEl));
   let pair: [number, number] = [0, 1];
   const curvesEl = h('div', { class: 'chart', id: 'chart-curves', role: 'img', 'aria-label': 'Intermediate values of the selected trials' });
-  const curvesNote = h('p', { class: 'muted' });
+  const curvesNote = h('p', { class: 'muted', id: 'curves-note' });
   const importanceEl = h('div', { class: 'chart', id: 'chart-importance', role: 'img', 'aria-label': 'Parameter importance' });
   const importanceNote = h('p', { class: 'muted', id: 'importance-note' });
   const metricSelect = h('select', { id: 'curve-metric', 'aria-label': 'Metric of the curves' });
@@ -423,7 +425,9 @@ export function studyPage(root: HTMLElement, name: string): () => void {
       if (!obs) { void loadObservations(t); continue; }
       lines.push({ name: t, points: obs.filter((o) => o.metric === curveMetric), stoppedAt: trials.get(t)?.stoppedAtStep ?? null });
     }
+    const partial = [...selected].filter((t) => partialObs.has(t));
     curvesNote.textContent = selected.size ? `Trials: ${[...selected].join(', ')} (tick trials in the table to change)` : 'Tick trials in the table to show their curves.';
+    if (partial.length) curvesNote.textContent += ` · the first ${MAX_CHART_OBSERVATIONS.toLocaleString()} observations of ${partial.join(', ')}`;
     return draw(curves, curvesOption(lines, curveMetric));
   };
 
@@ -431,8 +435,10 @@ export function studyPage(root: HTMLElement, name: string): () => void {
     if (loadingObs.has(trial)) return;
     loadingObs.add(trial);
     try {
-      const r = await api<{ observations: Observation[] }>('GET', `/trials/${encodeURIComponent(trial)}/observations`, undefined, signal);
+      const r = await chartObservations(trial, signal);
       observations.set(trial, r.observations);
+      if (r.complete) partialObs.delete(trial);
+      else partialObs.add(trial);
       scheduleCurves();
     } catch {
       // shown as no line

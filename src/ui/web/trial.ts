@@ -2,7 +2,7 @@
 // policy's why), timing, metrics (min, max, latest and the strategy's value), the curves (the
 // stop marked on the objective's) and the tail of its log. While the trial runs, its curves and
 // log are read again every 2 s (one call at a time); its state comes from the study's events.
-import { api, followStudy } from './api.js';
+import { api, chartObservations, followStudy, MAX_CHART_OBSERVATIONS } from './api.js';
 import { curvesOption, draw, mountChart, type Chart } from './charts.js';
 import { confirmButton, fmtDuration, fmtNumber, fmtTime, fmtValue, h, markReady, notify, replace, showLoadError, stateBadge, throttle } from './dom.js';
 import { ACTIVE_TRIAL_STATES, feasibilityText, type Observation, type Study, type Trial } from './types.js';
@@ -15,6 +15,8 @@ export function trialPage(root: HTMLElement, name: string): () => void {
   let trial: Trial | undefined;
   let study: Study | undefined;
   let observations: Observation[] = [];
+  /** Whether `observations` are all of the trial's (a chart draws at most MAX_CHART_OBSERVATIONS). */
+  let allObservations = true;
   let log: { lines: string[]; size: number } = { lines: [], size: 0 };
   let tail = 200;
 
@@ -25,6 +27,7 @@ export function trialPage(root: HTMLElement, name: string): () => void {
   const timing = h('div', { class: 'card', id: 'timing' });
   const metrics = h('div', { class: 'card', id: 'metrics' });
   const curvesEl = h('div', { class: 'chart', id: 'chart-trial-curves', role: 'img', 'aria-label': 'Metric values by step' });
+  const curvesCaption = h('figcaption', { id: 'trial-curves-caption' }, 'Curves');
   const logPre = h('pre', { class: 'log', id: 'trial-log', tabindex: 0, 'aria-label': 'Log tail' });
   const logInfo = h('span', { class: 'muted small' });
   const tailSelect = h('select', { 'aria-label': 'Lines of log' }, [100, 200, 1000, 5000].map((n) => h('option', { value: n, selected: n === tail }, `last ${n} lines`)));
@@ -32,7 +35,7 @@ export function trialPage(root: HTMLElement, name: string): () => void {
 
   root.append(crumbs, head, status,
     h('div', { class: 'grid trial-facts' }, assignment, timing, metrics),
-    h('figure', { class: 'card' }, h('figcaption', null, 'Curves'), curvesEl),
+    h('figure', { class: 'card' }, curvesCaption, curvesEl),
     h('section', { class: 'card', 'aria-labelledby': 'log-h' }, h('h2', { id: 'log-h' }, 'Log ', tailSelect, ' ', logInfo), logPre));
 
   let curves: Chart | undefined;
@@ -86,7 +89,13 @@ export function trialPage(root: HTMLElement, name: string): () => void {
   const renderCurves = (): Promise<void> => {
     curves ??= mountChart('trial-curves', curvesEl);
     const byMetric = new Map<string, Observation[]>();
-    for (const o of observations) byMetric.set(o.metric, [...(byMetric.get(o.metric) ?? []), o]);
+    for (const o of observations) {
+      const points = byMetric.get(o.metric);
+      if (points) points.push(o);
+      else byMetric.set(o.metric, [o]);
+    }
+    const reported = trial?.metrics.reduce((n, m) => n + m.count, 0) ?? observations.length;
+    curvesCaption.textContent = allObservations ? 'Curves' : `Curves: the first ${MAX_CHART_OBSERVATIONS.toLocaleString()} of ${reported.toLocaleString()} observations`;
     // The stop is marked on the objective's curve: that is the curve its policy judged.
     const stoppedAt = (metric: string) => (metric === study?.objective.metric ? trial?.stoppedAtStep ?? null : null);
     return draw(curves, curvesOption([...byMetric].map(([metric, points]) => ({ name: metric, points, stoppedAt: stoppedAt(metric) })), 'value'));
@@ -111,10 +120,11 @@ export function trialPage(root: HTMLElement, name: string): () => void {
   };
   const refreshData = async () => {
     const [obs, lg] = await Promise.all([
-      api<{ observations: Observation[] }>('GET', `/trials/${encodeURIComponent(name)}/observations`, undefined, signal),
+      chartObservations(name, signal),
       api<{ lines: string[]; size: number }>('GET', `/trials/${encodeURIComponent(name)}/log?tail=${tail}`, undefined, signal),
     ]);
     observations = obs.observations;
+    allObservations = obs.complete;
     log = lg;
   };
 
