@@ -6,6 +6,7 @@ import type { AlgorithmRunner } from '../src/algorithms/pool.js';
 import { KatibDbClients } from '../src/api/grpc/katib-db-client.js';
 import { loadProtos } from '../src/api/grpc/protos.js';
 import { KatibService } from '../src/service/katib.js';
+import { LIMITS } from '../src/model/limits.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { braninStudy } from './support/branin.js';
 import { startFakeKubeWithFile } from './support/fake-kube/index.js';
@@ -150,6 +151,35 @@ test('Katib DBManager: ReportObservationLog then GetObservationLog round-trips w
     await call(db, 'deleteObservationLog', { trialName: 'katib-trial-1' });
     const none = await call(db, 'getObservationLog', { trialName: 'katib-trial-1' });
     assert.deepEqual(none.observationLog.metricLogs ?? [], []);
+  } finally {
+    await s.close();
+  }
+});
+
+test('Katib DBManager: a time range holding more than one 4 MiB reply carries is RESOURCE_EXHAUSTED naming end_time; a shorter one is answered whole', { timeout: 120_000 }, async () => {
+  const s = await startTestServer();
+  const db = s.client('DBManager');
+  try {
+    // Each entry is 24 + 4 + 5 characters, about 46 bytes on the wire: 90,000 need 4.1 MB, 80,000 fit.
+    const total = 90_000;
+    const at = (i: number) => new Date(Date.UTC(2026, 10, 28, 10) + i).toISOString();
+    for (let from = 0; from < total; from += LIMITS.maxObservationBatch) {
+      const metricLogs = Array.from({ length: Math.min(LIMITS.maxObservationBatch, total - from) }, (_, k) => ({ timeStamp: at(from + k), metric: { name: 'loss', value: String(from + k) } }));
+      await call(db, 'reportObservationLog', { trialName: 'katib-long', observationLog: { metricLogs } });
+    }
+    for (const request of [{ trialName: 'katib-long' }, { trialName: 'katib-long', metricName: 'loss' }]) {
+      await assert.rejects(call(db, 'getObservationLog', request), (e: { code: number; details: string }) => {
+        assert.equal(e.code, grpc.status.RESOURCE_EXHAUSTED);
+        assert.match(e.details, /^end_time: the observation log of "katib-long" in this time range is more than one 4 MiB reply carries; ask for a shorter range \(start_time, end_time\)$/);
+        return true;
+      });
+    }
+    // Two shorter ranges: each answered whole, in time order (a client's default 4 MiB receive limit takes them).
+    const head = await call(db, 'getObservationLog', { trialName: 'katib-long', endTime: at(79_999) });
+    assert.deepEqual(head.observationLog.metricLogs.map((m: { metric: { value: string } }) => Number(m.metric.value)), Array.from({ length: 80_000 }, (_, i) => i));
+    const tail = await call(db, 'getObservationLog', { trialName: 'katib-long', metricName: 'loss', startTime: at(80_000) });
+    assert.equal(tail.observationLog.metricLogs.length, 10_000);
+    assert.equal(tail.observationLog.metricLogs[0].metric.value, '80000');
   } finally {
     await s.close();
   }

@@ -108,7 +108,7 @@ async function snapshot(store: Store) {
         summaries: await store.metricSummaries(t.id),
         maxStep: [await store.maxStep(t.id, 'loss'), await store.maxStep(t.id, 'accuracy')],
         strategies: [await store.strategyValue(t.id, 'loss', 'min'), await store.strategyValue(t.id, 'accuracy', 'max'), await store.strategyValue(t.id, 'loss', 'latest')],
-        log: await store.observationLog(t.name, undefined, -8.64e15, 8.64e15),
+        log: await store.observationLog(t.name, undefined, -8.64e15, 8.64e15, 1e6),
         ofClient: await store.trialsOfRuntimeRef(s.id, 'client:one'),
       }))),
     };
@@ -121,7 +121,7 @@ test('migrate-store: 3 studies and 10,000 observations move to PostgreSQL and re
   const source = SqliteStore.open(dir);
   await fillSource(source);
   const want = await snapshot(source);
-  const wantLog = await source.observationLog('katib-only-trial', undefined, -8.64e15, 8.64e15);
+  const wantLog = await source.observationLog('katib-only-trial', undefined, -8.64e15, 8.64e15, 1e6);
   await source.close();
   assert.equal(want.length, 3);
   assert.equal(want.flatMap((s) => s.perTrial).reduce((n, t) => n + t.observations.length, 0), 10_000);
@@ -137,7 +137,7 @@ test('migrate-store: 3 studies and 10,000 observations move to PostgreSQL and re
   const target = await PostgresStore.open(url);
   try {
     assert.deepEqual(await snapshot(target), want);
-    assert.deepEqual(await target.observationLog('katib-only-trial', undefined, -8.64e15, 8.64e15), wantLog);
+    assert.deepEqual(await target.observationLog('katib-only-trial', undefined, -8.64e15, 8.64e15, 1e6), wantLog);
     // The identities continue past the copied ids.
     const maxTrialId = Math.max(...want.flatMap((s) => s.trials.map((t) => t.id)));
     const d = await target.createStudy(spec('delta'), '/d', 1);

@@ -98,6 +98,11 @@ async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T
 
 const text = (v: unknown, field: string, max: number = LIMITS.maxIdentifierLength): string => readOptionalString(v, field, max) ?? '';
 
+/** A GetObservationLog entry's bytes on the wire: its three strings and protobuf's tags and lengths (at most 16). */
+const logEntryBytes = (e: ObservationLogEntry): number => Buffer.byteLength(e.time) + Buffer.byteLength(e.metricName) + Buffer.byteLength(e.value) + 16;
+/** Entries one reply could carry at most (each has a 24-character time and a name): bounds the read. */
+const MAX_LOG_REPLY_ENTRIES = Math.floor(LIMITS.maxBodyBytes / (24 + 1 + 16));
+
 export class KatibService {
   constructor(
     private readonly store: Store,
@@ -212,7 +217,8 @@ export class KatibService {
     const key = `${trialName}\u0000${metricName}`;
     const cached = this.completedCurves.get(key);
     if (cached) return cached;
-    let values = (await this.store.observationLog(trialName, metricName, -8.64e15, 8.64e15)).map((e) => Number(e.value)).filter(Number.isFinite);
+    // At most what one GetObservationLog reply carries (Katib's medianstop reads the log that way).
+    let values = (await this.store.observationLog(trialName, metricName, -8.64e15, 8.64e15, MAX_LOG_REPLY_ENTRIES)).map((e) => Number(e.value)).filter(Number.isFinite);
     const remote = this.options.remoteMetricValues;
     if (values.length === 0 && dbManager.address !== '' && remote) {
       const allowed = this.options.dbManagerAddresses ?? KATIB_DB_MANAGERS;
@@ -276,7 +282,12 @@ export class KatibService {
     const metricName = readOptionalString(r.metricName, 'metric_name', LIMITS.maxIdentifierLength);
     const from = Date.parse(readTime(r.startTime, 'start_time', new Date(-8.64e15).toISOString()));
     const to = Date.parse(readTime(r.endTime, 'end_time', new Date(8.64e15).toISOString()));
-    const rows = await this.store.observationLog(trialName, metricName, from, to);
+    // Katib's reply has no pages: a range holding more than one gRPC message carries is refused, not cut short.
+    const rows = await this.store.observationLog(trialName, metricName, from, to, MAX_LOG_REPLY_ENTRIES + 1);
+    const bytes = rows.reduce((n, e) => n + logEntryBytes(e), 0);
+    if (rows.length > MAX_LOG_REPLY_ENTRIES || bytes > LIMITS.maxBodyBytes) {
+      throw new ServiceError('RESOURCE_EXHAUSTED', `the observation log of ${shown(trialName)} in this time range is more than one ${LIMITS.maxBodyBytes / 1024 / 1024} MiB reply carries; ask for a shorter range (start_time, end_time)`, 'end_time');
+    }
     return { observationLog: { metricLogs: rows.map((e) => ({ timeStamp: e.time, metric: { name: e.metricName, value: e.value } })) } };
   }
 

@@ -526,10 +526,10 @@ export class PostgresStore implements Store {
     });
   }
 
-  async observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number): Promise<ObservationLogEntry[]> {
+  async observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number, limit: number): Promise<ObservationLogEntry[]> {
     return this.rows<ObservationLogEntry & pg.QueryResultRow>(`SELECT trial_name AS "trialName", metric_name AS "metricName", value, time FROM observation_logs
-      WHERE trial_name = $1 AND ($2::text IS NULL OR metric_name = $2) AND time_ms >= $3 AND time_ms <= $4 ORDER BY time_ms, id`,
-    [trialName, metricName ?? null, fromMs, toMs]);
+      WHERE trial_name = $1 AND ($2::text IS NULL OR metric_name = $2) AND time_ms >= $3 AND time_ms <= $4 ORDER BY time_ms, id LIMIT $5`,
+    [trialName, metricName ?? null, fromMs, toMs, limit]);
   }
 
   async deleteObservationLog(trialName: string): Promise<number> {

@@ -73,7 +73,7 @@ export class SqliteStore implements Store {
         VALUES (?, ?, ?, ?, 'RUNNING', ?, 1, ?, ?, ?, ?)`),
       insertLog: db.prepare('INSERT INTO observation_logs (trial_name, metric_name, value, time, time_ms) VALUES (?, ?, ?, ?, ?)'),
       logsOf: db.prepare(`SELECT trial_name AS trialName, metric_name AS metricName, value, time FROM observation_logs
-        WHERE trial_name = ? AND (? IS NULL OR metric_name = ?) AND time_ms >= ? AND time_ms <= ? ORDER BY time_ms, id`),
+        WHERE trial_name = ? AND (? IS NULL OR metric_name = ?) AND time_ms >= ? AND time_ms <= ? ORDER BY time_ms, id LIMIT ?`),
       deleteLogs: db.prepare('DELETE FROM observation_logs WHERE trial_name = ?'),
       studyById: db.prepare('SELECT * FROM studies WHERE id = ?'),
       studyByName: db.prepare('SELECT * FROM studies WHERE name = ?'),
@@ -472,8 +472,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  async observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number): Promise<ObservationLogEntry[]> {
-    return this.stmt.logsOf.all(trialName, metricName ?? null, metricName ?? null, fromMs, toMs) as ObservationLogEntry[];
+  async observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number, limit: number): Promise<ObservationLogEntry[]> {
+    return this.stmt.logsOf.all(trialName, metricName ?? null, metricName ?? null, fromMs, toMs, limit) as ObservationLogEntry[];
   }
 
   async deleteObservationLog(trialName: string): Promise<number> {

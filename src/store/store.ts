@@ -246,7 +246,8 @@ export interface Store {
   // Katib's observation log
   /** Appends log entries verbatim and, for Sibyl's active trials, their numeric values as observations. */
   appendObservationLog(entries: readonly ObservationLogEntry[], observations: readonly { trialId: number; observation: ObservationInput }[]): Promise<void>;
-  observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number): Promise<ObservationLogEntry[]>;
+  /** The first `limit` entries in time order with fromMs <= time <= toMs (of one metric when named). */
+  observationLog(trialName: string, metricName: string | undefined, fromMs: number, toMs: number, limit: number): Promise<ObservationLogEntry[]>;
   deleteObservationLog(trialName: string): Promise<number>;
 }
 
