@@ -19,6 +19,8 @@ export const LIMITS = {
   maxStep: Number.MAX_SAFE_INTEGER,
   /** Observations per page of GET /trials/:name/observations (also its default: most trials fit in one). */
   maxObservationPage: 10_000,
+  /** A trial log file's size before it rotates to <trial>.log.1: the newest 32 to 64 MiB of a trial's output are kept. */
+  maxTrialLogBytes: 32 * 1024 * 1024,
   /** Lines per trial log tail (GET /api/v1/trials/:name/log?tail=N). */
   maxLogTailLines: 10_000,
 

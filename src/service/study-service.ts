@@ -14,7 +14,7 @@ import { excerpt, LIMITS } from '../model/limits.js';
 import { isActiveTrialState, isTerminalStudyState, TRIAL_STATES, type TrialState } from '../model/trial.js';
 import { checkLocalCommand } from '../runtimes/local/argv.js';
 import { validateForRuntime, type LaunchCheck, type LaunchingRuntime } from '../runtimes/factory.js';
-import { deleteTrialLogs, tailLog } from '../runtimes/logs.js';
+import { deleteTrialLogs, tailLog, trialLogPath } from '../runtimes/logs.js';
 import { deleteStudyCheckpoints } from '../runtimes/local/checkpoints.js';
 import { deleteStudyFolders } from '../runtimes/checkpoint-folders.js';
 import type { CheckpointVolume } from '../runtimes/kubernetes/checkpoint-volume.js';
@@ -355,7 +355,7 @@ export class StudyService {
     const { trial } = await this.trial(name);
     const n = readInteger(tail, 'tail', 1, LIMITS.maxLogTailLines, 100);
     if (this.options.dataDir === undefined) return { lines: [], size: 0 };
-    return tailLog(join(this.logDir(), `${trial.name}.log`), n);
+    return tailLog(trialLogPath(this.logDir(), trial.name), n);
   }
 
   /**

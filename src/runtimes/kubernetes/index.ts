@@ -14,7 +14,6 @@
 // runtime's `recover` re-adopts them.
 import { mkdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { backoffMs, describeError, isRetryable, KubeApi, statusOf } from './api.js';
@@ -22,7 +21,7 @@ import { prepareTrialFolder, type Owner } from '../checkpoint-folders.js';
 import type { CheckpointVolume } from './checkpoint-volume.js';
 import { judgeJob } from './conditions.js';
 import { pendingProblem, terminationProblem, type PodProblem } from './pods.js';
-import { TrialLogFile } from '../logs.js';
+import { trialLogPath, TrialLogFile } from '../logs.js';
 import { TrialLog } from './logs.js';
 import { dumpsFiles, MetricsDumpReader } from './metrics-dump.js';
 import { planFor, type KubeObject, type TrialPlan } from './render.js';
@@ -214,7 +213,7 @@ export class KubernetesRuntime implements TrialRuntime {
   private track(req: LaunchRequest, plan: TrialPlan, phase: Phase): Trial {
     const watchKey = this.ensureWatcher(req.namespace, plan.resource);
     // The pod log is read again from its start after a restart: the file starts over with it.
-    const file = this.options.logDir ? new TrialLogFile(join(this.options.logDir, `${req.trialName}.log`), { startOver: true }) : undefined;
+    const file = this.options.logDir ? new TrialLogFile(trialLogPath(this.options.logDir, req.trialName), { startOver: true }) : undefined;
     const listener = this.options.listener;
     const dump = dumpsFiles(req.metricsCollector)
       ? new MetricsDumpReader(

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LineSplitter } from '../../metrics/lines.js';
 import { inactiveTrialParameters, trialParameterValues } from '../../spec/template.js';
-import { TrialLogFile } from '../logs.js';
+import { trialLogPath, TrialLogFile } from '../logs.js';
 import type { LaunchRequest, RuntimeListener, TrialOutcome, TrialRuntime } from '../types.js';
 import { trialArgv } from './argv.js';
 import { prepareCheckpoint, rewriteMountPath } from './checkpoints.js';
@@ -68,7 +68,7 @@ export class LocalRuntime implements TrialRuntime {
   }
 
   logPath(trialName: string): string {
-    return join(this.logDir, `${trialName}.log`);
+    return trialLogPath(this.logDir, trialName);
   }
 
   async launch(req: LaunchRequest): Promise<void> {
@@ -175,7 +175,11 @@ export class LocalRuntime implements TrialRuntime {
       }
     };
     stream.on('data', (chunk: Buffer) => {
-      log.write(chunk);
+      // A trial printing faster than its log is written waits, as it would on a terminal.
+      if (!log.write(chunk)) {
+        stream.pause();
+        void log.drained().then(() => stream.resume());
+      }
       emit(splitter.push(chunk));
     });
     return new Promise((done) => {
