@@ -231,3 +231,47 @@ test('medianstop over ask/tell across a server restart: a step judged before it 
     await s.close();
   }
 });
+
+test('medianstop over ask/tell: reports out of step order are judged in step order, and a step reported twice counts its last value', { timeout: 60_000 }, async () => {
+  // min_trials_required 3, start_step 4: three trials complete at 0.5, so the median of their
+  // running averages is 0.5. d reports step 5 (0.9) before step 4 (0.1) in one batch: in step
+  // order its best by step 4 is 0.1, so it stops at 4. e reports step 4 twice, 0.1 then 0.9:
+  // 0.9 counts, and it goes on; a third report of step 4 (0.05) comes after step 4 was judged.
+  const spec = {
+    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name: 'median-order' },
+    spec: {
+      objective: { type: 'maximize', objectiveMetricName: 'acc' },
+      algorithm: { algorithmName: 'random' },
+      earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: '3' }, { name: 'start_step', value: '4' }] },
+      parallelTrialCount: 5, maxTrialCount: 5,
+      parameters: [{ name: 'x', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } }],
+    },
+  };
+  const s = await startTestServer();
+  try {
+    assert.equal((await s.http('POST', '/api/v1/studies', { spec })).status, 201);
+    const [a, b, c, d, e] = (await s.http('POST', '/api/v1/studies/median-order/suggest', { count: 5, clientId: 'notebook' })).body.trials;
+    const report = async (name: string, points: [number, number][]) => {
+      const res = await s.http('POST', `/api/v1/trials/${name}/observations`, { observations: points.map(([step, value]) => ({ metric: 'acc', value, step })) });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    };
+    const shouldStop = async (name: string) => (await s.http('GET', `/api/v1/trials/${name}/should-stop`)).body.shouldStop as boolean;
+    for (const t of [a, b, c]) {
+      await report(t.name, [1, 2, 3, 4, 5, 6].map((step) => [step, 0.5]));
+      assert.equal((await s.http('POST', `/api/v1/trials/${t.name}/complete`, {})).status, 200);
+    }
+    await report(d.name, [[5, 0.9], [4, 0.1]]);
+    assert.equal(await shouldStop(d.name), true, 'judged in step order, d is behind at step 4');
+    await report(d.name, [[6, 0.9]]);
+    const stopped = (await s.http('GET', `/api/v1/trials/${d.name}`)).body;
+    assert.equal(stopped.state, 'EARLY_STOPPED');
+    assert.equal(stopped.stoppedAtStep, 4);
+
+    await report(e.name, [[4, 0.1], [4, 0.9]]);
+    assert.equal(await shouldStop(e.name), false, "step 4's last value, 0.9, is above the median");
+    await report(e.name, [[4, 0.05]]);
+    assert.equal(await shouldStop(e.name), false, 'a step judged already is not judged again, even with a new value');
+  } finally {
+    await s.close();
+  }
+});

@@ -2,7 +2,9 @@
 // (read once from the store, then extended with what the scheduler and the service write),
 // asks the study's policy about each active trial that reported, and returns its decision.
 // Policies are cheap arithmetic over the curves (O(points of completed trials) per decision),
-// so they run here rather than in the worker pool: a round trip there would cost more.
+// so they run here rather than in the worker pool: a round trip there would cost more. A curve
+// grows in place as reports come (in step order, as a trial reports, they are appended), so a
+// trial reporting a million steps costs each batch its own points, not a sort of all of them.
 import { getPolicy } from '../../suggestion-algorithms/early-stopping/registry.js';
 import type { Curve, CurveView, StopDecision } from '../../suggestion-algorithms/early-stopping/model.js';
 import { isActiveTrialState, type TrialState } from '../model/trial.js';
@@ -12,10 +14,14 @@ import { StudyCache } from './study-cache.js';
 
 interface TrialCurve {
   state: TrialState;
-  /** Step → the last value reported at it. */
-  readonly points: Map<number, number>;
-  /** The points as a sorted curve, rebuilt when they change. */
-  curve: Curve | undefined;
+  /** Reports in step order, one value per step (the last reported at it). */
+  readonly steps: number[];
+  readonly values: number[];
+  /**
+   * What a policy sees of them: a new object whenever they change, so the per-curve caches of
+   * the policies' helpers (keyed by the object) are never stale.
+   */
+  curve: Curve;
   /** The highest step judged so far: a decision already taken is never taken again. */
   judgedThrough: number;
   /** The steps up to here are being read again after a restart (judged before it). */
@@ -34,7 +40,7 @@ export class EarlyStopper {
       const curves = new Map<string, TrialCurve>();
       for (const row of study ? await store.curveRows(studyId, study.spec.objective.objectiveMetricName) : []) {
         const entry = this.entry(curves, row.name, row.state);
-        entry.points.set(row.step, row.value);
+        setPoint(entry, row.step, row.value);
         // What is stored was judged when it was written, by this process before a restart or
         // forget, or by another replica: judging it again against today's trials could reverse it.
         entry.judgedThrough = Math.max(entry.judgedThrough, row.step);
@@ -60,11 +66,11 @@ export class EarlyStopper {
       // Read just now, these rows included: only the steps stored before them were judged.
       const first = steps.reduce((a, b) => Math.min(a, b));
       own.judgedThrough = own.readAgainThrough;
-      for (const step of own.points.keys()) if (step < first) own.judgedThrough = Math.max(own.judgedThrough, step);
+      const before = lowerBound(own.steps, first);
+      if (before > 0) own.judgedThrough = Math.max(own.judgedThrough, own.steps[before - 1]!);
     }
-    for (const r of rows) if (r.metric === metric) own.points.set(r.step, r.value);
+    for (const r of rows) if (r.metric === metric) setPoint(own, r.step, r.value);
     const reached = steps.reduce((a, b) => Math.max(a, b));
-    own.curve = undefined;
     const decision = getPolicy(study.spec.earlyStopping!.algorithmName)!.decide({
       ...input,
       trials: this.views(curves),
@@ -80,10 +86,7 @@ export class EarlyStopper {
     this.studies.change(trial.studyId, (curves) => {
       const entry = this.entry(curves, trial.name, trial.state);
       entry.state = trial.state;
-      if (trial.state === 'CREATED') {
-        entry.points.clear();
-        entry.curve = undefined;
-      }
+      if (trial.state === 'CREATED') clearPoints(entry);
     });
   }
 
@@ -94,8 +97,7 @@ export class EarlyStopper {
   restart(trial: TrialRecord, judgedThrough: number): void {
     const applied = this.studies.change(trial.studyId, (curves) => {
       const entry = this.entry(curves, trial.name, trial.state);
-      entry.points.clear();
-      entry.curve = undefined;
+      clearPoints(entry);
       entry.judgedThrough = Math.max(entry.judgedThrough, judgedThrough);
       entry.readAgainThrough = Math.max(entry.readAgainThrough, judgedThrough);
     });
@@ -115,7 +117,7 @@ export class EarlyStopper {
     if (!entry) {
       const judged = this.pendingJudged.get(name) ?? 0;
       this.pendingJudged.delete(name);
-      curves.set(name, (entry = { state, points: new Map(), curve: undefined, judgedThrough: judged, readAgainThrough: judged }));
+      curves.set(name, (entry = { state, steps: [], values: [], curve: EMPTY, judgedThrough: judged, readAgainThrough: judged }));
     }
     return entry;
   }
@@ -123,15 +125,46 @@ export class EarlyStopper {
   private views(curves: Map<string, TrialCurve>): CurveView[] {
     const views: CurveView[] = [];
     for (const [name, entry] of curves) {
-      if (entry.points.size === 0) continue;
-      entry.curve ??= toCurve(entry.points);
-      views.push({ name, state: entry.state, curve: entry.curve });
+      if (entry.steps.length > 0) views.push({ name, state: entry.state, curve: entry.curve });
     }
     return views;
   }
 }
 
-function toCurve(points: Map<number, number>): Curve {
-  const steps = [...points.keys()].sort((a, b) => a - b);
-  return { steps, values: steps.map((s) => points.get(s)!) };
+const EMPTY: Curve = { steps: [], values: [] };
+
+/** The index of the first step ≥ `step`. */
+function lowerBound(steps: readonly number[], step: number): number {
+  let lo = 0;
+  let hi = steps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (steps[mid]! < step) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Records a report: appended after the last step, written over one at the same step, else inserted in order. */
+function setPoint(entry: TrialCurve, step: number, value: number): void {
+  const { steps, values } = entry;
+  const n = steps.length;
+  if (n === 0 || step > steps[n - 1]!) {
+    steps.push(step);
+    values.push(value);
+  } else {
+    const i = lowerBound(steps, step);
+    if (steps[i] === step) values[i] = value;
+    else {
+      steps.splice(i, 0, step);
+      values.splice(i, 0, value);
+    }
+  }
+  entry.curve = { steps, values };
+}
+
+function clearPoints(entry: TrialCurve): void {
+  entry.steps.length = 0;
+  entry.values.length = 0;
+  entry.curve = EMPTY;
 }

@@ -6,7 +6,7 @@
 // best is stopped however well it started. The fits and the bound: saturation.ts.
 import type { Settings } from '../model.js';
 import { readIntSetting, readNumberSetting, rejectUnknownSettings } from '../settings.js';
-import { bestOfCurve, bestThrough, lastStep } from './curve.js';
+import { bestOfCurve, lastStep } from './curve.js';
 import { CONTINUE, better, worse, type EarlyStoppingPolicy, type StopDecision, type StopRequest } from './model.js';
 import { MIN_REPORTS, saturationBound } from './saturation.js';
 
@@ -88,13 +88,19 @@ export const curveFitPolicy: EarlyStoppingPolicy = {
     // The bound is for an increasing-is-better curve: a minimised objective is mirrored.
     const sign = request.direction === 'maximize' ? 1 : -1;
     const rising = sign === 1 ? values : values.map((v) => -v);
+    // The judged steps ascend: the trial's best so far is carried from one to the next, so a
+    // decision reads its curve once however long it is.
+    let own = values[0]!;
+    let through = 0;
     for (const i of spread(judged, MAX_JUDGED_STEPS)) {
       const step = steps[i]!;
-      const prefix = { steps: steps.slice(0, i + 1), values: values.slice(0, i + 1) };
-      const own = bestThrough(request.direction, prefix, step)!;
+      while (through < i) {
+        through += 1;
+        own = better(request.direction, own, values[through]!);
+      }
       if (!worse(request.direction, own, completed.best)) continue;
       const horizon = Math.max(s.finalStep ?? completed.lastStep, step);
-      const bound = saturationBound(prefix.steps, rising.slice(0, i + 1), horizon, s.margin);
+      const bound = saturationBound(steps, rising, horizon, s.margin, i + 1);
       if (!bound) continue;
       const reach = sign * bound.upper;
       if (!worse(request.direction, reach, completed.best)) continue;

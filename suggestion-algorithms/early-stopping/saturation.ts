@@ -56,12 +56,11 @@ export const MIN_REPORTS = 6;
  */
 export const MAX_FIT_REPORTS = 200;
 
-/** Every ⌈n / MAX_FIT_REPORTS⌉-th report, counted back from the last one. */
-function thinned<T>(xs: readonly T[]): readonly T[] {
-  if (xs.length <= MAX_FIT_REPORTS) return xs;
-  const stride = Math.ceil(xs.length / MAX_FIT_REPORTS);
+/** Of the first `count` reports, every ⌈count / MAX_FIT_REPORTS⌉-th (all when fewer), counted back from the last one. */
+function thinned<T>(xs: readonly T[], count: number): T[] {
+  const stride = Math.max(1, Math.ceil(count / MAX_FIT_REPORTS));
   const kept: T[] = [];
-  for (let i = xs.length - 1; i >= 0; i -= stride) kept.push(xs[i]!);
+  for (let i = count - 1; i >= 0; i -= stride) kept.push(xs[i]!);
   return kept.reverse();
 }
 
@@ -174,13 +173,13 @@ function fitLine(g: Float64Array, y: readonly number[], gAtHorizon: number): Lin
 
 /**
  * An upper bound of what an increasing-is-better curve would report at `horizon` (a prediction
- * interval), from its reports (`steps` ascending, `values` alike); undefined with fewer than
- * MIN_REPORTS reports. `margin` is the number of standard errors (and sets the plausible region).
+ * interval), from its first `count` reports (`steps` ascending, `values` alike; all by default:
+ * a prefix is read in place, not copied); undefined with fewer than MIN_REPORTS reports. `margin` is the number of standard errors (and sets the plausible region).
  */
-export function saturationBound(allSteps: readonly number[], allValues: readonly number[], horizon: number, margin: number): SaturationBound | undefined {
-  if (allValues.length < MIN_REPORTS || allSteps.length !== allValues.length) return undefined;
-  const steps = thinned(allSteps);
-  const values = thinned(allValues);
+export function saturationBound(allSteps: readonly number[], allValues: readonly number[], horizon: number, margin: number, count = allValues.length): SaturationBound | undefined {
+  if (count < MIN_REPORTS || allSteps.length !== allValues.length || count > allValues.length) return undefined;
+  const steps = thinned(allSteps, count);
+  const values = thinned(allValues, count);
   const n = values.length;
   const u = steps.map((s) => s / horizon);
   const families: { family: SaturationFamily; rates: readonly number[]; g: (u: number, k: number) => number }[] = [
