@@ -180,21 +180,26 @@ test('medianstop over ask/tell: should-stop says yes to laggards, and their next
   }
 });
 
+/** An ask/tell study with medianstop on `acc` (maximised) and `trials` trials, all asked for at once. */
+function askTellSpec(name: string, minTrialsRequired: number, startStep: number, trials: number) {
+  return {
+    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name },
+    spec: {
+      objective: { type: 'maximize', objectiveMetricName: 'acc' },
+      algorithm: { algorithmName: 'random' },
+      earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: String(minTrialsRequired) }, { name: 'start_step', value: String(startStep) }] },
+      parallelTrialCount: trials, maxTrialCount: trials,
+      parameters: [{ name: 'x', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } }],
+    },
+  };
+}
+
 test('medianstop over ask/tell across a server restart: a step judged before it is not judged again, new steps are', { timeout: 60_000 }, async () => {
   // min_trials_required 1, start_step 2. a completes at 0.5; b is judged at step 2 (0.6 above the
   // median 0.5: go on); c completes at 0.9, which moves the median at step 2 to 0.7. Judged again
   // after the restart, b's step 2 would now stop it; b's step 3 (0.95) must not. d, asked before
   // the restart and reporting 0.3 after it, is stopped at its step 2.
-  const spec = {
-    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name: 'median-restart' },
-    spec: {
-      objective: { type: 'maximize', objectiveMetricName: 'acc' },
-      algorithm: { algorithmName: 'random' },
-      earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: '1' }, { name: 'start_step', value: '2' }] },
-      parallelTrialCount: 4, maxTrialCount: 4,
-      parameters: [{ name: 'x', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } }],
-    },
-  };
+  const spec = askTellSpec('median-restart', 1, 2, 4);
   const dataDir = join(tempDir(), 'data');
   let s = await startTestServer({ dataDir });
   try {
@@ -237,16 +242,7 @@ test('medianstop over ask/tell: reports out of step order are judged in step ord
   // running averages is 0.5. d reports step 5 (0.9) before step 4 (0.1) in one batch: in step
   // order its best by step 4 is 0.1, so it stops at 4. e reports step 4 twice, 0.1 then 0.9:
   // 0.9 counts, and it goes on; a third report of step 4 (0.05) comes after step 4 was judged.
-  const spec = {
-    apiVersion: 'kubeflow.org/v1beta1', kind: 'Experiment', metadata: { name: 'median-order' },
-    spec: {
-      objective: { type: 'maximize', objectiveMetricName: 'acc' },
-      algorithm: { algorithmName: 'random' },
-      earlyStopping: { algorithmName: 'medianstop', algorithmSettings: [{ name: 'min_trials_required', value: '3' }, { name: 'start_step', value: '4' }] },
-      parallelTrialCount: 5, maxTrialCount: 5,
-      parameters: [{ name: 'x', parameterType: 'double', feasibleSpace: { min: '0', max: '1' } }],
-    },
-  };
+  const spec = askTellSpec('median-order', 3, 4, 5);
   const s = await startTestServer();
   try {
     assert.equal((await s.http('POST', '/api/v1/studies', { spec })).status, 201);
