@@ -2,13 +2,15 @@
 // the in-process fake API server playing the apiserver, the training operator and the kubelet
 // (each TFJob's primary container runs as a local process, its output is the pod log).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubernetesRuntime } from '../src/runtimes/kubernetes/index.js';
+import { rotatedLogPath, trialLogPath } from '../src/runtimes/logs.js';
+import { LIMITS } from '../src/model/limits.js';
 import { compileCondition, evaluateCondition, judgeJob, matchOf } from '../src/runtimes/kubernetes/conditions.js';
 import { setEnv } from '../src/runtimes/kubernetes/render.js';
 import { validateForKubernetes } from '../src/runtimes/kubernetes/validate.js';
@@ -185,6 +187,36 @@ test('a TFJob that fails (its command exits 1) is a FAILED trial naming the pod\
       assert.match(t.message ?? '', new RegExp(`^pod ${t.name}-\\S+, container tensorflow: exit code 1 \\(Error\\); TFJob kubeflow/${t.name} has failed because 1 Worker replica\\(s\\) failed\\.$`));
       assert.equal(kube.created.get(t.name), 1);
     }
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await h.close();
+    await kube.close();
+  }
+});
+
+test('a pod printing more than the log limit: its log file rotates, keeps the newest part in order, and the metrics after it arrive', { timeout: 60_000 }, async () => {
+  // 40 MiB of 64-byte lines in 64 KiB writes, then the metrics; the limit is 32 MiB.
+  const lines = Math.ceil((40 * 1024 * 1024) / 64);
+  const program = `const pad='z'.repeat(48); let s=''; for (let i=0;i<${lines};i++){ s+='chatter '+String(i).padStart(7,'0')+pad+'\\n'; if (s.length>65536){ process.stdout.write(s); s=''; } } process.stdout.write(s+'accuracy=0.5 loss=1\\n');`;
+  const spec = editedSpec((doc) => {
+    Object.assign(containerOf(doc), { command: [process.execPath, '-e', program, 'trial'] });
+    Object.assign(doc.spec, { parallelTrialCount: 1, maxTrialCount: 1, maxFailedTrialCount: 1 });
+  });
+  const { kube, kubeConfig } = await fakeFor();
+  const h = kubeHarness(kubeConfig);
+  try {
+    const created = await h.store.createStudy(spec, MLP, 1);
+    await h.scheduler.adopt([created.id]);
+    const study = await h.scheduler.waitForEnd(created.id);
+    assert.equal(study.state, 'SUCCEEDED');
+    const [trial] = await h.store.listTrials(created.id);
+    assert.equal(trial!.state, 'SUCCEEDED');
+    assert.deepEqual((await h.store.observations(trial!.id)).map((o) => [o.metric, o.value]).sort(), [['accuracy', 0.5], ['loss', 1]]);
+    const path = trialLogPath(join(h.dataDir, 'logs'), trial!.name);
+    const kept = readFileSync(rotatedLogPath(path), 'utf8') + readFileSync(path, 'utf8');
+    assert.ok(statSync(path).size <= LIMITS.maxTrialLogBytes && statSync(rotatedLogPath(path)).size <= LIMITS.maxTrialLogBytes);
+    assert.ok(kept.length > LIMITS.maxTrialLogBytes, 'more than one part is kept');
+    assert.ok(kube.operator.podLog('kubeflow', `${trial!.name}-worker-0`).endsWith(kept), 'the two parts are the end of the pod log, in order');
     assert.deepEqual(h.errors, []);
   } finally {
     await h.close();

@@ -250,6 +250,7 @@ export class KubernetesRuntime implements TrialRuntime {
           file?.write(`${line}\n`);
           this.options.listener.output(req.trialName, line);
         },
+        ...(file ? { drained: () => file.drained() } : {}),
         log: (m) => this.log(`${req.trialName}: ${m}`),
         ...(this.options.podPollMs !== undefined ? { pollMs: this.options.podPollMs } : {}),
         notRunning: (pods) => this.notRunning(req.trialName, pods),

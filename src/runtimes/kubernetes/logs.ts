@@ -17,6 +17,8 @@ export interface TrialLogOptions {
   readonly podSelector: string;
   readonly container?: string;
   readonly emit: (line: string) => void;
+  /** Resolves when what was emitted has been taken (the log file caught up): the follow waits meanwhile. */
+  readonly drained?: () => Promise<void>;
   readonly log: (message: string) => void;
   /** How often to look for the primary pod while it does not run yet. */
   readonly pollMs?: number;
@@ -135,6 +137,7 @@ export class TrialLog {
     const splitter = new LineSplitter();
     let lineNo = 0;
     const live = () => session === this.session && !this.closed;
+    const drained = this.o.drained;
     const onLines = (lines: string[]) => {
       for (const line of lines) {
         if (!live()) return;
@@ -159,7 +162,9 @@ export class TrialLog {
       const sink = new Writable({
         write(chunk: Buffer, _enc, callback) {
           onLines(splitter.push(chunk));
-          callback();
+          // A pod printing faster than its log file is written is read no faster than that.
+          if (drained) void drained().then(() => callback());
+          else callback();
         },
       });
       // The final line without a newline is left to the final read: it may still be growing.
