@@ -17,7 +17,7 @@ import { validateForKubernetes } from '../src/runtimes/kubernetes/validate.js';
 import { parseStudyDocument, parseStudyText } from '../src/spec/parse.js';
 import { SpecError } from '../src/spec/errors.js';
 import type { StudySpec } from '../src/spec/types.js';
-import { type Store, type TrialRecord } from '../src/store/store.js';
+import { type Store, type StudyRecord, type TrialRecord } from '../src/store/store.js';
 import { startFakeKube, type FakeKube } from './support/fake-kube/index.js';
 import { harness, tempDir, type Harness } from './support/study.js';
 import { inspect } from './support/sqlite.js';
@@ -59,6 +59,22 @@ function kubeHarness(kubeConfig: KubeConfig, dataDir = tempDir()): Harness {
 
 function fakeFor() {
   return startFakeKube({ resolveWorkingDir: () => MLP, bookmarkMs: 500 });
+}
+
+/** Runs `spec` to its end on a fresh fake API server, hands what ran to `check`, and closes both. */
+async function runOnFake(spec: StudySpec, check: (run: { kube: FakeKube; h: Harness; study: StudyRecord; trials: TrialRecord[] }) => Promise<void>) {
+  const { kube, kubeConfig } = await fakeFor();
+  const h = kubeHarness(kubeConfig);
+  try {
+    const created = await h.store.createStudy(spec, MLP, 1);
+    await h.scheduler.adopt([created.id]);
+    const study = await h.scheduler.waitForEnd(created.id);
+    await check({ kube, h, study, trials: await h.store.listTrials(created.id) });
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await h.close();
+    await kube.close();
+  }
 }
 
 /** The metric values a pod log holds, in order (the trainer prints `epoch=N loss=… accuracy=…`). */
@@ -202,14 +218,8 @@ test('a pod printing more than the log limit: its log file rotates, keeps the ne
     Object.assign(containerOf(doc), { command: [process.execPath, '-e', program, 'trial'] });
     Object.assign(doc.spec, { parallelTrialCount: 1, maxTrialCount: 1, maxFailedTrialCount: 1 });
   });
-  const { kube, kubeConfig } = await fakeFor();
-  const h = kubeHarness(kubeConfig);
-  try {
-    const created = await h.store.createStudy(spec, MLP, 1);
-    await h.scheduler.adopt([created.id]);
-    const study = await h.scheduler.waitForEnd(created.id);
+  await runOnFake(spec, async ({ kube, h, study, trials: [trial] }) => {
     assert.equal(study.state, 'SUCCEEDED');
-    const [trial] = await h.store.listTrials(created.id);
     assert.equal(trial!.state, 'SUCCEEDED');
     assert.deepEqual((await h.store.observations(trial!.id)).map((o) => [o.metric, o.value]).sort(), [['accuracy', 0.5], ['loss', 1]]);
     const path = trialLogPath(join(h.dataDir, 'logs'), trial!.name);
@@ -217,11 +227,7 @@ test('a pod printing more than the log limit: its log file rotates, keeps the ne
     assert.ok(statSync(path).size <= LIMITS.maxTrialLogBytes && statSync(rotatedLogPath(path)).size <= LIMITS.maxTrialLogBytes);
     assert.ok(kept.length > LIMITS.maxTrialLogBytes, 'more than one part is kept');
     assert.ok(kube.operator.podLog('kubeflow', `${trial!.name}-worker-0`).endsWith(kept), 'the two parts are the end of the pod log, in order');
-    assert.deepEqual(h.errors, []);
-  } finally {
-    await h.close();
-    await kube.close();
-  }
+  });
 });
 
 test('a restart while the TFJobs run re-adopts them: none is created twice and the study completes', { timeout: 40_000 }, async () => {
@@ -342,14 +348,8 @@ test('medianstop on the kubernetes runtime: a stopped trial\'s TFJob is deleted 
     doc.spec.trialTemplate.trialParameters = [{ name: 'q', reference: 'q' }];
     Object.assign(containerOf(doc), { command: ['node', curveTrial], args: ['${trialParameters.q}', '20', '60'] });
   });
-  const { kube, kubeConfig } = await fakeFor();
-  const h = kubeHarness(kubeConfig);
-  try {
-    const created = await h.store.createStudy(spec, MLP, 1);
-    await h.scheduler.adopt([created.id]);
-    const study = await h.scheduler.waitForEnd(created.id);
+  await runOnFake(spec, async ({ kube, h, study, trials }) => {
     assert.equal(study.state, 'SUCCEEDED', study.message ?? '');
-    const trials = await h.store.listTrials(created.id);
     const stopped = trials.filter((t) => t.state === 'EARLY_STOPPED');
     assert.deepEqual(stopped.map((t) => `${t.assignment['q']}@${t.earlyStop?.step}`), ['0.2@4'], trials.map((t) => `${t.name} ${t.state} ${t.message}`).join('\n'));
     const laggard = stopped[0]!;
@@ -359,9 +359,5 @@ test('medianstop on the kubernetes runtime: a stopped trial\'s TFJob is deleted 
     assert.ok(kube.count('DELETE', `/tfjobs/${laggard.name}`) >= 1, 'its TFJob was deleted');
     assert.equal(laggard.objectiveValue, Math.max(...await h.store.metricValues(laggard.id, 'accuracy')));
     for (const t of trials.filter((x) => x !== laggard)) assert.equal(t.state, 'SUCCEEDED');
-    assert.deepEqual(h.errors, []);
-  } finally {
-    await h.close();
-    await kube.close();
-  }
+  });
 });
