@@ -10,7 +10,6 @@ import { deleteTrialLogs, rotatedLogPath, tailLog, TrialLogFile, trialLogPath } 
 import { startTestServer } from './support/server.js';
 import { tempDir } from './support/study.js';
 
-const pause = () => new Promise((resolve) => setTimeout(resolve, 20));
 const lineOf = (i: number) => `line ${String(i).padStart(4, '0')} ${'x'.repeat(40)}\n`;
 
 test('a log past its limit rotates to .1: the newest part is kept whole and in order, and tails read across both files', async () => {
@@ -18,7 +17,7 @@ test('a log past its limit rotates to .1: the newest part is kept whole and in o
   const log = new TrialLogFile(path, { maxBytes: 1000 });
   for (let i = 0; i < 100; i++) {
     log.write(lineOf(i));
-    if (i % 5 === 4) await pause(); // five lines a batch, so the log rotates many times
+    if (i % 5 === 4) await log.flushed(); // five lines a batch, so the log rotates many times
   }
   await log.close();
 
@@ -40,7 +39,7 @@ test('a line split by a rotation is whole again in the tail', async () => {
   const path = trialLogPath(tempDir(), 't-0002');
   const log = new TrialLogFile(path, { maxBytes: 10 });
   log.write('aaaa\nbbbb');
-  await pause();
+  await log.flushed();
   log.write('cccc\n');
   await log.close();
   assert.equal(readFileSync(rotatedLogPath(path), 'utf8'), 'aaaa\nbbbb');

@@ -49,10 +49,15 @@ export class TrialLogFile {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Resolves when everything written so far is in the file. */
+  async flushed(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
   /** Resolves when everything written is in the file; later writes are ignored. */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      while (this.flushing) await this.flushing;
+      await this.flushed();
       await (await this.handle)?.close().catch(() => {});
     })();
     return this.closed;
